@@ -1,0 +1,186 @@
+//! The one error type of the extension and its stable codes.
+//!
+//! Every variant names what the caller must do (fix configuration, reconnect, retry later).
+//! The PHP boundary maps each [`ErrorKind`] onto one `KcMeet\…` exception class and each
+//! [`Code`] onto that exception's integer code; both are public API and never change meaning.
+//!
+//! Messages are written for an administrator. They must never carry a token, a client secret,
+//! an authorization code or a PKCE verifier: constructors take only what is safe to show, and
+//! Google's own error text is passed through [`crate::redact`] before it lands here.
+
+use std::fmt;
+
+/// Which `KcMeet\…` exception class an error becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// `KcMeet\ConfigurationException`
+    Configuration,
+    /// `KcMeet\DatabaseException`
+    Database,
+    /// `KcMeet\GoogleApiException`
+    GoogleApi,
+    /// `KcMeet\AuthorizationException`
+    Authorization,
+    /// `KcMeet\InvalidArgumentException`
+    InvalidArgument,
+}
+
+/// Stable error codes (the PHP exception's `getCode()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum Code {
+    /// A configuration key is unknown or its value is malformed.
+    ConfigInvalid = 1001,
+    /// The OAuth client (id, secret, redirect URI) is not configured yet.
+    NotConfigured = 1002,
+    /// No usable encryption key, or a stored value was sealed with an unknown key.
+    EncryptionKey = 1003,
+    /// Google rejected the OAuth client itself (`invalid_client`, `unauthorized_client`).
+    ClientRejected = 1004,
+    /// MySQL cannot be reached.
+    DbUnreachable = 2001,
+    /// A query failed.
+    DbQuery = 2002,
+    /// Our tables are missing or older than this extension: run `kc_meet_migrate()`.
+    SchemaMissing = 2003,
+    /// Google answered with an error status.
+    GoogleError = 3001,
+    /// Google could not be reached (connection, TLS, timeout).
+    GoogleUnreachable = 3002,
+    /// The doctor's grant is gone (`invalid_grant` on refresh): they must connect again.
+    NeedsReconnect = 4001,
+    /// The OAuth `state` is unknown, expired, already used or bound to another doctor.
+    BadState = 4002,
+    /// The doctor did not grant the Calendar scope.
+    ScopeNotGranted = 4003,
+    /// Google refused the authorization code (reused, expired, PKCE mismatch).
+    CodeRejected = 4004,
+    /// The doctor has not connected a Google account.
+    NotConnected = 4005,
+    /// An argument is out of range or malformed.
+    InvalidArgument = 5001,
+}
+
+impl Code {
+    /// The exception class this code belongs to.
+    pub fn kind(self) -> ErrorKind {
+        match self as i32 {
+            1000..=1999 => ErrorKind::Configuration,
+            2000..=2999 => ErrorKind::Database,
+            3000..=3999 => ErrorKind::GoogleApi,
+            4000..=4999 => ErrorKind::Authorization,
+            _ => ErrorKind::InvalidArgument,
+        }
+    }
+}
+
+/// An error with a stable code and an admin-readable message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub code: Code,
+    pub message: String,
+    /// HTTP status Google answered, when Google answered.
+    pub http_status: Option<u16>,
+    /// Google's machine-readable reason (`rateLimitExceeded`, `invalid_grant`, …).
+    pub reason: Option<String>,
+}
+
+impl Error {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), http_status: None, reason: None }
+    }
+
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::new(Code::ConfigInvalid, message)
+    }
+
+    pub fn invalid_argument(message: impl Into<String>) -> Self {
+        Self::new(Code::InvalidArgument, message)
+    }
+
+    /// Google answered `status` with `reason`; `message` is already redacted.
+    pub fn google(status: u16, reason: Option<String>, message: &str) -> Self {
+        let text = match &reason {
+            Some(r) => format!("Google answered HTTP {status} ({r}): {message}"),
+            None => format!("Google answered HTTP {status}: {message}"),
+        };
+        Self { code: Code::GoogleError, message: text, http_status: Some(status), reason }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.code.kind()
+    }
+
+    /// Whether the same request may succeed later (Google rule: retry 429, 5xx, rate-limit
+    /// 403s and transport failures; never 400/401/404).
+    pub fn is_transient(&self) -> bool {
+        match self.code {
+            Code::GoogleUnreachable | Code::DbUnreachable => true,
+            Code::GoogleError => match self.http_status {
+                Some(429) | Some(500..=599) => true,
+                Some(403) => matches!(
+                    self.reason.as_deref(),
+                    Some("rateLimitExceeded") | Some("userRateLimitExceeded")
+                ),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<mysql::Error> for Error {
+    fn from(e: mysql::Error) -> Self {
+        use mysql::Error as E;
+        match &e {
+            E::IoError(_) | E::DriverError(_) => {
+                Error::new(Code::DbUnreachable, format!("MySQL is unreachable: {}", crate::redact::text(&e.to_string())))
+            }
+            E::MySqlError(me) if me.code == 1146 => Error::new(
+                Code::SchemaMissing,
+                "kc-meet's tables are missing: run kc_meet_migrate() (or `wp kc-meet migrate`)",
+            ),
+            E::MySqlError(me) if matches!(me.code, 1045 | 1044 | 1049 | 2002 | 2003 | 2006 | 2013) => Error::new(
+                Code::DbUnreachable,
+                format!("MySQL refused the connection: {}", crate::redact::text(&me.message)),
+            ),
+            _ => Error::new(Code::DbQuery, format!("MySQL query failed: {}", crate::redact::text(&e.to_string()))),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_map_to_their_exception_class() {
+        assert_eq!(Code::ConfigInvalid.kind(), ErrorKind::Configuration);
+        assert_eq!(Code::ClientRejected.kind(), ErrorKind::Configuration);
+        assert_eq!(Code::SchemaMissing.kind(), ErrorKind::Database);
+        assert_eq!(Code::GoogleUnreachable.kind(), ErrorKind::GoogleApi);
+        assert_eq!(Code::NotConnected.kind(), ErrorKind::Authorization);
+        assert_eq!(Code::InvalidArgument.kind(), ErrorKind::InvalidArgument);
+    }
+
+    #[test]
+    fn only_google_rules_make_an_error_transient() {
+        assert!(Error::google(503, None, "x").is_transient());
+        assert!(Error::google(429, Some("rateLimitExceeded".into()), "x").is_transient());
+        assert!(Error::google(403, Some("userRateLimitExceeded".into()), "x").is_transient());
+        assert!(!Error::google(403, Some("forbidden".into()), "x").is_transient());
+        assert!(!Error::google(400, None, "x").is_transient());
+        assert!(!Error::google(404, None, "x").is_transient());
+        assert!(Error::new(Code::GoogleUnreachable, "x").is_transient());
+    }
+}

@@ -1,0 +1,262 @@
+//! The PHP boundary: the only module that imports ext-php-rs.
+//!
+//! Each `kc_meet_*` function converts its arguments, makes one call into the domain modules,
+//! and converts the result, or maps the [`Error`] onto a `KcMeet\…` exception with its stable
+//! code. No SQL, no HTTP, no loops here. The exception classes are registered at MINIT as plain
+//! subclasses of `\Exception` (so PHP code can catch and extend them, and thrown ones carry a
+//! real file, line and trace). Nothing long-lived is created at module load: see
+//! [`crate::runtime`].
+
+use ext_php_rs::builders::ClassBuilder;
+use ext_php_rs::exception::PhpException;
+use ext_php_rs::prelude::*;
+use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
+use ext_php_rs::zend::{ClassEntry, ModuleEntry, ce};
+use ext_php_rs::{info_table_end, info_table_row, info_table_start};
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{Error, ErrorKind};
+use crate::runtime::{self, Context};
+use crate::{doctors, health};
+
+const BASE: &str = "KcMeet\\Exception";
+
+fn class_name(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Configuration => "KcMeet\\ConfigurationException",
+        ErrorKind::Database => "KcMeet\\DatabaseException",
+        ErrorKind::GoogleApi => "KcMeet\\GoogleApiException",
+        ErrorKind::Authorization => "KcMeet\\AuthorizationException",
+        ErrorKind::InvalidArgument => "KcMeet\\InvalidArgumentException",
+    }
+}
+
+/// Class entries as registered at MINIT: [base, configuration, database, google, authorization,
+/// invalid argument]. Written once by the registration callbacks, read-only afterwards.
+static CLASSES: [AtomicPtr<ClassEntry>; 6] = [const { AtomicPtr::new(std::ptr::null_mut()) }; 6];
+
+fn slot(kind: Option<ErrorKind>) -> usize {
+    match kind {
+        None => 0,
+        Some(ErrorKind::Configuration) => 1,
+        Some(ErrorKind::Database) => 2,
+        Some(ErrorKind::GoogleApi) => 3,
+        Some(ErrorKind::Authorization) => 4,
+        Some(ErrorKind::InvalidArgument) => 5,
+    }
+}
+
+fn registered(kind: Option<ErrorKind>) -> &'static ClassEntry {
+    let ptr = CLASSES[slot(kind)].load(Ordering::Acquire);
+    // SAFETY: the pointer was handed to us by the engine at MINIT and class entries of internal
+    // classes live until the module shuts down; null only if registration failed, and then the
+    // module did not start at all.
+    unsafe { ptr.as_ref() }.unwrap_or_else(ce::exception)
+}
+
+fn base_ce() -> &'static ClassEntry {
+    registered(None)
+}
+
+/// The one mapping from our errors to PHP exceptions.
+fn to_php(e: Error) -> PhpException {
+    let class = registered(Some(e.kind()));
+    PhpException::new(e.message, e.code as i32, class)
+}
+
+type PhpResult<T> = Result<T, PhpException>;
+
+/// Registers the exception classes and a panic hook that prints no payload (a panic message
+/// could quote data; the FPM log is not the place for it).
+extern "C" fn startup(_ty: i32, _module_number: i32) -> i32 {
+    std::panic::set_hook(Box::new(|info| {
+        let at = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("kc_meet: internal error at {at} (reported to PHP as \\Error)");
+    }));
+    fn keep<const N: usize>(ce: &'static mut ClassEntry, _: ext_php_rs::args::ArgInfoTables) {
+        CLASSES[N].store(ce, Ordering::Release);
+    }
+    let ok = ClassBuilder::new(BASE).extends((ce::exception, "Exception")).registration(keep::<0>).register().is_ok()
+        && ClassBuilder::new(class_name(ErrorKind::Configuration)).extends((base_ce, BASE)).registration(keep::<1>).register().is_ok()
+        && ClassBuilder::new(class_name(ErrorKind::Database)).extends((base_ce, BASE)).registration(keep::<2>).register().is_ok()
+        && ClassBuilder::new(class_name(ErrorKind::GoogleApi)).extends((base_ce, BASE)).registration(keep::<3>).register().is_ok()
+        && ClassBuilder::new(class_name(ErrorKind::Authorization)).extends((base_ce, BASE)).registration(keep::<4>).register().is_ok()
+        && ClassBuilder::new(class_name(ErrorKind::InvalidArgument)).extends((base_ce, BASE)).registration(keep::<5>).register().is_ok();
+    if ok { 0 } else { 1 }
+}
+
+extern "C" fn info(_module: *mut ModuleEntry) {
+    info_table_start!();
+    info_table_row!("kc_meet support", "enabled");
+    info_table_row!("version", crate::VERSION);
+    info_table_end!();
+}
+
+// ----- value conversion ----------------------------------------------------------------------
+
+fn zval_to_value(z: &Zval) -> Value {
+    if let Some(b) = z.bool() {
+        return Value::Bool(b);
+    }
+    if let Some(n) = z.long() {
+        return Value::from(n);
+    }
+    if let Some(f) = z.double() {
+        return serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null);
+    }
+    if let Some(s) = z.string() {
+        return Value::String(s);
+    }
+    if let Some(arr) = z.array() {
+        return table_to_value(arr);
+    }
+    Value::Null
+}
+
+fn table_to_value(t: &ZendHashTable) -> Value {
+    if t.has_sequential_keys() && t.len() > 0 {
+        return Value::Array(t.iter().map(|(_, v)| zval_to_value(v)).collect());
+    }
+    let mut map = serde_json::Map::new();
+    for (k, v) in t.iter() {
+        let key = match k {
+            ArrayKey::Long(n) => n.to_string(),
+            ArrayKey::String(s) => s,
+            other => other.to_string(),
+        };
+        map.insert(key, zval_to_value(v));
+    }
+    Value::Object(map)
+}
+
+fn value_to_zval(v: &Value) -> PhpResult<Zval> {
+    let mut z = Zval::new();
+    match v {
+        Value::Null => z.set_null(),
+        Value::Bool(b) => z.set_bool(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => z.set_long(i),
+            None => z.set_double(n.as_f64().unwrap_or(0.0)),
+        },
+        Value::String(s) => z.set_string(s, false).map_err(|e| PhpException::from_message(e.to_string()))?,
+        Value::Array(items) => {
+            let mut ht = ZendHashTable::new();
+            for item in items {
+                ht.push(value_to_zval(item)?).map_err(|e| PhpException::from_message(e.to_string()))?;
+            }
+            z.set_hashtable(ht);
+        }
+        Value::Object(map) => {
+            let mut ht = ZendHashTable::new();
+            for (k, item) in map {
+                ht.insert(k.as_str(), value_to_zval(item)?).map_err(|e| PhpException::from_message(e.to_string()))?;
+            }
+            z.set_hashtable(ht);
+        }
+    }
+    Ok(z)
+}
+
+fn out<T: Serialize>(r: crate::error::Result<T>) -> PhpResult<Zval> {
+    let v = r.map_err(to_php)?;
+    value_to_zval(&serde_json::to_value(v).expect("results always serialize"))
+}
+
+fn ctx() -> PhpResult<std::sync::Arc<Context>> {
+    runtime::context().map_err(to_php)
+}
+
+// ----- functions -------------------------------------------------------------------------------
+
+/// The extension's version.
+#[php_function]
+pub fn kc_meet_version() -> String {
+    crate::VERSION.to_string()
+}
+
+/// Configures the extension for the current site (call on every request and on `switch_blog`;
+/// cheap when nothing changed). Keys: db_host, db_user, db_password, db_name, db_charset,
+/// table_prefix, base_prefix, client_id, client_secret, redirect_uri, encryption_key,
+/// encryption_key_previous, timezone, endpoints, ca_file, allow_insecure_loopback.
+/// @throws \KcMeet\ConfigurationException on unknown keys or malformed values (code 1001)
+#[php_function]
+pub fn kc_meet_configure(site: &ZendHashTable) -> PhpResult<()> {
+    runtime::configure(&table_to_value(site)).map_err(to_php)
+}
+
+/// Creates or upgrades kc-meet's tables (idempotent), and KiviCare's mapping table when missing.
+/// Returns schema_version, previous_version, tables, mapping_table ('created'|'exists').
+#[php_function]
+pub fn kc_meet_migrate() -> PhpResult<Zval> {
+    out(ctx()?.store.migrate())
+}
+
+/// The Google authorization URL that connects $doctor_id, started by $initiator_user_id. Its
+/// single-use state expires in 10 minutes.
+#[php_function]
+pub fn kc_meet_auth_url(doctor_id: i64, initiator_user_id: i64) -> PhpResult<String> {
+    doctors::auth_url(&*ctx()?, doctor_id, initiator_user_id).map_err(to_php)
+}
+
+/// Completes the OAuth redirect: verifies $state, exchanges $code, stores the tokens encrypted.
+/// Returns doctor_id, status, email, calendar_id, scopes, initiator_user_id.
+#[php_function]
+pub fn kc_meet_connect(doctor_id: i64, code: &str, state: &str) -> PhpResult<Zval> {
+    out(doctors::connect(&*ctx()?, doctor_id, code, state))
+}
+
+/// Connects with a code from Google Identity Services' popup (KiviCare 3.x, redirect URI
+/// `postmessage`). Call only where the caller already verified the nonce and the user.
+#[php_function]
+pub fn kc_meet_connect_postmessage(doctor_id: i64, code: &str) -> PhpResult<Zval> {
+    out(doctors::connect_postmessage(&*ctx()?, doctor_id, code))
+}
+
+/// The doctor's connection state (no Google request): doctor_id, status
+/// ('connected'|'not_connected'|'needs_reconnect'), email, calendar_id, scopes,
+/// token_expires_at, connected_at, last_error, last_error_at.
+#[php_function]
+pub fn kc_meet_status(doctor_id: i64) -> PhpResult<Zval> {
+    out(doctors::status(&*ctx()?, doctor_id))
+}
+
+/// Asks Google whether the doctor's connection works (refreshing the token when due) and
+/// returns the status.
+#[php_function]
+pub fn kc_meet_check_connection(doctor_id: i64) -> PhpResult<Zval> {
+    out(doctors::check_connection(&*ctx()?, doctor_id))
+}
+
+/// Revokes the doctor's grant at Google and erases the tokens. Returns doctor_id, status,
+/// was_connected, revoked, revoke_error.
+#[php_function]
+pub fn kc_meet_disconnect(doctor_id: i64) -> PhpResult<Zval> {
+    out(doctors::disconnect(&*ctx()?, doctor_id))
+}
+
+/// Version, configuration problems, database reachability, schema version and every
+/// doctor's state. Never throws.
+#[php_function]
+pub fn kc_meet_health() -> PhpResult<Zval> {
+    out(Ok::<_, Error>(health::report()))
+}
+
+#[php_module]
+pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
+    module
+        .startup_function(startup)
+        .info_function(info)
+        .function(wrap_function!(kc_meet_version))
+        .function(wrap_function!(kc_meet_configure))
+        .function(wrap_function!(kc_meet_migrate))
+        .function(wrap_function!(kc_meet_auth_url))
+        .function(wrap_function!(kc_meet_connect))
+        .function(wrap_function!(kc_meet_connect_postmessage))
+        .function(wrap_function!(kc_meet_status))
+        .function(wrap_function!(kc_meet_check_connection))
+        .function(wrap_function!(kc_meet_disconnect))
+        .function(wrap_function!(kc_meet_health))
+}

@@ -1,0 +1,519 @@
+//! The WordPress MySQL database: our tables, their migrations, the doctor's user meta,
+//! cross-process locks and the audit trail.
+//!
+//! Owns every SQL statement of the extension. It never talks to Google and never decides
+//! what a doctor's state means (that is [`crate::doctors`]). Times are written as UTC computed
+//! here (`UTC_TIMESTAMP()`), never from the session time zone, because pooled connections are
+//! reset between uses. KiviCare's own tables are only ever read, and never with a locking read.
+
+use std::time::Duration;
+
+use mysql::prelude::Queryable;
+use mysql::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, PooledConn, TxOpts, params};
+use serde::Serialize;
+
+use crate::config::{Config, DbConfig, DbTarget};
+use crate::error::{Code, Error, Result};
+use crate::redact;
+
+/// The schema this build expects; `migrate()` brings a site up to it.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// User meta keys shared with KiviCare core and the vendor add-on.
+pub mod meta {
+    pub const TOKEN: &str = "google_meet_access_token";
+    pub const CONNECT: &str = "kiviCare_google_meet_connect";
+    pub const CALENDAR: &str = "kiviCare_doctor_meet_id";
+    pub const TELEMED_TYPE: &str = "telemed_type";
+}
+
+/// Opens the site's connection pool. Nothing connects until the first query; the pool is made
+/// lazily in the worker process ([`crate::runtime`]).
+pub fn open_pool(db: &DbConfig) -> Result<Pool> {
+    let mut b = OptsBuilder::new()
+        .user(Some(db.user.clone()))
+        .pass(Some(db.password.expose().to_string()))
+        .db_name(Some(db.name.clone()))
+        .tcp_connect_timeout(Some(Duration::from_secs(5)))
+        .read_timeout(Some(Duration::from_secs(30)))
+        .write_timeout(Some(Duration::from_secs(30)))
+        .prefer_socket(false)
+        .init(vec![format!("SET NAMES {}", db.charset)])
+        .pool_opts(PoolOpts::default().with_constraints(PoolConstraints::new(0, 16).expect("0 <= 16")));
+    b = match &db.target {
+        DbTarget::Tcp { host, port } => b.ip_or_hostname(Some(host.clone())).tcp_port(*port),
+        DbTarget::Socket { path } => b.socket(Some(path.clone())),
+    };
+    Pool::new(Opts::from(b)).map_err(Error::from)
+}
+
+/// Table names of one site.
+#[derive(Debug, Clone)]
+pub struct Tables {
+    pub meta: String,
+    pub states: String,
+    pub doctors: String,
+    pub audit: String,
+    pub mapping: String,
+    pub usermeta: String,
+}
+
+impl Tables {
+    pub fn new(config: &Config) -> Tables {
+        let p = &config.table_prefix;
+        Tables {
+            meta: format!("{p}kc_meet_meta"),
+            states: format!("{p}kc_meet_oauth_states"),
+            doctors: format!("{p}kc_meet_doctors"),
+            audit: format!("{p}kc_meet_audit"),
+            mapping: format!("{p}kc_appointment_google_meet_mappings"),
+            usermeta: format!("{}usermeta", config.base_prefix),
+        }
+    }
+}
+
+/// A doctor's connection state as stored in our table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DoctorRow {
+    pub doctor_id: u64,
+    pub status: String,
+    pub email: Option<String>,
+    pub calendar_id: Option<String>,
+    pub scopes: Option<String>,
+    pub token_expires_at: Option<i64>,
+    pub connected_at: Option<String>,
+    pub last_refresh_at: Option<String>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+}
+
+/// A consumed OAuth state.
+#[derive(Debug, Clone)]
+pub struct StateRow {
+    pub doctor_id: u64,
+    pub initiator_user_id: u64,
+    pub verifier_sealed: String,
+    pub expired: bool,
+}
+
+/// What `migrate()` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct MigrateReport {
+    pub schema_version: i64,
+    pub previous_version: i64,
+    pub tables: Vec<String>,
+    pub mapping_table: &'static str,
+}
+
+/// A database handle for one site: the process's pool plus the site's table names.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+    pub t: Tables,
+    lock_ns: String,
+}
+
+/// A MySQL named lock (`GET_LOCK`), held on its own connection until dropped.
+pub struct LockGuard {
+    conn: PooledConn,
+    name: String,
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        // Best effort: if the connection broke, MySQL released the lock with it.
+        let _ = self.conn.exec_drop("DO RELEASE_LOCK(?)", (self.name.as_str(),));
+    }
+}
+
+impl Store {
+    pub fn new(pool: Pool, config: &Config) -> Store {
+        // Lock names are server-wide: namespace them by database and network prefix, hashed to
+        // stay within MySQL's 64-character limit.
+        use sha2::Digest;
+        let h = sha2::Sha256::digest(format!("{}|{}", config.db.name, config.base_prefix).as_bytes());
+        let lock_ns = h.iter().take(6).map(|b| format!("{b:02x}")).collect();
+        Store { pool, t: Tables::new(config), lock_ns }
+    }
+
+    /// A pooled connection (pinged when reused, so a restarted MySQL is reconnected).
+    pub fn conn(&self) -> Result<PooledConn> {
+        self.pool.try_get_conn(Duration::from_secs(10)).map_err(|e| match e {
+            mysql::Error::DriverError(mysql::DriverError::Timeout) => {
+                Error::new(Code::DbUnreachable, "MySQL: no free connection within 10 s")
+            }
+            other => {
+                let mut err = Error::from(other);
+                if err.code == Code::DbQuery {
+                    err.code = Code::DbUnreachable;
+                }
+                err
+            }
+        })
+    }
+
+    /// Takes the named lock, waiting up to `wait`; `None` when another process holds it.
+    pub fn try_lock(&self, name: &str, wait: Duration) -> Result<Option<LockGuard>> {
+        let mut conn = self.conn()?;
+        let full = format!("kcm:{}:{name}", self.lock_ns);
+        let got: Option<Option<i64>> = conn.exec_first("SELECT GET_LOCK(?, ?)", (full.as_str(), wait.as_secs_f64()))?;
+        match got.flatten() {
+            Some(1) => Ok(Some(LockGuard { conn, name: full })),
+            _ => Ok(None),
+        }
+    }
+
+    /// Takes the named lock or fails with a database error after `wait`.
+    pub fn lock(&self, name: &str, wait: Duration) -> Result<LockGuard> {
+        self.try_lock(name, wait)?.ok_or_else(|| {
+            Error::new(Code::DbQuery, format!("another process holds the lock '{name}' for longer than {wait:?}"))
+        })
+    }
+
+    // ----- schema -------------------------------------------------------------------------
+
+    /// The installed schema version, `None` when our tables do not exist.
+    pub fn schema_version(&self) -> Result<Option<i64>> {
+        let mut c = self.conn()?;
+        match c.exec_first::<String, _, _>(format!("SELECT value FROM `{}` WHERE name = 'schema_version'", self.t.meta), ()) {
+            Ok(v) => Ok(Some(v.and_then(|s| s.parse().ok()).unwrap_or(0))),
+            Err(e) => match Error::from(e) {
+                e if e.code == Code::SchemaMissing => Ok(None),
+                e => Err(e),
+            },
+        }
+    }
+
+    /// Fails with [`Code::SchemaMissing`] unless `migrate()` has run for this build.
+    pub fn require_schema(&self) -> Result<()> {
+        match self.schema_version()? {
+            Some(v) if v >= SCHEMA_VERSION => Ok(()),
+            _ => Err(Error::new(
+                Code::SchemaMissing,
+                "kc-meet's tables are missing or outdated: run kc_meet_migrate() (or `wp kc-meet migrate`)",
+            )),
+        }
+    }
+
+    /// Creates or upgrades our tables (idempotent; serialised by a lock), and KiviCare's
+    /// mapping table in its 4.x shape when the site has none.
+    pub fn migrate(&self) -> Result<MigrateReport> {
+        let _guard = self.lock("migrate", Duration::from_secs(30))?;
+        let mut c = self.conn()?;
+        let t = &self.t;
+        c.query_drop(format!(
+            "CREATE TABLE IF NOT EXISTS `{}` (name VARCHAR(64) NOT NULL PRIMARY KEY, value TEXT NOT NULL) \
+             ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+            t.meta
+        ))?;
+        let previous: i64 = c
+            .exec_first::<String, _, _>(format!("SELECT value FROM `{}` WHERE name = 'schema_version'", t.meta), ())?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+
+        if previous < 1 {
+            c.query_drop(format!(
+                "CREATE TABLE IF NOT EXISTS `{}` (
+                    state_hash CHAR(64) NOT NULL PRIMARY KEY,
+                    doctor_id BIGINT UNSIGNED NOT NULL,
+                    initiator_user_id BIGINT UNSIGNED NOT NULL,
+                    verifier TEXT NOT NULL,
+                    created_at DATETIME NOT NULL,
+                    expires_at DATETIME NOT NULL,
+                    KEY expires_at (expires_at),
+                    KEY doctor_id (doctor_id)
+                ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+                t.states
+            ))?;
+            c.query_drop(format!(
+                "CREATE TABLE IF NOT EXISTS `{}` (
+                    doctor_id BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+                    status VARCHAR(20) NOT NULL,
+                    email VARCHAR(320) NULL,
+                    calendar_id VARCHAR(255) NULL,
+                    scopes TEXT NULL,
+                    token_expires_at BIGINT NULL,
+                    connected_at DATETIME NULL,
+                    last_refresh_at DATETIME NULL,
+                    last_error VARCHAR(1000) NULL,
+                    last_error_at DATETIME NULL,
+                    updated_at DATETIME NOT NULL
+                ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+                t.doctors
+            ))?;
+            c.query_drop(format!(
+                "CREATE TABLE IF NOT EXISTS `{}` (
+                    id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                    created_at DATETIME(3) NOT NULL,
+                    doctor_id BIGINT UNSIGNED NULL,
+                    appointment_id BIGINT UNSIGNED NULL,
+                    action VARCHAR(40) NOT NULL,
+                    outcome VARCHAR(20) NOT NULL,
+                    detail VARCHAR(1000) NULL,
+                    KEY doctor_id (doctor_id),
+                    KEY appointment_id (appointment_id),
+                    KEY created_at (created_at)
+                ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+                t.audit
+            ))?;
+        }
+
+        let mapping_exists: Option<String> =
+            c.exec_first("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?", (t.mapping.as_str(),))?;
+        let mapping_table = if mapping_exists.is_some() {
+            "exists"
+        } else {
+            // KiviCare 4.x's shape (KIVICARE.md); core reads it, so its columns are fixed.
+            c.query_drop(format!(
+                "CREATE TABLE IF NOT EXISTS `{}` (
+                    id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                    appointment_id BIGINT UNSIGNED NOT NULL,
+                    event_id VARCHAR(191) NOT NULL,
+                    url LONGTEXT NOT NULL,
+                    password VARCHAR(191) NULL,
+                    event_url LONGTEXT NULL,
+                    created_at DATETIME NOT NULL,
+                    extra TEXT NULL,
+                    KEY appointment_id (appointment_id),
+                    KEY event_id (event_id),
+                    KEY created_at (created_at)
+                ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+                t.mapping
+            ))?;
+            "created"
+        };
+
+        c.exec_drop(
+            format!(
+                "INSERT INTO `{}` (name, value) VALUES ('schema_version', ?) ON DUPLICATE KEY UPDATE value = VALUES(value)",
+                t.meta
+            ),
+            (SCHEMA_VERSION.to_string(),),
+        )?;
+        Ok(MigrateReport {
+            schema_version: SCHEMA_VERSION,
+            previous_version: previous,
+            tables: vec![t.meta.clone(), t.states.clone(), t.doctors.clone(), t.audit.clone()],
+            mapping_table,
+        })
+    }
+
+    // ----- OAuth states -------------------------------------------------------------------
+
+    /// Stores a new state (by hash: the state itself is never stored) and drops expired ones.
+    pub fn insert_state(&self, hash: &str, doctor_id: u64, initiator: u64, verifier_sealed: &str, ttl_s: i64) -> Result<()> {
+        let mut c = self.conn()?;
+        c.exec_drop(format!("DELETE FROM `{}` WHERE expires_at < UTC_TIMESTAMP() - INTERVAL 1 DAY", self.t.states), ())?;
+        c.exec_drop(
+            format!(
+                "INSERT INTO `{}` (state_hash, doctor_id, initiator_user_id, verifier, created_at, expires_at) \
+                 VALUES (:h, :d, :i, :v, UTC_TIMESTAMP(), UTC_TIMESTAMP() + INTERVAL :ttl SECOND)",
+                self.t.states
+            ),
+            params! { "h" => hash, "d" => doctor_id, "i" => initiator, "v" => verifier_sealed, "ttl" => ttl_s },
+        )?;
+        Ok(())
+    }
+
+    /// Removes and returns a state in one transaction, so it can be used exactly once even
+    /// when two callbacks race.
+    pub fn consume_state(&self, hash: &str) -> Result<Option<StateRow>> {
+        let mut c = self.conn()?;
+        let mut tx = c.start_transaction(TxOpts::default())?;
+        let row: Option<(u64, u64, String, i64)> = tx.exec_first(
+            format!(
+                "SELECT doctor_id, initiator_user_id, verifier, expires_at < UTC_TIMESTAMP() FROM `{}` WHERE state_hash = ? FOR UPDATE",
+                self.t.states
+            ),
+            (hash,),
+        )?;
+        if row.is_some() {
+            tx.exec_drop(format!("DELETE FROM `{}` WHERE state_hash = ?", self.t.states), (hash,))?;
+        }
+        tx.commit()?;
+        Ok(row.map(|(doctor_id, initiator_user_id, verifier_sealed, expired)| StateRow {
+            doctor_id,
+            initiator_user_id,
+            verifier_sealed,
+            expired: expired != 0,
+        }))
+    }
+
+    // ----- user meta (network-wide {base}usermeta) ------------------------------------------
+
+    /// Reads a user meta value (the first row, as WordPress's `get_user_meta(..., true)`).
+    pub fn get_meta<Q: Queryable>(&self, q: &mut Q, user_id: u64, key: &str) -> Result<Option<String>> {
+        Ok(q.exec_first(
+            format!("SELECT meta_value FROM `{}` WHERE user_id = ? AND meta_key = ? ORDER BY umeta_id LIMIT 1", self.t.usermeta),
+            (user_id, key),
+        )?)
+    }
+
+    /// Sets a user meta value, leaving exactly one row (as `update_user_meta`).
+    pub fn set_meta<Q: Queryable>(&self, q: &mut Q, user_id: u64, key: &str, value: &str) -> Result<()> {
+        let ids: Vec<u64> = q.exec(
+            format!("SELECT umeta_id FROM `{}` WHERE user_id = ? AND meta_key = ? ORDER BY umeta_id", self.t.usermeta),
+            (user_id, key),
+        )?;
+        match ids.split_first() {
+            None => q.exec_drop(
+                format!("INSERT INTO `{}` (user_id, meta_key, meta_value) VALUES (?, ?, ?)", self.t.usermeta),
+                (user_id, key, value),
+            )?,
+            Some((first, extra)) => {
+                q.exec_drop(format!("UPDATE `{}` SET meta_value = ? WHERE umeta_id = ?", self.t.usermeta), (value, first))?;
+                for id in extra {
+                    q.exec_drop(format!("DELETE FROM `{}` WHERE umeta_id = ?", self.t.usermeta), (id,))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes a user meta key (all rows).
+    pub fn delete_meta<Q: Queryable>(&self, q: &mut Q, user_id: u64, key: &str) -> Result<()> {
+        q.exec_drop(format!("DELETE FROM `{}` WHERE user_id = ? AND meta_key = ?", self.t.usermeta), (user_id, key))?;
+        Ok(())
+    }
+
+    /// Users that hold a Google token (connected, broken or legacy).
+    pub fn users_with_token(&self) -> Result<Vec<u64>> {
+        let mut c = self.conn()?;
+        Ok(c.exec(
+            format!("SELECT DISTINCT user_id FROM `{}` WHERE meta_key = ? ORDER BY user_id", self.t.usermeta),
+            (meta::TOKEN,),
+        )?)
+    }
+
+    // ----- doctors ----------------------------------------------------------------------------
+
+    pub fn get_doctor<Q: Queryable>(&self, q: &mut Q, doctor_id: u64) -> Result<Option<DoctorRow>> {
+        type Row = (u64, String, Option<String>, Option<String>, Option<String>, Option<i64>, Option<String>, Option<String>, Option<String>, Option<String>);
+        let row: Option<Row> = q.exec_first(
+            format!(
+                "SELECT doctor_id, status, email, calendar_id, scopes, token_expires_at, \
+                 DATE_FORMAT(connected_at, '%Y-%m-%dT%H:%i:%sZ'), DATE_FORMAT(last_refresh_at, '%Y-%m-%dT%H:%i:%sZ'), \
+                 last_error, DATE_FORMAT(last_error_at, '%Y-%m-%dT%H:%i:%sZ') FROM `{}` WHERE doctor_id = ?",
+                self.t.doctors
+            ),
+            (doctor_id,),
+        )?;
+        Ok(row.map(|r| DoctorRow {
+            doctor_id: r.0,
+            status: r.1,
+            email: r.2,
+            calendar_id: r.3,
+            scopes: r.4,
+            token_expires_at: r.5,
+            connected_at: r.6,
+            last_refresh_at: r.7,
+            last_error: r.8,
+            last_error_at: r.9,
+        }))
+    }
+
+    /// Whether a WordPress user with this id exists (network-wide `{base}users`).
+    pub fn user_exists(&self, user_id: u64) -> Result<bool> {
+        let mut c = self.conn()?;
+        let users = format!("{}users", self.t.usermeta.trim_end_matches("usermeta"));
+        Ok(c.exec_first::<u64, _, _>(format!("SELECT ID FROM `{users}` WHERE ID = ?"), (user_id,))?.is_some())
+    }
+
+    /// Records the Google account's e-mail (learnt again on a connection check).
+    pub fn set_doctor_email(&self, doctor_id: u64, email: &str) -> Result<()> {
+        let mut c = self.conn()?;
+        c.exec_drop(
+            format!("UPDATE `{}` SET email = ?, updated_at = UTC_TIMESTAMP() WHERE doctor_id = ?", self.t.doctors),
+            (email, doctor_id),
+        )?;
+        Ok(())
+    }
+
+    pub fn doctor_ids(&self) -> Result<Vec<u64>> {
+        let mut c = self.conn()?;
+        Ok(c.query(format!("SELECT doctor_id FROM `{}` ORDER BY doctor_id", self.t.doctors))?)
+    }
+
+    /// Records a fresh connection.
+    pub fn upsert_connected<Q: Queryable>(&self, q: &mut Q, doctor_id: u64, email: &str, calendar_id: &str, scopes: &str, expires_at: i64) -> Result<()> {
+        q.exec_drop(
+            format!(
+                "INSERT INTO `{}` (doctor_id, status, email, calendar_id, scopes, token_expires_at, connected_at, last_refresh_at, last_error, last_error_at, updated_at) \
+                 VALUES (:d, 'connected', :e, :c, :s, :x, UTC_TIMESTAMP(), NULL, NULL, NULL, UTC_TIMESTAMP()) \
+                 ON DUPLICATE KEY UPDATE status = 'connected', email = :e, calendar_id = :c, scopes = :s, token_expires_at = :x, \
+                 connected_at = UTC_TIMESTAMP(), last_refresh_at = NULL, last_error = NULL, last_error_at = NULL, updated_at = UTC_TIMESTAMP()",
+                self.t.doctors
+            ),
+            params! { "d" => doctor_id, "e" => email, "c" => calendar_id, "s" => scopes, "x" => expires_at },
+        )?;
+        Ok(())
+    }
+
+    /// Records a successful refresh (creating the row for a legacy, pre-kc-meet token).
+    pub fn record_refresh<Q: Queryable>(&self, q: &mut Q, doctor_id: u64, expires_at: i64, scopes: &str) -> Result<()> {
+        q.exec_drop(
+            format!(
+                "INSERT INTO `{}` (doctor_id, status, scopes, calendar_id, token_expires_at, last_refresh_at, updated_at) \
+                 VALUES (:d, 'connected', :s, 'primary', :x, UTC_TIMESTAMP(), UTC_TIMESTAMP()) \
+                 ON DUPLICATE KEY UPDATE token_expires_at = :x, scopes = :s, last_refresh_at = UTC_TIMESTAMP(), updated_at = UTC_TIMESTAMP()",
+                self.t.doctors
+            ),
+            params! { "d" => doctor_id, "x" => expires_at, "s" => scopes },
+        )?;
+        Ok(())
+    }
+
+    /// Sets the doctor's status and last error (`error` already redacted).
+    pub fn set_doctor_status(&self, doctor_id: u64, status: &str, error: Option<&str>) -> Result<()> {
+        let mut c = self.conn()?;
+        c.exec_drop(
+            format!(
+                "INSERT INTO `{}` (doctor_id, status, last_error, last_error_at, updated_at) \
+                 VALUES (:d, :st, :e, IF(:e IS NULL, NULL, UTC_TIMESTAMP()), UTC_TIMESTAMP()) \
+                 ON DUPLICATE KEY UPDATE status = :st, last_error = COALESCE(:e, last_error), \
+                 last_error_at = IF(:e IS NULL, last_error_at, UTC_TIMESTAMP()), updated_at = UTC_TIMESTAMP()",
+                self.t.doctors
+            ),
+            params! { "d" => doctor_id, "st" => status, "e" => error },
+        )?;
+        Ok(())
+    }
+
+    /// Records an error without changing the status.
+    pub fn set_doctor_error(&self, doctor_id: u64, error: &str) -> Result<()> {
+        let mut c = self.conn()?;
+        c.exec_drop(
+            format!("UPDATE `{}` SET last_error = ?, last_error_at = UTC_TIMESTAMP(), updated_at = UTC_TIMESTAMP() WHERE doctor_id = ?", self.t.doctors),
+            (error, doctor_id),
+        )?;
+        Ok(())
+    }
+
+    pub fn delete_doctor<Q: Queryable>(&self, q: &mut Q, doctor_id: u64) -> Result<()> {
+        q.exec_drop(format!("DELETE FROM `{}` WHERE doctor_id = ?", self.t.doctors), (doctor_id,))?;
+        q.exec_drop(format!("DELETE FROM `{}` WHERE doctor_id = ?", self.t.states), (doctor_id,))?;
+        Ok(())
+    }
+
+    // ----- audit ---------------------------------------------------------------------------
+
+    /// Appends to the audit trail. `detail` is scrubbed of anything credential-shaped.
+    pub fn audit(&self, doctor_id: Option<u64>, appointment_id: Option<u64>, action: &str, outcome: &str, detail: &str) -> Result<()> {
+        let mut c = self.conn()?;
+        c.exec_drop(
+            format!(
+                "INSERT INTO `{}` (created_at, doctor_id, appointment_id, action, outcome, detail) VALUES (UTC_TIMESTAMP(3), ?, ?, ?, ?, ?)",
+                self.t.audit
+            ),
+            (doctor_id, appointment_id, action, outcome, redact::text(detail)),
+        )?;
+        Ok(())
+    }
+
+    /// Database reachability for health: `Err` carries the reason.
+    pub fn ping(&self) -> Result<()> {
+        let mut c = self.conn()?;
+        c.query_drop("SELECT 1")?;
+        Ok(())
+    }
+}
