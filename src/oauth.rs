@@ -73,15 +73,19 @@ impl<'a> OAuth<'a> {
     {
         self.config.oauth_ready()?;
         let e = &self.config.endpoints;
-        let redirect = RedirectUrl::new(redirect_uri.to_string())
-            .map_err(|_| Error::config("the OAuth redirect URI is not a valid URL"))?;
-        Ok(BasicClient::new(ClientId::new(self.config.client_id.clone()))
+        let client = BasicClient::new(ClientId::new(self.config.client_id.clone()))
             .set_client_secret(ClientSecret::new(self.config.client_secret.expose().to_string()))
             .set_auth_uri(AuthUrl::from_url(e.auth.clone()))
             .set_token_uri(TokenUrl::from_url(e.token.clone()))
-            .set_redirect_uri(redirect)
             // Google documents client_secret_post for this flow.
-            .set_auth_type(AuthType::RequestBody))
+            .set_auth_type(AuthType::RequestBody);
+        if redirect_uri == POSTMESSAGE {
+            // Not a URL: the exchange adds it as a plain parameter instead.
+            return Ok(client);
+        }
+        let redirect = RedirectUrl::new(redirect_uri.to_string())
+            .map_err(|_| Error::config("the OAuth redirect URI is not a valid URL"))?;
+        Ok(client.set_redirect_uri(redirect))
     }
 
     /// The URL to send the doctor to. `state` is opaque to Google and comes back unchanged.
@@ -105,6 +109,9 @@ impl<'a> OAuth<'a> {
     pub fn exchange_code(&self, code: &Secret, verifier: Option<&Secret>, redirect_uri: &str) -> Result<TokenSet> {
         let client = self.client(redirect_uri)?;
         let mut req = client.exchange_code(AuthorizationCode::new(code.expose().to_string()));
+        if redirect_uri == POSTMESSAGE {
+            req = req.add_extra_param("redirect_uri", POSTMESSAGE);
+        }
         if let Some(v) = verifier {
             req = req.set_pkce_verifier(PkceCodeVerifier::new(v.expose().to_string()));
         }

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# kc-meet build and test entry point.
+#
+#   ./build.sh build    install what is missing, build the release extension (target/release/libkc_meet.so)
+#   ./build.sh test     build once, then run every test: Rust unit + integration, emulator self-test,
+#                       PHP boundary tests, WordPress tests (real MariaDB, real WordPress, Chromium)
+#   ./build.sh stubs    regenerate stubs/kc_meet.stub.php from the built extension
+#   ./build.sh deps     only install the Debian packages and start MariaDB
+#
+# Environment: KC_MEET_SKIP_DEPS=1 skips the package check; KC_MEET_DB_ADMIN="mariadb -uroot" is the
+# admin client used to create the test user (default: root over the local socket).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+EXT="$ROOT/target/release/libkc_meet.so"
+export KC_MEET_EXT="$EXT"
+# The test database account (what a WordPress site has: a user with a password, no socket auth).
+export KC_MEET_TEST_DB_HOST="${KC_MEET_TEST_DB_HOST:-127.0.0.1}"
+export KC_MEET_TEST_DB_PORT="${KC_MEET_TEST_DB_PORT:-3306}"
+export KC_MEET_TEST_DB_USER="${KC_MEET_TEST_DB_USER:-kcmeet_test}"
+export KC_MEET_TEST_DB_PASSWORD="${KC_MEET_TEST_DB_PASSWORD:-kcmeet_test_pw}"
+DB_ADMIN="${KC_MEET_DB_ADMIN:-mariadb -uroot}"
+
+PACKAGES=(php8.2-dev php8.2-cli php8.2-mysql php8.2-curl php8.2-xml php8.2-mbstring clang libclang-dev
+          mariadb-server mariadb-client wordpress phpunit chromium chromium-driver python3 openssl curl)
+
+log() { printf '\n==> %s\n' "$*"; }
+
+deps() {
+  if [ "${KC_MEET_SKIP_DEPS:-0}" != 1 ]; then
+    local missing=()
+    for p in "${PACKAGES[@]}"; do
+      dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+      log "installing ${missing[*]}"
+      local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+      $sudo apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+    command -v cargo >/dev/null || { echo "cargo (Rust >= 1.85, from rustup) is required" >&2; exit 1; }
+  fi
+  start_mariadb
+  ensure_test_user
+}
+
+start_mariadb() {
+  if mariadb-admin ping -h 127.0.0.1 -P "$KC_MEET_TEST_DB_PORT" --silent 2>/dev/null \
+     || mariadb-admin ping --silent 2>/dev/null; then
+    return
+  fi
+  log "starting MariaDB"
+  mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
+  if [ ! -d /var/lib/mysql/mysql ]; then
+    mariadb-install-db --user=mysql --datadir=/var/lib/mysql >/dev/null
+  fi
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql
+  for _ in $(seq 1 60); do
+    mariadb-admin ping --silent 2>/dev/null && return
+    sleep 0.5
+  done
+  echo "MariaDB did not start" >&2
+  exit 1
+}
+
+ensure_test_user() {
+  local u="$KC_MEET_TEST_DB_USER" p="$KC_MEET_TEST_DB_PASSWORD"
+  $DB_ADMIN <<SQL
+CREATE USER IF NOT EXISTS '$u'@'localhost' IDENTIFIED BY '$p';
+CREATE USER IF NOT EXISTS '$u'@'127.0.0.1' IDENTIFIED BY '$p';
+ALTER USER '$u'@'localhost' IDENTIFIED BY '$p';
+ALTER USER '$u'@'127.0.0.1' IDENTIFIED BY '$p';
+GRANT ALL PRIVILEGES ON \`kcm\\_%\`.* TO '$u'@'localhost';
+GRANT ALL PRIVILEGES ON \`kcm\\_%\`.* TO '$u'@'127.0.0.1';
+GRANT RELOAD, PROCESS ON *.* TO '$u'@'localhost';
+GRANT RELOAD, PROCESS ON *.* TO '$u'@'127.0.0.1';
+SQL
+}
+
+build() {
+  log "building the extension (release)"
+  local t0=$SECONDS
+  cargo build --release --features php --locked
+  echo "extension built in $((SECONDS - t0)) s: $EXT"
+  php -n -d extension="$EXT" -r 'echo "loaded kc_meet ", kc_meet_version(), PHP_EOL;'
+}
+
+stubs() {
+  [ -f "$EXT" ] || build
+  php -n -d extension="$EXT" tests/php/gen-stubs.php > stubs/kc_meet.stub.php
+  echo "wrote stubs/kc_meet.stub.php"
+}
+
+run_step() {
+  local name="$1"; shift
+  log "$name"
+  local t0=$SECONDS
+  if "$@"; then
+    TIMES+=("$name: $((SECONDS - t0)) s ok")
+  else
+    TIMES+=("$name: $((SECONDS - t0)) s FAILED")
+    FAILED+=("$name")
+  fi
+}
+
+test_all() {
+  TIMES=(); FAILED=()
+  local t0=$SECONDS
+  run_step "build extension" build
+  [ -f "$EXT" ] || { echo "no extension, stopping" >&2; exit 1; }
+  run_step "Rust unit + integration tests" cargo test --locked -- --test-threads=4
+  run_step "Google emulator self-test" python3 -m unittest tests/emulator/test_google_emulator.py
+  run_step "PHP boundary tests" phpunit -c tests/php/phpunit.xml
+  run_step "WordPress tests" bash tests/wordpress/run.sh
+  log "summary (total $((SECONDS - t0)) s)"
+  printf '  %s\n' "${TIMES[@]}"
+  if [ ${#FAILED[@]} -gt 0 ]; then
+    echo "FAILED: ${FAILED[*]}"
+    exit 1
+  fi
+}
+
+case "${1:-}" in
+  deps) deps ;;
+  build) deps; build ;;
+  stubs) deps; stubs ;;
+  test) deps; test_all ;;
+  *) sed -n '2,12p' "$0"; exit 2 ;;
+esac

@@ -1,0 +1,243 @@
+//! The Rust test bed: a fresh MariaDB database and a fresh Google emulator per test.
+//!
+//! MariaDB is the real server (account from `KC_MEET_TEST_DB_*`, set up by `./build.sh`); the
+//! database gets WordPress's `users`/`usermeta` tables (the two the connection code touches) and
+//! our migration. The emulator is `tests/emulator/google_emulator.py`, one process per test.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use kc_meet::config::Config;
+use kc_meet::runtime::Context;
+use mysql::prelude::Queryable;
+use serde_json::{Value, json};
+
+pub const CLIENT_ID: &str = "kc-test-client.apps.googleusercontent.com";
+pub const CLIENT_SECRET: &str = "kc-test-client-secret";
+pub const REDIRECT: &str = "https://clinic.example/wp-json/kc-meet/v1/oauth/callback";
+pub const KEY: &str = "test encryption key material";
+
+fn env(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_string())
+}
+
+pub fn db_host() -> String {
+    format!("{}:{}", env("KC_MEET_TEST_DB_HOST", "127.0.0.1"), env("KC_MEET_TEST_DB_PORT", "3306"))
+}
+
+fn admin_pool(db: Option<&str>) -> mysql::Pool {
+    let opts = mysql::OptsBuilder::new()
+        .ip_or_hostname(Some(env("KC_MEET_TEST_DB_HOST", "127.0.0.1")))
+        .tcp_port(env("KC_MEET_TEST_DB_PORT", "3306").parse().unwrap())
+        .user(Some(env("KC_MEET_TEST_DB_USER", "kcmeet_test")))
+        .pass(Some(env("KC_MEET_TEST_DB_PASSWORD", "kcmeet_test_pw")))
+        .db_name(db)
+        .prefer_socket(false);
+    mysql::Pool::new(opts).expect("test MariaDB account (run ./build.sh deps)")
+}
+
+/// A running emulator.
+pub struct Emulator {
+    child: Child,
+    pub base: String,
+    http: reqwest::blocking::Client,
+}
+
+impl Emulator {
+    pub fn start(tls: Option<(&str, &str)>) -> Emulator {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/emulator/google_emulator.py");
+        let mut cmd = Command::new("python3");
+        cmd.arg(script).args(["--port", "0"]).stdout(Stdio::piped()).stderr(Stdio::null());
+        if let Some((cert, key)) = tls {
+            cmd.args(["--tls-cert", cert, "--tls-key", key]);
+        }
+        let mut child = cmd.spawn().expect("python3");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let base = line.trim().strip_prefix("READY ").expect("emulator READY line").to_string();
+        let http = reqwest::blocking::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
+        let emu = Emulator { child, base, http };
+        emu.post("/__emu/clients", json!({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": [REDIRECT]}));
+        emu
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> Value {
+        let r = self.http.post(format!("{}{path}", self.base)).json(&body).send().unwrap();
+        let status = r.status();
+        let v: Value = r.json().unwrap_or(Value::Null);
+        assert!(status.is_success(), "emulator {path} answered {status}: {v}");
+        v
+    }
+
+    pub fn get(&self, path: &str) -> Value {
+        self.http.get(format!("{}{path}", self.base)).send().unwrap().json().unwrap()
+    }
+
+    pub fn delete(&self, path: &str) {
+        self.http.delete(format!("{}{path}", self.base)).send().unwrap();
+    }
+
+    /// The requests Google saw (control calls excluded).
+    pub fn requests(&self) -> Vec<Value> {
+        self.get("/__emu/requests")["requests"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub fn count(&self, method: &str, path: &str) -> usize {
+        self.requests().iter().filter(|r| r["method"] == method && r["path"].as_str().unwrap_or("").starts_with(path)).count()
+    }
+
+    pub fn refreshes(&self) -> usize {
+        self.requests().iter().filter(|r| r["path"] == "/token" && r["grant_type"] == "refresh_token").count()
+    }
+
+    pub fn grants(&self) -> Vec<Value> {
+        self.get("/__emu/grants")["grants"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub fn config(&self, cfg: Value) {
+        self.post("/__emu/config", cfg);
+    }
+
+    pub fn fault(&self, fault: Value) {
+        self.post("/__emu/faults", fault);
+    }
+
+    /// The doctor's decision on Google's consent screen: the redirect back to us.
+    pub fn consent(&self, auth_url: &str, email: &str, decision: &str, granted: Option<&[&str]>) -> Redirect {
+        let mut body = json!({"auth_url": auth_url, "email": email, "decision": decision});
+        if let Some(g) = granted {
+            body["granted_scopes"] = json!(g);
+        }
+        let v = self.post("/__emu/authorize", body);
+        Redirect::parse(v["redirect"].as_str().unwrap())
+    }
+
+    pub fn endpoints(&self) -> Value {
+        json!({"auth": format!("{}/o/oauth2/v2/auth", self.base), "token": format!("{}/token", self.base),
+               "revoke": format!("{}/revoke", self.base), "calendar": format!("{}/calendar/v3", self.base)})
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Google's redirect back to our callback.
+#[derive(Debug, Clone)]
+pub struct Redirect {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+    pub scope: Option<String>,
+}
+
+impl Redirect {
+    pub fn parse(location: &str) -> Redirect {
+        let url = url::Url::parse(location).unwrap();
+        let get = |k: &str| url.query_pairs().find(|(n, _)| n == k).map(|(_, v)| v.to_string());
+        Redirect { code: get("code"), state: get("state"), error: get("error"), scope: get("scope") }
+    }
+}
+
+/// A fresh database + emulator + configured context.
+pub struct Bed {
+    pub db: String,
+    pub emu: Emulator,
+    pub ctx: Arc<Context>,
+    pub raw: Value,
+    admin: mysql::Pool,
+}
+
+impl Bed {
+    pub fn new() -> Bed {
+        Bed::with(|_| {}, None)
+    }
+
+    /// `tweak` edits the configuration array before it is applied.
+    pub fn with(tweak: impl FnOnce(&mut Value), tls: Option<(&str, &str)>) -> Bed {
+        let db = format!("kcm_t_{}", kc_meet::random_token(6).to_lowercase().replace(['-', '_'], "x"));
+        let admin = admin_pool(None);
+        admin.get_conn().unwrap().query_drop(format!("CREATE DATABASE `{db}`")).unwrap();
+        let mut c = admin_pool(Some(&db)).get_conn().unwrap();
+        // WordPress's own users/usermeta tables (wp-admin/includes/schema.php), reduced to
+        // the columns the extension touches plus their keys.
+        c.query_drop(
+            "CREATE TABLE wp_users (ID bigint(20) unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY,
+               user_login varchar(60) NOT NULL DEFAULT '', user_email varchar(100) NOT NULL DEFAULT '',
+               display_name varchar(250) NOT NULL DEFAULT '') DEFAULT CHARSET=utf8mb4",
+        )
+        .unwrap();
+        c.query_drop(
+            "CREATE TABLE wp_usermeta (umeta_id bigint(20) unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY,
+               user_id bigint(20) unsigned NOT NULL DEFAULT 0, meta_key varchar(255) DEFAULT NULL,
+               meta_value longtext, KEY user_id (user_id), KEY meta_key (meta_key(191))) DEFAULT CHARSET=utf8mb4",
+        )
+        .unwrap();
+        c.query_drop("INSERT INTO wp_users (ID, user_login, user_email) VALUES (1,'admin','a@x'),(2,'doc2','d2@x'),(3,'doc3','d3@x')").unwrap();
+
+        let emu = Emulator::start(tls);
+        let mut raw = json!({
+            "db_host": db_host(), "db_user": env("KC_MEET_TEST_DB_USER", "kcmeet_test"),
+            "db_password": env("KC_MEET_TEST_DB_PASSWORD", "kcmeet_test_pw"), "db_name": db, "db_charset": "utf8mb4",
+            "table_prefix": "wp_", "base_prefix": "wp_", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+            "redirect_uri": REDIRECT, "encryption_key": KEY, "timezone": "Europe/Paris",
+            "endpoints": emu.endpoints(), "allow_insecure_loopback": true,
+        });
+        tweak(&mut raw);
+        let ctx = Arc::new(Context::connect(Config::from_value(&raw).expect("test config")).expect("context"));
+        ctx.store.migrate().expect("migrate");
+        Bed { db, emu, ctx, raw, admin }
+    }
+
+    /// A second, independent context on the same site: another PHP process.
+    pub fn other_process(&self) -> Arc<Context> {
+        Arc::new(Context::connect(Config::from_value(&self.raw).unwrap()).unwrap())
+    }
+
+    pub fn sql(&self) -> mysql::PooledConn {
+        admin_pool(Some(&self.db)).get_conn().unwrap()
+    }
+
+    pub fn meta(&self, user: u64, key: &str) -> Option<String> {
+        self.sql()
+            .exec_first("SELECT meta_value FROM wp_usermeta WHERE user_id = ? AND meta_key = ? ORDER BY umeta_id LIMIT 1", (user, key))
+            .unwrap()
+    }
+
+    /// Every value in every table of the test database, as text (a poor man's dump).
+    pub fn dump(&self) -> String {
+        let mut c = self.sql();
+        let tables: Vec<String> = c.query("SHOW TABLES").unwrap();
+        let mut out = String::new();
+        for t in tables {
+            let rows: Vec<mysql::Row> = c.query(format!("SELECT * FROM `{t}`")).unwrap();
+            for row in rows {
+                for v in row.unwrap() {
+                    out.push_str(&v.as_sql(true));
+                    out.push('\n');
+                }
+            }
+        }
+        out
+    }
+
+    /// Runs the whole redirect flow for `doctor` and returns what `connect` returned.
+    pub fn connect(&self, doctor: i64, email: &str) -> kc_meet::doctors::Connected {
+        let url = kc_meet::doctors::auth_url(&self.ctx, doctor, doctor).unwrap();
+        let back = self.emu.consent(&url, email, "allow", None);
+        kc_meet::doctors::connect(&self.ctx, doctor, back.code.as_deref().unwrap(), back.state.as_deref().unwrap()).unwrap()
+    }
+}
+
+impl Drop for Bed {
+    fn drop(&mut self) {
+        if let Ok(mut c) = self.admin.get_conn() {
+            let _ = c.query_drop(format!("DROP DATABASE IF EXISTS `{}`", self.db));
+        }
+    }
+}

@@ -1,0 +1,466 @@
+//! A doctor's Google connection end to end: real MariaDB, the Google emulator, the domain API
+//! the PHP functions call.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Bed, CLIENT_ID};
+use kc_meet::doctors;
+use kc_meet::error::Code;
+use mysql::prelude::Queryable;
+use serde_json::json;
+
+const CAL: &str = "https://www.googleapis.com/auth/calendar";
+
+#[test]
+fn auth_url_asks_for_offline_calendar_access_with_pkce_and_a_doctor_bound_state() {
+    let bed = Bed::new();
+    let url = url::Url::parse(&doctors::auth_url(&bed.ctx, 2, 1).unwrap()).unwrap();
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert!(url.as_str().starts_with(&format!("{}/o/oauth2/v2/auth?", bed.emu.base)));
+    assert_eq!(q["client_id"], CLIENT_ID);
+    assert_eq!(q["scope"], CAL);
+    assert_eq!(q["access_type"], "offline");
+    assert_eq!(q["prompt"], "consent");
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["code_challenge"].len(), 43);
+    assert_eq!(q["redirect_uri"], common::REDIRECT);
+    assert!(q["state"].starts_with("2.") && q["state"].len() > 40);
+    // Only a hash of the state is stored, and the verifier is sealed.
+    let dump = bed.dump();
+    assert!(!dump.contains(&q["state"]));
+}
+
+#[test]
+fn connect_stores_sealed_tokens_and_the_flags_core_reads() {
+    let bed = Bed::new();
+    let c = bed.connect(2, "dr.house@example.com");
+    assert_eq!(c.status, "connected");
+    assert_eq!(c.email, "dr.house@example.com");
+    assert_eq!(c.calendar_id, "primary");
+    assert_eq!(c.scopes, vec![CAL.to_string()]);
+    assert_eq!(bed.meta(2, "kiviCare_google_meet_connect").as_deref(), Some("on"));
+    assert_eq!(bed.meta(2, "telemed_type").as_deref(), Some("googlemeet"));
+    assert_eq!(bed.meta(2, "kiviCare_doctor_meet_id").as_deref(), Some("primary"));
+    let token = bed.meta(2, "google_meet_access_token").unwrap();
+    assert!(token.starts_with("kcm1:"));
+
+    let s = doctors::status(&bed.ctx, 2).unwrap();
+    assert_eq!(s.status, "connected");
+    assert_eq!(s.email.as_deref(), Some("dr.house@example.com"));
+    assert!(s.token_expires_at.unwrap() > chrono::Utc::now().timestamp() + 3000);
+}
+
+#[test]
+fn the_database_never_holds_a_google_token_in_plaintext() {
+    let bed = Bed::new();
+    bed.connect(2, "d@example.com");
+    let dump = bed.dump();
+    assert!(dump.contains("kcm1:"), "the sealed token is in the dump");
+    assert!(!dump.contains("ya29."), "an access token leaked into the database");
+    assert!(!dump.contains("1//"), "a refresh token leaked into the database");
+}
+
+#[test]
+fn forged_state_is_rejected_without_asking_google() {
+    let bed = Bed::new();
+    let url = doctors::auth_url(&bed.ctx, 2, 2).unwrap();
+    let back = bed.emu.consent(&url, "d@example.com", "allow", None);
+    bed.emu.delete("/__emu/requests");
+    let e = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), "2.forgedforgedforgedforgedforgedforged").unwrap_err();
+    assert_eq!(e.code, Code::BadState);
+    assert_eq!(bed.emu.count("POST", "/token"), 0);
+    assert!(bed.meta(2, "google_meet_access_token").is_none());
+}
+
+#[test]
+fn expired_state_is_rejected() {
+    let bed = Bed::new();
+    let url = doctors::auth_url(&bed.ctx, 2, 2).unwrap();
+    let back = bed.emu.consent(&url, "d@example.com", "allow", None);
+    bed.sql().query_drop("UPDATE wp_kc_meet_oauth_states SET expires_at = UTC_TIMESTAMP() - INTERVAL 1 SECOND").unwrap();
+    let e = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap()).unwrap_err();
+    assert_eq!(e.code, Code::BadState);
+    assert!(e.message.contains("expired"));
+    assert!(bed.meta(2, "google_meet_access_token").is_none());
+}
+
+#[test]
+fn a_state_works_once() {
+    let bed = Bed::new();
+    let url = doctors::auth_url(&bed.ctx, 2, 2).unwrap();
+    let back = bed.emu.consent(&url, "d@example.com", "allow", None);
+    let (code, state) = (back.code.unwrap(), back.state.unwrap());
+    doctors::connect(&bed.ctx, 2, &code, &state).unwrap();
+    let e = doctors::connect(&bed.ctx, 2, &code, &state).unwrap_err();
+    assert_eq!(e.code, Code::BadState);
+}
+
+#[test]
+fn another_doctors_state_is_rejected_and_left_usable_for_that_doctor() {
+    let bed = Bed::new();
+    let url = doctors::auth_url(&bed.ctx, 2, 2).unwrap();
+    let back = bed.emu.consent(&url, "d@example.com", "allow", None);
+    let (code, state) = (back.code.unwrap(), back.state.unwrap());
+    let e = doctors::connect(&bed.ctx, 3, &code, &state).unwrap_err();
+    assert_eq!(e.code, Code::BadState);
+    assert!(bed.meta(3, "google_meet_access_token").is_none());
+    doctors::connect(&bed.ctx, 2, &code, &state).unwrap();
+}
+
+#[test]
+fn a_replayed_code_is_refused_by_google_and_nothing_is_stored() {
+    let bed = Bed::new();
+    let first = bed.emu.consent(&doctors::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "allow", None);
+    doctors::connect(&bed.ctx, 2, first.code.as_deref().unwrap(), first.state.as_deref().unwrap()).unwrap();
+    doctors::disconnect(&bed.ctx, 2).unwrap();
+    // An attacker replays the old code with a fresh state of their own.
+    let url = doctors::auth_url(&bed.ctx, 2, 2).unwrap();
+    let fresh_state = url::Url::parse(&url).unwrap().query_pairs().find(|(k, _)| k == "state").unwrap().1.to_string();
+    let e = doctors::connect(&bed.ctx, 2, first.code.as_deref().unwrap(), &fresh_state).unwrap_err();
+    assert_eq!(e.code, Code::CodeRejected);
+    assert!(bed.meta(2, "google_meet_access_token").is_none());
+    assert!(!e.message.contains(first.code.as_deref().unwrap()));
+}
+
+#[test]
+fn pkce_mismatch_is_refused() {
+    let bed = Bed::new();
+    let a = bed.emu.consent(&doctors::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "allow", None);
+    let b = bed.emu.consent(&doctors::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "allow", None);
+    // Code of flow A with the state (and so the verifier) of flow B.
+    let e = doctors::connect(&bed.ctx, 2, a.code.as_deref().unwrap(), b.state.as_deref().unwrap()).unwrap_err();
+    assert_eq!(e.code, Code::CodeRejected);
+    assert!(bed.meta(2, "google_meet_access_token").is_none());
+}
+
+#[test]
+fn consent_denied_redirects_back_without_a_code() {
+    let bed = Bed::new();
+    let back = bed.emu.consent(&doctors::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "deny", None);
+    assert_eq!(back.error.as_deref(), Some("access_denied"));
+    assert!(back.code.is_none());
+    assert!(back.state.unwrap().starts_with("2."));
+}
+
+#[test]
+fn calendar_scope_not_granted_is_refused_and_the_grant_given_back() {
+    let bed = Bed::new();
+    let url = doctors::auth_url(&bed.ctx, 2, 2).unwrap();
+    let back = bed.emu.consent(&url, "d@example.com", "allow", Some(&[]));
+    let e = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap()).unwrap_err();
+    assert_eq!(e.code, Code::ScopeNotGranted);
+    assert!(bed.meta(2, "google_meet_access_token").is_none());
+    assert_eq!(bed.meta(2, "kiviCare_google_meet_connect"), None);
+    assert!(bed.emu.grants().iter().all(|g| g["revoked"] == true), "the unusable grant is revoked");
+}
+
+#[test]
+fn a_refresh_is_persisted_and_reused() {
+    let bed = Bed::new();
+    bed.emu.config(json!({"access_token_ttl": 60}));
+    bed.connect(2, "d@example.com");
+    bed.emu.config(json!({"access_token_ttl": 3599}));
+    doctors::check_connection(&bed.ctx, 2).unwrap();
+    assert_eq!(bed.emu.refreshes(), 1);
+    // A later call, from another process, uses the stored refreshed token.
+    let other = bed.other_process();
+    let s = doctors::check_connection(&other, 2).unwrap();
+    assert_eq!(bed.emu.refreshes(), 1);
+    assert!(s.token_expires_at.unwrap() > chrono::Utc::now().timestamp() + 3000);
+    assert!(!bed.dump().contains("ya29."));
+}
+
+#[test]
+fn two_processes_needing_a_refresh_at_once_refresh_once() {
+    let bed = Bed::new();
+    bed.emu.config(json!({"access_token_ttl": 60}));
+    bed.connect(2, "d@example.com");
+    bed.emu.config(json!({"access_token_ttl": 3599}));
+    bed.emu.fault(json!({"method": "POST", "path": "/token", "action": "delay", "delay_s": 0.5, "times": 0}));
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let ctx = bed.other_process();
+            std::thread::spawn(move || doctors::check_connection(&ctx, 2).map(|s| s.status))
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap().unwrap(), "connected");
+    }
+    assert_eq!(bed.emu.refreshes(), 1);
+}
+
+#[test]
+fn invalid_grant_means_needs_reconnect_without_a_retry_storm() {
+    let bed = Bed::new();
+    bed.emu.config(json!({"access_token_ttl": 60}));
+    bed.connect(2, "d@example.com");
+    bed.emu.post("/__emu/revoke_grant", json!({"email": "d@example.com"}));
+    let e = doctors::check_connection(&bed.ctx, 2).unwrap_err();
+    assert_eq!(e.code, Code::NeedsReconnect);
+    let s = doctors::status(&bed.ctx, 2).unwrap();
+    assert_eq!(s.status, "needs_reconnect");
+    assert!(s.last_error.unwrap().contains("connect"));
+    bed.emu.delete("/__emu/requests");
+    for _ in 0..5 {
+        assert_eq!(doctors::check_connection(&bed.ctx, 2).unwrap_err().code, Code::NeedsReconnect);
+    }
+    assert!(bed.emu.requests().is_empty(), "no request for a doctor who must reconnect");
+    // Connecting again heals it.
+    bed.connect(2, "d@example.com");
+    assert_eq!(doctors::status(&bed.ctx, 2).unwrap().status, "connected");
+}
+
+#[test]
+fn a_token_google_drops_early_is_refreshed_once_and_the_call_retried() {
+    let bed = Bed::new();
+    bed.connect(2, "d@example.com");
+    bed.emu.post("/__emu/expire_access_tokens", json!({"email": "d@example.com"}));
+    let s = doctors::check_connection(&bed.ctx, 2).unwrap();
+    assert_eq!(s.status, "connected");
+    assert_eq!(bed.emu.refreshes(), 1);
+}
+
+#[test]
+fn disconnect_revokes_at_google_erases_tokens_and_stops_all_requests() {
+    let bed = Bed::new();
+    bed.connect(2, "d@example.com");
+    let d = doctors::disconnect(&bed.ctx, 2).unwrap();
+    assert!(d.was_connected && d.revoked);
+    assert_eq!(d.status, "not_connected");
+    assert!(bed.emu.grants().iter().all(|g| g["revoked"] == true));
+    assert!(bed.meta(2, "google_meet_access_token").is_none());
+    assert_eq!(bed.meta(2, "kiviCare_google_meet_connect").as_deref(), Some("off"));
+    assert!(bed.meta(2, "telemed_type").is_none());
+    let rows: Option<u64> = bed.sql().query_first("SELECT doctor_id FROM wp_kc_meet_doctors").unwrap();
+    assert!(rows.is_none());
+
+    bed.emu.delete("/__emu/requests");
+    assert_eq!(doctors::status(&bed.ctx, 2).unwrap().status, "not_connected");
+    assert_eq!(doctors::check_connection(&bed.ctx, 2).unwrap_err().code, Code::NotConnected);
+    assert!(bed.emu.requests().is_empty());
+}
+
+#[test]
+fn disconnecting_twice_or_a_never_connected_doctor_is_fine() {
+    let bed = Bed::new();
+    let d = doctors::disconnect(&bed.ctx, 3).unwrap();
+    assert!(!d.was_connected && !d.revoked);
+    bed.connect(2, "d@example.com");
+    doctors::disconnect(&bed.ctx, 2).unwrap();
+    let again = doctors::disconnect(&bed.ctx, 2).unwrap();
+    assert!(!again.was_connected);
+}
+
+#[test]
+fn disconnect_while_google_is_down_still_erases_the_tokens() {
+    let bed = Bed::new();
+    bed.connect(2, "d@example.com");
+    bed.emu.fault(json!({"path": "/revoke", "action": "status", "status": 503, "times": 0}));
+    let d = doctors::disconnect(&bed.ctx, 2).unwrap();
+    assert!(!d.revoked);
+    assert!(d.revoke_error.unwrap().contains("503"));
+    assert!(bed.meta(2, "google_meet_access_token").is_none());
+    let audit: Option<String> =
+        bed.sql().query_first("SELECT outcome FROM wp_kc_meet_audit WHERE action = 'disconnect'").unwrap();
+    assert_eq!(audit.as_deref(), Some("revoke_failed"));
+}
+
+#[test]
+fn reconnecting_revokes_the_previous_grant() {
+    let bed = Bed::new();
+    bed.connect(2, "d@example.com");
+    bed.connect(2, "d@example.com");
+    let grants = bed.emu.grants();
+    assert_eq!(grants.len(), 2);
+    assert_eq!(grants.iter().filter(|g| g["revoked"] == false).count(), 1);
+    doctors::check_connection(&bed.ctx, 2).unwrap();
+}
+
+#[test]
+fn a_vendor_plaintext_token_keeps_working_and_is_stored_sealed() {
+    let bed = Bed::new();
+    // Obtain a real grant from the emulator, then store it the way the vendor's 1.x add-on did.
+    let code = bed.emu.post(
+        "/__emu/mint_code",
+        json!({"client_id": CLIENT_ID, "email": "old@example.com", "scopes": [CAL], "redirect_uri": "postmessage", "access_type": "offline"}),
+    )["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tok = reqwest::blocking::Client::new()
+        .post(format!("{}/token", bed.emu.base))
+        .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "postmessage"), ("client_id", CLIENT_ID), ("client_secret", common::CLIENT_SECRET)])
+        .send()
+        .unwrap()
+        .json::<serde_json::Value>()
+        .unwrap();
+    let legacy = json!({"access_token": tok["access_token"], "expires_in": 3599, "refresh_token": tok["refresh_token"],
+                        "scope": CAL, "token_type": "Bearer", "created": chrono::Utc::now().timestamp() - 7200});
+    bed.sql()
+        .exec_drop(
+            "INSERT INTO wp_usermeta (user_id, meta_key, meta_value) VALUES (3, 'google_meet_access_token', ?), (3, 'kiviCare_google_meet_connect', 'on')",
+            (legacy.to_string(),),
+        )
+        .unwrap();
+    assert_eq!(doctors::status(&bed.ctx, 3).unwrap().status, "connected");
+    let s = doctors::check_connection(&bed.ctx, 3).unwrap();
+    assert_eq!(s.email.as_deref(), Some("old@example.com"));
+    assert_eq!(bed.emu.refreshes(), 1, "the expired legacy token was refreshed");
+    assert!(bed.meta(3, "google_meet_access_token").unwrap().starts_with("kcm1:"));
+    assert!(!bed.dump().contains("ya29."));
+}
+
+#[test]
+fn postmessage_code_from_core_3x_connects() {
+    let bed = Bed::new();
+    let code = bed.emu.post(
+        "/__emu/mint_code",
+        json!({"client_id": CLIENT_ID, "email": "pm@example.com", "scopes": [CAL], "redirect_uri": "postmessage", "access_type": "offline"}),
+    )["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let c = doctors::connect_postmessage(&bed.ctx, 3, &code).unwrap();
+    assert_eq!(c.email, "pm@example.com");
+    assert_eq!(bed.meta(3, "kiviCare_google_meet_connect").as_deref(), Some("on"));
+}
+
+#[test]
+fn google_unreachable_during_the_exchange_is_reported_as_such() {
+    let bed = Bed::new();
+    let back = bed.emu.consent(&doctors::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "allow", None);
+    bed.emu.fault(json!({"path": "/token", "action": "reset", "times": 1}));
+    let e = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap()).unwrap_err();
+    assert_eq!(e.code, Code::GoogleUnreachable);
+    assert!(bed.meta(2, "google_meet_access_token").is_none());
+}
+
+#[test]
+fn a_wrong_client_secret_is_reported_as_a_configuration_problem() {
+    let bed = Bed::with(|v| v["client_secret"] = json!("wrong"), None);
+    let back = bed.emu.consent(&doctors::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "allow", None);
+    let e = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap()).unwrap_err();
+    assert_eq!(e.code, Code::ClientRejected);
+    assert!(!e.message.contains("wrong"));
+}
+
+#[test]
+fn unknown_doctor_and_bad_ids_are_invalid_arguments() {
+    let bed = Bed::new();
+    assert_eq!(doctors::auth_url(&bed.ctx, 999, 1).unwrap_err().code, Code::InvalidArgument);
+    assert_eq!(doctors::auth_url(&bed.ctx, 0, 1).unwrap_err().code, Code::InvalidArgument);
+    assert_eq!(doctors::status(&bed.ctx, -4).unwrap_err().code, Code::InvalidArgument);
+    assert_eq!(doctors::connect(&bed.ctx, 2, "", "2.x").unwrap_err().code, Code::InvalidArgument);
+}
+
+#[test]
+fn missing_client_blocks_connecting_with_a_clear_error() {
+    let bed = Bed::with(|v| v["client_id"] = json!(""), None);
+    let e = doctors::auth_url(&bed.ctx, 2, 2).unwrap_err();
+    assert_eq!(e.code, Code::NotConfigured);
+}
+
+#[test]
+fn missing_encryption_key_blocks_connecting() {
+    let bed = Bed::with(|v| v["encryption_key"] = json!(""), None);
+    assert_eq!(doctors::auth_url(&bed.ctx, 2, 2).unwrap_err().code, Code::EncryptionKey);
+}
+
+#[test]
+fn a_changed_encryption_key_is_reported_and_a_rotated_one_reseals() {
+    let bed = Bed::new();
+    bed.connect(2, "d@example.com");
+    let mut rotated = bed.raw.clone();
+    rotated["encryption_key"] = json!("a brand new key");
+    rotated["encryption_key_previous"] = json!([common::KEY]);
+    let ctx = kc_meet::runtime::Context::connect(kc_meet::config::Config::from_value(&rotated).unwrap()).unwrap();
+    let before = bed.meta(2, "google_meet_access_token").unwrap();
+    doctors::check_connection(&ctx, 2).unwrap();
+    let after = bed.meta(2, "google_meet_access_token").unwrap();
+    assert_ne!(before.split(':').nth(1), after.split(':').nth(1), "re-sealed under the new key id");
+
+    let mut lost = bed.raw.clone();
+    lost["encryption_key"] = json!("nobody knows this one");
+    let ctx = kc_meet::runtime::Context::connect(kc_meet::config::Config::from_value(&lost).unwrap()).unwrap();
+    assert_eq!(doctors::check_connection(&ctx, 2).unwrap_err().code, Code::EncryptionKey);
+}
+
+#[test]
+fn mysql_down_is_a_database_error() {
+    let bed = Bed::new();
+    let mut raw = bed.raw.clone();
+    raw["db_host"] = json!("127.0.0.1:1");
+    let ctx = kc_meet::runtime::Context::connect(kc_meet::config::Config::from_value(&raw).unwrap()).unwrap();
+    let t = std::time::Instant::now();
+    assert_eq!(doctors::status(&ctx, 2).unwrap_err().code, Code::DbUnreachable);
+    assert!(t.elapsed() < Duration::from_secs(15));
+}
+
+#[test]
+fn operations_before_migrate_ask_for_it() {
+    let bed = Bed::new();
+    bed.sql().query_drop("DROP TABLE wp_kc_meet_meta").unwrap();
+    assert_eq!(doctors::status(&bed.ctx, 2).unwrap_err().code, Code::SchemaMissing);
+    let r = bed.ctx.store.migrate().unwrap();
+    assert_eq!(r.previous_version, 0);
+    assert_eq!(doctors::status(&bed.ctx, 2).unwrap().status, "not_connected");
+}
+
+#[test]
+fn migrate_is_idempotent_and_keeps_an_existing_mapping_table() {
+    let bed = Bed::new();
+    let again = bed.ctx.store.migrate().unwrap();
+    assert_eq!((again.previous_version, again.schema_version), (1, 1));
+    assert_eq!(again.mapping_table, "exists");
+    // A 1.x site: its mapping table has the old shape and must stay as it is.
+    let mut c = bed.sql();
+    c.query_drop("DROP TABLE wp_kc_appointment_google_meet_mappings").unwrap();
+    c.query_drop("CREATE TABLE wp_kc_appointment_google_meet_mappings (id int PRIMARY KEY AUTO_INCREMENT, event_id varchar(255), appointment_id int, url varchar(255), password varchar(255) NULL, event_url varchar(255) NULL)").unwrap();
+    c.query_drop("INSERT INTO wp_kc_appointment_google_meet_mappings (event_id, appointment_id, url) VALUES ('e1', 5, 'https://meet.google.com/abc-defg-hij')").unwrap();
+    assert_eq!(bed.ctx.store.migrate().unwrap().mapping_table, "exists");
+    let n: Option<u64> = c.query_first("SELECT COUNT(*) FROM wp_kc_appointment_google_meet_mappings").unwrap();
+    assert_eq!(n, Some(1));
+}
+
+#[test]
+fn google_over_tls_is_trusted_through_ca_file_only() {
+    let dir = std::env::temp_dir().join(format!("kcm-tls-{}", kc_meet::random_token(4)));
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.to_str().unwrap();
+    let sh = format!(
+        "cd {d} && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=kc-test-ca 2>/dev/null && \
+         openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj /CN=127.0.0.1 2>/dev/null && \
+         printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ext.cnf && \
+         openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile ext.cnf 2>/dev/null"
+    );
+    assert!(std::process::Command::new("sh").args(["-c", &sh]).status().unwrap().success(), "openssl");
+    let (cert, key, ca) = (format!("{d}/srv.pem"), format!("{d}/srv.key"), format!("{d}/ca.pem"));
+
+    let bed = Bed::with(|v| { v["allow_insecure_loopback"] = json!(false); v["ca_file"] = json!(ca); }, Some((&cert, &key)));
+    assert!(bed.emu.base.starts_with("https://"));
+    assert_eq!(bed.connect(2, "tls@example.com").email, "tls@example.com");
+
+    // Without the CA, the emulator's certificate is not trusted.
+    let mut raw = bed.raw.clone();
+    raw.as_object_mut().unwrap().remove("ca_file");
+    let ctx = kc_meet::runtime::Context::connect(kc_meet::config::Config::from_value(&raw).unwrap()).unwrap();
+    let back = bed.emu.consent(&doctors::auth_url(&ctx, 3, 3).unwrap(), "x@example.com", "allow", None);
+    let e = doctors::connect(&ctx, 3, back.code.as_deref().unwrap(), back.state.as_deref().unwrap()).unwrap_err();
+    assert_eq!(e.code, Code::GoogleUnreachable);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn no_error_message_carries_a_secret() {
+    let bed = Bed::with(|v| v["client_secret"] = json!("GOCSPX-super-secret-value-123"), None);
+    let back = bed.emu.consent(&doctors::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "allow", None);
+    let code = back.code.unwrap();
+    let e = doctors::connect(&bed.ctx, 2, &code, back.state.as_deref().unwrap()).unwrap_err();
+    for secret in ["GOCSPX", &code] {
+        assert!(!e.message.contains(secret), "{secret} in {}", e.message);
+    }
+    let audit: Vec<String> = bed.sql().query("SELECT COALESCE(detail, '') FROM wp_kc_meet_audit").unwrap();
+    assert!(audit.iter().all(|d| !d.contains("GOCSPX") && !d.contains(&code)));
+}
