@@ -10,6 +10,7 @@
 use ext_php_rs::builders::ClassBuilder;
 use ext_php_rs::exception::PhpException;
 use ext_php_rs::prelude::*;
+use ext_php_rs::boxed::ZBox;
 use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
 use ext_php_rs::zend::{ClassEntry, ModuleEntry, ce};
 use ext_php_rs::{info_table_end, info_table_row, info_table_start};
@@ -160,9 +161,16 @@ fn value_to_zval(v: &Value) -> PhpResult<Zval> {
     Ok(z)
 }
 
-fn out<T: Serialize>(r: crate::error::Result<T>) -> PhpResult<Zval> {
+/// Converts a result struct into a PHP array (or throws).
+fn out<T: Serialize>(r: crate::error::Result<T>) -> PhpResult<ZBox<ZendHashTable>> {
     let v = r.map_err(to_php)?;
-    value_to_zval(&serde_json::to_value(v).expect("results always serialize"))
+    let mut ht = ZendHashTable::new();
+    if let Value::Object(map) = serde_json::to_value(v).expect("results always serialize") {
+        for (k, item) in &map {
+            ht.insert(k.as_str(), value_to_zval(item)?).map_err(|e| PhpException::from_message(e.to_string()))?;
+        }
+    }
+    Ok(ht)
 }
 
 fn ctx() -> PhpResult<std::sync::Arc<Context>> {
@@ -190,7 +198,7 @@ pub fn kc_meet_configure(site: &ZendHashTable) -> PhpResult<()> {
 /// Creates or upgrades kc-meet's tables (idempotent), and KiviCare's mapping table when missing.
 /// Returns schema_version, previous_version, tables, mapping_table ('created'|'exists').
 #[php_function]
-pub fn kc_meet_migrate() -> PhpResult<Zval> {
+pub fn kc_meet_migrate() -> PhpResult<ZBox<ZendHashTable>> {
     out(ctx()?.store.migrate())
 }
 
@@ -204,14 +212,14 @@ pub fn kc_meet_auth_url(doctor_id: i64, initiator_user_id: i64) -> PhpResult<Str
 /// Completes the OAuth redirect: verifies $state, exchanges $code, stores the tokens encrypted.
 /// Returns doctor_id, status, email, calendar_id, scopes, initiator_user_id.
 #[php_function]
-pub fn kc_meet_connect(doctor_id: i64, code: &str, state: &str) -> PhpResult<Zval> {
+pub fn kc_meet_connect(doctor_id: i64, code: &str, state: &str) -> PhpResult<ZBox<ZendHashTable>> {
     out(doctors::connect(&*ctx()?, doctor_id, code, state))
 }
 
 /// Connects with a code from Google Identity Services' popup (KiviCare 3.x, redirect URI
 /// `postmessage`). Call only where the caller already verified the nonce and the user.
 #[php_function]
-pub fn kc_meet_connect_postmessage(doctor_id: i64, code: &str) -> PhpResult<Zval> {
+pub fn kc_meet_connect_postmessage(doctor_id: i64, code: &str) -> PhpResult<ZBox<ZendHashTable>> {
     out(doctors::connect_postmessage(&*ctx()?, doctor_id, code))
 }
 
@@ -219,28 +227,28 @@ pub fn kc_meet_connect_postmessage(doctor_id: i64, code: &str) -> PhpResult<Zval
 /// ('connected'|'not_connected'|'needs_reconnect'), email, calendar_id, scopes,
 /// token_expires_at, connected_at, last_error, last_error_at.
 #[php_function]
-pub fn kc_meet_status(doctor_id: i64) -> PhpResult<Zval> {
+pub fn kc_meet_status(doctor_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
     out(doctors::status(&*ctx()?, doctor_id))
 }
 
 /// Asks Google whether the doctor's connection works (refreshing the token when due) and
 /// returns the status.
 #[php_function]
-pub fn kc_meet_check_connection(doctor_id: i64) -> PhpResult<Zval> {
+pub fn kc_meet_check_connection(doctor_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
     out(doctors::check_connection(&*ctx()?, doctor_id))
 }
 
 /// Revokes the doctor's grant at Google and erases the tokens. Returns doctor_id, status,
 /// was_connected, revoked, revoke_error.
 #[php_function]
-pub fn kc_meet_disconnect(doctor_id: i64) -> PhpResult<Zval> {
+pub fn kc_meet_disconnect(doctor_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
     out(doctors::disconnect(&*ctx()?, doctor_id))
 }
 
 /// Version, configuration problems, database reachability, schema version and every
 /// doctor's state. Never throws.
 #[php_function]
-pub fn kc_meet_health() -> PhpResult<Zval> {
+pub fn kc_meet_health() -> PhpResult<ZBox<ZendHashTable>> {
     out(Ok::<_, Error>(health::report()))
 }
 
