@@ -1,0 +1,219 @@
+<?php
+/**
+ * Builds the kc_meet_configure() array.
+ *
+ * @package KC_Meet
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Builds the site configuration handed to `kc_meet_configure()` from wp-config.php constants,
+ * `$wpdb`, the add-on's settings option and the site's time zone.
+ *
+ * Optional wp-config.php constants:
+ * - `KC_MEET_ENCRYPTION_KEY` (string): key encrypting tokens at rest; defaults to
+ *   AUTH_KEY . SECURE_AUTH_KEY.
+ * - `KC_MEET_ENCRYPTION_KEY_PREVIOUS` (array or comma-separated string): older keys, for rotation.
+ * - `KC_MEET_GOOGLE_ENDPOINTS` (array or JSON object): overrides of `auth`, `token`, `revoke`, `calendar`.
+ * - `KC_MEET_CA_FILE` (string): extra PEM CA bundle.
+ * - `KC_MEET_ALLOW_INSECURE_LOOPBACK` (bool): allow http:// endpoints on 127.0.0.1/localhost.
+ *
+ * The final array passes through the `kc_meet_site_config` filter.
+ */
+final class KC_Meet_Config {
+
+	/**
+	 * Route of the public OAuth callback (in namespace kc-meet/v1).
+	 *
+	 * @var string
+	 */
+	const CALLBACK_ROUTE = 'kc-meet/v1/oauth/callback';
+
+	/**
+	 * The sample value of the wp-config.php salts.
+	 *
+	 * @var string
+	 */
+	const SAMPLE_SALT = 'put your unique phrase here';
+
+	/**
+	 * Builds the complete array for kc_meet_configure().
+	 *
+	 * @return array
+	 */
+	public static function build() {
+		global $wpdb;
+
+		$settings = KC_Meet_Settings::get();
+		$charset  = defined( 'DB_CHARSET' ) && '' !== (string) DB_CHARSET ? (string) DB_CHARSET : 'utf8mb4';
+
+		$config = array(
+			'db_host'        => defined( 'DB_HOST' ) ? (string) DB_HOST : 'localhost',
+			'db_user'        => defined( 'DB_USER' ) ? (string) DB_USER : '',
+			'db_password'    => defined( 'DB_PASSWORD' ) ? (string) DB_PASSWORD : '',
+			'db_name'        => defined( 'DB_NAME' ) ? (string) DB_NAME : '',
+			'db_charset'     => $charset,
+			'table_prefix'   => (string) $wpdb->prefix,
+			'base_prefix'    => (string) $wpdb->base_prefix,
+			'client_id'      => (string) $settings['client_id'],
+			'client_secret'  => (string) $settings['client_secret'],
+			'redirect_uri'   => self::redirect_uri(),
+			'encryption_key' => self::encryption_key(),
+			'timezone'       => self::timezone(),
+		);
+
+		$previous = self::previous_encryption_keys();
+		if ( ! empty( $previous ) ) {
+			$config['encryption_key_previous'] = $previous;
+		}
+
+		$endpoints = self::endpoints();
+		if ( null !== $endpoints ) {
+			$config['endpoints'] = $endpoints;
+		}
+
+		if ( defined( 'KC_MEET_CA_FILE' ) && is_string( KC_MEET_CA_FILE ) && '' !== KC_MEET_CA_FILE ) {
+			$config['ca_file'] = KC_MEET_CA_FILE;
+		}
+
+		if ( defined( 'KC_MEET_ALLOW_INSECURE_LOOPBACK' ) ) {
+			$config['allow_insecure_loopback'] = (bool) KC_MEET_ALLOW_INSECURE_LOOPBACK;
+		}
+
+		/**
+		 * Filters the array passed to kc_meet_configure().
+		 *
+		 * @param array $config Site configuration (contains the DB password and the client secret).
+		 */
+		$filtered = apply_filters( 'kc_meet_site_config', $config );
+		return is_array( $filtered ) ? $filtered : $config;
+	}
+
+	/**
+	 * The exact OAuth redirect URI to register in Google Cloud for the current site.
+	 *
+	 * Stable across requests: the scheme is https when the home URL is https or the admin is
+	 * forced to SSL, else the home URL's scheme (never the scheme of the current request).
+	 *
+	 * @return string
+	 */
+	public static function redirect_uri() {
+		global $wp_rewrite;
+
+		$home   = (string) get_option( 'home' );
+		$scheme = ( 'https' === wp_parse_url( $home, PHP_URL_SCHEME ) || force_ssl_admin() ) ? 'https' : 'http';
+
+		if ( $wp_rewrite instanceof WP_Rewrite ) {
+			$url = get_rest_url( null, self::CALLBACK_ROUTE, $scheme );
+		} else {
+			// Before WP_Rewrite exists (plugins_loaded): same result as get_rest_url().
+			$path = '/' . self::CALLBACK_ROUTE;
+			if ( get_option( 'permalink_structure' ) ) {
+				$index = preg_match( '#^/*index\.php#', (string) get_option( 'permalink_structure' ) ) ? 'index.php/' : '';
+				$url   = get_home_url( null, $index . rest_get_url_prefix(), $scheme ) . $path;
+			} else {
+				$url = trailingslashit( get_home_url( null, '', $scheme ) ) . 'index.php';
+				$url = add_query_arg( 'rest_route', $path, $url );
+			}
+			/** This filter is documented in wp-includes/rest-api.php */
+			$url = apply_filters( 'rest_url', $url, $path, null, $scheme );
+		}
+		$url = set_url_scheme( (string) $url, $scheme );
+
+		/**
+		 * Filters the OAuth redirect URI (must match the one registered in Google Cloud).
+		 *
+		 * @param string $url Redirect URI.
+		 */
+		return (string) apply_filters( 'kc_meet_redirect_uri', $url );
+	}
+
+	/**
+	 * The key that encrypts tokens at rest ('' when none is usable: health reports it).
+	 *
+	 * @return string
+	 */
+	public static function encryption_key() {
+		if ( defined( 'KC_MEET_ENCRYPTION_KEY' ) && is_string( KC_MEET_ENCRYPTION_KEY ) && '' !== KC_MEET_ENCRYPTION_KEY ) {
+			return KC_MEET_ENCRYPTION_KEY;
+		}
+		if ( defined( 'AUTH_KEY' ) && defined( 'SECURE_AUTH_KEY' ) ) {
+			$auth   = (string) AUTH_KEY;
+			$secure = (string) SECURE_AUTH_KEY;
+			if ( '' !== $auth && '' !== $secure && self::SAMPLE_SALT !== $auth && self::SAMPLE_SALT !== $secure ) {
+				return $auth . $secure;
+			}
+		}
+		return '';
+	}
+
+	/**
+	 * Older encryption keys from KC_MEET_ENCRYPTION_KEY_PREVIOUS (array or comma-separated).
+	 *
+	 * @return string[]
+	 */
+	public static function previous_encryption_keys() {
+		if ( ! defined( 'KC_MEET_ENCRYPTION_KEY_PREVIOUS' ) ) {
+			return array();
+		}
+		$value = KC_MEET_ENCRYPTION_KEY_PREVIOUS;
+		if ( is_string( $value ) ) {
+			$value = explode( ',', $value );
+		}
+		if ( ! is_array( $value ) ) {
+			return array();
+		}
+		$keys = array();
+		foreach ( $value as $key ) {
+			if ( is_scalar( $key ) ) {
+				$key = trim( (string) $key );
+				if ( '' !== $key ) {
+					$keys[] = $key;
+				}
+			}
+		}
+		return array_values( array_unique( $keys ) );
+	}
+
+	/**
+	 * The site's time zone: the IANA name, or the UTC offset formatted like '+05:30'.
+	 *
+	 * @return string
+	 */
+	public static function timezone() {
+		$name = (string) get_option( 'timezone_string' );
+		if ( '' !== $name ) {
+			return $name;
+		}
+		return self::format_offset( (float) get_option( 'gmt_offset', 0 ) );
+	}
+
+	/**
+	 * Formats an hour offset (5.5, -3.75, 0) as '+05:30', '-03:45', '+00:00'.
+	 *
+	 * @param float $hours Offset in hours.
+	 * @return string
+	 */
+	public static function format_offset( $hours ) {
+		$minutes = (int) round( abs( (float) $hours ) * 60 );
+		$sign    = ( (float) $hours < 0 && $minutes > 0 ) ? '-' : '+';
+		return sprintf( '%s%02d:%02d', $sign, intdiv( $minutes, 60 ), $minutes % 60 );
+	}
+
+	/**
+	 * Endpoint overrides from KC_MEET_GOOGLE_ENDPOINTS (array or JSON), or null when not set.
+	 *
+	 * @return array|null
+	 */
+	public static function endpoints() {
+		if ( ! defined( 'KC_MEET_GOOGLE_ENDPOINTS' ) ) {
+			return null;
+		}
+		$value = KC_MEET_GOOGLE_ENDPOINTS;
+		if ( is_string( $value ) ) {
+			$value = '' === trim( $value ) ? array() : json_decode( $value, true );
+		}
+		return is_array( $value ) ? $value : null;
+	}
+}

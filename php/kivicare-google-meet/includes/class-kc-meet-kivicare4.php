@@ -1,0 +1,261 @@
+<?php
+/**
+ * KiviCare 4.x provider registration.
+ *
+ * @package KC_Meet
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Registers the Google Meet provider on KiviCare 4.x's `kc_telemed_providers` filter.
+ *
+ * The provider class ({@see KC_Meet_Telemed_Provider}) extends core's
+ * `App\abstracts\KCAbstractTelemedProvider`, which only exists once core is loaded, so its file
+ * is required lazily from the filter callback. Before requiring it, the parent class is checked
+ * with reflection against the methods and signatures the provider implements
+ * ({@see self::PROVIDER_METHODS}): an unknown core version whose abstract class would make the
+ * provider fatal is reported as an admin notice instead, and the provider is not registered.
+ */
+class KC_Meet_KiviCare4 {
+
+	/**
+	 * Core's abstract provider class.
+	 *
+	 * @var string
+	 */
+	const PARENT_CLASS = 'App\abstracts\KCAbstractTelemedProvider';
+
+	/**
+	 * Our provider class.
+	 *
+	 * @var string
+	 */
+	const PROVIDER_CLASS = 'KC_Meet_Telemed_Provider';
+
+	/**
+	 * Provider id (also the doctor meta `telemed_type` value).
+	 *
+	 * @var string
+	 */
+	const PROVIDER_ID = 'googlemeet';
+
+	/**
+	 * Methods of KC_Meet_Telemed_Provider as declared there (all public, untyped parameters):
+	 * name => [return type ('' none), number of parameters, number of required parameters].
+	 * Must match the provider file: {@see self::declaration_mismatches()} checks it once the
+	 * provider is loaded.
+	 *
+	 * @var array<string, array{0:string, 1:int, 2:int}>
+	 */
+	const PROVIDER_METHODS = array(
+		'get_config'                    => array( 'array', 0, 0 ),
+		'get_default_config'            => array( 'array', 0, 0 ),
+		'get_provider_id'               => array( 'string', 0, 0 ),
+		'get_provider_name'             => array( 'string', 0, 0 ),
+		'is_enabled'                    => array( 'bool', 0, 0 ),
+		'is_configured'                 => array( 'bool', 0, 0 ),
+		'create_meeting'                => array( '', 1, 0 ),
+		'update_meeting'                => array( '', 2, 0 ),
+		'delete_meeting'                => array( 'bool', 1, 0 ),
+		'get_meeting'                   => array( '', 1, 0 ),
+		'test_connection'               => array( 'array', 2, 0 ),
+		'update_doctor_config'          => array( 'bool', 2, 0 ),
+		'get_authorization_url'         => array( 'string', 1, 0 ),
+		'disconnect_doctor'             => array( 'bool', 1, 0 ),
+		'save_zoom_meeting_record'      => array( 'bool', 1, 0 ),
+		'update_zoom_meeting_record'    => array( 'bool', 2, 0 ),
+		'delete_meeting_record'         => array( 'bool', 1, 0 ),
+		'get_meeting_by_appointment'    => array( '', 1, 0 ),
+		'cancel_meeting_by_appointment' => array( 'bool', 1, 0 ),
+		'get_doctor_access_token'       => array( 'string', 1, 0 ),
+		'is_doctor_telemed_connected'   => array( 'bool', 1, 0 ),
+	);
+
+	/**
+	 * Incompatibilities found by the last check.
+	 *
+	 * @var string[]
+	 */
+	private $problems = array();
+
+	/**
+	 * Hooks the filter.
+	 *
+	 * @return void
+	 */
+	public function register() {
+		add_filter( 'kc_telemed_providers', array( $this, 'add_provider' ) );
+	}
+
+	/**
+	 * `kc_telemed_providers`: adds `googlemeet` when the provider class can be loaded.
+	 *
+	 * @param mixed $providers Providers registered so far.
+	 * @return array
+	 */
+	public function add_provider( $providers = array() ) {
+		$providers = is_array( $providers ) ? $providers : array();
+		if ( ! $this->load_provider() ) {
+			return $providers;
+		}
+		$providers[ self::PROVIDER_ID ] = array(
+			'class'        => self::PROVIDER_CLASS,
+			'settings_key' => KC_Meet_Settings::OPTION,
+			'name'         => __( 'Google Meet', 'kc-googlemeet' ),
+			'description'  => __( 'Google Meet video consultations in each doctor\'s Google Calendar.', 'kc-googlemeet' ),
+		);
+		return $providers;
+	}
+
+	/**
+	 * Requires the provider class when core's abstract class exists and is compatible.
+	 *
+	 * @return bool Whether KC_Meet_Telemed_Provider is available.
+	 */
+	public function load_provider() {
+		if ( class_exists( self::PROVIDER_CLASS, false ) ) {
+			return true;
+		}
+		if ( ! class_exists( self::PARENT_CLASS ) ) {
+			return false;
+		}
+		$this->problems = self::incompatibilities( self::PARENT_CLASS );
+		if ( ! empty( $this->problems ) ) {
+			static $notified = false;
+			if ( ! $notified ) {
+				$notified = true;
+				KC_Meet_Notices::add_persistent(
+					sprintf(
+						/* translators: %s: list of methods */
+						__( 'KiviCare Google Meet: this KiviCare version\'s telemed provider API is not supported (%s); the Google Meet provider was not registered.', 'kc-googlemeet' ),
+						implode( '; ', $this->problems )
+					),
+					'warning'
+				);
+			}
+			return false;
+		}
+		require_once __DIR__ . '/class-kc-meet-telemed-provider.php';
+		return class_exists( self::PROVIDER_CLASS, false );
+	}
+
+	/**
+	 * Problems found by the last compatibility check.
+	 *
+	 * @return string[]
+	 */
+	public function problems() {
+		return $this->problems;
+	}
+
+	/**
+	 * Which parent methods KC_Meet_Telemed_Provider would not be compatible with.
+	 *
+	 * @param string $parent_class Abstract provider class.
+	 * @return string[] Empty when compatible.
+	 */
+	public static function incompatibilities( $parent_class ) {
+		$problems = array();
+		try {
+			$reflection = new ReflectionClass( $parent_class );
+		} catch ( ReflectionException $e ) {
+			return array( $parent_class . ' missing' );
+		}
+		if ( $reflection->isFinal() || $reflection->isInterface() ) {
+			return array( $parent_class . ' cannot be extended' );
+		}
+		foreach ( $reflection->getMethods() as $method ) {
+			$name = $method->getName();
+			if ( ! isset( self::PROVIDER_METHODS[ $name ] ) ) {
+				if ( $method->isAbstract() ) {
+					$problems[] = $name . '() not implemented';
+				}
+				continue;
+			}
+			if ( $method->isPrivate() ) {
+				continue;
+			}
+			if ( $method->isFinal() ) {
+				$problems[] = $name . '() is final';
+				continue;
+			}
+			list( $ours, $count, $required ) = self::PROVIDER_METHODS[ $name ];
+			if ( $method->getNumberOfParameters() > $count || $method->getNumberOfRequiredParameters() < $required ) {
+				$problems[] = $name . '() parameters';
+			}
+			if ( $method->isStatic() ) {
+				$problems[] = $name . '() is static';
+			}
+			if ( $method->hasReturnType() && ! self::return_type_compatible( $ours, $method->getReturnType() ) ) {
+				$problems[] = $name . '() return type';
+			}
+		}
+		return $problems;
+	}
+
+	/**
+	 * Self-check: differences between {@see self::PROVIDER_METHODS} and the methods that
+	 * KC_Meet_Telemed_Provider really declares (needs the provider loaded).
+	 *
+	 * @return string[] Empty when they agree.
+	 */
+	public static function declaration_mismatches() {
+		if ( ! class_exists( self::PROVIDER_CLASS, false ) ) {
+			return array( self::PROVIDER_CLASS . ' not loaded' );
+		}
+		$mismatches = array();
+		$reflection = new ReflectionClass( self::PROVIDER_CLASS );
+		$declared   = array();
+		foreach ( $reflection->getMethods() as $method ) {
+			if ( $method->getDeclaringClass()->getName() !== self::PROVIDER_CLASS || $method->isPrivate() || $method->isStatic() ) {
+				continue;
+			}
+			$name              = $method->getName();
+			$declared[ $name ] = true;
+			$actual            = array(
+				$method->hasReturnType() ? (string) $method->getReturnType() : '',
+				$method->getNumberOfParameters(),
+				$method->getNumberOfRequiredParameters(),
+			);
+			if ( ! isset( self::PROVIDER_METHODS[ $name ] ) ) {
+				$mismatches[] = $name . '() missing from PROVIDER_METHODS';
+			} elseif ( self::PROVIDER_METHODS[ $name ] !== $actual ) {
+				$mismatches[] = $name . '() differs from PROVIDER_METHODS';
+			} elseif ( ! $method->isPublic() ) {
+				$mismatches[] = $name . '() must be public';
+			}
+		}
+		foreach ( array_keys( self::PROVIDER_METHODS ) as $name ) {
+			if ( ! isset( $declared[ $name ] ) ) {
+				$mismatches[] = $name . '() not declared by the provider';
+			}
+		}
+		return $mismatches;
+	}
+
+	/**
+	 * Whether our declared return type satisfies the parent's.
+	 *
+	 * @param string          $ours   Our return type ('' none).
+	 * @param ReflectionType $parent Parent's return type.
+	 * @return bool
+	 */
+	private static function return_type_compatible( $ours, $parent ) {
+		$parent_types = array();
+		if ( $parent instanceof ReflectionUnionType ) {
+			foreach ( $parent->getTypes() as $type ) {
+				$parent_types[] = strtolower( (string) $type );
+			}
+		} else {
+			$parent_types[] = strtolower( ltrim( (string) $parent, '?' ) );
+		}
+		if ( in_array( 'mixed', $parent_types, true ) ) {
+			return true;
+		}
+		if ( '' === $ours ) {
+			return false;
+		}
+		return in_array( strtolower( $ours ), $parent_types, true );
+	}
+}

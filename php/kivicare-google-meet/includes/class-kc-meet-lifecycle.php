@@ -1,0 +1,171 @@
+<?php
+/**
+ * Activation, deactivation and schema migration.
+ *
+ * @package KC_Meet
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Activation (runs `kc_meet_migrate()` on the site, or on every site when network-activated),
+ * lazy migration on `admin_init` when `kc_meet_health()['schema_version']` is behind (at most
+ * once per request), and deactivation (clears the plugin's cron hooks). Migration failures
+ * never throw: they become an admin notice stored in a transient.
+ */
+final class KC_Meet_Lifecycle {
+
+	/**
+	 * Cron hook: background job queue (used by later releases).
+	 *
+	 * @var string
+	 */
+	const CRON_RUN_JOBS = 'kc_meet_run_jobs';
+
+	/**
+	 * Cron hook: reconcile pass between appointments and Google events (later releases).
+	 *
+	 * @var string
+	 */
+	const CRON_SYNC = 'kc_meet_sync';
+
+	/**
+	 * Cron hook: renewal of Google push-notification channels (later releases).
+	 *
+	 * @var string
+	 */
+	const CRON_RENEW_CHANNELS = 'kc_meet_renew_channels';
+
+	/**
+	 * Every cron hook of the plugin.
+	 *
+	 * @var string[]
+	 */
+	const CRON_HOOKS = array( self::CRON_RUN_JOBS, self::CRON_SYNC, self::CRON_RENEW_CHANNELS );
+
+	/**
+	 * Whether maybe_migrate() already ran in this request.
+	 *
+	 * @var bool
+	 */
+	private static $checked = false;
+
+	/**
+	 * Activation hook.
+	 *
+	 * @param bool $network_wide Whether the plugin is network-activated.
+	 * @return void
+	 */
+	public static function activate( $network_wide = false ) {
+		if ( ! KC_Meet_Plugin::extension_available() ) {
+			return;
+		}
+		KC_Meet_Plugin::instance()->ensure_configured();
+		if ( $network_wide && is_multisite() ) {
+			foreach ( self::site_ids() as $site_id ) {
+				switch_to_blog( $site_id );
+				self::migrate_now();
+				restore_current_blog();
+			}
+			return;
+		}
+		self::migrate_now();
+	}
+
+	/**
+	 * Deactivation hook: unschedules the plugin's cron events.
+	 *
+	 * @param bool $network_wide Whether the plugin was network-active.
+	 * @return void
+	 */
+	public static function deactivate( $network_wide = false ) {
+		if ( $network_wide && is_multisite() ) {
+			foreach ( self::site_ids() as $site_id ) {
+				switch_to_blog( $site_id );
+				self::clear_cron();
+				restore_current_blog();
+			}
+			return;
+		}
+		self::clear_cron();
+	}
+
+	/**
+	 * Unschedules every cron hook of the plugin on the current site.
+	 *
+	 * @return void
+	 */
+	public static function clear_cron() {
+		foreach ( self::CRON_HOOKS as $hook ) {
+			wp_clear_scheduled_hook( $hook );
+		}
+	}
+
+	/**
+	 * Runs kc_meet_migrate() on the current site.
+	 *
+	 * @return array|null The migration result, or null on failure (a notice is stored).
+	 */
+	public static function migrate_now() {
+		try {
+			return KC_Meet_Native::migrate();
+		} catch ( \Throwable $e ) {
+			KC_Meet_Notices::add_persistent(
+				sprintf(
+					/* translators: 1: message, 2: code */
+					__( 'KiviCare Google Meet could not create or update its database tables: %1$s (code %2$d)', 'kc-googlemeet' ),
+					$e->getMessage(),
+					(int) $e->getCode()
+				)
+			);
+			return null;
+		}
+	}
+
+	/**
+	 * `admin_init`: migrates when the schema is missing or behind (at most once per request).
+	 *
+	 * @param bool $force Check again even if already checked in this request (tests).
+	 * @return array|null Migration result when a migration ran, else null.
+	 */
+	public static function maybe_migrate( $force = false ) {
+		if ( self::$checked && true !== $force ) {
+			return null;
+		}
+		self::$checked = true;
+		try {
+			$health = KC_Meet_Native::health();
+		} catch ( \Throwable $e ) {
+			return null;
+		}
+		if ( empty( $health['db']['reachable'] ) ) {
+			return null;
+		}
+		$current  = isset( $health['schema_version'] ) ? (int) $health['schema_version'] : 0;
+		$expected = isset( $health['schema_expected'] ) ? (int) $health['schema_expected'] : 0;
+		if ( null !== ( $health['schema_version'] ?? null ) && $current >= $expected ) {
+			return null;
+		}
+		return self::migrate_now();
+	}
+
+	/**
+	 * Ids of every site of the network.
+	 *
+	 * @return int[]
+	 */
+	public static function site_ids() {
+		if ( ! is_multisite() ) {
+			return array( get_current_blog_id() );
+		}
+		return array_map(
+			'intval',
+			get_sites(
+				array(
+					'fields' => 'ids',
+					'number' => 0,
+				)
+			)
+		);
+	}
+}

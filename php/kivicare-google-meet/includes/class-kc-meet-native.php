@@ -1,0 +1,183 @@
+<?php
+/**
+ * Thin facade over the kc_meet extension.
+ *
+ * @package KC_Meet
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * The only place that calls the `kc_meet_*` functions (apart from the plugin bootstrap's
+ * `kc_meet_configure()`).
+ *
+ * Every method makes sure the extension is configured for the current site first and throws
+ * the extension's `\KcMeet\ConfigurationException` when it is not (so a failed configuration
+ * can never act on another site's tables). Methods that write user meta through the
+ * extension's own MySQL connection (connect, disconnect) clear WordPress's user cache for that
+ * user afterwards. All methods throw `\KcMeet\Exception` subclasses as documented in the
+ * extension's API; none of their messages contains a secret.
+ */
+final class KC_Meet_Native {
+
+	/**
+	 * Clears WordPress's caches of a user after the extension wrote their meta.
+	 *
+	 * @param int $user_id User id.
+	 * @return void
+	 */
+	public static function clear_user_cache( $user_id ) {
+		$user_id = (int) $user_id;
+		if ( $user_id <= 0 ) {
+			return;
+		}
+		wp_cache_delete( $user_id, 'user_meta' );
+		clean_user_cache( $user_id );
+	}
+
+	/**
+	 * Throws when the extension is not configured for the current site.
+	 *
+	 * @throws \KcMeet\ConfigurationException When configuration failed.
+	 * @return void
+	 */
+	public static function ensure_ready() {
+		$plugin = KC_Meet_Plugin::instance();
+		if ( $plugin->ensure_configured() ) {
+			return;
+		}
+		$error = $plugin->config_error();
+		$code  = is_array( $error ) && ! empty( $error['code'] ) ? (int) $error['code'] : 1002;
+		$text  = is_array( $error ) && '' !== (string) $error['message'] ? (string) $error['message'] : 'kc_meet is not configured';
+		if ( class_exists( '\KcMeet\ConfigurationException' ) ) {
+			throw new \KcMeet\ConfigurationException( $text, $code );
+		}
+		throw new \RuntimeException( $text, $code ); // Only reachable without the extension.
+	}
+
+	/**
+	 * Extension version.
+	 *
+	 * @return string
+	 */
+	public static function version() {
+		return function_exists( 'kc_meet_version' ) ? (string) kc_meet_version() : '';
+	}
+
+	/**
+	 * A doctor's connection status (no Google request).
+	 *
+	 * @param int $doctor_id Doctor.
+	 * @return array See kc_meet_status().
+	 */
+	public static function status( $doctor_id ) {
+		self::ensure_ready();
+		return kc_meet_status( (int) $doctor_id );
+	}
+
+	/**
+	 * Asks Google whether the doctor's connection works (refreshing the token when due) and
+	 * returns the status; falls back to kc_meet_status() on an extension without
+	 * kc_meet_check_connection().
+	 *
+	 * @param int $doctor_id Doctor.
+	 * @return array Status array (see kc_meet_status()).
+	 */
+	public static function check_connection( $doctor_id ) {
+		self::ensure_ready();
+		try {
+			if ( function_exists( 'kc_meet_check_connection' ) ) {
+				return kc_meet_check_connection( (int) $doctor_id );
+			}
+			return kc_meet_status( (int) $doctor_id );
+		} finally {
+			// A refresh or a broken grant may have changed the doctor's meta.
+			self::clear_user_cache( (int) $doctor_id );
+		}
+	}
+
+	/**
+	 * Health report.
+	 *
+	 * @return array See kc_meet_health().
+	 */
+	public static function health() {
+		self::ensure_ready();
+		return kc_meet_health();
+	}
+
+	/**
+	 * Creates or updates the extension's tables.
+	 *
+	 * @return array See kc_meet_migrate().
+	 */
+	public static function migrate() {
+		self::ensure_ready();
+		return kc_meet_migrate();
+	}
+
+	/**
+	 * Google authorization URL for a doctor (single-use state bound to doctor and initiator).
+	 *
+	 * @param int $doctor_id         Doctor.
+	 * @param int $initiator_user_id User who starts the connection.
+	 * @return string
+	 */
+	public static function auth_url( $doctor_id, $initiator_user_id ) {
+		self::ensure_ready();
+		return (string) kc_meet_auth_url( (int) $doctor_id, (int) $initiator_user_id );
+	}
+
+	/**
+	 * Completes the OAuth redirect flow; clears the doctor's user cache.
+	 *
+	 * @param int    $doctor_id Doctor read from the state.
+	 * @param string $code      Authorization code.
+	 * @param string $state     OAuth state.
+	 * @return array See kc_meet_connect().
+	 */
+	public static function connect( $doctor_id, $code, $state ) {
+		self::ensure_ready();
+		try {
+			$result = kc_meet_connect( (int) $doctor_id, (string) $code, (string) $state );
+		} finally {
+			self::clear_user_cache( (int) $doctor_id );
+		}
+		if ( isset( $result['doctor_id'] ) && (int) $result['doctor_id'] !== (int) $doctor_id ) {
+			self::clear_user_cache( (int) $result['doctor_id'] );
+		}
+		return $result;
+	}
+
+	/**
+	 * Completes KiviCare 3.x's Google Identity popup flow; clears the doctor's user cache.
+	 * Only for the `kcgm_connect_doctor` filter (core checked nonce and user already).
+	 *
+	 * @param int    $doctor_id Doctor.
+	 * @param string $code      Authorization code (redirect URI `postmessage`).
+	 * @return array See kc_meet_connect_postmessage().
+	 */
+	public static function connect_postmessage( $doctor_id, $code ) {
+		self::ensure_ready();
+		try {
+			return kc_meet_connect_postmessage( (int) $doctor_id, (string) $code );
+		} finally {
+			self::clear_user_cache( (int) $doctor_id );
+		}
+	}
+
+	/**
+	 * Disconnects a doctor (revokes at Google, best effort); clears the doctor's user cache.
+	 *
+	 * @param int $doctor_id Doctor.
+	 * @return array See kc_meet_disconnect().
+	 */
+	public static function disconnect( $doctor_id ) {
+		self::ensure_ready();
+		try {
+			return kc_meet_disconnect( (int) $doctor_id );
+		} finally {
+			self::clear_user_cache( (int) $doctor_id );
+		}
+	}
+}

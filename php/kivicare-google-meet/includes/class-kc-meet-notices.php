@@ -1,0 +1,139 @@
+<?php
+/**
+ * Admin notices.
+ *
+ * @package KC_Meet
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Admin notices: the missing-extension notice, the configuration-error notice, notices stored
+ * for a later request (activation/migration failures, in the transient `kc_meet_admin_notices`)
+ * and the result of a Google connection (query `kc_meet_result` / `kc_meet_code`, messages
+ * from {@see KC_Meet_Messages}).
+ */
+final class KC_Meet_Notices {
+
+	/**
+	 * Transient holding notices for a later request.
+	 *
+	 * @var string
+	 */
+	const TRANSIENT = 'kc_meet_admin_notices';
+
+	/**
+	 * Renders the notice shown when the kc_meet extension is not loaded (managers only).
+	 *
+	 * @return void
+	 */
+	public static function render_missing_extension() {
+		if ( ! current_user_can( 'manage_options' ) ) {
+			return;
+		}
+		if ( defined( 'KC_MEET_PLUGIN_FILE' ) ) {
+			load_plugin_textdomain( 'kc-googlemeet', false, dirname( plugin_basename( KC_MEET_PLUGIN_FILE ) ) . '/languages' );
+		}
+		echo '<div class="notice notice-error" id="kc-meet-missing-extension"><p>';
+		echo esc_html__( 'KiviCare Google Meet needs the kc_meet PHP extension, which is not loaded, so Google Meet is not available.', 'kc-googlemeet' );
+		echo ' ';
+		printf(
+			/* translators: 1: php.ini line, 2: php.ini */
+			esc_html__( 'Install the extension (libkc_meet.so) into PHP\'s extension directory, add %1$s to %2$s (or a conf.d file) and restart PHP.', 'kc-googlemeet' ),
+			'<code>extension=kc_meet</code>',
+			'<code>php.ini</code>'
+		);
+		echo '</p></div>';
+	}
+
+	/**
+	 * Stores a notice for managers, shown on their next admin page.
+	 *
+	 * @param string $message Message (plain text, secret-free).
+	 * @param string $type    error|warning|success|info.
+	 * @return void
+	 */
+	public static function add_persistent( $message, $type = 'error' ) {
+		$notices = get_transient( self::TRANSIENT );
+		$notices = is_array( $notices ) ? $notices : array();
+		$entry   = array(
+			'type'    => (string) $type,
+			'message' => (string) $message,
+		);
+		if ( in_array( $entry, $notices, true ) ) {
+			return; // Already waiting to be shown: no write.
+		}
+		$notices[] = $entry;
+		set_transient( self::TRANSIENT, array_slice( $notices, -10 ), DAY_IN_SECONDS );
+	}
+
+	/**
+	 * `admin_notices`: configuration error, stored notices and connection results.
+	 *
+	 * @return void
+	 */
+	public static function render() {
+		if ( current_user_can( 'manage_options' ) ) {
+			$error = KC_Meet_Plugin::instance()->config_error();
+			if ( is_array( $error ) ) {
+				self::print_notice(
+					sprintf(
+						/* translators: %s: message of the extension */
+						__( 'KiviCare Google Meet is disabled: the kc_meet extension rejected the configuration: %s', 'kc-googlemeet' ),
+						$error['message']
+					),
+					'error',
+					'kc-meet-config-error'
+				);
+			}
+			$stored = get_transient( self::TRANSIENT );
+			if ( is_array( $stored ) && ! empty( $stored ) ) {
+				delete_transient( self::TRANSIENT );
+				foreach ( $stored as $notice ) {
+					if ( is_array( $notice ) && isset( $notice['message'] ) ) {
+						self::print_notice( (string) $notice['message'], (string) ( $notice['type'] ?? 'error' ) );
+					}
+				}
+			}
+		}
+		self::render_result();
+	}
+
+	/**
+	 * Renders the result of a connect/disconnect from the query string, if any.
+	 *
+	 * @return void
+	 */
+	public static function render_result() {
+		// phpcs:disable WordPress.Security.NonceVerification.Recommended -- display only, fixed messages.
+		if ( ! isset( $_GET['kc_meet_result'] ) || ! is_user_logged_in() ) {
+			return;
+		}
+		$result = sanitize_key( wp_unslash( $_GET['kc_meet_result'] ) );
+		$code   = isset( $_GET['kc_meet_code'] ) ? absint( $_GET['kc_meet_code'] ) : 0;
+		// phpcs:enable
+		if ( ! in_array( $result, KC_Meet_Messages::RESULTS, true ) ) {
+			return;
+		}
+		$type = in_array( $result, array( 'connected', 'disconnected' ), true ) ? 'success' : ( 'denied' === $result ? 'warning' : 'error' );
+		self::print_notice( KC_Meet_Messages::for_result( $result, $code ), $type, 'kc-meet-result' );
+	}
+
+	/**
+	 * Prints one notice.
+	 *
+	 * @param string $message Plain text.
+	 * @param string $type    error|warning|success|info.
+	 * @param string $id      Element id.
+	 * @return void
+	 */
+	private static function print_notice( $message, $type, $id = '' ) {
+		$type = in_array( $type, array( 'error', 'warning', 'success', 'info' ), true ) ? $type : 'error';
+		printf(
+			'<div class="notice notice-%1$s is-dismissible"%2$s><p>%3$s</p></div>',
+			esc_attr( $type ),
+			'' !== $id ? ' id="' . esc_attr( $id ) . '"' : '',
+			esc_html( $message )
+		);
+	}
+}

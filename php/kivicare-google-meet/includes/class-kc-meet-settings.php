@@ -1,0 +1,186 @@
+<?php
+/**
+ * The add-on's settings option.
+ *
+ * @package KC_Meet
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Reads and writes the option `kiviCare_google_meet_setting`, which KiviCare core also reads.
+ *
+ * Both vendor shapes are accepted: 1.x `{client_id, client_secret, app_name, enableCal}` and
+ * 4.x `{enabled, client_id, client_secret, auth_type, redirect_uri, default_settings}`; the
+ * option may be stored as an array or as a JSON string. Saving keeps the existing shape, the
+ * storage format and every key it does not change, and sets both `enabled` (4.x) and
+ * `enableCal` (3.x). An empty client secret keeps the stored one. The secret is never returned
+ * by {@see self::public_view()}.
+ */
+final class KC_Meet_Settings {
+
+	/**
+	 * Option name (owned by the vendor add-on; core reads it).
+	 *
+	 * @var string
+	 */
+	const OPTION = 'kiviCare_google_meet_setting';
+
+	/**
+	 * The stored option as an array (JSON strings decoded; anything else → empty array).
+	 *
+	 * @return array
+	 */
+	public static function raw() {
+		return self::decode( get_option( self::OPTION, array() ) );
+	}
+
+	/**
+	 * Normalized settings, whatever the stored shape.
+	 *
+	 * @return array{client_id:string, client_secret:string, app_name:string, enabled:bool, enableCal:string}
+	 */
+	public static function get() {
+		$raw     = self::raw();
+		$enabled = self::is_enabled( $raw );
+		return array(
+			'client_id'     => isset( $raw['client_id'] ) && is_scalar( $raw['client_id'] ) ? trim( (string) $raw['client_id'] ) : '',
+			'client_secret' => isset( $raw['client_secret'] ) && is_scalar( $raw['client_secret'] ) ? trim( (string) $raw['client_secret'] ) : '',
+			'app_name'      => isset( $raw['app_name'] ) && is_scalar( $raw['app_name'] ) ? (string) $raw['app_name'] : '',
+			'enabled'       => $enabled,
+			'enableCal'     => $enabled ? 'Yes' : 'No',
+		);
+	}
+
+	/**
+	 * Settings safe to show or return: no secret, a `has_secret` flag and the redirect URI.
+	 *
+	 * @return array{client_id:string, client_secret:string, has_secret:bool, app_name:string, enabled:bool, enableCal:string, redirect_uri:string}
+	 */
+	public static function public_view() {
+		$settings = self::get();
+		return array(
+			'client_id'     => $settings['client_id'],
+			'client_secret' => '',
+			'has_secret'    => '' !== $settings['client_secret'],
+			'app_name'      => $settings['app_name'],
+			'enabled'       => $settings['enabled'],
+			'enableCal'     => $settings['enableCal'],
+			'redirect_uri'  => KC_Meet_Config::redirect_uri(),
+		);
+	}
+
+	/**
+	 * Whether Google Meet is enabled in a stored settings array (`enabled` truthy, or
+	 * `enableCal` 'Yes'/'yes'/'on'/'1'/'true').
+	 *
+	 * @param array $raw Stored settings.
+	 * @return bool
+	 */
+	public static function is_enabled( array $raw ) {
+		if ( isset( $raw['enabled'] ) && self::truthy( $raw['enabled'] ) ) {
+			return true;
+		}
+		return isset( $raw['enableCal'] ) && self::truthy( $raw['enableCal'] );
+	}
+
+	/**
+	 * Whether client id and secret are both set.
+	 *
+	 * @return bool
+	 */
+	public static function has_credentials() {
+		$settings = self::get();
+		return '' !== $settings['client_id'] && '' !== $settings['client_secret'];
+	}
+
+	/**
+	 * Saves settings, keeping the stored shape, format and other keys.
+	 *
+	 * @param array $changes Any of: `client_id` (string), `client_secret` (string; '' or missing
+	 *                       keeps the stored secret), `app_name` (string), `enabled` (bool|string:
+	 *                       true, 'Yes', 'on', '1', ...). Missing keys keep their stored value.
+	 * @return array The public view after saving.
+	 */
+	public static function save( array $changes ) {
+		$stored    = get_option( self::OPTION, array() );
+		$as_json   = is_string( $stored ) && '' !== trim( $stored );
+		$raw       = self::decode( $stored );
+		$new_value = $raw;
+
+		if ( array_key_exists( 'client_id', $changes ) && is_scalar( $changes['client_id'] ) ) {
+			$new_value['client_id'] = self::clean( (string) $changes['client_id'] );
+		}
+		if ( array_key_exists( 'client_secret', $changes ) && is_scalar( $changes['client_secret'] ) ) {
+			$secret = self::clean( (string) $changes['client_secret'] );
+			if ( '' !== $secret ) {
+				$new_value['client_secret'] = $secret;
+			}
+		}
+		if ( array_key_exists( 'app_name', $changes ) && is_scalar( $changes['app_name'] ) ) {
+			$new_value['app_name'] = sanitize_text_field( (string) $changes['app_name'] );
+		}
+		if ( array_key_exists( 'enabled', $changes ) && null !== $changes['enabled'] ) {
+			$enabled                = self::truthy( $changes['enabled'] );
+			$new_value['enabled']   = $enabled;
+			$new_value['enableCal'] = $enabled ? 'Yes' : 'No';
+		}
+		foreach ( array( 'client_id', 'client_secret' ) as $key ) {
+			if ( ! isset( $new_value[ $key ] ) ) {
+				$new_value[ $key ] = '';
+			}
+		}
+		if ( array_key_exists( 'redirect_uri', $raw ) ) {
+			// 4.x shape: keep its redirect_uri pointing at the callback that actually works.
+			$new_value['redirect_uri'] = KC_Meet_Config::redirect_uri();
+		}
+
+		update_option( self::OPTION, $as_json ? wp_json_encode( $new_value ) : $new_value );
+		return self::public_view();
+	}
+
+	/**
+	 * Whether a flag value means "yes": true, 1, '1', 'yes', 'on', 'true' (case-insensitive).
+	 *
+	 * @param mixed $value Flag.
+	 * @return bool
+	 */
+	public static function truthy( $value ) {
+		if ( is_bool( $value ) ) {
+			return $value;
+		}
+		if ( is_int( $value ) || is_float( $value ) ) {
+			return 0 != $value; // phpcs:ignore Universal.Operators.StrictComparisons.LooseNotEqual
+		}
+		if ( is_string( $value ) ) {
+			return in_array( strtolower( trim( $value ) ), array( '1', 'yes', 'on', 'true' ), true );
+		}
+		return false;
+	}
+
+	/**
+	 * Decodes a stored option value.
+	 *
+	 * @param mixed $value Array, JSON string or anything.
+	 * @return array
+	 */
+	private static function decode( $value ) {
+		if ( is_string( $value ) && '' !== trim( $value ) ) {
+			$value = json_decode( $value, true );
+		}
+		if ( is_object( $value ) ) {
+			$value = get_object_vars( $value );
+		}
+		return is_array( $value ) ? $value : array();
+	}
+
+	/**
+	 * Trims a credential and strips control characters.
+	 *
+	 * @param string $value Raw value.
+	 * @return string
+	 */
+	private static function clean( $value ) {
+		return trim( (string) preg_replace( '/[\x00-\x1F\x7F]/', '', $value ) );
+	}
+}
