@@ -5,6 +5,7 @@
 
 use reqwest::blocking::Client;
 use serde::Deserialize;
+use serde_json::Value;
 use url::Url;
 
 use crate::error::{Error, Result};
@@ -47,6 +48,97 @@ impl<'a> Calendar<'a> {
         let req = self.http.get(self.url(&["calendars", calendar_id])).bearer_auth(self.token.expose());
         let value = http::json("calendars.get", http::send("calendars.get", req)?)?;
         serde_json::from_value(value).map_err(|_| Error::google(200, None, "calendars.get answered an unexpected shape"))
+    }
+}
+
+/// What we need from an event resource (the rest of Google's answer is ignored).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventInfo {
+    pub id: String,
+    /// `confirmed`, `tentative` or `cancelled` (deleted).
+    pub status: String,
+    pub html_link: String,
+    /// The Meet link, empty while the conference is pending.
+    pub meet_url: String,
+    /// `success`, `pending`, `failure`, or empty without a conference.
+    pub conference_status: String,
+    pub etag: String,
+    pub updated: String,
+    pub sequence: i64,
+    /// Our private extended properties (`kc_meet_site`, `kc_meet_appointment`).
+    pub private: serde_json::Map<String, Value>,
+}
+
+impl EventInfo {
+    pub fn from_value(v: &Value) -> EventInfo {
+        let s = |p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
+        let meet_url = v
+            .pointer("/conferenceData/entryPoints")
+            .and_then(Value::as_array)
+            .and_then(|eps| eps.iter().find(|e| e["entryPointType"] == "video"))
+            .and_then(|e| e["uri"].as_str())
+            .map(str::to_string)
+            .unwrap_or_else(|| s("/hangoutLink"));
+        EventInfo {
+            id: s("/id"),
+            status: s("/status"),
+            html_link: s("/htmlLink"),
+            meet_url,
+            conference_status: s("/conferenceData/createRequest/status/statusCode"),
+            etag: s("/etag"),
+            updated: s("/updated"),
+            sequence: v.get("sequence").and_then(Value::as_i64).unwrap_or(0),
+            private: v
+                .pointer("/extendedProperties/private")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl<'a> Calendar<'a> {
+    fn events_url(&self, calendar_id: &str, event_id: Option<&str>) -> Url {
+        match event_id {
+            Some(id) => self.url(&["calendars", calendar_id, "events", id]),
+            None => self.url(&["calendars", calendar_id, "events"]),
+        }
+    }
+
+    /// `events.insert` with `conferenceDataVersion=1`, so a `createRequest` makes a Meet link
+    /// (<https://developers.google.com/calendar/api/v3/reference/events/insert>).
+    pub fn insert_event(&self, calendar_id: &str, body: &Value, send_updates: &str) -> Result<EventInfo> {
+        let mut url = self.events_url(calendar_id, None);
+        url.query_pairs_mut().append_pair("conferenceDataVersion", "1").append_pair("sendUpdates", send_updates);
+        let req = self.http.post(url).bearer_auth(self.token.expose()).json(body);
+        Ok(EventInfo::from_value(&http::json("events.insert", http::send("events.insert", req)?)?))
+    }
+
+    /// `events.get` (a deleted event answers with `status: cancelled`).
+    pub fn get_event(&self, calendar_id: &str, event_id: &str) -> Result<EventInfo> {
+        let req = self.http.get(self.events_url(calendar_id, Some(event_id))).bearer_auth(self.token.expose());
+        Ok(EventInfo::from_value(&http::json("events.get", http::send("events.get", req)?)?))
+    }
+
+    /// `events.patch`: only the fields in `body` change; the conference (Meet link) stays.
+    pub fn patch_event(&self, calendar_id: &str, event_id: &str, body: &Value, send_updates: &str) -> Result<EventInfo> {
+        let mut url = self.events_url(calendar_id, Some(event_id));
+        url.query_pairs_mut().append_pair("conferenceDataVersion", "1").append_pair("sendUpdates", send_updates);
+        let req = self.http.patch(url).bearer_auth(self.token.expose()).json(body);
+        Ok(EventInfo::from_value(&http::json("events.patch", http::send("events.patch", req)?)?))
+    }
+
+    /// `events.delete`. Google answers 410 for an event already deleted and 404 for one it
+    /// never had: both mean the event is gone, which is what the caller wants.
+    pub fn delete_event(&self, calendar_id: &str, event_id: &str, send_updates: &str) -> Result<()> {
+        let mut url = self.events_url(calendar_id, Some(event_id));
+        url.query_pairs_mut().append_pair("sendUpdates", send_updates);
+        let req = self.http.delete(url).bearer_auth(self.token.expose());
+        match http::json("events.delete", http::send("events.delete", req)?) {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.http_status, Some(404) | Some(410)) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 }
 

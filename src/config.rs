@@ -38,6 +38,8 @@ const KNOWN_KEYS: &[&str] = &[
     "endpoints",
     "ca_file",
     "allow_insecure_loopback",
+    "send_updates",
+    "request_budget_s",
 ];
 
 /// Where MySQL listens, parsed from WordPress's `DB_HOST` syntax.
@@ -90,6 +92,10 @@ pub struct Config {
     pub endpoints: Endpoints,
     pub ca_file: Option<PathBuf>,
     pub allow_insecure_loopback: bool,
+    /// Google's `sendUpdates` for our event writes: `all`, `externalOnly` or `none`.
+    pub send_updates: String,
+    /// How long one call may retry Google before the write becomes a background job.
+    pub request_budget: std::time::Duration,
 }
 
 /// A configuration problem an admin should fix (reported by health, not thrown).
@@ -177,6 +183,18 @@ impl Config {
             endpoints,
             ca_file,
             allow_insecure_loopback,
+            send_updates: match opt_str(map, "send_updates")?.as_deref() {
+                None | Some("") | Some("all") => "all".into(),
+                Some(v @ ("externalOnly" | "none")) => v.into(),
+                Some(_) => return Err(Error::config("send_updates must be all, externalOnly or none")),
+            },
+            request_budget: match map.get("request_budget_s") {
+                None | Some(Value::Null) => std::time::Duration::from_secs(8),
+                Some(Value::Number(n)) if n.as_f64().is_some_and(|f| (0.0..=60.0).contains(&f)) => {
+                    std::time::Duration::from_secs_f64(n.as_f64().unwrap_or(8.0))
+                }
+                Some(_) => return Err(Error::config("request_budget_s must be a number of seconds between 0 and 60")),
+            },
         })
     }
 

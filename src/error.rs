@@ -83,11 +83,13 @@ pub struct Error {
     pub http_status: Option<u16>,
     /// Google's machine-readable reason (`rateLimitExceeded`, `invalid_grant`, …).
     pub reason: Option<String>,
+    /// Seconds Google asked us to wait (`Retry-After`).
+    pub retry_after_s: Option<u32>,
 }
 
 impl Error {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), http_status: None, reason: None }
+        Self { code, message: message.into(), http_status: None, reason: None, retry_after_s: None }
     }
 
     pub fn config(message: impl Into<String>) -> Self {
@@ -104,7 +106,7 @@ impl Error {
             Some(r) => format!("Google answered HTTP {status} ({r}): {message}"),
             None => format!("Google answered HTTP {status}: {message}"),
         };
-        Self { code: Code::GoogleError, message: text, http_status: Some(status), reason }
+        Self { code: Code::GoogleError, message: text, http_status: Some(status), reason, retry_after_s: None }
     }
 
     pub fn kind(&self) -> ErrorKind {

@@ -66,6 +66,11 @@ pub fn send(what: &str, req: RequestBuilder) -> Result<Response> {
 /// Reads a response: the JSON body on 2xx, Google's error otherwise.
 pub fn json(what: &str, resp: Response) -> Result<Value> {
     let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u32>().ok());
     let body = resp.text().map_err(|e| transport_error(what, &e))?;
     if (200..300).contains(&status) {
         if body.trim().is_empty() {
@@ -75,7 +80,9 @@ pub fn json(what: &str, resp: Response) -> Result<Value> {
             Error::new(Code::GoogleError, format!("Google's answer to {what} is not JSON (HTTP {status})"))
         });
     }
-    Err(google_error(status, &body))
+    let mut err = google_error(status, &body);
+    err.retry_after_s = retry_after;
+    Err(err)
 }
 
 /// Parses Google's error bodies: the API shape `{"error":{"code","message","errors":[{"reason"}],

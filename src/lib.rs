@@ -8,17 +8,22 @@
 //! Dependencies point one way: `php` → `doctors`/`health` → (`oauth`, `calendar`, `store`,
 //! `tokens`, `crypto`) → (`http`, `config`, `error`, `redact`).
 
+pub mod appointments;
 pub mod calendar;
 pub mod config;
 pub mod crypto;
 pub mod doctors;
+pub mod events;
+pub mod jobs;
 pub mod error;
 pub mod health;
 pub mod http;
 pub mod oauth;
 pub mod redact;
+pub mod retry;
 pub mod runtime;
 pub mod store;
+pub mod store_events;
 pub mod tokens;
 
 #[cfg(feature = "php")]

@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use crate::error::{Error, ErrorKind};
 use crate::runtime::{self, Context};
-use crate::{doctors, health};
+use crate::{doctors, events, health, jobs};
 
 const BASE: &str = "KcMeet\\Exception";
 
@@ -252,6 +252,77 @@ pub fn kc_meet_health() -> PhpResult<ZBox<ZendHashTable>> {
     out(Ok::<_, Error>(health::report()))
 }
 
+fn opt_value(t: Option<&ZendHashTable>) -> Value {
+    t.map(table_to_value).unwrap_or(Value::Null)
+}
+
+/// Creates the appointment's Google Calendar event with a Meet link, or brings it up to date.
+/// $appointment carries what KiviCare handed over (see the README); what is missing is read from
+/// KiviCare's tables. Returns appointment_id, state (created|updated|deleted|unchanged|pending|
+/// queued|skipped), reason, event_id, meet_url, event_url, doctor_id, warnings.
+#[php_function]
+pub fn kc_meet_create_event(appointment_id: i64, appointment: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
+    out(events::create(&*ctx()?, appointment_id, &opt_value(appointment)))
+}
+
+/// Moves the appointment's event to the appointment's time (same Meet link), creating it when
+/// missing and removing it when the appointment is cancelled. Same result as create.
+#[php_function]
+pub fn kc_meet_update_event(appointment_id: i64, appointment: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
+    out(events::update(&*ctx()?, appointment_id, &opt_value(appointment)))
+}
+
+/// Deletes the appointment's event (attendees are told) and its mapping row.
+#[php_function]
+pub fn kc_meet_delete_event(appointment_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
+    out(events::delete(&*ctx()?, appointment_id))
+}
+
+/// Runs due background jobs under a lock, within $budget_s seconds. Returns ran, done, retried,
+/// failed, skipped_locked, remaining_due and a line per job.
+#[php_function]
+#[php(defaults(limit = 50, budget_s = 20.0))]
+pub fn kc_meet_run_jobs(limit: i64, budget_s: f64) -> PhpResult<ZBox<ZendHashTable>> {
+    out(jobs::run(&*ctx()?, limit, budget_s))
+}
+
+/// Lists background jobs; $opts: state ('queued'|'failed'), limit.
+#[php_function]
+pub fn kc_meet_jobs(opts: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
+    out(jobs::list(&*ctx()?, &opt_value(opts)).map(|jobs| serde_json::json!({ "jobs": jobs })))
+}
+
+/// Makes a job due now (after an admin fixed its cause). Returns the job.
+#[php_function]
+pub fn kc_meet_retry_job(job_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
+    out(jobs::retry(&*ctx()?, job_id))
+}
+
+/// Finds and fixes events whose appointment is gone or cancelled, and telemedicine
+/// appointments without an event. $opts: dry_run, doctor_id, from, to, create_missing,
+/// remove_orphans, limit, budget_s.
+#[php_function]
+pub fn kc_meet_reconcile(opts: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
+    out(jobs::reconcile(&*ctx()?, &opt_value(opts)))
+}
+
+/// Everything known about an appointment's event: mapping, event, job, audit trail.
+#[php_function]
+pub fn kc_meet_appointment_state(appointment_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
+    out(events::state(&*ctx()?, appointment_id))
+}
+
+/// The appointment's mapping row (event_id, url, event_url, password, created_at) or null,
+/// read on the extension's own connection: it shows what the extension wrote even inside
+/// KiviCare core's open transaction.
+#[php_function]
+pub fn kc_meet_mapping(appointment_id: i64) -> PhpResult<Option<ZBox<ZendHashTable>>> {
+    match events::mapping(&*ctx()?, appointment_id).map_err(to_php)? {
+        Some(m) => out(Ok::<_, Error>(m)).map(Some),
+        None => Ok(None),
+    }
+}
+
 #[php_module]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
     module
@@ -267,4 +338,13 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .function(wrap_function!(kc_meet_check_connection))
         .function(wrap_function!(kc_meet_disconnect))
         .function(wrap_function!(kc_meet_health))
+        .function(wrap_function!(kc_meet_create_event))
+        .function(wrap_function!(kc_meet_update_event))
+        .function(wrap_function!(kc_meet_delete_event))
+        .function(wrap_function!(kc_meet_run_jobs))
+        .function(wrap_function!(kc_meet_jobs))
+        .function(wrap_function!(kc_meet_retry_job))
+        .function(wrap_function!(kc_meet_reconcile))
+        .function(wrap_function!(kc_meet_appointment_state))
+        .function(wrap_function!(kc_meet_mapping))
 }

@@ -17,7 +17,7 @@ use crate::error::{Code, Error, Result};
 use crate::redact;
 
 /// The schema this build expects; `migrate()` brings a site up to it.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// User meta keys shared with KiviCare core and the vendor add-on.
 pub mod meta {
@@ -56,9 +56,18 @@ pub struct Tables {
     pub audit: String,
     pub mapping: String,
     pub usermeta: String,
+    pub events: String,
+    pub jobs: String,
+    pub posts: String,
+    prefix: String,
 }
 
 impl Tables {
+    /// The site's table prefix (for KiviCare's own tables).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     pub fn new(config: &Config) -> Tables {
         let p = &config.table_prefix;
         Tables {
@@ -68,6 +77,10 @@ impl Tables {
             audit: format!("{p}kc_meet_audit"),
             mapping: format!("{p}kc_appointment_google_meet_mappings"),
             usermeta: format!("{}usermeta", config.base_prefix),
+            events: format!("{p}kc_meet_events"),
+            jobs: format!("{p}kc_meet_jobs"),
+            posts: format!("{p}posts"),
+            prefix: p.clone(),
         }
     }
 }
@@ -258,6 +271,50 @@ impl Store {
             ))?;
         }
 
+        if previous < 2 {
+            c.query_drop(format!(
+                "CREATE TABLE IF NOT EXISTS `{}` (
+                    appointment_id BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+                    doctor_id BIGINT UNSIGNED NOT NULL,
+                    calendar_id VARCHAR(255) NOT NULL,
+                    event_id VARCHAR(191) NOT NULL,
+                    generation INT UNSIGNED NOT NULL DEFAULT 0,
+                    state VARCHAR(16) NOT NULL,
+                    meet_url VARCHAR(255) NOT NULL DEFAULT '',
+                    event_url TEXT NULL,
+                    conference_status VARCHAR(16) NOT NULL DEFAULT '',
+                    etag VARCHAR(64) NOT NULL DEFAULT '',
+                    sequence INT NOT NULL DEFAULT 0,
+                    google_updated VARCHAR(40) NOT NULL DEFAULT '',
+                    start_utc DATETIME NOT NULL,
+                    end_utc DATETIME NOT NULL,
+                    summary VARCHAR(1024) NOT NULL DEFAULT '',
+                    created_at DATETIME NOT NULL,
+                    updated_at DATETIME NOT NULL,
+                    KEY doctor_id (doctor_id),
+                    KEY event_id (event_id)
+                ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+                t.events
+            ))?;
+            c.query_drop(format!(
+                "CREATE TABLE IF NOT EXISTS `{}` (
+                    id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                    appointment_id BIGINT UNSIGNED NOT NULL,
+                    doctor_id BIGINT UNSIGNED NULL,
+                    action VARCHAR(16) NOT NULL,
+                    state VARCHAR(16) NOT NULL,
+                    attempts INT UNSIGNED NOT NULL DEFAULT 0,
+                    next_run_at DATETIME NOT NULL,
+                    last_error VARCHAR(1000) NULL,
+                    created_at DATETIME NOT NULL,
+                    updated_at DATETIME NOT NULL,
+                    UNIQUE KEY appointment_id (appointment_id),
+                    KEY due (state, next_run_at)
+                ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+                t.jobs
+            ))?;
+        }
+
         let mapping_exists: Option<String> =
             c.exec_first("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?", (t.mapping.as_str(),))?;
         let mapping_table = if mapping_exists.is_some() {
@@ -293,7 +350,7 @@ impl Store {
         Ok(MigrateReport {
             schema_version: SCHEMA_VERSION,
             previous_version: previous,
-            tables: vec![t.meta.clone(), t.states.clone(), t.doctors.clone(), t.audit.clone()],
+            tables: vec![t.meta.clone(), t.states.clone(), t.doctors.clone(), t.audit.clone(), t.events.clone(), t.jobs.clone()],
             mapping_table,
         })
     }

@@ -60,6 +60,14 @@ namespace KcMeet {
 
 namespace {
     /**
+     * Everything known about an appointment's event: mapping, event, job, audit trail.
+     * @param int $appointment_id
+     * @return array
+     * @throws \KcMeet\Exception
+     */
+    function kc_meet_appointment_state(int $appointment_id): array {}
+
+    /**
      * The Google authorization URL that connects $doctor_id, started by $initiator_user_id. Its
      * single-use state expires in 10 minutes.
      * @param int $doctor_id
@@ -112,6 +120,26 @@ namespace {
     function kc_meet_connect_postmessage(int $doctor_id, string $code): array {}
 
     /**
+     * Creates the appointment's Google Calendar event with a Meet link, or brings it up to date.
+     * $appointment carries what KiviCare handed over (see the README); what is missing is read from
+     * KiviCare's tables. Returns appointment_id, state (created|updated|deleted|unchanged|pending|
+     * queued|skipped), reason, event_id, meet_url, event_url, doctor_id, warnings.
+     * @param int $appointment_id
+     * @param ?array $appointment
+     * @return array
+     * @throws \KcMeet\Exception
+     */
+    function kc_meet_create_event(int $appointment_id, ?array $appointment = null): array {}
+
+    /**
+     * Deletes the appointment's event (attendees are told) and its mapping row.
+     * @param int $appointment_id
+     * @return array
+     * @throws \KcMeet\Exception
+     */
+    function kc_meet_delete_event(int $appointment_id): array {}
+
+    /**
      * Revokes the doctor's grant at Google and erases the tokens. Returns doctor_id, status,
      * was_connected, revoked, revoke_error.
      * @param int $doctor_id
@@ -129,12 +157,58 @@ namespace {
     function kc_meet_health(): array {}
 
     /**
+     * Lists background jobs; $opts: state ('queued'|'failed'), limit.
+     * @param ?array $opts
+     * @return array
+     * @throws \KcMeet\Exception
+     */
+    function kc_meet_jobs(?array $opts = null): array {}
+
+    /**
+     * The appointment's mapping row (event_id, url, event_url, password, created_at) or null,
+     * read on the extension's own connection: it shows what the extension wrote even inside
+     * KiviCare core's open transaction.
+     * @param int $appointment_id
+     * @return ?array
+     * @throws \KcMeet\Exception
+     */
+    function kc_meet_mapping(int $appointment_id): ?array {}
+
+    /**
      * Creates or upgrades kc-meet's tables (idempotent), and KiviCare's mapping table when missing.
      * Returns schema_version, previous_version, tables, mapping_table ('created'|'exists').
      * @return array
      * @throws \KcMeet\Exception
      */
     function kc_meet_migrate(): array {}
+
+    /**
+     * Finds and fixes events whose appointment is gone or cancelled, and telemedicine
+     * appointments without an event. $opts: dry_run, doctor_id, from, to, create_missing,
+     * remove_orphans, limit, budget_s.
+     * @param ?array $opts
+     * @return array
+     * @throws \KcMeet\Exception
+     */
+    function kc_meet_reconcile(?array $opts = null): array {}
+
+    /**
+     * Makes a job due now (after an admin fixed its cause). Returns the job.
+     * @param int $job_id
+     * @return array
+     * @throws \KcMeet\Exception
+     */
+    function kc_meet_retry_job(int $job_id): array {}
+
+    /**
+     * Runs due background jobs under a lock, within $budget_s seconds. Returns ran, done, retried,
+     * failed, skipped_locked, remaining_due and a line per job.
+     * @param int $limit
+     * @param float $budget_s
+     * @return array
+     * @throws \KcMeet\Exception
+     */
+    function kc_meet_run_jobs(int $limit = 50, float $budget_s = 20.0): array {}
 
     /**
      * The doctor's connection state (no Google request): doctor_id, status
@@ -145,6 +219,16 @@ namespace {
      * @throws \KcMeet\Exception
      */
     function kc_meet_status(int $doctor_id): array {}
+
+    /**
+     * Moves the appointment's event to the appointment's time (same Meet link), creating it when
+     * missing and removing it when the appointment is cancelled. Same result as create.
+     * @param int $appointment_id
+     * @param ?array $appointment
+     * @return array
+     * @throws \KcMeet\Exception
+     */
+    function kc_meet_update_event(int $appointment_id, ?array $appointment = null): array {}
 
     /**
      * The extension's version.

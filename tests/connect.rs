@@ -412,7 +412,7 @@ fn operations_before_migrate_ask_for_it() {
 fn migrate_is_idempotent_and_keeps_an_existing_mapping_table() {
     let bed = Bed::new();
     let again = bed.ctx.store.migrate().unwrap();
-    assert_eq!((again.previous_version, again.schema_version), (1, 1));
+    assert_eq!(again.previous_version, again.schema_version);
     assert_eq!(again.mapping_table, "exists");
     // A 1.x site: its mapping table has the old shape and must stay as it is.
     let mut c = bed.sql();

@@ -114,7 +114,8 @@ foreach ($functions as $name => $fn) {
 	foreach ($fn->getParameters() as $p) {
 		$s = type_str($p->getType()) . ' $' . $p->getName();
 		if ($p->isOptional() && $p->isDefaultValueAvailable()) {
-			$s .= ' = ' . var_export($p->getDefaultValue(), true);
+			$d = $p->getDefaultValue();
+			$s .= ' = ' . (null === $d ? 'null' : var_export($d, true));
 		}
 		$params[] = $s;
 		$out .= "     * @param " . type_str($p->getType()) . ' $' . $p->getName() . "\n";

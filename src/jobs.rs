@@ -1,0 +1,254 @@
+//! Background work: the jobs that finish what a request could not, and reconciliation.
+//!
+//! Owns running jobs under a site-wide lock and a time budget (stopping cleanly before it runs
+//! out), their backoff, and the reconcile pass that finds what core never told us about:
+//! events whose appointment was deleted, rolled back or cancelled without a hook, and
+//! telemedicine appointments of connected doctors without an event.
+
+use std::time::{Duration, Instant};
+
+use mysql::prelude::Queryable;
+use serde::Serialize;
+
+use crate::appointments::Input;
+use crate::error::{Error, Result};
+use crate::events;
+use crate::runtime::Context;
+
+/// A job's report line.
+#[derive(Debug, Serialize)]
+pub struct Ran {
+    pub id: u64,
+    pub appointment_id: u64,
+    pub action: String,
+    pub outcome: String,
+    pub error: Option<String>,
+}
+
+/// `kc_meet_run_jobs()`'s report.
+#[derive(Debug, Default, Serialize)]
+pub struct RunReport {
+    pub ran: u32,
+    pub done: u32,
+    pub retried: u32,
+    pub failed: u32,
+    pub skipped_locked: u32,
+    pub remaining_due: u64,
+    pub jobs: Vec<Ran>,
+}
+
+/// A job that waited this long for an appointment row that never appeared gives up: the
+/// booking was rolled back.
+const MISSING_ROW_GRACE_S: i64 = 120;
+/// Transient failures are retried for about a day, then wait for an admin.
+const MAX_ATTEMPTS: u32 = 15;
+
+fn backoff_s(attempts: u32) -> i64 {
+    (30i64 << attempts.min(7)).min(3600)
+}
+
+/// Runs due jobs until `limit` or `budget` is reached.
+pub fn run(ctx: &Context, limit: i64, budget_s: f64) -> Result<RunReport> {
+    if !(1..=1000).contains(&limit) || !(0.0..=3600.0).contains(&budget_s) {
+        return Err(Error::invalid_argument("limit must be 1..1000 and budget_s 0..3600"));
+    }
+    ctx.store.require_schema()?;
+    let mut report = RunReport::default();
+    let Some(_lock) = ctx.store.try_lock("jobs", Duration::ZERO)? else {
+        report.remaining_due = ctx.store.count_due_jobs()?;
+        return Ok(report);
+    };
+    let deadline = Instant::now() + Duration::from_secs_f64(budget_s);
+    for job in ctx.store.due_jobs(limit as u32)? {
+        // Leave room for one more request: stop before the budget, not after it.
+        if Instant::now() + ctx.config.request_budget.min(Duration::from_secs(5)) > deadline {
+            break;
+        }
+        report.ran += 1;
+        let result = if job.action == "remove" {
+            events::remove(ctx, job.appointment_id, true)
+        } else {
+            events::ensure(ctx, job.appointment_id, &Input::default(), true)
+        };
+        let (outcome, error) = match result {
+            Ok(o) if o.reason == Some("appointment_not_found") && job_age_s(&job.created_at) < MISSING_ROW_GRACE_S => {
+                // Core may not have committed the booking yet.
+                ctx.store.job_failed(job.appointment_id, false, 30, "the appointment is not visible yet")?;
+                report.retried += 1;
+                ("waiting".to_string(), None)
+            }
+            Ok(o) => {
+                if o.state != "pending" {
+                    ctx.store.delete_job(job.appointment_id)?;
+                }
+                report.done += 1;
+                (o.state.to_string(), None)
+            }
+            Err(e) if e.is_transient() && job.attempts + 1 < MAX_ATTEMPTS => {
+                ctx.store.job_failed(job.appointment_id, false, backoff_s(job.attempts), &e.message)?;
+                report.retried += 1;
+                ("retry".to_string(), Some(e.message))
+            }
+            Err(e) => {
+                ctx.store.job_failed(job.appointment_id, true, 0, &e.message)?;
+                report.failed += 1;
+                ("failed".to_string(), Some(e.message))
+            }
+        };
+        let _ = ctx.store.audit(job.doctor_id, Some(job.appointment_id), &format!("job.{}", job.action), &outcome, error.as_deref().unwrap_or(""));
+        report.jobs.push(Ran { id: job.id, appointment_id: job.appointment_id, action: job.action, outcome, error });
+    }
+    report.remaining_due = ctx.store.count_due_jobs()?;
+    Ok(report)
+}
+
+fn job_age_s(created_at: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(created_at)
+        .map(|t| (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds())
+        .unwrap_or(i64::MAX)
+}
+
+/// `kc_meet_reconcile()` options.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReconcileOpts {
+    #[serde(default)]
+    pub dry_run: bool,
+    pub doctor_id: Option<u64>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub create_missing: Option<bool>,
+    pub remove_orphans: Option<bool>,
+    pub limit: Option<u32>,
+    pub budget_s: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Orphan {
+    pub appointment_id: u64,
+    pub event_id: String,
+    pub reason: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Missing {
+    pub appointment_id: u64,
+    pub doctor_id: u64,
+    pub start_utc: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ItemError {
+    pub appointment_id: u64,
+    pub error: String,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct ReconcileReport {
+    pub orphans: Vec<Orphan>,
+    pub missing: Vec<Missing>,
+    pub fixed: u32,
+    pub errors: Vec<ItemError>,
+}
+
+/// Finds (and unless `dry_run`, fixes) events without a live appointment and telemedicine
+/// appointments of connected doctors without an event.
+pub fn reconcile(ctx: &Context, opts: &serde_json::Value) -> Result<ReconcileReport> {
+    let o: ReconcileOpts = match opts {
+        serde_json::Value::Array(a) if a.is_empty() => ReconcileOpts::default(),
+        v => serde_json::from_value(v.clone()).map_err(|e| Error::invalid_argument(format!("bad reconcile options: {e}")))?,
+    };
+    ctx.store.require_schema()?;
+    let deadline = Instant::now() + Duration::from_secs_f64(o.budget_s.unwrap_or(60.0).clamp(0.0, 3600.0));
+    let limit = o.limit.unwrap_or(500).clamp(1, 10_000) as usize;
+    let mut report = ReconcileReport::default();
+
+    if o.remove_orphans.unwrap_or(true) {
+        let active = ctx.store.active_events(o.doctor_id)?;
+        let ids: Vec<u64> = active.iter().map(|e| e.appointment_id).collect();
+        let live: std::collections::HashMap<u64, i64> = ctx.store.existing_appointments(&ids)?.into_iter().collect();
+        for e in active.iter().take(limit) {
+            let reason = match live.get(&e.appointment_id) {
+                None => "appointment_deleted",
+                Some(0) => "cancelled",
+                Some(_) => continue,
+            };
+            report.orphans.push(Orphan { appointment_id: e.appointment_id, event_id: e.event_id.clone(), reason });
+        }
+    }
+    if o.create_missing.unwrap_or(true) {
+        let p = ctx.store.t.prefix().to_string();
+        let from = o.from.clone().unwrap_or_else(|| (chrono::Utc::now() - chrono::Duration::days(1)).format("%Y-%m-%d").to_string());
+        let to = o.to.clone().unwrap_or_else(|| (chrono::Utc::now() + chrono::Duration::days(365)).format("%Y-%m-%d").to_string());
+        for (what, d) in [("from", &from), ("to", &to)] {
+            if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
+                return Err(Error::invalid_argument(format!("{what} must be a date (Y-m-d)")));
+            }
+        }
+        let connected: Vec<u64> = crate::doctors::all_statuses(ctx)?
+            .into_iter()
+            .filter(|s| s.status == "connected" && o.doctor_id.is_none_or(|d| d == s.doctor_id))
+            .map(|s| s.doctor_id)
+            .collect();
+        if !connected.is_empty() {
+            let list = connected.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+            let mut c = ctx.store.conn()?;
+            let rows: Vec<(u64, u64, String)> = c.exec(
+                format!(
+                    "SELECT a.id, a.doctor_id, CONCAT(a.appointment_start_date, ' ', a.appointment_start_time)
+                     FROM `{p}kc_appointments` a
+                     WHERE a.doctor_id IN ({list}) AND a.status IN (1, 3, 4)
+                       AND a.appointment_start_date BETWEEN ? AND ?
+                       AND EXISTS (SELECT 1 FROM `{p}kc_appointment_service_mapping` asm
+                                   JOIN `{p}kc_service_doctor_mapping` sdm ON sdm.service_id = asm.service_id
+                                        AND sdm.doctor_id = a.doctor_id AND sdm.clinic_id = a.clinic_id AND sdm.telemed_service = 'yes'
+                                   WHERE asm.appointment_id = a.id)
+                       AND NOT EXISTS (SELECT 1 FROM `{}` e WHERE e.appointment_id = a.id AND e.state = 'active')
+                     ORDER BY a.appointment_start_date, a.appointment_start_time LIMIT {limit}",
+                    ctx.store.t.events
+                ),
+                (&from, &to),
+            )?;
+            report.missing = rows.into_iter().map(|(appointment_id, doctor_id, start)| Missing { appointment_id, doctor_id, start_utc: start }).collect();
+        }
+    }
+    if o.dry_run {
+        return Ok(report);
+    }
+    let orphan_ids: Vec<u64> = report.orphans.iter().map(|x| x.appointment_id).collect();
+    let missing_ids: Vec<u64> = report.missing.iter().map(|x| x.appointment_id).collect();
+    for (id, remove) in orphan_ids.into_iter().map(|i| (i, true)).chain(missing_ids.into_iter().map(|i| (i, false))) {
+        if Instant::now() > deadline {
+            break;
+        }
+        let r = if remove { events::remove(ctx, id, false) } else { events::ensure(ctx, id, &Input::default(), false) };
+        match r {
+            Ok(out) if matches!(out.state, "deleted" | "created" | "pending" | "updated") => report.fixed += 1,
+            Ok(_) => {}
+            Err(e) => report.errors.push(ItemError { appointment_id: id, error: e.message }),
+        }
+    }
+    let _ = ctx.store.audit(None, None, "reconcile", "ok", &format!("{} orphans, {} missing, {} fixed", report.orphans.len(), report.missing.len(), report.fixed));
+    Ok(report)
+}
+
+/// `kc_meet_jobs()`.
+pub fn list(ctx: &Context, opts: &serde_json::Value) -> Result<Vec<crate::store_events::Job>> {
+    ctx.store.require_schema()?;
+    let state = opts.get("state").and_then(|v| v.as_str()).filter(|s| !s.is_empty());
+    if let Some(s) = state {
+        if !matches!(s, "queued" | "failed") {
+            return Err(Error::invalid_argument("state must be queued or failed"));
+        }
+    }
+    let limit = opts.get("limit").and_then(|v| v.as_u64()).unwrap_or(100).clamp(1, 1000) as u32;
+    ctx.store.jobs(state, limit)
+}
+
+/// `kc_meet_retry_job()`.
+pub fn retry(ctx: &Context, id: i64) -> Result<crate::store_events::Job> {
+    if id <= 0 || !ctx.store.retry_job(id as u64)? {
+        return Err(Error::invalid_argument(format!("there is no job {id}")));
+    }
+    ctx.store.job_by_id(id as u64)?.ok_or_else(|| Error::invalid_argument(format!("there is no job {id}")))
+}

@@ -1,0 +1,92 @@
+//! Retrying Google within a time budget.
+//!
+//! Google's rule (<https://developers.google.com/calendar/api/guides/errors>): retry 429, 5xx,
+//! the rate-limit 403s and transport failures with exponential backoff and jitter, honouring
+//! `Retry-After`; never retry anything else. In a web request the budget is small (the patient is
+//! waiting for the booking page): when it runs out, the caller turns the write into a job.
+
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+
+use crate::error::{Error, Result};
+
+/// Runs `call` until it succeeds, fails permanently, or the next wait would pass `budget`.
+/// `on_attempt` sees every failed attempt (for the audit trail).
+pub fn with_backoff<T>(
+    budget: Duration,
+    mut call: impl FnMut() -> Result<T>,
+    mut on_attempt: impl FnMut(u32, &Error),
+) -> Result<T> {
+    let start = Instant::now();
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        match call() {
+            Ok(v) => return Ok(v),
+            Err(e) => {
+                on_attempt(attempt, &e);
+                if !e.is_transient() {
+                    return Err(e);
+                }
+                let wait = backoff(attempt, e.retry_after_s);
+                if start.elapsed() + wait > budget {
+                    return Err(e);
+                }
+                std::thread::sleep(wait);
+            }
+        }
+    }
+}
+
+/// Wait before attempt `attempt + 1`: 0.25 s · 2^(attempt-1) plus up to as much again of jitter,
+/// or what Google asked for.
+pub fn backoff(attempt: u32, retry_after_s: Option<u32>) -> Duration {
+    if let Some(s) = retry_after_s {
+        return Duration::from_secs(u64::from(s));
+    }
+    let base = 250u64 << (attempt.saturating_sub(1)).min(6);
+    Duration::from_millis(base + rand::thread_rng().gen_range(0..=base))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Code;
+
+    #[test]
+    fn transient_errors_are_retried_until_success() {
+        let mut n = 0;
+        let r = with_backoff(Duration::from_secs(5), || {
+            n += 1;
+            if n < 3 { Err(Error::google(503, None, "down")) } else { Ok(n) }
+        }, |_, _| {});
+        assert_eq!(r.unwrap(), 3);
+    }
+
+    #[test]
+    fn permanent_errors_are_not_retried() {
+        let mut n = 0;
+        let r: Result<()> = with_backoff(Duration::from_secs(5), || {
+            n += 1;
+            Err(Error::google(400, Some("invalid".into()), "bad"))
+        }, |_, _| {});
+        assert_eq!(r.unwrap_err().http_status, Some(400));
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn the_budget_bounds_the_retries() {
+        let t = Instant::now();
+        let r: Result<()> = with_backoff(Duration::from_millis(600), || Err(Error::new(Code::GoogleUnreachable, "x")), |_, _| {});
+        assert!(r.is_err());
+        assert!(t.elapsed() < Duration::from_millis(900));
+    }
+
+    #[test]
+    fn retry_after_is_honoured() {
+        assert_eq!(backoff(1, Some(2)), Duration::from_secs(2));
+        let b = backoff(3, None);
+        assert!(b >= Duration::from_millis(1000) && b <= Duration::from_millis(2000));
+    }
+}
