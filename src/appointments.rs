@@ -141,6 +141,7 @@ fn parse_dt(what: &str, s: &str) -> Result<NaiveDateTime> {
     NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
         .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M"))
         .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
+        .or_else(|_| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map(|d| d.and_time(chrono::NaiveTime::MIN)))
         .map_err(|_| Error::invalid_argument(format!("appointment {what} '{s}' is not a date and time (Y-m-d H:i:s)")))
 }
 
@@ -176,14 +177,19 @@ fn read_row(ctx: &Context, id: u64) -> Result<Option<Row>> {
     let row: Option<mysql::Row> = c.exec_first(format!("SELECT a.* FROM `{p}kc_appointments` a WHERE a.id = ?"), (id,))?;
     let Some(row) = row else { return Ok(None) };
     let text = |name: &str| -> Option<String> {
-        row.get_opt::<Option<String>, _>(name).and_then(|r| r.ok()).flatten().filter(|s| !s.is_empty() && !s.starts_with("0000"))
+        row.columns_ref()
+            .iter()
+            .position(|c| c.name_str() == name)
+            .and_then(|i| row.as_ref(i))
+            .and_then(value_text)
+            .filter(|s| !s.is_empty() && !s.starts_with("0000"))
     };
-    let num = |name: &str| -> Option<u64> { row.get_opt::<Option<u64>, _>(name).and_then(|r| r.ok()).flatten() };
+    let num = |name: &str| -> Option<u64> { text(name).and_then(|s| s.parse().ok()) };
     let mut r = Row {
         doctor_id: num("doctor_id").unwrap_or(0),
         patient_id: num("patient_id").filter(|n| *n > 0),
         clinic_id: num("clinic_id").filter(|n| *n > 0),
-        status: row.get_opt::<Option<i64>, _>("status").and_then(|r| r.ok()).flatten().unwrap_or(1),
+        status: text("status").and_then(|s| s.parse().ok()).unwrap_or(1),
         start_local: text("appointment_start_date").zip(text("appointment_start_time")).map(|(d, t)| format!("{d} {t}")),
         end_local: text("appointment_end_date").zip(text("appointment_end_time")).map(|(d, t)| format!("{d} {t}")),
         start_utc: text("appointment_start_utc"),
@@ -232,6 +238,27 @@ fn read_row(ctx: &Context, id: u64) -> Result<Option<Row>> {
     Ok(Some(r))
 }
 
+/// A column value as text, whatever type the server sent it as (DATE, TIME, DATETIME, numbers,
+/// strings), so one reader serves every table shape.
+fn value_text(v: &mysql::Value) -> Option<String> {
+    use mysql::Value as V;
+    match v {
+        V::NULL => None,
+        V::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        V::Int(n) => Some(n.to_string()),
+        V::UInt(n) => Some(n.to_string()),
+        V::Float(f) => Some(f.to_string()),
+        V::Double(f) => Some(f.to_string()),
+        // A DATE column (and a DATETIME at midnight, which parse_dt reads back as midnight).
+        V::Date(y, mo, d, 0, 0, 0, _) => Some(format!("{y:04}-{mo:02}-{d:02}")),
+        V::Date(y, mo, d, h, mi, s, _) => Some(format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}")),
+        V::Time(neg, days, h, mi, s, _) => {
+            let hours = u32::from(*h) + days * 24;
+            Some(format!("{}{hours:02}:{mi:02}:{s:02}", if *neg { "-" } else { "" }))
+        }
+    }
+}
+
 /// Resolves an appointment from the plugin's data and the database. `None` when neither knows it.
 pub fn resolve(ctx: &Context, id: u64, input: &Input) -> Result<Option<Appointment>> {
     let row = read_row(ctx, id)?;
@@ -243,7 +270,8 @@ pub fn resolve(ctx: &Context, id: u64, input: &Input) -> Result<Option<Appointme
     if doctor_id == 0 {
         return Err(Error::invalid_argument(format!("appointment {id} has no doctor")));
     }
-    let zone_name = input.timezone.clone().or(row.timezone.clone().filter(|z| !z.is_empty())).or(row.doctor_tz.clone());
+    // 4.2+ rows carry their zone; its column default 'UTC' says nothing about older rows.
+    let zone_name = input.timezone.clone().or(row.timezone.clone().filter(|z| !z.is_empty() && z != "UTC")).or(row.doctor_tz.clone());
     let zone = match zone_name {
         Some(z) => parse_timezone(&z).unwrap_or(ctx.config.timezone),
         None => ctx.config.timezone,

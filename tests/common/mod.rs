@@ -234,6 +234,84 @@ impl Bed {
     }
 }
 
+/// A booking to insert into KiviCare's tables.
+pub struct Booking<'a> {
+    pub doctor: u64,
+    pub patient: u64,
+    pub start: &'a str,
+    pub end: &'a str,
+    pub status: i64,
+    pub telemed: bool,
+    /// Fills the 4.2+ UTC columns too.
+    pub utc: Option<(&'a str, &'a str)>,
+}
+
+impl Default for Booking<'_> {
+    fn default() -> Self {
+        Booking { doctor: 2, patient: 4, start: "2031-05-06 10:00:00", end: "2031-05-06 10:30:00", status: 1, telemed: true, utc: None }
+    }
+}
+
+impl Bed {
+    /// Adds KiviCare's tables (tests/wordpress/kivicare-schema.sql), a clinic, a telemed and an
+    /// in-person service for doctors 2 and 3, a patient, and WordPress's posts table.
+    pub fn kivicare(&self) {
+        let mut c = self.sql();
+        for stmt in include_str!("../wordpress/kivicare-schema.sql").replace("{prefix}", "wp_").split(";\n") {
+            let sql: String = stmt.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
+            if !sql.trim().is_empty() {
+                c.query_drop(sql).unwrap();
+            }
+        }
+        c.query_drop(
+            "CREATE TABLE wp_posts (ID bigint unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY, post_title text NOT NULL,
+               post_content longtext NOT NULL, post_status varchar(20) NOT NULL DEFAULT 'publish', post_name varchar(200) NOT NULL DEFAULT '',
+               post_type varchar(20) NOT NULL DEFAULT 'post') DEFAULT CHARSET=utf8mb4",
+        )
+        .unwrap();
+        c.query_drop("INSERT INTO wp_users (ID, user_login, user_email, display_name) VALUES (4, 'pat', 'patient@example.org', 'Pat Patient')").unwrap();
+        c.query_drop("UPDATE wp_users SET display_name = 'Dr. Two', user_email = 'two@clinic.example' WHERE ID = 2").unwrap();
+        c.query_drop("INSERT INTO wp_kc_clinics (id, name, address, city, postal_code, country, created_at) VALUES (1, 'Main Clinic', '1 Main St', 'Springfield', '12345', 'US', NOW())").unwrap();
+        c.query_drop("INSERT INTO wp_kc_services (id, type, name, created_at) VALUES (1, 'consult', 'Video Consult', NOW()), (2, 'consult', 'Check-up', NOW())").unwrap();
+        c.query_drop(
+            "INSERT INTO wp_kc_service_doctor_mapping (service_id, clinic_id, doctor_id, telemed_service, created_at) VALUES
+             (1, 1, 2, 'yes', NOW()), (2, 1, 2, 'no', NOW()), (1, 1, 3, 'yes', NOW())",
+        )
+        .unwrap();
+    }
+
+    /// Inserts an appointment (with its service rows) and returns its id.
+    pub fn book(&self, b: Booking) -> u64 {
+        let mut c = self.sql();
+        let (sd, st) = b.start.split_once(' ').unwrap();
+        let (ed, et) = b.end.split_once(' ').unwrap();
+        c.exec_drop(
+            "INSERT INTO wp_kc_appointments (appointment_start_date, appointment_start_time, appointment_end_date, appointment_end_time,
+               clinic_id, doctor_id, patient_id, description, status, created_at, appointment_start_utc, appointment_end_utc)
+             VALUES (?, ?, ?, ?, 1, ?, ?, 'private clinical note', ?, NOW(), ?, ?)",
+            (sd, st, ed, et, b.doctor, b.patient, b.status, b.utc.map(|u| u.0), b.utc.map(|u| u.1)),
+        )
+        .unwrap();
+        let id = c.last_insert_id();
+        c.exec_drop(
+            "INSERT INTO wp_kc_appointment_service_mapping (appointment_id, service_id, created_at) VALUES (?, ?, NOW())",
+            (id, if b.telemed { 1 } else { 2 }),
+        )
+        .unwrap();
+        id
+    }
+
+    /// The events Google holds in that account's calendar (deleted ones included).
+    pub fn google_events(&self, email: &str) -> Vec<Value> {
+        let v = self.emu.get(&format!("/__emu/events?email={email}"));
+        v["events"].as_array().or(v.as_array()).cloned().unwrap_or_default()
+    }
+
+    pub fn live_events(&self, email: &str) -> Vec<Value> {
+        self.google_events(email).into_iter().filter(|e| e["status"] != "cancelled").collect()
+    }
+}
+
 impl Drop for Bed {
     fn drop(&mut self) {
         if let Ok(mut c) = self.admin.get_conn() {
