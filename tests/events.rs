@@ -423,3 +423,40 @@ fn names_with_html_quotes_and_emoji_are_escaped_and_huge_text_is_cut() {
     assert!(desc.chars().count() <= 8000);
     assert_eq!(ev["summary"], "Video Consult for alert(1) O'Brien \"Pat\" 🩺");
 }
+
+#[test]
+fn mysql_connections_dropping_mid_run_lose_and_duplicate_nothing() {
+    // A MariaDB restart, as the extension sees it: every connection it holds dies at once while
+    // jobs are running. (The shared test server itself is not restarted: other tests use it.)
+    let bed = bed();
+    let ids: Vec<u64> = (0..4).map(|i| bed.book(Booking { start: &format!("2031-05-0{} 10:00:00", i + 1), end: &format!("2031-05-0{} 10:30:00", i + 1), ..Booking::default() })).collect();
+    bed.emu.fault(json!({"path": "/calendar/v3", "action": "status", "status": 503, "times": 0}));
+    for id in &ids {
+        assert_eq!(events::create(&bed.ctx, *id as i64, &none()).unwrap().state, "queued");
+    }
+    bed.emu.delete("/__emu/faults");
+    bed.emu.fault(json!({"method": "POST", "path": "/calendar/v3", "action": "delay", "delay_s": 0.4, "times": 0}));
+    bed.sql().query_drop("UPDATE wp_kc_meet_jobs SET next_run_at = UTC_TIMESTAMP()").unwrap();
+    let ctx = bed.other_process();
+    let runner = std::thread::spawn(move || jobs::run(&ctx, 10, 20.0));
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let mut admin = bed.sql();
+    let victims: Vec<u64> = admin
+        .exec("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()", (bed.db.as_str(),))
+        .unwrap();
+    assert!(!victims.is_empty());
+    for v in victims {
+        let _ = admin.exec_drop(format!("KILL {v}"), ());
+    }
+    let _ = runner.join().unwrap(); // may fail half-way: that is the point
+    // The next run (a later cron tick) finishes the work.
+    for _ in 0..3 {
+        bed.sql().query_drop("UPDATE wp_kc_meet_jobs SET next_run_at = UTC_TIMESTAMP()").unwrap();
+        jobs::run(&bed.ctx, 10, 20.0).unwrap();
+    }
+    assert_eq!(bed.google_events(DOC).len(), 4, "one event per appointment, none twice");
+    for id in &ids {
+        assert_eq!(mapping_rows(&bed, *id).len(), 1);
+    }
+    assert!(jobs::list(&bed.ctx, &json!({})).unwrap().is_empty());
+}

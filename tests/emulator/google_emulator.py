@@ -8,6 +8,9 @@ Standard library only (Python 3.11+).  It serves:
 * ``POST /token``                     authorization_code / refresh_token grants
 * ``POST /revoke``                    token revocation (GET is accepted too, like Google)
 * ``GET  /calendar/v3/calendars/{id}`` calendars.get
+* ``/calendar/v3/calendars/{id}/events[...]`` events insert/get/patch/update/delete/list/watch
+  (incremental sync, push notifications to web hooks)
+* ``POST /calendar/v3/channels/stop`` channels.stop
 * ``/__emu/...``                      JSON control API (never faulted, never logged)
 
 Run ``python3 google_emulator.py --help`` for the command line; see README.md
@@ -20,11 +23,14 @@ from __future__ import annotations
 
 import argparse
 import base64
+import copy
 import hashlib
+import hmac
 import html
 import io
 import json
 import os
+import queue
 import re
 import secrets
 import signal
@@ -35,7 +41,12 @@ import sys
 import threading
 import time
 import traceback
+import urllib.error
+import urllib.request
+import zoneinfo
 from dataclasses import dataclass, field
+from datetime import date as Date, datetime, timedelta, timezone
+from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
@@ -46,6 +57,12 @@ from urllib.parse import parse_qs, quote, unquote, unquote_plus, urlsplit
 # --------------------------------------------------------------------------
 
 CALENDAR_SCOPE = "https://www.googleapis.com/auth/calendar"
+CALENDAR_READONLY_SCOPE = "https://www.googleapis.com/auth/calendar.readonly"
+CALENDAR_EVENTS_SCOPE = "https://www.googleapis.com/auth/calendar.events"
+CALENDAR_EVENTS_READONLY_SCOPE = "https://www.googleapis.com/auth/calendar.events.readonly"
+#: Scopes Google accepts for the events methods (any one of them).
+EVENTS_WRITE_SCOPES = frozenset({CALENDAR_SCOPE, CALENDAR_EVENTS_SCOPE})
+EVENTS_READ_SCOPES = EVENTS_WRITE_SCOPES | {CALENDAR_READONLY_SCOPE, CALENDAR_EVENTS_READONLY_SCOPE}
 #: Google expands these short scope names to full URIs in what it returns.
 SCOPE_ALIASES = {
     "email": "https://www.googleapis.com/auth/userinfo.email",
@@ -61,7 +78,13 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "code_ttl": 600,                    # seconds an authorization code stays valid
     "rotate_refresh_tokens": False,     # refresh grant also returns a new refresh token
     "refresh_token_only_on_consent": False,  # Google quirk, see README
-    "account_timezones": {},            # email -> IANA zone for calendars.get
+    "account_timezones": {},            # email -> IANA zone for calendars.get / events.list
+    "conference_pending_reads": 0,      # events.get reads a new Meet conference stays "pending"
+    "allow_http_webhooks": False,       # events.watch accepts http://127.0.0.1 / localhost
+    "push_enabled": True,               # send push notifications to watch channels
+    "latency_s": 0,                     # sleep before answering every Google request
+    "sync_token_ttl": 0,                # seconds a sync token stays valid; 0 = forever
+    "sync_deleted_minimal": False,      # incremental sync: cancelled events as {kind,etag,id,status}
 }
 
 OAUTH_JSON = "application/json; charset=utf-8"      # accounts / oauth2 endpoints
@@ -145,6 +168,34 @@ class ControlError(Exception):
     def __init__(self, status: int, message: str):
         super().__init__(message)
         self.status, self.message = status, message
+
+
+class CalendarError(Exception):
+    """A Calendar v3 error: Google's ``{"error": {code, message, errors: [..]}}`` body.
+
+    Calendar's backend errors carry no ``status`` string (unlike the ESF 401/403 answers).
+    In the control API (the "Google Calendar UI" endpoints) it becomes ``{"error", "reason"}``.
+    """
+
+    def __init__(self, code: int, reason: str, message: str, domain: str = "global",
+                 status: str | None = None):
+        super().__init__(message)
+        self.code, self.reason, self.message = code, reason, message
+        self.domain, self.status = domain, status
+
+    def response(self) -> Response:
+        return google_error(self.code, self.message,
+                            [{"domain": self.domain, "reason": self.reason, "message": self.message}],
+                            self.status)
+
+
+def invalid(message: str, reason: str = "invalid") -> CalendarError:
+    """A 400 Calendar error (reason ``invalid`` unless given)."""
+    return CalendarError(400, reason, message)
+
+
+def event_not_found() -> CalendarError:
+    return CalendarError(404, "notFound", "Not Found")
 
 
 def json_response(status: int, obj: Any, content_type: str, *, indent: int | None = 2,
@@ -333,6 +384,90 @@ def redact(params: dict[str, list[str]]) -> dict[str, Any]:
     return out
 
 
+# ---- Calendar time values -----------------------------------------------------
+
+_RFC3339_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})?$")
+_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_EVENT_ID_RE = re.compile(r"^[a-v0-9]{5,1024}$")
+BASE32HEX = "0123456789abcdefghijklmnopqrstuv"
+MEET_ICON = ("https://fonts.gstatic.com/s/i/productlogo/meet_2020q4/v6/web-512dp/"
+             "logo_meet_2020q4_color_2x_web_512dp.png")
+SEND_UPDATES = ("all", "externalOnly", "none")
+STATUSES = ("confirmed", "tentative", "cancelled")
+#: events.list parameters that cannot be combined with syncToken.
+SYNC_RESTRICTIONS = ("timeMin", "timeMax", "updatedMin", "privateExtendedProperty",
+                     "sharedExtendedProperty", "orderBy", "q", "iCalUID")
+MAX_CHANNEL_TTL_S = 30 * 86400
+DEFAULT_CHANNEL_TTL_S = 7 * 86400
+PUSH_USER_AGENT = "APIs-Google; (+https://developers.google.com/webmasters/APIs-Google.html)"
+
+
+def parse_rfc3339(value: Any) -> datetime | None:
+    """An RFC 3339 date-time: aware if it has an offset (or Z), naive if not; None if malformed."""
+    if not isinstance(value, str):
+        return None
+    m = _RFC3339_RE.match(value)
+    if m is None:
+        return None
+    y, mo, d, hh, mi, ss = (int(g) for g in m.groups()[:6])
+    frac, off = m.group(7), m.group(8)
+    micro = int((frac[1:] + "000000")[:6]) if frac else 0
+    tz: timezone | None = None
+    if off:
+        if off in ("Z", "z"):
+            tz = timezone.utc
+        else:
+            oh, om = int(off[1:3]), int(off[4:6])
+            if oh > 23 or om > 59:
+                return None
+            delta = timedelta(hours=oh, minutes=om)
+            tz = timezone(delta if off[0] == "+" else -delta)
+    try:
+        return datetime(y, mo, d, hh, mi, ss, micro, tzinfo=tz)
+    except ValueError:
+        return None
+
+
+def parse_date(value: Any) -> Date | None:
+    if not isinstance(value, str) or not _DATE_RE.match(value):
+        return None
+    try:
+        return Date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def load_zone(name: Any) -> zoneinfo.ZoneInfo | None:
+    """The IANA zone *name*, or None if it is not a valid zone."""
+    if not isinstance(name, str) or not name or not re.match(r"^[A-Za-z0-9_+\-/]+$", name):
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        return None
+
+
+def rfc3339_ms(ms: int) -> str:
+    """UTC RFC 3339 with milliseconds, e.g. ``2026-11-30T21:00:00.123Z``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
+
+
+def random_event_id() -> str:
+    """What Google picks when the client gives no id: 26 base32hex characters."""
+    return "".join(secrets.choice(BASE32HEX) for _ in range(26))
+
+
+def random_meet_code() -> str:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    part = lambda n: "".join(secrets.choice(letters) for _ in range(n))  # noqa: E731
+    return f"{part(3)}-{part(4)}-{part(3)}"
+
+
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2].lower()
+
+
 # --------------------------------------------------------------------------
 # State
 # --------------------------------------------------------------------------
@@ -427,6 +562,86 @@ class Fault:
                 "delay_s": self.delay_s, "hits": self.hits}
 
 
+@dataclass
+class EventRec:
+    """One stored event. ``fields`` holds the client's fields (server-managed ones excluded)."""
+
+    id: str
+    fields: dict[str, Any]
+    status: str
+    created_ms: int
+    updated_ms: int = 0
+    sequence: int = 0
+    #: None, or {"requestId", "type", "code", "status": "pending"|"success", "pending_left"}
+    #: for a conference made from a createRequest, or {"given": {...}} for copied data.
+    conference: dict[str, Any] | None = None
+    mod: int = 0                    # global modification counter value of the last change
+    start_ts: float = 0.0           # instants for timeMin/timeMax filtering
+    end_ts: float = 0.0
+
+
+@dataclass
+class CalendarData:
+    """The primary calendar of one account."""
+
+    key: str                        # lower-cased email
+    email: str
+    resource_id: str                # events collection id used by watch channels
+    events: dict[str, EventRec] = field(default_factory=dict)
+    epoch: int = 0                  # bumped by /__emu/invalidate_sync_tokens
+
+
+@dataclass
+class Channel:
+    """A push-notification channel (events.watch)."""
+
+    id: str
+    resource_id: str
+    calendar_key: str
+    resource_uri: str
+    address: str
+    token: str | None
+    expiration_ms: int
+    client_id: str
+    created: float
+    queue: "queue.Queue[Any]" = field(default_factory=queue.Queue)
+    stopped: bool = False
+    purged: bool = False            # set by reset: pending deliveries are dropped
+    message_number: int = 0
+
+    def live(self, now_ms: int) -> bool:
+        return not self.stopped and not self.purged and self.expiration_ms > now_ms
+
+    def public(self, now_ms: int) -> dict[str, Any]:
+        return {"id": self.id, "resource_id": self.resource_id, "calendar": self.calendar_key,
+                "resource_uri": self.resource_uri, "address": self.address,
+                "has_token": self.token is not None, "expiration": self.expiration_ms,
+                "stopped": self.stopped, "expired": self.expiration_ms <= now_ms,
+                "messages": self.message_number, "client_id": self.client_id}
+
+
+#: Event keys the server owns; values given by clients are ignored.
+SERVER_EVENT_KEYS = frozenset({"kind", "etag", "id", "status", "htmlLink", "created", "updated",
+                               "creator", "organizer", "iCalUID", "sequence", "hangoutLink",
+                               "conferenceData"})
+#: Changes to these bump ``sequence``.
+SEQUENCE_KEYS = ("start", "end", "location", "summary")
+
+
+def _no_redirect_opener() -> urllib.request.OpenerDirector:
+    """urllib opener for web-hook deliveries: no proxies, no redirects, self-signed TLS OK."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                       urllib.request.HTTPSHandler(context=ctx), NoRedirect())
+
+
 FAULT_ACTIONS = ("status", "delay", "reset", "reset_after")
 
 
@@ -435,6 +650,11 @@ class State:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
+        self._token_key = secrets.token_bytes(32)   # signs page / sync tokens
+        self._last_ms = 0                            # "updated" strictly increases, even across resets
+        self._generation = 0                         # bumped by reset: old tokens become invalid
+        self.channels: list[Channel] = []
+        self._opener = _no_redirect_opener()
         self.reset()
 
     # ---- lifecycle / config -------------------------------------------
@@ -453,6 +673,15 @@ class State:
             self._seq = 0
             self._grant_seq = 0
             self._fault_seq = 0
+            for ch in self.channels:
+                ch.purged = True
+                ch.queue.put(None)
+            self.channels = []
+            self.calendars: dict[str, CalendarData] = {}
+            self.deliveries: list[dict[str, Any]] = []
+            self.notifications: list[dict[str, Any]] = []
+            self._mod_seq = 0
+            self._generation += 1
 
     def register_client(self, data: dict[str, Any]) -> dict[str, Any]:
         client_id = data.get("client_id")
@@ -482,6 +711,12 @@ class State:
             "refresh_token_only_on_consent": lambda v: isinstance(v, bool),
             "account_timezones": lambda v: isinstance(v, dict) and all(
                 isinstance(k, str) and (isinstance(z, str) or z is None) for k, z in v.items()),
+            "conference_pending_reads": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+            "allow_http_webhooks": lambda v: isinstance(v, bool),
+            "push_enabled": lambda v: isinstance(v, bool),
+            "latency_s": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0,
+            "sync_token_ttl": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0,
+            "sync_deleted_minimal": lambda v: isinstance(v, bool),
         }
         for key, value in data.items():
             if key not in checks:
@@ -503,6 +738,10 @@ class State:
     def timezone_of(self, email: str) -> str:
         with self.lock:
             return self.config["account_timezones"].get(email.lower(), "UTC")
+
+    def config_value(self, key: str) -> Any:
+        with self.lock:
+            return self.config[key]
 
     # ---- authorization endpoint -----------------------------------------
 
@@ -869,6 +1108,724 @@ class State:
         with self.lock:
             self.faults.clear()
 
+    # ---- Calendar events: storage, rendering ----------------------------------
+
+    def calendar(self, email: str) -> CalendarData:
+        """The account's calendar, created on first use."""
+        key = email.lower()
+        with self.lock:
+            cal = self.calendars.get(key)
+            if cal is None:
+                alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
+                cal = CalendarData(key=key, email=email,
+                                   resource_id="".join(secrets.choice(alphabet) for _ in range(27)))
+                self.calendars[key] = cal
+            return cal
+
+    def _next_ms(self) -> int:
+        """A modification time in ms that is strictly greater than every earlier one. Lock held."""
+        self._last_ms = max(int(time.time() * 1000), self._last_ms + 1)
+        return self._last_ms
+
+    @staticmethod
+    def _etag(rec: EventRec) -> str:
+        return f'"{rec.updated_ms * 1000:016d}"'
+
+    def _touch(self, cal: CalendarData, rec: EventRec) -> None:
+        """Record a modification of *rec*: new updated/etag, sync position, push. Lock held."""
+        rec.updated_ms = self._next_ms()
+        self._mod_seq += 1
+        rec.mod = self._mod_seq
+        self._push(cal, rec.id)
+
+    @staticmethod
+    def _conference_view(rec: EventRec) -> tuple[dict[str, Any] | None, str | None]:
+        """(conferenceData, hangoutLink) of an event."""
+        conf = rec.conference
+        if conf is None:
+            return None, None
+        if "given" in conf:
+            data = copy.deepcopy(conf["given"])
+            eps = data.get("entryPoints") if isinstance(data, dict) else None
+            link = next((ep.get("uri") for ep in eps or [] if isinstance(ep, dict)
+                         and ep.get("entryPointType") == "video"), None)
+            return data, link
+        out: dict[str, Any] = {}
+        if conf["request"]:
+            create: dict[str, Any] = {}
+            if conf["requestId"] is not None:
+                create["requestId"] = conf["requestId"]
+            create["conferenceSolutionKey"] = {"type": conf["type"]}
+            create["status"] = {"statusCode": conf["status"]}
+            out["createRequest"] = create
+        if conf["status"] == "pending":
+            return out, None
+        uri = "https://meet.google.com/" + conf["code"]
+        out["entryPoints"] = [{"entryPointType": "video", "uri": uri,
+                               "label": "meet.google.com/" + conf["code"]}]
+        out["conferenceSolution"] = {"key": {"type": "hangoutsMeet"}, "name": "Google Meet",
+                                     "iconUri": MEET_ICON}
+        out["conferenceId"] = conf["code"]
+        return out, uri
+
+    def _render(self, cal: CalendarData, rec: EventRec, minimal: bool = False) -> dict[str, Any]:
+        """The event resource, in Google's key order."""
+        etag = self._etag(rec)
+        if minimal:
+            return {"kind": "calendar#event", "etag": etag, "id": rec.id, "status": rec.status}
+        f = rec.fields
+        out: dict[str, Any] = {
+            "kind": "calendar#event", "etag": etag, "id": rec.id, "status": rec.status,
+            "htmlLink": "https://www.google.com/calendar/event?eid="
+                        + b64url(f"{rec.id} {cal.email}".encode("utf-8")),
+            "created": rfc3339_ms(rec.created_ms), "updated": rfc3339_ms(rec.updated_ms)}
+        for key in ("summary", "description", "location", "colorId"):
+            if key in f:
+                out[key] = f[key]
+        out["creator"] = {"email": cal.email, "self": True}
+        out["organizer"] = {"email": cal.email, "self": True}
+        for key in ("start", "end", "endTimeUnspecified", "recurrence", "transparency", "visibility"):
+            if key in f:
+                out[key] = f[key]
+        out["iCalUID"] = f"{rec.id}@google.com"
+        out["sequence"] = rec.sequence
+        for key in ("attendees", "guestsCanInviteOthers", "guestsCanModify",
+                    "guestsCanSeeOtherGuests", "privateCopy", "extendedProperties"):
+            if key in f:
+                out[key] = f[key]
+        conf, link = self._conference_view(rec)
+        if link:
+            out["hangoutLink"] = link
+        if conf is not None:
+            out["conferenceData"] = conf
+        out["reminders"] = f.get("reminders", {"useDefault": True})
+        out["eventType"] = f.get("eventType", "default")
+        for key, value in f.items():
+            if key not in out:
+                out[key] = value
+        return copy.deepcopy(out)
+
+    # ---- Calendar events: validation --------------------------------------------
+
+    @staticmethod
+    def _client_fields(body: dict[str, Any]) -> dict[str, Any]:
+        return {k: copy.deepcopy(v) for k, v in body.items() if k not in SERVER_EVENT_KEYS}
+
+    def _check_fields(self, cal: CalendarData, fields: dict[str, Any]) -> None:
+        """Type checks; attendees get their defaults. Mutates *fields*."""
+        for key in ("summary", "description", "location", "visibility", "transparency", "eventType"):
+            if key in fields and not isinstance(fields[key], str):
+                raise invalid(f"Invalid value for: {key}")
+        if "reminders" in fields and not isinstance(fields["reminders"], dict):
+            raise invalid("Invalid value for: reminders")
+        if "extendedProperties" in fields:
+            ext = fields["extendedProperties"]
+            if not isinstance(ext, dict) or not all(
+                    ns in ("private", "shared") and isinstance(props, dict)
+                    and all(isinstance(v, str) for v in props.values()) for ns, props in ext.items()):
+                raise invalid("Invalid value for: extendedProperties")
+        if "attendees" in fields:
+            attendees = fields["attendees"]
+            if not isinstance(attendees, list) or not all(isinstance(a, dict) for a in attendees):
+                raise invalid("Invalid value for: attendees")
+            out = []
+            for a in attendees:
+                addr = a.get("email")
+                if not isinstance(addr, str) or not addr.strip():
+                    raise CalendarError(400, "required", "Missing attendee email.")
+                a = dict(a)
+                a.setdefault("responseStatus", "needsAction")
+                if addr.lower() == cal.key:
+                    a["organizer"] = True
+                    a["self"] = True
+                out.append(a)
+            fields["attendees"] = out
+
+    def _event_time(self, cal: CalendarData, value: Any, label: str) -> tuple[str, datetime]:
+        """("date"|"dateTime", aware instant) of an event's start or end."""
+        if not isinstance(value, dict):
+            raise invalid(f"Invalid {label} time.")
+        zone = None
+        if value.get("timeZone") is not None:
+            zone = load_zone(value["timeZone"])
+            if zone is None:
+                raise invalid(f"Invalid time zone definition for {label} time.")
+        if value.get("dateTime") is not None:
+            if value.get("date") is not None:
+                raise invalid(f"Invalid {label} time.")
+            dt = parse_rfc3339(value["dateTime"])
+            if dt is None:
+                raise invalid(f"Invalid {label} time.")
+            if dt.tzinfo is None:
+                if zone is None:
+                    raise invalid(f"Missing time zone definition for {label} time.")
+                dt = dt.replace(tzinfo=zone)
+            return "dateTime", dt
+        d = parse_date(value.get("date"))
+        if d is None:
+            raise invalid(f"Invalid {label} time.")
+        cal_zone = load_zone(self.config["account_timezones"].get(cal.key, "UTC")) or timezone.utc
+        return "date", datetime(d.year, d.month, d.day, tzinfo=cal_zone)
+
+    def _validate_times(self, cal: CalendarData, fields: dict[str, Any]) -> tuple[float, float]:
+        for label in ("end", "start"):
+            value = fields.get(label)
+            if value is None or (isinstance(value, dict) and value.get("dateTime") is None
+                                 and value.get("date") is None):
+                raise CalendarError(400, "required", f"Missing {label} time.")
+        s_kind, start = self._event_time(cal, fields["start"], "start")
+        e_kind, end = self._event_time(cal, fields["end"], "end")
+        if s_kind != e_kind:
+            raise invalid("Start and end times must either both be date or both be dateTime.")
+        if end < start or (s_kind == "date" and end == start):
+            raise CalendarError(400, "timeRangeEmpty", "The specified time range is empty.")
+        return start.timestamp(), end.timestamp()
+
+    @staticmethod
+    def _check_status(value: Any) -> str:
+        if value not in STATUSES:
+            raise invalid("Invalid value for: status")
+        return value
+
+    @staticmethod
+    def _new_conference(data: Any, pending_reads: int) -> dict[str, Any] | None:
+        """A conference from the body's conferenceData (conferenceDataVersion=1)."""
+        if not isinstance(data, dict):
+            raise invalid("Invalid conference data.")
+        create = data.get("createRequest")
+        if create is None:
+            return {"given": copy.deepcopy(data)} if data else None
+        key = create.get("conferenceSolutionKey") if isinstance(create, dict) else None
+        ctype = key.get("type") if isinstance(key, dict) else None
+        if ctype != "hangoutsMeet":
+            raise invalid("Invalid conference type value.")
+        rid = create.get("requestId")
+        return {"request": True, "requestId": rid if isinstance(rid, str) else None, "type": ctype,
+                "code": random_meet_code(), "status": "pending" if pending_reads > 0 else "success",
+                "pending_left": pending_reads}
+
+    def _check_if_match(self, rec: EventRec, if_match: str | None) -> None:
+        if if_match is None:
+            return
+        tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
+        if "*" not in tags and self._etag(rec) not in tags:
+            raise CalendarError(412, "conditionNotMet", "Precondition Failed")
+
+    # ---- Calendar events: e-mails Google sends to attendees ---------------------
+
+    @staticmethod
+    def _recipients(cal: CalendarData, attendees: Any) -> list[str]:
+        out: list[str] = []
+        for a in attendees or []:
+            addr = a.get("email") if isinstance(a, dict) else None
+            if (isinstance(addr, str) and not a.get("resource") and addr.lower() != cal.key
+                    and addr.lower() not in (o.lower() for o in out)):
+                out.append(addr)
+        return out
+
+    def _notify(self, cal: CalendarData, rec: EventRec, kind: str, recipients: list[str],
+                send_updates: str) -> None:
+        if send_updates == "externalOnly":
+            recipients = [r for r in recipients if domain_of(r) != domain_of(cal.email)]
+        elif send_updates != "all":
+            return
+        if recipients:
+            self.notifications.append({
+                "event_id": rec.id, "kind": kind, "recipients": list(recipients),
+                "send_updates": send_updates, "calendar": cal.email,
+                "summary": rec.fields.get("summary"), "time": time.time()})
+
+    # ---- Calendar events: operations -----------------------------------------------
+
+    def insert_event(self, email: str, body: dict[str, Any], *, conference_version: int,
+                     send_updates: str, pending_reads: int | None = None) -> dict[str, Any]:
+        """events.insert (and the UI's "create")."""
+        with self.lock:
+            cal = self.calendar(email)
+            eid = body.get("id")
+            if eid is not None:
+                if not isinstance(eid, str) or not _EVENT_ID_RE.match(eid):
+                    raise invalid("Invalid resource id value.")
+                if eid in cal.events:  # deleted (cancelled) events keep their id
+                    raise CalendarError(409, "duplicate", "The requested identifier already exists.")
+            else:
+                eid = random_event_id()
+                while eid in cal.events:
+                    eid = random_event_id()
+            fields = self._client_fields(body)
+            self._check_fields(cal, fields)
+            start_ts, end_ts = self._validate_times(cal, fields)
+            status = self._check_status(body.get("status") or "confirmed")
+            conference = None
+            if conference_version == 1 and body.get("conferenceData") is not None:
+                reads = self.config["conference_pending_reads"] if pending_reads is None else pending_reads
+                conference = self._new_conference(body["conferenceData"], reads)
+            rec = EventRec(id=eid, fields=fields, status=status, created_ms=0, conference=conference,
+                           start_ts=start_ts, end_ts=end_ts)
+            cal.events[eid] = rec
+            self._touch(cal, rec)
+            rec.created_ms = rec.updated_ms
+            if status != "cancelled":
+                self._notify(cal, rec, "invitation", self._recipients(cal, fields.get("attendees")),
+                             send_updates)
+            return self._render(cal, rec)
+
+    def get_event(self, email: str, event_id: str) -> dict[str, Any]:
+        """events.get; counts the reads of a pending conference."""
+        with self.lock:
+            cal = self.calendar(email)
+            rec = cal.events.get(event_id)
+            if rec is None:
+                raise event_not_found()
+            out = self._render(cal, rec)
+            conf = rec.conference
+            if conf is not None and conf.get("status") == "pending":
+                conf["pending_left"] -= 1
+                if conf["pending_left"] <= 0:
+                    conf["status"] = "success"
+                    self._touch(cal, rec)
+            return out
+
+    def modify_event(self, email: str, event_id: str, body: dict[str, Any], *, replace: bool,
+                     conference_version: int, send_updates: str,
+                     if_match: str | None = None) -> dict[str, Any]:
+        """events.patch (replace=False) / events.update (replace=True), and the UI's "move"."""
+        with self.lock:
+            cal = self.calendar(email)
+            rec = cal.events.get(event_id)
+            if rec is None:
+                raise event_not_found()
+            self._check_if_match(rec, if_match)
+            seq = body.get("sequence")
+            if isinstance(seq, int) and not isinstance(seq, bool) and seq < rec.sequence:
+                raise invalid("Invalid sequence value. The specified sequence number is below "
+                              "the current sequence number of the resource.")
+            given = self._client_fields(body)
+            if replace:
+                fields = given
+            else:
+                fields = copy.deepcopy(rec.fields)
+                for key, value in given.items():
+                    if value is None:
+                        fields.pop(key, None)
+                    elif (key == "extendedProperties" and isinstance(value, dict)
+                          and isinstance(fields.get(key), dict)):
+                        merged = fields[key]
+                        for ns, props in value.items():
+                            if props is None:
+                                merged.pop(ns, None)
+                            elif isinstance(props, dict) and isinstance(merged.get(ns), dict):
+                                for pk, pv in props.items():
+                                    if pv is None:
+                                        merged[ns].pop(pk, None)
+                                    else:
+                                        merged[ns][pk] = pv
+                            else:
+                                merged[ns] = props
+                    else:
+                        fields[key] = value
+            self._check_fields(cal, fields)
+            start_ts, end_ts = self._validate_times(cal, fields)
+            status = (self._check_status(body["status"]) if body.get("status") is not None
+                      else rec.status)
+            conference = rec.conference
+            if conference_version == 1:
+                if body.get("conferenceData") is not None:
+                    if conference is None:
+                        conference = self._new_conference(body["conferenceData"],
+                                                          self.config["conference_pending_reads"])
+                elif replace or "conferenceData" in body:
+                    conference = None  # update without conferenceData (or patch with null) drops it
+
+            old_recipients = self._recipients(cal, rec.fields.get("attendees"))
+            new_recipients = self._recipients(cal, fields.get("attendees"))
+            time_changed = any(fields.get(k) != rec.fields.get(k) for k in ("start", "end"))
+            if any(fields.get(k) != rec.fields.get(k) for k in SEQUENCE_KEYS):
+                rec.sequence += 1
+            old_status = rec.status
+            rec.fields, rec.status, rec.conference = fields, status, conference
+            rec.start_ts, rec.end_ts = start_ts, end_ts
+            self._touch(cal, rec)
+
+            if old_status != "cancelled" and status == "cancelled":
+                self._notify(cal, rec, "cancellation", old_recipients, send_updates)
+            elif old_status == "cancelled" and status != "cancelled":
+                self._notify(cal, rec, "invitation", new_recipients, send_updates)
+            elif status != "cancelled":
+                old_l = {r.lower() for r in old_recipients}
+                new_l = {r.lower() for r in new_recipients}
+                self._notify(cal, rec, "invitation",
+                             [r for r in new_recipients if r.lower() not in old_l], send_updates)
+                if time_changed:
+                    self._notify(cal, rec, "update",
+                                 [r for r in new_recipients if r.lower() in old_l], send_updates)
+                self._notify(cal, rec, "cancellation",
+                             [r for r in old_recipients if r.lower() not in new_l], send_updates)
+            return self._render(cal, rec)
+
+    def delete_event(self, email: str, event_id: str, *, send_updates: str,
+                     if_match: str | None = None, ui: bool = False) -> dict[str, Any]:
+        """events.delete (and the UI's "delete"): the event stays, cancelled."""
+        with self.lock:
+            cal = self.calendar(email)
+            rec = cal.events.get(event_id)
+            if rec is None:
+                raise event_not_found()
+            self._check_if_match(rec, if_match)
+            if rec.status == "cancelled":
+                raise CalendarError(410, "deleted", "Resource has been deleted")
+            rec.status = "cancelled"
+            if ui:
+                rec.sequence += 1
+            self._touch(cal, rec)
+            self._notify(cal, rec, "cancellation", self._recipients(cal, rec.fields.get("attendees")),
+                         send_updates)
+            return self._render(cal, rec)
+
+    def change_meet(self, email: str, event_id: str) -> dict[str, Any]:
+        """The UI's "new Meet link" (adds a conference when the event has none)."""
+        with self.lock:
+            cal = self.calendar(email)
+            rec = cal.events.get(event_id)
+            if rec is None:
+                raise event_not_found()
+            conf = rec.conference
+            if conf is None or "given" in conf:
+                rec.conference = {"request": False, "requestId": None, "type": "hangoutsMeet",
+                                  "code": random_meet_code(), "status": "success", "pending_left": 0}
+            else:
+                old = conf["code"]
+                while conf["code"] == old:
+                    conf["code"] = random_meet_code()
+                conf["status"] = "success"
+            rec.sequence += 1
+            self._touch(cal, rec)
+            return self._render(cal, rec)
+
+    def all_events(self, email: str) -> list[dict[str, Any]]:
+        """Control API: every event of the calendar, deleted ones too (no read is counted)."""
+        with self.lock:
+            cal = self.calendar(email)
+            return [self._render(cal, r) for r in cal.events.values()]
+
+    # ---- Calendar events: list / incremental sync -----------------------------------
+
+    def _encode_token(self, payload: dict[str, Any]) -> str:
+        """An opaque, signed token. Standard base64: it always contains '+', '/' and '=',
+        so a client that does not URL-encode it (or decodes '+' as a space) breaks it."""
+        body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+        raw = b"\xfb\xff" + hmac.new(self._token_key, body, hashlib.sha256).digest()[:9] + body
+        raw += b" " * ((1 - len(raw)) % 3)
+        return base64.b64encode(raw).decode("ascii")
+
+    def _decode_token(self, token: str) -> dict[str, Any] | None:
+        try:
+            raw = base64.b64decode(token, validate=True)
+        except ValueError:
+            return None
+        if len(raw) < 12 or not raw.startswith(b"\xfb\xff"):
+            return None
+        mac, body = raw[2:11], raw[11:].rstrip(b" ")
+        if not hmac.compare_digest(mac, hmac.new(self._token_key, body, hashlib.sha256).digest()[:9]):
+            return None
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) and data.get("g") == self._generation else None
+
+    @staticmethod
+    def _full_sync_required() -> CalendarError:
+        return CalendarError(410, "fullSyncRequired",
+                             "Sync token is no longer valid, a full sync is required.")
+
+    def _sync_position(self, cal: CalendarData, token: str) -> int:
+        """The modification counter a sync token was issued at; 410 if invalid or stale."""
+        data = self._decode_token(token)
+        ttl = self.config["sync_token_ttl"]
+        if (data is None or data.get("k") != "s" or data.get("c") != cal.key
+                or data.get("e") != cal.epoch or not isinstance(data.get("m"), int)
+                or (ttl and time.time() - float(data.get("t", 0)) > ttl)):
+            raise self._full_sync_required()
+        return data["m"]
+
+    @staticmethod
+    def _list_time(params: dict[str, list[str]], name: str) -> float | None:
+        value = first(params, name)
+        if value is None:
+            return None
+        dt = parse_rfc3339(value)
+        if dt is None or dt.tzinfo is None:  # Google requires the offset here
+            raise CalendarError(400, "badRequest", "Bad Request")
+        return dt.timestamp()
+
+    @staticmethod
+    def _property_filters(params: dict[str, list[str]], name: str) -> list[tuple[str, str]]:
+        out = []
+        for value in params.get(name, []):
+            key, sep, val = value.partition("=")
+            if not sep or not key:
+                raise invalid(f"Invalid value for: {name}")
+            out.append((key, val))
+        return out
+
+    def list_events(self, email: str, params: dict[str, list[str]]) -> dict[str, Any]:
+        """events.list: full listing, paging, incremental sync."""
+        raw_max = first(params, "maxResults")
+        max_results = 250
+        if raw_max is not None:
+            try:
+                max_results = int(raw_max)
+            except ValueError:
+                max_results = 0
+            if max_results < 1:
+                raise CalendarError(400, "invalidParameter",
+                                    f"Invalid value '{raw_max}'. Values must be within the range: [1, 2500]")
+            max_results = min(max_results, 2500)  # Google caps silently
+        sync_token = first(params, "syncToken")
+        page_token = first(params, "pageToken")
+        if sync_token is not None and any(p in params for p in SYNC_RESTRICTIONS):
+            raise invalid("Sync token cannot be used with other request restrictions.")
+        time_min = self._list_time(params, "timeMin")
+        time_max = self._list_time(params, "timeMax")
+        updated_min = self._list_time(params, "updatedMin")
+        if time_min is not None and time_max is not None and time_max <= time_min:
+            raise CalendarError(400, "timeRangeEmpty", "The specified time range is empty.")
+        private = self._property_filters(params, "privateExtendedProperty")
+        shared = self._property_filters(params, "sharedExtendedProperty")
+        ical_uid = first(params, "iCalUID")
+        show_deleted = first(params, "showDeleted") == "true"
+
+        with self.lock:
+            cal = self.calendar(email)
+            since: int | None = None
+            if sync_token is not None:
+                since = self._sync_position(cal, sync_token)
+            cursor: tuple[int, str] | None = None
+            snapshot = self._mod_seq
+            if page_token is not None:
+                data = self._decode_token(page_token)
+                if data is None or data.get("k") != "p" or data.get("c") != cal.key:
+                    raise invalid("Invalid page token value.")
+                if data.get("s") is not None:
+                    if data.get("e") != cal.epoch:
+                        raise self._full_sync_required()
+                    since = data["s"]
+                cursor = (data["a"][0], data["a"][1])
+                snapshot = data["n"]
+            include_deleted = show_deleted or since is not None or updated_min is not None
+            matched: list[EventRec] = []
+            for rec in sorted(cal.events.values(), key=lambda r: (r.mod, r.id)):
+                if cursor is not None and (rec.mod, rec.id) <= cursor:
+                    continue
+                if since is not None and rec.mod <= since:
+                    continue
+                if rec.status == "cancelled" and not include_deleted:
+                    continue
+                if updated_min is not None and rec.updated_ms / 1000 < updated_min:
+                    continue
+                if time_min is not None and rec.end_ts <= time_min:
+                    continue
+                if time_max is not None and rec.start_ts >= time_max:
+                    continue
+                ext = rec.fields.get("extendedProperties") or {}
+                if any((ext.get("private") or {}).get(k) != v for k, v in private):
+                    continue
+                if any((ext.get("shared") or {}).get(k) != v for k, v in shared):
+                    continue
+                if ical_uid is not None and ical_uid != f"{rec.id}@google.com":
+                    continue
+                matched.append(rec)
+            page, more = matched[:max_results], len(matched) > max_results
+            minimal = since is not None and self.config["sync_deleted_minimal"]
+            latest = max((r.updated_ms for r in cal.events.values()), default=int(time.time() * 1000))
+            out: dict[str, Any] = {
+                "kind": "calendar#events",
+                "etag": '"p' + hashlib.sha256(f"{cal.key}|{self._mod_seq}".encode()).hexdigest()[:14] + '"',
+                "summary": cal.email,
+                "updated": rfc3339_ms(latest),
+                "timeZone": self.config["account_timezones"].get(cal.key, "UTC"),
+                "accessRole": "owner",
+                "defaultReminders": [],
+            }
+            if more:
+                last = page[-1]
+                out["nextPageToken"] = self._encode_token({
+                    "k": "p", "g": self._generation, "c": cal.key, "e": cal.epoch,
+                    "a": [last.mod, last.id], "n": snapshot, "s": since})
+            else:
+                out["nextSyncToken"] = self._encode_token({
+                    "k": "s", "g": self._generation, "c": cal.key, "e": cal.epoch, "m": snapshot,
+                    "t": time.time()})
+            out["items"] = [self._render(cal, r, minimal=minimal and r.status == "cancelled")
+                            for r in page]
+            return out
+
+    def invalidate_sync_tokens(self, email: str | None) -> int:
+        """Control API: every sync token of the calendar (all calendars if None) becomes stale."""
+        with self.lock:
+            cals = [self.calendar(email)] if email else list(self.calendars.values())
+            for cal in cals:
+                cal.epoch += 1
+            return len(cals)
+
+    # ---- push notifications ----------------------------------------------------
+
+    def watch(self, email: str, calendar_id: str, body: dict[str, Any], client_id: str) -> dict[str, Any]:
+        """events.watch: create a channel and queue its "sync" message."""
+        cid = body.get("id")
+        if not isinstance(cid, str) or not cid:
+            raise CalendarError(400, "required", "Required")
+        ctype = body.get("type")
+        if ctype is None:
+            raise CalendarError(400, "required", "Required")
+        if ctype not in ("web_hook", "webhook"):
+            raise invalid("Invalid value for: type")
+        address = body.get("address")
+        if not isinstance(address, str) or not address:
+            raise CalendarError(400, "required", "Required")
+        token = body.get("token")
+        if token is not None and not isinstance(token, str):
+            raise invalid("Invalid value for: token")
+        parts = urlsplit(address)
+        ok = parts.scheme == "https" and bool(parts.hostname)
+        with self.lock:
+            allow_http = self.config["allow_http_webhooks"]
+        if (not ok and allow_http and parts.scheme == "http"
+                and parts.hostname in ("127.0.0.1", "localhost", "::1")):
+            ok = True
+        if not ok:
+            raise invalid(f"WebHook callback must be HTTPS: {address}", reason="push.webhookUrlNotHttps")
+        params = body.get("params") or {}
+        ttl_s = DEFAULT_CHANNEL_TTL_S
+        if isinstance(params, dict) and params.get("ttl") is not None:
+            try:
+                ttl_s = int(str(params["ttl"]))
+            except ValueError:
+                ttl_s = 0
+            if ttl_s <= 0:
+                raise invalid("Invalid value for: params.ttl")
+        now_ms = int(time.time() * 1000)
+        expiration = now_ms + min(ttl_s, MAX_CHANNEL_TTL_S) * 1000
+        if body.get("expiration") is not None:
+            try:
+                requested = int(str(body["expiration"]))
+            except ValueError:
+                raise invalid("Invalid value for: expiration") from None
+            expiration = min(expiration, requested)
+        with self.lock:
+            cal = self.calendar(email)
+            if any(ch.id == cid and ch.live(now_ms) for ch in self.channels):
+                raise invalid("Channel id not unique", reason="channelIdNotUnique")
+            ch = Channel(id=cid, resource_id=cal.resource_id, calendar_key=cal.key,
+                         resource_uri="https://www.googleapis.com/calendar/v3/calendars/"
+                                      f"{quote(calendar_id, safe='')}/events?alt=json",
+                         address=address, token=token, expiration_ms=expiration,
+                         client_id=client_id, created=time.time())
+            self.channels.append(ch)
+            threading.Thread(target=self._channel_worker, args=(ch,), daemon=True,
+                             name=f"push-{cid[:20]}").start()
+            if self.config["push_enabled"]:
+                self._enqueue(ch, "sync", None)
+        out = {"kind": "api#channel", "id": ch.id, "resourceId": ch.resource_id,
+               "resourceUri": ch.resource_uri}
+        if token is not None:
+            out["token"] = token
+        out["expiration"] = str(expiration)
+        return out
+
+    def stop_channel(self, body: dict[str, Any], client_id: str) -> None:
+        """channels.stop."""
+        cid, rid = body.get("id"), body.get("resourceId")
+        if not isinstance(cid, str) or not cid or not isinstance(rid, str) or not rid:
+            raise CalendarError(400, "required", "Required")
+        with self.lock:
+            for ch in self.channels:
+                if (ch.id == cid and ch.resource_id == rid and not ch.stopped
+                        and ch.client_id == client_id):
+                    ch.stopped = True
+                    ch.queue.put(None)
+                    return
+        raise CalendarError(404, "notFound", "Channel not found for project.")
+
+    def _push(self, cal: CalendarData, event_id: str) -> None:
+        """Queue an "exists" message to every live channel of the calendar. Lock held."""
+        if not self.config["push_enabled"]:
+            return
+        now_ms = int(time.time() * 1000)
+        for ch in self.channels:
+            if ch.calendar_key == cal.key and ch.live(now_ms):
+                self._enqueue(ch, "exists", event_id)
+
+    def _enqueue(self, ch: Channel, state: str, event_id: str | None) -> None:
+        """Number, record and queue one message (delivered by the channel's thread). Lock held."""
+        ch.message_number += 1
+        headers = {"X-Goog-Channel-ID": ch.id}
+        if ch.token is not None:
+            headers["X-Goog-Channel-Token"] = ch.token
+        headers.update({
+            "X-Goog-Channel-Expiration": formatdate(ch.expiration_ms / 1000, usegmt=True),
+            "X-Goog-Resource-ID": ch.resource_id,
+            "X-Goog-Resource-URI": ch.resource_uri,
+            "X-Goog-Resource-State": state,
+            "X-Goog-Message-Number": str(ch.message_number),
+        })
+        record = {"channel_id": ch.id, "resource_id": ch.resource_id, "address": ch.address,
+                  "state": state, "message_number": ch.message_number, "event_id": event_id,
+                  "status": None, "error": None, "done": False, "queued": time.time(), "time": None}
+        self.deliveries.append(record)
+        ch.queue.put((record, headers))
+
+    def _channel_worker(self, ch: Channel) -> None:
+        """Deliver a channel's messages in order, never holding the state lock while sending."""
+        while True:
+            item = ch.queue.get()
+            if item is None:
+                return
+            if ch.purged:
+                continue
+            record, headers = item
+            sent = time.time()
+            status, error = self._deliver(ch.address, headers)
+            with self.lock:
+                record.update(time=sent, status=status, error=error, done=True)
+
+    def _deliver(self, address: str, headers: dict[str, str]) -> tuple[int | None, str | None]:
+        """POST an empty body to the web hook: (HTTP status or None, error text or None)."""
+        req = urllib.request.Request(address, data=None, method="POST",
+                                     headers=dict(headers, **{"User-Agent": PUSH_USER_AGENT,
+                                                              "Accept": "*/*"}))
+        try:
+            with self._opener.open(req, timeout=5) as resp:
+                resp.read()
+                return resp.status, None
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            return exc.code, None
+        except Exception as exc:  # noqa: BLE001 - recorded, never raised
+            return None, f"{type(exc).__name__}: {exc}"
+
+    def list_deliveries(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [dict(d) for d in self.deliveries]
+
+    def clear_deliveries(self) -> None:
+        with self.lock:
+            self.deliveries.clear()
+
+    def list_channels(self) -> list[dict[str, Any]]:
+        now_ms = int(time.time() * 1000)
+        with self.lock:
+            return [ch.public(now_ms) for ch in self.channels]
+
+    def list_notifications(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [copy.deepcopy(n) for n in self.notifications]
+
+    def clear_notifications(self) -> None:
+        with self.lock:
+            self.notifications.clear()
+
     # ---- request log ---------------------------------------------------------
 
     def log_start(self, entry: dict[str, Any]) -> dict[str, Any]:
@@ -971,8 +1928,6 @@ class Handler(BaseHTTPRequestHandler):
     timeout = 120  # idle keep-alive connections are dropped after this
 
     #: Google endpoints (subject to faults, recorded in the request log).
-    #: To add Calendar events later, add e.g.
-    #: ``route("GET", r"/calendar/v3/calendars/(?P<calendarId>[^/]+)/events", "h_events_list")``.
     ROUTES: list[Route] = [
         route("GET", r"/o/oauth2/v2/auth", "h_authorize"),
         route("POST", r"/o/oauth2/v2/auth/decide", "h_decide"),
@@ -980,7 +1935,28 @@ class Handler(BaseHTTPRequestHandler):
         route("POST", r"/revoke", "h_revoke"),
         route("GET", r"/revoke", "h_revoke"),
         route("GET", r"/calendar/v3/calendars/(?P<calendarId>[^/]+)", "h_calendar_get"),
+        route("POST", r"/calendar/v3/calendars/(?P<calendarId>[^/]+)/events/watch", "h_events_watch"),
+        route("GET", r"/calendar/v3/calendars/(?P<calendarId>[^/]+)/events", "h_events_list"),
+        route("POST", r"/calendar/v3/calendars/(?P<calendarId>[^/]+)/events", "h_events_insert"),
+        route("GET", r"/calendar/v3/calendars/(?P<calendarId>[^/]+)/events/(?P<eventId>[^/]+)",
+              "h_events_get"),
+        route("PATCH", r"/calendar/v3/calendars/(?P<calendarId>[^/]+)/events/(?P<eventId>[^/]+)",
+              "h_events_patch"),
+        route("PUT", r"/calendar/v3/calendars/(?P<calendarId>[^/]+)/events/(?P<eventId>[^/]+)",
+              "h_events_update"),
+        route("DELETE", r"/calendar/v3/calendars/(?P<calendarId>[^/]+)/events/(?P<eventId>[^/]+)",
+              "h_events_delete"),
+        route("POST", r"/calendar/v3/channels/stop", "h_channels_stop"),
     ]
+    #: Request-log ``operation`` names (Google's method ids) of the Calendar handlers.
+    OPERATIONS: dict[str, str] = {
+        "h_calendar_get": "calendar.calendars.get", "h_events_watch": "calendar.events.watch",
+        "h_events_list": "calendar.events.list", "h_events_insert": "calendar.events.insert",
+        "h_events_get": "calendar.events.get", "h_events_patch": "calendar.events.patch",
+        "h_events_update": "calendar.events.update", "h_events_delete": "calendar.events.delete",
+        "h_channels_stop": "calendar.channels.stop", "h_token": "oauth2.token",
+        "h_revoke": "oauth2.revoke", "h_authorize": "oauth2.authorize", "h_decide": "oauth2.decide",
+    }
     #: Control API (never faulted, never logged).
     CONTROL_ROUTES: list[Route] = [
         route("GET", r"/__emu/health", "c_health"),
@@ -999,6 +1975,17 @@ class Handler(BaseHTTPRequestHandler):
         route("POST", r"/__emu/faults", "c_faults_post"),
         route("GET", r"/__emu/faults", "c_faults_get"),
         route("DELETE", r"/__emu/faults", "c_faults_delete"),
+        route("GET", r"/__emu/events", "c_events"),
+        route("POST", r"/__emu/invalidate_sync_tokens", "c_invalidate_sync_tokens"),
+        route("GET", r"/__emu/deliveries", "c_deliveries_get"),
+        route("DELETE", r"/__emu/deliveries", "c_deliveries_delete"),
+        route("GET", r"/__emu/channels", "c_channels"),
+        route("GET", r"/__emu/notifications", "c_notifications_get"),
+        route("DELETE", r"/__emu/notifications", "c_notifications_delete"),
+        route("POST", r"/__emu/ui/create", "c_ui_create"),
+        route("POST", r"/__emu/ui/move", "c_ui_move"),
+        route("POST", r"/__emu/ui/delete", "c_ui_delete"),
+        route("POST", r"/__emu/ui/change_meet", "c_ui_change_meet"),
     ]
 
     def version_string(self) -> str:
@@ -1121,6 +2108,9 @@ class Handler(BaseHTTPRequestHandler):
             self._log_line(f"{req.method} {req.path} RST (fault {fault.id})")
             self._reset_connection()
             return
+        latency = float(self.state.config_value("latency_s") or 0)
+        if latency > 0:
+            time.sleep(latency)
         if fault is not None and fault.action == "status":
             resp = self._fault_response(fault)
         else:
@@ -1155,6 +2145,10 @@ class Handler(BaseHTTPRequestHandler):
                 return exc.response()
             except ControlError as exc:
                 return control_json(exc.status, {"error": exc.message})
+            except CalendarError as exc:
+                if control:
+                    return control_json(exc.code, {"error": exc.message, "reason": exc.reason})
+                return exc.response()
             except Exception as exc:  # noqa: BLE001 - emulator must keep serving
                 tb = "".join(traceback.format_tb(exc.__traceback__))
                 self._log_line(f"internal error {type(exc).__name__} in {r.handler}\n{tb}")
@@ -1182,7 +2176,19 @@ class Handler(BaseHTTPRequestHandler):
                                 .startswith("basic ") else "post" if "client_secret" in form else None),
                 "has_bearer": bearer is not None,
                 "bearer_email": grant.email if grant is not None else None,
+                **self._route_info(req),
                 "time": started}
+
+    def _route_info(self, req: Request) -> dict[str, Any]:
+        """``operation``, ``calendar_id`` and ``event_id`` (URL-decoded) of a Google request."""
+        for r in self.ROUTES:
+            m = r.pattern.fullmatch(req.path)
+            if m is not None and r.method == req.method:
+                groups = m.groupdict()
+                return {"operation": self.OPERATIONS.get(r.handler),
+                        "calendar_id": unquote(groups["calendarId"]) if "calendarId" in groups else None,
+                        "event_id": unquote(groups["eventId"]) if "eventId" in groups else None}
+        return {"operation": None, "calendar_id": None, "event_id": None}
 
     @staticmethod
     def _fault_response(fault: Fault) -> Response:
@@ -1325,6 +2331,100 @@ class Handler(BaseHTTPRequestHandler):
             "conferenceProperties": {"allowedConferenceSolutionTypes": ["hangoutsMeet"]},
         }, GOOGLE_API_JSON)
 
+    # ---- Google: Calendar v3 events ----------------------------------------------
+
+    def _events_calendar(self, req: Request, calendarId: str, write: bool) -> tuple[Grant, str]:  # noqa: N803
+        """Authenticate an events call; return (grant, calendar id as given, URL-decoded)."""
+        grant = self.require_grant(req, set(EVENTS_WRITE_SCOPES if write else EVENTS_READ_SCOPES))
+        cal_id = unquote(calendarId)
+        if cal_id != "primary" and cal_id.lower() != grant.email.lower():
+            raise HttpError(calendar_not_found())
+        return grant, cal_id
+
+    @staticmethod
+    def _google_body(req: Request) -> dict[str, Any]:
+        """The JSON request body of a Google API call; 400 parseError like Google."""
+        if not req.body.strip():
+            return {}
+        try:
+            data = json.loads(req.body)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise CalendarError(400, "parseError", "Parse Error")
+        return data
+
+    @staticmethod
+    def _conference_version(req: Request) -> int:
+        value = first(req.query, "conferenceDataVersion")
+        if value is None:
+            return 0
+        if value not in ("0", "1"):
+            raise CalendarError(400, "invalidParameter",
+                                f"Invalid value '{value}'. Values must be within the range: [0, 1]")
+        return int(value)
+
+    @staticmethod
+    def _send_updates(req: Request) -> str:
+        value = first(req.query, "sendUpdates")
+        if value is None:
+            legacy = first(req.query, "sendNotifications")  # deprecated boolean
+            return "all" if legacy == "true" else "none"
+        if value not in SEND_UPDATES:
+            raise CalendarError(400, "invalidParameter",
+                                f"Invalid value '{value}'. Values must match the following regular "
+                                "expression: 'all|externalOnly|none'")
+        return value
+
+    def h_events_insert(self, req: Request, calendarId: str) -> Response:  # noqa: N803
+        grant, _ = self._events_calendar(req, calendarId, write=True)
+        cdv, send = self._conference_version(req), self._send_updates(req)
+        event = self.state.insert_event(grant.email, self._google_body(req),
+                                        conference_version=cdv, send_updates=send)
+        return json_response(200, event, GOOGLE_API_JSON)
+
+    def h_events_get(self, req: Request, calendarId: str, eventId: str) -> Response:  # noqa: N803
+        grant, _ = self._events_calendar(req, calendarId, write=False)
+        event = self.state.get_event(grant.email, unquote(eventId))
+        none_match = req.headers.get("If-None-Match")
+        if none_match is not None and event["etag"] in [t.strip() for t in none_match.split(",")]:
+            return Response(304, b"", [("ETag", event["etag"])])
+        return json_response(200, event, GOOGLE_API_JSON, headers=[("ETag", event["etag"])])
+
+    def _modify(self, req: Request, calendarId: str, eventId: str, replace: bool) -> Response:  # noqa: N803
+        grant, _ = self._events_calendar(req, calendarId, write=True)
+        cdv, send = self._conference_version(req), self._send_updates(req)
+        event = self.state.modify_event(grant.email, unquote(eventId), self._google_body(req),
+                                        replace=replace, conference_version=cdv, send_updates=send,
+                                        if_match=req.headers.get("If-Match"))
+        return json_response(200, event, GOOGLE_API_JSON, headers=[("ETag", event["etag"])])
+
+    def h_events_patch(self, req: Request, calendarId: str, eventId: str) -> Response:  # noqa: N803
+        return self._modify(req, calendarId, eventId, replace=False)
+
+    def h_events_update(self, req: Request, calendarId: str, eventId: str) -> Response:  # noqa: N803
+        return self._modify(req, calendarId, eventId, replace=True)
+
+    def h_events_delete(self, req: Request, calendarId: str, eventId: str) -> Response:  # noqa: N803
+        grant, _ = self._events_calendar(req, calendarId, write=True)
+        self.state.delete_event(grant.email, unquote(eventId), send_updates=self._send_updates(req),
+                                if_match=req.headers.get("If-Match"))
+        return Response(204, b"")
+
+    def h_events_list(self, req: Request, calendarId: str) -> Response:  # noqa: N803
+        grant, _ = self._events_calendar(req, calendarId, write=False)
+        return json_response(200, self.state.list_events(grant.email, req.query), GOOGLE_API_JSON)
+
+    def h_events_watch(self, req: Request, calendarId: str) -> Response:  # noqa: N803
+        grant, cal_id = self._events_calendar(req, calendarId, write=False)
+        channel = self.state.watch(grant.email, cal_id, self._google_body(req), grant.client_id)
+        return json_response(200, channel, GOOGLE_API_JSON)
+
+    def h_channels_stop(self, req: Request) -> Response:
+        grant = self.require_grant(req, set(EVENTS_READ_SCOPES))
+        self.state.stop_channel(self._google_body(req), grant.client_id)
+        return Response(204, b"")
+
     # ---- control API ------------------------------------------------------------
 
     def c_health(self, req: Request) -> Response:
@@ -1402,6 +2502,82 @@ class Handler(BaseHTTPRequestHandler):
         self.state.clear_faults()
         return control_json(200, {"ok": True})
 
+    @staticmethod
+    def _email_of(data: dict[str, Any] | dict[str, list[str]], *, query: bool = False) -> str:
+        value = first(data, "email") if query else data.get("email")  # type: ignore[arg-type]
+        if not isinstance(value, str) or "@" not in value:
+            raise ControlError(400, "email is required")
+        return value
+
+    @staticmethod
+    def _event_id_of(data: dict[str, Any]) -> str:
+        value = data.get("event_id")
+        if not isinstance(value, str) or not value:
+            raise ControlError(400, "event_id is required")
+        return value
+
+    @staticmethod
+    def _ui_send_updates(data: dict[str, Any]) -> str:
+        value = data.get("send_updates", "none")
+        if value not in SEND_UPDATES:
+            raise ControlError(400, "send_updates must be all, externalOnly or none")
+        return value
+
+    def c_events(self, req: Request) -> Response:
+        return control_json(200, {"events": self.state.all_events(self._email_of(req.query, query=True))})
+
+    def c_invalidate_sync_tokens(self, req: Request) -> Response:
+        email = req.json().get("email")
+        if email is not None and not isinstance(email, str):
+            raise ControlError(400, "email must be a string")
+        return control_json(200, {"invalidated": self.state.invalidate_sync_tokens(email)})
+
+    def c_deliveries_get(self, req: Request) -> Response:
+        return control_json(200, {"deliveries": self.state.list_deliveries()})
+
+    def c_deliveries_delete(self, req: Request) -> Response:
+        self.state.clear_deliveries()
+        return control_json(200, {"ok": True})
+
+    def c_channels(self, req: Request) -> Response:
+        return control_json(200, {"channels": self.state.list_channels()})
+
+    def c_notifications_get(self, req: Request) -> Response:
+        return control_json(200, {"notifications": self.state.list_notifications()})
+
+    def c_notifications_delete(self, req: Request) -> Response:
+        self.state.clear_notifications()
+        return control_json(200, {"ok": True})
+
+    def c_ui_create(self, req: Request) -> Response:
+        data = req.json()
+        event = data.get("event")
+        if not isinstance(event, dict):
+            raise ControlError(400, "event must be an object")
+        return control_json(200, self.state.insert_event(
+            self._email_of(data), event, conference_version=1,
+            send_updates=self._ui_send_updates(data), pending_reads=0))
+
+    def c_ui_move(self, req: Request) -> Response:
+        data = req.json()
+        email, event_id = self._email_of(data), self._event_id_of(data)
+        body = {k: data[k] for k in ("start", "end") if data.get(k) is not None}
+        if not body:
+            raise ControlError(400, "start and/or end is required")
+        return control_json(200, self.state.modify_event(
+            email, event_id, body, replace=False,
+            conference_version=0, send_updates=self._ui_send_updates(data)))
+
+    def c_ui_delete(self, req: Request) -> Response:
+        data = req.json()
+        return control_json(200, self.state.delete_event(
+            self._email_of(data), self._event_id_of(data),
+            send_updates=self._ui_send_updates(data), ui=True))
+
+    def c_ui_change_meet(self, req: Request) -> Response:
+        data = req.json()
+        return control_json(200, self.state.change_meet(self._email_of(data), self._event_id_of(data)))
+
 
 # --------------------------------------------------------------------------
 # Server / main
@@ -1412,6 +2588,7 @@ class EmulatorServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256  # listen backlog: benchmarks open 64+ connections at once
 
     def __init__(self, address: tuple[str, int], state: State | None = None):
         self.state = state or State()

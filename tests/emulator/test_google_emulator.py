@@ -24,9 +24,11 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 from html.parser import HTMLParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -511,7 +513,7 @@ class RevokeAndCalendarTests(EmulatorTestCase):
             {"domain": "global", "reason": "notFound", "message": "Not Found"}]}}
         st, _, body = self.calendar(tok["access_token"], "someone%40else.com")
         self.assertEqual((st, body), (404, not_found))
-        status, h, raw = self.request("GET", "/calendar/v3/calendars/primary/events",
+        status, h, raw = self.request("GET", "/calendar/v3/calendars/primary/acl",
                                       headers={"Authorization": "Bearer " + tok["access_token"]})
         self.assertEqual((status, json.loads(raw)), (404, not_found))
         self.assertEqual(h["content-type"], "application/json; charset=UTF-8")
@@ -683,6 +685,650 @@ class LogAndServerTests(EmulatorTestCase):
         self.assertEqual(self.ctl("GET", "/__emu/clients"), {"clients": []})
         self.ctl("GET", "/__emu/nope", expect=404)
         self.ctl("POST", "/__emu/clients", {"client_id": ""}, expect=400)
+
+
+# --------------------------------------------------------------------------
+# Calendar events, incremental sync, push notifications, "Google Calendar UI"
+# --------------------------------------------------------------------------
+
+DOC = "doctor@clinic.example"
+B32HEX_ID = r"^[a-v0-9]{26}$"
+MEET_RE = r"^[a-z]{3}-[a-z]{4}-[a-z]{3}$"
+TS_MS_RE = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
+
+
+def gerr(code: int, reason: str, message: str) -> dict:
+    """Calendar's error body (no "status" string)."""
+    return {"error": {"code": code, "message": message,
+                      "errors": [{"domain": "global", "reason": reason, "message": message}]}}
+
+
+class WebhookReceiver:
+    """A local http server recording push notifications (method, path, headers, body)."""
+
+    def __init__(self, status: int = 200, delay_s: float = 0.0) -> None:
+        received = self.received = []
+        lock = self.lock = threading.Lock()
+
+        class H(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                time.sleep(delay_s)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with lock:
+                    received.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
+                                     "body": body})
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook?x=1"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def messages(self) -> list[dict]:
+        with self.lock:
+            return list(self.received)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class EventsTestCase(EmulatorTestCase):
+    """Helpers for the events API, with a connected doctor."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.tok = self.connect(email=DOC)["access_token"]
+
+    def api(self, method: str, path: str, body=None, query=None, token: str | None = "self",
+            headers: dict | None = None, cal: str = "primary"):
+        """Call /calendar/v3/calendars/{cal}{path}; return (status, headers, json or None)."""
+        token = self.tok if token == "self" else token
+        h = {"Content-Type": "application/json"}
+        if token:
+            h["Authorization"] = "Bearer " + token
+        h.update(headers or {})
+        url = f"/calendar/v3/calendars/{cal}{path}" if not path.startswith("/calendar/") else path
+        if query:
+            url += "?" + urlencode(query, doseq=True)
+        st, rh, raw = self.request(method, url, json.dumps(body) if body is not None else None, h)
+        return st, rh, (json.loads(raw) if raw else None)
+
+    def insert(self, expect: int = 200, query=None, **fields) -> dict:
+        body = {"summary": "Consultation", "start": {"dateTime": "2026-12-01T10:00:00+01:00"},
+                "end": {"dateTime": "2026-12-01T10:30:00+01:00"}}
+        body.update(fields)
+        st, _, ev = self.api("POST", "/events", body, query)
+        self.assertEqual(st, expect, ev)
+        return ev
+
+    def get(self, eid: str) -> dict:
+        st, _, ev = self.api("GET", f"/events/{eid}")
+        self.assertEqual(st, 200, ev)
+        return ev
+
+    def list_all(self, **query) -> tuple[list[dict], list[dict]]:
+        """Follow nextPageToken; return (pages, items)."""
+        pages, items, q = [], [], dict(query)
+        while True:
+            st, _, page = self.api("GET", "/events", query=q)
+            self.assertEqual(st, 200, page)
+            pages.append(page)
+            items += page["items"]
+            if "nextPageToken" not in page:
+                return pages, items
+            q = dict(query, pageToken=page["nextPageToken"])
+
+    def wait_deliveries(self, count: int, timeout: float = 5.0) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while True:
+            ds = self.ctl("GET", "/__emu/deliveries")["deliveries"]
+            if len(ds) >= count and all(d["done"] for d in ds):
+                return ds
+            if time.monotonic() > deadline:
+                self.fail(f"expected {count} finished deliveries, got {ds}")
+            time.sleep(0.02)
+
+
+class EventsInsertTests(EventsTestCase):
+
+    def test_insert_resource_shape(self):
+        ev = self.insert(id="kcmeet0001appt42", description="Video consultation", location="Online",
+                         attendees=[{"email": "patient@mail.example", "displayName": "Pat"},
+                                    {"email": "nurse@clinic.example", "optional": True, "responseStatus": "accepted"}],
+                         extendedProperties={"private": {"kc_appointment": "42"}}, visibility="private",
+                         guestsCanModify=False, colorId="5")
+        self.assertEqual(ev["kind"], "calendar#event")
+        self.assertRegex(ev["etag"], r'^"\d{16}"$')
+        self.assertEqual((ev["id"], ev["status"], ev["sequence"]), ("kcmeet0001appt42", "confirmed", 0))
+        eid = ev["htmlLink"].split("eid=", 1)[1]
+        self.assertTrue(ev["htmlLink"].startswith("https://www.google.com/calendar/event?eid="))
+        self.assertEqual(base64.urlsafe_b64decode(eid + "=" * (-len(eid) % 4)).decode(), f"kcmeet0001appt42 {DOC}")
+        self.assertRegex(ev["created"], TS_MS_RE)
+        self.assertEqual(ev["created"], ev["updated"])
+        self.assertEqual(ev["creator"], {"email": DOC, "self": True})
+        self.assertEqual(ev["organizer"], {"email": DOC, "self": True})
+        self.assertEqual(ev["start"], {"dateTime": "2026-12-01T10:00:00+01:00"})
+        self.assertEqual(ev["iCalUID"], "kcmeet0001appt42@google.com")
+        self.assertEqual([a["responseStatus"] for a in ev["attendees"]], ["needsAction", "accepted"])
+        self.assertEqual(ev["attendees"][0]["displayName"], "Pat")
+        self.assertEqual(ev["reminders"], {"useDefault": True})
+        self.assertEqual(ev["eventType"], "default")
+        self.assertEqual(ev["extendedProperties"], {"private": {"kc_appointment": "42"}})
+        self.assertEqual((ev["visibility"], ev["guestsCanModify"], ev["colorId"]), ("private", False, "5"))
+        self.assertNotIn("conferenceData", ev)
+        self.assertNotIn("hangoutLink", ev)
+        self.assertEqual(self.get("kcmeet0001appt42"), ev)
+        # no id: the server picks 26 base32hex chars; the calendar is also reachable by email
+        ev2 = self.insert(reminders={"useDefault": False, "overrides": [{"method": "email", "minutes": 60}]})
+        self.assertRegex(ev2["id"], B32HEX_ID)
+        self.assertEqual(ev2["reminders"]["useDefault"], False)
+        self.assertGreater(ev2["updated"], ev["updated"])
+        st, _, got = self.api("GET", f"/events/{ev2['id']}", cal=quote(DOC))
+        self.assertEqual((st, got["id"]), (200, ev2["id"]))
+
+    def test_duplicate_and_invalid_ids(self):
+        self.insert(id="appt0000000001")
+        dup = gerr(409, "duplicate", "The requested identifier already exists.")
+        st, _, body = self.api("POST", "/events", {"id": "appt0000000001", "start": {"date": "2026-12-01"},
+                                                   "end": {"date": "2026-12-02"}})
+        self.assertEqual((st, body), (409, dup))
+        st, _, _ = self.api("DELETE", "/events/appt0000000001")
+        self.assertEqual(st, 204)
+        self.assertEqual(self.insert(expect=409, id="appt0000000001"), dup)  # deleted ids stay taken
+        for bad in ("ABCDEFGH", "abcd", "appt-0001", "wxyz12345", "a" * 1025):
+            with self.subTest(id=bad):
+                self.assertEqual(self.insert(expect=400, id=bad), gerr(400, "invalid", "Invalid resource id value."))
+        self.insert(id="v" * 1024)
+        self.insert(id="0a1b2")
+
+    def test_time_validation(self):
+        cases = [
+            ({"end": None}, "required", "Missing end time."),
+            ({"start": None, "end": None}, "required", "Missing end time."),
+            ({"start": None}, "required", "Missing start time."),
+            ({"start": {"timeZone": "UTC"}}, "required", "Missing start time."),
+            ({"start": {"dateTime": "2026-12-01T10:00:00"}}, "invalid", "Missing time zone definition for start time."),
+            ({"end": {"dateTime": "2026-12-01T10:30:00"}}, "invalid", "Missing time zone definition for end time."),
+            ({"start": {"dateTime": "2026-12-01T10:00:00", "timeZone": "Mars/Olympus"}}, "invalid",
+             "Invalid time zone definition for start time."),
+            ({"end": {"dateTime": "2026-12-01T10:30:00Z", "timeZone": "Europe/Nowhere"}}, "invalid",
+             "Invalid time zone definition for end time."),
+            ({"end": {"dateTime": "2026-12-01T08:59:59Z"}}, "timeRangeEmpty", "The specified time range is empty."),
+            ({"start": {"dateTime": "2026-13-01T10:00:00Z"}}, "invalid", "Invalid start time."),
+            ({"start": {"date": "2026-12-02"}, "end": {"date": "2026-12-02"}}, "timeRangeEmpty",
+             "The specified time range is empty."),
+            ({"start": {"date": "2026-12-01"}}, "invalid",
+             "Start and end times must either both be date or both be dateTime."),
+        ]
+        for over, reason, message in cases:
+            with self.subTest(over=over):
+                body = {"start": {"dateTime": "2026-12-01T10:00:00+01:00"},
+                        "end": {"dateTime": "2026-12-01T10:30:00+01:00"}}
+                body.update(over)
+                body = {k: v for k, v in body.items() if v is not None}
+                st, h, err = self.api("POST", "/events", body)
+                self.assertEqual((st, err), (400, gerr(400, reason, message)))
+                self.assertEqual(h["content-type"], "application/json; charset=UTF-8")
+        # offsets are real instants: 10:00+01:00 .. 09:30Z is 30 minutes; local time + timeZone works
+        self.insert(end={"dateTime": "2026-12-01T09:30:00Z"})
+        self.insert(start={"dateTime": "2026-12-01T10:00:00", "timeZone": "Europe/Paris"},
+                    end={"dateTime": "2026-12-01T09:15:00.5z"})
+        self.insert(start={"dateTime": "2026-12-01T10:00:00Z"}, end={"dateTime": "2026-12-01T10:00:00Z"})
+        ev = self.insert(start={"date": "2026-12-24"}, end={"date": "2026-12-25"})
+        self.assertEqual(ev["start"], {"date": "2026-12-24"})
+        self.assertEqual(self.api("POST", "/events", None, headers={"Content-Type": "application/json"})[0], 400)
+        status, _, raw = self.request("POST", "/calendar/v3/calendars/primary/events", "{nope",
+                                      {"Authorization": "Bearer " + self.tok, "Content-Type": "application/json"})
+        self.assertEqual((status, json.loads(raw)), (400, gerr(400, "parseError", "Parse Error")))
+
+    def test_auth_scopes_and_other_calendars(self):
+        self.assertEqual(self.api("GET", "/events", token=None)[0], 401)
+        self.assertEqual(self.api("POST", "/events", {}, token="ya29.bogus")[0], 401)
+        ro = self.connect(email=DOC, scope="https://www.googleapis.com/auth/calendar.readonly")["access_token"]
+        self.assertEqual(self.api("GET", "/events", token=ro)[0], 200)
+        st, _, body = self.api("POST", "/events", {}, token=ro)
+        self.assertEqual((st, body["error"]["status"]), (403, "PERMISSION_DENIED"))
+        other = self.connect(email="other@clinic.example")["access_token"]
+        ev = self.insert()
+        not_found = gerr(404, "notFound", "Not Found")
+        self.assertEqual(self.api("GET", f"/events/{ev['id']}", token=other)[2], not_found)  # own calendar
+        self.assertEqual(self.api("GET", f"/events/{ev['id']}", cal=quote(DOC), token=other)[2], not_found)
+        self.assertEqual(self.api("GET", "/events", token=other)[2]["items"], [])
+        self.assertEqual(self.api("GET", "/events/nosuchevent")[:3:2], (404, not_found))
+
+
+class ConferenceTests(EventsTestCase):
+    CREATE = {"createRequest": {"requestId": "req-42", "conferenceSolutionKey": {"type": "hangoutsMeet"}}}
+
+    def test_meet_created_immediately(self):
+        ev = self.insert(query={"conferenceDataVersion": 1}, conferenceData=self.CREATE)
+        cd = ev["conferenceData"]
+        self.assertEqual(cd["createRequest"], {"requestId": "req-42", "conferenceSolutionKey": {"type": "hangoutsMeet"},
+                                               "status": {"statusCode": "success"}})
+        self.assertRegex(cd["conferenceId"], MEET_RE)
+        self.assertEqual(cd["entryPoints"], [{"entryPointType": "video",
+                                              "uri": "https://meet.google.com/" + cd["conferenceId"],
+                                              "label": "meet.google.com/" + cd["conferenceId"]}])
+        self.assertEqual(cd["conferenceSolution"]["key"], {"type": "hangoutsMeet"})
+        self.assertEqual(cd["conferenceSolution"]["name"], "Google Meet")
+        self.assertTrue(cd["conferenceSolution"]["iconUri"].startswith("https://"))
+        self.assertEqual(ev["hangoutLink"], "https://meet.google.com/" + cd["conferenceId"])
+        other = self.insert(query={"conferenceDataVersion": 1}, conferenceData=self.CREATE)
+        self.assertNotEqual(other["hangoutLink"], ev["hangoutLink"])
+        # version 0 ignores conferenceData; unsupported types are refused
+        ev0 = self.insert(query={"conferenceDataVersion": 0}, conferenceData=self.CREATE)
+        self.assertNotIn("conferenceData", ev0)
+        self.assertNotIn("hangoutLink", self.insert(conferenceData=self.CREATE))
+        bad = {"createRequest": {"requestId": "r", "conferenceSolutionKey": {"type": "eventHangout"}}}
+        self.assertEqual(self.insert(expect=400, query={"conferenceDataVersion": 1}, conferenceData=bad),
+                         gerr(400, "invalid", "Invalid conference type value."))
+        st, _, err = self.api("POST", "/events", {}, {"conferenceDataVersion": 2})
+        self.assertEqual((st, err["error"]["errors"][0]["reason"]), (400, "invalidParameter"))
+
+    def test_pending_conference_becomes_success_after_reads(self):
+        self.ctl("POST", "/__emu/config", {"conference_pending_reads": 2})
+        ev = self.insert(query={"conferenceDataVersion": 1}, conferenceData=self.CREATE)
+        pending = {"createRequest": {"requestId": "req-42", "conferenceSolutionKey": {"type": "hangoutsMeet"},
+                                     "status": {"statusCode": "pending"}}}
+        self.assertEqual(ev["conferenceData"], pending)
+        self.assertNotIn("hangoutLink", ev)
+        r1, r2 = self.get(ev["id"]), self.get(ev["id"])
+        self.assertEqual((r1["conferenceData"], r2["conferenceData"]), (pending, pending))
+        r3 = self.get(ev["id"])
+        self.assertEqual(r3["conferenceData"]["createRequest"]["status"], {"statusCode": "success"})
+        self.assertRegex(r3["conferenceData"]["conferenceId"], MEET_RE)
+        self.assertEqual(r3["hangoutLink"], r3["conferenceData"]["entryPoints"][0]["uri"])
+        self.assertNotEqual(r3["etag"], r2["etag"])  # the conference change is a modification
+        self.assertEqual(self.get(ev["id"])["hangoutLink"], r3["hangoutLink"])
+        self.assertEqual(r3["sequence"], 0)
+
+
+class PatchUpdateDeleteTests(EventsTestCase):
+
+    def test_patch_keeps_meet_and_bumps_sequence(self):
+        ev = self.insert(query={"conferenceDataVersion": 1}, conferenceData=ConferenceTests.CREATE,
+                         description="d1", extendedProperties={"private": {"a": "1", "b": "2"}})
+        link = ev["hangoutLink"]
+        st, h, p1 = self.api("PATCH", f"/events/{ev['id']}", {"description": "d2"})
+        self.assertEqual((st, p1["sequence"], p1["description"], p1["summary"]), (200, 0, "d2", "Consultation"))
+        self.assertNotEqual(p1["etag"], ev["etag"])
+        self.assertEqual(h["etag"], p1["etag"])
+        self.assertGreater(p1["updated"], ev["updated"])
+        self.assertEqual(p1["created"], ev["created"])
+        new_time = {"start": {"dateTime": "2026-12-02T11:00:00+01:00"}, "end": {"dateTime": "2026-12-02T11:30:00+01:00"}}
+        st, _, p2 = self.api("PATCH", f"/events/{ev['id']}", dict(new_time, conferenceData={
+            "createRequest": {"requestId": "other", "conferenceSolutionKey": {"type": "hangoutsMeet"}}}),
+            {"conferenceDataVersion": 1})
+        self.assertEqual((st, p2["sequence"], p2["start"], p2["hangoutLink"]), (200, 1, new_time["start"], link))
+        self.assertEqual(p2["conferenceData"], ev["conferenceData"])
+        self.assertEqual(self.api("PATCH", f"/events/{ev['id']}", {"location": "Room 2"})[2]["sequence"], 2)
+        # extendedProperties are merged key by key (null removes a key)
+        st, _, p3 = self.api("PATCH", f"/events/{ev['id']}", {"extendedProperties": {"private": {"b": None, "c": "3"}}})
+        self.assertEqual(p3["extendedProperties"], {"private": {"a": "1", "c": "3"}})
+        # If-Match
+        st, _, err = self.api("PATCH", f"/events/{ev['id']}", {"summary": "x"}, headers={"If-Match": ev["etag"]})
+        self.assertEqual((st, err), (412, gerr(412, "conditionNotMet", "Precondition Failed")))
+        st, _, p4 = self.api("PATCH", f"/events/{ev['id']}", {"summary": "x"}, headers={"If-Match": p3["etag"]})
+        self.assertEqual((st, p4["summary"], p4["sequence"]), (200, "x", 3))
+        # If-None-Match on get
+        self.assertEqual(self.api("GET", f"/events/{ev['id']}", headers={"If-None-Match": p4["etag"]})[0], 304)
+        # validation like insert; unknown ids
+        st, _, err = self.api("PATCH", f"/events/{ev['id']}", {"end": {"dateTime": "2026-12-02T09:00:00Z"}})
+        self.assertEqual((st, err), (400, gerr(400, "timeRangeEmpty", "The specified time range is empty.")))
+        st, _, err = self.api("PATCH", f"/events/{ev['id']}", {"start": {"dateTime": "2026-12-02T09:00:00"}})
+        self.assertEqual(err, gerr(400, "invalid", "Missing time zone definition for start time."))
+        self.assertEqual(self.api("PATCH", "/events/unknown00", {"summary": "x"})[0], 404)
+        # PUT replaces the fields but keeps id, created and the conference (conferenceDataVersion 0)
+        st, _, u = self.api("PUT", f"/events/{ev['id']}", {"summary": "Replaced", **new_time})
+        self.assertEqual((st, u["summary"], u["hangoutLink"], u["id"], u["created"]), (200, "Replaced", link, ev["id"], ev["created"]))
+        self.assertNotIn("description", u)
+        self.assertNotIn("extendedProperties", u)
+        self.assertEqual(u["sequence"], 4)  # one more: summary and location changed in one update
+        st, _, err = self.api("PUT", f"/events/{ev['id']}", {"summary": "no times"})
+        self.assertEqual((st, err), (400, gerr(400, "required", "Missing end time.")))
+        self.assertEqual(self.api("PUT", "/events/unknown00", {"summary": "x", **new_time})[0], 404)
+
+    def test_delete_then_410_and_restore(self):
+        ev = self.insert()
+        st, h, body = self.api("DELETE", f"/events/{ev['id']}")
+        self.assertEqual((st, body), (204, None))
+        got = self.get(ev["id"])
+        self.assertEqual(got["status"], "cancelled")
+        self.assertGreater(got["updated"], ev["updated"])
+        st, _, err = self.api("DELETE", f"/events/{ev['id']}")
+        self.assertEqual((st, err), (410, gerr(410, "deleted", "Resource has been deleted")))
+        self.assertEqual(self.api("DELETE", "/events/unknown00")[:3:2], (404, gerr(404, "notFound", "Not Found")))
+        st, _, r = self.api("PATCH", f"/events/{ev['id']}", {"status": "confirmed"})
+        self.assertEqual((st, r["status"]), (200, "confirmed"))
+        st, _, err = self.api("DELETE", f"/events/{ev['id']}", headers={"If-Match": ev["etag"]})
+        self.assertEqual(st, 412)
+        self.assertEqual(self.api("DELETE", f"/events/{ev['id']}", headers={"If-Match": r["etag"]})[0], 204)
+
+
+class ListAndSyncTests(EventsTestCase):
+
+    def test_paging_and_sync_tokens(self):
+        ids = [self.insert(id=f"evt{i:05d}", extendedProperties={"private": {"kc": str(i % 2)}})["id"]
+               for i in range(7)]
+        self.api("DELETE", f"/events/{ids[6]}")
+        pages, items = self.list_all(maxResults=3)
+        self.assertEqual([len(p["items"]) for p in pages], [3, 3])  # 6 live events; the deleted one is hidden
+        pages, items = self.list_all(maxResults=2, showDeleted="true")
+        self.assertEqual([len(p["items"]) for p in pages], [2, 2, 2, 1])
+        self.assertEqual([e["id"] for e in items], ids)  # by updated, then id
+        for p in pages[:-1]:
+            self.assertIn("nextPageToken", p)
+            self.assertNotIn("nextSyncToken", p)
+        self.assertNotIn("nextPageToken", pages[-1])
+        sync = pages[-1]["nextSyncToken"]
+        for tok in (pages[0]["nextPageToken"], sync):
+            self.assertTrue(set("+/=") <= set(tok), tok)  # clients must URL-encode tokens
+        first_page = pages[0]
+        self.assertEqual((first_page["kind"], first_page["summary"], first_page["accessRole"],
+                          first_page["timeZone"], first_page["defaultReminders"]),
+                         ("calendar#events", DOC, "owner", "UTC", []))
+        self.assertRegex(first_page["updated"], TS_MS_RE)
+        # filters
+        _, items = self.list_all(privateExtendedProperty="kc=1")
+        self.assertEqual([e["id"] for e in items], ["evt00001", "evt00003", "evt00005"])
+        _, items = self.list_all(timeMin="2026-12-01T09:29:00Z", timeMax="2026-12-01T09:31:00Z")
+        self.assertEqual(len(items), 6)
+        _, items = self.list_all(timeMin="2026-12-01T09:30:00Z")
+        self.assertEqual(items, [])
+        st, _, err = self.api("GET", "/events", query={"timeMin": "2026-12-01T09:00:00"})
+        self.assertEqual(st, 400)
+        st, _, err = self.api("GET", "/events", query={"timeMin": "2026-12-02T00:00:00Z", "timeMax": "2026-12-01T00:00:00Z"})
+        self.assertEqual(err, gerr(400, "timeRangeEmpty", "The specified time range is empty."))
+        big = self.api("GET", "/events", query={"maxResults": 100000})[2]
+        self.assertEqual(len(big["items"]), 6)  # capped silently
+        # nothing changed: an incremental sync is empty and hands out a new token
+        st, _, inc = self.api("GET", "/events", query={"syncToken": sync})
+        self.assertEqual((st, inc["items"]), (200, []))
+        self.assertIn("nextSyncToken", inc)
+        # changes: patch, delete, insert, UI move -> incremental sync returns exactly those
+        self.api("PATCH", f"/events/{ids[0]}", {"summary": "changed"})
+        self.api("DELETE", f"/events/{ids[1]}")
+        self.insert(id="evtadd01")
+        self.ctl("POST", "/__emu/ui/move", {"email": DOC, "event_id": ids[2],
+                                           "start": {"dateTime": "2026-12-03T10:00:00Z"},
+                                           "end": {"dateTime": "2026-12-03T10:30:00Z"}})
+        pages, items = self.list_all(syncToken=sync, maxResults=1)
+        self.assertEqual(len(pages), 4)
+        self.assertEqual([(e["id"], e["status"]) for e in items],
+                         [(ids[0], "confirmed"), (ids[1], "cancelled"), ("evtadd01", "confirmed"), (ids[2], "confirmed")])
+        self.assertEqual(items[0]["summary"], "changed")
+        sync2 = pages[-1]["nextSyncToken"]
+        self.assertEqual(self.api("GET", "/events", query={"syncToken": sync2})[2]["items"], [])
+        # the old token still works (until invalidated) and sees the same changes
+        self.assertEqual(len(self.list_all(syncToken=sync)[1]), 4)
+        # minimal cancelled entries on request
+        self.ctl("POST", "/__emu/config", {"sync_deleted_minimal": True})
+        deleted = [e for e in self.list_all(syncToken=sync)[1] if e["status"] == "cancelled"]
+        self.assertEqual(set(deleted[0]), {"kind", "etag", "id", "status"})
+
+    def test_sync_token_errors(self):
+        self.insert()
+        sync = self.list_all()[0][-1]["nextSyncToken"]
+        st, _, err = self.api("GET", "/events", query={"syncToken": sync, "timeMin": "2026-01-01T00:00:00Z"})
+        self.assertEqual((st, err), (400, gerr(400, "invalid", "Sync token cannot be used with other request restrictions.")))
+        for q in ({"updatedMin": "2026-01-01T00:00:00Z"}, {"privateExtendedProperty": "a=b"}, {"orderBy": "updated"}):
+            self.assertEqual(self.api("GET", "/events", query=dict(q, syncToken=sync))[0], 400)
+        gone = gerr(410, "fullSyncRequired", "Sync token is no longer valid, a full sync is required.")
+        for bad in ("garbage", sync.replace("+", " "), sync[:-6] + "AAAA==", ""):
+            with self.subTest(token=bad):
+                self.assertEqual(self.api("GET", "/events", query={"syncToken": bad})[:3:2], (410, gone))
+        # a token of another calendar is not valid here
+        other = self.connect(email="other@clinic.example")["access_token"]
+        st, _, o = self.api("GET", "/events", token=other)
+        self.assertEqual(self.api("GET", "/events", query={"syncToken": o["nextSyncToken"]})[0], 410)
+        # invalidation
+        self.assertEqual(self.api("GET", "/events", query={"syncToken": sync})[0], 200)
+        self.ctl("POST", "/__emu/invalidate_sync_tokens", {"email": DOC})
+        self.assertEqual(self.api("GET", "/events", query={"syncToken": sync})[:3:2], (410, gone))
+        self.assertEqual(self.api("GET", "/events", query={"syncToken": o["nextSyncToken"]}, token=other)[0], 200)
+        fresh = self.list_all()[0][-1]["nextSyncToken"]
+        self.assertEqual(self.api("GET", "/events", query={"syncToken": fresh})[0], 200)
+        # expiry by TTL
+        self.ctl("POST", "/__emu/config", {"sync_token_ttl": 0.2})
+        time.sleep(0.3)
+        self.assertEqual(self.api("GET", "/events", query={"syncToken": fresh})[0], 410)
+        st, _, err = self.api("GET", "/events", query={"pageToken": "nope"})
+        self.assertEqual(st, 400)
+        self.assertEqual(self.api("GET", "/events", query={"maxResults": 0})[0], 400)
+
+
+class PushTests(EventsTestCase):
+
+    def test_watch_deliver_stop(self):
+        hook = WebhookReceiver()
+        try:
+            body = {"id": "chan-1", "type": "web_hook", "address": hook.url, "token": "kc=tok&1",
+                    "params": {"ttl": "3600"}}
+            st, _, err = self.api("POST", "/events/watch", body)
+            msg = f"WebHook callback must be HTTPS: {hook.url}"
+            self.assertEqual((st, err), (400, gerr(400, "push.webhookUrlNotHttps", msg)))
+            self.ctl("POST", "/__emu/config", {"allow_http_webhooks": True})
+            t0 = time.time()
+            st, _, ch = self.api("POST", "/events/watch", body)
+            self.assertEqual(st, 200, ch)
+            self.assertEqual(set(ch), {"kind", "id", "resourceId", "resourceUri", "token", "expiration"})
+            self.assertEqual((ch["kind"], ch["id"], ch["token"]), ("api#channel", "chan-1", "kc=tok&1"))
+            self.assertEqual(ch["resourceUri"], "https://www.googleapis.com/calendar/v3/calendars/primary/events?alt=json")
+            self.assertIsInstance(ch["expiration"], str)
+            self.assertAlmostEqual(int(ch["expiration"]) / 1000, t0 + 3600, delta=5)
+            ds = self.wait_deliveries(1)
+            self.assertEqual([(d["channel_id"], d["state"], d["message_number"], d["status"]) for d in ds],
+                             [("chan-1", "sync", 1, 200)])
+            m = hook.messages()[0]
+            self.assertEqual((m["path"], m["body"]), ("/hook?x=1", b""))
+            hd = m["headers"]
+            self.assertEqual((hd["x-goog-channel-id"], hd["x-goog-channel-token"], hd["x-goog-resource-state"],
+                              hd["x-goog-message-number"], hd["x-goog-resource-id"], hd["x-goog-resource-uri"]),
+                             ("chan-1", "kc=tok&1", "sync", "1", ch["resourceId"], ch["resourceUri"]))
+            self.assertRegex(hd["x-goog-channel-expiration"], r"^\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT$")
+            self.assertEqual(hd["content-length"], "0")
+            # duplicate channel id; a second channel without token on the same calendar (by email)
+            st, _, err = self.api("POST", "/events/watch", body)
+            self.assertEqual((st, err), (400, gerr(400, "channelIdNotUnique", "Channel id not unique")))
+            st, _, ch2 = self.api("POST", "/events/watch", {"id": "chan-2", "type": "web_hook", "address": hook.url,
+                                                             "expiration": int(time.time() * 1000) + 60000},
+                                  cal=quote(DOC, safe=""))
+            self.assertEqual(st, 200, ch2)
+            self.assertNotIn("token", ch2)
+            self.assertEqual(ch2["resourceId"], ch["resourceId"])
+            self.assertAlmostEqual(int(ch2["expiration"]) / 1000, time.time() + 60, delta=5)
+            self.wait_deliveries(2)
+            # a change -> "exists" to both channels, numbered per channel
+            ev = self.insert()
+            ds = self.wait_deliveries(4)
+            self.assertEqual(sorted((d["channel_id"], d["state"], d["message_number"]) for d in ds[2:]),
+                             [("chan-1", "exists", 2), ("chan-2", "exists", 2)])
+            self.assertEqual(ds[2]["event_id"], ev["id"])
+            no_token = [x for x in hook.messages() if x["headers"]["x-goog-channel-id"] == "chan-2"]
+            self.assertNotIn("x-goog-channel-token", no_token[0]["headers"])
+            # stop chan-2; UI move reaches chan-1 only
+            stop = {"id": "chan-2", "resourceId": ch2["resourceId"]}
+            st, _, b = self.api("POST", "/calendar/v3/channels/stop", stop)
+            self.assertEqual((st, b), (204, None))
+            st, _, err = self.api("POST", "/calendar/v3/channels/stop", stop)
+            self.assertEqual((st, err), (404, gerr(404, "notFound", "Channel not found for project.")))
+            self.assertEqual(self.api("POST", "/calendar/v3/channels/stop",
+                                      {"id": "chan-1", "resourceId": "wrong"})[0], 404)
+            self.ctl("POST", "/__emu/ui/move", {"email": DOC, "event_id": ev["id"],
+                                               "start": {"dateTime": "2026-12-05T10:00:00Z"},
+                                               "end": {"dateTime": "2026-12-05T11:00:00Z"}})
+            ds = self.wait_deliveries(5)
+            self.assertEqual([(d["channel_id"], d["state"], d["message_number"]) for d in ds[4:]],
+                             [("chan-1", "exists", 3)])
+            self.assertEqual([x["headers"]["x-goog-message-number"] for x in hook.messages()
+                              if x["headers"]["x-goog-channel-id"] == "chan-1"], ["1", "2", "3"])
+            channels = {c["id"]: c for c in self.ctl("GET", "/__emu/channels")["channels"]}
+            self.assertEqual((channels["chan-1"]["stopped"], channels["chan-2"]["stopped"]), (False, True))
+            # push disabled: changes are not delivered
+            self.ctl("POST", "/__emu/config", {"push_enabled": False})
+            self.api("DELETE", f"/events/{ev['id']}")
+            time.sleep(0.1)
+            self.assertEqual(len(self.ctl("GET", "/__emu/deliveries")["deliveries"]), 5)
+        finally:
+            hook.close()
+
+    def test_slow_webhook_never_blocks_the_api(self):
+        hook = WebhookReceiver(status=503, delay_s=0.4)
+        try:
+            self.ctl("POST", "/__emu/config", {"allow_http_webhooks": True})
+            self.assertEqual(self.api("POST", "/events/watch", {"id": "slow", "type": "web_hook",
+                                                                "address": hook.url})[0], 200)
+            t0 = time.monotonic()
+            for _ in range(3):
+                self.insert()
+            self.assertLess(time.monotonic() - t0, 0.35)  # the web hook takes 0.4 s per message
+            ds = self.wait_deliveries(2)
+            self.assertEqual([(d["state"], d["status"]) for d in ds[:2]], [("sync", 503), ("exists", 503)])
+        finally:
+            hook.close()
+
+    def test_watch_validation_and_https_delivery_failure(self):
+        st, _, ch = self.api("POST", "/events/watch", {"id": "c-https", "type": "web_hook",
+                                                       "address": "https://127.0.0.1:9/hook"})
+        self.assertEqual(st, 200, ch)
+        self.assertAlmostEqual(int(ch["expiration"]) / 1000, time.time() + 7 * 86400, delta=5)
+        ds = self.wait_deliveries(1)
+        self.assertEqual((ds[0]["status"], ds[0]["state"]), (None, "sync"))
+        self.assertTrue(ds[0]["error"])
+        st, _, ch = self.api("POST", "/events/watch", {"id": "c-long", "type": "web_hook",
+                                                       "address": "https://127.0.0.1:9/", "params": {"ttl": "99999999"}})
+        self.assertAlmostEqual(int(ch["expiration"]) / 1000, time.time() + 30 * 86400, delta=5)
+        self.ctl("POST", "/__emu/config", {"allow_http_webhooks": True})
+        st, _, err = self.api("POST", "/events/watch", {"id": "c-x", "type": "web_hook", "address": "http://example.com/"})
+        self.assertEqual(err["error"]["errors"][0]["reason"], "push.webhookUrlNotHttps")
+        self.assertEqual(self.api("POST", "/events/watch", {"type": "web_hook", "address": "https://a/"})[0], 400)
+        self.assertEqual(self.api("POST", "/calendar/v3/channels/stop", {"id": "c-https", "resourceId": ch["resourceId"]},
+                                  token=None)[0], 401)
+        self.ctl("DELETE", "/__emu/deliveries")
+        self.assertEqual(self.ctl("GET", "/__emu/deliveries"), {"deliveries": []})
+
+
+class UiAndNotificationTests(EventsTestCase):
+
+    def test_ui_changes(self):
+        ev = self.insert(query={"conferenceDataVersion": 1}, conferenceData=ConferenceTests.CREATE)
+        self.ctl("DELETE", "/__emu/requests")
+        moved = self.ctl("POST", "/__emu/ui/move", {"email": DOC, "event_id": ev["id"],
+                                                   "start": {"dateTime": "2026-12-09T08:00:00Z"},
+                                                   "end": {"dateTime": "2026-12-09T08:30:00Z"}})
+        self.assertEqual((moved["sequence"], moved["start"]["dateTime"]), (1, "2026-12-09T08:00:00Z"))
+        self.assertNotEqual(moved["etag"], ev["etag"])
+        self.assertEqual(self.get(ev["id"])["start"], {"dateTime": "2026-12-09T08:00:00Z"})
+        changed = self.ctl("POST", "/__emu/ui/change_meet", {"email": DOC, "event_id": ev["id"]})
+        self.assertNotEqual(changed["hangoutLink"], ev["hangoutLink"])
+        self.assertRegex(changed["conferenceData"]["conferenceId"], MEET_RE)
+        self.assertGreater(changed["sequence"], moved["sequence"])
+        created = self.ctl("POST", "/__emu/ui/create", {"email": DOC, "event": {
+            "summary": "Dentist (private)", "start": {"dateTime": "2026-12-09T12:00:00Z"},
+            "end": {"dateTime": "2026-12-09T13:00:00Z"}}})
+        self.assertRegex(created["id"], B32HEX_ID)
+        deleted = self.ctl("POST", "/__emu/ui/delete", {"email": DOC, "event_id": ev["id"]})
+        self.assertEqual(deleted["status"], "cancelled")
+        err = self.ctl("POST", "/__emu/ui/delete", {"email": DOC, "event_id": ev["id"]}, expect=410)
+        self.assertEqual(err["reason"], "deleted")
+        self.ctl("POST", "/__emu/ui/move", {"email": DOC, "event_id": "nope0", "start": {"date": "2026-12-01"}},
+                 expect=404)
+        self.ctl("POST", "/__emu/ui/move", {"email": DOC, "event_id": created["id"],
+                                           "end": {"dateTime": "2026-12-09T11:00:00Z"}}, expect=400)
+        allev = self.ctl("GET", "/__emu/events?email=" + quote(DOC))["events"]
+        self.assertEqual({(e["id"], e["status"]) for e in allev}, {(ev["id"], "cancelled"), (created["id"], "confirmed")})
+        self.assertEqual(self.ctl("GET", "/__emu/requests")["requests"][:-1], [])  # only our own get
+        # not counted as reads: a pending conference stays pending
+        self.ctl("POST", "/__emu/config", {"conference_pending_reads": 1})
+        p = self.insert(query={"conferenceDataVersion": 1}, conferenceData=ConferenceTests.CREATE)
+        self.ctl("GET", "/__emu/events?email=" + quote(DOC))
+        self.assertEqual(self.get(p["id"])["conferenceData"]["createRequest"]["status"]["statusCode"], "pending")
+        self.assertIn("hangoutLink", self.get(p["id"]))
+
+    def test_notifications_per_send_updates(self):
+        attendees = [{"email": "patient@mail.example"}, {"email": "nurse@clinic.example"},
+                     {"email": "room1@resource.example", "resource": True}]
+        a = self.insert(query={"sendUpdates": "all"}, attendees=attendees)
+        b = self.insert(query={"sendUpdates": "externalOnly"}, attendees=attendees)
+        self.insert(attendees=attendees)  # default none
+        self.insert(query={"sendUpdates": "none"}, attendees=attendees)
+        n = self.ctl("GET", "/__emu/notifications")["notifications"]
+        self.assertEqual([(x["event_id"], x["kind"], x["recipients"], x["send_updates"]) for x in n],
+                         [(a["id"], "invitation", ["patient@mail.example", "nurse@clinic.example"], "all"),
+                          (b["id"], "invitation", ["patient@mail.example"], "externalOnly")])
+        self.ctl("DELETE", "/__emu/notifications")
+        # time change + an added and a removed attendee, in one patch
+        self.api("PATCH", f"/events/{a['id']}", {"start": {"dateTime": "2026-12-01T11:00:00+01:00"},
+                                                 "end": {"dateTime": "2026-12-01T11:30:00+01:00"},
+                                                 "attendees": [{"email": "patient@mail.example"},
+                                                               {"email": "family@mail.example"}]},
+                 {"sendUpdates": "all"})
+        self.api("PATCH", f"/events/{a['id']}", {"summary": "no mail for this"}, {"sendUpdates": "all"})
+        self.api("PATCH", f"/events/{b['id']}", {"start": {"dateTime": "2026-12-01T09:00:00+01:00"}},
+                 {"sendUpdates": "none"})
+        self.api("DELETE", f"/events/{a['id']}", query={"sendUpdates": "all"})
+        n = self.ctl("GET", "/__emu/notifications")["notifications"]
+        self.assertEqual([(x["event_id"], x["kind"], x["recipients"]) for x in n],
+                         [(a["id"], "invitation", ["family@mail.example"]),
+                          (a["id"], "update", ["patient@mail.example"]),
+                          (a["id"], "cancellation", ["nurse@clinic.example"]),
+                          (a["id"], "cancellation", ["patient@mail.example", "family@mail.example"])])
+        st, _, err = self.api("DELETE", f"/events/{b['id']}", query={"sendUpdates": "everyone"})
+        self.assertEqual((st, err["error"]["errors"][0]["reason"]), (400, "invalidParameter"))
+
+
+class EventsLogAndLoadTests(EventsTestCase):
+
+    def test_request_log_fields(self):
+        self.ctl("DELETE", "/__emu/requests")
+        ev = self.insert(id="logged00001", query={"conferenceDataVersion": 1, "sendUpdates": "all"})
+        self.api("PATCH", "/events/logged00001", {"summary": "s"}, {"sendUpdates": "none"}, cal=quote(DOC, safe=""))
+        sync = self.api("GET", "/events")[2]["nextSyncToken"]
+        self.api("GET", "/events", query={"syncToken": sync})
+        log = self.ctl("GET", "/__emu/requests")["requests"]
+        self.assertEqual([(e["operation"], e["calendar_id"], e["event_id"], e["status"]) for e in log],
+                         [("calendar.events.insert", "primary", None, 200),
+                          ("calendar.events.patch", DOC, "logged00001", 200),
+                          ("calendar.events.list", "primary", None, 200),
+                          ("calendar.events.list", "primary", None, 200)])
+        self.assertEqual(log[0]["query"], {"conferenceDataVersion": "1", "sendUpdates": "all"})
+        self.assertEqual(log[1]["query"], {"sendUpdates": "none"})
+        self.assertEqual(log[3]["query"], {"syncToken": sync})
+        self.assertEqual(log[0]["bearer_email"], DOC)
+        self.assertNotIn(self.tok, json.dumps(log))
+        self.assertEqual(ev["id"], "logged00001")
+
+    def test_latency_with_64_concurrent_clients(self):
+        self.ctl("POST", "/__emu/config", {"latency_s": 0.5})
+        results: list[int] = []
+        lock = threading.Lock()
+
+        def one(i: int) -> None:
+            st, _, _ = self.api("POST", "/events", {"id": f"load{i:04d}", "start": {"date": "2026-12-01"},
+                                                    "end": {"date": "2026-12-02"}})
+            with lock:
+                results.append(st)
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(64)]
+        t0 = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        elapsed = time.monotonic() - t0
+        self.assertEqual(results, [200] * 64)
+        self.assertGreaterEqual(elapsed, 0.5)
+        self.assertLess(elapsed, 5)  # served concurrently (serially it would take 32 s)
+        self.ctl("POST", "/__emu/config", {"latency_s": 0})
+        self.assertEqual(len(self.list_all()[1]), 64)
+        t0 = time.monotonic()
+        self.ctl("GET", "/__emu/health")  # control API is never delayed
+        self.assertLess(time.monotonic() - t0, 0.5)
 
 
 class ProcessTests(unittest.TestCase):
