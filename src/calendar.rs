@@ -142,6 +142,74 @@ impl<'a> Calendar<'a> {
     }
 }
 
+/// One page of `events.list`.
+#[derive(Debug, Clone, Default)]
+pub struct EventPage {
+    pub items: Vec<Value>,
+    pub next_page_token: Option<String>,
+    pub next_sync_token: Option<String>,
+}
+
+/// A push channel as Google confirmed it (`events.watch`).
+#[derive(Debug, Clone, Default)]
+pub struct Channel {
+    pub id: String,
+    pub resource_id: String,
+    /// Milliseconds since the epoch.
+    pub expiration_ms: i64,
+}
+
+impl<'a> Calendar<'a> {
+    /// `events.list`: one page. `query` holds either the full-sync window (`timeMin`, `timeMax`)
+    /// or a `syncToken`, plus the `pageToken` of a continued listing; `url` encodes every value
+    /// (sync and page tokens carry `+`, `/` and `=`).
+    /// (<https://developers.google.com/calendar/api/guides/sync>)
+    pub fn list_events(&self, calendar_id: &str, query: &[(&str, String)]) -> Result<EventPage> {
+        let mut url = self.events_url(calendar_id, None);
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("maxResults", "2500");
+            for (k, v) in query {
+                q.append_pair(k, v);
+            }
+        }
+        let req = self.http.get(url).bearer_auth(self.token.expose());
+        let v = http::json("events.list", http::send("events.list", req)?)?;
+        Ok(EventPage {
+            items: v.get("items").and_then(Value::as_array).cloned().unwrap_or_default(),
+            next_page_token: v.get("nextPageToken").and_then(Value::as_str).map(str::to_string),
+            next_sync_token: v.get("nextSyncToken").and_then(Value::as_str).map(str::to_string),
+        })
+    }
+
+    /// `events.watch`: push notifications for the calendar to `address`.
+    pub fn watch(&self, calendar_id: &str, channel_id: &str, address: &str, token: &str, ttl_s: i64) -> Result<Channel> {
+        let url = self.url(&["calendars", calendar_id, "events", "watch"]);
+        let body = serde_json::json!({"id": channel_id, "type": "web_hook", "address": address, "token": token, "params": {"ttl": ttl_s.to_string()}});
+        let req = self.http.post(url).bearer_auth(self.token.expose()).json(&body);
+        let v = http::json("events.watch", http::send("events.watch", req)?)?;
+        Ok(Channel {
+            id: v.get("id").and_then(Value::as_str).unwrap_or(channel_id).to_string(),
+            resource_id: v.get("resourceId").and_then(Value::as_str).unwrap_or_default().to_string(),
+            expiration_ms: v
+                .get("expiration")
+                .and_then(|e| e.as_str().and_then(|s| s.parse().ok()).or_else(|| e.as_i64()))
+                .unwrap_or(0),
+        })
+    }
+
+    /// `channels.stop`; an unknown channel (404) is already stopped.
+    pub fn stop_channel(&self, channel_id: &str, resource_id: &str) -> Result<()> {
+        let url = self.url(&["channels", "stop"]);
+        let req = self.http.post(url).bearer_auth(self.token.expose()).json(&serde_json::json!({"id": channel_id, "resourceId": resource_id}));
+        match http::json("channels.stop", http::send("channels.stop", req)?) {
+            Ok(_) => Ok(()),
+            Err(e) if e.http_status == Some(404) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,6 +40,9 @@ const KNOWN_KEYS: &[&str] = &[
     "allow_insecure_loopback",
     "send_updates",
     "request_budget_s",
+    "notify_url",
+    "on_google_move",
+    "on_google_delete",
 ];
 
 /// Where MySQL listens, parsed from WordPress's `DB_HOST` syntax.
@@ -96,6 +99,12 @@ pub struct Config {
     pub send_updates: String,
     /// How long one call may retry Google before the write becomes a background job.
     pub request_budget: std::time::Duration,
+    /// The public HTTPS URL of the plugin's push route; empty: no channels, sync by polling.
+    pub notify_url: String,
+    /// A move made in Google: `apply` it to the appointment, or `revert` it at Google.
+    pub on_google_move: String,
+    /// A deletion made in Google: `flag` for review, `cancel` the appointment, or `recreate`.
+    pub on_google_delete: String,
 }
 
 /// A configuration problem an admin should fix (reported by health, not thrown).
@@ -195,6 +204,23 @@ impl Config {
                 }
                 Some(_) => return Err(Error::config("request_budget_s must be a number of seconds between 0 and 60")),
             },
+            notify_url: match opt_str(map, "notify_url")? {
+                Some(u) if !u.is_empty() => {
+                    Url::parse(&u).map_err(|_| Error::config("notify_url must be an absolute URL"))?;
+                    u
+                }
+                _ => String::new(),
+            },
+            on_google_move: match opt_str(map, "on_google_move")?.as_deref() {
+                None | Some("") | Some("apply") => "apply".into(),
+                Some("revert") => "revert".into(),
+                Some(_) => return Err(Error::config("on_google_move must be apply or revert")),
+            },
+            on_google_delete: match opt_str(map, "on_google_delete")?.as_deref() {
+                None | Some("") | Some("flag") => "flag".into(),
+                Some(v @ ("cancel" | "recreate")) => v.into(),
+                Some(_) => return Err(Error::config("on_google_delete must be flag, cancel or recreate")),
+            },
         })
     }
 
@@ -210,6 +236,12 @@ impl Config {
             return Err(Error::new(Code::NotConfigured, "the OAuth redirect URI is not configured"));
         }
         Ok(())
+    }
+
+    /// Whether push notifications can be used: an HTTPS notify URL (plain HTTP only to loopback
+    /// with `allow_insecure_loopback`, for the emulator).
+    pub fn push_enabled(&self) -> bool {
+        Url::parse(&self.notify_url).is_ok_and(|u| u.scheme() == "https" || (self.allow_insecure_loopback && is_loopback(&u)))
     }
 
     /// What an admin should fix; empty when the configuration is complete.

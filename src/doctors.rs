@@ -221,6 +221,12 @@ fn finish_connect(ctx: &Context, doctor_id: u64, initiator: u64, tokens: TokenSe
             .filter(|old| old != &refresh)
     };
     let _ = ctx.store.audit(Some(doctor_id), None, "connect", "ok", &format!("connected as {}", info.id));
+    if ctx.config.push_enabled() {
+        // Push notifications for this doctor's calendar; without them the periodic sync polls.
+        if let Err(e) = crate::sync::open_channel(ctx, doctor_id) {
+            let _ = ctx.store.audit(Some(doctor_id), None, "channel", "open_failed", &e.message);
+        }
+    }
     if let Some(old) = previous_refresh {
         // A reconnect replaces the grant: the old one should not stay valid at Google.
         let _ = oauth.revoke(&old);
@@ -412,6 +418,12 @@ pub fn disconnect(ctx: &Context, doctor_id: i64) -> Result<Disconnected> {
     let stored = ctx.store.get_meta(&mut conn, doctor_id, meta::TOKEN)?.filter(|s| !s.is_empty());
     let was_connected = stored.is_some();
 
+    // Channels first: stopping them needs the grant we are about to revoke.
+    if was_connected {
+        if let Err(e) = crate::sync::stop_doctor_channels(ctx, doctor_id) {
+            let _ = ctx.store.audit(Some(doctor_id), None, "channel", "stop_failed", &e.message);
+        }
+    }
     let (revoked, revoke_error) = match &stored {
         None => (false, None),
         Some(value) => match ctx.keyring().and_then(|k| tokens::open(k, doctor_id, value)) {

@@ -76,7 +76,7 @@ fn check_id(id: i64) -> Result<u64> {
 
 /// 12 hex digits naming this site: its URL, database and table prefix, so a staging copy of
 /// the site never adopts production's events.
-fn site_key(ctx: &Context) -> String {
+pub fn site_key(ctx: &Context) -> String {
     let c = &ctx.config;
     let h = Sha256::digest(format!("{}|{}|{}", c.redirect_uri, c.db.name, c.table_prefix).as_bytes());
     h.iter().take(6).map(|b| format!("{b:02x}")).collect()

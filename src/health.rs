@@ -46,6 +46,8 @@ pub struct Health {
     pub problems: Vec<ProblemOut>,
     pub endpoints: Option<Endpoints>,
     pub doctors: Vec<DoctorStatus>,
+    /// `push` (an HTTPS notification route) or `polling`.
+    pub sync_mode: &'static str,
 }
 
 /// Builds the report for the configured site.
@@ -59,6 +61,7 @@ pub fn report() -> Health {
         problems: vec![],
         endpoints: None,
         doctors: vec![],
+        sync_mode: "polling",
     };
     let Some(config) = runtime::config() else {
         h.problems.push(ProblemOut { code: "not_configured", message: "kc_meet_configure() has not been called.".into() });
@@ -72,6 +75,7 @@ pub fn report() -> Health {
     });
     h.problems.extend(config.problems().into_iter().map(ProblemOut::from));
     h.configured = config.oauth_ready().is_ok();
+    h.sync_mode = if config.push_enabled() { "push" } else { "polling" };
     let ctx = match runtime::context().and_then(|ctx| ctx.store.ping().map(|_| ctx)) {
         Ok(ctx) => ctx,
         Err(e) => {

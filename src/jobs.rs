@@ -203,7 +203,7 @@ pub fn reconcile(ctx: &Context, opts: &serde_json::Value) -> Result<ReconcileRep
                                    JOIN `{p}kc_service_doctor_mapping` sdm ON sdm.service_id = asm.service_id
                                         AND sdm.doctor_id = a.doctor_id AND sdm.clinic_id = a.clinic_id AND sdm.telemed_service = 'yes'
                                    WHERE asm.appointment_id = a.id)
-                       AND NOT EXISTS (SELECT 1 FROM `{}` e WHERE e.appointment_id = a.id AND e.state = 'active')
+                       AND NOT EXISTS (SELECT 1 FROM `{}` e WHERE e.appointment_id = a.id AND (e.state = 'active' OR e.flag <> ''))
                      ORDER BY a.appointment_start_date, a.appointment_start_time LIMIT {limit}",
                     ctx.store.t.events
                 ),

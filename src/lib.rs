@@ -24,6 +24,8 @@ pub mod retry;
 pub mod runtime;
 pub mod store;
 pub mod store_events;
+pub mod store_sync;
+pub mod sync;
 pub mod tokens;
 
 #[cfg(feature = "php")]

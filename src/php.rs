@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use crate::error::{Error, ErrorKind};
 use crate::runtime::{self, Context};
-use crate::{doctors, events, health, jobs};
+use crate::{doctors, events, health, jobs, sync};
 
 const BASE: &str = "KcMeet\\Exception";
 
@@ -323,6 +323,43 @@ pub fn kc_meet_mapping(appointment_id: i64) -> PhpResult<Option<ZBox<ZendHashTab
     }
 }
 
+/// Incremental two-way sync; $opts: doctor_id (else every connected doctor, concurrently),
+/// full (ignore the sync token), budget_s. Returns per doctor: pages, events_seen,
+/// changes_applied, remaining, skipped, error, changes; and remaining, google_calls.
+#[php_function]
+pub fn kc_meet_sync(opts: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
+    out(sync::sync(&*ctx()?, &opt_value(opts)))
+}
+
+/// Checks a Google push message by its X-Goog-* headers (no Google request for a bad one) and
+/// acts on it. Returns status (the HTTP status to answer), action, reason, doctor_id, changes.
+#[php_function]
+pub fn kc_meet_handle_notification(headers: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+    out(sync::handle_notification(&*ctx()?, &table_to_value(headers)))
+}
+
+/// Renews push channels that expire within a day and opens missing ones (stops them all when
+/// the site has no HTTPS notification URL). Returns created, renewed, stopped, failures.
+#[php_function]
+pub fn kc_meet_renew_channels() -> PhpResult<ZBox<ZendHashTable>> {
+    out(sync::renew_channels(&*ctx()?))
+}
+
+/// Active push channels, of one doctor or all (0).
+#[php_function]
+#[php(defaults(doctor_id = 0))]
+pub fn kc_meet_channels(doctor_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
+    let d = u64::try_from(doctor_id).ok().filter(|d| *d > 0);
+    out(sync::channels(&*ctx()?, d).map(|c| serde_json::json!({ "channels": c })))
+}
+
+/// Stops the doctor's push channels. Returns stopped.
+#[php_function]
+pub fn kc_meet_stop_channels(doctor_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
+    let d = u64::try_from(doctor_id).map_err(|_| to_php(Error::invalid_argument("doctor_id must be positive")))?;
+    out(sync::stop_doctor_channels(&*ctx()?, d).map(|n| serde_json::json!({ "doctor_id": d, "stopped": n })))
+}
+
 #[php_module]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
     module
@@ -347,4 +384,9 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .function(wrap_function!(kc_meet_reconcile))
         .function(wrap_function!(kc_meet_appointment_state))
         .function(wrap_function!(kc_meet_mapping))
+        .function(wrap_function!(kc_meet_sync))
+        .function(wrap_function!(kc_meet_handle_notification))
+        .function(wrap_function!(kc_meet_renew_channels))
+        .function(wrap_function!(kc_meet_channels))
+        .function(wrap_function!(kc_meet_stop_channels))
 }

@@ -17,7 +17,7 @@ use crate::error::{Code, Error, Result};
 use crate::redact;
 
 /// The schema this build expects; `migrate()` brings a site up to it.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// User meta keys shared with KiviCare core and the vendor add-on.
 pub mod meta {
@@ -39,7 +39,7 @@ pub fn open_pool(db: &DbConfig) -> Result<Pool> {
         .write_timeout(Some(Duration::from_secs(30)))
         .prefer_socket(false)
         .init(vec![format!("SET NAMES {}", db.charset)])
-        .pool_opts(PoolOpts::default().with_constraints(PoolConstraints::new(0, 16).expect("0 <= 16")));
+        .pool_opts(PoolOpts::default().with_constraints(PoolConstraints::new(0, 48).expect("0 <= 48")));
     b = match &db.target {
         DbTarget::Tcp { host, port } => b.ip_or_hostname(Some(host.clone())).tcp_port(*port),
         DbTarget::Socket { path } => b.socket(Some(path.clone())),
@@ -59,6 +59,7 @@ pub struct Tables {
     pub events: String,
     pub jobs: String,
     pub posts: String,
+    pub channels: String,
     prefix: String,
 }
 
@@ -80,6 +81,7 @@ impl Tables {
             events: format!("{p}kc_meet_events"),
             jobs: format!("{p}kc_meet_jobs"),
             posts: format!("{p}posts"),
+            channels: format!("{p}kc_meet_channels"),
             prefix: p.clone(),
         }
     }
@@ -315,6 +317,46 @@ impl Store {
             ))?;
         }
 
+        if previous < 3 {
+            for (col, def) in [
+                ("sync_token", "TEXT NULL"),
+                ("sync_page_token", "TEXT NULL"),
+                ("sync_requested", "TINYINT NOT NULL DEFAULT 0"),
+                ("last_sync_at", "DATETIME NULL"),
+                ("last_sync_error", "VARCHAR(1000) NULL"),
+            ] {
+                let exists: Option<String> = c.exec_first(
+                    "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?",
+                    (t.doctors.as_str(), col),
+                )?;
+                if exists.is_none() {
+                    c.query_drop(format!("ALTER TABLE `{}` ADD COLUMN {col} {def}", t.doctors))?;
+                }
+            }
+            let flag: Option<String> = c.exec_first(
+                "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'flag'",
+                (t.events.as_str(),),
+            )?;
+            if flag.is_none() {
+                c.query_drop(format!("ALTER TABLE `{}` ADD COLUMN flag VARCHAR(32) NOT NULL DEFAULT ''", t.events))?;
+            }
+            c.query_drop(format!(
+                "CREATE TABLE IF NOT EXISTS `{}` (
+                    channel_id VARCHAR(64) NOT NULL PRIMARY KEY,
+                    doctor_id BIGINT UNSIGNED NOT NULL,
+                    resource_id VARCHAR(255) NOT NULL,
+                    token_hash CHAR(64) NOT NULL,
+                    expires_at BIGINT NOT NULL,
+                    state VARCHAR(16) NOT NULL,
+                    last_message BIGINT NOT NULL DEFAULT 0,
+                    created_at DATETIME NOT NULL,
+                    KEY doctor_id (doctor_id),
+                    KEY expires_at (state, expires_at)
+                ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+                t.channels
+            ))?;
+        }
+
         let mapping_exists: Option<String> =
             c.exec_first("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?", (t.mapping.as_str(),))?;
         let mapping_table = if mapping_exists.is_some() {
@@ -350,7 +392,7 @@ impl Store {
         Ok(MigrateReport {
             schema_version: SCHEMA_VERSION,
             previous_version: previous,
-            tables: vec![t.meta.clone(), t.states.clone(), t.doctors.clone(), t.audit.clone(), t.events.clone(), t.jobs.clone()],
+            tables: vec![t.meta.clone(), t.states.clone(), t.doctors.clone(), t.audit.clone(), t.events.clone(), t.jobs.clone(), t.channels.clone()],
             mapping_table,
         })
     }

@@ -118,7 +118,7 @@ impl Store {
                  VALUES (:a, :d, :c, :e, :g, 'active', :m, :u, :cs, :et, :sq, :gu, :s, :en, :su, UTC_TIMESTAMP(), UTC_TIMESTAMP())
                  ON DUPLICATE KEY UPDATE doctor_id = :d, calendar_id = :c, event_id = :e, generation = :g, state = 'active',
                    meet_url = :m, event_url = :u, conference_status = :cs, etag = :et, sequence = :sq, google_updated = :gu,
-                   start_utc = :s, end_utc = :en, summary = :su, updated_at = UTC_TIMESTAMP()",
+                   start_utc = :s, end_utc = :en, summary = :su, flag = '', updated_at = UTC_TIMESTAMP()",
                 self.t.events
             ),
             params! {

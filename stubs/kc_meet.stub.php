@@ -78,6 +78,14 @@ namespace {
     function kc_meet_auth_url(int $doctor_id, int $initiator_user_id): string {}
 
     /**
+     * Active push channels, of one doctor or all (0).
+     * @param int $doctor_id
+     * @return array
+     * @throws \KcMeet\Exception
+     */
+    function kc_meet_channels(int $doctor_id = 0): array {}
+
+    /**
      * Asks Google whether the doctor's connection works (refreshing the token when due) and
      * returns the status.
      * @param int $doctor_id
@@ -149,6 +157,15 @@ namespace {
     function kc_meet_disconnect(int $doctor_id): array {}
 
     /**
+     * Checks a Google push message by its X-Goog-* headers (no Google request for a bad one) and
+     * acts on it. Returns status (the HTTP status to answer), action, reason, doctor_id, changes.
+     * @param array $headers
+     * @return array
+     * @throws \KcMeet\Exception
+     */
+    function kc_meet_handle_notification(array $headers): array {}
+
+    /**
      * Version, configuration problems, database reachability, schema version and every
      * doctor's state. Never throws.
      * @return array
@@ -193,6 +210,14 @@ namespace {
     function kc_meet_reconcile(?array $opts = null): array {}
 
     /**
+     * Renews push channels that expire within a day and opens missing ones (stops them all when
+     * the site has no HTTPS notification URL). Returns created, renewed, stopped, failures.
+     * @return array
+     * @throws \KcMeet\Exception
+     */
+    function kc_meet_renew_channels(): array {}
+
+    /**
      * Makes a job due now (after an admin fixed its cause). Returns the job.
      * @param int $job_id
      * @return array
@@ -219,6 +244,24 @@ namespace {
      * @throws \KcMeet\Exception
      */
     function kc_meet_status(int $doctor_id): array {}
+
+    /**
+     * Stops the doctor's push channels. Returns stopped.
+     * @param int $doctor_id
+     * @return array
+     * @throws \KcMeet\Exception
+     */
+    function kc_meet_stop_channels(int $doctor_id): array {}
+
+    /**
+     * Incremental two-way sync; $opts: doctor_id (else every connected doctor, concurrently),
+     * full (ignore the sync token), budget_s. Returns per doctor: pages, events_seen,
+     * changes_applied, remaining, skipped, error, changes; and remaining, google_calls.
+     * @param ?array $opts
+     * @return array
+     * @throws \KcMeet\Exception
+     */
+    function kc_meet_sync(?array $opts = null): array {}
 
     /**
      * Moves the appointment's event to the appointment's time (same Meet link), creating it when

@@ -1,0 +1,198 @@
+//! The tables behind two-way sync: each doctor's sync position (columns of `kc_meet_doctors`)
+//! and the push channels (`kc_meet_channels`). Owns their SQL only.
+
+use mysql::params;
+use mysql::prelude::Queryable;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::store::Store;
+
+/// Where a doctor's sync stands.
+#[derive(Debug, Clone, Default)]
+pub struct SyncPosition {
+    pub sync_token: Option<String>,
+    /// The page a budget-interrupted listing resumes from.
+    pub page_token: Option<String>,
+}
+
+/// A push channel.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChannelRow {
+    pub channel_id: String,
+    pub doctor_id: u64,
+    pub resource_id: String,
+    #[serde(skip)]
+    pub token_hash: String,
+    /// Milliseconds since the epoch.
+    pub expires_at: i64,
+    pub state: String,
+    pub last_message: i64,
+}
+
+impl Store {
+    pub fn sync_position(&self, doctor_id: u64) -> Result<SyncPosition> {
+        let mut c = self.conn()?;
+        let row: Option<(Option<String>, Option<String>)> =
+            c.exec_first(format!("SELECT sync_token, sync_page_token FROM `{}` WHERE doctor_id = ?", self.t.doctors), (doctor_id,))?;
+        Ok(row.map(|(sync_token, page_token)| SyncPosition { sync_token, page_token }).unwrap_or_default())
+    }
+
+    /// Stores progress: a page token mid-listing, or the sync token after the last page.
+    pub fn save_sync_position(&self, doctor_id: u64, pos: &SyncPosition, error: Option<&str>) -> Result<()> {
+        let mut c = self.conn()?;
+        c.exec_drop(
+            format!(
+                "UPDATE `{}` SET sync_token = :s, sync_page_token = :p, last_sync_at = UTC_TIMESTAMP(), last_sync_error = :e,
+                 sync_requested = IF(:p IS NULL, 0, 1) WHERE doctor_id = :d",
+                self.t.doctors
+            ),
+            params! { "s" => &pos.sync_token, "p" => &pos.page_token, "e" => error.map(crate::redact::text), "d" => doctor_id },
+        )?;
+        Ok(())
+    }
+
+    pub fn request_sync(&self, doctor_id: u64) -> Result<()> {
+        let mut c = self.conn()?;
+        c.exec_drop(format!("UPDATE `{}` SET sync_requested = 1 WHERE doctor_id = ?", self.t.doctors), (doctor_id,))?;
+        Ok(())
+    }
+
+    /// Connected doctors, those with a requested (push-triggered or unfinished) sync first.
+    pub fn doctors_to_sync(&self, only: Option<u64>) -> Result<Vec<u64>> {
+        let mut c = self.conn()?;
+        Ok(c.exec(
+            format!(
+                "SELECT doctor_id FROM `{}` WHERE status = 'connected' AND (? = 0 OR doctor_id = ?) ORDER BY sync_requested DESC, last_sync_at, doctor_id",
+                self.t.doctors
+            ),
+            (only.unwrap_or(0), only.unwrap_or(0)),
+        )?)
+    }
+
+    pub fn insert_channel(&self, ch: &ChannelRow) -> Result<()> {
+        let mut c = self.conn()?;
+        c.exec_drop(
+            format!(
+                "INSERT INTO `{}` (channel_id, doctor_id, resource_id, token_hash, expires_at, state, last_message, created_at)
+                 VALUES (?, ?, ?, ?, ?, 'active', 0, UTC_TIMESTAMP())",
+                self.t.channels
+            ),
+            (&ch.channel_id, ch.doctor_id, &ch.resource_id, &ch.token_hash, ch.expires_at),
+        )?;
+        Ok(())
+    }
+
+    fn channel_rows(&self, filter: &str, p: mysql::Params) -> Result<Vec<ChannelRow>> {
+        let mut c = self.conn()?;
+        let rows: Vec<(String, u64, String, String, i64, String, i64)> = c.exec(
+            format!(
+                "SELECT channel_id, doctor_id, resource_id, token_hash, expires_at, state, last_message FROM `{}` WHERE {filter} ORDER BY doctor_id, expires_at",
+                self.t.channels
+            ),
+            p,
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|(channel_id, doctor_id, resource_id, token_hash, expires_at, state, last_message)| ChannelRow {
+                channel_id,
+                doctor_id,
+                resource_id,
+                token_hash,
+                expires_at,
+                state,
+                last_message,
+            })
+            .collect())
+    }
+
+    pub fn channel(&self, channel_id: &str) -> Result<Option<ChannelRow>> {
+        Ok(self.channel_rows("channel_id = :c", params! {"c" => channel_id})?.into_iter().next())
+    }
+
+    pub fn active_channels(&self, doctor_id: Option<u64>) -> Result<Vec<ChannelRow>> {
+        self.channel_rows("state = 'active' AND (:d = 0 OR doctor_id = :d)", params! {"d" => doctor_id.unwrap_or(0)})
+    }
+
+    pub fn set_channel_state(&self, channel_id: &str, state: &str) -> Result<()> {
+        let mut c = self.conn()?;
+        c.exec_drop(format!("UPDATE `{}` SET state = ? WHERE channel_id = ?", self.t.channels), (state, channel_id))?;
+        Ok(())
+    }
+
+    /// Records a message number; false when it is not newer than the last one (a replay).
+    pub fn advance_channel_message(&self, channel_id: &str, number: i64) -> Result<bool> {
+        let mut c = self.conn()?;
+        c.exec_drop(
+            format!("UPDATE `{}` SET last_message = ? WHERE channel_id = ? AND last_message < ?", self.t.channels),
+            (number, channel_id, number),
+        )?;
+        Ok(c.affected_rows() > 0)
+    }
+
+    /// Marks the event as changed at Google by hand, for an admin to review.
+    pub fn flag_event(&self, appointment_id: u64, flag: &str) -> Result<()> {
+        let mut c = self.conn()?;
+        c.exec_drop(format!("UPDATE `{}` SET flag = ?, updated_at = UTC_TIMESTAMP() WHERE appointment_id = ?", self.t.events), (flag, appointment_id))?;
+        Ok(())
+    }
+
+    /// Appointment id of one of our events, by Google's event id.
+    pub fn appointment_of_event(&self, event_id: &str) -> Result<Option<u64>> {
+        let mut c = self.conn()?;
+        Ok(c.exec_first(format!("SELECT appointment_id FROM `{}` WHERE event_id = ?", self.t.events), (event_id,))?)
+    }
+
+    /// Records what Google now says about one of our events (after a change made there).
+    pub fn update_event_from_google(&self, appointment_id: u64, start_utc: &str, end_utc: &str, meet_url: &str, etag: &str, updated: &str) -> Result<()> {
+        let mut c = self.conn()?;
+        let mut tx = c.start_transaction(mysql::TxOpts::default())?;
+        tx.exec_drop(
+            format!(
+                "UPDATE `{}` SET start_utc = ?, end_utc = ?, meet_url = ?, etag = ?, google_updated = ?, updated_at = UTC_TIMESTAMP() WHERE appointment_id = ?",
+                self.t.events
+            ),
+            (start_utc, end_utc, meet_url, etag, updated, appointment_id),
+        )?;
+        tx.exec_drop(format!("UPDATE `{}` SET url = ? WHERE appointment_id = ?", self.t.mapping), (meet_url, appointment_id))?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Moves a KiviCare appointment (the local columns, and the UTC ones when the table has them).
+    pub fn move_appointment(&self, id: u64, start_local: &str, end_local: &str, start_utc: &str, end_utc: &str) -> Result<()> {
+        let p = self.t.prefix();
+        let mut c = self.conn()?;
+        let has_utc: Option<String> = c.exec_first(
+            "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'appointment_start_utc'",
+            (format!("{p}kc_appointments"),),
+        )?;
+        let (sd, st) = start_local.split_once(' ').unwrap_or((start_local, "00:00:00"));
+        let (ed, et) = end_local.split_once(' ').unwrap_or((end_local, "00:00:00"));
+        if has_utc.is_some() {
+            c.exec_drop(
+                format!(
+                    "UPDATE `{p}kc_appointments` SET appointment_start_date = ?, appointment_start_time = ?, appointment_end_date = ?,
+                     appointment_end_time = ?, appointment_start_utc = ?, appointment_end_utc = ? WHERE id = ?"
+                ),
+                (sd, st, ed, et, start_utc, end_utc, id),
+            )?;
+        } else {
+            c.exec_drop(
+                format!(
+                    "UPDATE `{p}kc_appointments` SET appointment_start_date = ?, appointment_start_time = ?, appointment_end_date = ?,
+                     appointment_end_time = ? WHERE id = ?"
+                ),
+                (sd, st, ed, et, id),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Cancels a KiviCare appointment (status 0).
+    pub fn cancel_appointment(&self, id: u64) -> Result<()> {
+        let mut c = self.conn()?;
+        c.exec_drop(format!("UPDATE `{}kc_appointments` SET status = 0 WHERE id = ?", self.t.prefix()), (id,))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,476 @@
+//! Two-way sync: what doctors change in Google Calendar comes back to KiviCare.
+//!
+//! Owns incremental sync (<https://developers.google.com/calendar/api/guides/sync>): a full
+//! listing of the doctor's window the first time, then `syncToken` listings; `nextSyncToken` is
+//! stored only from the last page, a budget-interrupted listing resumes from its page token, and
+//! 410 drops the token for a full listing without deleting anything local. Memory stays bounded:
+//! pages are processed one at a time. Only our events count (our private extended property and
+//! our event ids); everything else in the calendar is ignored and never stored. Our own writes
+//! never come back as changes: each stores the etag Google answered, and an item with that etag
+//! is an echo. When KiviCare has a change of its own still queued for the appointment, KiviCare
+//! wins (the queued write will put it on Google), so simultaneous changes resolve the same way
+//! every time.
+//!
+//! Owns push notifications too (<https://developers.google.com/calendar/api/guides/push>):
+//! channels per doctor with a random token compared in constant time, renewal before expiry,
+//! `channels.stop` on disconnect and replacement.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::appointments::{self, Input};
+use crate::calendar::{Calendar, EventInfo};
+use crate::error::{Error, Result};
+use crate::runtime::Context;
+use crate::store_sync::{ChannelRow, SyncPosition};
+use crate::{doctors, events};
+
+/// Requests in flight at once when many doctors sync (bounded: Google's per-project quota and
+/// the MySQL pool).
+pub const CONCURRENCY: usize = 12;
+/// The first listing covers this window around today.
+const WINDOW_PAST_DAYS: i64 = 30;
+const WINDOW_FUTURE_DAYS: i64 = 365;
+/// Channels live a week; renew those that expire within a day.
+const CHANNEL_TTL_S: i64 = 7 * 24 * 3600;
+const RENEW_WITHIN_MS: i64 = 24 * 3600 * 1000;
+
+/// A change made in Google and what was done about it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub appointment_id: u64,
+    pub doctor_id: u64,
+    /// `moved`, `reverted`, `deleted_flagged`, `cancelled`, `recreated`, `meet_link_changed`.
+    pub kind: &'static str,
+    pub event_id: String,
+    pub from_start_utc: Option<String>,
+    pub to_start_utc: Option<String>,
+    pub to_end_utc: Option<String>,
+}
+
+/// One doctor's sync.
+#[derive(Debug, Default, Serialize)]
+pub struct DoctorSync {
+    pub doctor_id: u64,
+    pub pages: u32,
+    pub events_seen: u32,
+    pub changes_applied: u32,
+    pub full: bool,
+    pub remaining: bool,
+    /// Another process holds this doctor's sync.
+    pub skipped: bool,
+    pub error: Option<String>,
+    pub changes: Vec<Change>,
+}
+
+/// `kc_meet_sync()`'s report.
+#[derive(Debug, Default, Serialize)]
+pub struct SyncReport {
+    pub doctors: Vec<DoctorSync>,
+    pub remaining: bool,
+    pub google_calls: u32,
+    pub elapsed_s: f64,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SyncOpts {
+    doctor_id: Option<u64>,
+    #[serde(default)]
+    full: bool,
+    budget_s: Option<f64>,
+}
+
+/// `kc_meet_sync()`: one doctor or every connected one, concurrently, within a budget.
+pub fn sync(ctx: &Context, opts: &Value) -> Result<SyncReport> {
+    let o: SyncOpts = match opts {
+        Value::Null => SyncOpts::default(),
+        Value::Array(a) if a.is_empty() => SyncOpts::default(),
+        v => serde_json::from_value(v.clone()).map_err(|e| Error::invalid_argument(format!("bad sync options: {e}")))?,
+    };
+    ctx.store.require_schema()?;
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(o.budget_s.unwrap_or(25.0).clamp(0.5, 3600.0));
+    let queue: Mutex<VecDeque<u64>> = Mutex::new(ctx.store.doctors_to_sync(o.doctor_id)?.into());
+    let results: Mutex<Vec<DoctorSync>> = Mutex::new(vec![]);
+    let workers = CONCURRENCY.min(queue.lock().map(|q| q.len()).unwrap_or(0)).max(1);
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                if Instant::now() >= deadline {
+                    break;
+                }
+                let Some(doctor) = queue.lock().ok().and_then(|mut q| q.pop_front()) else { break };
+                let r = sync_doctor(ctx, doctor, o.full, deadline);
+                if let Ok(mut v) = results.lock() {
+                    v.push(r);
+                }
+            });
+        }
+    });
+    let mut doctors = results.into_inner().unwrap_or_default();
+    doctors.sort_by_key(|d| d.doctor_id);
+    let left = queue.into_inner().map(|q| q.len()).unwrap_or(0);
+    Ok(SyncReport {
+        remaining: left > 0 || doctors.iter().any(|d| d.remaining),
+        google_calls: doctors.iter().map(|d| d.pages).sum(),
+        doctors,
+        elapsed_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn sync_doctor(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant) -> DoctorSync {
+    let mut r = DoctorSync { doctor_id, ..DoctorSync::default() };
+    // Two nodes never sync the same doctor at once: the second one skips.
+    let lock = match ctx.store.try_lock(&format!("sync:{doctor_id}"), Duration::ZERO) {
+        Ok(Some(l)) => l,
+        Ok(None) => {
+            r.skipped = true;
+            return r;
+        }
+        Err(e) => {
+            r.error = Some(e.message);
+            return r;
+        }
+    };
+    let result = run_listing(ctx, doctor_id, full, deadline, &mut r);
+    if let Err(e) = result {
+        let _ = ctx.store.save_sync_position(doctor_id, &ctx.store.sync_position(doctor_id).unwrap_or_default(), Some(&e.message));
+        r.error = Some(e.message);
+    }
+    drop(lock);
+    r
+}
+
+fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, r: &mut DoctorSync) -> Result<()> {
+    let calendar_id = doctors::status(ctx, doctor_id as i64)?.calendar_id.unwrap_or_else(|| "primary".into());
+    let mut pos = if full { SyncPosition::default() } else { ctx.store.sync_position(doctor_id)? };
+    let mut restarted = false;
+    loop {
+        r.full = pos.sync_token.is_none();
+        let mut query: Vec<(&str, String)> = vec![];
+        match (&pos.sync_token, &pos.page_token) {
+            (Some(token), None) => query.push(("syncToken", token.clone())),
+            (Some(_), Some(page)) => query.push(("pageToken", page.clone())),
+            (None, page) => {
+                let now = chrono::Utc::now();
+                let day = |d: i64| (now + chrono::Duration::days(d)).format("%Y-%m-%dT00:00:00Z").to_string();
+                query.push(("timeMin", day(-WINDOW_PAST_DAYS)));
+                query.push(("timeMax", day(WINDOW_FUTURE_DAYS)));
+                if let Some(p) = page {
+                    query.push(("pageToken", p.clone()));
+                }
+            }
+        }
+        r.pages += 1;
+        let page = match doctors::with_token(ctx, doctor_id, |t| Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).list_events(&calendar_id, &query)) {
+            Ok(p) => p,
+            Err(e) if e.http_status == Some(410) && !restarted => {
+                // The token is stale: list everything again; nothing local is deleted.
+                let _ = ctx.store.audit(Some(doctor_id), None, "sync", "full_resync", "Google asked for a full sync (410)");
+                pos = SyncPosition::default();
+                restarted = true;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        for item in &page.items {
+            r.events_seen += 1;
+            if let Err(e) = apply_item(ctx, doctor_id, item, r) {
+                let _ = ctx.store.audit(Some(doctor_id), None, "sync.apply", "failed", &e.message);
+            }
+        }
+        match (page.next_page_token, page.next_sync_token) {
+            (Some(next), _) => {
+                pos.page_token = Some(next);
+                ctx.store.save_sync_position(doctor_id, &pos, None)?;
+                if Instant::now() >= deadline {
+                    r.remaining = true;
+                    return Ok(());
+                }
+            }
+            (None, token) => {
+                pos = SyncPosition { sync_token: token, page_token: None };
+                ctx.store.save_sync_position(doctor_id, &pos, None)?;
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn utc_of(v: &Value) -> Option<String> {
+    let s = v.get("dateTime").and_then(Value::as_str)?;
+    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&chrono::Utc).format("%Y-%m-%d %H:%M:%S").to_string())
+}
+
+/// Applies one listed event, if it is ours and not our own echo.
+fn apply_item(ctx: &Context, doctor_id: u64, item: &Value, r: &mut DoctorSync) -> Result<()> {
+    let info = EventInfo::from_value(item);
+    let appointment = match info.private.get("kc_meet_appointment").and_then(Value::as_str).and_then(|s| s.parse::<u64>().ok()) {
+        Some(a) if info.private.get("kc_meet_site").and_then(Value::as_str) == Some(events::site_key(ctx).as_str()) => Some(a),
+        // Deleted events may come back without their properties: match them by our ids.
+        _ => ctx.store.appointment_of_event(&info.id)?,
+    };
+    let Some(appt) = appointment else { return Ok(()) };
+    let _lock = ctx.store.lock(&format!("appt:{appt}"), Duration::from_secs(20))?;
+    let stored = {
+        let mut c = ctx.store.conn()?;
+        ctx.store.get_event(&mut c, appt)?
+    };
+    let Some(stored) = stored.filter(|s| s.event_id == info.id && s.doctor_id == doctor_id) else { return Ok(()) };
+    if info.etag == stored.etag || stored.state != "active" {
+        return Ok(()); // our own write, or an event we already let go of
+    }
+    let queued_here = ctx.store.job_by_appointment(appt)?.is_some_and(|j| j.state == "queued");
+    let mut change = |kind: &'static str, from: Option<String>, to: Option<(String, String)>| {
+        let _ = ctx.store.audit(Some(doctor_id), Some(appt), "google_change", kind, &format!("event {}", info.id));
+        r.changes_applied += 1;
+        r.changes.push(Change {
+            appointment_id: appt,
+            doctor_id,
+            kind,
+            event_id: info.id.clone(),
+            from_start_utc: from,
+            to_start_utc: to.as_ref().map(|t| t.0.clone()),
+            to_end_utc: to.map(|t| t.1),
+        });
+    };
+    if info.status == "cancelled" {
+        if queued_here {
+            return Ok(());
+        }
+        match ctx.config.on_google_delete.as_str() {
+            "cancel" => {
+                ctx.store.cancel_appointment(appt)?;
+                ctx.store.forget_event(appt)?;
+                change("cancelled", None, None);
+            }
+            "recreate" => {
+                ctx.store.forget_event(appt)?;
+                drop(_lock);
+                events::ensure(ctx, appt, &Input::default(), false)?;
+                change("recreated", None, None);
+            }
+            _ => {
+                ctx.store.forget_event(appt)?;
+                ctx.store.flag_event(appt, "deleted_in_google")?;
+                change("deleted_flagged", None, None);
+            }
+        }
+        return Ok(());
+    }
+    let (Some(start), Some(end)) = (item.get("start").and_then(utc_of), item.get("end").and_then(utc_of)) else {
+        return Ok(());
+    };
+    if start != stored.start_utc || end != stored.end_utc {
+        if queued_here {
+            let _ = ctx.store.audit(Some(doctor_id), Some(appt), "google_change", "kivicare_wins", "a KiviCare change is queued for this appointment");
+            return Ok(());
+        }
+        if ctx.config.on_google_move == "revert" {
+            ctx.store.update_event_from_google(appt, &start, &end, &info.meet_url_or(&stored.meet_url), &info.etag, &info.updated)?;
+            drop(_lock);
+            events::ensure(ctx, appt, &Input::default(), false)?;
+            change("reverted", Some(start), Some((stored.start_utc.clone(), stored.end_utc.clone())));
+            return Ok(());
+        }
+        let Some(a) = appointments::resolve(ctx, appt, &Input::default())? else { return Ok(()) };
+        let local = |t: &str| -> String {
+            let utc = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").map(|n| n.and_utc()).unwrap_or_default();
+            appointments::rfc3339_in(utc, a.zone)[..19].replace('T', " ")
+        };
+        ctx.store.move_appointment(appt, &local(&start), &local(&end), &start, &end)?;
+        ctx.store.update_event_from_google(appt, &start, &end, &info.meet_url_or(&stored.meet_url), &info.etag, &info.updated)?;
+        change("moved", Some(stored.start_utc.clone()), Some((start, end)));
+        return Ok(());
+    }
+    let meet = info.meet_url_or(&stored.meet_url);
+    ctx.store.update_event_from_google(appt, &start, &end, &meet, &info.etag, &info.updated)?;
+    if meet != stored.meet_url {
+        change("meet_link_changed", None, None);
+    }
+    Ok(())
+}
+
+impl EventInfo {
+    fn meet_url_or(&self, fallback: &str) -> String {
+        if self.meet_url.is_empty() { fallback.to_string() } else { self.meet_url.clone() }
+    }
+}
+
+fn hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `kc_meet_handle_notification()`'s answer.
+#[derive(Debug, Serialize)]
+pub struct NotificationResult {
+    /// The HTTP status to answer Google with.
+    pub status: u16,
+    /// `acknowledged`, `synced`, `queued`, `ignored_replay`, or `rejected`.
+    pub action: &'static str,
+    pub reason: Option<&'static str>,
+    pub doctor_id: Option<u64>,
+    pub changes: Vec<Change>,
+}
+
+fn rejected(status: u16, reason: &'static str) -> NotificationResult {
+    NotificationResult { status, action: "rejected", reason: Some(reason), doctor_id: None, changes: vec![] }
+}
+
+/// `kc_meet_handle_notification()`: checks a push message against our channels without any
+/// Google request, acknowledges `sync`, and syncs the doctor on `exists`.
+pub fn handle_notification(ctx: &Context, headers: &Value) -> Result<NotificationResult> {
+    let h = |name: &str| -> Option<String> {
+        headers.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(name) || k.replace('_', "-").eq_ignore_ascii_case(name)).and_then(|(_, v)| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Array(a) => a.first().and_then(Value::as_str).map(str::to_string),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+    };
+    ctx.store.require_schema()?;
+    let Some(channel_id) = h("X-Goog-Channel-ID") else { return Ok(rejected(400, "no_channel_header")) };
+    let Some(ch) = ctx.store.channel(&channel_id)? else { return Ok(rejected(404, "unknown_channel")) };
+    let given = hash(&h("X-Goog-Channel-Token").unwrap_or_default());
+    if !bool::from(given.as_bytes().ct_eq(ch.token_hash.as_bytes())) {
+        return Ok(rejected(403, "wrong_token"));
+    }
+    if h("X-Goog-Resource-ID").as_deref() != Some(ch.resource_id.as_str()) {
+        return Ok(rejected(403, "wrong_resource"));
+    }
+    if ch.state != "active" || ch.expires_at < chrono::Utc::now().timestamp_millis() {
+        return Ok(rejected(404, "channel_closed"));
+    }
+    let number = h("X-Goog-Message-Number").and_then(|n| n.parse::<i64>().ok()).unwrap_or(0);
+    let mut result = NotificationResult { status: 200, action: "acknowledged", reason: None, doctor_id: Some(ch.doctor_id), changes: vec![] };
+    if !ctx.store.advance_channel_message(&channel_id, number)? {
+        result.action = "ignored_replay";
+        return Ok(result);
+    }
+    match h("X-Goog-Resource-State").as_deref() {
+        Some("exists") => {
+            ctx.store.request_sync(ch.doctor_id)?;
+            // Sync now if it is quick; otherwise the periodic sync picks up the request.
+            let r = sync_doctor(ctx, ch.doctor_id, false, Instant::now() + Duration::from_secs(3));
+            result.action = if r.skipped || r.remaining || r.error.is_some() { "queued" } else { "synced" };
+            result.changes = r.changes;
+        }
+        _ => {} // "sync": the channel works
+    }
+    Ok(result)
+}
+
+/// A channel report line.
+#[derive(Debug, Serialize)]
+pub struct ChannelReport {
+    pub created: u32,
+    pub renewed: u32,
+    pub stopped: u32,
+    pub failures: Vec<ItemFailure>,
+    pub push_enabled: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ItemFailure {
+    pub doctor_id: u64,
+    pub error: String,
+}
+
+/// Opens a channel for the doctor and stops the one it replaces.
+pub fn open_channel(ctx: &Context, doctor_id: u64) -> Result<ChannelRow> {
+    let channel_id = format!("kcm-{}", crate::random_token(18));
+    let token = crate::random_token(32);
+    let calendar_id = doctors::status(ctx, doctor_id as i64)?.calendar_id.unwrap_or_else(|| "primary".into());
+    let ch = doctors::with_token(ctx, doctor_id, |t| {
+        Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).watch(&calendar_id, &channel_id, &ctx.config.notify_url, &token, CHANNEL_TTL_S)
+    })?;
+    let row = ChannelRow {
+        channel_id: ch.id,
+        doctor_id,
+        resource_id: ch.resource_id,
+        token_hash: hash(&token),
+        expires_at: ch.expiration_ms,
+        state: "active".into(),
+        last_message: 0,
+    };
+    ctx.store.insert_channel(&row)?;
+    let _ = ctx.store.audit(Some(doctor_id), None, "channel", "opened", &format!("channel {} until {}", row.channel_id, row.expires_at));
+    Ok(row)
+}
+
+/// Stops a channel at Google (best effort when the doctor's grant is gone) and here.
+pub fn stop_channel(ctx: &Context, ch: &ChannelRow) -> Result<()> {
+    let r = doctors::with_token(ctx, ch.doctor_id, |t| Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).stop_channel(&ch.channel_id, &ch.resource_id));
+    ctx.store.set_channel_state(&ch.channel_id, "stopped")?;
+    let _ = ctx.store.audit(Some(ch.doctor_id), None, "channel", "stopped", &ch.channel_id);
+    match r {
+        Err(e) if e.is_transient() => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// `kc_meet_renew_channels()`: renews channels expiring within a day, opens missing ones.
+pub fn renew_channels(ctx: &Context) -> Result<ChannelReport> {
+    ctx.store.require_schema()?;
+    let mut rep = ChannelReport { created: 0, renewed: 0, stopped: 0, failures: vec![], push_enabled: ctx.config.push_enabled() };
+    let channels = ctx.store.active_channels(None)?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let connected: Vec<u64> = ctx.store.doctors_to_sync(None)?;
+    if !rep.push_enabled {
+        // No HTTPS route: sync runs by polling; channels left from before are stopped.
+        for ch in &channels {
+            if stop_channel(ctx, ch).is_ok() {
+                rep.stopped += 1;
+            }
+        }
+        return Ok(rep);
+    }
+    for doctor in connected {
+        let mine: Vec<&ChannelRow> = channels.iter().filter(|c| c.doctor_id == doctor).collect();
+        let fresh = mine.iter().any(|c| c.expires_at > now + RENEW_WITHIN_MS);
+        if fresh {
+            continue;
+        }
+        match open_channel(ctx, doctor) {
+            Ok(_) => {
+                if mine.is_empty() { rep.created += 1 } else { rep.renewed += 1 }
+                for old in mine {
+                    if stop_channel(ctx, old).is_ok() {
+                        rep.stopped += 1;
+                    }
+                }
+            }
+            Err(e) => rep.failures.push(ItemFailure { doctor_id: doctor, error: e.message }),
+        }
+    }
+    // Channels of doctors who are no longer connected.
+    for ch in channels.iter().filter(|c| !ctx.store.doctors_to_sync(Some(c.doctor_id)).map(|d| !d.is_empty()).unwrap_or(true)) {
+        if ctx.store.set_channel_state(&ch.channel_id, "stopped").is_ok() {
+            rep.stopped += 1;
+        }
+    }
+    Ok(rep)
+}
+
+/// Stops every channel of a doctor (disconnect, `wp kc-meet channels stop`).
+pub fn stop_doctor_channels(ctx: &Context, doctor_id: u64) -> Result<u32> {
+    let mut n = 0;
+    for ch in ctx.store.active_channels(Some(doctor_id))? {
+        stop_channel(ctx, &ch)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// `kc_meet_channels()`.
+pub fn channels(ctx: &Context, doctor_id: Option<u64>) -> Result<Vec<ChannelRow>> {
+    ctx.store.require_schema()?;
+    ctx.store.active_channels(doctor_id)
+}
