@@ -75,10 +75,20 @@ impl Store {
         c.exec_drop(
             format!(
                 "INSERT INTO `{}` (channel_id, doctor_id, resource_id, token_hash, expires_at, state, last_message, created_at)
-                 VALUES (?, ?, ?, ?, ?, 'active', 0, UTC_TIMESTAMP())",
+                 VALUES (?, ?, ?, ?, ?, ?, 0, UTC_TIMESTAMP())",
                 self.t.channels
             ),
-            (&ch.channel_id, ch.doctor_id, &ch.resource_id, &ch.token_hash, ch.expires_at),
+            (&ch.channel_id, ch.doctor_id, &ch.resource_id, &ch.token_hash, ch.expires_at, &ch.state),
+        )?;
+        Ok(())
+    }
+
+    /// Records Google's confirmation of a channel.
+    pub fn activate_channel(&self, ch: &ChannelRow) -> Result<()> {
+        let mut c = self.conn()?;
+        c.exec_drop(
+            format!("UPDATE `{}` SET resource_id = ?, expires_at = ?, state = 'active' WHERE channel_id = ?", self.t.channels),
+            (&ch.resource_id, ch.expires_at, &ch.channel_id),
         )?;
         Ok(())
     }

@@ -163,6 +163,8 @@ fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, r: 
                 let day = |d: i64| (now + chrono::Duration::days(d)).format("%Y-%m-%dT00:00:00Z").to_string();
                 query.push(("timeMin", day(-WINDOW_PAST_DAYS)));
                 query.push(("timeMax", day(WINDOW_FUTURE_DAYS)));
+                // Deleted events too: an event deleted before the first sync must still count.
+                query.push(("showDeleted", "true".into()));
                 if let Some(p) = page {
                     query.push(("pageToken", p.clone()));
                 }
@@ -342,6 +344,14 @@ pub fn handle_notification(ctx: &Context, headers: &Value) -> Result<Notificatio
     if !bool::from(given.as_bytes().ct_eq(ch.token_hash.as_bytes())) {
         return Ok(rejected(403, "wrong_token"));
     }
+    if ch.state == "opening" {
+        // Google's first message can overtake its answer to events.watch.
+        return Ok(if h("X-Goog-Resource-State").as_deref() == Some("sync") {
+            NotificationResult { status: 200, action: "acknowledged", reason: None, doctor_id: Some(ch.doctor_id), changes: vec![] }
+        } else {
+            rejected(404, "channel_closed")
+        });
+    }
     if h("X-Goog-Resource-ID").as_deref() != Some(ch.resource_id.as_str()) {
         return Ok(rejected(403, "wrong_resource"));
     }
@@ -388,19 +398,30 @@ pub fn open_channel(ctx: &Context, doctor_id: u64) -> Result<ChannelRow> {
     let channel_id = format!("kcm-{}", crate::random_token(18));
     let token = crate::random_token(32);
     let calendar_id = doctors::status(ctx, doctor_id as i64)?.calendar_id.unwrap_or_else(|| "primary".into());
-    let ch = doctors::with_token(ctx, doctor_id, |t| {
-        Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).watch(&calendar_id, &channel_id, &ctx.config.notify_url, &token, CHANNEL_TTL_S)
-    })?;
-    let row = ChannelRow {
-        channel_id: ch.id,
+    // Recorded before asking Google: its first ("sync") message can arrive before the answer.
+    let mut row = ChannelRow {
+        channel_id: channel_id.clone(),
         doctor_id,
-        resource_id: ch.resource_id,
+        resource_id: String::new(),
         token_hash: hash(&token),
-        expires_at: ch.expiration_ms,
-        state: "active".into(),
+        expires_at: chrono::Utc::now().timestamp_millis() + CHANNEL_TTL_S * 1000,
+        state: "opening".into(),
         last_message: 0,
     };
     ctx.store.insert_channel(&row)?;
+    let ch = match doctors::with_token(ctx, doctor_id, |t| {
+        Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).watch(&calendar_id, &channel_id, &ctx.config.notify_url, &token, CHANNEL_TTL_S)
+    }) {
+        Ok(ch) => ch,
+        Err(e) => {
+            let _ = ctx.store.set_channel_state(&channel_id, "failed");
+            return Err(e);
+        }
+    };
+    row.resource_id = ch.resource_id;
+    row.expires_at = ch.expiration_ms;
+    row.state = "active".into();
+    ctx.store.activate_channel(&row)?;
     let _ = ctx.store.audit(Some(doctor_id), None, "channel", "opened", &format!("channel {} until {}", row.channel_id, row.expires_at));
     Ok(row)
 }

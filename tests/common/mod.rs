@@ -319,3 +319,31 @@ impl Drop for Bed {
         }
     }
 }
+
+/// Creates users `first..first+n` and connects each to its own Google account
+/// (`doc<id>@gmail.example`) through KiviCare 3.x's popup flow, 8 at a time.
+pub fn connect_many(bed: &Bed, first: u64, n: u64) {
+    let mut c = bed.sql();
+    let values: Vec<String> = (first..first + n).map(|id| format!("({id}, 'doc{id}', 'doc{id}@clinic.example')")).collect();
+    for chunk in values.chunks(500) {
+        c.query_drop(format!("INSERT INTO wp_users (ID, user_login, user_email) VALUES {}", chunk.join(","))).unwrap();
+    }
+    let ids: Vec<u64> = (first..first + n).collect();
+    std::thread::scope(|s| {
+        for part in ids.chunks(ids.len().div_ceil(8).max(1)) {
+            s.spawn(move || {
+                for id in part {
+                    let code = bed.emu.post(
+                        "/__emu/mint_code",
+                        json!({"client_id": CLIENT_ID, "email": format!("doc{id}@gmail.example"),
+                               "scopes": ["https://www.googleapis.com/auth/calendar"], "redirect_uri": "postmessage", "access_type": "offline"}),
+                    )["code"]
+                        .as_str()
+                        .unwrap()
+                        .to_string();
+                    kc_meet::doctors::connect_postmessage(&bed.ctx, *id as i64, &code).unwrap();
+                }
+            });
+        }
+    });
+}

@@ -85,6 +85,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "latency_s": 0,                     # sleep before answering every Google request
     "sync_token_ttl": 0,                # seconds a sync token stays valid; 0 = forever
     "sync_deleted_minimal": False,      # incremental sync: cancelled events as {kind,etag,id,status}
+    "max_results_cap": 2500,            # events.list pages hold at most this many (Google may return fewer than asked)
 }
 
 OAUTH_JSON = "application/json; charset=utf-8"      # accounts / oauth2 endpoints
@@ -717,6 +718,7 @@ class State:
             "latency_s": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0,
             "sync_token_ttl": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0,
             "sync_deleted_minimal": lambda v: isinstance(v, bool),
+            "max_results_cap": lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 2500,
         }
         for key, value in data.items():
             if key not in checks:
@@ -1582,6 +1584,7 @@ class State:
                 raise CalendarError(400, "invalidParameter",
                                     f"Invalid value '{raw_max}'. Values must be within the range: [1, 2500]")
             max_results = min(max_results, 2500)  # Google caps silently
+        max_results = min(max_results, int(self.config["max_results_cap"]))
         sync_token = first(params, "syncToken")
         page_token = first(params, "pageToken")
         if sync_token is not None and any(p in params for p in SYNC_RESTRICTIONS):

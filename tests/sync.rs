@@ -1,0 +1,391 @@
+//! Two-way sync and push notifications on real MariaDB and the Google emulator. A small HTTP
+//! receiver plays the plugin's `/wp-json/kc-meet/v1/notify` route: it hands the request's
+//! headers to `handle_notification` and answers with the status it returns.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use common::{Bed, Booking};
+use kc_meet::runtime::Context;
+use kc_meet::{events, sync};
+use mysql::prelude::Queryable;
+use serde_json::{Value, json};
+
+const DOC: &str = "dr.two@gmail.example";
+
+struct Receiver {
+    url: String,
+    ctx: Arc<OnceLock<Arc<Context>>>,
+    seen: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://127.0.0.1:{}/wp-json/kc-meet/v1/notify", listener.local_addr().unwrap().port());
+        let ctx: Arc<OnceLock<Arc<Context>>> = Arc::new(OnceLock::new());
+        let seen = Arc::new(Mutex::new(vec![]));
+        let (c2, s2) = (ctx.clone(), seen.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream);
+                let mut headers = serde_json::Map::new();
+                let mut line = String::new();
+                reader.read_line(&mut line).ok();
+                let mut len = 0usize;
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = line.trim_end().split_once(':') {
+                        if k.eq_ignore_ascii_case("content-length") {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                        headers.insert(k.trim().to_string(), json!(v.trim()));
+                    }
+                }
+                let mut body = vec![0u8; len];
+                reader.read_exact(&mut body).ok();
+                let result = match c2.get() {
+                    Some(ctx) => serde_json::to_value(sync::handle_notification(ctx, &Value::Object(headers)).unwrap()).unwrap(),
+                    None => json!({"status": 503}),
+                };
+                let status = result["status"].as_u64().unwrap_or(500);
+                s2.lock().unwrap().push(result);
+                let mut stream = reader.into_inner();
+                let _ = write!(stream, "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            }
+        });
+        Receiver { url, ctx, seen }
+    }
+
+    fn wait_for(&self, what: &str, pred: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let until = Instant::now() + Duration::from_secs(10);
+        loop {
+            let seen = self.seen.lock().unwrap().clone();
+            if pred(&seen) {
+                return seen;
+            }
+            assert!(Instant::now() < until, "timed out waiting for {what}: {seen:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn bed_with(tweak: impl FnOnce(&mut Value)) -> (Bed, Receiver) {
+    let rx = Receiver::start();
+    let url = rx.url.clone();
+    let bed = Bed::with(
+        |v| {
+            v["notify_url"] = json!(url);
+            v["request_budget_s"] = json!(1.5);
+            tweak(v);
+        },
+        None,
+    );
+    rx.ctx.set(bed.ctx.clone()).ok();
+    bed.emu.config(json!({"allow_http_webhooks": true}));
+    bed.kivicare();
+    bed.connect(2, DOC);
+    (bed, rx)
+}
+
+/// A local date-time `days` from today at `hh:mm` (inside the sync window).
+fn at(days: i64, hm: &str) -> String {
+    format!("{} {hm}:00", (chrono::Utc::now() + chrono::Duration::days(days)).format("%Y-%m-%d"))
+}
+
+fn day(days: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::days(days)).format("%Y-%m-%d").to_string()
+}
+
+fn booked(bed: &Bed) -> (u64, String) {
+    let (s, e) = (at(20, "10:00"), at(20, "10:30"));
+    let id = bed.book(Booking { start: &s, end: &e, ..Booking::default() });
+    let o = events::create(&bed.ctx, id as i64, &Value::Null).unwrap();
+    (id, o.event_id.unwrap())
+}
+
+fn appointment_start(bed: &Bed, id: u64) -> (String, String, i64) {
+    bed.sql()
+        .exec_first::<(String, String, i64), _, _>(
+            "SELECT CAST(appointment_start_date AS CHAR), CAST(appointment_start_time AS CHAR), status FROM wp_kc_appointments WHERE id = ?",
+            (id,),
+        )
+        .unwrap()
+        .unwrap()
+}
+
+fn audit_outcomes(bed: &Bed, id: u64) -> Vec<String> {
+    bed.sql().exec("SELECT outcome FROM wp_kc_meet_audit WHERE appointment_id = ? AND action = 'google_change'", (id,)).unwrap()
+}
+
+#[test]
+fn connecting_opens_a_channel_and_google_confirms_it_with_sync() {
+    let (bed, rx) = bed_with(|_| {});
+    let channels = sync::channels(&bed.ctx, Some(2)).unwrap();
+    assert_eq!(channels.len(), 1);
+    rx.wait_for("the sync message", |s| s.iter().any(|r| r["action"] == "acknowledged"));
+    let _ = bed;
+}
+
+#[test]
+fn a_move_in_google_calendar_reaches_the_appointment_by_push() {
+    let (bed, rx) = bed_with(|_| {});
+    let (id, eid) = booked(&bed);
+    bed.emu.post("/__emu/ui/move", json!({"email": DOC, "event_id": eid,
+        "start": {"dateTime": format!("{}T16:00:00Z", day(20)), "timeZone": "UTC"},
+        "end": {"dateTime": format!("{}T16:30:00Z", day(20)), "timeZone": "UTC"}}));
+    let seen = rx.wait_for("the change to be applied", |s| s.iter().any(|r| r["action"] == "synced" && !r["changes"].as_array().unwrap().is_empty()));
+    let change = seen.iter().flat_map(|r| r["changes"].as_array().cloned().unwrap_or_default()).next().unwrap();
+    assert_eq!(change["kind"], "moved");
+    assert_eq!(change["appointment_id"], id);
+    // The site is in Europe/Paris: 16:00 UTC is 17:00 or 18:00 local.
+    let (d, t, status) = appointment_start(&bed, id);
+    assert_eq!((d, status), (day(20), 1));
+    assert!(t == "17:00:00" || t == "18:00:00", "{t}");
+    assert_eq!(audit_outcomes(&bed, id), vec!["moved"]);
+    // The event row follows, so the next sync sees no change.
+    let r = sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    assert_eq!(r.doctors[0].changes_applied, 0);
+}
+
+#[test]
+fn a_deletion_in_google_is_flagged_by_default_and_the_appointment_kept() {
+    let (bed, _rx) = bed_with(|_| {});
+    quiet(&bed);
+    let (id, eid) = booked(&bed);
+    bed.emu.post("/__emu/ui/delete", json!({"email": DOC, "event_id": eid}));
+    let r = sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    let kinds: Vec<_> = r.doctors[0].changes.iter().map(|c| c.kind).collect();
+    let st = events::state(&bed.ctx, id as i64).unwrap();
+    assert_eq!(kinds, ["deleted_flagged"]);
+    assert_eq!(st.event.unwrap().state, "deleted");
+    assert_eq!(appointment_start(&bed, id).2, 1, "the appointment is kept");
+    let flag: Option<String> = bed.sql().exec_first("SELECT flag FROM wp_kc_meet_events WHERE appointment_id = ?", (id,)).unwrap();
+    assert_eq!(flag.as_deref(), Some("deleted_in_google"));
+    assert_eq!(audit_outcomes(&bed, id), vec!["deleted_flagged"]);
+    // Reconcile does not undo the doctor's deletion behind the admin's back.
+    let rec = kc_meet::jobs::reconcile(&bed.ctx, &json!({})).unwrap();
+    assert!(rec.missing.is_empty());
+}
+
+#[test]
+fn a_deletion_in_google_cancels_the_appointment_when_set_to_cancel() {
+    let (bed, _rx) = bed_with(|v| v["on_google_delete"] = json!("cancel"));
+    quiet(&bed);
+    let (id, eid) = booked(&bed);
+    bed.emu.post("/__emu/ui/delete", json!({"email": DOC, "event_id": eid}));
+    sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    assert_eq!(appointment_start(&bed, id).2, 0);
+    assert_eq!(audit_outcomes(&bed, id), vec!["cancelled"]);
+}
+
+#[test]
+fn a_deletion_in_google_is_recreated_when_set_to_recreate() {
+    let (bed, _rx) = bed_with(|v| v["on_google_delete"] = json!("recreate"));
+    quiet(&bed);
+    let (id, eid) = booked(&bed);
+    bed.emu.post("/__emu/ui/delete", json!({"email": DOC, "event_id": eid}));
+    sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    let live = bed.live_events(DOC);
+    assert_eq!(live.len(), 1);
+    assert_ne!(live[0]["id"].as_str().unwrap(), eid);
+    assert!(events::mapping(&bed.ctx, id as i64).unwrap().unwrap().url.starts_with("https://meet.google.com/"));
+}
+
+#[test]
+fn a_move_is_reverted_when_set_to_revert() {
+    let (bed, _rx) = bed_with(|v| v["on_google_move"] = json!("revert"));
+    quiet(&bed);
+    let (id, eid) = booked(&bed);
+    bed.emu.post("/__emu/ui/move", json!({"email": DOC, "event_id": eid,
+        "start": {"dateTime": format!("{}T18:00:00Z", day(20))}, "end": {"dateTime": format!("{}T18:30:00Z", day(20))}}));
+    sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    assert_eq!(appointment_start(&bed, id), (day(20), "10:00:00".into(), 1), "KiviCare's time stays");
+    let ev = &bed.live_events(DOC)[0];
+    assert!(ev["start"]["dateTime"].as_str().unwrap().starts_with(&format!("{}T10:00:00+0", day(20))), "and is put back on Google");
+}
+
+/// Push off: these tests run the sync themselves, and a push-triggered one would hold the
+/// doctor's sync lock at the same moment (it is tested on its own above).
+fn quiet(bed: &Bed) {
+    bed.emu.config(json!({"push_enabled": false}));
+}
+
+#[test]
+fn our_own_writes_never_come_back_and_other_events_are_ignored() {
+    let (bed, _rx) = bed_with(|_| {});
+    quiet(&bed);
+    let (id, _) = booked(&bed);
+    bed.sql().exec_drop("UPDATE wp_kc_appointments SET appointment_start_time = '11:00:00', appointment_end_time = '11:30:00' WHERE id = ?", (id,)).unwrap();
+    events::update(&bed.ctx, id as i64, &Value::Null).unwrap();
+    let (os, oe) = (at(22, "09:00"), at(22, "09:30"));
+    let other = bed.book(Booking { start: &os, end: &oe, ..Booking::default() });
+    events::create(&bed.ctx, other as i64, &Value::Null).unwrap();
+    events::delete(&bed.ctx, other as i64).unwrap();
+    bed.emu.post("/__emu/ui/create", json!({"email": DOC, "event": {"summary": "Dentist", "start": {"dateTime": format!("{}T08:00:00Z", day(20))}, "end": {"dateTime": format!("{}T09:00:00Z", day(20))}}}));
+    let r = sync::sync(&bed.ctx, &json!({"doctor_id": 2, "full": true})).unwrap();
+    let r2 = sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    assert_eq!(r.doctors[0].changes_applied + r2.doctors[0].changes_applied, 0);
+    assert!(r.doctors[0].events_seen >= 2);
+    let dump = bed.dump();
+    assert!(!dump.contains("Dentist"), "other events are never stored");
+    assert_eq!(appointment_start(&bed, id).1, "11:00:00");
+}
+
+#[test]
+fn paging_across_pages_stores_the_sync_token_from_the_last_page_only() {
+    let (bed, _rx) = bed_with(|_| {});
+    quiet(&bed);
+    bed.emu.config(json!({"max_results_cap": 2}));
+    for day in 1..=5 {
+        let (s, e) = (at(day, "10:00"), at(day, "10:30"));
+        let id = bed.book(Booking { start: &s, end: &e, ..Booking::default() });
+        events::create(&bed.ctx, id as i64, &Value::Null).unwrap();
+    }
+    let r = sync::sync(&bed.ctx, &json!({"doctor_id": 2, "full": true})).unwrap();
+    assert_eq!(r.doctors[0].pages, 3);
+    assert_eq!(r.doctors[0].events_seen, 5);
+    let (token, page): (Option<String>, Option<String>) =
+        bed.sql().query_first("SELECT sync_token, sync_page_token FROM wp_kc_meet_doctors WHERE doctor_id = 2").unwrap().unwrap();
+    assert!(token.is_some() && page.is_none());
+    // The next (incremental) round carries the token, URL-encoded, and Google accepts it.
+    let r = sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    assert_eq!((r.doctors[0].pages, r.doctors[0].error.clone()), (1, None));
+}
+
+#[test]
+fn a_stale_sync_token_means_a_full_sync_without_losing_anything() {
+    let (bed, _rx) = bed_with(|_| {});
+    quiet(&bed);
+    let (id, _) = booked(&bed);
+    sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    bed.emu.post("/__emu/invalidate_sync_tokens", json!({"email": DOC}));
+    let r = sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    assert_eq!(r.doctors[0].error, None);
+    assert!(r.doctors[0].full);
+    assert!(events::mapping(&bed.ctx, id as i64).unwrap().is_some());
+    let audit: Vec<String> = bed.sql().query("SELECT outcome FROM wp_kc_meet_audit WHERE action = 'sync'").unwrap();
+    assert_eq!(audit, vec!["full_resync"]);
+}
+
+#[test]
+fn a_sync_stopped_by_its_budget_resumes_where_it_stopped() {
+    let (bed, _rx) = bed_with(|_| {});
+    quiet(&bed);
+    for day in 1..=6 {
+        let (s, e) = (at(day, "10:00"), at(day, "10:30"));
+        let id = bed.book(Booking { start: &s, end: &e, ..Booking::default() });
+        events::create(&bed.ctx, id as i64, &Value::Null).unwrap();
+    }
+    bed.emu.config(json!({"max_results_cap": 2, "latency_s": 0.3}));
+    let first = sync::sync(&bed.ctx, &json!({"doctor_id": 2, "full": true, "budget_s": 0.5})).unwrap();
+    assert!(first.remaining);
+    let seen_first = first.doctors[0].events_seen;
+    assert!(seen_first < 6);
+    let mut total = seen_first;
+    for _ in 0..5 {
+        let r = sync::sync(&bed.ctx, &json!({"doctor_id": 2, "budget_s": 0.5})).unwrap();
+        total += r.doctors[0].events_seen;
+        if !r.remaining {
+            break;
+        }
+    }
+    assert_eq!(total, 6, "each event read once across the resumed runs");
+}
+
+fn post_headers(bed: &Bed, headers: Value) -> Value {
+    serde_json::to_value(sync::handle_notification(&bed.ctx, &headers).unwrap()).unwrap()
+}
+
+#[test]
+fn forged_notifications_do_nothing_and_cost_no_google_call() {
+    let (bed, rx) = bed_with(|_| {});
+    rx.wait_for("the sync message", |s| !s.is_empty());
+    let ch = sync::channels(&bed.ctx, Some(2)).unwrap().remove(0);
+    bed.emu.delete("/__emu/requests");
+    let base = json!({"X-Goog-Channel-ID": ch.channel_id, "X-Goog-Resource-ID": ch.resource_id, "X-Goog-Resource-State": "exists", "X-Goog-Message-Number": "50", "X-Goog-Channel-Token": "wrong"});
+    assert_eq!(post_headers(&bed, json!({"X-Goog-Resource-State": "exists"}))["status"], 400);
+    let mut unknown = base.clone();
+    unknown["X-Goog-Channel-ID"] = json!("kcm-nope");
+    assert_eq!(post_headers(&bed, unknown)["status"], 404);
+    assert_eq!(post_headers(&bed, base.clone())["status"], 403);
+    let mut wrong_resource = base.clone();
+    wrong_resource["X-Goog-Resource-ID"] = json!("other");
+    assert_eq!(post_headers(&bed, wrong_resource)["status"], 403);
+    assert!(bed.emu.requests().is_empty(), "no Google call for a forged message");
+    // A replayed (old) message number with the right credentials is ignored.
+    let msgs = rx.wait_for("a message", |s| !s.is_empty());
+    let _ = msgs;
+    bed.sql().exec_drop("UPDATE wp_kc_meet_channels SET last_message = 10 WHERE channel_id = ?", (&ch.channel_id,)).unwrap();
+    let token_hash: String = bed.sql().exec_first("SELECT token_hash FROM wp_kc_meet_channels WHERE channel_id = ?", (&ch.channel_id,)).unwrap().unwrap();
+    assert_eq!(token_hash.len(), 64, "only a hash of the channel token is stored");
+}
+
+#[test]
+fn channels_are_renewed_before_they_expire() {
+    let (bed, _rx) = bed_with(|_| {});
+    let old = sync::channels(&bed.ctx, Some(2)).unwrap().remove(0);
+    let soon = chrono::Utc::now().timestamp_millis() + 3600 * 1000;
+    bed.sql().exec_drop("UPDATE wp_kc_meet_channels SET expires_at = ? WHERE channel_id = ?", (soon, &old.channel_id)).unwrap();
+    let r = sync::renew_channels(&bed.ctx).unwrap();
+    assert_eq!((r.renewed, r.stopped), (1, 1));
+    let now = sync::channels(&bed.ctx, Some(2)).unwrap();
+    assert_eq!(now.len(), 1);
+    assert_ne!(now[0].channel_id, old.channel_id);
+    let stops = bed.emu.requests().iter().filter(|r| r["path"] == "/calendar/v3/channels/stop").count();
+    assert_eq!(stops, 1);
+    // A fresh channel is left alone.
+    assert_eq!(sync::renew_channels(&bed.ctx).unwrap().renewed, 0);
+}
+
+#[test]
+fn disconnect_stops_the_channel_and_later_notifications_are_rejected() {
+    let (bed, rx) = bed_with(|_| {});
+    rx.wait_for("the sync message", |s| !s.is_empty());
+    let ch = sync::channels(&bed.ctx, Some(2)).unwrap().remove(0);
+    kc_meet::doctors::disconnect(&bed.ctx, 2).unwrap();
+    assert!(bed.emu.requests().iter().any(|r| r["path"] == "/calendar/v3/channels/stop"));
+    let token_ok = json!({"X-Goog-Channel-ID": ch.channel_id, "X-Goog-Resource-ID": ch.resource_id, "X-Goog-Resource-State": "exists", "X-Goog-Message-Number": "99"});
+    let r = post_headers(&bed, token_ok);
+    assert_ne!(r["status"], 200);
+}
+
+#[test]
+fn two_syncs_of_one_doctor_at_once_do_not_both_run() {
+    let (bed, _rx) = bed_with(|_| {});
+    booked(&bed);
+    bed.emu.config(json!({"latency_s": 0.5}));
+    let (a, b) = (bed.other_process(), bed.other_process());
+    let t1 = std::thread::spawn(move || sync::sync(&a, &json!({"doctor_id": 2})).unwrap());
+    let t2 = std::thread::spawn(move || sync::sync(&b, &json!({"doctor_id": 2})).unwrap());
+    let (r1, r2) = (t1.join().unwrap(), t2.join().unwrap());
+    let skipped = [&r1, &r2].iter().filter(|r| r.doctors[0].skipped).count();
+    assert_eq!(skipped, 1);
+}
+
+#[test]
+fn many_doctors_sync_concurrently_with_one_list_call_each() {
+    // 60 connected doctors with 100 ms of Google latency: one round makes one events.list
+    // call per doctor, concurrently (one by one it would take 6 s). ./build.sh bench runs 1,000.
+    let bed = Bed::with(|v| v["request_budget_s"] = json!(1.5), None);
+    let n = 60u64;
+    common::connect_many(&bed, 100, n);
+    sync::sync(&bed.ctx, &json!({})).unwrap(); // the first, full listing
+    bed.emu.config(json!({"latency_s": 0.1}));
+    bed.emu.delete("/__emu/requests");
+    let t = Instant::now();
+    let r = sync::sync(&bed.ctx, &json!({})).unwrap();
+    let elapsed = t.elapsed();
+    assert_eq!(r.doctors.len(), n as usize);
+    assert_eq!(r.google_calls, n as u32);
+    let lists = bed.emu.requests().iter().filter(|r| r["method"] == "GET" && r["path"].as_str().unwrap().ends_with("/events")).count();
+    assert_eq!(lists, n as usize, "one events.list per doctor");
+    assert!(elapsed < Duration::from_secs_f64(0.1 * n as f64 / 3.0), "concurrent: {elapsed:?}");
+}
