@@ -4,6 +4,8 @@
 #   ./build.sh build    install what is missing, build the release extension (target/release/libkc_meet.so)
 #   ./build.sh test     build once, then run every test: Rust unit + integration, emulator self-test,
 #                       PHP boundary tests, WordPress tests (real MariaDB, real WordPress, Chromium)
+#   ./build.sh bench    per-operation figures (Google calls, MySQL connections, CPU, memory) and one
+#                       idle sync round over 1,000 doctors with emulated Google latency
 #   ./build.sh stubs    regenerate stubs/kc_meet.stub.php from the built extension
 #   ./build.sh deps     only install the Debian packages and start MariaDB
 #
@@ -121,10 +123,20 @@ test_all() {
   fi
 }
 
+bench() {
+  [ -f "$EXT" ] || build
+  log "per-operation figures (PHP worker with the extension)"
+  php -n -d extension="$EXT" -d extension=mysqli -d extension=curl tests/php/bench.php "${KC_MEET_BENCH_APPOINTMENTS:-200}" 2>/dev/null \
+    || php -d extension="$EXT" tests/php/bench.php "${KC_MEET_BENCH_APPOINTMENTS:-200}"
+  log "sync round over many doctors"
+  cargo run --release --locked --example bench_sync -- "${KC_MEET_BENCH_DOCTORS:-1000}" "${KC_MEET_BENCH_LATENCY_MS:-50}"
+}
+
 case "${1:-}" in
   deps) deps ;;
   build) deps; build ;;
   stubs) deps; stubs ;;
+  bench) deps; bench ;;
   test) deps; test_all ;;
   *) sed -n '2,12p' "$0"; exit 2 ;;
 esac

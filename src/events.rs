@@ -211,7 +211,7 @@ fn write_create(ctx: &Context, a: &Appointment, mut generation: u32) -> Result<O
     let mut info = None;
     // A 409 means the id exists: ours from a lost response (adopt it), or deleted earlier
     // (Google keeps its id reserved: take the next generation). Bounded.
-    for _ in 0..4 {
+    for _ in 0..16 {
         let eid = event_id(ctx, a.id, generation);
         let mut b = body.clone();
         b["id"] = json!(eid);

@@ -61,8 +61,8 @@ $kc_meet_disconnect_doctors = static function () {
 };
 
 /**
- * Drops kc-meet's tables (`{prefix}kc_meet_*`), options (`kc_meet_*`, including transients)
- * and cron events of the current site.
+ * Drops kc-meet's tables (`{prefix}kc_meet_*`), options (`kc_meet_*`, including transients),
+ * cron events and Action Scheduler actions of the current site.
  *
  * @return void
  */
@@ -92,9 +92,7 @@ $kc_meet_uninstall_site = static function () {
 		}
 	}
 
-	foreach ( KC_Meet_Lifecycle::CRON_HOOKS as $hook ) {
-		wp_clear_scheduled_hook( $hook );
-	}
+	KC_Meet_Lifecycle::clear_cron();
 };
 
 if ( is_multisite() ) {

@@ -17,6 +17,15 @@ defined( 'ABSPATH' ) || exit;
  * Meet is marked enabled when both are set). It shows the redirect URI to register in Google
  * Cloud (`#kc-meet-redirect-uri`, read-only) and a health box (`#kc-meet-health`, with the
  * problems list `#kc-meet-problems` and the doctors table `#kc-meet-doctors`).
+ *
+ * The "Sync problems" box (`#kc-meet-jobs`, attribute `data-queued` = number of queued jobs)
+ * lists the failed background jobs (`#kc-meet-failed-jobs`: appointment, action, attempts,
+ * last error, a "Retry" button) and the recent event failures kept by {@see KC_Meet_Events}
+ * (`#kc-meet-recent-errors`, with a "Clear" button). Retry posts to `admin-post.php` with action
+ * `kc_meet_retry_job`, `job_id` and a nonce (action `kc_meet_retry_job_{id}`) →
+ * kc_meet_retry_job(); Clear posts action `kc_meet_clear_errors` with its nonce. Both need
+ * `manage_options` and redirect back with `kc_meet_retry` = queued|error (+ `kc_meet_code`) /
+ * `kc_meet_cleared` = 1.
  */
 class KC_Meet_Admin_Page {
 
@@ -35,6 +44,34 @@ class KC_Meet_Admin_Page {
 	const SAVE_ACTION = 'kc_meet_save_settings';
 
 	/**
+	 * admin-post action (and nonce action prefix) of the Retry buttons.
+	 *
+	 * @var string
+	 */
+	const RETRY_ACTION = 'kc_meet_retry_job';
+
+	/**
+	 * admin-post action and nonce action of the Clear button of recent errors.
+	 *
+	 * @var string
+	 */
+	const CLEAR_ERRORS_ACTION = 'kc_meet_clear_errors';
+
+	/**
+	 * How many failed jobs the box lists; how many queued jobs it counts exactly.
+	 *
+	 * @var int
+	 */
+	const JOBS_SHOWN = 50;
+
+	/**
+	 * Queued jobs counted before showing "N+".
+	 *
+	 * @var int
+	 */
+	const QUEUED_COUNTED = 500;
+
+	/**
 	 * Hooks the page.
 	 *
 	 * @return void
@@ -42,6 +79,51 @@ class KC_Meet_Admin_Page {
 	public function register() {
 		add_action( 'admin_menu', array( $this, 'add_menu' ) );
 		add_action( 'admin_post_' . self::SAVE_ACTION, array( $this, 'handle_save' ) );
+		add_action( 'admin_post_' . self::RETRY_ACTION, array( $this, 'handle_retry' ) );
+		add_action( 'admin_post_' . self::CLEAR_ERRORS_ACTION, array( $this, 'handle_clear_errors' ) );
+	}
+
+	/**
+	 * admin-post handler of a Retry button: capability, nonce, kc_meet_retry_job(), redirect back.
+	 *
+	 * @return void
+	 */
+	public function handle_retry() {
+		if ( ! current_user_can( KC_Meet_Access::ADMIN_CAP ) ) {
+			wp_die( esc_html__( 'Sorry, you are not allowed to manage these settings.', 'kc-googlemeet' ), '', array( 'response' => 403 ) );
+		}
+		// phpcs:ignore WordPress.Security.NonceVerification.Missing -- verified right below (the nonce action contains the id).
+		$job_id = isset( $_POST['job_id'] ) ? absint( wp_unslash( $_POST['job_id'] ) ) : 0;
+		check_admin_referer( self::RETRY_ACTION . '_' . $job_id );
+		$args = array( 'kc_meet_retry' => 'queued' );
+		try {
+			if ( $job_id <= 0 ) {
+				throw new InvalidArgumentException( 'job id', 5001 );
+			}
+			KC_Meet_Native::retry_job( $job_id );
+		} catch ( \Throwable $e ) {
+			$args = array(
+				'kc_meet_retry' => 'error',
+				'kc_meet_code'  => (int) $e->getCode(),
+			);
+		}
+		wp_safe_redirect( self::url( $args ) . '#kc-meet-jobs' );
+		$this->finish();
+	}
+
+	/**
+	 * admin-post handler of the Clear button of recent errors.
+	 *
+	 * @return void
+	 */
+	public function handle_clear_errors() {
+		if ( ! current_user_can( KC_Meet_Access::ADMIN_CAP ) ) {
+			wp_die( esc_html__( 'Sorry, you are not allowed to manage these settings.', 'kc-googlemeet' ), '', array( 'response' => 403 ) );
+		}
+		check_admin_referer( self::CLEAR_ERRORS_ACTION );
+		KC_Meet_Events::clear_errors();
+		wp_safe_redirect( self::url( array( 'kc_meet_cleared' => '1' ) ) . '#kc-meet-jobs' );
+		$this->finish();
 	}
 
 	/**
@@ -161,6 +243,7 @@ class KC_Meet_Admin_Page {
 			</form>
 
 			<?php $this->render_health(); ?>
+			<?php $this->render_jobs(); ?>
 		</div>
 		<?php
 	}
@@ -282,6 +365,151 @@ class KC_Meet_Admin_Page {
 					<?php endforeach; ?>
 				</tbody>
 			</table>
+		</div>
+		<?php
+	}
+
+	/**
+	 * Renders the "Sync problems" box (`#kc-meet-jobs`).
+	 *
+	 * @param array|null $failed Failed jobs (kc_meet_jobs()['jobs']); null asks the extension.
+	 * @param int|null   $queued Number of queued jobs; null asks the extension.
+	 * @return void
+	 */
+	public function render_jobs( $failed = null, $queued = null ) {
+		$error = null;
+		if ( null === $failed || null === $queued ) {
+			try {
+				$failed = KC_Meet_Native::jobs(
+					array(
+						'state' => 'failed',
+						'limit' => self::JOBS_SHOWN,
+					)
+				)['jobs'] ?? array();
+				$queued = count(
+					KC_Meet_Native::jobs(
+						array(
+							'state' => 'queued',
+							'limit' => self::QUEUED_COUNTED,
+						)
+					)['jobs'] ?? array()
+				);
+			} catch ( \Throwable $e ) {
+				$error  = $e->getMessage();
+				$failed = array();
+				$queued = 0;
+			}
+		}
+		$failed = is_array( $failed ) ? $failed : array();
+		$queued = (int) $queued;
+		$errors = array_reverse( KC_Meet_Events::recent_errors() );
+		// phpcs:disable WordPress.Security.NonceVerification.Recommended -- display only, fixed messages.
+		$retry   = isset( $_GET['kc_meet_retry'] ) ? sanitize_key( wp_unslash( $_GET['kc_meet_retry'] ) ) : '';
+		$code    = isset( $_GET['kc_meet_code'] ) ? absint( $_GET['kc_meet_code'] ) : 0;
+		$cleared = isset( $_GET['kc_meet_cleared'] );
+		// phpcs:enable
+		?>
+		<div id="kc-meet-jobs" class="card" style="max-width:none" data-queued="<?php echo esc_attr( (string) $queued ); ?>">
+			<h2><?php esc_html_e( 'Sync problems', 'kc-googlemeet' ); ?></h2>
+			<?php if ( 'queued' === $retry ) : ?>
+				<div class="notice notice-success inline kc-meet-retry-result"><p><?php esc_html_e( 'The job was queued again; it runs within a minute.', 'kc-googlemeet' ); ?></p></div>
+			<?php elseif ( 'error' === $retry ) : ?>
+				<div class="notice notice-error inline kc-meet-retry-result"><p><?php echo esc_html( KC_Meet_Messages::for_code( $code ) ); ?></p></div>
+			<?php endif; ?>
+			<?php if ( $cleared ) : ?>
+				<div class="notice notice-success inline"><p><?php esc_html_e( 'Recent errors cleared.', 'kc-googlemeet' ); ?></p></div>
+			<?php endif; ?>
+			<?php if ( null !== $error ) : ?>
+				<p class="kc-meet-jobs-error"><?php echo esc_html( $error ); ?></p>
+			<?php endif; ?>
+			<p class="kc-meet-queued">
+				<?php
+				$shown = $queued >= self::QUEUED_COUNTED ? self::QUEUED_COUNTED . '+' : (string) $queued;
+				printf(
+					/* translators: %s: number of jobs */
+					esc_html__( 'Google writes waiting in the queue: %s', 'kc-googlemeet' ),
+					'<strong>' . esc_html( $shown ) . '</strong>'
+				);
+				?>
+			</p>
+
+			<h3><?php esc_html_e( 'Failed jobs', 'kc-googlemeet' ); ?></h3>
+			<table id="kc-meet-failed-jobs" class="widefat striped">
+				<thead>
+					<tr>
+						<th scope="col"><?php esc_html_e( 'Appointment', 'kc-googlemeet' ); ?></th>
+						<th scope="col"><?php esc_html_e( 'Action', 'kc-googlemeet' ); ?></th>
+						<th scope="col"><?php esc_html_e( 'Attempts', 'kc-googlemeet' ); ?></th>
+						<th scope="col"><?php esc_html_e( 'Last error', 'kc-googlemeet' ); ?></th>
+						<th scope="col"><?php esc_html_e( 'Updated', 'kc-googlemeet' ); ?></th>
+						<th scope="col"><span class="screen-reader-text"><?php esc_html_e( 'Retry', 'kc-googlemeet' ); ?></span></th>
+					</tr>
+				</thead>
+				<tbody>
+					<?php if ( empty( $failed ) ) : ?>
+						<tr class="kc-meet-no-failed-jobs"><td colspan="6"><?php esc_html_e( 'No failed jobs.', 'kc-googlemeet' ); ?></td></tr>
+					<?php endif; ?>
+					<?php
+					foreach ( $failed as $job ) :
+						$job_id = (int) ( $job['id'] ?? 0 );
+						?>
+						<tr class="kc-meet-failed-job" data-job-id="<?php echo esc_attr( (string) $job_id ); ?>" data-appointment-id="<?php echo esc_attr( (string) (int) ( $job['appointment_id'] ?? 0 ) ); ?>">
+							<td><?php echo esc_html( '#' . (int) ( $job['appointment_id'] ?? 0 ) ); ?></td>
+							<td><?php echo esc_html( (string) ( $job['action'] ?? '' ) ); ?></td>
+							<td><?php echo esc_html( (string) (int) ( $job['attempts'] ?? 0 ) ); ?></td>
+							<td class="kc-meet-last-error"><?php echo esc_html( (string) ( $job['last_error'] ?? '' ) ); ?></td>
+							<td><?php echo esc_html( (string) ( $job['updated_at'] ?? '' ) ); ?></td>
+							<td>
+								<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>">
+									<input type="hidden" name="action" value="<?php echo esc_attr( self::RETRY_ACTION ); ?>" />
+									<input type="hidden" name="job_id" value="<?php echo esc_attr( (string) $job_id ); ?>" />
+									<input type="hidden" name="_wpnonce" value="<?php echo esc_attr( wp_create_nonce( self::RETRY_ACTION . '_' . $job_id ) ); ?>" />
+									<button type="submit" class="button kc-meet-retry"><?php esc_html_e( 'Retry', 'kc-googlemeet' ); ?></button>
+								</form>
+							</td>
+						</tr>
+					<?php endforeach; ?>
+				</tbody>
+			</table>
+
+			<h3><?php esc_html_e( 'Recent errors', 'kc-googlemeet' ); ?></h3>
+			<table id="kc-meet-recent-errors" class="widefat striped">
+				<thead>
+					<tr>
+						<th scope="col"><?php esc_html_e( 'Time (UTC)', 'kc-googlemeet' ); ?></th>
+						<th scope="col"><?php esc_html_e( 'Appointment', 'kc-googlemeet' ); ?></th>
+						<th scope="col"><?php esc_html_e( 'Action', 'kc-googlemeet' ); ?></th>
+						<th scope="col"><?php esc_html_e( 'Error', 'kc-googlemeet' ); ?></th>
+					</tr>
+				</thead>
+				<tbody>
+					<?php if ( empty( $errors ) ) : ?>
+						<tr class="kc-meet-no-recent-errors"><td colspan="4"><?php esc_html_e( 'No recent errors.', 'kc-googlemeet' ); ?></td></tr>
+					<?php endif; ?>
+					<?php foreach ( $errors as $entry ) : ?>
+						<tr class="kc-meet-recent-error" data-appointment-id="<?php echo esc_attr( (string) $entry['appointment_id'] ); ?>" data-code="<?php echo esc_attr( (string) $entry['code'] ); ?>">
+							<td><?php echo esc_html( $entry['time'] ); ?></td>
+							<td><?php echo esc_html( $entry['appointment_id'] > 0 ? '#' . $entry['appointment_id'] : '—' ); ?></td>
+							<td><?php echo esc_html( $entry['action'] ); ?></td>
+							<td>
+								<?php
+								echo esc_html( sprintf( '%s (code %d)', $entry['message'], $entry['code'] ) );
+								if ( $entry['count'] > 1 ) {
+									echo ' ' . esc_html( '×' . $entry['count'] );
+								}
+								?>
+							</td>
+						</tr>
+					<?php endforeach; ?>
+				</tbody>
+			</table>
+			<?php if ( ! empty( $errors ) ) : ?>
+				<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>">
+					<input type="hidden" name="action" value="<?php echo esc_attr( self::CLEAR_ERRORS_ACTION ); ?>" />
+					<?php wp_nonce_field( self::CLEAR_ERRORS_ACTION ); ?>
+					<p><button type="submit" class="button" id="kc-meet-clear-errors"><?php esc_html_e( 'Clear', 'kc-googlemeet' ); ?></button></p>
+				</form>
+			<?php endif; ?>
 		</div>
 		<?php
 	}

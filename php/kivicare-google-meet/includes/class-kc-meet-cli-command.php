@@ -8,9 +8,12 @@
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Manages the Google Calendar connections of KiviCare doctors and the kc_meet tables.
+ * Manages the Google Calendar connections of KiviCare doctors, the kc_meet tables and the
+ * appointments' Google Meet events.
  *
  * Failures end with WP_CLI::error() and the extension's message (never a token or secret).
+ * See also `wp kc-meet event` ({@see KC_Meet_CLI_Event_Command}) and `wp kc-meet jobs`
+ * ({@see KC_Meet_CLI_Jobs_Command}).
  *
  * ## EXAMPLES
  *
@@ -22,8 +25,14 @@ defined( 'ABSPATH' ) || exit;
  *
  *     # Fail when the site has problems (for monitoring).
  *     $ wp kc-meet health --strict
+ *
+ *     # Give every telemedicine appointment of June its event.
+ *     $ wp kc-meet backfill --from=2024-06-01 --to=2024-06-30
+ *
+ *     # Show what the reconcile pass would fix.
+ *     $ wp kc-meet reconcile --dry-run
  */
-class KC_Meet_CLI_Command {
+class KC_Meet_CLI_Command extends KC_Meet_CLI_Base {
 
 	/**
 	 * Fields of `status`.
@@ -282,49 +291,213 @@ class KC_Meet_CLI_Command {
 	}
 
 	/**
-	 * Finds a user by id, login or e-mail; WP_CLI::error() when unknown.
+	 * Creates the missing Google Meet events of telemedicine appointments.
 	 *
-	 * @param string $value Id, login or e-mail.
-	 * @return WP_User
-	 */
-	protected function resolve_doctor( $value ) {
-		$value = trim( (string) $value );
-		$user  = false;
-		if ( '' !== $value ) {
-			if ( ctype_digit( $value ) ) {
-				$user = get_user_by( 'id', (int) $value );
-			}
-			if ( ! $user && is_email( $value ) ) {
-				$user = get_user_by( 'email', $value );
-			}
-			if ( ! $user ) {
-				$user = get_user_by( 'login', $value );
-			}
-		}
-		if ( ! $user instanceof WP_User ) {
-			WP_CLI::error( sprintf( 'Unknown doctor "%s": give a user id, login or e-mail.', $value ) );
-		}
-		return $user;
-	}
-
-	/**
-	 * The requested output format.
+	 * Asks the extension which telemedicine appointments have no event (a dry reconcile pass that
+	 * neither removes nor creates anything), then creates them one by one with a progress bar and
+	 * prints how many ended in each state (created, pending, queued, skipped, error). Events
+	 * that exist are never touched, orphans are not removed (see `wp kc-meet reconcile`).
 	 *
+	 * ## OPTIONS
+	 *
+	 * [--from=<date>]
+	 * : First appointment date (Y-m-d). Default: the extension's default window.
+	 *
+	 * [--to=<date>]
+	 * : Last appointment date (Y-m-d).
+	 *
+	 * [--doctor=<doctor>]
+	 * : Only this doctor's appointments (user id, login or e-mail).
+	 *
+	 * [--dry-run]
+	 * : Only list the appointments that would get an event.
+	 *
+	 * [--format=<format>]
+	 * : Output format of the lists.
+	 * ---
+	 * default: table
+	 * options:
+	 *   - table
+	 *   - json
+	 *   - csv
+	 *   - yaml
+	 * ---
+	 *
+	 * ## EXAMPLES
+	 *
+	 *     $ wp kc-meet backfill --dry-run
+	 *     $ wp kc-meet backfill --from=2024-06-01 --to=2024-06-30
+	 *     $ wp kc-meet backfill --doctor=drsmith
+	 *
+	 * @param array $args       Positional arguments.
 	 * @param array $assoc_args Named arguments.
-	 * @return string
-	 */
-	private function format( $assoc_args ) {
-		$format = isset( $assoc_args['format'] ) ? (string) $assoc_args['format'] : 'table';
-		return in_array( $format, array( 'table', 'json', 'csv', 'yaml' ), true ) ? $format : 'table';
-	}
-
-	/**
-	 * Ends with the exception's message and code.
-	 *
-	 * @param \Throwable $e Exception.
 	 * @return void
 	 */
-	private function fail( \Throwable $e ) {
-		WP_CLI::error( sprintf( '%s (code %d)', $e->getMessage(), (int) $e->getCode() ) );
+	public function backfill( $args, $assoc_args ) {
+		unset( $args );
+		$format = $this->format( $assoc_args );
+		$opts   = $this->range_options(
+			$assoc_args,
+			array(
+				'dry_run'        => true,
+				'create_missing' => false,
+				'remove_orphans' => false,
+			)
+		);
+		try {
+			$report = KC_Meet_Native::reconcile( $opts );
+		} catch ( \Throwable $e ) {
+			$this->fail( $e );
+			return;
+		}
+		$missing = array();
+		foreach ( (array) ( $report['missing'] ?? array() ) as $entry ) {
+			if ( is_array( $entry ) && (int) ( $entry['appointment_id'] ?? 0 ) > 0 ) {
+				$missing[] = array(
+					'appointment_id' => (int) $entry['appointment_id'],
+					'doctor_id'      => (int) ( $entry['doctor_id'] ?? 0 ),
+					'start_utc'      => (string) ( $entry['start_utc'] ?? '' ),
+				);
+			}
+		}
+
+		if ( ! empty( $assoc_args['dry-run'] ) ) {
+			if ( ! empty( $missing ) || 'table' !== $format ) {
+				WP_CLI\Utils\format_items( $format, $missing, array( 'appointment_id', 'doctor_id', 'start_utc' ) );
+			}
+			WP_CLI::success( sprintf( '%d appointment(s) would get an event (dry run: nothing changed).', count( $missing ) ) );
+			return;
+		}
+
+		$counts   = array();
+		$progress = WP_CLI\Utils\make_progress_bar( 'Creating Google Meet events', count( $missing ) );
+		foreach ( $missing as $entry ) {
+			try {
+				$result = KC_Meet_Events::ensure( 'create', $entry['appointment_id'], array(), 'cli' );
+				$state  = (string) ( $result['state'] ?? 'unknown' );
+				if ( 'skipped' === $state && ! empty( $result['reason'] ) ) {
+					$state .= ' (' . $result['reason'] . ')';
+				}
+			} catch ( \Throwable $e ) {
+				$state = 'error';
+				WP_CLI::warning( sprintf( 'Appointment %d: %s (code %d)', $entry['appointment_id'], $e->getMessage(), (int) $e->getCode() ) );
+			}
+			$counts[ $state ] = ( $counts[ $state ] ?? 0 ) + 1;
+			$progress->tick();
+		}
+		$progress->finish();
+
+		$rows = array();
+		foreach ( $counts as $state => $count ) {
+			$rows[] = array(
+				'state' => $state,
+				'count' => $count,
+			);
+		}
+		if ( ! empty( $rows ) || 'table' !== $format ) {
+			WP_CLI\Utils\format_items( $format, $rows, array( 'state', 'count' ) );
+		}
+		$errors = (int) ( $counts['error'] ?? 0 );
+		if ( $errors > 0 ) {
+			WP_CLI::error( sprintf( '%d of %d appointment(s) failed.', $errors, count( $missing ) ) );
+		}
+		WP_CLI::success( sprintf( 'Processed %d appointment(s).', count( $missing ) ) );
+	}
+
+	/**
+	 * Finds and fixes differences between appointments and Google events.
+	 *
+	 * Orphans (events whose appointment was deleted or cancelled, lost its telemedicine service
+	 * or changed doctor) are removed; telemedicine appointments without an event get one. Lists
+	 * both, then how many were fixed. The same pass runs daily in the background.
+	 *
+	 * ## OPTIONS
+	 *
+	 * [--dry-run]
+	 * : Only list what would be fixed.
+	 *
+	 * [--from=<date>]
+	 * : First appointment date (Y-m-d).
+	 *
+	 * [--to=<date>]
+	 * : Last appointment date (Y-m-d).
+	 *
+	 * [--doctor=<doctor>]
+	 * : Only this doctor (user id, login or e-mail).
+	 *
+	 * [--format=<format>]
+	 * : Output format of the list.
+	 * ---
+	 * default: table
+	 * options:
+	 *   - table
+	 *   - json
+	 *   - csv
+	 *   - yaml
+	 * ---
+	 *
+	 * ## EXAMPLES
+	 *
+	 *     $ wp kc-meet reconcile --dry-run
+	 *     $ wp kc-meet reconcile
+	 *     $ wp kc-meet reconcile --doctor=12 --format=json
+	 *
+	 * @param array $args       Positional arguments.
+	 * @param array $assoc_args Named arguments.
+	 * @return void
+	 */
+	public function reconcile( $args, $assoc_args ) {
+		unset( $args );
+		$format  = $this->format( $assoc_args );
+		$dry_run = ! empty( $assoc_args['dry-run'] );
+		$opts    = $this->range_options( $assoc_args, array( 'dry_run' => $dry_run ) );
+		try {
+			$report = KC_Meet_Native::reconcile( $opts );
+		} catch ( \Throwable $e ) {
+			$this->fail( $e );
+			return;
+		} finally {
+			KC_Meet_Events::reset();
+		}
+
+		$rows = array();
+		foreach ( (array) ( $report['orphans'] ?? array() ) as $orphan ) {
+			$rows[] = array(
+				'kind'           => 'orphan',
+				'appointment_id' => (int) ( $orphan['appointment_id'] ?? 0 ),
+				'event_id'       => (string) ( $orphan['event_id'] ?? '' ),
+				'doctor_id'      => '',
+				'start_utc'      => '',
+				'reason'         => (string) ( $orphan['reason'] ?? '' ),
+			);
+		}
+		foreach ( (array) ( $report['missing'] ?? array() ) as $missing ) {
+			$rows[] = array(
+				'kind'           => 'missing',
+				'appointment_id' => (int) ( $missing['appointment_id'] ?? 0 ),
+				'event_id'       => '',
+				'doctor_id'      => (int) ( $missing['doctor_id'] ?? 0 ),
+				'start_utc'      => (string) ( $missing['start_utc'] ?? '' ),
+				'reason'         => 'no_event',
+			);
+		}
+		if ( ! empty( $rows ) || 'table' !== $format ) {
+			WP_CLI\Utils\format_items( $format, $rows, array( 'kind', 'appointment_id', 'event_id', 'doctor_id', 'start_utc', 'reason' ) );
+		}
+		$errors = (array) ( $report['errors'] ?? array() );
+		foreach ( $errors as $error ) {
+			WP_CLI::warning( sprintf( 'Appointment %d: %s', (int) ( $error['appointment_id'] ?? 0 ), (string) ( $error['error'] ?? '' ) ) );
+		}
+		$orphans = count( (array) ( $report['orphans'] ?? array() ) );
+		$missing = count( (array) ( $report['missing'] ?? array() ) );
+		if ( $dry_run ) {
+			WP_CLI::success( sprintf( 'Found %d orphan(s) and %d missing event(s) (dry run: nothing changed).', $orphans, $missing ) );
+			return;
+		}
+		$message = sprintf( 'Fixed %d of %d orphan(s) and missing event(s).', (int) ( $report['fixed'] ?? 0 ), $orphans + $missing );
+		if ( ! empty( $errors ) ) {
+			WP_CLI::error( sprintf( '%s %d error(s).', $message, count( $errors ) ) );
+		}
+		WP_CLI::success( $message );
 	}
 }

@@ -20,8 +20,18 @@ defined( 'ABSPATH' ) || exit;
  *   secret keeps the stored one); needs `manage_options`.
  * - `kcgm_edit_googlemeet`: `['status' => true, 'data' => settings without the secret]`.
  *
- * The appointment-event filters (`kcgm_save_appointment_event`, `kcgm_remove_appointment_event`,
- * `kcgm_save_appointment_event_link_send`) come with the appointment-event release.
+ *
+ * Appointment events (argument `['appoinment_id' => id, …]` — core's spelling):
+ * - `kcgm_save_appointment_event` (`service` => 'Svc A,Svc B', sometimes `type` =>
+ *   'status_update'|'woocommerce'): kc_meet_create_event() with the data read through $wpdb plus
+ *   the service names and `telemed` => true (core calls the filter only for telemed services,
+ *   once per service, before their rows exist). Answers `['status' => true, 'message',
+ *   'join_url']` — join_url '' while the link follows (pending/queued) — or `['status' => false,
+ *   'message']` when skipped or failed.
+ * - `kcgm_remove_appointment_event`: kc_meet_delete_event().
+ * - `kcgm_save_appointment_event_link_send`: e-mails the Meet link to the patient (wp_mail),
+ *   only when the mapping has a link. The mail passes through the filter `kc_meet_link_email`
+ *   (`['to', 'subject', 'message', 'headers']`, appointment id, mapping).
  */
 class KC_Meet_KiviCare3 {
 
@@ -35,6 +45,168 @@ class KC_Meet_KiviCare3 {
 		add_filter( 'kcgm_disconnect_doctor', array( $this, 'disconnect_doctor' ) );
 		add_filter( 'kcgm_saved_googlemeet_config', array( $this, 'save_config' ) );
 		add_filter( 'kcgm_edit_googlemeet', array( $this, 'edit_config' ) );
+		add_filter( 'kcgm_save_appointment_event', array( $this, 'save_appointment_event' ) );
+		add_filter( 'kcgm_remove_appointment_event', array( $this, 'remove_appointment_event' ) );
+		add_filter( 'kcgm_save_appointment_event_link_send', array( $this, 'send_link' ) );
+	}
+
+	/**
+	 * `kcgm_save_appointment_event`.
+	 *
+	 * @param mixed $data `['appoinment_id' => id, 'service' => 'A,B', 'type' => …]`.
+	 * @return array Status array.
+	 */
+	public function save_appointment_event( $data = array() ) {
+		$data           = is_array( $data ) ? $data : array();
+		$appointment_id = self::appointment_id( $data );
+		if ( $appointment_id <= 0 ) {
+			return self::failure( KC_Meet_Messages::for_code( 5001 ) );
+		}
+		try {
+			$result = KC_Meet_Events::ensure( 'create', $appointment_id, KC_Meet_Appointment_Data::from_core3( $data ), 'kivicare3' );
+		} catch ( \Throwable $e ) {
+			return KC_Meet_Event_Result::exception_status_array( $e );
+		}
+		return KC_Meet_Event_Result::to_status_array( $result );
+	}
+
+	/**
+	 * `kcgm_remove_appointment_event`.
+	 *
+	 * @param mixed $data `['appoinment_id' => id]`.
+	 * @return array Status array (true also when there was no event).
+	 */
+	public function remove_appointment_event( $data = array() ) {
+		$appointment_id = self::appointment_id( is_array( $data ) ? $data : array() );
+		if ( $appointment_id <= 0 ) {
+			return self::failure( KC_Meet_Messages::for_code( 5001 ) );
+		}
+		try {
+			$result = KC_Meet_Events::delete( $appointment_id, 'kivicare3' );
+		} catch ( \Throwable $e ) {
+			return KC_Meet_Event_Result::exception_status_array( $e );
+		}
+		$status = KC_Meet_Event_Result::to_status_array( $result );
+		if ( 'no_event' === ( $result['reason'] ?? '' ) ) {
+			$status['status'] = true; // Nothing to remove is a success here.
+		}
+		return $status;
+	}
+
+	/**
+	 * `kcgm_save_appointment_event_link_send`: e-mails the Meet link to the patient.
+	 *
+	 * @param mixed $data `['appoinment_id' => id]`.
+	 * @return array Status array.
+	 */
+	public function send_link( $data = array() ) {
+		try {
+			return $this->mail_link( is_array( $data ) ? $data : array() );
+		} catch ( \Throwable $e ) {
+			return KC_Meet_Event_Result::exception_status_array( $e );
+		}
+	}
+
+	/**
+	 * Sends the link e-mail of send_link().
+	 *
+	 * @param array $data Filter argument.
+	 * @return array Status array.
+	 */
+	private function mail_link( array $data ) {
+		$appointment_id = self::appointment_id( $data );
+		if ( $appointment_id <= 0 ) {
+			return self::failure( KC_Meet_Messages::for_code( 5001 ) );
+		}
+		$mapping = KC_Meet_Events::mapping( $appointment_id ); // kc_meet_mapping(), cached.
+		$url     = KC_Meet_Events::meet_url( $appointment_id );
+		if ( '' === $url ) {
+			return self::failure( __( 'There is no Google Meet link for this appointment yet.', 'kc-googlemeet' ) );
+		}
+		$appointment = KC_Meet_Appointment_Data::build( $appointment_id );
+		$to          = (string) ( $appointment['patient_email'] ?? '' );
+		if ( ! is_email( $to ) ) {
+			return self::failure( __( 'The patient has no e-mail address.', 'kc-googlemeet' ) );
+		}
+		$mail = self::link_email( $to, $url, $appointment );
+		/**
+		 * Filters the e-mail that sends the Meet link to the patient.
+		 *
+		 * @param array $mail           `to`, `subject`, `message` (HTML), `headers`.
+		 * @param int   $appointment_id Appointment.
+		 * @param array $mapping        Mapping (`url`, `event_url`, …).
+		 */
+		$mail = apply_filters( 'kc_meet_link_email', $mail, $appointment_id, $mapping );
+		if ( ! is_array( $mail ) || empty( $mail['to'] ) ) {
+			return self::failure( __( 'The Google Meet link e-mail was not sent.', 'kc-googlemeet' ) );
+		}
+		$sent = wp_mail( $mail['to'], (string) ( $mail['subject'] ?? '' ), (string) ( $mail['message'] ?? '' ), $mail['headers'] ?? array() );
+		if ( ! $sent ) {
+			return self::failure( __( 'The Google Meet link e-mail could not be sent.', 'kc-googlemeet' ) );
+		}
+		return array(
+			'status'  => true,
+			'message' => __( 'The Google Meet link was sent to the patient.', 'kc-googlemeet' ),
+		);
+	}
+
+	/**
+	 * The link e-mail (HTML, every value escaped).
+	 *
+	 * @param string $to          Patient e-mail.
+	 * @param string $url         Meet link.
+	 * @param array  $appointment Appointment data (KC_Meet_Appointment_Data::build()).
+	 * @return array{to:string, subject:string, message:string, headers:string[]}
+	 */
+	public static function link_email( $to, $url, array $appointment ) {
+		$site    = wp_specialchars_decode( (string) get_bloginfo( 'name' ), ENT_QUOTES );
+		$when    = trim( (string) ( $appointment['appointment_date'] ?? '' ) . ' ' . (string) ( $appointment['appointment_time'] ?? '' ) );
+		$doctor  = (string) ( $appointment['doctor_name'] ?? '' );
+		$message = '<p>' . esc_html(
+			sprintf(
+				/* translators: %s: patient name */
+				__( 'Hello %s,', 'kc-googlemeet' ),
+				(string) ( $appointment['patient_name'] ?? '' )
+			)
+		) . '</p>';
+		$message .= '<p>' . esc_html(
+			'' !== $when && '' !== $doctor
+				? sprintf(
+					/* translators: 1: doctor name, 2: appointment date and time */
+					__( 'Your video consultation with %1$s is on %2$s.', 'kc-googlemeet' ),
+					$doctor,
+					$when
+				)
+				: __( 'Your video consultation is booked.', 'kc-googlemeet' )
+		) . '</p>';
+		$message .= '<p>' . esc_html__( 'Join it with Google Meet:', 'kc-googlemeet' )
+			. ' <a href="' . esc_url( $url ) . '">' . esc_html( $url ) . '</a></p>';
+		return array(
+			'to'      => (string) $to,
+			'subject' => sprintf(
+				/* translators: %s: site name */
+				__( '[%s] Your video consultation link', 'kc-googlemeet' ),
+				$site
+			),
+			'message' => $message,
+			'headers' => array( 'Content-Type: text/html; charset=UTF-8' ),
+		);
+	}
+
+	/**
+	 * The appointment id of a 3.x filter argument (`appoinment_id`, core's spelling, or
+	 * `appointment_id` / `id`; ids may be strings).
+	 *
+	 * @param array $data Filter argument.
+	 * @return int
+	 */
+	private static function appointment_id( array $data ) {
+		foreach ( array( 'appoinment_id', 'appointment_id', 'id' ) as $key ) {
+			if ( isset( $data[ $key ] ) ) {
+				return KC_Meet_Appointment_Data::id_of( is_string( $data[ $key ] ) ? trim( $data[ $key ] ) : $data[ $key ] );
+			}
+		}
+		return 0;
 	}
 
 	/**
@@ -171,10 +343,6 @@ class KC_Meet_KiviCare3 {
 	 * @return string
 	 */
 	private static function message( \Throwable $e ) {
-		$message = KC_Meet_Messages::for_code( (int) $e->getCode() );
-		if ( $e instanceof \KcMeet\Exception && '' !== $e->getMessage() ) {
-			$message .= ' (' . $e->getMessage() . ')';
-		}
-		return $message;
+		return KC_Meet_Messages::for_exception( $e );
 	}
 }

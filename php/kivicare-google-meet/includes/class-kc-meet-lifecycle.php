@@ -10,20 +10,29 @@ defined( 'ABSPATH' ) || exit;
 /**
  * Activation (runs `kc_meet_migrate()` on the site, or on every site when network-activated),
  * lazy migration on `admin_init` when `kc_meet_health()['schema_version']` is behind (at most
- * once per request), and deactivation (clears the plugin's cron hooks). Migration failures
+ * once per request), and deactivation (clears the plugin's cron hooks and Action Scheduler
+ * actions). Migration failures
  * never throw: they become an admin notice stored in a transient.
  */
 final class KC_Meet_Lifecycle {
 
 	/**
-	 * Cron hook: background job queue (used by later releases).
+	 * Cron hook: background job queue, every minute ({@see KC_Meet_Background}).
 	 *
 	 * @var string
 	 */
 	const CRON_RUN_JOBS = 'kc_meet_run_jobs';
 
 	/**
-	 * Cron hook: reconcile pass between appointments and Google events (later releases).
+	 * Cron hook: daily reconcile pass between appointments and Google events
+	 * ({@see KC_Meet_Background}).
+	 *
+	 * @var string
+	 */
+	const CRON_RECONCILE = 'kc_meet_reconcile';
+
+	/**
+	 * Cron hook: incremental sync from Google Calendar (later releases).
 	 *
 	 * @var string
 	 */
@@ -41,7 +50,7 @@ final class KC_Meet_Lifecycle {
 	 *
 	 * @var string[]
 	 */
-	const CRON_HOOKS = array( self::CRON_RUN_JOBS, self::CRON_SYNC, self::CRON_RENEW_CHANNELS );
+	const CRON_HOOKS = array( self::CRON_RUN_JOBS, self::CRON_RECONCILE, self::CRON_SYNC, self::CRON_RENEW_CHANNELS );
 
 	/**
 	 * Whether maybe_migrate() already ran in this request.
@@ -91,7 +100,8 @@ final class KC_Meet_Lifecycle {
 	}
 
 	/**
-	 * Unschedules every cron hook of the plugin on the current site.
+	 * Unschedules every cron hook of the plugin on the current site (WP-Cron events and, when
+	 * Action Scheduler is loaded, its actions in group `kc-meet`).
 	 *
 	 * @return void
 	 */
@@ -99,6 +109,7 @@ final class KC_Meet_Lifecycle {
 		foreach ( self::CRON_HOOKS as $hook ) {
 			wp_clear_scheduled_hook( $hook );
 		}
+		KC_Meet_Background::unschedule_action_scheduler();
 	}
 
 	/**

@@ -68,6 +68,21 @@ final class KC_Meet_Messages {
 	}
 
 	/**
+	 * User-facing message of an exception: the fixed message of its code, plus the extension's
+	 * (secret-free) detail for `\KcMeet\Exception`s.
+	 *
+	 * @param \Throwable $e Exception.
+	 * @return string
+	 */
+	public static function for_exception( \Throwable $e ) {
+		$message = self::for_code( (int) $e->getCode() );
+		if ( $e instanceof \KcMeet\Exception && '' !== $e->getMessage() ) {
+			$message .= ' (' . $e->getMessage() . ')';
+		}
+		return $message;
+	}
+
+	/**
 	 * Fixed message for a callback / action result.
 	 *
 	 * @param string $result One of connected, denied, disconnected, error.

@@ -167,6 +167,112 @@ final class KC_Meet_Native {
 	}
 
 	/**
+	 * Creates (or, when it exists, updates) the Google event of an appointment. Idempotent.
+	 *
+	 * @param int   $appointment_id Appointment.
+	 * @param array $appointment    Appointment data (keys of the native contract only; see
+	 *                              {@see KC_Meet_Appointment_Data::KEYS}).
+	 * @return array Event result: appointment_id, state, reason, event_id, meet_url, event_url,
+	 *               doctor_id, warnings.
+	 */
+	public static function create_event( $appointment_id, array $appointment = array() ) {
+		self::ensure_ready();
+		return kc_meet_create_event( (int) $appointment_id, $appointment );
+	}
+
+	/**
+	 * Updates (or, when missing, creates) the Google event of an appointment. Idempotent.
+	 *
+	 * @param int   $appointment_id Appointment.
+	 * @param array $appointment    Appointment data (see create_event()).
+	 * @return array Event result (see create_event()).
+	 */
+	public static function update_event( $appointment_id, array $appointment = array() ) {
+		self::ensure_ready();
+		return kc_meet_update_event( (int) $appointment_id, $appointment );
+	}
+
+	/**
+	 * Deletes the Google event of an appointment (attendees are told). Idempotent.
+	 *
+	 * @param int $appointment_id Appointment.
+	 * @return array Event result (see create_event()); state `skipped`, reason `no_event` when
+	 *               there was nothing to delete.
+	 */
+	public static function delete_event( $appointment_id ) {
+		self::ensure_ready();
+		return kc_meet_delete_event( (int) $appointment_id );
+	}
+
+	/**
+	 * The mapping row of an appointment, read on the extension's own connection.
+	 *
+	 * @param int $appointment_id Appointment.
+	 * @return array|null `appointment_id, event_id, url, event_url, password, created_at`, or null.
+	 */
+	public static function mapping( $appointment_id ) {
+		self::ensure_ready();
+		$mapping = kc_meet_mapping( (int) $appointment_id );
+		return is_array( $mapping ) ? $mapping : null;
+	}
+
+	/**
+	 * Everything the extension knows about an appointment's event.
+	 *
+	 * @param int $appointment_id Appointment.
+	 * @return array `appointment_id, mapping, event, job, audit`.
+	 */
+	public static function appointment_state( $appointment_id ) {
+		self::ensure_ready();
+		return kc_meet_appointment_state( (int) $appointment_id );
+	}
+
+	/**
+	 * Runs due background jobs (under a MySQL lock; a concurrent call returns ran=0 at once).
+	 *
+	 * @param int   $limit    Most jobs to run.
+	 * @param float $budget_s Time budget in seconds.
+	 * @return array `ran, done, retried, failed, skipped_locked, remaining_due, jobs`.
+	 */
+	public static function run_jobs( $limit = 50, $budget_s = 20.0 ) {
+		self::ensure_ready();
+		return kc_meet_run_jobs( (int) $limit, (float) $budget_s );
+	}
+
+	/**
+	 * Lists background jobs.
+	 *
+	 * @param array $opts `state` ('queued'|'failed'), `limit` (int).
+	 * @return array `['jobs' => [...]]`.
+	 */
+	public static function jobs( array $opts = array() ) {
+		self::ensure_ready();
+		return kc_meet_jobs( $opts );
+	}
+
+	/**
+	 * Queues a job again, due now.
+	 *
+	 * @param int $job_id Job id.
+	 * @return array The job.
+	 */
+	public static function retry_job( $job_id ) {
+		self::ensure_ready();
+		return kc_meet_retry_job( (int) $job_id );
+	}
+
+	/**
+	 * Reconciles appointments and Google events.
+	 *
+	 * @param array $opts `dry_run`, `doctor_id`, `from`, `to`, `create_missing`, `remove_orphans`, `limit`.
+	 * @return array `orphans, missing, fixed, errors`.
+	 */
+	public static function reconcile( array $opts = array() ) {
+		self::ensure_ready();
+		return kc_meet_reconcile( $opts );
+	}
+
+	/**
 	 * Disconnects a doctor (revokes at Google, best effort); clears the doctor's user cache.
 	 *
 	 * @param int $doctor_id Doctor.

@@ -127,6 +127,9 @@ final class KC_Meet_Plugin {
 		}
 
 		register_activation_hook( $plugin->file, array( 'KC_Meet_Lifecycle', 'activate' ) );
+		// Keep our WP-Cron schedule known even while the configuration is rejected (the event
+		// stays scheduled and runs again once the configuration is fixed).
+		add_filter( 'cron_schedules', array( 'KC_Meet_Background', 'add_schedule' ) );
 
 		add_action( 'init', array( $plugin, 'load_textdomain' ) );
 		add_action( 'switch_blog', array( $plugin, 'on_switch_blog' ), 1, 3 );
@@ -146,6 +149,8 @@ final class KC_Meet_Plugin {
 
 		if ( defined( 'WP_CLI' ) && WP_CLI && class_exists( 'WP_CLI' ) ) {
 			WP_CLI::add_command( 'kc-meet', 'KC_Meet_CLI_Command' );
+			WP_CLI::add_command( 'kc-meet event', 'KC_Meet_CLI_Event_Command' );
+			WP_CLI::add_command( 'kc-meet jobs', 'KC_Meet_CLI_Jobs_Command' );
 		}
 	}
 
@@ -290,6 +295,8 @@ final class KC_Meet_Plugin {
 		$this->component( 'rest', 'KC_Meet_Rest' );
 		$this->component( 'kivicare3', 'KC_Meet_KiviCare3' );
 		$this->component( 'kivicare4', 'KC_Meet_KiviCare4' );
+		$this->component( 'appointments', 'KC_Meet_Appointment_Hooks' );
+		$this->component( 'background', 'KC_Meet_Background' );
 	}
 
 	/**
@@ -304,7 +311,8 @@ final class KC_Meet_Plugin {
 	/**
 	 * Returns (creating and hooking it on first use) a feature component.
 	 *
-	 * @param string $name       Component name: admin, profile, rest, kivicare3, kivicare4.
+	 * @param string $name       Component name: admin, profile, rest, kivicare3, kivicare4,
+	 *                           appointments, background.
 	 * @param string $class_name Class to create when missing.
 	 * @return object|null
 	 */

@@ -33,9 +33,15 @@ defined( 'ABSPATH' ) || exit;
  *
  * Connection methods use the extension. `get_doctor_access_token()` returns a non-secret marker
  * ({@see self::CONNECTED_MARKER}), never a token: core only tests it for emptiness to decide
- * whether the doctor has this provider. The meeting methods are not available in this release
- * (appointment events come with the next one): `create_meeting()` returns a WP_Error with code
- * `kc_meet_not_available`, the others the failure value core's contract documents (false/null).
+ * whether the doctor has this provider.
+ *
+ * Meeting methods go through {@see KC_Meet_Events} (the appointment data is read through $wpdb,
+ * which sees core's uncommitted rows) and map results with {@see KC_Meet_Event_Result}; no
+ * exception ever leaves them. `create_meeting()` / `update_meeting()` return core's meeting
+ * array or a WP_Error; `cancel_meeting_by_appointment()` / `delete_meeting()` a bool;
+ * `get_meeting_by_appointment()` / `get_meeting()` the meeting array or null/false. Core 4.x
+ * never removes an event itself on cancel (status 0): {@see KC_Meet_Appointment_Hooks} listens to
+ * core's actions for that.
  */
 class KC_Meet_Telemed_Provider extends \App\abstracts\KCAbstractTelemedProvider {
 
@@ -45,13 +51,6 @@ class KC_Meet_Telemed_Provider extends \App\abstracts\KCAbstractTelemedProvider 
 	 * @var string
 	 */
 	const CONNECTED_MARKER = 'kc-meet:connected';
-
-	/**
-	 * WP_Error code of the meeting methods in this release.
-	 *
-	 * @var string
-	 */
-	const NOT_AVAILABLE = 'kc_meet_not_available';
 
 	/**
 	 * Doctor of the last get_doctor_access_token() call (core calls is_doctor_telemed_connected()
@@ -260,83 +259,152 @@ class KC_Meet_Telemed_Provider extends \App\abstracts\KCAbstractTelemedProvider 
 	}
 
 	/**
-	 * The error every meeting method stands for in this release.
+	 * Creates the appointment's Google event (or, when it has one, brings it up to date) through
+	 * kc_meet_create_event(). Core 4.x calls it inside its open booking transaction, for telemed
+	 * appointments only — also to regenerate a link (topic "Regenerated Telemed Service",
+	 * start_time = now) and on every hit of the public payment-success URL (topic ", "): the
+	 * extension is idempotent and, whenever the appointment row is readable through $wpdb, its
+	 * times come from the row, never from core's `start_time`, so none of these creates a
+	 * duplicate or moves the event.
 	 *
-	 * @return WP_Error
-	 */
-	public static function not_available() {
-		return new WP_Error(
-			self::NOT_AVAILABLE,
-			__( 'Google Meet appointment events are not available in this version of kc-meet.', 'kc-googlemeet' ),
-			array( 'status' => 501 )
-		);
-	}
-
-	/**
-	 * Not available in this release.
-	 *
-	 * @param array $meeting_data Meeting data from core.
-	 * @return WP_Error
+	 * @param array $meeting_data `appointment_id`, `topic`, `start_time`, `end_time`, `duration`,
+	 *                            `timezone`, `doctor_id`, `patient_id`, `attendees` (Zoom-style
+	 *                            keys ignored).
+	 * @return array|WP_Error `id, join_url, start_url, password, event_url, appointment_id,
+	 *                        created_at` (join_url '' while the link is pending/queued); WP_Error
+	 *                        when skipped (`kc_meet_skipped`, data `reason`) or failed.
 	 */
 	public function create_meeting( $meeting_data = array() ) {
-		unset( $meeting_data );
-		return self::not_available();
+		$meeting_data   = is_array( $meeting_data ) ? $meeting_data : array();
+		$appointment_id = KC_Meet_Appointment_Data::id_of( $meeting_data['appointment_id'] ?? 0 );
+		if ( $appointment_id <= 0 ) {
+			return self::invalid_request();
+		}
+		$handed            = KC_Meet_Appointment_Data::from_core4( $meeting_data );
+		$handed['telemed'] = true; // Core calls the provider for telemed appointments only.
+		try {
+			$result = KC_Meet_Events::ensure( 'create', $appointment_id, $handed, 'provider' );
+		} catch ( \Throwable $e ) {
+			return KC_Meet_Messages::to_wp_error( $e );
+		}
+		return KC_Meet_Event_Result::to_meeting( $result, $appointment_id );
 	}
 
 	/**
-	 * Not available in this release.
+	 * Moves the appointment's event (kc_meet_update_event(): same event, same Meet link). Core
+	 * calls it on reschedule, inside its transaction, with the event id it read through
+	 * {@see \KCGMApp\models\KCGMAppointmentGoogleMeetMapping}.
 	 *
-	 * @param string $meeting_id   Event id.
-	 * @param array  $meeting_data Meeting data.
-	 * @return false
+	 * @param string $meeting_id   Google event id (used to find the appointment when the data
+	 *                             has no `appointment_id`).
+	 * @param array  $meeting_data `appointment_id`, `topic`, `summary`, `attendees`, `doctor_id`,
+	 *                             `start_time`, `end_time` (ISO 8601), `timezone`.
+	 * @return array|WP_Error Meeting array (see create_meeting()) or WP_Error.
 	 */
 	public function update_meeting( $meeting_id = '', $meeting_data = array() ) {
-		unset( $meeting_id, $meeting_data );
-		return false;
+		$meeting_data   = is_array( $meeting_data ) ? $meeting_data : array();
+		$appointment_id = KC_Meet_Appointment_Data::id_of( $meeting_data['appointment_id'] ?? 0 );
+		if ( $appointment_id <= 0 ) {
+			$appointment_id = self::appointment_of_event( $meeting_id );
+		}
+		if ( $appointment_id <= 0 ) {
+			return self::invalid_request();
+		}
+		try {
+			$result = KC_Meet_Events::ensure( 'update', $appointment_id, KC_Meet_Appointment_Data::from_core4( $meeting_data ), 'provider' );
+		} catch ( \Throwable $e ) {
+			return KC_Meet_Messages::to_wp_error( $e );
+		}
+		return KC_Meet_Event_Result::to_meeting( $result, $appointment_id );
 	}
 
 	/**
-	 * Not available in this release.
+	 * Removes the event with this id (found through the mapping) — attendees are told.
 	 *
-	 * @param string $meeting_id Event id.
-	 * @return bool False.
+	 * @param string $meeting_id Google event id.
+	 * @return bool Whether no event is left (false when unknown or on failure).
 	 */
 	public function delete_meeting( $meeting_id = '' ): bool {
-		unset( $meeting_id );
-		return false;
+		$appointment_id = self::appointment_of_event( $meeting_id );
+		return $appointment_id > 0 && $this->cancel_meeting_by_appointment( $appointment_id );
 	}
 
 	/**
-	 * Not available in this release.
+	 * The meeting with this event id, from the mapping.
 	 *
-	 * @param string $meeting_id Event id.
-	 * @return false
+	 * @param string $meeting_id Google event id.
+	 * @return array|false Meeting array (see create_meeting()) or false.
 	 */
 	public function get_meeting( $meeting_id = '' ) {
-		unset( $meeting_id );
-		return false;
+		$appointment_id = self::appointment_of_event( $meeting_id );
+		$meeting        = $appointment_id > 0 ? $this->get_meeting_by_appointment( $appointment_id ) : null;
+		return null !== $meeting ? $meeting : false;
 	}
 
 	/**
-	 * Not available in this release.
+	 * The appointment's meeting, from kc_meet_mapping().
 	 *
 	 * @param int $appointment_id Appointment.
-	 * @return null
+	 * @return array|null Meeting array (see create_meeting()) or null.
 	 */
 	public function get_meeting_by_appointment( $appointment_id = 0 ) {
-		unset( $appointment_id );
-		return null;
+		try {
+			$mapping = KC_Meet_Events::mapping( KC_Meet_Appointment_Data::id_of( $appointment_id ) );
+		} catch ( \Throwable $e ) {
+			return null;
+		}
+		return null !== $mapping ? KC_Meet_Event_Result::mapping_to_meeting( $mapping ) : null;
 	}
 
 	/**
-	 * Not available in this release.
+	 * Removes the appointment's event (kc_meet_delete_event(); attendees are told). Core calls it
+	 * on delete and bulk delete.
 	 *
 	 * @param int $appointment_id Appointment.
-	 * @return bool False.
+	 * @return bool Whether no event is left (true also when there was none).
 	 */
 	public function cancel_meeting_by_appointment( $appointment_id = 0 ): bool {
-		unset( $appointment_id );
-		return false;
+		$appointment_id = KC_Meet_Appointment_Data::id_of( $appointment_id );
+		if ( $appointment_id <= 0 ) {
+			return false;
+		}
+		try {
+			$result = KC_Meet_Events::delete( $appointment_id, 'provider' );
+		} catch ( \Throwable $e ) {
+			return false;
+		}
+		return KC_Meet_Event_Result::is_success( $result ) || 'no_event' === ( $result['reason'] ?? '' );
+	}
+
+	/**
+	 * The appointment a Google event id belongs to (0 when unknown).
+	 *
+	 * @param mixed $event_id Google event id.
+	 * @return int
+	 */
+	public static function appointment_of_event( $event_id ) {
+		$event_id = is_scalar( $event_id ) ? trim( (string) $event_id ) : '';
+		if ( '' === $event_id ) {
+			return 0;
+		}
+		$mapping = \KCGMApp\models\KCGMAppointmentGoogleMeetMapping::query()->where( 'event_id', $event_id )->first();
+		return null !== $mapping ? (int) $mapping->appointment_id : 0;
+	}
+
+	/**
+	 * WP_Error for meeting data without an appointment.
+	 *
+	 * @return WP_Error
+	 */
+	private static function invalid_request() {
+		return new WP_Error(
+			KC_Meet_Messages::error_slug( 5001 ),
+			__( 'The meeting data names no appointment.', 'kc-googlemeet' ),
+			array(
+				'status'       => 400,
+				'kc_meet_code' => 5001,
+			)
+		);
 	}
 
 	/**
@@ -363,7 +431,7 @@ class KC_Meet_Telemed_Provider extends \App\abstracts\KCAbstractTelemedProvider 
 	}
 
 	/**
-	 * Not available in this release.
+	 * Mapping rows belong to the extension (delete_meeting() removes the event and its row).
 	 *
 	 * @param string $meeting_id Event id.
 	 * @return bool False.

@@ -1,0 +1,59 @@
+//! `./build.sh bench`: one idle sync round over many connected doctors with emulated Google
+//! latency (real MariaDB, the Google emulator). Prints the wall time, the number of Google
+//! calls, and what the same round would take one doctor at a time.
+//!
+//! Usage: cargo run --release --example bench_sync -- [doctors=1000] [latency_ms=50]
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::time::Instant;
+
+use serde_json::json;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let n: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let latency_ms: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(50);
+    let bed = common::Bed::new();
+    let t = Instant::now();
+    common::connect_many(&bed, 100, n);
+    println!("setup: {n} doctors connected in {:.1} s", t.elapsed().as_secs_f64());
+    let first = kc_meet::sync::sync(&bed.ctx, &json!({"budget_s": 600})).unwrap();
+    println!("first (full) round: {:.2} s, {} Google calls", first.elapsed_s, first.google_calls);
+
+    bed.emu.config(json!({"latency_s": latency_ms as f64 / 1000.0}));
+    bed.emu.delete("/__emu/requests");
+    let rss_before = rss_kb();
+    let t = Instant::now();
+    let cpu0 = cpu_s();
+    let r = kc_meet::sync::sync(&bed.ctx, &json!({"budget_s": 600})).unwrap();
+    let wall = t.elapsed().as_secs_f64();
+    let cpu = cpu_s() - cpu0;
+    let lists = bed.emu.requests().iter().filter(|q| q["method"] == "GET" && q["path"].as_str().unwrap_or("").ends_with("/events")).count();
+    let errors = r.doctors.iter().filter(|d| d.error.is_some() || d.skipped).count();
+    println!("idle round, {n} doctors, {latency_ms} ms Google latency, {} concurrent requests:", kc_meet::sync::CONCURRENCY);
+    println!("  wall time            {wall:.2} s");
+    println!("  one by one would be  {:.2} s (latency alone)", n as f64 * latency_ms as f64 / 1000.0);
+    println!("  Google calls         {} (events.list: {lists}, {:.2} per doctor)", r.google_calls, lists as f64 / n as f64);
+    println!("  doctors with errors  {errors}");
+    println!("  CPU (this process)   {:.3} s, {:.2} ms per doctor", cpu, cpu * 1000.0 / n as f64);
+    println!("  throughput           {:.0} doctors/s", n as f64 / wall);
+    println!("  RSS                  {} kB -> {} kB", rss_before, rss_kb());
+}
+
+fn cpu_s() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks: f64 = fields.get(11).and_then(|u| u.parse::<f64>().ok()).unwrap_or(0.0) + fields.get(12).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}

@@ -1,0 +1,205 @@
+<?php
+/**
+ * Background work: the job queue and the reconcile pass.
+ *
+ * @package KC_Meet
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Schedules and runs the extension's background work:
+ * - `kc_meet_run_jobs` every minute → `kc_meet_run_jobs(50, 20.0)` (queued Google writes,
+ *   pending Meet links, retries);
+ * - `kc_meet_reconcile` daily → `kc_meet_reconcile()` (events whose appointment is gone or
+ *   cancelled are removed, telemedicine appointments without an event get one). Its options
+ *   pass through the filter `kc_meet_reconcile_options` (default: the extension's defaults).
+ *
+ * With Action Scheduler (WooCommerce ships it; `as_schedule_recurring_action()` exists and
+ * `action_scheduler_init` fired) both are recurring actions in group `kc-meet`, and the WP-Cron
+ * events are removed; otherwise WP-Cron events (schedule `kc_meet_minute`, registered on
+ * `cron_schedules` by {@see self::add_schedule()}, and `daily`). The filter
+ * `kc_meet_use_action_scheduler` overrides the choice. Both schedulers fire the same action
+ * hooks. Schedules are checked on `init`; deactivation removes them
+ * ({@see KC_Meet_Lifecycle::clear_cron()}). `wp kc-meet jobs run` lets a system cron drive the
+ * queue instead.
+ *
+ * Callbacks never throw: a failure is recorded by {@see KC_Meet_Events::record_failure()}.
+ */
+class KC_Meet_Background {
+
+	/**
+	 * WP-Cron schedule of the job queue.
+	 *
+	 * @var string
+	 */
+	const SCHEDULE = 'kc_meet_minute';
+
+	/**
+	 * Action Scheduler group.
+	 *
+	 * @var string
+	 */
+	const GROUP = 'kc-meet';
+
+	/**
+	 * Jobs per run.
+	 *
+	 * @var int
+	 */
+	const JOBS_LIMIT = 50;
+
+	/**
+	 * Seconds per run.
+	 *
+	 * @var float
+	 */
+	const JOBS_BUDGET = 20.0;
+
+	/**
+	 * Hooks scheduling and the callbacks.
+	 *
+	 * @return void
+	 */
+	public function register() {
+		add_filter( 'cron_schedules', array( __CLASS__, 'add_schedule' ) ); // Also added by the bootstrap; add_filter() dedupes.
+		add_action( KC_Meet_Lifecycle::CRON_RUN_JOBS, array( __CLASS__, 'run_jobs' ), 10, 0 );
+		add_action( KC_Meet_Lifecycle::CRON_RECONCILE, array( __CLASS__, 'reconcile' ), 10, 0 );
+		add_action( 'init', array( __CLASS__, 'schedule' ), 20 );
+	}
+
+	/**
+	 * `cron_schedules`: adds `kc_meet_minute`.
+	 *
+	 * @param mixed $schedules Schedules.
+	 * @return array
+	 */
+	public static function add_schedule( $schedules = array() ) {
+		$schedules = is_array( $schedules ) ? $schedules : array();
+		if ( ! isset( $schedules[ self::SCHEDULE ] ) ) {
+			$schedules[ self::SCHEDULE ] = array(
+				'interval' => MINUTE_IN_SECONDS,
+				'display'  => __( 'Every minute (KiviCare Google Meet)', 'kc-googlemeet' ),
+			);
+		}
+		return $schedules;
+	}
+
+	/**
+	 * The recurring hooks: hook => [WP-Cron schedule, interval in seconds].
+	 *
+	 * @return array<string, array{0:string, 1:int}>
+	 */
+	public static function recurring_hooks() {
+		return array(
+			KC_Meet_Lifecycle::CRON_RUN_JOBS  => array( self::SCHEDULE, MINUTE_IN_SECONDS ),
+			KC_Meet_Lifecycle::CRON_RECONCILE => array( 'daily', DAY_IN_SECONDS ),
+		);
+	}
+
+	/**
+	 * Whether Action Scheduler runs our hooks.
+	 *
+	 * @return bool
+	 */
+	public static function use_action_scheduler() {
+		$available = function_exists( 'as_schedule_recurring_action' ) && function_exists( 'as_next_scheduled_action' )
+			&& did_action( 'action_scheduler_init' );
+		/**
+		 * Filters whether kc-meet schedules its background work with Action Scheduler.
+		 *
+		 * @param bool $available Whether Action Scheduler is loaded and initialised.
+		 */
+		return (bool) apply_filters( 'kc_meet_use_action_scheduler', $available ) && $available;
+	}
+
+	/**
+	 * `init`: makes sure the hooks are scheduled (with Action Scheduler only on admin, cron and
+	 * CLI requests: checking costs a query there).
+	 *
+	 * @return void
+	 */
+	public static function schedule() {
+		try {
+			if ( self::use_action_scheduler() ) {
+				if ( ! ( is_admin() || wp_doing_cron() || ( defined( 'WP_CLI' ) && WP_CLI ) ) ) {
+					return;
+				}
+				foreach ( self::recurring_hooks() as $hook => $schedule ) {
+					if ( false !== wp_next_scheduled( $hook ) ) {
+						wp_clear_scheduled_hook( $hook ); // Moved to Action Scheduler.
+					}
+					if ( false === as_next_scheduled_action( $hook, array(), self::GROUP ) ) {
+						as_schedule_recurring_action( time(), $schedule[1], $hook, array(), self::GROUP );
+					}
+				}
+				return;
+			}
+			foreach ( self::recurring_hooks() as $hook => $schedule ) {
+				if ( false === wp_next_scheduled( $hook ) ) {
+					wp_schedule_event( time(), $schedule[0], $hook );
+				}
+			}
+		} catch ( \Throwable $e ) {
+			unset( $e ); // Scheduling is retried on the next request.
+		}
+	}
+
+	/**
+	 * Removes the Action Scheduler actions of the current site (WP-Cron events are cleared by
+	 * KC_Meet_Lifecycle::clear_cron()).
+	 *
+	 * @return void
+	 */
+	public static function unschedule_action_scheduler() {
+		if ( ! function_exists( 'as_unschedule_all_actions' ) ) {
+			return;
+		}
+		foreach ( array_keys( self::recurring_hooks() ) as $hook ) {
+			try {
+				as_unschedule_all_actions( $hook, array(), self::GROUP );
+			} catch ( \Throwable $e ) {
+				unset( $e );
+			}
+		}
+	}
+
+	/**
+	 * `kc_meet_run_jobs`: runs due jobs.
+	 *
+	 * @return array|null The run's summary, or null on failure.
+	 */
+	public static function run_jobs() {
+		try {
+			return KC_Meet_Native::run_jobs( self::JOBS_LIMIT, self::JOBS_BUDGET );
+		} catch ( \Throwable $e ) {
+			KC_Meet_Events::record_failure( 0, 'run_jobs', $e, 'cron' );
+			return null;
+		} finally {
+			KC_Meet_Events::reset(); // The jobs changed mappings behind this request's back.
+		}
+	}
+
+	/**
+	 * `kc_meet_reconcile`: the reconcile pass.
+	 *
+	 * @return array|null The pass's summary, or null on failure.
+	 */
+	public static function reconcile() {
+		try {
+			/**
+			 * Filters the options of the scheduled reconcile pass (see kc_meet_reconcile():
+			 * `dry_run`, `doctor_id`, `from`, `to`, `create_missing`, `remove_orphans`, `limit`).
+			 *
+			 * @param array $opts Options (default: none, the extension's defaults).
+			 */
+			$opts = apply_filters( 'kc_meet_reconcile_options', array() );
+			return KC_Meet_Native::reconcile( is_array( $opts ) ? $opts : array() );
+		} catch ( \Throwable $e ) {
+			KC_Meet_Events::record_failure( 0, 'reconcile', $e, 'cron' );
+			return null;
+		} finally {
+			KC_Meet_Events::reset();
+		}
+	}
+}

@@ -1,0 +1,161 @@
+<?php
+/**
+ * Shared helpers of the WP-CLI commands.
+ *
+ * @package KC_Meet
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Helpers shared by `wp kc-meet`, `wp kc-meet event` and `wp kc-meet jobs` (protected: WP-CLI
+ * only turns public methods into subcommands).
+ */
+abstract class KC_Meet_CLI_Base {
+
+	/**
+	 * Output formats the commands accept.
+	 *
+	 * @var string[]
+	 */
+	const FORMATS = array( 'table', 'json', 'csv', 'yaml' );
+
+	/**
+	 * Finds a user by id, login or e-mail; WP_CLI::error() when unknown.
+	 *
+	 * @param string $value Id, login or e-mail.
+	 * @return WP_User
+	 */
+	protected function resolve_doctor( $value ) {
+		$value = trim( (string) $value );
+		$user  = false;
+		if ( '' !== $value ) {
+			if ( ctype_digit( $value ) ) {
+				$user = get_user_by( 'id', (int) $value );
+			}
+			if ( ! $user && is_email( $value ) ) {
+				$user = get_user_by( 'email', $value );
+			}
+			if ( ! $user ) {
+				$user = get_user_by( 'login', $value );
+			}
+		}
+		if ( ! $user instanceof WP_User ) {
+			WP_CLI::error( sprintf( 'Unknown doctor "%s": give a user id, login or e-mail.', $value ) );
+		}
+		return $user;
+	}
+
+	/**
+	 * An appointment id argument; WP_CLI::error() unless a positive integer.
+	 *
+	 * @param mixed $value Argument.
+	 * @return int
+	 */
+	protected function appointment_id( $value ) {
+		$value = trim( (string) $value );
+		if ( ! ctype_digit( $value ) || (int) $value <= 0 ) {
+			WP_CLI::error( sprintf( 'Invalid appointment id "%s": give a positive number.', $value ) );
+		}
+		return (int) $value;
+	}
+
+	/**
+	 * A positive integer option, or the default; WP_CLI::error() when invalid.
+	 *
+	 * @param array  $assoc_args Named arguments.
+	 * @param string $name       Option.
+	 * @param int    $fallback   Default.
+	 * @return int
+	 */
+	protected function int_option( $assoc_args, $name, $fallback ) {
+		if ( ! isset( $assoc_args[ $name ] ) ) {
+			return (int) $fallback;
+		}
+		$value = trim( (string) $assoc_args[ $name ] );
+		if ( ! ctype_digit( $value ) || (int) $value <= 0 ) {
+			WP_CLI::error( sprintf( '--%s must be a positive number.', $name ) );
+		}
+		return (int) $value;
+	}
+
+	/**
+	 * Adds `from`, `to` (Y-m-d) and `doctor_id` options of the reconcile pass from --from, --to
+	 * and --doctor; WP_CLI::error() when invalid.
+	 *
+	 * @param array $assoc_args Named arguments.
+	 * @param array $opts       Options so far.
+	 * @return array
+	 */
+	protected function range_options( $assoc_args, array $opts ) {
+		foreach ( array( 'from', 'to' ) as $key ) {
+			if ( ! isset( $assoc_args[ $key ] ) ) {
+				continue;
+			}
+			$date   = trim( (string) $assoc_args[ $key ] );
+			$parsed = DateTimeImmutable::createFromFormat( '!Y-m-d', $date );
+			if ( ! $parsed || $parsed->format( 'Y-m-d' ) !== $date ) {
+				WP_CLI::error( sprintf( '--%s must be a date like 2024-05-31.', $key ) );
+			}
+			$opts[ $key ] = $date;
+		}
+		if ( isset( $opts['from'], $opts['to'] ) && $opts['from'] > $opts['to'] ) {
+			WP_CLI::error( '--from must not be after --to.' );
+		}
+		if ( isset( $assoc_args['doctor'] ) ) {
+			$opts['doctor_id'] = (int) $this->resolve_doctor( (string) $assoc_args['doctor'] )->ID;
+		}
+		return $opts;
+	}
+
+	/**
+	 * One line describing an event result.
+	 *
+	 * @param array $result Event result.
+	 * @return string
+	 */
+	protected function describe_result( array $result ) {
+		$parts = array( sprintf( 'Appointment %d: %s', (int) ( $result['appointment_id'] ?? 0 ), (string) ( $result['state'] ?? '?' ) ) );
+		if ( ! empty( $result['reason'] ) ) {
+			$parts[] = sprintf( '(%s)', (string) $result['reason'] );
+		}
+		if ( ! empty( $result['event_id'] ) ) {
+			$parts[] = sprintf( 'event %s', (string) $result['event_id'] );
+		}
+		if ( ! empty( $result['meet_url'] ) ) {
+			$parts[] = (string) $result['meet_url'];
+		}
+		return implode( ' ', $parts ) . '.';
+	}
+
+	/**
+	 * The requested output format.
+	 *
+	 * @param array $assoc_args Named arguments.
+	 * @return string
+	 */
+	protected function format( $assoc_args ) {
+		$format = isset( $assoc_args['format'] ) ? (string) $assoc_args['format'] : 'table';
+		return in_array( $format, self::FORMATS, true ) ? $format : 'table';
+	}
+
+	/**
+	 * Prints a value as pretty JSON.
+	 *
+	 * @param mixed $value Value.
+	 * @return void
+	 */
+	protected function print_json( $value ) {
+		WP_CLI::line( (string) wp_json_encode( $value, JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE ) );
+	}
+
+	/**
+	 * Ends with the exception's message and code.
+	 *
+	 * @param \Throwable $e Exception.
+	 * @return void
+	 */
+	protected function fail( \Throwable $e ) {
+		WP_CLI::error( sprintf( '%s (code %d)', $e->getMessage(), (int) $e->getCode() ) );
+	}
+}
