@@ -126,8 +126,7 @@ test_all() {
 bench() {
   [ -f "$EXT" ] || build
   log "per-operation figures (PHP worker with the extension)"
-  php -n -d extension="$EXT" -d extension=mysqli -d extension=curl tests/php/bench.php "${KC_MEET_BENCH_APPOINTMENTS:-200}" 2>/dev/null \
-    || php -d extension="$EXT" tests/php/bench.php "${KC_MEET_BENCH_APPOINTMENTS:-200}"
+  php -d extension="$EXT" tests/php/bench.php "${KC_MEET_BENCH_APPOINTMENTS:-200}"
   log "sync round over many doctors"
   cargo run --release --locked --example bench_sync -- "${KC_MEET_BENCH_DOCTORS:-1000}" "${KC_MEET_BENCH_LATENCY_MS:-50}"
 }
