@@ -4,6 +4,8 @@
 #   ./build.sh build    install what is missing, build the release extension (target/release/libkc_meet.so)
 #   ./build.sh test     build once, then run every test: Rust unit + integration, emulator self-test,
 #                       PHP boundary tests, WordPress tests (real MariaDB, real WordPress, Chromium)
+#   ./build.sh demo     build, then walk a doctor through connect → book → Meet link → reschedule →
+#                       cancel → disconnect on a real WordPress against the bundled Google emulator
 #   ./build.sh bench    per-operation figures (Google calls, MySQL connections, CPU, memory) and one
 #                       idle sync round over 1,000 doctors with emulated Google latency
 #   ./build.sh stubs    regenerate stubs/kc_meet.stub.php from the built extension
@@ -136,6 +138,7 @@ case "${1:-}" in
   build) deps; build ;;
   stubs) deps; stubs ;;
   bench) deps; bench ;;
+  demo) deps; [ -f "$EXT" ] || build; KC_MEET_WP_DEMO=1 bash tests/wordpress/run.sh ;;
   test) deps; test_all ;;
-  *) sed -n '2,12p' "$0"; exit 2 ;;
+  *) sed -n '2,16p' "$0"; exit 2 ;;
 esac

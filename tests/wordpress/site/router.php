@@ -1,0 +1,29 @@
+<?php
+/**
+ * Router for `php -S` serving the scratch WordPress (what Apache's mod_rewrite rules in WordPress's
+ * .htaccess do): existing files are served as they are (PHP files executed), everything else goes
+ * to index.php so pretty permalinks and /wp-json/ work.
+ */
+$root = rtrim($_SERVER['DOCUMENT_ROOT'], '/');
+$path = rawurldecode(parse_url($_SERVER['REQUEST_URI'], PHP_URL_PATH) ?? '/');
+if (strpos($path, '..') !== false) {
+	http_response_code(400);
+	return true;
+}
+$file = $root . $path;
+if ($path !== '/' && is_file($file)) {
+	return false;
+}
+if (is_dir($file) && (is_file(rtrim($file, '/') . '/index.php'))) {
+	if (substr($path, -1) !== '/') {
+		header('Location: ' . $path . '/', true, 301);
+		return true;
+	}
+	return false;
+}
+$_SERVER['SCRIPT_NAME'] = '/index.php';
+$_SERVER['SCRIPT_FILENAME'] = $root . '/index.php';
+$_SERVER['PHP_SELF'] = '/index.php';
+chdir($root);
+require $root . '/index.php';
+return true;

@@ -1,0 +1,114 @@
+<?php
+namespace KcMeetTest;
+
+/**
+ * 12. The settings page in headless Chromium, driven over W3C WebDriver (Debian's chromium-driver).
+ *     The browser names this test's database with the cookie kc_test_db (it cannot send X-KC-Test-DB).
+ */
+final class BrowserSettingsPageTest extends WpTestCase {
+	private ?WebDriver $wd = null;
+
+	protected function setUp(): void {
+		if (!WebDriver::available()) {
+			$this->markTestSkipped('chromium / chromedriver are not installed (Debian packages chromium, chromium-driver)');
+		}
+		parent::setUp();
+		$this->wd = new WebDriver();
+		// Be on the site's origin to set the cookie that selects this test's database.
+		$this->wd->go(Env::wpUrl() . '/wp-includes/images/blank.gif');
+		$this->wd->addCookie('kc_test_db', $this->db);
+		$this->login('admin');
+	}
+
+	protected function tearDown(): void {
+		if ($this->wd) {
+			$this->wd->quit();
+			$this->wd = null;
+		}
+		parent::tearDown();
+	}
+
+	private function login(string $who): void {
+		$wd = $this->wd;
+		$wd->go(Env::wpUrl() . '/wp-login.php');
+		$wd->waitFor(static fn($w) => $w->find('#user_login') !== '');
+		usleep(300000); // wp-login.php focuses the field on load
+		$wd->type($wd->find('#user_login'), $this->users[$who]['login']);
+		$wd->type($wd->find('#user_pass'), $this->users[$who]['password']);
+		$wd->click($wd->find('#wp-submit'));
+		$wd->waitFor(static fn($w) => strpos($w->url(), '/wp-admin/') !== false);
+	}
+
+	private function openSettings(string $query = ''): void {
+		$this->wd->go(Env::wpUrl() . '/wp-admin/options-general.php?page=kc-meet' . $query);
+		$this->wd->waitFor(static fn($w) => $w->find('#kc-meet-health') !== '');
+	}
+
+	private function screenshot(string $name): string {
+		$dir = Env::root() . '/target';
+		if (!is_dir($dir)) {
+			mkdir($dir, 0777, true);
+		}
+		$file = "$dir/$name.png";
+		$this->wd->screenshot($file);
+		$this->assertGreaterThan(1000, filesize($file));
+		$this->assertSame("\x89PNG", substr((string) file_get_contents($file, false, null, 0, 4), 0, 4));
+		return $file;
+	}
+
+	public function test_settings_page_shows_the_redirect_uri_to_register(): void {
+		$this->openSettings();
+		$shown = $this->wd->property($this->wd->find('#kc-meet-redirect-uri'), 'value');
+		$this->assertSame($this->wpOk("return rest_url('kc-meet/v1/oauth/callback');"), $shown);
+		$this->assertSame('true', (string) json_encode($this->wd->property($this->wd->find('#kc-meet-redirect-uri'), 'readOnly')));
+	}
+
+	public function test_settings_page_health_box_shows_the_extension_version_and_the_problems(): void {
+		$this->openSettings();
+		$health = $this->wd->text($this->wd->find('#kc-meet-health'));
+		$this->assertStringContainsString($this->wpOk('return kc_meet_version();'), $health);
+		$codes = [];
+		foreach ($this->wd->findAll('#kc-meet-problems .kc-meet-problem') as $el) {
+			$codes[] = $this->wd->attribute($el, 'data-code');
+		}
+		$this->assertContains('missing_client', $codes, 'no client configured yet: ' . $health);
+		$this->screenshot('kc-meet-settings-page');
+	}
+
+	public function test_saving_the_client_id_in_the_browser_stores_it_and_never_shows_the_secret(): void {
+		$this->openSettings();
+		$wd = $this->wd;
+		$wd->clear($wd->find('#kc-meet-client-id'));
+		$wd->type($wd->find('#kc-meet-client-id'), self::CLIENT_ID);
+		$wd->type($wd->find('#kc-meet-client-secret'), self::CLIENT_SECRET);
+		$wd->click($wd->find('#kc-meet-settings-form [type=submit]'));
+		$wd->waitFor(static fn($w) => strpos($w->url(), 'kc_meet_saved=1') !== false);
+		$wd->waitFor(static fn($w) => $w->find('#kc-meet-client-id') !== '');
+
+		$this->assertSame(self::CLIENT_ID, $wd->property($wd->find('#kc-meet-client-id'), 'value'));
+		$this->assertSame('', $wd->property($wd->find('#kc-meet-client-secret'), 'value'), 'the secret field is filled in');
+		$this->assertStringNotContainsString(self::CLIENT_SECRET, $wd->source(), 'the page source contains the saved secret');
+		$saved = $this->wpOk('return get_option("kiviCare_google_meet_setting");');
+		$this->assertSame(self::CLIENT_ID, $saved['client_id']);
+		$this->assertSame(self::CLIENT_SECRET, $saved['client_secret']);
+		$codes = [];
+		foreach ($wd->findAll('#kc-meet-problems .kc-meet-problem') as $el) {
+			$codes[] = $wd->attribute($el, 'data-code');
+		}
+		$this->assertNotContains('missing_client', $codes);
+		$this->screenshot('kc-meet-settings-saved');
+	}
+
+	public function test_saving_with_an_empty_secret_field_keeps_the_saved_secret(): void {
+		$this->configureOAuth();
+		$this->openSettings();
+		$wd = $this->wd;
+		$wd->clear($wd->find('#kc-meet-client-id'));
+		$wd->type($wd->find('#kc-meet-client-id'), 'other-client.apps.googleusercontent.com');
+		$wd->click($wd->find('#kc-meet-settings-form [type=submit]'));
+		$wd->waitFor(static fn($w) => strpos($w->url(), 'kc_meet_saved=1') !== false);
+		$saved = $this->wpOk('return get_option("kiviCare_google_meet_setting");');
+		$this->assertSame('other-client.apps.googleusercontent.com', $saved['client_id']);
+		$this->assertSame(self::CLIENT_SECRET, $saved['client_secret']);
+	}
+}
