@@ -11,8 +11,8 @@
 #   ./build.sh stubs    regenerate stubs/kc_meet.stub.php from the built extension
 #   ./build.sh deps     only install the Debian packages and start MariaDB
 #
-# Environment: KC_MEET_SKIP_DEPS=1 skips the package check; KC_MEET_DB_ADMIN="mariadb -uroot" is the
-# admin client used to create the test user (default: root over the local socket).
+# Environment: KC_MEET_SKIP_DEPS=1 skips the package check; KC_MEET_DB_ADMIN is the admin client used to
+# create the test user (default: root over the local socket), see tests/db-user.sh.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,7 +24,6 @@ export KC_MEET_TEST_DB_HOST="${KC_MEET_TEST_DB_HOST:-127.0.0.1}"
 export KC_MEET_TEST_DB_PORT="${KC_MEET_TEST_DB_PORT:-3306}"
 export KC_MEET_TEST_DB_USER="${KC_MEET_TEST_DB_USER:-kcmeet_test}"
 export KC_MEET_TEST_DB_PASSWORD="${KC_MEET_TEST_DB_PASSWORD:-kcmeet_test_pw}"
-DB_ADMIN="${KC_MEET_DB_ADMIN:-mariadb -uroot}"
 
 PACKAGES=(php8.2-dev php8.2-cli php8.2-mysql php8.2-curl php8.2-xml php8.2-mbstring clang libclang-dev
           mariadb-server mariadb-client wordpress phpunit chromium chromium-driver python3 openssl curl)
@@ -69,17 +68,7 @@ start_mariadb() {
 }
 
 ensure_test_user() {
-  local u="$KC_MEET_TEST_DB_USER" p="$KC_MEET_TEST_DB_PASSWORD"
-  $DB_ADMIN <<SQL
-CREATE USER IF NOT EXISTS '$u'@'localhost' IDENTIFIED BY '$p';
-CREATE USER IF NOT EXISTS '$u'@'127.0.0.1' IDENTIFIED BY '$p';
-ALTER USER '$u'@'localhost' IDENTIFIED BY '$p';
-ALTER USER '$u'@'127.0.0.1' IDENTIFIED BY '$p';
-GRANT ALL PRIVILEGES ON \`kcm\\_%\`.* TO '$u'@'localhost';
-GRANT ALL PRIVILEGES ON \`kcm\\_%\`.* TO '$u'@'127.0.0.1';
-GRANT RELOAD, PROCESS ON *.* TO '$u'@'localhost';
-GRANT RELOAD, PROCESS ON *.* TO '$u'@'127.0.0.1';
-SQL
+  bash tests/db-user.sh "$KC_MEET_TEST_DB_USER" "$KC_MEET_TEST_DB_PASSWORD"
 }
 
 build() {

@@ -97,15 +97,7 @@ fi
 
 # ---------------------------------------------------------------- 2. database user
 mysql_root -e "SELECT 1" >/dev/null 2>&1 || die "MariaDB is not reachable as root over /run/mysqld/mysqld.sock"
-mysql_root <<SQL || die "could not create the MariaDB test user"
-CREATE USER IF NOT EXISTS '${DB_USER}'@'localhost' IDENTIFIED BY '${DB_PASSWORD}';
-CREATE USER IF NOT EXISTS '${DB_USER}'@'127.0.0.1' IDENTIFIED BY '${DB_PASSWORD}';
-ALTER USER '${DB_USER}'@'localhost' IDENTIFIED BY '${DB_PASSWORD}';
-ALTER USER '${DB_USER}'@'127.0.0.1' IDENTIFIED BY '${DB_PASSWORD}';
-GRANT ALL PRIVILEGES ON \`kcm\\_%\`.* TO '${DB_USER}'@'localhost';
-GRANT ALL PRIVILEGES ON \`kcm\\_%\`.* TO '${DB_USER}'@'127.0.0.1';
-FLUSH PRIVILEGES;
-SQL
+bash "$ROOT/tests/db-user.sh" "$DB_USER" "$DB_PASSWORD" || die "could not create the MariaDB test user"
 mysql_root -e "CREATE DATABASE \`${TEMPLATE_DB}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_ci" || die "could not create $TEMPLATE_DB"
 
 mkdir -p "$LOG_DIR"
