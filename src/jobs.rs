@@ -77,10 +77,15 @@ pub fn run(ctx: &Context, limit: i64, budget_s: f64) -> Result<RunReport> {
                 report.retried += 1;
                 ("waiting".to_string(), None)
             }
+            Ok(o) if o.state == "pending" => {
+                // Google is still creating the conference: look again later, but not forever.
+                let give_up = job.attempts + 1 >= MAX_ATTEMPTS;
+                ctx.store.job_failed(job.appointment_id, give_up, backoff_s(job.attempts), "the Meet conference is still being created")?;
+                if give_up { report.failed += 1 } else { report.retried += 1 }
+                ("pending".to_string(), None)
+            }
             Ok(o) => {
-                if o.state != "pending" {
-                    ctx.store.delete_job(job.appointment_id)?;
-                }
+                ctx.store.delete_job(job.appointment_id)?;
                 report.done += 1;
                 (o.state.to_string(), None)
             }
