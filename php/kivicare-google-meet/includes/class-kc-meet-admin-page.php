@@ -26,6 +26,20 @@ defined( 'ABSPATH' ) || exit;
  * kc_meet_retry_job(); Clear posts action `kc_meet_clear_errors` with its nonce. Both need
  * `manage_options` and redirect back with `kc_meet_retry` = queued|error (+ `kc_meet_code`) /
  * `kc_meet_cleared` = 1.
+ *
+ * Two-way sync (with an extension that has it):
+ * - the form's selects `#kc-meet-on-google-move` (`apply`|`revert`) and
+ *   `#kc-meet-on-google-delete` (`flag`|`cancel`|`recreate`) save
+ *   `kc_meet_on_google_move` / `kc_meet_on_google_delete` ({@see KC_Meet_Settings::SYNC_CHOICES});
+ * - the "Sync with Google Calendar" box (`#kc-meet-sync`) shows the mode from
+ *   `kc_meet_health()['sync_mode']` (`#kc-meet-sync-mode`, attribute `data-mode` = push|polling,
+ *   or unavailable) and the push channels (`#kc-meet-channels`: doctor, expiry as a relative
+ *   time, state);
+ * - the box `#kc-meet-review` lists the appointments whose event the doctor deleted in Google
+ *   Calendar ({@see KC_Meet_Sync_Changes::flagged()}), each with a "Dismiss" button posting to
+ *   `admin-post.php` with action `kc_meet_dismiss_flag`, `appointment_id` and a nonce (action
+ *   `kc_meet_dismiss_flag_{id}`); it needs `manage_options` and redirects back with
+ *   `kc_meet_dismissed` = 1.
  */
 class KC_Meet_Admin_Page {
 
@@ -58,6 +72,13 @@ class KC_Meet_Admin_Page {
 	const CLEAR_ERRORS_ACTION = 'kc_meet_clear_errors';
 
 	/**
+	 * admin-post action (and nonce action prefix) of the Dismiss buttons of the review box.
+	 *
+	 * @var string
+	 */
+	const DISMISS_FLAG_ACTION = 'kc_meet_dismiss_flag';
+
+	/**
 	 * How many failed jobs the box lists; how many queued jobs it counts exactly.
 	 *
 	 * @var int
@@ -72,6 +93,13 @@ class KC_Meet_Admin_Page {
 	const QUEUED_COUNTED = 500;
 
 	/**
+	 * kc_meet_health() of this request, or the Throwable it threw (see health()).
+	 *
+	 * @var array|\Throwable|null
+	 */
+	private $health = null;
+
+	/**
 	 * Hooks the page.
 	 *
 	 * @return void
@@ -81,6 +109,26 @@ class KC_Meet_Admin_Page {
 		add_action( 'admin_post_' . self::SAVE_ACTION, array( $this, 'handle_save' ) );
 		add_action( 'admin_post_' . self::RETRY_ACTION, array( $this, 'handle_retry' ) );
 		add_action( 'admin_post_' . self::CLEAR_ERRORS_ACTION, array( $this, 'handle_clear_errors' ) );
+		add_action( 'admin_post_' . self::DISMISS_FLAG_ACTION, array( $this, 'handle_dismiss_flag' ) );
+	}
+
+	/**
+	 * admin-post handler of a Dismiss button of the review box.
+	 *
+	 * @return void
+	 */
+	public function handle_dismiss_flag() {
+		if ( ! current_user_can( KC_Meet_Access::ADMIN_CAP ) ) {
+			wp_die( esc_html__( 'Sorry, you are not allowed to manage these settings.', 'kc-googlemeet' ), '', array( 'response' => 403 ) );
+		}
+		// phpcs:ignore WordPress.Security.NonceVerification.Missing -- verified right below (the nonce action contains the id).
+		$appointment_id = isset( $_POST['appointment_id'] ) ? absint( wp_unslash( $_POST['appointment_id'] ) ) : 0;
+		check_admin_referer( self::DISMISS_FLAG_ACTION . '_' . $appointment_id );
+		if ( $appointment_id > 0 ) {
+			KC_Meet_Sync_Changes::dismiss( $appointment_id );
+		}
+		wp_safe_redirect( self::url( array( 'kc_meet_dismissed' => '1' ) ) . '#kc-meet-review' );
+		$this->finish();
 	}
 
 	/**
@@ -165,9 +213,15 @@ class KC_Meet_Admin_Page {
 		// phpcs:disable WordPress.Security.NonceVerification.Missing -- verified above.
 		$client_id = isset( $_POST['kc_meet_client_id'] ) ? sanitize_text_field( wp_unslash( $_POST['kc_meet_client_id'] ) ) : '';
 		$secret    = isset( $_POST['kc_meet_client_secret'] ) ? trim( (string) wp_unslash( $_POST['kc_meet_client_secret'] ) ) : ''; // phpcs:ignore WordPress.Security.ValidatedSanitizedInput.InputNotSanitized -- a secret: cleaned by KC_Meet_Settings::save().
+		$sync      = array();
+		foreach ( array_keys( KC_Meet_Settings::SYNC_CHOICES ) as $key ) {
+			if ( isset( $_POST[ $key ] ) ) {
+				$sync[ $key ] = sanitize_key( wp_unslash( $_POST[ $key ] ) );
+			}
+		}
 		// phpcs:enable
 
-		self::save( $client_id, $secret );
+		self::save( $client_id, $secret, $sync );
 
 		wp_safe_redirect( self::url( array( 'kc_meet_saved' => '1' ) ) );
 		$this->finish();
@@ -179,16 +233,21 @@ class KC_Meet_Admin_Page {
 	 *
 	 * @param string $client_id     Client ID.
 	 * @param string $client_secret Client secret ('' keeps).
+	 * @param array  $sync          Two-way sync choices by option key (`kc_meet_on_google_move`,
+	 *                              `kc_meet_on_google_delete`); missing or invalid ones keep theirs.
 	 * @return array Public view of the settings.
 	 */
-	public static function save( $client_id, $client_secret ) {
+	public static function save( $client_id, $client_secret, array $sync = array() ) {
 		$current = KC_Meet_Settings::get();
 		$secret  = '' !== trim( (string) $client_secret ) ? (string) $client_secret : $current['client_secret'];
 		return KC_Meet_Settings::save(
-			array(
-				'client_id'     => (string) $client_id,
-				'client_secret' => (string) $client_secret,
-				'enabled'       => '' !== trim( (string) $client_id ) && '' !== trim( $secret ),
+			array_merge(
+				KC_Meet_Settings::pick_sync_choices( $sync )['changes'],
+				array(
+					'client_id'     => (string) $client_id,
+					'client_secret' => (string) $client_secret,
+					'enabled'       => '' !== trim( (string) $client_id ) && '' !== trim( $secret ),
+				)
 			)
 		);
 	}
@@ -239,13 +298,264 @@ class KC_Meet_Admin_Page {
 						</td>
 					</tr>
 				</table>
+				<?php if ( KC_Meet_Native::has_sync() ) : ?>
+					<h2><?php esc_html_e( 'Changes made in Google Calendar', 'kc-googlemeet' ); ?></h2>
+					<table class="form-table" role="presentation">
+						<?php foreach ( self::sync_choice_fields() as $key => $field ) : ?>
+							<tr>
+								<th scope="row"><label for="<?php echo esc_attr( $field['id'] ); ?>"><?php echo esc_html( $field['label'] ); ?></label></th>
+								<td>
+									<select id="<?php echo esc_attr( $field['id'] ); ?>" name="<?php echo esc_attr( $key ); ?>">
+										<?php foreach ( $field['options'] as $value => $label ) : ?>
+											<option value="<?php echo esc_attr( $value ); ?>" <?php selected( $field['value'], $value ); ?>><?php echo esc_html( $label ); ?></option>
+										<?php endforeach; ?>
+									</select>
+								</td>
+							</tr>
+						<?php endforeach; ?>
+					</table>
+				<?php endif; ?>
 				<?php submit_button( __( 'Save settings', 'kc-googlemeet' ) ); ?>
 			</form>
 
+			<?php $this->render_review(); ?>
 			<?php $this->render_health(); ?>
+			<?php $this->render_sync(); ?>
 			<?php $this->render_jobs(); ?>
 		</div>
 		<?php
+	}
+
+	/**
+	 * The two-way sync selects of the form: option key => id, label, options (value => label)
+	 * and the current value.
+	 *
+	 * @return array<string, array{id:string, label:string, options:array<string, string>, value:string}>
+	 */
+	private static function sync_choice_fields() {
+		$settings = KC_Meet_Settings::get();
+		return array(
+			KC_Meet_Settings::ON_GOOGLE_MOVE   => array(
+				'id'      => 'kc-meet-on-google-move',
+				'label'   => __( 'When the doctor moves an appointment in Google Calendar', 'kc-googlemeet' ),
+				'options' => array(
+					'apply'  => __( 'Move the appointment to the new time', 'kc-googlemeet' ),
+					'revert' => __( 'Put the event back at the appointment\'s time', 'kc-googlemeet' ),
+				),
+				'value'   => $settings['on_google_move'],
+			),
+			KC_Meet_Settings::ON_GOOGLE_DELETE => array(
+				'id'      => 'kc-meet-on-google-delete',
+				'label'   => __( 'When the doctor deletes an appointment in Google Calendar', 'kc-googlemeet' ),
+				'options' => array(
+					'flag'     => __( 'Keep the appointment and list it for review here', 'kc-googlemeet' ),
+					'cancel'   => __( 'Cancel the appointment', 'kc-googlemeet' ),
+					'recreate' => __( 'Create the event again', 'kc-googlemeet' ),
+				),
+				'value'   => $settings['on_google_delete'],
+			),
+		);
+	}
+
+	/**
+	 * kc_meet_health() for this request (asked once), or the Throwable it threw.
+	 *
+	 * @return array|\Throwable
+	 */
+	private function health() {
+		if ( null === $this->health ) {
+			try {
+				$health       = KC_Meet_Native::health();
+				$this->health = is_array( $health ) ? $health : new UnexpectedValueException( 'kc_meet_health' );
+			} catch ( \Throwable $e ) {
+				$this->health = $e;
+			}
+		}
+		return $this->health;
+	}
+
+	/**
+	 * Renders the "Sync with Google Calendar" box (`#kc-meet-sync`): the sync mode
+	 * (`#kc-meet-sync-mode`) and the push channels (`#kc-meet-channels`).
+	 *
+	 * @param array|null $health   A kc_meet_health() array; null asks the extension.
+	 * @param array|null $channels kc_meet_channels()['channels']; null asks the extension.
+	 * @return void
+	 */
+	public function render_sync( $health = null, $channels = null ) {
+		if ( ! KC_Meet_Native::has_sync() ) {
+			return;
+		}
+		$health = null === $health ? $this->health() : $health;
+		$mode   = is_array( $health ) && isset( $health['sync_mode'] ) && in_array( $health['sync_mode'], array( 'push', 'polling' ), true )
+			? (string) $health['sync_mode'] : 'unavailable';
+		$error  = null;
+		if ( null === $channels ) {
+			try {
+				$channels = KC_Meet_Native::channels( 0 )['channels'] ?? array();
+			} catch ( \Throwable $e ) {
+				$error    = $e->getMessage();
+				$channels = array();
+			}
+		}
+		$channels = is_array( $channels ) ? $channels : array();
+		$texts    = array(
+			'push'        => __( 'Push notifications (changes arrive within seconds)', 'kc-googlemeet' ),
+			'polling'     => __( 'Polling every 5 minutes — the site is not reachable over HTTPS, so Google cannot notify it', 'kc-googlemeet' ),
+			'unavailable' => __( 'Unknown: the kc_meet extension did not report the sync mode.', 'kc-googlemeet' ),
+		);
+		?>
+		<div id="kc-meet-sync" class="card" style="max-width:none">
+			<h2><?php esc_html_e( 'Sync with Google Calendar', 'kc-googlemeet' ); ?></h2>
+			<p>
+				<?php esc_html_e( 'Sync mode:', 'kc-googlemeet' ); ?>
+				<strong id="kc-meet-sync-mode" data-mode="<?php echo esc_attr( $mode ); ?>"><?php echo esc_html( $texts[ $mode ] ); ?></strong>
+			</p>
+			<?php if ( null !== $error ) : ?>
+				<p class="kc-meet-channels-error"><?php echo esc_html( $error ); ?></p>
+			<?php endif; ?>
+			<h3><?php esc_html_e( 'Push channels', 'kc-googlemeet' ); ?></h3>
+			<table id="kc-meet-channels" class="widefat striped">
+				<thead>
+					<tr>
+						<th scope="col"><?php esc_html_e( 'Doctor', 'kc-googlemeet' ); ?></th>
+						<th scope="col"><?php esc_html_e( 'Expires', 'kc-googlemeet' ); ?></th>
+						<th scope="col"><?php esc_html_e( 'State', 'kc-googlemeet' ); ?></th>
+					</tr>
+				</thead>
+				<tbody>
+					<?php if ( empty( $channels ) ) : ?>
+						<tr class="kc-meet-no-channels"><td colspan="3"><?php esc_html_e( 'No push channels.', 'kc-googlemeet' ); ?></td></tr>
+					<?php endif; ?>
+					<?php
+					foreach ( $channels as $channel ) :
+						$doctor_id = (int) ( $channel['doctor_id'] ?? 0 );
+						$expires   = (int) floor( (int) ( $channel['expires_at'] ?? 0 ) / 1000 );
+						?>
+						<tr class="kc-meet-channel" data-channel-id="<?php echo esc_attr( (string) ( $channel['channel_id'] ?? '' ) ); ?>" data-doctor-id="<?php echo esc_attr( (string) $doctor_id ); ?>" data-state="<?php echo esc_attr( (string) ( $channel['state'] ?? '' ) ); ?>">
+							<td><?php echo esc_html( self::user_name( $doctor_id ) ); ?></td>
+							<td title="<?php echo esc_attr( self::date_time( $expires ) ); ?>"><?php echo esc_html( self::relative_time( $expires ) ); ?></td>
+							<td><?php echo esc_html( (string) ( $channel['state'] ?? '' ) ); ?></td>
+						</tr>
+					<?php endforeach; ?>
+				</tbody>
+			</table>
+		</div>
+		<?php
+	}
+
+	/**
+	 * Renders the review box (`#kc-meet-review`): appointments whose event the doctor deleted in
+	 * Google Calendar.
+	 *
+	 * @param array|null $flagged KC_Meet_Sync_Changes::flagged(); null reads it.
+	 * @return void
+	 */
+	public function render_review( $flagged = null ) {
+		if ( ! KC_Meet_Native::has_sync() ) {
+			return;
+		}
+		$flagged = is_array( $flagged ) ? $flagged : KC_Meet_Sync_Changes::flagged();
+		// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- display only.
+		$dismissed = isset( $_GET['kc_meet_dismissed'] );
+		?>
+		<div id="kc-meet-review" class="card" style="max-width:none" data-count="<?php echo esc_attr( (string) count( $flagged ) ); ?>">
+			<h2><?php esc_html_e( 'Deleted in Google Calendar by the doctor — review these appointments', 'kc-googlemeet' ); ?></h2>
+			<?php if ( $dismissed ) : ?>
+				<div class="notice notice-success inline"><p><?php esc_html_e( 'The appointment was removed from the list.', 'kc-googlemeet' ); ?></p></div>
+			<?php endif; ?>
+			<p class="description"><?php esc_html_e( 'The doctor deleted the Google Calendar event of these appointments. The appointments were kept and have no Google Meet link now: cancel or reschedule them in KiviCare (or tell the patient), then dismiss them here.', 'kc-googlemeet' ); ?></p>
+			<table class="widefat striped">
+				<thead>
+					<tr>
+						<th scope="col"><?php esc_html_e( 'Appointment', 'kc-googlemeet' ); ?></th>
+						<th scope="col"><?php esc_html_e( 'Date', 'kc-googlemeet' ); ?></th>
+						<th scope="col"><?php esc_html_e( 'Doctor', 'kc-googlemeet' ); ?></th>
+						<th scope="col"><?php esc_html_e( 'Deleted in Google', 'kc-googlemeet' ); ?></th>
+						<th scope="col"><span class="screen-reader-text"><?php esc_html_e( 'Dismiss', 'kc-googlemeet' ); ?></span></th>
+					</tr>
+				</thead>
+				<tbody>
+					<?php if ( empty( $flagged ) ) : ?>
+						<tr class="kc-meet-no-review"><td colspan="5"><?php esc_html_e( 'Nothing to review.', 'kc-googlemeet' ); ?></td></tr>
+					<?php endif; ?>
+					<?php
+					foreach ( $flagged as $entry ) :
+						$appointment_id = (int) $entry['appointment_id'];
+						$row            = KC_Meet_Appointment_Data::row( $appointment_id );
+						$when           = null !== $row ? trim( (string) ( $row['appointment_start_date'] ?? '' ) . ' ' . (string) ( $row['appointment_start_time'] ?? '' ) ) : '';
+						?>
+						<tr class="kc-meet-review-item" data-appointment-id="<?php echo esc_attr( (string) $appointment_id ); ?>" data-doctor-id="<?php echo esc_attr( (string) (int) $entry['doctor_id'] ); ?>">
+							<td><?php echo esc_html( '#' . $appointment_id ); ?></td>
+							<td>
+								<?php
+								if ( null === $row ) {
+									esc_html_e( '(appointment deleted)', 'kc-googlemeet' );
+								} elseif ( '' !== $when ) {
+									echo esc_html( mysql2date( get_option( 'date_format' ) . ' ' . get_option( 'time_format' ), $when ) );
+								}
+								?>
+							</td>
+							<td><?php echo esc_html( self::user_name( (int) $entry['doctor_id'] ) ); ?></td>
+							<td title="<?php echo esc_attr( self::date_time( (int) $entry['flagged_at'] ) ); ?>"><?php echo esc_html( self::relative_time( (int) $entry['flagged_at'] ) ); ?></td>
+							<td>
+								<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>">
+									<input type="hidden" name="action" value="<?php echo esc_attr( self::DISMISS_FLAG_ACTION ); ?>" />
+									<input type="hidden" name="appointment_id" value="<?php echo esc_attr( (string) $appointment_id ); ?>" />
+									<input type="hidden" name="_wpnonce" value="<?php echo esc_attr( wp_create_nonce( self::DISMISS_FLAG_ACTION . '_' . $appointment_id ) ); ?>" />
+									<button type="submit" class="button kc-meet-dismiss"><?php esc_html_e( 'Dismiss', 'kc-googlemeet' ); ?></button>
+								</form>
+							</td>
+						</tr>
+					<?php endforeach; ?>
+				</tbody>
+			</table>
+		</div>
+		<?php
+	}
+
+	/**
+	 * Display name of a user, or "User #id".
+	 *
+	 * @param int $user_id User.
+	 * @return string
+	 */
+	private static function user_name( $user_id ) {
+		$user = $user_id > 0 ? get_userdata( $user_id ) : false;
+		/* translators: %d: user id */
+		return $user ? (string) $user->display_name : sprintf( __( 'User #%d', 'kc-googlemeet' ), (int) $user_id );
+	}
+
+	/**
+	 * A unix time relative to now: "in 6 days", "3 mins ago".
+	 *
+	 * @param int $timestamp Unix time.
+	 * @return string
+	 */
+	private static function relative_time( $timestamp ) {
+		if ( $timestamp <= 0 ) {
+			return '—';
+		}
+		$now = time();
+		if ( $timestamp >= $now ) {
+			/* translators: %s: time span, e.g. "6 days" */
+			return sprintf( __( 'in %s', 'kc-googlemeet' ), human_time_diff( $now, $timestamp ) );
+		}
+		/* translators: %s: time span, e.g. "3 mins" */
+		return sprintf( __( '%s ago', 'kc-googlemeet' ), human_time_diff( $timestamp, $now ) );
+	}
+
+	/**
+	 * A unix time in the site's time zone and formats.
+	 *
+	 * @param int $timestamp Unix time.
+	 * @return string
+	 */
+	private static function date_time( $timestamp ) {
+		if ( $timestamp <= 0 ) {
+			return '';
+		}
+		return (string) wp_date( get_option( 'date_format' ) . ' ' . get_option( 'time_format' ), $timestamp );
 	}
 
 	/**
@@ -257,10 +567,10 @@ class KC_Meet_Admin_Page {
 	public function render_health( $health = null ) {
 		$error = null;
 		if ( null === $health ) {
-			try {
-				$health = KC_Meet_Native::health();
-			} catch ( \Throwable $e ) {
-				$error = $e->getMessage();
+			$health = $this->health();
+			if ( $health instanceof \Throwable ) {
+				$error  = $health->getMessage();
+				$health = null;
 			}
 		}
 		?>
@@ -352,9 +662,7 @@ class KC_Meet_Admin_Page {
 					<?php
 					foreach ( $doctors as $doctor ) :
 						$doctor_id = (int) ( $doctor['doctor_id'] ?? 0 );
-						$user      = get_userdata( $doctor_id );
-						/* translators: %d: user id */
-						$name = $user ? $user->display_name : sprintf( __( 'User #%d', 'kc-googlemeet' ), $doctor_id );
+						$name      = self::user_name( $doctor_id );
 						?>
 						<tr class="kc-meet-doctor" data-doctor-id="<?php echo esc_attr( (string) $doctor_id ); ?>" data-status="<?php echo esc_attr( (string) ( $doctor['status'] ?? '' ) ); ?>">
 							<td><?php echo esc_html( $name ); ?></td>

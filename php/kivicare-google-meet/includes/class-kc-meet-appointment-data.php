@@ -249,10 +249,16 @@ final class KC_Meet_Appointment_Data {
 	 */
 	public static function from_core3( array $data ) {
 		$services = isset( $data['service'] ) && is_string( $data['service'] ) ? explode( ',', $data['service'] ) : array();
-		return array(
+		$handed   = array(
 			'telemed'  => true,
 			'services' => self::clean_list( $services ),
 		);
+		// Core 3.x calls with type 'woocommerce' when the order is paid but leaves the appointment
+		// at status 0: the meeting must exist once it is paid.
+		if ( isset( $data['type'] ) && 'woocommerce' === $data['type'] ) {
+			$handed['status'] = 1;
+		}
+		return $handed;
 	}
 
 	/**

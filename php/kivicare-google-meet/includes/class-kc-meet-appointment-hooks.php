@@ -27,7 +27,9 @@ defined( 'ABSPATH' ) || exit;
  *   service rows exist).
  * Creating and updating from actions only happens for doctors whose `telemed_type` meta is
  * 'googlemeet' or empty (a Zoom doctor's appointments are not ours); deleting always runs (it is
- * a no-op without an event).
+ * a no-op without an event). Nothing happens for an appointment whose Google-made change is
+ * being dispatched ({@see KC_Meet_Sync_Changes::is_dispatching()}): the cancellation hooks fired
+ * for an appointment cancelled in Google Calendar must not act on it again.
  *
  * Filters:
  * - `kc_is_video_consultation` ($is, $appointment or id): true when the appointment has a Meet
@@ -224,7 +226,7 @@ class KC_Meet_Appointment_Hooks {
 	 * @return array|null The result, or null when nothing was done or it failed.
 	 */
 	private function ensure( $appointment_id, $action, array $handed = array() ) {
-		if ( $appointment_id <= 0 ) {
+		if ( $appointment_id <= 0 || KC_Meet_Sync_Changes::is_dispatching( $appointment_id ) ) {
 			return null;
 		}
 		try {
@@ -249,7 +251,7 @@ class KC_Meet_Appointment_Hooks {
 	 * @return array|null The result, or null when nothing was done or it failed.
 	 */
 	private function delete( $appointment_id ) {
-		if ( $appointment_id <= 0 ) {
+		if ( $appointment_id <= 0 || KC_Meet_Sync_Changes::is_dispatching( $appointment_id ) ) {
 			return null;
 		}
 		try {

@@ -1,6 +1,6 @@
 <?php
 /**
- * Background work: the job queue and the reconcile pass.
+ * Background work: the job queue, the reconcile pass and two-way sync.
  *
  * @package KC_Meet
  */
@@ -13,16 +13,21 @@ defined( 'ABSPATH' ) || exit;
  *   pending Meet links, retries);
  * - `kc_meet_reconcile` daily → `kc_meet_reconcile()` (events whose appointment is gone or
  *   cancelled are removed, telemedicine appointments without an event get one). Its options
- *   pass through the filter `kc_meet_reconcile_options` (default: the extension's defaults).
+ *   pass through the filter `kc_meet_reconcile_options` (default: the extension's defaults);
+ * - with an extension that has two-way sync ({@see KC_Meet_Native::has_sync()}):
+ *   `kc_meet_sync` every 5 minutes → `kc_meet_sync(['budget_s' => 20.0])`, its changes
+ *   dispatched by {@see KC_Meet_Sync_Changes} (the safety net under push notifications, and the
+ *   only way changes arrive when the site is not reachable over HTTPS), and
+ *   `kc_meet_renew_channels` twice daily → `kc_meet_renew_channels()`.
  *
  * With Action Scheduler (WooCommerce ships it; `as_schedule_recurring_action()` exists and
- * `action_scheduler_init` fired) both are recurring actions in group `kc-meet`, and the WP-Cron
- * events are removed; otherwise WP-Cron events (schedule `kc_meet_minute`, registered on
- * `cron_schedules` by {@see self::add_schedule()}, and `daily`). The filter
- * `kc_meet_use_action_scheduler` overrides the choice. Both schedulers fire the same action
- * hooks. Schedules are checked on `init`; deactivation removes them
- * ({@see KC_Meet_Lifecycle::clear_cron()}). `wp kc-meet jobs run` lets a system cron drive the
- * queue instead.
+ * `action_scheduler_init` fired) they are recurring actions in group `kc-meet`, and the WP-Cron
+ * events are removed; otherwise WP-Cron events (schedules `kc_meet_minute` and
+ * `kc_meet_five_minutes`, registered on `cron_schedules` by {@see self::add_schedule()},
+ * `twicedaily` and `daily`). The filter `kc_meet_use_action_scheduler` overrides the choice.
+ * Both schedulers fire the same action hooks. Schedules are checked on `init`; deactivation
+ * removes them ({@see KC_Meet_Lifecycle::clear_cron()}). `wp kc-meet jobs run` and
+ * `wp kc-meet sync` let a system cron drive the work instead.
  *
  * Callbacks never throw: a failure is recorded by {@see KC_Meet_Events::record_failure()}.
  */
@@ -34,6 +39,20 @@ class KC_Meet_Background {
 	 * @var string
 	 */
 	const SCHEDULE = 'kc_meet_minute';
+
+	/**
+	 * WP-Cron schedule of the sync.
+	 *
+	 * @var string
+	 */
+	const SYNC_SCHEDULE = 'kc_meet_five_minutes';
+
+	/**
+	 * Seconds per scheduled sync.
+	 *
+	 * @var float
+	 */
+	const SYNC_BUDGET = 20.0;
 
 	/**
 	 * Action Scheduler group.
@@ -65,11 +84,13 @@ class KC_Meet_Background {
 		add_filter( 'cron_schedules', array( __CLASS__, 'add_schedule' ) ); // Also added by the bootstrap; add_filter() dedupes.
 		add_action( KC_Meet_Lifecycle::CRON_RUN_JOBS, array( __CLASS__, 'run_jobs' ), 10, 0 );
 		add_action( KC_Meet_Lifecycle::CRON_RECONCILE, array( __CLASS__, 'reconcile' ), 10, 0 );
+		add_action( KC_Meet_Lifecycle::CRON_SYNC, array( __CLASS__, 'sync' ), 10, 0 );
+		add_action( KC_Meet_Lifecycle::CRON_RENEW_CHANNELS, array( __CLASS__, 'renew_channels' ), 10, 0 );
 		add_action( 'init', array( __CLASS__, 'schedule' ), 20 );
 	}
 
 	/**
-	 * `cron_schedules`: adds `kc_meet_minute`.
+	 * `cron_schedules`: adds `kc_meet_minute` and `kc_meet_five_minutes`.
 	 *
 	 * @param mixed $schedules Schedules.
 	 * @return array
@@ -82,6 +103,12 @@ class KC_Meet_Background {
 				'display'  => __( 'Every minute (KiviCare Google Meet)', 'kc-googlemeet' ),
 			);
 		}
+		if ( ! isset( $schedules[ self::SYNC_SCHEDULE ] ) ) {
+			$schedules[ self::SYNC_SCHEDULE ] = array(
+				'interval' => 5 * MINUTE_IN_SECONDS,
+				'display'  => __( 'Every 5 minutes (KiviCare Google Meet)', 'kc-googlemeet' ),
+			);
+		}
 		return $schedules;
 	}
 
@@ -91,10 +118,15 @@ class KC_Meet_Background {
 	 * @return array<string, array{0:string, 1:int}>
 	 */
 	public static function recurring_hooks() {
-		return array(
+		$hooks = array(
 			KC_Meet_Lifecycle::CRON_RUN_JOBS  => array( self::SCHEDULE, MINUTE_IN_SECONDS ),
 			KC_Meet_Lifecycle::CRON_RECONCILE => array( 'daily', DAY_IN_SECONDS ),
 		);
+		if ( KC_Meet_Native::has_sync() ) {
+			$hooks[ KC_Meet_Lifecycle::CRON_SYNC ]           = array( self::SYNC_SCHEDULE, 5 * MINUTE_IN_SECONDS );
+			$hooks[ KC_Meet_Lifecycle::CRON_RENEW_CHANNELS ] = array( 'twicedaily', 12 * HOUR_IN_SECONDS );
+		}
+		return $hooks;
 	}
 
 	/**
@@ -155,7 +187,7 @@ class KC_Meet_Background {
 		if ( ! function_exists( 'as_unschedule_all_actions' ) ) {
 			return;
 		}
-		foreach ( array_keys( self::recurring_hooks() ) as $hook ) {
+		foreach ( KC_Meet_Lifecycle::CRON_HOOKS as $hook ) {
 			try {
 				as_unschedule_all_actions( $hook, array(), self::GROUP );
 			} catch ( \Throwable $e ) {
@@ -177,6 +209,34 @@ class KC_Meet_Background {
 			return null;
 		} finally {
 			KC_Meet_Events::reset(); // The jobs changed mappings behind this request's back.
+		}
+	}
+
+	/**
+	 * `kc_meet_sync`: incremental sync of every connected doctor; dispatches the changes.
+	 *
+	 * @return array|null kc_meet_sync()'s result, or null on failure.
+	 */
+	public static function sync() {
+		try {
+			return KC_Meet_Sync_Changes::sync( array( 'budget_s' => self::SYNC_BUDGET ), 'cron' );
+		} catch ( \Throwable $e ) {
+			KC_Meet_Events::record_failure( 0, 'sync', $e, 'cron' );
+			return null;
+		}
+	}
+
+	/**
+	 * `kc_meet_renew_channels`: renews push channels before they expire, opens missing ones.
+	 *
+	 * @return array|null kc_meet_renew_channels()'s result, or null on failure.
+	 */
+	public static function renew_channels() {
+		try {
+			return KC_Meet_Native::renew_channels();
+		} catch ( \Throwable $e ) {
+			KC_Meet_Events::record_failure( 0, 'renew_channels', $e, 'cron' );
+			return null;
 		}
 	}
 

@@ -8,8 +8,8 @@
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Helpers shared by `wp kc-meet`, `wp kc-meet event` and `wp kc-meet jobs` (protected: WP-CLI
- * only turns public methods into subcommands).
+ * Helpers shared by `wp kc-meet`, `wp kc-meet event`, `wp kc-meet jobs` and
+ * `wp kc-meet channels` (protected: WP-CLI only turns public methods into subcommands).
  */
 abstract class KC_Meet_CLI_Base {
 
@@ -77,6 +77,36 @@ abstract class KC_Meet_CLI_Base {
 			WP_CLI::error( sprintf( '--%s must be a positive number.', $name ) );
 		}
 		return (int) $value;
+	}
+
+	/**
+	 * A positive number of seconds option (e.g. --budget), or the default; WP_CLI::error() when
+	 * invalid.
+	 *
+	 * @param array  $assoc_args Named arguments.
+	 * @param string $name       Option.
+	 * @param float  $fallback   Default.
+	 * @return float
+	 */
+	protected function seconds_option( $assoc_args, $name, $fallback ) {
+		if ( ! isset( $assoc_args[ $name ] ) ) {
+			return (float) $fallback;
+		}
+		if ( ! is_numeric( $assoc_args[ $name ] ) || (float) $assoc_args[ $name ] <= 0 ) {
+			WP_CLI::error( sprintf( '--%s must be a positive number of seconds.', $name ) );
+		}
+		return (float) $assoc_args[ $name ];
+	}
+
+	/**
+	 * A user's display name ('' when unknown).
+	 *
+	 * @param int $user_id User id.
+	 * @return string
+	 */
+	protected function user_name( $user_id ) {
+		$user = (int) $user_id > 0 ? get_userdata( (int) $user_id ) : false;
+		return $user ? (string) $user->display_name : '';
 	}
 
 	/**

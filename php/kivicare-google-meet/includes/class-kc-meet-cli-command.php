@@ -12,8 +12,8 @@ defined( 'ABSPATH' ) || exit;
  * appointments' Google Meet events.
  *
  * Failures end with WP_CLI::error() and the extension's message (never a token or secret).
- * See also `wp kc-meet event` ({@see KC_Meet_CLI_Event_Command}) and `wp kc-meet jobs`
- * ({@see KC_Meet_CLI_Jobs_Command}).
+ * See also `wp kc-meet event` ({@see KC_Meet_CLI_Event_Command}), `wp kc-meet jobs`
+ * ({@see KC_Meet_CLI_Jobs_Command}) and `wp kc-meet channels` ({@see KC_Meet_CLI_Channels_Command}).
  *
  * ## EXAMPLES
  *
@@ -31,6 +31,9 @@ defined( 'ABSPATH' ) || exit;
  *
  *     # Show what the reconcile pass would fix.
  *     $ wp kc-meet reconcile --dry-run
+ *
+ *     # Pull the changes doctors made in Google Calendar now.
+ *     $ wp kc-meet sync
  */
 class KC_Meet_CLI_Command extends KC_Meet_CLI_Base {
 
@@ -40,6 +43,20 @@ class KC_Meet_CLI_Command extends KC_Meet_CLI_Base {
 	 * @var string[]
 	 */
 	const STATUS_FIELDS = array( 'doctor_id', 'doctor', 'status', 'email', 'calendar_id', 'connected_at', 'token_expires_at', 'last_error', 'last_error_at' );
+
+	/**
+	 * Fields of `sync`.
+	 *
+	 * @var string[]
+	 */
+	const SYNC_FIELDS = array( 'doctor_id', 'doctor', 'pages', 'events_seen', 'changes_applied', 'full', 'remaining', 'skipped', 'error' );
+
+	/**
+	 * Default seconds per doctor of `sync` (the extension's default).
+	 *
+	 * @var float
+	 */
+	const SYNC_BUDGET = 25.0;
 
 	/**
 	 * Shows the Google connection of one doctor, or of every doctor that has one.
@@ -96,10 +113,9 @@ class KC_Meet_CLI_Command extends KC_Meet_CLI_Base {
 		$items = array();
 		foreach ( $statuses as $status ) {
 			$doctor_id = (int) ( $status['doctor_id'] ?? 0 );
-			$user      = get_userdata( $doctor_id );
 			$items[]   = array(
 				'doctor_id'        => $doctor_id,
-				'doctor'           => $user ? $user->display_name : '',
+				'doctor'           => $this->user_name( $doctor_id ),
 				'status'           => (string) ( $status['status'] ?? '' ),
 				'email'            => (string) ( $status['email'] ?? '' ),
 				'calendar_id'      => (string) ( $status['calendar_id'] ?? '' ),
@@ -340,7 +356,7 @@ class KC_Meet_CLI_Command extends KC_Meet_CLI_Base {
 			$assoc_args,
 			array(
 				'dry_run'        => true,
-				'create_missing' => false,
+				'create_missing' => true,
 				'remove_orphans' => false,
 			)
 		);
@@ -499,5 +515,166 @@ class KC_Meet_CLI_Command extends KC_Meet_CLI_Base {
 			WP_CLI::error( sprintf( '%s %d error(s).', $message, count( $errors ) ) );
 		}
 		WP_CLI::success( $message );
+	}
+
+	/**
+	 * Pulls the changes doctors made in Google Calendar into the appointments.
+	 *
+	 * Syncs the connected doctors one after the other (a progress bar ticks per doctor), or only
+	 * --doctor. Each change is applied like the background sync does it (a move moves the
+	 * appointment or is reverted, a deletion is flagged for review, cancels or recreates, per the
+	 * settings) and the action `kc_meet_appointment_changed_in_google` fires for it. Prints one
+	 * row per doctor, then a success, or a warning when a doctor failed, was skipped or has more
+	 * to sync (run it again: an unfinished listing resumes where it stopped). The same sync runs
+	 * every 5 minutes in the background.
+	 *
+	 * ## OPTIONS
+	 *
+	 * [--doctor=<doctor>]
+	 * : Only this doctor (user id, login or e-mail).
+	 *
+	 * [--full]
+	 * : Ignore the stored sync token and list the doctor's events again (30 days back to a year
+	 * ahead). Nothing is deleted locally.
+	 *
+	 * [--budget=<seconds>]
+	 * : Time each doctor's sync may take.
+	 * ---
+	 * default: 25
+	 * ---
+	 *
+	 * [--format=<format>]
+	 * : Output format of the per-doctor results.
+	 * ---
+	 * default: table
+	 * options:
+	 *   - table
+	 *   - json
+	 *   - csv
+	 *   - yaml
+	 * ---
+	 *
+	 * ## EXAMPLES
+	 *
+	 *     $ wp kc-meet sync
+	 *     $ wp kc-meet sync --doctor=drsmith --full
+	 *     $ wp kc-meet sync --budget=50 --format=json
+	 *
+	 * @param array $args       Positional arguments.
+	 * @param array $assoc_args Named arguments.
+	 * @return void
+	 */
+	public function sync( $args, $assoc_args ) {
+		unset( $args );
+		if ( ! KC_Meet_Native::has_sync() ) {
+			WP_CLI::error( sprintf( 'The loaded kc_meet extension (%s) has no two-way sync: update it.', KC_Meet_Native::version() ) );
+		}
+		$budget = $this->seconds_option( $assoc_args, 'budget', self::SYNC_BUDGET );
+		$full   = ! empty( $assoc_args['full'] );
+		if ( isset( $assoc_args['doctor'] ) ) {
+			$doctor_ids = array( (int) $this->resolve_doctor( (string) $assoc_args['doctor'] )->ID );
+		} else {
+			try {
+				$health = KC_Meet_Native::health();
+			} catch ( \Throwable $e ) {
+				$this->fail( $e );
+				return;
+			}
+			$doctor_ids = array();
+			foreach ( ( isset( $health['doctors'] ) && is_array( $health['doctors'] ) ? $health['doctors'] : array() ) as $status ) {
+				if ( is_array( $status ) && 'connected' === ( $status['status'] ?? '' ) && (int) ( $status['doctor_id'] ?? 0 ) > 0 ) {
+					$doctor_ids[] = (int) $status['doctor_id'];
+				}
+			}
+			if ( empty( $doctor_ids ) ) {
+				WP_CLI::success( 'No connected doctor to sync.' );
+				return;
+			}
+		}
+
+		$rows     = array();
+		$progress = WP_CLI\Utils\make_progress_bar( 'Syncing Google Calendars', count( $doctor_ids ) );
+		foreach ( $doctor_ids as $doctor_id ) {
+			$opts = array(
+				'doctor_id' => $doctor_id,
+				'full'      => $full,
+				'budget_s'  => $budget,
+			);
+			try {
+				$result  = KC_Meet_Sync_Changes::sync( $opts, 'cli' );
+				$doctors = (array) ( $result['doctors'] ?? array() );
+				if ( empty( $doctors ) ) {
+					$doctors = array(
+						array(
+							'doctor_id' => $doctor_id,
+							'skipped'   => true,
+						),
+					);
+				}
+				foreach ( $doctors as $doctor ) {
+					$rows[] = $this->sync_row( is_array( $doctor ) ? $doctor : array( 'doctor_id' => $doctor_id ) );
+				}
+			} catch ( \Throwable $e ) {
+				$rows[] = $this->sync_row(
+					array(
+						'doctor_id' => $doctor_id,
+						'error'     => sprintf( '%s (code %d)', $e->getMessage(), (int) $e->getCode() ),
+					)
+				);
+			}
+			$progress->tick();
+		}
+		$progress->finish();
+
+		WP_CLI\Utils\format_items( $this->format( $assoc_args ), $rows, self::SYNC_FIELDS );
+
+		$changes    = array_sum( array_column( $rows, 'changes_applied' ) );
+		$failed     = 0;
+		$skipped    = 0;
+		$unfinished = 0;
+		foreach ( $rows as $row ) {
+			if ( '' !== $row['error'] ) {
+				++$failed;
+			} elseif ( 'yes' === $row['skipped'] ) {
+				++$skipped;
+			} elseif ( 'yes' === $row['remaining'] ) {
+				++$unfinished;
+			}
+		}
+		if ( $failed + $skipped + $unfinished > 0 ) {
+			WP_CLI::warning(
+				sprintf(
+					'Synced %d doctor(s), %d change(s) applied; %d failed, %d skipped (not connected, or being synced elsewhere), %d not finished within the budget (run again to continue).',
+					count( $rows ) - $failed - $skipped - $unfinished,
+					$changes,
+					$failed,
+					$skipped,
+					$unfinished
+				)
+			);
+			return;
+		}
+		WP_CLI::success( sprintf( 'Synced %d doctor(s), %d change(s) applied.', count( $rows ), $changes ) );
+	}
+
+	/**
+	 * One row of `sync` from a doctor's result.
+	 *
+	 * @param array $doctor Per-doctor result of kc_meet_sync().
+	 * @return array
+	 */
+	private function sync_row( array $doctor ) {
+		$doctor_id = (int) ( $doctor['doctor_id'] ?? 0 );
+		return array(
+			'doctor_id'       => $doctor_id,
+			'doctor'          => $this->user_name( $doctor_id ),
+			'pages'           => (int) ( $doctor['pages'] ?? 0 ),
+			'events_seen'     => (int) ( $doctor['events_seen'] ?? 0 ),
+			'changes_applied' => (int) ( $doctor['changes_applied'] ?? 0 ),
+			'full'            => ! empty( $doctor['full'] ) ? 'yes' : 'no',
+			'remaining'       => ! empty( $doctor['remaining'] ) ? 'yes' : 'no',
+			'skipped'         => ! empty( $doctor['skipped'] ) ? 'yes' : 'no',
+			'error'           => is_scalar( $doctor['error'] ?? null ) ? (string) $doctor['error'] : '',
+		);
 	}
 }

@@ -135,13 +135,7 @@ class KC_Meet_CLI_Jobs_Command extends KC_Meet_CLI_Base {
 	public function run( $args, $assoc_args ) {
 		unset( $args );
 		$limit  = $this->int_option( $assoc_args, 'limit', KC_Meet_Background::JOBS_LIMIT );
-		$budget = KC_Meet_Background::JOBS_BUDGET;
-		if ( isset( $assoc_args['budget'] ) ) {
-			if ( ! is_numeric( $assoc_args['budget'] ) || (float) $assoc_args['budget'] <= 0 ) {
-				WP_CLI::error( '--budget must be a positive number of seconds.' );
-			}
-			$budget = (float) $assoc_args['budget'];
-		}
+		$budget = $this->seconds_option( $assoc_args, 'budget', KC_Meet_Background::JOBS_BUDGET );
 		try {
 			$summary = KC_Meet_Native::run_jobs( $limit, $budget );
 		} catch ( \Throwable $e ) {

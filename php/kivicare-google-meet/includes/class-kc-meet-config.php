@@ -19,6 +19,11 @@ defined( 'ABSPATH' ) || exit;
  * - `KC_MEET_CA_FILE` (string): extra PEM CA bundle.
  * - `KC_MEET_ALLOW_INSECURE_LOOPBACK` (bool): allow http:// endpoints on 127.0.0.1/localhost.
  *
+ * With an extension that has two-way sync ({@see KC_Meet_Native::has_sync()}) the array also
+ * holds `notify_url` (the push route, {@see self::notify_url()}), `on_google_move` and
+ * `on_google_delete` (from the settings option, {@see KC_Meet_Settings::get()}); an older
+ * extension gets none of them (it would reject unknown keys).
+ *
  * The final array passes through the `kc_meet_site_config` filter.
  */
 final class KC_Meet_Config {
@@ -29,6 +34,13 @@ final class KC_Meet_Config {
 	 * @var string
 	 */
 	const CALLBACK_ROUTE = 'kc-meet/v1/oauth/callback';
+
+	/**
+	 * Route of the public push-notification endpoint (in namespace kc-meet/v1).
+	 *
+	 * @var string
+	 */
+	const NOTIFY_ROUTE = KC_Meet_Rest::NAMESPACE_PUBLIC . KC_Meet_Rest::NOTIFY_PATH;
 
 	/**
 	 * The sample value of the wp-config.php salts.
@@ -81,6 +93,12 @@ final class KC_Meet_Config {
 			$config['allow_insecure_loopback'] = (bool) KC_MEET_ALLOW_INSECURE_LOOPBACK;
 		}
 
+		if ( KC_Meet_Native::has_sync() ) {
+			$config['notify_url']       = self::notify_url();
+			$config['on_google_move']   = $settings['on_google_move'];
+			$config['on_google_delete'] = $settings['on_google_delete'];
+		}
+
 		/**
 		 * Filters the array passed to kc_meet_configure().
 		 *
@@ -99,16 +117,50 @@ final class KC_Meet_Config {
 	 * @return string
 	 */
 	public static function redirect_uri() {
+		/**
+		 * Filters the OAuth redirect URI (must match the one registered in Google Cloud).
+		 *
+		 * @param string $url Redirect URI.
+		 */
+		return (string) apply_filters( 'kc_meet_redirect_uri', self::rest_route_url( self::CALLBACK_ROUTE ) );
+	}
+
+	/**
+	 * The URL Google sends push notifications to (`/wp-json/kc-meet/v1/notify`), with the same
+	 * scheme pinning as {@see self::redirect_uri()}. The extension opens push channels only when
+	 * it is HTTPS (or plain HTTP on loopback with KC_MEET_ALLOW_INSECURE_LOOPBACK); otherwise
+	 * sync runs by polling.
+	 *
+	 * @return string
+	 */
+	public static function notify_url() {
+		/**
+		 * Filters the push-notification URL handed to Google (events.watch `address`).
+		 *
+		 * @param string $url Notification URL.
+		 */
+		return (string) apply_filters( 'kc_meet_notify_url', self::rest_route_url( self::NOTIFY_ROUTE ) );
+	}
+
+	/**
+	 * Absolute URL of a REST route of the current site, stable across requests: the scheme is
+	 * https when the home URL is https or the admin is forced to SSL, else the home URL's scheme
+	 * (never the scheme of the current request).
+	 *
+	 * @param string $route Route without the leading slash, e.g. 'kc-meet/v1/notify'.
+	 * @return string
+	 */
+	private static function rest_route_url( $route ) {
 		global $wp_rewrite;
 
 		$home   = (string) get_option( 'home' );
 		$scheme = ( 'https' === wp_parse_url( $home, PHP_URL_SCHEME ) || force_ssl_admin() ) ? 'https' : 'http';
 
 		if ( $wp_rewrite instanceof WP_Rewrite ) {
-			$url = get_rest_url( null, self::CALLBACK_ROUTE, $scheme );
+			$url = get_rest_url( null, $route, $scheme );
 		} else {
 			// Before WP_Rewrite exists (plugins_loaded): same result as get_rest_url().
-			$path = '/' . self::CALLBACK_ROUTE;
+			$path = '/' . ltrim( $route, '/' );
 			if ( get_option( 'permalink_structure' ) ) {
 				$index = preg_match( '#^/*index\.php#', (string) get_option( 'permalink_structure' ) ) ? 'index.php/' : '';
 				$url   = get_home_url( null, $index . rest_get_url_prefix(), $scheme ) . $path;
@@ -119,14 +171,7 @@ final class KC_Meet_Config {
 			/** This filter is documented in wp-includes/rest-api.php */
 			$url = apply_filters( 'rest_url', $url, $path, null, $scheme );
 		}
-		$url = set_url_scheme( (string) $url, $scheme );
-
-		/**
-		 * Filters the OAuth redirect URI (must match the one registered in Google Cloud).
-		 *
-		 * @param string $url Redirect URI.
-		 */
-		return (string) apply_filters( 'kc_meet_redirect_uri', $url );
+		return set_url_scheme( (string) $url, $scheme );
 	}
 
 	/**

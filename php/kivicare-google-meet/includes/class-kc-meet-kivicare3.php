@@ -16,8 +16,9 @@ defined( 'ABSPATH' ) || exit;
  *   checked the nonce and that the user is that doctor before calling it.
  * - `kcgm_disconnect_doctor` (`['id' => '2']`): kc_meet_disconnect().
  * - `kcgm_saved_googlemeet_config` (settings request: `client_id`, `client_secret`, `app_name`,
- *   `enableCal`, flat or under `google_meet_config`): saves like the settings page (empty
- *   secret keeps the stored one); needs `manage_options`.
+ *   `enableCal`, and our `kc_meet_on_google_move` / `kc_meet_on_google_delete`, flat or under
+ *   `google_meet_config`): saves like the settings page (empty secret keeps the stored one);
+ *   needs `manage_options`.
  * - `kcgm_edit_googlemeet`: `['status' => true, 'data' => settings without the secret]`.
  *
  *
@@ -288,7 +289,11 @@ class KC_Meet_KiviCare3 {
 			} elseif ( array_key_exists( 'enabled', $request ) ) {
 				$changes['enabled'] = KC_Meet_Settings::truthy( $request['enabled'] );
 			}
-			$view = KC_Meet_Settings::save( $changes );
+			$sync = KC_Meet_Settings::pick_sync_choices( $request );
+			if ( ! empty( $sync['invalid'] ) ) {
+				return self::failure( KC_Meet_Messages::for_code( 5001 ) );
+			}
+			$view = KC_Meet_Settings::save( array_merge( $changes, $sync['changes'] ) );
 		} catch ( \Throwable $e ) {
 			return self::failure( self::message( $e ), $e );
 		}

@@ -32,14 +32,16 @@ final class KC_Meet_Lifecycle {
 	const CRON_RECONCILE = 'kc_meet_reconcile';
 
 	/**
-	 * Cron hook: incremental sync from Google Calendar (later releases).
+	 * Cron hook: incremental sync from Google Calendar, every 5 minutes
+	 * ({@see KC_Meet_Background}).
 	 *
 	 * @var string
 	 */
 	const CRON_SYNC = 'kc_meet_sync';
 
 	/**
-	 * Cron hook: renewal of Google push-notification channels (later releases).
+	 * Cron hook: renewal of Google push-notification channels, twice daily
+	 * ({@see KC_Meet_Background}).
 	 *
 	 * @var string
 	 */

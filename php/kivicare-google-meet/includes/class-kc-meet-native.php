@@ -273,6 +273,75 @@ final class KC_Meet_Native {
 	}
 
 	/**
+	 * Whether the extension has two-way sync (kc_meet_sync() and the push-channel functions, and
+	 * the configuration keys `notify_url`, `on_google_move`, `on_google_delete`).
+	 *
+	 * @return bool
+	 */
+	public static function has_sync() {
+		return function_exists( 'kc_meet_sync' ) && function_exists( 'kc_meet_handle_notification' );
+	}
+
+	/**
+	 * Incremental two-way sync with Google Calendar. The extension has applied every returned
+	 * change to the database already; the caller hands them to {@see KC_Meet_Sync_Changes::dispatch()}.
+	 *
+	 * @param array $opts `doctor_id` (int; else every connected doctor, concurrently), `full`
+	 *                    (bool: ignore the sync token), `budget_s` (float, default 25).
+	 * @return array `doctors` (per doctor: doctor_id, pages, events_seen, changes_applied, full,
+	 *               remaining, skipped, error, changes), `remaining`, `google_calls`, `elapsed_s`.
+	 */
+	public static function sync( array $opts = array() ) {
+		self::ensure_ready();
+		return kc_meet_sync( $opts );
+	}
+
+	/**
+	 * Checks a Google push message by its headers (forged ones are rejected without any Google
+	 * request) and syncs the doctor when something changed.
+	 *
+	 * @param array $headers The request's headers (WP_REST_Request::get_headers() shape).
+	 * @return array `status` (HTTP status to answer), `action`, `reason`, `doctor_id`, `changes`.
+	 */
+	public static function handle_notification( array $headers ) {
+		self::ensure_ready();
+		return kc_meet_handle_notification( $headers );
+	}
+
+	/**
+	 * Renews push channels that expire soon and opens missing ones (stops them all when push is
+	 * not possible).
+	 *
+	 * @return array `created`, `renewed`, `stopped`, `failures` (doctor_id, error), `push_enabled`.
+	 */
+	public static function renew_channels() {
+		self::ensure_ready();
+		return kc_meet_renew_channels();
+	}
+
+	/**
+	 * Active push channels.
+	 *
+	 * @param int $doctor_id Doctor, or 0 for all.
+	 * @return array `['channels' => [[channel_id, doctor_id, resource_id, expires_at (ms), state, last_message], ...]]`.
+	 */
+	public static function channels( $doctor_id = 0 ) {
+		self::ensure_ready();
+		return kc_meet_channels( max( 0, (int) $doctor_id ) );
+	}
+
+	/**
+	 * Stops a doctor's push channels (sync falls back to polling for them until renewed).
+	 *
+	 * @param int $doctor_id Doctor.
+	 * @return array `doctor_id`, `stopped` (int).
+	 */
+	public static function stop_channels( $doctor_id ) {
+		self::ensure_ready();
+		return kc_meet_stop_channels( (int) $doctor_id );
+	}
+
+	/**
 	 * Disconnects a doctor (revokes at Google, best effort); clears the doctor's user cache.
 	 *
 	 * @param int $doctor_id Doctor.

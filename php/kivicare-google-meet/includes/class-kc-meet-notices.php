@@ -9,9 +9,11 @@ defined( 'ABSPATH' ) || exit;
 
 /**
  * Admin notices: the missing-extension notice, the configuration-error notice, notices stored
- * for a later request (activation/migration failures, in the transient `kc_meet_admin_notices`)
- * and the result of a Google connection (query `kc_meet_result` / `kc_meet_code`, messages
- * from {@see KC_Meet_Messages}).
+ * for a later request (activation/migration failures, in the transient `kc_meet_admin_notices`),
+ * the number of appointments deleted in Google Calendar that wait for review
+ * (`#kc-meet-review-notice`, linking to the settings page's `#kc-meet-review` box, which shows
+ * them itself) and the result of a Google connection (query `kc_meet_result` / `kc_meet_code`,
+ * messages from {@see KC_Meet_Messages}).
  */
 final class KC_Meet_Notices {
 
@@ -95,8 +97,47 @@ final class KC_Meet_Notices {
 					}
 				}
 			}
+			self::render_review_count();
 		}
 		self::render_result();
+	}
+
+	/**
+	 * The notice counting appointments deleted in Google Calendar that wait for review (not on
+	 * the settings page, which lists them).
+	 *
+	 * @return void
+	 */
+	public static function render_review_count() {
+		if ( ! KC_Meet_Native::has_sync() ) {
+			return;
+		}
+		$screen = function_exists( 'get_current_screen' ) ? get_current_screen() : null;
+		if ( $screen instanceof WP_Screen && 'settings_page_' . KC_Meet_Admin_Page::SLUG === $screen->id ) {
+			return;
+		}
+		$count = count( KC_Meet_Sync_Changes::flagged() );
+		if ( $count <= 0 ) {
+			return;
+		}
+		printf(
+			'<div class="notice notice-warning" id="kc-meet-review-notice" data-count="%1$d"><p>%2$s <a href="%3$s">%4$s</a></p></div>',
+			(int) $count,
+			esc_html(
+				sprintf(
+					/* translators: %d: number of appointments */
+					_n(
+						'KiviCare Google Meet: %d appointment was deleted in Google Calendar by the doctor and needs review.',
+						'KiviCare Google Meet: %d appointments were deleted in Google Calendar by the doctor and need review.',
+						$count,
+						'kc-googlemeet'
+					),
+					$count
+				)
+			),
+			esc_url( KC_Meet_Admin_Page::url() . '#kc-meet-review' ),
+			esc_html__( 'Review them', 'kc-googlemeet' )
+		);
 	}
 
 	/**

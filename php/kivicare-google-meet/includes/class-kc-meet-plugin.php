@@ -151,6 +151,9 @@ final class KC_Meet_Plugin {
 			WP_CLI::add_command( 'kc-meet', 'KC_Meet_CLI_Command' );
 			WP_CLI::add_command( 'kc-meet event', 'KC_Meet_CLI_Event_Command' );
 			WP_CLI::add_command( 'kc-meet jobs', 'KC_Meet_CLI_Jobs_Command' );
+			if ( KC_Meet_Native::has_sync() ) {
+				WP_CLI::add_command( 'kc-meet channels', 'KC_Meet_CLI_Channels_Command' );
+			}
 		}
 	}
 

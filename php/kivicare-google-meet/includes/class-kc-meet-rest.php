@@ -16,10 +16,19 @@ defined( 'ABSPATH' ) || exit;
  *   extension. Answers a 302 to the doctor's profile page with `kc_meet_result` =
  *   connected|denied|error and, for errors, `kc_meet_code` = the exception code (4002, a
  *   possibly forged state, goes to the dashboard instead).
+ * - `POST /notify` (registered when the extension has two-way sync): Google Calendar's push
+ *   notifications. Its security is the channel token, checked by the extension in constant time
+ *   (forged or replayed messages are rejected without any Google request). The headers go to
+ *   kc_meet_handle_notification(); the changes it applied are dispatched
+ *   ({@see KC_Meet_Sync_Changes::dispatch()}); the answer is the status it returned with an
+ *   empty body. Any failure answers 500 (Google retries) and is recorded for administrators
+ *   ({@see KC_Meet_Events::record_failure()}), never shown.
  *
  * Authenticated, namespace `kivicare/v1` (called by KiviCare 4.3's admin screens; registered
  * only when no other plugin registered the route already):
- * - `GET settings/googlemeet`, `PUT|POST|PATCH settings/googlemeet` (manage_options);
+ * - `GET settings/googlemeet`, `PUT|POST|PATCH settings/googlemeet` (manage_options; besides
+ *   core's keys, `google_meet_config` carries `kc_meet_on_google_move` and
+ *   `kc_meet_on_google_delete`, see {@see KC_Meet_Settings::SYNC_CHOICES});
  * - `GET settings/googlemeet/doctor-config`, `POST settings/googlemeet/authorize`,
  *   `POST settings/googlemeet/disconnect` (param `doctor_id`, default the current user;
  *   the doctor themselves or manage_options).
@@ -43,6 +52,13 @@ class KC_Meet_Rest {
 	const NAMESPACE_KIVICARE = 'kivicare/v1';
 
 	/**
+	 * Route of the push-notification endpoint (in NAMESPACE_PUBLIC).
+	 *
+	 * @var string
+	 */
+	const NOTIFY_PATH = '/notify';
+
+	/**
 	 * Hooks route registration.
 	 *
 	 * @return void
@@ -51,14 +67,26 @@ class KC_Meet_Rest {
 		add_action( 'rest_api_init', array( $this, 'register_public_routes' ) );
 		// Late, so that routes core registered itself are found and left alone.
 		add_action( 'rest_api_init', array( $this, 'register_kivicare_routes' ), 100 );
+		add_filter( 'rest_pre_serve_request', array( $this, 'serve_empty_notify_body' ), 10, 3 );
 	}
 
 	/**
-	 * Registers `kc-meet/v1/oauth/callback`.
+	 * Registers `kc-meet/v1/oauth/callback` and `kc-meet/v1/notify`.
 	 *
 	 * @return void
 	 */
 	public function register_public_routes() {
+		if ( KC_Meet_Native::has_sync() ) {
+			register_rest_route(
+				self::NAMESPACE_PUBLIC,
+				self::NOTIFY_PATH,
+				array(
+					'methods'             => WP_REST_Server::CREATABLE,
+					'callback'            => array( $this, 'notify' ),
+					'permission_callback' => '__return_true', // The channel token is checked by the extension.
+				)
+			);
+		}
 		register_rest_route(
 			self::NAMESPACE_PUBLIC,
 			'/oauth/callback',
@@ -155,7 +183,7 @@ class KC_Meet_Rest {
 	public function oauth_callback( WP_REST_Request $request ) {
 		$state     = (string) $request->get_param( 'state' );
 		$code      = (string) $request->get_param( 'code' );
-		$error     = (string) $request->get_param( 'error' );
+		$error     = self::google_error( $request );
 		$doctor_id = '' !== $state ? (int) strtok( $state, '.' ) : 0;
 		// Only to choose between profile.php and user-edit.php; never used for authorization.
 		$viewer_id = (int) wp_validate_auth_cookie( '', 'logged_in' );
@@ -190,6 +218,66 @@ class KC_Meet_Rest {
 	}
 
 	/**
+	 * `POST kc-meet/v1/notify`: a Google Calendar push notification.
+	 *
+	 * @param WP_REST_Request $request Request.
+	 * @return WP_REST_Response Empty body (see serve_empty_notify_body()), status from the extension.
+	 */
+	public function notify( WP_REST_Request $request ) {
+		try {
+			$result = KC_Meet_Native::handle_notification( $request->get_headers() );
+			$status = (int) ( $result['status'] ?? 500 );
+			if ( ! empty( $result['changes'] ) && is_array( $result['changes'] ) ) {
+				KC_Meet_Sync_Changes::dispatch( $result['changes'], 'push' );
+			}
+		} catch ( \Throwable $e ) {
+			KC_Meet_Events::record_failure( 0, 'notify', $e, 'push' );
+			$status = 500;
+		}
+		$status   = $status >= 100 && $status <= 599 ? $status : 500;
+		$response = new WP_REST_Response( null, $status );
+		$response->header( 'Cache-Control', 'no-store' );
+		return $response;
+	}
+
+	/**
+	 * `rest_pre_serve_request`: the notification route answers with its status and no body (the
+	 * REST server would print `null`).
+	 *
+	 * @param bool                  $served  Whether the request was served already.
+	 * @param mixed                 $result  Response.
+	 * @param WP_REST_Request|mixed $request Request.
+	 * @return bool
+	 */
+	public function serve_empty_notify_body( $served, $result = null, $request = null ) {
+		if ( $served || ! $request instanceof WP_REST_Request ) {
+			return (bool) $served;
+		}
+		if ( '/' . KC_Meet_Config::NOTIFY_ROUTE !== untrailingslashit( (string) $request->get_route() ) ) {
+			return false;
+		}
+		unset( $result );
+		return true; // Status and headers were sent by the server already.
+	}
+
+	/**
+	 * Google's `error` parameter (e.g. `access_denied`). WordPress treats `error` as one of its own
+	 * query vars and removes it from `$_GET` before the REST request is built
+	 * (`WP::parse_request()`), so it is read from the raw query string as a fallback.
+	 *
+	 * @param WP_REST_Request $request Request.
+	 * @return string
+	 */
+	private static function google_error( WP_REST_Request $request ) {
+		$error = (string) $request->get_param( 'error' );
+		if ( '' === $error && isset( $_SERVER['QUERY_STRING'] ) ) {
+			parse_str( (string) wp_unslash( $_SERVER['QUERY_STRING'] ), $raw ); // phpcs:ignore WordPress.Security.ValidatedSanitizedInput.InputNotSanitized -- only compared below.
+			$error = isset( $raw['error'] ) && is_string( $raw['error'] ) ? $raw['error'] : '';
+		}
+		return sanitize_key( $error );
+	}
+
+	/**
 	 * `GET kivicare/v1/settings/googlemeet`.
 	 *
 	 * @param WP_REST_Request $request Request.
@@ -216,7 +304,8 @@ class KC_Meet_Rest {
 			$config = json_decode( $config, true );
 		}
 		if ( ! is_array( $config ) ) {
-			$config = array_intersect_key( $request->get_params(), array_flip( array( 'client_id', 'client_secret', 'app_name', 'enableCal', 'enabled' ) ) );
+			$keys   = array_merge( array( 'client_id', 'client_secret', 'app_name', 'enableCal', 'enabled' ), array_keys( KC_Meet_Settings::SYNC_CHOICES ) );
+			$config = array_intersect_key( $request->get_params(), array_flip( $keys ) );
 		}
 		if ( empty( $config ) ) {
 			return new WP_Error(
@@ -242,7 +331,25 @@ class KC_Meet_Rest {
 			}
 		}
 
-		$changes = array_intersect_key( $config, array_flip( array( 'client_id', 'client_secret', 'app_name' ) ) );
+		$sync = KC_Meet_Settings::pick_sync_choices( $config );
+		if ( ! empty( $sync['invalid'] ) ) {
+			$key = $sync['invalid'][0];
+			return new WP_Error(
+				'kc_meet_invalid_argument',
+				sprintf(
+					/* translators: 1: field name, 2: allowed values */
+					__( 'Invalid value for %1$s (allowed: %2$s).', 'kc-googlemeet' ),
+					$key,
+					implode( ', ', KC_Meet_Settings::SYNC_CHOICES[ $key ] )
+				),
+				array(
+					'status'       => 400,
+					'kc_meet_code' => 5001,
+				)
+			);
+		}
+
+		$changes = array_merge( array_intersect_key( $config, array_flip( array( 'client_id', 'client_secret', 'app_name' ) ) ), $sync['changes'] );
 		if ( array_key_exists( 'enableCal', $config ) ) {
 			$changes['enabled'] = KC_Meet_Settings::truthy( $config['enableCal'] );
 		} elseif ( array_key_exists( 'enabled', $config ) ) {
@@ -354,17 +461,19 @@ class KC_Meet_Rest {
 	/**
 	 * Settings as returned by GET/PUT settings/googlemeet (never the secret).
 	 *
-	 * @return array{client_id:string, client_secret:string, has_secret:bool, app_name:string, enableCal:string, redirect_uri:string}
+	 * @return array{client_id:string, client_secret:string, has_secret:bool, app_name:string, enableCal:string, redirect_uri:string, kc_meet_on_google_move:string, kc_meet_on_google_delete:string}
 	 */
 	public static function settings_payload() {
 		$view = KC_Meet_Settings::public_view();
 		return array(
-			'client_id'     => $view['client_id'],
-			'client_secret' => '',
-			'has_secret'    => $view['has_secret'],
-			'app_name'      => $view['app_name'],
-			'enableCal'     => $view['enableCal'],
-			'redirect_uri'  => $view['redirect_uri'],
+			'client_id'                        => $view['client_id'],
+			'client_secret'                    => '',
+			'has_secret'                       => $view['has_secret'],
+			'app_name'                         => $view['app_name'],
+			'enableCal'                        => $view['enableCal'],
+			'redirect_uri'                     => $view['redirect_uri'],
+			KC_Meet_Settings::ON_GOOGLE_MOVE   => $view[ KC_Meet_Settings::ON_GOOGLE_MOVE ],
+			KC_Meet_Settings::ON_GOOGLE_DELETE => $view[ KC_Meet_Settings::ON_GOOGLE_DELETE ],
 		);
 	}
 

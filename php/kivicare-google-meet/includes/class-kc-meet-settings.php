@@ -16,6 +16,11 @@ defined( 'ABSPATH' ) || exit;
  * storage format and every key it does not change, and sets both `enabled` (4.x) and
  * `enableCal` (3.x). An empty client secret keeps the stored one. The secret is never returned
  * by {@see self::public_view()}.
+ *
+ * Two-way sync choices live in the same option under our own keys (core ignores them):
+ * `kc_meet_on_google_move` ('apply' default | 'revert': what a move made in Google Calendar
+ * does) and `kc_meet_on_google_delete` ('flag' default | 'cancel' | 'recreate': what a deletion
+ * made in Google Calendar does). See {@see self::SYNC_CHOICES}.
  */
 final class KC_Meet_Settings {
 
@@ -25,6 +30,30 @@ final class KC_Meet_Settings {
 	 * @var string
 	 */
 	const OPTION = 'kiviCare_google_meet_setting';
+
+	/**
+	 * Option key: what a move made in Google Calendar does.
+	 *
+	 * @var string
+	 */
+	const ON_GOOGLE_MOVE = 'kc_meet_on_google_move';
+
+	/**
+	 * Option key: what a deletion made in Google Calendar does.
+	 *
+	 * @var string
+	 */
+	const ON_GOOGLE_DELETE = 'kc_meet_on_google_delete';
+
+	/**
+	 * Allowed values of the two-way sync choices, by option key; the first one is the default.
+	 *
+	 * @var array<string, string[]>
+	 */
+	const SYNC_CHOICES = array(
+		self::ON_GOOGLE_MOVE   => array( 'apply', 'revert' ),
+		self::ON_GOOGLE_DELETE => array( 'flag', 'cancel', 'recreate' ),
+	);
 
 	/**
 	 * The stored option as an array (JSON strings decoded; anything else → empty array).
@@ -38,35 +67,78 @@ final class KC_Meet_Settings {
 	/**
 	 * Normalized settings, whatever the stored shape.
 	 *
-	 * @return array{client_id:string, client_secret:string, app_name:string, enabled:bool, enableCal:string}
+	 * @return array{client_id:string, client_secret:string, app_name:string, enabled:bool, enableCal:string, on_google_move:string, on_google_delete:string}
 	 */
 	public static function get() {
 		$raw     = self::raw();
 		$enabled = self::is_enabled( $raw );
 		return array(
-			'client_id'     => isset( $raw['client_id'] ) && is_scalar( $raw['client_id'] ) ? trim( (string) $raw['client_id'] ) : '',
-			'client_secret' => isset( $raw['client_secret'] ) && is_scalar( $raw['client_secret'] ) ? trim( (string) $raw['client_secret'] ) : '',
-			'app_name'      => isset( $raw['app_name'] ) && is_scalar( $raw['app_name'] ) ? (string) $raw['app_name'] : '',
-			'enabled'       => $enabled,
-			'enableCal'     => $enabled ? 'Yes' : 'No',
+			'client_id'        => isset( $raw['client_id'] ) && is_scalar( $raw['client_id'] ) ? trim( (string) $raw['client_id'] ) : '',
+			'client_secret'    => isset( $raw['client_secret'] ) && is_scalar( $raw['client_secret'] ) ? trim( (string) $raw['client_secret'] ) : '',
+			'app_name'         => isset( $raw['app_name'] ) && is_scalar( $raw['app_name'] ) ? (string) $raw['app_name'] : '',
+			'enabled'          => $enabled,
+			'enableCal'        => $enabled ? 'Yes' : 'No',
+			'on_google_move'   => self::sync_choice( self::ON_GOOGLE_MOVE, $raw[ self::ON_GOOGLE_MOVE ] ?? null ),
+			'on_google_delete' => self::sync_choice( self::ON_GOOGLE_DELETE, $raw[ self::ON_GOOGLE_DELETE ] ?? null ),
 		);
+	}
+
+	/**
+	 * A two-way sync choice: the value when it is allowed for the key, else the key's default.
+	 *
+	 * @param string $key   self::ON_GOOGLE_MOVE or self::ON_GOOGLE_DELETE.
+	 * @param mixed  $value Stored or submitted value.
+	 * @return string
+	 */
+	public static function sync_choice( $key, $value ) {
+		$allowed = self::SYNC_CHOICES[ $key ] ?? array( '' );
+		return is_string( $value ) && in_array( $value, $allowed, true ) ? $value : $allowed[0];
+	}
+
+	/**
+	 * Picks the two-way sync choices out of submitted settings.
+	 *
+	 * @param array $input Submitted settings (any keys).
+	 * @return array{changes: array<string, string>, invalid: string[]} `changes`: the valid
+	 *               choices present, by option key (ready for {@see self::save()}); `invalid`: the
+	 *               keys present with a value that is not allowed.
+	 */
+	public static function pick_sync_choices( array $input ) {
+		$picked = array(
+			'changes' => array(),
+			'invalid' => array(),
+		);
+		foreach ( self::SYNC_CHOICES as $key => $allowed ) {
+			if ( ! array_key_exists( $key, $input ) ) {
+				continue;
+			}
+			$value = is_scalar( $input[ $key ] ) ? strtolower( trim( (string) $input[ $key ] ) ) : null;
+			if ( null !== $value && in_array( $value, $allowed, true ) ) {
+				$picked['changes'][ $key ] = $value;
+			} else {
+				$picked['invalid'][] = $key;
+			}
+		}
+		return $picked;
 	}
 
 	/**
 	 * Settings safe to show or return: no secret, a `has_secret` flag and the redirect URI.
 	 *
-	 * @return array{client_id:string, client_secret:string, has_secret:bool, app_name:string, enabled:bool, enableCal:string, redirect_uri:string}
+	 * @return array{client_id:string, client_secret:string, has_secret:bool, app_name:string, enabled:bool, enableCal:string, redirect_uri:string, kc_meet_on_google_move:string, kc_meet_on_google_delete:string}
 	 */
 	public static function public_view() {
 		$settings = self::get();
 		return array(
-			'client_id'     => $settings['client_id'],
-			'client_secret' => '',
-			'has_secret'    => '' !== $settings['client_secret'],
-			'app_name'      => $settings['app_name'],
-			'enabled'       => $settings['enabled'],
-			'enableCal'     => $settings['enableCal'],
-			'redirect_uri'  => KC_Meet_Config::redirect_uri(),
+			'client_id'            => $settings['client_id'],
+			'client_secret'        => '',
+			'has_secret'           => '' !== $settings['client_secret'],
+			'app_name'             => $settings['app_name'],
+			'enabled'              => $settings['enabled'],
+			'enableCal'            => $settings['enableCal'],
+			'redirect_uri'         => KC_Meet_Config::redirect_uri(),
+			self::ON_GOOGLE_MOVE   => $settings['on_google_move'],
+			self::ON_GOOGLE_DELETE => $settings['on_google_delete'],
 		);
 	}
 
@@ -99,7 +171,9 @@ final class KC_Meet_Settings {
 	 *
 	 * @param array $changes Any of: `client_id` (string), `client_secret` (string; '' or missing
 	 *                       keeps the stored secret), `app_name` (string), `enabled` (bool|string:
-	 *                       true, 'Yes', 'on', '1', ...). Missing keys keep their stored value.
+	 *                       true, 'Yes', 'on', '1', ...), `kc_meet_on_google_move`,
+	 *                       `kc_meet_on_google_delete` (see self::SYNC_CHOICES; a value that is
+	 *                       not allowed is ignored). Missing keys keep their stored value.
 	 * @return array The public view after saving.
 	 */
 	public static function save( array $changes ) {
@@ -124,6 +198,9 @@ final class KC_Meet_Settings {
 			$enabled                = self::truthy( $changes['enabled'] );
 			$new_value['enabled']   = $enabled;
 			$new_value['enableCal'] = $enabled ? 'Yes' : 'No';
+		}
+		foreach ( self::pick_sync_choices( $changes )['changes'] as $key => $value ) {
+			$new_value[ $key ] = $value;
 		}
 		foreach ( array( 'client_id', 'client_secret' ) as $key ) {
 			if ( ! isset( $new_value[ $key ] ) ) {
