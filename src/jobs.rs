@@ -160,6 +160,7 @@ pub struct ReconcileReport {
 /// appointments of connected doctors without an event.
 pub fn reconcile(ctx: &Context, opts: &serde_json::Value) -> Result<ReconcileReport> {
     let o: ReconcileOpts = match opts {
+        serde_json::Value::Null => ReconcileOpts::default(),
         serde_json::Value::Array(a) if a.is_empty() => ReconcileOpts::default(),
         v => serde_json::from_value(v.clone()).map_err(|e| Error::invalid_argument(format!("bad reconcile options: {e}")))?,
     };
@@ -214,7 +215,15 @@ pub fn reconcile(ctx: &Context, opts: &serde_json::Value) -> Result<ReconcileRep
                 ),
                 (&from, &to),
             )?;
-            report.missing = rows.into_iter().map(|(appointment_id, doctor_id, start)| Missing { appointment_id, doctor_id, start_utc: start }).collect();
+            // The listing selects on local dates; report the start in UTC as the appointment
+            // code resolves it (UTC columns, else the appointment's, doctor's or site's zone).
+            for (appointment_id, doctor_id, local_start) in rows {
+                let start_utc = match crate::appointments::resolve(ctx, appointment_id, &Input::default()) {
+                    Ok(Some(a)) => a.start.format("%Y-%m-%d %H:%M:%S").to_string(),
+                    _ => local_start,
+                };
+                report.missing.push(Missing { appointment_id, doctor_id, start_utc });
+            }
         }
     }
     if o.dry_run {

@@ -151,7 +151,8 @@ impl Store {
                 (e.appointment_id, &e.event_id, &e.meet_url, &e.event_url),
             )?,
         }
-        tx.exec_drop(format!("DELETE FROM `{}` WHERE appointment_id = ? AND state = 'queued'", self.t.jobs), (e.appointment_id,))?;
+        // The event matches the appointment now: whatever was queued or failed for it is resolved.
+        tx.exec_drop(format!("DELETE FROM `{}` WHERE appointment_id = ?", self.t.jobs), (e.appointment_id,))?;
         tx.commit()?;
         Ok(())
     }
@@ -166,7 +167,7 @@ impl Store {
             (appointment_id,),
         )?;
         tx.exec_drop(format!("DELETE FROM `{}` WHERE appointment_id = ?", self.t.mapping), (appointment_id,))?;
-        tx.exec_drop(format!("DELETE FROM `{}` WHERE appointment_id = ? AND state = 'queued'", self.t.jobs), (appointment_id,))?;
+        tx.exec_drop(format!("DELETE FROM `{}` WHERE appointment_id = ?", self.t.jobs), (appointment_id,))?;
         tx.commit()?;
         Ok(())
     }

@@ -460,3 +460,25 @@ fn mysql_connections_dropping_mid_run_lose_and_duplicate_nothing() {
     }
     assert!(jobs::list(&bed.ctx, &json!({})).unwrap().is_empty());
 }
+
+#[test]
+fn a_later_success_resolves_a_failed_job() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    bed.emu.fault(json!({"method": "POST", "path": "/calendar/v3", "action": "status", "status": 400, "times": 1}));
+    assert!(events::create(&bed.ctx, id as i64, &none()).is_err());
+    assert_eq!(jobs::list(&bed.ctx, &json!({"state": "failed"})).unwrap().len(), 1);
+    assert_eq!(events::create(&bed.ctx, id as i64, &none()).unwrap().state, "created");
+    assert!(jobs::list(&bed.ctx, &json!({})).unwrap().is_empty(), "nothing left to retry");
+}
+
+#[test]
+fn reconcile_takes_no_options_and_reports_missing_starts_in_utc() {
+    let bed = bed();
+    let id = bed.book(Booking::default()); // 10:00 in Europe/Paris, UTC+2 in May
+    jobs::reconcile(&bed.ctx, &Value::Null).expect("no options means the defaults");
+    let dry = jobs::reconcile(&bed.ctx, &json!({"dry_run": true, "from": "2031-01-01", "to": "2031-12-31"})).unwrap();
+    assert_eq!(dry.missing.len(), 1);
+    assert_eq!(dry.missing[0].appointment_id, id);
+    assert_eq!(dry.missing[0].start_utc, "2031-05-06 08:00:00");
+}
