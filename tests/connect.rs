@@ -454,7 +454,7 @@ fn google_over_tls_is_trusted_through_ca_file_only() {
 
 #[test]
 fn no_error_message_carries_a_secret() {
-    let bed = Bed::with(|v| v["client_secret"] = json!("GOCSPX-super-secret-value-123"), None);
+    let bed = Bed::with(|v| v["client_secret"] = json!("GOCSPX-fake"), None);
     let back = bed.emu.consent(&doctors::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "allow", None);
     let code = back.code.unwrap();
     let e = doctors::connect(&bed.ctx, 2, &code, back.state.as_deref().unwrap()).unwrap_err();

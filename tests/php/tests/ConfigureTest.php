@@ -4,7 +4,7 @@ final class ConfigureTest extends PHPUnit\Framework\TestCase {
 	private function site(array $change = []): array {
 		return array_merge([
 			'db_host' => '127.0.0.1:3306', 'db_user' => 'wp', 'db_password' => 'pw-s3cr3t', 'db_name' => 'wp',
-			'table_prefix' => 'wp_', 'client_id' => 'id', 'client_secret' => 'GOCSPX-not-real-secret', 'redirect_uri' => 'https://clinic.example/cb',
+			'table_prefix' => 'wp_', 'client_id' => 'id', 'client_secret' => 'GOCSPX-fake', 'redirect_uri' => 'https://clinic.example/cb',
 			'encryption_key' => 'k', 'timezone' => 'Europe/Paris',
 		], $change);
 	}

@@ -14,7 +14,7 @@ abstract class WpTestCase extends TestCase {
 	public const PLUGIN = 'kivicare-google-meet/kivicare-googlemeet.php';
 	public const CALENDAR_SCOPE = 'https://www.googleapis.com/auth/calendar';
 	public const CLIENT_ID = 'kc-meet-test-client.apps.googleusercontent.com';
-	public const CLIENT_SECRET = 'GOCSPX-kc-meet-test-secret-4711';
+	public const CLIENT_SECRET = 'kc-meet-test-secret-4711';
 
 	protected string $db;
 	/** @var array<string, array{id:int, login:string, email:string, password:string, role:string}> */

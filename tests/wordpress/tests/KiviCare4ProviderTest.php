@@ -90,12 +90,12 @@ final class KiviCare4ProviderTest extends WpTestCase {
 	public function test_rest_put_settings_saves_the_credentials(): void {
 		$h = $this->rest($this->loggedIn('admin'));
 		$r = $h->json('PUT', '/wp-json/kivicare/v1/settings/googlemeet', ['google_meet_config' => [
-			'client_id' => 'new-client.apps.googleusercontent.com', 'client_secret' => 'GOCSPX-new-secret', 'app_name' => 'Clinic', 'enableCal' => 'Yes']]);
+			'client_id' => 'new-client.apps.googleusercontent.com', 'client_secret' => 'new-client-secret-4712', 'app_name' => 'Clinic', 'enableCal' => 'Yes']]);
 		$this->assertSame(200, $r->status, $r->describe());
-		$this->assertStringNotContainsString('GOCSPX-new-secret', $r->body, 'the PUT answer echoes the secret');
+		$this->assertStringNotContainsString('new-client-secret-4712', $r->body, 'the PUT answer echoes the secret');
 		$saved = $this->wpOk('return get_option("kiviCare_google_meet_setting");');
 		$this->assertSame('new-client.apps.googleusercontent.com', $saved['client_id']);
-		$this->assertSame('GOCSPX-new-secret', $saved['client_secret']);
+		$this->assertSame('new-client-secret-4712', $saved['client_secret']);
 		$this->assertSame('Yes', $saved['enableCal']);
 	}
 
