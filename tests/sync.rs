@@ -51,10 +51,12 @@ impl Receiver {
                 }
                 let mut body = vec![0u8; len];
                 reader.read_exact(&mut body).ok();
-                let result = match c2.get() {
-                    Some(ctx) => serde_json::to_value(sync::handle_notification(ctx, &Value::Object(headers)).unwrap()).unwrap(),
+                let headers = Value::Object(headers);
+                let mut result = match c2.get() {
+                    Some(ctx) => serde_json::to_value(sync::handle_notification(ctx, &headers).unwrap()).unwrap(),
                     None => json!({"status": 503}),
                 };
+                result["headers"] = headers;
                 let status = result["status"].as_u64().unwrap_or(500);
                 s2.lock().unwrap().push(result);
                 let mut stream = reader.into_inner();
@@ -320,10 +322,6 @@ fn forged_notifications_do_nothing_and_cost_no_google_call() {
     wrong_resource["X-Goog-Resource-ID"] = json!("other");
     assert_eq!(post_headers(&bed, wrong_resource)["status"], 403);
     assert!(bed.emu.requests().is_empty(), "no Google call for a forged message");
-    // A replayed (old) message number with the right credentials is ignored.
-    let msgs = rx.wait_for("a message", |s| !s.is_empty());
-    let _ = msgs;
-    bed.sql().exec_drop("UPDATE wp_kc_meet_channels SET last_message = 10 WHERE channel_id = ?", (&ch.channel_id,)).unwrap();
     let token_hash: String = bed.sql().exec_first("SELECT token_hash FROM wp_kc_meet_channels WHERE channel_id = ?", (&ch.channel_id,)).unwrap().unwrap();
     assert_eq!(token_hash.len(), 64, "only a hash of the channel token is stored");
 }
@@ -388,4 +386,45 @@ fn many_doctors_sync_concurrently_with_one_list_call_each() {
     let lists = bed.emu.requests().iter().filter(|r| r["method"] == "GET" && r["path"].as_str().unwrap().ends_with("/events")).count();
     assert_eq!(lists, n as usize, "one events.list per doctor");
     assert!(elapsed < Duration::from_secs_f64(0.1 * n as f64 / 3.0), "concurrent: {elapsed:?}");
+}
+
+#[test]
+fn a_replayed_genuine_message_is_ignored() {
+    let (bed, rx) = bed_with(|_| {});
+    let (_, eid) = booked(&bed);
+    let first = rx.wait_for("the sync message", |s| !s.is_empty())[0]["headers"].clone();
+    bed.emu.post("/__emu/ui/move", json!({"email": DOC, "event_id": eid,
+        "start": {"dateTime": format!("{}T15:00:00Z", day(20))}, "end": {"dateTime": format!("{}T15:30:00Z", day(20))}}));
+    rx.wait_for("the change", |s| s.iter().any(|r| r["action"] == "synced"));
+    bed.emu.delete("/__emu/requests");
+    // Someone who captured Google's first message sends it again, token and all.
+    let replay = post_headers(&bed, first);
+    assert_eq!((replay["status"].as_u64(), replay["action"].as_str()), (Some(200), Some("ignored_replay")));
+    assert!(bed.emu.requests().is_empty(), "a replay costs no Google call");
+}
+
+#[test]
+fn a_kivicare_change_queued_at_the_same_time_wins_over_google() {
+    let (bed, _rx) = bed_with(|_| {});
+    quiet(&bed);
+    let (id, eid) = booked(&bed);
+    sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    // KiviCare moves the appointment while Google is down: the write is queued...
+    bed.emu.fault(json!({"method": "PATCH", "path": "/calendar/v3", "action": "status", "status": 503, "times": 0}));
+    bed.sql().exec_drop("UPDATE wp_kc_appointments SET appointment_start_time = '12:00:00', appointment_end_time = '12:30:00' WHERE id = ?", (id,)).unwrap();
+    assert_eq!(events::update(&bed.ctx, id as i64, &Value::Null).unwrap().state, "queued");
+    // ...and meanwhile the doctor moves the event in Google Calendar.
+    bed.emu.post("/__emu/ui/move", json!({"email": DOC, "event_id": eid,
+        "start": {"dateTime": format!("{}T06:00:00Z", day(20))}, "end": {"dateTime": format!("{}T06:30:00Z", day(20))}}));
+    let r = sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    assert_eq!(r.doctors[0].changes_applied, 0);
+    assert_eq!(appointment_start(&bed, id).1, "12:00:00", "KiviCare's change stands");
+    let outcomes: Vec<String> = bed.sql().exec("SELECT outcome FROM wp_kc_meet_audit WHERE appointment_id = ? AND action = 'google_change'", (id,)).unwrap();
+    assert_eq!(outcomes, vec!["kivicare_wins"]);
+    // When Google is back, the queued write puts KiviCare's time on Google.
+    bed.emu.delete("/__emu/faults");
+    bed.sql().query_drop("UPDATE wp_kc_meet_jobs SET next_run_at = UTC_TIMESTAMP()").unwrap();
+    kc_meet::jobs::run(&bed.ctx, 10, 10.0).unwrap();
+    let ev = &bed.live_events(DOC)[0];
+    assert!(ev["start"]["dateTime"].as_str().unwrap().starts_with(&format!("{}T12:00:00+0", day(20))), "{}", ev["start"]);
 }
