@@ -358,6 +358,7 @@ fn disconnect_stops_the_channel_and_later_notifications_are_rejected() {
 #[test]
 fn two_syncs_of_one_doctor_at_once_do_not_both_run() {
     let (bed, _rx) = bed_with(|_| {});
+    quiet(&bed);
     booked(&bed);
     bed.emu.config(json!({"latency_s": 0.5}));
     let (a, b) = (bed.other_process(), bed.other_process());
