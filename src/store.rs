@@ -126,6 +126,8 @@ pub struct Store {
     pool: Pool,
     pub t: Tables,
     lock_ns: String,
+    /// Whether the site's mapping table has `created_at` (4.x shape), learnt once it exists.
+    pub(crate) mapping_created_at: std::sync::Arc<std::sync::OnceLock<bool>>,
 }
 
 /// A MySQL named lock (`GET_LOCK`), held on its own connection until dropped.
@@ -148,7 +150,7 @@ impl Store {
         use sha2::Digest;
         let h = sha2::Sha256::digest(format!("{}|{}", config.db.name, config.base_prefix).as_bytes());
         let lock_ns = h.iter().take(6).map(|b| format!("{b:02x}")).collect();
-        Store { pool, t: Tables::new(config), lock_ns }
+        Store { pool, t: Tables::new(config), lock_ns, mapping_created_at: Default::default() }
     }
 
     /// A pooled connection (pinged when reused, so a restarted MySQL is reconnected).

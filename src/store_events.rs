@@ -172,12 +172,21 @@ impl Store {
         Ok(())
     }
 
+    /// The mapping table's shape, read from the schema once per process and site (it is on the
+    /// path of every event write). Not remembered while the table does not exist yet.
     fn mapping_has_created_at<Q: Queryable>(&self, q: &mut Q) -> Result<bool> {
-        let n: Option<u64> = q.exec_first(
-            "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'created_at'",
+        if let Some(known) = self.mapping_created_at.get() {
+            return Ok(*known);
+        }
+        let columns: Vec<String> = q.exec(
+            "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
             (self.t.mapping.as_str(),),
         )?;
-        Ok(n.unwrap_or(0) > 0)
+        let has = columns.iter().any(|c| c == "created_at");
+        if !columns.is_empty() {
+            let _ = self.mapping_created_at.set(has);
+        }
+        Ok(has)
     }
 
     /// The first mapping row of an appointment (what core's e-mails use).
