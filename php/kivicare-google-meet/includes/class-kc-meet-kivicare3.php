@@ -103,7 +103,7 @@ class KC_Meet_KiviCare3 {
 		} catch ( \Throwable $e ) {
 			// Recorded by KC_Meet_Events; core 3.x deletes a new booking on a false status, and
 			// the booking must never fail because of Google: the event follows (job, reconcile).
-			KC_Meet_Waiting::note( $appointment_id, 'error' );
+			KC_Meet_Waiting::note_exception( $appointment_id, $e );
 			return KC_Meet_Event_Result::core3_exception_status( $e );
 		}
 		KC_Meet_Waiting::note_result( $appointment_id, $result );

@@ -82,6 +82,24 @@ final class KC_Meet_Waiting {
 	}
 
 	/**
+	 * Notes an appointment whose event could not be made because the extension threw: a broken
+	 * or missing connection waits for the doctor (4001, 4005), an unreachable Google for the
+	 * job queue (3002); anything else is a failure for the administrators.
+	 *
+	 * @param int        $appointment_id Appointment.
+	 * @param \Throwable $e              Exception.
+	 * @return void
+	 */
+	public static function note_exception( $appointment_id, \Throwable $e ) {
+		$reasons = array(
+			4001 => 'doctor_needs_reconnect',
+			4005 => 'doctor_not_connected',
+			3002 => 'google_unavailable',
+		);
+		self::note( $appointment_id, $reasons[ (int) $e->getCode() ] ?? 'error' );
+	}
+
+	/**
 	 * Notes an appointment whose event waits.
 	 *
 	 * @param int    $appointment_id Appointment.

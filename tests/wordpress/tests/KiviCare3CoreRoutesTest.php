@@ -188,6 +188,23 @@ final class KiviCare3CoreRoutesTest extends WpTestCase {
 		$this->assertSame('googlemeet', $this->metaValue($this->id('doctor'), 'telemed_type'));
 	}
 
+	public function test_booking_for_a_doctor_who_must_reconnect_stands_and_the_doctor_is_told(): void {
+		$this->readyToBook(['Video A' => 'yes']);
+		// The doctor removed the app's access in their Google account; the access token expired.
+		$this->emu()->revokeGrant(self::GOOGLE_EMAIL);
+		$this->emu()->expireAccessTokens(self::GOOGLE_EMAIL);
+		[$answer, $id] = $this->book3([$this->kc['services']['Video A']]);
+		$this->assertTrue($answer['status'], 'core keeps the booking: ' . json_encode($answer));
+		$this->assertTrue($answer['answers'][0]['status'], json_encode($answer['answers'][0]));
+		$this->assertSame('', $answer['answers'][0]['join_url']);
+		$this->assertNotNull($this->appointmentRow($id));
+		$this->assertSame('needs_reconnect', $this->wpOk('return kc_meet_status((int) $args["d"])["status"];', ['d' => $this->id('doctor')]));
+		$doctorView = $this->wpOk(['admin' => true, 'user' => $this->id('doctor'), 'code' => 'ob_start(); do_action("admin_notices"); return ob_get_clean();']);
+		$notice = (new Html('<html><body>' . $doctorView . '</body></html>'))->byId('kc-meet-doctor-waiting-notice');
+		$this->assertNotNull($notice, $doctorView);
+		$this->assertSame('1', $notice->getAttribute('data-count'));
+	}
+
 	public function test_booking_while_google_is_down_stands_and_the_job_creates_the_event(): void {
 		$this->readyToBook(['Video A' => 'yes']);
 		$this->emu()->fault(['method' => null, 'path' => '/calendar/v3', 'times' => 0, 'action' => 'status', 'status' => 503]);
