@@ -47,7 +47,7 @@ defined( 'ABSPATH' ) || exit;
  * - `kc_appointment_list_item` ($item, $appointment): when the row has a Meet link, add
  *   `join_url` and `start_url` (unless set), `zoom_data.startUrl` (the key core's join button
  *   reads; unless another provider set it), `google_meet_url` and `video_consultation` => true;
- *   rows of lists that were not joined are looked up together (one query per page);
+ *   a row of a list that was not joined is looked up (one query, cached for the request);
  * - `kc_appointment_data`, `kc_appointment_details_data` ($item, $appointment): the same keys for
  *   one appointment (one query, cached for the request); nothing is ever removed;
  * - `kc_is_video_consultation` ($is, $appointment or id): true only when the appointment has a
@@ -65,6 +65,13 @@ class KC_Meet_Appointment_Hooks {
 	 * @var string
 	 */
 	const CONTEXT = 'action';
+
+	/**
+	 * WP-Cron hook of a doctor's backfill (argument: doctor id).
+	 *
+	 * @var string
+	 */
+	const BACKFILL_HOOK = 'kc_meet_backfill_doctor';
 
 	/**
 	 * Alias of the mapping table in core's list query.
@@ -124,13 +131,6 @@ class KC_Meet_Appointment_Hooks {
 		add_filter( 'kc_appointment_data', array( $this, 'add_meet_keys' ), 20, 2 );
 		add_filter( 'kc_appointment_details_data', array( $this, 'add_meet_keys' ), 20, 2 );
 	}
-
-	/**
-	 * WP-Cron hook of a doctor's backfill (argument: doctor id).
-	 *
-	 * @var string
-	 */
-	const BACKFILL_HOOK = 'kc_meet_backfill_doctor';
 
 	/**
 	 * A doctor connected (any path: OAuth redirect, 3.x popup, WP-CLI): what was booked while
