@@ -185,6 +185,19 @@ fn applicable(op: Op, fault: Fault) -> bool {
     !(fault == Fault::Gone410 && matches!(op, Op::Create | Op::Refresh))
 }
 
+/// Whether the extension really met the fault: an injected fault was consumed, or Google
+/// answered an error (a revoked grant, a real 410) or dropped the connection.
+fn fault_hit(bed: &Bed, fault: Fault) -> bool {
+    match fault {
+        // Shaped how the event was created; the case's own checks show the conference state.
+        Fault::PendingConference | Fault::FailedConference => true,
+        _ => {
+            let injected = bed.emu.get("/__emu/faults")["faults"].as_array().is_some_and(|f| f.iter().any(|f| f["hits"].as_u64().unwrap_or(0) > 0));
+            injected || bed.emu.requests().iter().any(|r| r["status"].is_null() || r["status"].as_u64().is_some_and(|s| s >= 400))
+        }
+    }
+}
+
 /// Google healthy again and the doctor able to work: faults cleared, a revoked or refused
 /// grant replaced by a reconnect (and the jobs it stopped retried by the admin).
 fn heal(bed: &Bed, fault: Fault) {
@@ -271,6 +284,9 @@ fn matrix(op: Op) -> Vec<String> {
         let result = run_op(&bed, &case);
         let took = t.elapsed();
         let tag = format!("{op:?}/{fault:?} (appointment {}, call answered {result:?})", case.id);
+        if !fault_hit(&bed, fault) {
+            problems.push(format!("{tag}: the fault never reached the extension: the case proved nothing"));
+        }
         let bound = Duration::from_secs_f64(BUDGET_S + MARGIN_S + if fault == Fault::S429 { 1.0 } else { 0.0 });
         if took > bound {
             problems.push(format!("{tag}: took {:.1} s, budget {BUDGET_S} s", took.as_secs_f64()));
