@@ -23,15 +23,6 @@ const ACCOUNT = 'doc2@gmail.example';
 /** How long a call is retried while the server is down (a restart takes a few seconds). */
 const RETRY_FOR_S = 60;
 
-function opt(string $name, $default) {
-	foreach ($GLOBALS['argv'] as $a) {
-		if (str_starts_with($a, "--$name=")) {
-			return substr($a, strlen($name) + 3);
-		}
-	}
-	return $default;
-}
-
 /**
  * Retries $call while the database is away. Returns [result, database errors seen].
  * Only database errors are retried: anything else is a failure of the run.
@@ -73,26 +64,36 @@ function worker(array $cfg, string $stop_file, int $seed): void {
 	};
 	$stats = ['ops' => 0, 'extension_db_errors' => 0, 'kivicare_db_errors' => 0, 'ok_after_error' => 0, 'codes' => [], 'unexpected' => []];
 	$ids = $cfg['ids'];
+	$trail = [];
 	while (!file_exists($stop_file) || $stats['ops'] < 50) {
 		$id = $ids[mt_rand(0, count($ids) - 1)];
 		try {
-			[$status, $e1] = $kivicare(static fn(mysqli $m) => (int) $m->query("SELECT status FROM wp_kc_appointments WHERE id = $id")->fetch_row()[0]);
 			$roll = mt_rand(1, 100);
-			if ($status === 0) {
+			[$status, $e1] = $roll <= 25 ? [-1, 0] : $kivicare(static fn(mysqli $m) => (int) $m->query("SELECT status FROM wp_kc_appointments WHERE id = $id")->fetch_row()[0]);
+			if ($roll <= 25) {
+				// KiviCare's "save" again without a change (the extension's own reads and writes only).
+				$op = 'update';
+				$e2 = 0;
+				$call = static fn() => kc_meet_update_event($id);
+			} elseif ($status === 0) {
+				$op = 'rebook';
 				[, $e2] = $kivicare(static fn(mysqli $m) => kc_test_set_row($m, $id, 1, mt_rand(0, 1999)));
 				$call = static fn() => kc_meet_create_event($id);
-			} elseif ($roll <= 10) {
+			} elseif ($roll <= 35) {
+				$op = 'cron';
 				$e2 = 0;
 				$call = static fn() => kc_meet_run_jobs(20, 4.0);
-			} elseif ($roll <= 60) {
+			} elseif ($roll <= 70) {
+				$op = 'reschedule';
 				[, $e2] = $kivicare(static fn(mysqli $m) => kc_test_set_row($m, $id, null, mt_rand(0, 1999)));
 				$call = static fn() => kc_meet_update_event($id);
 			} else {
+				$op = 'cancel';
 				[, $e2] = $kivicare(static fn(mysqli $m) => kc_test_set_row($m, $id, 0, null));
 				$call = static fn() => kc_meet_delete_event($id);
 			}
 			$stats['kivicare_db_errors'] += $e1 + $e2;
-			[, $errors] = retry_db(static function () use ($call, &$stats) {
+			[$result, $errors] = retry_db(static function () use ($call, &$stats) {
 				try {
 					return $call();
 				} catch (KcMeet\DatabaseException $e) {
@@ -101,6 +102,7 @@ function worker(array $cfg, string $stop_file, int $seed): void {
 				}
 			});
 			$stats['extension_db_errors'] += $errors;
+			$trail[] = sprintf("%.3f %d %s status-before %d: %s (%d database errors)\n", microtime(true), $id, $op, $status, $result['state'] ?? json_encode($result), $errors);
 			if ($errors > 0) {
 				$stats['ok_after_error']++;
 			}
@@ -110,21 +112,22 @@ function worker(array $cfg, string $stop_file, int $seed): void {
 		$stats['ops']++;
 		usleep(20_000);
 	}
+	file_put_contents(dirname($stop_file) . '/trail.log', implode('', $trail));
 	echo json_encode($stats), "\n";
 }
 
 // ------------------------------------------------------------------------- orchestrator
 
 $ext = getenv('KC_MEET_EXT') ?: dirname(__DIR__, 2) . '/target/release/libkc_meet.so';
-if (opt('worker', null) !== null) {
-	worker(json_decode((string) file_get_contents(opt('site', '')), true), opt('stop', ''), (int) opt('seed', 1));
+if (kc_test_arg('worker', null) !== null) {
+	worker(json_decode((string) file_get_contents(kc_test_arg('site', '')), true), kc_test_arg('stop', ''), (int) kc_test_arg('seed', 1));
 	exit(0);
 }
 if (!extension_loaded('kc_meet')) {
 	fwrite(STDERR, "run with php -d extension=target/release/libkc_meet.so\n");
 	exit(2);
 }
-$seed = (int) opt('seed', random_int(1, 1_000_000));
+$seed = (int) kc_test_arg('seed', random_int(1, 1_000_000));
 printf("dbfault: seed %d (rerun with --seed=%d)\n", $seed, $seed);
 mt_srand($seed);
 $t0 = microtime(true);
@@ -132,17 +135,8 @@ $pdb = new PrivateMariaDb();
 $emu = new Emulator();
 $pdb->connect()->query('CREATE DATABASE kcm_dbfault');
 $m = $pdb->connect('kcm_dbfault');
-$m->query("CREATE TABLE wp_users (ID bigint unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY, user_login varchar(60) NOT NULL DEFAULT '') DEFAULT CHARSET=utf8mb4");
-$m->query("CREATE TABLE wp_usermeta (umeta_id bigint unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY, user_id bigint unsigned NOT NULL DEFAULT 0, meta_key varchar(255) DEFAULT NULL, meta_value longtext, KEY user_id (user_id)) DEFAULT CHARSET=utf8mb4");
-$m->query("INSERT INTO wp_users (ID, user_login) VALUES (2, 'doc2')");
-kc_test_kivicare($m, [DOCTOR]);
-$site = [
-	'db_host' => $pdb->host(), 'db_user' => PrivateMariaDb::USER, 'db_password' => PrivateMariaDb::PASSWORD,
-	'db_name' => 'kcm_dbfault', 'db_charset' => 'utf8mb4', 'table_prefix' => 'wp_', 'base_prefix' => 'wp_',
-	'client_id' => KC_TEST_CLIENT_ID, 'client_secret' => KC_TEST_CLIENT_SECRET, 'redirect_uri' => KC_TEST_REDIRECT,
-	'encryption_key' => 'db fault test key', 'timezone' => 'UTC', 'endpoints' => $emu->endpoints(), 'allow_insecure_loopback' => true,
-	'request_budget_s' => 1.5,
-];
+kc_test_site_db($m, [DOCTOR], [DOCTOR]);
+$site = kc_test_site_config($pdb, 'kcm_dbfault', $emu, ['encryption_key' => 'db fault test key']);
 kc_meet_configure($site);
 kc_meet_migrate();
 $q = $emu->consent(kc_meet_auth_url(DOCTOR, DOCTOR), ACCOUNT);
@@ -150,7 +144,8 @@ kc_meet_connect(DOCTOR, $q['code'], $q['state']);
 $ids = [];
 for ($i = 0; $i < 30; $i++) {
 	[$s, $e] = kc_test_slot(mt_rand(0, 1999));
-	$ids[] = kc_test_book($m, DOCTOR, $s, $e);
+	$ids[] = $id = kc_test_book($m, DOCTOR, $s, $e);
+	kc_meet_create_event($id); // booked the way KiviCare books: the event made at once
 }
 $m->close();
 file_put_contents("$pdb->dir/site.json", json_encode(['site' => $site, 'ids' => $ids]));
@@ -199,6 +194,14 @@ printf("booked: %d, live events: %d, duplicates: %d, lost: %d, wrong time: %d, o
 printf("wall time: %.1f s\n", microtime(true) - $t0);
 foreach (array_slice($problems, 0, 30) as $p) {
 	echo "  PROBLEM: $p\n";
+	if (preg_match('/appointment (\d+)/', $p, $mm) && ($explained = ($explained ?? 0) + 1) <= 3) {
+		kc_test_explain((int) $mm[1]);
+		foreach (file("$pdb->dir/trail.log") ?: [] as $line) {
+			if (explode(' ', $line)[1] === $mm[1]) {
+				echo "      worker: $line";
+			}
+		}
+	}
 }
 foreach (array_slice($stats['unexpected'], 0, 10) as $u) {
 	echo "  UNEXPECTED: $u\n";

@@ -34,15 +34,6 @@ const FAULTS = [
 const FAULT_PATHS = [['POST', '/calendar/v3/calendars/'], ['PATCH', '/calendar/v3/calendars/'], ['DELETE', '/calendar/v3/calendars/'],
 	['GET', '/calendar/v3/calendars/'], ['POST', '/token'], [null, '/calendar/v3/']];
 
-function opt(string $name, $default) {
-	foreach ($GLOBALS['argv'] as $a) {
-		if (str_starts_with($a, "--$name=")) {
-			return substr($a, strlen($name) + 3);
-		}
-	}
-	return $default;
-}
-
 /** KiviCare's own connection (what WordPress's $wpdb is) to the site's database. */
 function site_db(array $site): mysqli {
 	mysqli_report(MYSQLI_REPORT_ERROR | MYSQLI_REPORT_STRICT);
@@ -139,18 +130,18 @@ if (PHP_SAPI === 'cli-server') {
 // ------------------------------------------------------------------------- orchestrator
 
 $ext = getenv('KC_MEET_EXT') ?: dirname(__DIR__, 2) . '/target/release/libkc_meet.so';
-if (($w = opt('worker', null)) !== null) {
-	worker((int) $w, opt('site', ''), (int) opt('seed', 1), (int) opt('ops', 0), array_map('intval', explode(',', opt('ids', ''))));
+if (($w = kc_test_arg('worker', null)) !== null) {
+	worker((int) $w, kc_test_arg('site', ''), (int) kc_test_arg('seed', 1), (int) kc_test_arg('ops', 0), array_map('intval', explode(',', kc_test_arg('ids', ''))));
 	exit(0);
 }
 if (!extension_loaded('kc_meet')) {
 	fwrite(STDERR, "run with php -d extension=target/release/libkc_meet.so\n");
 	exit(2);
 }
-$seed = (int) opt('seed', random_int(1, 1_000_000));
-$total_ops = (int) opt('ops', 2000);
-$procs = (int) opt('procs', 8);
-$n_appts = (int) opt('appointments', 200);
+$seed = (int) kc_test_arg('seed', random_int(1, 1_000_000));
+$total_ops = (int) kc_test_arg('ops', 2000);
+$procs = (int) kc_test_arg('procs', 8);
+$n_appts = (int) kc_test_arg('appointments', 200);
 printf("load: seed %d (rerun with --seed=%d), %d operations, %d processes, %d appointments\n", $seed, $seed, $total_ops, $procs, $n_appts);
 mt_srand($seed);
 
@@ -165,26 +156,10 @@ $emu = new Emulator();
 $failed = true;
 try {
 	$m = $pdb->connect($dbname);
-	$m->query("CREATE TABLE wp_users (ID bigint unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY, user_login varchar(60) NOT NULL DEFAULT '') DEFAULT CHARSET=utf8mb4");
-	$m->query("CREATE TABLE wp_usermeta (umeta_id bigint unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY, user_id bigint unsigned NOT NULL DEFAULT 0, meta_key varchar(255) DEFAULT NULL, meta_value longtext, KEY user_id (user_id)) DEFAULT CHARSET=utf8mb4");
-	foreach (DOCTORS as $d) {
-		$m->query("INSERT INTO wp_users (ID, user_login) VALUES ($d, 'doc$d')");
-	}
-	kc_test_kivicare($m, DOCTORS);
+	kc_test_site_db($m, DOCTORS, DOCTORS);
 
-	$port = (function () {
-		$s = stream_socket_server('tcp://127.0.0.1:0');
-		$name = stream_socket_get_name($s, false);
-		fclose($s);
-		return (int) substr($name, strrpos($name, ':') + 1);
-	})();
-	$site = [
-		'db_host' => $pdb->host(), 'db_user' => PrivateMariaDb::USER, 'db_password' => PrivateMariaDb::PASSWORD,
-		'db_name' => $dbname, 'db_charset' => 'utf8mb4', 'table_prefix' => 'wp_', 'base_prefix' => 'wp_',
-		'client_id' => KC_TEST_CLIENT_ID, 'client_secret' => KC_TEST_CLIENT_SECRET, 'redirect_uri' => KC_TEST_REDIRECT,
-		'encryption_key' => 'load test key', 'timezone' => 'UTC', 'endpoints' => $emu->endpoints(), 'allow_insecure_loopback' => true,
-		'request_budget_s' => 1.5, 'notify_url' => "http://127.0.0.1:$port/notify",
-	];
+	$port = PrivateMariaDb::freePort();
+	$site = kc_test_site_config($pdb, $dbname, $emu, ['notify_url' => "http://127.0.0.1:$port/notify", 'encryption_key' => 'load test key']);
 	$site_file = "$tmp/site.json";
 	file_put_contents($site_file, json_encode(['site' => $site, 'emu' => $emu->base]));
 	kc_meet_configure($site);
@@ -205,7 +180,8 @@ try {
 	$ids = [];
 	for ($i = 0; $i < $n_appts; $i++) {
 		[$s, $e] = kc_test_slot(mt_rand(0, 1999));
-		$ids[] = kc_test_book($m, DOCTORS[$i % count(DOCTORS)], $s, $e);
+		$ids[] = $id = kc_test_book($m, DOCTORS[$i % count(DOCTORS)], $s, $e);
+		kc_meet_create_event($id); // booked the way KiviCare books: the event made at once
 	}
 
 	$t0 = microtime(true);
@@ -265,6 +241,9 @@ try {
 	printf("wall time: %.1f s (operations %.1f s, %.0f ops/s)\n", $wall, $t_ops, array_sum($sum['ops']) / max($t_ops, 0.001));
 	foreach (array_slice($problems, 0, 30) as $p) {
 		echo "  PROBLEM: $p\n";
+	if (preg_match('/appointment (\d+)/', $p, $mm) && ($explained = ($explained ?? 0) + 1) <= 3) {
+		kc_test_explain((int) $mm[1]);
+	}
 	}
 	foreach (array_slice($sum['unexpected'], 0, 10) as $u) {
 		echo "  UNEXPECTED: $u\n";

@@ -115,6 +115,21 @@ function kc_test_calendar(mysqli $m, string $emu_base, array $calendars): array 
 	return [$fig, $problems];
 }
 
+/** Prints what the extension knows about an appointment (event row, job, audit trail): to explain a problem. */
+function kc_test_explain(int $id): void {
+	try {
+		$st = kc_meet_appointment_state($id);
+	} catch (Throwable $e) {
+		echo "    (state of $id: ", get_class($e), ")\n";
+		return;
+	}
+	printf("    appointment %d: event %s, job %s\n", $id, json_encode($st['event'] ? array_intersect_key($st['event'], array_flip(['event_id', 'state', 'generation', 'start_utc'])) : null),
+		json_encode($st['job'] ? array_intersect_key($st['job'], array_flip(['action', 'state', 'attempts', 'last_error'])) : null));
+	foreach (array_reverse($st['audit']) as $a) {
+		printf("      %s %s %s %s\n", $a['time'] ?? '', $a['action'] ?? '', $a['outcome'] ?? '', substr((string) ($a['detail'] ?? $a['message'] ?? ''), 0, 120));
+	}
+}
+
 /** Cron ticks until no job is queued (each tick makes every queued job due, as time passing would). Returns the rounds run. */
 function kc_test_drain_jobs(mysqli $m, int $max_rounds = 30): int {
 	for ($round = 0; $round < $max_rounds; $round++) {
@@ -125,4 +140,35 @@ function kc_test_drain_jobs(mysqli $m, int $max_rounds = 30): int {
 		kc_meet_run_jobs(1000, 60.0);
 	}
 	return $round;
+}
+
+/** `--name=value` from the command line of a suite script, else $default. */
+function kc_test_arg(string $name, $default) {
+	foreach ($GLOBALS['argv'] ?? [] as $a) {
+		if (str_starts_with($a, "--$name=")) {
+			return substr($a, strlen($name) + 3);
+		}
+	}
+	return $default;
+}
+
+/** A site database on a private server: WordPress's users/usermeta (with $users), KiviCare's tables, $doctors' telemedicine service. */
+function kc_test_site_db(mysqli $m, array $users, array $doctors): void {
+	$m->query("CREATE TABLE wp_users (ID bigint unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY, user_login varchar(60) NOT NULL DEFAULT '') DEFAULT CHARSET=utf8mb4");
+	$m->query("CREATE TABLE wp_usermeta (umeta_id bigint unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY, user_id bigint unsigned NOT NULL DEFAULT 0, meta_key varchar(255) DEFAULT NULL, meta_value longtext, KEY user_id (user_id)) DEFAULT CHARSET=utf8mb4");
+	foreach ($users as $id) {
+		$m->query(sprintf("INSERT INTO wp_users (ID, user_login) VALUES (%d, 'user%d')", $id, $id));
+	}
+	kc_test_kivicare($m, $doctors);
+}
+
+/** The extension's configuration for a site on a private server ($extra wins). */
+function kc_test_site_config(PrivateMariaDb $pdb, string $db, Emulator $emu, array $extra = []): array {
+	return $extra + [
+		'db_host' => $pdb->host(), 'db_user' => PrivateMariaDb::USER, 'db_password' => PrivateMariaDb::PASSWORD,
+		'db_name' => $db, 'db_charset' => 'utf8mb4', 'table_prefix' => 'wp_', 'base_prefix' => 'wp_',
+		'client_id' => KC_TEST_CLIENT_ID, 'client_secret' => KC_TEST_CLIENT_SECRET, 'redirect_uri' => KC_TEST_REDIRECT,
+		'encryption_key' => 'suite test key', 'timezone' => 'UTC', 'endpoints' => $emu->endpoints(), 'allow_insecure_loopback' => true,
+		'request_budget_s' => 1.5,
+	];
 }

@@ -42,7 +42,7 @@ final class PrivateMariaDb {
 		exec('rm -rf ' . escapeshellarg($this->dir));
 	}
 
-	private static function freePort(): int {
+	public static function freePort(): int {
 		$s = stream_socket_server('tcp://127.0.0.1:0');
 		$name = stream_socket_get_name($s, false);
 		fclose($s);
