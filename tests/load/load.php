@@ -60,10 +60,10 @@ function worker(int $n, string $site_file, int $seed, int $ops, array $ids): voi
 	mt_srand($seed * 1000 + $n);
 	$stats = ['ops' => [], 'states' => [], 'faults' => 0, 'errors' => [], 'unexpected' => []];
 	for ($i = 0; $i < $ops; $i++) {
-		if (mt_rand(1, 100) <= 4) {
+		if (mt_rand(1, 100) <= 5) {
 			$f = FAULTS[mt_rand(0, count(FAULTS) - 1)];
 			[$method, $path] = FAULT_PATHS[mt_rand(0, count(FAULT_PATHS) - 1)];
-			emu_call($cfg['emu'], 'POST', '/__emu/faults', $f + ['method' => $method, 'path' => $path, 'times' => mt_rand(1, 3)]);
+			emu_call($cfg['emu'], 'POST', '/__emu/faults', $f + ['method' => $method, 'path' => $path, 'times' => mt_rand(1, 8)]);
 			$stats['faults']++;
 		}
 		$id = $ids[mt_rand(0, count($ids) - 1)];
