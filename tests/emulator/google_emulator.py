@@ -80,6 +80,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "refresh_token_only_on_consent": False,  # Google quirk, see README
     "account_timezones": {},            # email -> IANA zone for calendars.get / events.list
     "conference_pending_reads": 0,      # events.get reads a new Meet conference stays "pending"
+    "conference_failure": False,        # a new Meet conference ends in "failure" instead of "success"
     "allow_http_webhooks": False,       # events.watch accepts http://127.0.0.1 / localhost
     "push_enabled": True,               # send push notifications to watch channels
     "latency_s": 0,                     # sleep before answering every Google request
@@ -656,7 +657,15 @@ class State:
         self._generation = 0                         # bumped by reset: old tokens become invalid
         self.channels: list[Channel] = []
         self._opener = _no_redirect_opener()
+        # Every secret value this process issued or was given (kind, value): kept across
+        # /__emu/reset so a test run can check that none of them leaked anywhere.
+        self.issued_secrets: list[dict[str, str]] = []
         self.reset()
+
+    def remember_secret(self, kind: str, value: str | None) -> None:
+        if value:
+            with self.lock:
+                self.issued_secrets.append({"kind": kind, "value": value})
 
     # ---- lifecycle / config -------------------------------------------
 
@@ -696,6 +705,7 @@ class State:
             raise ControlError(400, "redirect_uris must be a list of strings")
         with self.lock:
             self.clients[client_id] = Client(client_id, secret, list(uris))
+            self.remember_secret("client_secret", secret)
         return {"client_id": client_id, "redirect_uris": list(uris)}
 
     def list_clients(self) -> list[dict[str, Any]]:
@@ -713,6 +723,7 @@ class State:
             "account_timezones": lambda v: isinstance(v, dict) and all(
                 isinstance(k, str) and (isinstance(z, str) or z is None) for k, z in v.items()),
             "conference_pending_reads": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+            "conference_failure": lambda v: isinstance(v, bool),
             "allow_http_webhooks": lambda v: isinstance(v, bool),
             "push_enabled": lambda v: isinstance(v, bool),
             "latency_s": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0,
@@ -847,6 +858,7 @@ class State:
             rec.expires_at = time.time() + float(self.config["code_ttl"])
             code = CODE_PREFIX + secrets.token_urlsafe(30)
             self.codes[code] = rec
+            self.remember_secret("code", code)
             return code
 
     def mint_code(self, data: dict[str, Any]) -> str:
@@ -901,6 +913,7 @@ class State:
         if not redirect_uri:
             raise OAuthError(400, "invalid_request", "Missing required parameter: redirect_uri")
         verifier = first(form, "code_verifier")
+        self.remember_secret("code_verifier", verifier)
         with self.lock:
             rec = self.codes.get(code)
             if rec is None or rec.client_id != client.client_id:
@@ -957,11 +970,13 @@ class State:
         access = ACCESS_TOKEN_PREFIX + secrets.token_urlsafe(32)
         self.access_tokens[access] = AccessToken(grant.id, time.time() + ttl)
         grant.access_tokens.append(access)
+        self.remember_secret("access_token", access)
         out: dict[str, Any] = {"access_token": access, "expires_in": ttl}
         if with_refresh:
             refresh = REFRESH_TOKEN_PREFIX + secrets.token_urlsafe(48)
             self.refresh_tokens[refresh] = grant.id
             grant.refresh_tokens.append(refresh)
+            self.remember_secret("refresh_token", refresh)
             out["refresh_token"] = refresh
         out["scope"] = " ".join(grant.scopes)
         out["token_type"] = "Bearer"
@@ -1160,7 +1175,7 @@ class State:
             create["conferenceSolutionKey"] = {"type": conf["type"]}
             create["status"] = {"statusCode": conf["status"]}
             out["createRequest"] = create
-        if conf["status"] == "pending":
+        if conf["status"] in ("pending", "failure"):
             return out, None
         uri = "https://meet.google.com/" + conf["code"]
         out["entryPoints"] = [{"entryPointType": "video", "uri": uri,
@@ -1362,6 +1377,8 @@ class State:
             if conference_version == 1 and body.get("conferenceData") is not None:
                 reads = self.config["conference_pending_reads"] if pending_reads is None else pending_reads
                 conference = self._new_conference(body["conferenceData"], reads)
+                if conference and conference.get("status") == "success" and self.config["conference_failure"]:
+                    conference["status"] = "failure"
             rec = EventRec(id=eid, fields=fields, status=status, created_ms=0, conference=conference,
                            start_ts=start_ts, end_ts=end_ts)
             cal.events[eid] = rec
@@ -1384,7 +1401,7 @@ class State:
             if conf is not None and conf.get("status") == "pending":
                 conf["pending_left"] -= 1
                 if conf["pending_left"] <= 0:
-                    conf["status"] = "success"
+                    conf["status"] = "failure" if self.config["conference_failure"] else "success"
                     self._touch(cal, rec)
             return out
 
@@ -1690,6 +1707,7 @@ class State:
         token = body.get("token")
         if token is not None and not isinstance(token, str):
             raise invalid("Invalid value for: token")
+        self.remember_secret("channel_token", token)
         parts = urlsplit(address)
         ok = parts.scheme == "https" and bool(parts.hostname)
         with self.lock:
@@ -1973,6 +1991,7 @@ class Handler(BaseHTTPRequestHandler):
         route("GET", r"/__emu/requests", "c_requests_get"),
         route("DELETE", r"/__emu/requests", "c_requests_delete"),
         route("GET", r"/__emu/grants", "c_grants"),
+        route("GET", r"/__emu/secrets", "c_secrets"),
         route("POST", r"/__emu/expire_access_tokens", "c_expire_access_tokens"),
         route("POST", r"/__emu/revoke_grant", "c_revoke_grant"),
         route("POST", r"/__emu/faults", "c_faults_post"),
@@ -2480,6 +2499,10 @@ class Handler(BaseHTTPRequestHandler):
     def c_requests_delete(self, req: Request) -> Response:
         self.state.clear_requests()
         return control_json(200, {"ok": True})
+
+    def c_secrets(self, req: Request) -> Response:
+        with self.state.lock:
+            return control_json(200, {"secrets": list(self.state.issued_secrets)})
 
     def c_grants(self, req: Request) -> Response:
         return control_json(200, {"grants": self.state.list_grants()})

@@ -458,6 +458,23 @@ class TokenTests(EmulatorTestCase):
         self.assertEqual((status, json.loads(raw)["error"]), (400, "invalid_request"))
 
 
+    def test_secrets_record_survives_reset(self):
+        verifier, challenge = self.pkce()
+        code, _ = self.get_code(code_challenge=challenge, code_challenge_method="S256")
+        st, _, tok = self.token({"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+                              "redirect_uri": REDIRECT})
+        self.assertEqual(st, 200, tok)
+        self.ctl("POST", "/__emu/reset")
+        kinds = {}
+        for s in self.ctl("GET", "/__emu/secrets")["secrets"]:
+            kinds.setdefault(s["kind"], []).append(s["value"])
+        self.assertIn(code, kinds["code"])
+        self.assertIn(verifier, kinds["code_verifier"])
+        self.assertIn(tok["access_token"], kinds["access_token"])
+        self.assertIn(tok["refresh_token"], kinds["refresh_token"])
+        self.assertIn(CLIENT_SECRET, kinds["client_secret"])
+
+
 class RevokeAndCalendarTests(EmulatorTestCase):
 
     def test_revoke(self):
@@ -946,6 +963,20 @@ class ConferenceTests(EventsTestCase):
         self.assertNotEqual(r3["etag"], r2["etag"])  # the conference change is a modification
         self.assertEqual(self.get(ev["id"])["hangoutLink"], r3["hangoutLink"])
         self.assertEqual(r3["sequence"], 0)
+
+
+    def test_conference_failure(self):
+        self.ctl("POST", "/__emu/config", {"conference_pending_reads": 1, "conference_failure": True})
+        ev = self.insert(query={"conferenceDataVersion": 1}, conferenceData=self.CREATE)
+        self.assertEqual(ev["conferenceData"]["createRequest"]["status"], {"statusCode": "pending"})
+        self.assertEqual(self.get(ev["id"])["conferenceData"]["createRequest"]["status"], {"statusCode": "pending"})
+        failed = self.get(ev["id"])
+        self.assertEqual(failed["conferenceData"]["createRequest"]["status"], {"statusCode": "failure"})
+        self.assertNotIn("hangoutLink", failed)
+        self.assertNotIn("entryPoints", failed["conferenceData"])
+        self.ctl("POST", "/__emu/config", {"conference_pending_reads": 0})
+        now = self.insert(query={"conferenceDataVersion": 1}, conferenceData=self.CREATE)
+        self.assertEqual(now["conferenceData"]["createRequest"]["status"], {"statusCode": "failure"})
 
 
 class PatchUpdateDeleteTests(EventsTestCase):
