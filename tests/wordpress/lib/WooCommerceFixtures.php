@@ -42,9 +42,9 @@ trait WooCommerceFixtures {
 			['a' => $appointmentId, 'd' => $this->id('doctor'), 'p' => $this->id('patient'), 'm' => $method, 'pay' => $pay], [], $opts);
 	}
 
-	/** Runs $php with $order = wc_get_order($args["o"]) (e.g. '$order->update_status("completed");'). */
-	protected function onOrder(int $orderId, string $php, array $job = [], array $opts = []) {
-		return $this->wooOk('$order = wc_get_order((int) $args["o"]); if (!$order) { throw new RuntimeException("no order"); } ' . $php, ['o' => $orderId], $job, $opts);
+	/** Runs $php with $order = wc_get_order($args["o"]) (e.g. '$order->update_status("completed");'); $args adds to $args. */
+	protected function onOrder(int $orderId, string $php, array $job = [], array $args = []) {
+		return $this->wooOk('$order = wc_get_order((int) $args["o"]); if (!$order) { throw new RuntimeException("no order"); } ' . $php, ['o' => $orderId] + $args, $job);
 	}
 
 	/** The order's notes, oldest first. */
