@@ -7,9 +7,12 @@ namespace KcMeetTest;
  * orders through its checkout and gateways, and reads orders, notes and what the emulator saw.
  */
 trait WooCommerceFixtures {
+	/** Extra environment of every WooCommerce run (e.g. KC_MEET_WC_NO_ACTION_SCHEDULER => '1'). */
+	protected array $wooEnv = [];
+
 	/** Runs PHP in WordPress with WooCommerce present; $job may add 'kc_core' => '4', 'admin', 'user'. */
 	protected function woo(string $code, array $args = [], array $job = [], array $opts = []): RunResult {
-		$opts['env'] = ($opts['env'] ?? []) + ['KC_MEET_WOOCOMMERCE' => '1'];
+		$opts['env'] = ($opts['env'] ?? []) + ['KC_MEET_WOOCOMMERCE' => '1'] + $this->wooEnv;
 		return $this->wp(['code' => $code] + $job, $args, $opts);
 	}
 
@@ -23,7 +26,7 @@ trait WooCommerceFixtures {
 
 	/** `wp <argv>` through the WP-CLI stand-in, with WooCommerce present. */
 	protected function wooCli(array $argv): array {
-		$r = $this->wp(['wpcli' => $argv], [], ['env' => ['KC_MEET_WOOCOMMERCE' => '1']]);
+		$r = $this->wp(['wpcli' => $argv], [], ['env' => ['KC_MEET_WOOCOMMERCE' => '1'] + $this->wooEnv]);
 		$this->assertNotNull($r->cli(), $r->describe());
 		return $r->cli();
 	}
@@ -45,6 +48,26 @@ trait WooCommerceFixtures {
 	/** Runs $php with $order = wc_get_order($args["o"]) (e.g. '$order->update_status("completed");'); $args adds to $args. */
 	protected function onOrder(int $orderId, string $php, array $job = [], array $args = []) {
 		return $this->wooOk('$order = wc_get_order((int) $args["o"]); if (!$order) { throw new RuntimeException("no order"); } ' . $php, ['o' => $orderId] + $args, $job);
+	}
+
+	/** When the unpaid timeout of an appointment is due (Action Scheduler, else WP-Cron), or false. */
+	protected function timeoutDue(int $appointmentId) {
+		return $this->wooOk('return function_exists("as_next_scheduled_action")
+			? as_next_scheduled_action(KC_Meet_WooCommerce::TIMEOUT_HOOK, [(int) $args["a"]], "kc-meet")
+			: wp_next_scheduled(KC_Meet_WooCommerce::TIMEOUT_HOOK, [(int) $args["a"]]);', ['a' => $appointmentId]);
+	}
+
+	/** Runs the due unpaid timeouts $seconds from now, as Action Scheduler's queue runner (or WP-Cron) would then. */
+	protected function runTimeoutsIn(int $seconds): array {
+		return $this->wooOk('$now = time() + (int) $args["s"];
+			if (function_exists("as_next_scheduled_action")) { return \KcMeetTestBed\ActionSchedulerStandIn::run_due($now, KC_Meet_WooCommerce::TIMEOUT_HOOK); }
+			$ran = [];
+			foreach ((array) _get_cron_array() as $ts => $hooks) {
+				foreach ($hooks[KC_Meet_WooCommerce::TIMEOUT_HOOK] ?? [] as $e) {
+					if ($ts <= $now) { wp_unschedule_event($ts, KC_Meet_WooCommerce::TIMEOUT_HOOK, $e["args"]); do_action_ref_array(KC_Meet_WooCommerce::TIMEOUT_HOOK, $e["args"]); $ran[] = KC_Meet_WooCommerce::TIMEOUT_HOOK; }
+				}
+			}
+			return $ran;', ['s' => $seconds]);
 	}
 
 	/** The order's notes, oldest first. */
@@ -93,6 +116,7 @@ trait WooCommerceFixtures {
 			$env = getenv();
 			$env['KC_MEET_TEST_DB'] = $this->db;
 			$env['KC_MEET_RUN_OUT'] = $out;
+			$env = $this->wooEnv + $env;
 			$env['KC_MEET_WOOCOMMERCE'] = '1';
 			$cmd = ['php'];
 			if (Env::hasExt()) {

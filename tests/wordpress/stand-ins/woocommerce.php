@@ -44,6 +44,7 @@
  * "kivicare-google-meet/", before `plugins_loaded`.
  */
 
+namespace {
 if (!class_exists('WooCommerce', false)) {
 
 	function kcm_wc_install_tables(): void {
@@ -955,4 +956,86 @@ if (!class_exists('WooCommerce', false)) {
 
 	kcm_wc_install_tables();
 	do_action('woocommerce_loaded');
+}
+
+/*
+ * Action Scheduler, as bundled with WooCommerce (3.x API: as_schedule_single_action(),
+ * as_schedule_recurring_action(), as_next_scheduled_action(), as_unschedule_all_actions(); the
+ * action `action_scheduler_init` fires on `init`, priority 1). Actions are kept in the option
+ * `kcm_standin_action_scheduler`; KcMeetTestBed\ActionSchedulerStandIn::run_due($now) is the queue
+ * runner. Env KC_MEET_WC_NO_ACTION_SCHEDULER=1 leaves it out (a site whose Action Scheduler is off).
+ */
+if (!function_exists('as_schedule_single_action') && getenv('KC_MEET_WC_NO_ACTION_SCHEDULER') !== '1') {
+	function as_schedule_single_action($timestamp, $hook, $args = array(), $group = '', $unique = false, $priority = 10) {
+		return \KcMeetTestBed\ActionSchedulerStandIn::add((int) $timestamp, 0, (string) $hook, (array) $args, (string) $group);
+	}
+
+	function as_schedule_recurring_action($timestamp, $interval_in_seconds, $hook, $args = array(), $group = '', $unique = false, $priority = 10) {
+		return \KcMeetTestBed\ActionSchedulerStandIn::add((int) $timestamp, (int) $interval_in_seconds, (string) $hook, (array) $args, (string) $group);
+	}
+
+	function as_next_scheduled_action($hook, $args = null, $group = '') {
+		$next = false;
+		foreach (\KcMeetTestBed\ActionSchedulerStandIn::pending($hook, $args, $group) as $a) {
+			$next = $next === false ? $a['timestamp'] : min($next, $a['timestamp']);
+		}
+		return $next;
+	}
+
+	function as_unschedule_all_actions($hook, $args = array(), $group = '') {
+		\KcMeetTestBed\ActionSchedulerStandIn::cancel((string) $hook, empty($args) ? null : (array) $args, (string) $group);
+	}
+
+	add_action('init', static function () {
+		do_action('action_scheduler_init');
+	}, 1);
+}
+}
+
+namespace KcMeetTestBed {
+	/** The Action Scheduler stand-in's store and queue runner (see above). */
+	final class ActionSchedulerStandIn {
+		private const OPTION = 'kcm_standin_action_scheduler';
+
+		public static function all(): array {
+			return (array) get_option(self::OPTION, []);
+		}
+
+		public static function add(int $timestamp, int $interval, string $hook, array $args, string $group): int {
+			$actions = self::all();
+			$id = $actions ? max(array_keys($actions)) + 1 : 1;
+			$actions[$id] = ['hook' => $hook, 'args' => array_values($args), 'group' => $group, 'timestamp' => $timestamp, 'interval' => $interval, 'status' => 'pending'];
+			update_option(self::OPTION, $actions, false);
+			return $id;
+		}
+
+		public static function pending($hook, $args = null, string $group = ''): array {
+			return array_filter(self::all(), static fn($a) => $a['status'] === 'pending' && ($hook === '' || $hook === null || $a['hook'] === $hook)
+				&& ($args === null || $a['args'] === array_values((array) $args)) && ($group === '' || $a['group'] === $group));
+		}
+
+		public static function cancel(string $hook, ?array $args, string $group): void {
+			$actions = self::all();
+			foreach (array_keys(self::pending($hook, $args, $group)) as $id) {
+				$actions[$id]['status'] = 'canceled';
+			}
+			update_option(self::OPTION, $actions, false);
+		}
+
+		/** Runs the pending actions (of $hook, or all) due at $now, as the queue runner would then; returns the hooks run. */
+		public static function run_due(int $now, ?string $hook = null): array {
+			$ran = [];
+			foreach (self::pending($hook) as $id => $a) {
+				if ($a['timestamp'] > $now) {
+					continue;
+				}
+				$actions = self::all();
+				$actions[$id]['status'] = 'complete';
+				update_option(self::OPTION, $actions, false);
+				do_action_ref_array($a['hook'], $a['args']);
+				$ran[] = $a['hook'];
+			}
+			return $ran;
+		}
+	}
 }

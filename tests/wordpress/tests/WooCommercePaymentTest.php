@@ -37,10 +37,10 @@ final class WooCommercePaymentTest extends WpTestCase {
 		$this->assertSame('0', (string) $this->appointmentRow($id)['status']);
 		// Two days later: the order is old, its unpaid timeout long due — an offline order is not cancelled.
 		Db::query($this->db, 'UPDATE wp_posts SET post_date = post_date - INTERVAL 2 DAY, post_date_gmt = post_date_gmt - INTERVAL 2 DAY WHERE ID = ?', [$c['order_id']]);
-		$t = $this->wooOk('$e = wp_get_scheduled_event(KC_Meet_WooCommerce::TIMEOUT_HOOK, [(int) $args["a"]]);
-			return $e ? KC_Meet_Plugin::instance()->component("woocommerce")->on_unpaid_timeout(...$e->args) : "not scheduled";', ['a' => $id]);
-		$this->assertSame('offline', $t, 'the due timeout leaves a bank transfer awaiting payment alone');
-		$this->assertSame('on-hold', $this->orderStatus($c['order_id']));
+		$this->assertNotFalse($this->timeoutDue($id), 'the unpaid timeout was scheduled');
+		$this->assertSame(['kc_meet_woo_unpaid_timeout'], $this->runTimeoutsIn(2 * 86400), 'it ran');
+		$this->assertSame('on-hold', $this->orderStatus($c['order_id']), 'the due timeout leaves a bank transfer awaiting payment alone');
+		$this->assertSame('0', (string) $this->appointmentRow($id)['status']);
 		// The admin marks it paid (WooCommerce's order screen saves the new status; no payment_complete).
 		$this->onOrder($c['order_id'], '$order->update_status("processing", "", true);', ['admin' => true, 'user' => $this->id('admin')]);
 		$this->assertSame('1', (string) $this->appointmentRow($id)['status']);
@@ -193,20 +193,27 @@ final class WooCommercePaymentTest extends WpTestCase {
 	}
 
 	public function test_unpaid_order_past_the_timeout_cancels_the_appointment_and_frees_the_slot(): void {
+		$this->unpaidOrderIsCancelledAfterTheTimeout();
+	}
+
+	public function test_unpaid_timeout_falls_back_to_wp_cron_without_action_scheduler(): void {
+		$this->wooEnv = ['KC_MEET_WC_NO_ACTION_SCHEDULER' => '1'];
+		$this->unpaidOrderIsCancelledAfterTheTimeout();
+		$this->assertSame(0, (int) Db::value($this->db, "SELECT COUNT(*) FROM wp_options WHERE option_name = 'kcm_standin_action_scheduler'"), 'nothing went to Action Scheduler');
+	}
+
+	private function unpaidOrderIsCancelledAfterTheTimeout(): void {
 		$this->readyToBook();
 		$id = $this->kcAppointment(self::day(5), '11:00:00', '11:30:00', ['status' => 2]);
 		$before = time();
 		$c = $this->checkout3($id, 'stripe', false);
 		$this->assertSame('pending', $c['status'], 'the patient never completed the card payment');
-		$s = $this->wooOk('$e = wp_get_scheduled_event(KC_Meet_WooCommerce::TIMEOUT_HOOK, [(int) $args["a"]]); return $e ? ["at" => $e->timestamp, "args" => $e->args] : null;', ['a' => $id]);
-		$this->assertNotNull($s, 'the unpaid timeout is scheduled in WP-Cron (no Action Scheduler here)');
-		$this->assertEqualsWithDelta($before + 30 * 60, $s['at'], 60, 'default: 30 minutes');
-		// WP-Cron runs the due event.
-		$r = $this->wooOk('$e = wp_get_scheduled_event(KC_Meet_WooCommerce::TIMEOUT_HOOK, [(int) $args["a"]]);
-			wp_unschedule_event($e->timestamp, $e->hook, $e->args); do_action_ref_array($e->hook, $e->args);
-			return ["order" => wc_get_order((int) $args["o"])->get_status(), "left" => wp_next_scheduled(KC_Meet_WooCommerce::TIMEOUT_HOOK, [(int) $args["a"]])];',
-			['a' => $id, 'o' => $c['order_id']]);
-		$this->assertSame(['order' => 'cancelled', 'left' => false], $r);
+		$this->assertEqualsWithDelta($before + 30 * 60, $this->timeoutDue($id), 60, 'default: 30 minutes');
+		$this->assertSame([], $this->runTimeoutsIn(29 * 60), 'not due after 29 minutes');
+		$this->assertSame('pending', $this->orderStatus($c['order_id']));
+		$this->assertSame(['kc_meet_woo_unpaid_timeout'], $this->runTimeoutsIn(31 * 60));
+		$this->assertSame('cancelled', $this->orderStatus($c['order_id']));
+		$this->assertFalse($this->timeoutDue($id));
 		$this->assertSame('0', (string) $this->appointmentRow($id)['status'], 'the slot is free again');
 		$this->assertSame([], $this->googleEvents());
 		$this->assertStringContainsString('Unpaid after 30 minutes', implode("\n", $this->orderNotes($c['order_id'])));
@@ -218,10 +225,10 @@ final class WooCommercePaymentTest extends WpTestCase {
 		$id = $this->awaitingPayment3();
 		$before = time();
 		$c = $this->checkout3($id, 'stripe', false);
-		$at = $this->wooOk('return wp_next_scheduled(KC_Meet_WooCommerce::TIMEOUT_HOOK, [(int) $args["a"]]);', ['a' => $id]);
-		$this->assertEqualsWithDelta($before + 5 * 60, $at, 60);
+		$this->assertEqualsWithDelta($before + 5 * 60, $this->timeoutDue($id), 60);
 		$this->onOrder($c['order_id'], 'WC()->checkout()->process_order_payment($order->get_id(), "stripe");');
-		$this->assertFalse($this->wooOk('return wp_next_scheduled(KC_Meet_WooCommerce::TIMEOUT_HOOK, [(int) $args["a"]]);', ['a' => $id]), 'paid: no timeout left');
+		$this->assertFalse($this->timeoutDue($id), 'paid: no timeout left');
+		$this->assertSame([], $this->runTimeoutsIn(3600));
 		$this->assertOneEvent($id);
 	}
 }
