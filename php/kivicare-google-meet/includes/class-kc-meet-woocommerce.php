@@ -565,22 +565,32 @@ class KC_Meet_WooCommerce {
 	 * @return object|null WC_Order.
 	 */
 	public static function order_for_appointment( $appointment_id ) {
-		$orders = wc_get_orders(
+		$appointment_id = (int) $appointment_id;
+		// meta_query works on both storages (WP_Query on posts, HPOS's own meta query); the result
+		// is checked anyway, and line-item-only orders (KiviCare 3.x) are found by the scan below.
+		$queries = array(
 			array(
-				'limit'      => 1,
+				'limit'      => 20,
 				'orderby'    => 'date',
 				'order'      => 'DESC',
-				'meta_key'   => self::APPOINTMENT_META, // phpcs:ignore WordPress.DB.SlowDBQuery.slow_db_query_meta_key
-				'meta_value' => (string) (int) $appointment_id, // phpcs:ignore WordPress.DB.SlowDBQuery.slow_db_query_meta_value
-			)
+				'meta_query' => array( // phpcs:ignore WordPress.DB.SlowDBQuery.slow_db_query_meta_query
+					array(
+						'key'   => self::APPOINTMENT_META,
+						'value' => (string) $appointment_id,
+					),
+				),
+			),
+			array(
+				'limit'   => 200,
+				'orderby' => 'date',
+				'order'   => 'DESC',
+			),
 		);
-		if ( ! empty( $orders ) && is_object( $orders[0] ) ) {
-			return $orders[0];
-		}
-		// Only the line items carry it (KiviCare 3.x): look through recent orders.
-		foreach ( (array) wc_get_orders( array( 'limit' => 200, 'orderby' => 'date', 'order' => 'DESC' ) ) as $order ) {
-			if ( is_object( $order ) && in_array( (int) $appointment_id, self::appointment_ids( $order ), true ) ) {
-				return $order;
+		foreach ( $queries as $query ) {
+			foreach ( (array) wc_get_orders( $query ) as $order ) {
+				if ( is_object( $order ) && method_exists( $order, 'is_paid' ) && in_array( $appointment_id, self::appointment_ids( $order ), true ) ) {
+					return $order;
+				}
 			}
 		}
 		return null;

@@ -35,9 +35,10 @@
  *   is downloadable) — each as WooCommerce's own gateway does it.
  * - Cart (`WC()->cart->add_to_cart()` with `woocommerce_add_cart_item_data`), session, products
  *   (`WC_Product_Simple`: posts `product`, catalog visibility kept in `_visibility`),
- *   `wc_get_order()`, `wc_get_orders()` (limit, type, status, date_created '>ts', meta_key/value,
+ *   `wc_get_order()`, `wc_get_orders()` (limit, type, status, date_created '>ts', meta_query,
  *   orderby date), `wc_get_order_notes()`, `wc_get_order_item_meta()`.
- * Not simulated: payment gateways' remote calls, e-mails, stock, taxes, Action Scheduler.
+ * - Action Scheduler, which WooCommerce bundles (see the block near the end of this file).
+ * Not simulated: payment gateways' remote calls, e-mails, stock, taxes, shipping, coupons, HPOS tables.
  *
  * Loaded by the must-use test bed plugin (env KC_MEET_WOOCOMMERCE=1) right after the first normal
  * plugin loaded: WordPress loads plugins alphabetically, so "woocommerce/" comes after
@@ -853,7 +854,7 @@ if (!class_exists('WooCommerce', false)) {
 		return $order;
 	}
 
-	/** wc_get_orders() over classic storage: limit, type, status, date_created ('>ts'), meta_key/meta_value, orderby date, order. */
+	/** wc_get_orders() over classic storage: limit, type, status, date_created ('>ts'), meta_query, orderby date, order. */
 	function wc_get_orders($args) {
 		$statuses = isset($args['status']) ? array_map(static fn($s) => 'wc-' . preg_replace('/^wc-/', '', $s), (array) $args['status']) : 'any';
 		$query = ['post_type' => $args['type'] ?? 'shop_order', 'post_status' => $statuses, 'numberposts' => (int) ($args['limit'] ?? get_option('posts_per_page')),
@@ -861,11 +862,8 @@ if (!class_exists('WooCommerce', false)) {
 		if ($query['orderby'] === 'date') {
 			$query['orderby'] = ['date' => $query['order'], 'ID' => $query['order']];
 		}
-		if (isset($args['meta_key'])) {
-			$query['meta_key'] = $args['meta_key'];
-			if (isset($args['meta_value'])) {
-				$query['meta_value'] = $args['meta_value'];
-			}
+		if (isset($args['meta_query'])) {
+			$query['meta_query'] = $args['meta_query']; // The CPT data store hands it to WP_Query.
 		}
 		if (isset($args['date_created']) && preg_match('/^>(\d+)$/', (string) $args['date_created'], $m)) {
 			$query['date_query'] = [['column' => 'post_date_gmt', 'after' => gmdate('Y-m-d H:i:s', (int) $m[1])]];
