@@ -110,11 +110,12 @@ class KC_Meet_WooCommerce {
 	const GATEWAY_CLASS = 'App\\paymentGateways\\KCWooCommerce';
 
 	/**
-	 * Order statuses waiting for an online payment, cancelled by the unpaid timeout.
+	 * Order statuses waiting for an online payment (checkout-draft: the block checkout's order
+	 * before it is placed), cancelled by the unpaid timeout.
 	 *
 	 * @var string[]
 	 */
-	const TIMEOUT_STATUSES = array( 'pending', 'failed' );
+	const TIMEOUT_STATUSES = array( 'pending', 'failed', 'checkout-draft' );
 
 	/**
 	 * Offline gateways (payment confirmed by an admin later): never timed out.
@@ -697,14 +698,9 @@ class KC_Meet_WooCommerce {
 			);
 			return $outcome;
 		}
-		try {
-			$outcome['result'] = KC_Meet_Events::ensure( 'create', $appointment_id, array( 'status' => $status ), 'woocommerce' );
-		} catch ( \Throwable $e ) {
-			$outcome['result'] = array(
-				'state'   => 'failed',
-				'message' => KC_Meet_Messages::for_exception( $e ),
-			);
-		}
+		$outcome['result'] = self::event_call(
+			static fn() => KC_Meet_Events::ensure( 'create', $appointment_id, array( 'status' => $status ), 'woocommerce' )
+		);
 		return $outcome;
 	}
 
@@ -732,15 +728,26 @@ class KC_Meet_WooCommerce {
 			do_action( 'kc_appointment_status_update', $appointment_id, 0, (object) $row );
 			do_action( self::is_core4() ? 'kc_appointment_cancelled' : 'kc_appointment_cancel', $appointment_id );
 		}
+		$outcome['result'] = self::event_call( static fn() => KC_Meet_Events::delete( $appointment_id, 'woocommerce' ) );
+		return $outcome;
+	}
+
+	/**
+	 * Runs an event operation: its result, or `state` 'failed' with the (secret-free) message —
+	 * already recorded for administrators by KC_Meet_Events; WooCommerce's flow goes on.
+	 *
+	 * @param callable $call Operation.
+	 * @return array
+	 */
+	private static function event_call( callable $call ) {
 		try {
-			$outcome['result'] = KC_Meet_Events::delete( $appointment_id, 'woocommerce' );
+			return $call();
 		} catch ( \Throwable $e ) {
-			$outcome['result'] = array(
+			return array(
 				'state'   => 'failed',
 				'message' => KC_Meet_Messages::for_exception( $e ),
 			);
 		}
-		return $outcome;
 	}
 
 	/**

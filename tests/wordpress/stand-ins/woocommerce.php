@@ -781,45 +781,45 @@ if (!class_exists('WooCommerce', false)) {
 		}
 	}
 
-	/** WooCommerce 7.9 WC_Gateway_BACS::process_payment(). */
-	class WC_Gateway_BACS extends WC_Payment_Gateway {
+	/**
+	 * WooCommerce 7.9's offline gateways (WC_Gateway_BACS, WC_Gateway_Cheque, WC_Gateway_COD)
+	 * share one process_payment(): a paying order goes to the gateway's filtered status with its note.
+	 */
+	abstract class KCM_WC_Offline_Gateway extends WC_Payment_Gateway {
+		protected $note = '';
+		abstract protected function initial_status($order): string;
+		public function process_payment($order_id) {
+			$order = wc_get_order($order_id);
+			if ($order->get_total() > 0) {
+				$order->update_status(apply_filters('woocommerce_' . $this->id . '_process_payment_order_status', $this->initial_status($order), $order), $this->note);
+			} else {
+				$order->payment_complete();
+			}
+			return $this->success($order);
+		}
+	}
+
+	class WC_Gateway_BACS extends KCM_WC_Offline_Gateway {
 		public $id = 'bacs';
-		public function process_payment($order_id) {
-			$order = wc_get_order($order_id);
-			if ($order->get_total() > 0) {
-				$order->update_status(apply_filters('woocommerce_bacs_process_payment_order_status', 'on-hold', $order), 'Awaiting BACS payment');
-			} else {
-				$order->payment_complete();
-			}
-			return $this->success($order);
+		protected $note = 'Awaiting BACS payment';
+		protected function initial_status($order): string {
+			return 'on-hold';
 		}
 	}
 
-	/** WooCommerce 7.9 WC_Gateway_Cheque::process_payment(). */
-	class WC_Gateway_Cheque extends WC_Payment_Gateway {
+	class WC_Gateway_Cheque extends KCM_WC_Offline_Gateway {
 		public $id = 'cheque';
-		public function process_payment($order_id) {
-			$order = wc_get_order($order_id);
-			if ($order->get_total() > 0) {
-				$order->update_status(apply_filters('woocommerce_cheque_process_payment_order_status', 'on-hold', $order), 'Awaiting check payment');
-			} else {
-				$order->payment_complete();
-			}
-			return $this->success($order);
+		protected $note = 'Awaiting check payment';
+		protected function initial_status($order): string {
+			return 'on-hold';
 		}
 	}
 
-	/** WooCommerce 7.9 WC_Gateway_COD::process_payment(). */
-	class WC_Gateway_COD extends WC_Payment_Gateway {
+	class WC_Gateway_COD extends KCM_WC_Offline_Gateway {
 		public $id = 'cod';
-		public function process_payment($order_id) {
-			$order = wc_get_order($order_id);
-			if ($order->get_total() > 0) {
-				$order->update_status(apply_filters('woocommerce_cod_process_payment_order_status', $order->has_downloadable_item() ? 'on-hold' : 'processing', $order), 'Payment to be made upon delivery.');
-			} else {
-				$order->payment_complete();
-			}
-			return $this->success($order);
+		protected $note = 'Payment to be made upon delivery.';
+		protected function initial_status($order): string {
+			return $order->has_downloadable_item() ? 'on-hold' : 'processing';
 		}
 	}
 

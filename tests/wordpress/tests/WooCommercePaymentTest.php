@@ -13,6 +13,12 @@ final class WooCommercePaymentTest extends WpTestCase {
 	use KiviCareFixtures;
 	use WooCommerceFixtures;
 
+	/** Refunds $amount (null: the whole total) through wc_create_refund() as an admin; returns the order's status then. */
+	private function refund(int $orderId, ?float $amount): string {
+		return $this->onOrder($orderId, '$refund = wc_create_refund(["order_id" => $order->get_id(), "amount" => $args["amount"] ?? $order->get_total(), "reason" => "patient cannot come"]);
+			return is_wp_error($refund) ? $refund->get_error_message() : wc_get_order($order->get_id())->get_status();', ['admin' => true, 'user' => $this->id('admin')], ['amount' => $amount]);
+	}
+
 	public function test_card_payment_books_the_appointment_and_creates_one_event_noted_on_the_order(): void {
 		$this->readyToBook();
 		$id = $this->awaitingPayment3();
@@ -129,9 +135,7 @@ final class WooCommercePaymentTest extends WpTestCase {
 		$id = $this->awaitingPayment3();
 		$c = $this->checkout3($id, 'stripe');
 		$event = $this->assertOneEvent($id);
-		$r = $this->onOrder($c['order_id'], '$refund = wc_create_refund(["order_id" => $order->get_id(), "amount" => $order->get_total(), "reason" => "patient cannot come"]);
-			return is_wp_error($refund) ? $refund->get_error_message() : wc_get_order($order->get_id())->get_status();', ['admin' => true, 'user' => $this->id('admin')]);
-		$this->assertSame('refunded', $r);
+		$this->assertSame('refunded', $this->refund($c['order_id'], null));
 		$this->assertSame('0', (string) $this->appointmentRow($id)['status']);
 		$this->assertSame('cancelled', $this->googleEvent($event['id'])['status']);
 		$this->assertSame([], $this->mappingRows($id));
@@ -144,9 +148,7 @@ final class WooCommercePaymentTest extends WpTestCase {
 		$c = $this->checkout3($id, 'stripe');
 		$event = $this->assertOneEvent($id);
 		$before = count($this->emu()->requests());
-		$r = $this->onOrder($c['order_id'], '$refund = wc_create_refund(["order_id" => $order->get_id(), "amount" => 20, "reason" => "discount"]);
-			return is_wp_error($refund) ? $refund->get_error_message() : wc_get_order($order->get_id())->get_status();');
-		$this->assertSame('completed', $r);
+		$this->assertSame('completed', $this->refund($c['order_id'], 20.0));
 		$this->assertSame('1', (string) $this->appointmentRow($id)['status']);
 		$this->assertSame($event, $this->assertOneEvent($id), 'the event is untouched');
 		$this->assertSame([], $this->requestsSince($before), 'no Google request for a partial refund');
