@@ -213,13 +213,13 @@ class KC_Meet_WooCommerce {
 	}
 
 	/**
-	 * Whether KiviCare 4.x core is loaded (its abstract classes exist).
+	 * Whether KiviCare 4.x core is loaded (its abstract classes exist; core autoloads them).
 	 *
 	 * @return bool
 	 */
 	private static function is_core4() {
-		return class_exists( 'App\\abstracts\\KCAbstractTelemedProvider', false )
-			|| class_exists( 'App\\abstracts\\KCAbstractPaymentGateway', false );
+		return class_exists( 'App\\abstracts\\KCAbstractTelemedProvider' )
+			|| class_exists( 'App\\abstracts\\KCAbstractPaymentGateway' );
 	}
 
 	// ------------------------------------------------------------------ KiviCare filters

@@ -70,6 +70,12 @@ trait WooCommerceFixtures {
 			return $ran;', ['s' => $seconds]);
 	}
 
+	/** PHP that records KiviCare's appointment actions into $seen: [hook, id, status|null]. */
+	protected const RECORD_CORE_ACTIONS = '$seen = [];
+		foreach (["kc_appointment_status_update", "kc_appointment_cancel", "kc_appointment_cancelled", "kc_appointment_payment_complete", "kc_appointment_payment_completed"] as $h) {
+			add_action($h, static function (...$a) use (&$seen, $h) { $seen[] = [$h, (int) $a[0], $h === "kc_appointment_status_update" ? (int) $a[1] : null]; }, 1, 3);
+		} ';
+
 	/** The order's notes, oldest first. */
 	protected function orderNotes(int $orderId): array {
 		return array_reverse($this->wooOk('return array_map(static fn($n) => $n->content, wc_get_order_notes(["order_id" => (int) $args["o"]]));', ['o' => $orderId]));

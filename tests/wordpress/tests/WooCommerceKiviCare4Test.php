@@ -75,10 +75,15 @@ final class WooCommerceKiviCare4Test extends WpTestCase {
 		$this->assertSame('1', (string) $this->appointmentRow($b['id'])['status']);
 		$event = $this->assertOneEvent($b['id']);
 		// Full refund: core maps "refunded" to 2 after us; the order says cancelled.
-		$r = $this->onOrder($b['order_id'], '\App\baseClasses\KCPaymentGatewayFactory::init();
+		$r = $this->onOrder($b['order_id'], '\App\baseClasses\KCPaymentGatewayFactory::init(); ' . self::RECORD_CORE_ACTIONS . '
 			$refund = wc_create_refund(["order_id" => $order->get_id(), "amount" => $order->get_total(), "reason" => "no show"]);
-			return is_wp_error($refund) ? $refund->get_error_message() : wc_get_order($order->get_id())->get_status();', ['admin' => true, 'user' => $this->id('admin')] + self::K4);
-		$this->assertSame('refunded', $r);
+			return [is_wp_error($refund) ? $refund->get_error_message() : wc_get_order($order->get_id())->get_status(), $seen];', ['admin' => true, 'user' => $this->id('admin')] + self::K4);
+		$this->assertSame('refunded', $r[0]);
+		$this->assertSame([
+			['kc_appointment_status_update', $b['id'], 0], ['kc_appointment_cancelled', $b['id'], null], // ours (priority 5)
+			['kc_appointment_status_update', $b['id'], 2],                                               // core's mapping (10)
+			['kc_appointment_status_update', $b['id'], 0], ['kc_appointment_cancelled', $b['id'], null], // ours again (20)
+		], $r[1], 'KiviCare 4.x\'s actions as core fires them, and the order\'s word last');
 		$this->assertSame('0', (string) $this->appointmentRow($b['id'])['status'], 'refunded → cancelled, whatever core wrote');
 		$this->assertSame('cancelled', $this->googleEvent($event['id'])['status']);
 		$this->assertSame([], $this->mappingRows($b['id']));

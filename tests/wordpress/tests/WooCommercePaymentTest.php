@@ -48,7 +48,8 @@ final class WooCommercePaymentTest extends WpTestCase {
 		$this->assertSame('on-hold', $this->orderStatus($c['order_id']), 'the due timeout leaves a bank transfer awaiting payment alone');
 		$this->assertSame('0', (string) $this->appointmentRow($id)['status']);
 		// The admin marks it paid (WooCommerce's order screen saves the new status; no payment_complete).
-		$this->onOrder($c['order_id'], '$order->update_status("processing", "", true);', ['admin' => true, 'user' => $this->id('admin')]);
+		$fired = $this->onOrder($c['order_id'], self::RECORD_CORE_ACTIONS . '$order->update_status("processing", "", true); return $seen;', ['admin' => true, 'user' => $this->id('admin')]);
+		$this->assertSame([['kc_appointment_status_update', $id, 1], ['kc_appointment_payment_complete', $id, null]], $fired);
 		$this->assertSame('1', (string) $this->appointmentRow($id)['status']);
 		$this->assertOneEvent($id);
 		$this->assertCount(1, $this->ourNotes($c['order_id']));
@@ -110,7 +111,8 @@ final class WooCommercePaymentTest extends WpTestCase {
 		$id = $this->awaitingPayment3();
 		$c = $this->checkout3($id, 'stripe');
 		$event = $this->assertOneEvent($id);
-		$this->onOrder($c['order_id'], '$order->update_status("cancelled", "", true);', ['admin' => true, 'user' => $this->id('admin')]);
+		$fired = $this->onOrder($c['order_id'], self::RECORD_CORE_ACTIONS . '$order->update_status("cancelled", "", true); return $seen;', ['admin' => true, 'user' => $this->id('admin')]);
+		$this->assertSame([['kc_appointment_status_update', $id, 0], ['kc_appointment_cancel', $id, null]], $fired, 'KiviCare 3.x\'s actions, as core fires them on a cancel');
 		$this->assertSame('0', (string) $this->appointmentRow($id)['status']);
 		$this->assertSame([], $this->liveEvents());
 		$this->assertSame('cancelled', $this->googleEvent($event['id'])['status']);
