@@ -173,15 +173,6 @@ class KC_Meet_WooCommerce {
 	}
 
 	/**
-	 * Whether the add-on's WooCommerce payment setting is on.
-	 *
-	 * @return bool
-	 */
-	public static function payment_enabled() {
-		return 'on' === self::module_status();
-	}
-
-	/**
 	 * The setting's value, 'on' or 'off'.
 	 *
 	 * @return string
