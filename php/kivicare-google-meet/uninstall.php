@@ -93,6 +93,7 @@ $kc_meet_uninstall_site = static function () {
 	}
 
 	KC_Meet_Lifecycle::clear_cron();
+	KC_Meet_WooCommerce::unschedule_all();
 };
 
 if ( is_multisite() ) {

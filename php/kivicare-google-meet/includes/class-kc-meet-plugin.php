@@ -151,6 +151,7 @@ final class KC_Meet_Plugin {
 			WP_CLI::add_command( 'kc-meet', 'KC_Meet_CLI_Command' );
 			WP_CLI::add_command( 'kc-meet event', 'KC_Meet_CLI_Event_Command' );
 			WP_CLI::add_command( 'kc-meet jobs', 'KC_Meet_CLI_Jobs_Command' );
+			WP_CLI::add_command( 'kc-meet orders', 'KC_Meet_CLI_Orders_Command' );
 			if ( KC_Meet_Native::has_sync() ) {
 				WP_CLI::add_command( 'kc-meet channels', 'KC_Meet_CLI_Channels_Command' );
 			}
@@ -300,6 +301,7 @@ final class KC_Meet_Plugin {
 		$this->component( 'kivicare4', 'KC_Meet_KiviCare4' );
 		$this->component( 'appointments', 'KC_Meet_Appointment_Hooks' );
 		$this->component( 'background', 'KC_Meet_Background' );
+		$this->component( 'woocommerce', 'KC_Meet_WooCommerce' );
 	}
 
 	/**

@@ -13,4 +13,14 @@ if ($kcm_core === '4') {
 } elseif ($kcm_core === '3') {
 	require_once getenv('KC_MEET_STANDINS_DIR') . '/kivicare3-core.php';
 }
+// WooCommerce present (env KC_MEET_WOOCOMMERCE=1): its stand-in loads after the first normal plugin, as
+// "woocommerce/" loads after "kivicare-google-meet/"; with KiviCare 4.x also core's WooCommerce gateway.
+if (PHP_SAPI === 'cli' && getenv('KC_MEET_WOOCOMMERCE') === '1') {
+	add_action('plugin_loaded', static function () use ($kcm_core) {
+		require_once getenv('KC_MEET_STANDINS_DIR') . '/woocommerce.php';
+		if ($kcm_core === '4') {
+			require_once getenv('KC_MEET_STANDINS_DIR') . '/kivicare-woocommerce-gateway.php';
+		}
+	});
+}
 unset($kcm_core);
