@@ -107,8 +107,11 @@ pub fn auth_url(ctx: &Context, doctor_id: i64, initiator_user_id: i64) -> Result
     OAuth::new(&ctx.config, &ctx.http).authorize_url(&state, challenge, None)
 }
 
-/// `kc_meet_connect()`: completes the redirect flow started by [`auth_url`].
-pub fn connect(ctx: &Context, doctor_id: i64, code: &str, state: &str) -> Result<Connected> {
+/// `kc_meet_connect()`: completes the redirect flow started by [`auth_url`]. `acting_user` is
+/// the WordPress user whose browser brought the redirect back (the OAuth callback passes the
+/// logged-in user): it must be the user who started the flow, so a link that reached another
+/// browser (sent to a victim, or a login CSRF) connects nobody. The state is used up either way.
+pub fn connect(ctx: &Context, doctor_id: i64, code: &str, state: &str, acting_user: Option<i64>) -> Result<Connected> {
     let doctor_id = check_id("doctor_id", doctor_id)?;
     if code.is_empty() || code.len() > 2048 {
         return Err(Error::invalid_argument("the authorization code is empty or too long"));
@@ -129,6 +132,13 @@ pub fn connect(ctx: &Context, doctor_id: i64, code: &str, state: &str) -> Result
     }
     if row.expired {
         return Err(bad_state("it expired"));
+    }
+    if let Some(user) = acting_user
+        && u64::try_from(user).ok() != Some(row.initiator_user_id)
+    {
+        // Checked before the code reaches Google: nothing is exchanged or stored.
+        let _ = ctx.store.audit(Some(doctor_id), None, "connect", "rejected", "the callback came from another user than the one who started the connection");
+        return Err(bad_state("it was started by another user"));
     }
     let verifier = keyring.open(&row.verifier_sealed, &format!("oauth_state|{hash}"))?.plaintext;
     let tokens = exchange(ctx, &Secret::new(code), Some(&verifier), &ctx.config.redirect_uri)?;
@@ -207,6 +217,7 @@ fn finish_connect(ctx: &Context, doctor_id: u64, initiator: u64, tokens: TokenSe
         let _lock = ctx.store.lock(&lock_name(doctor_id), DOCTOR_LOCK_WAIT)?;
         let mut conn = ctx.store.conn()?;
         let previous = ctx.store.get_meta(&mut conn, doctor_id, meta::TOKEN)?;
+        let previous_account = ctx.store.get_doctor(&mut conn, doctor_id)?.and_then(|r| r.email);
         let mut tx = conn.start_transaction(mysql::TxOpts::default())?;
         let s = &ctx.store;
         s.set_meta(&mut tx, doctor_id, meta::TOKEN, &tokens::seal(ctx.keyring()?, doctor_id, &record))?;
@@ -215,9 +226,17 @@ fn finish_connect(ctx: &Context, doctor_id: u64, initiator: u64, tokens: TokenSe
         s.set_meta(&mut tx, doctor_id, meta::CALENDAR, "primary")?;
         s.upsert_connected(&mut tx, doctor_id, &info.id, "primary", &scopes, tokens.expires_at)?;
         tx.commit()?;
+        // Google keeps one grant per account and client: a reconnect of the same account adds
+        // tokens to it, and revoking any of its tokens revokes all of them, the new ones too
+        // (<https://developers.google.com/identity/protocols/oauth2/web-server#tokenrevoke>).
+        // So the previous token is revoked only when the doctor chose another account; when the
+        // previous account is unknown (a vendor token) it is left alone rather than risk the new
+        // grant.
+        let account_changed = previous_account.is_some_and(|old| !old.eq_ignore_ascii_case(&info.id));
         previous
+            .filter(|_| account_changed)
             .and_then(|p| tokens::open(ctx.keyring().ok()?, doctor_id, &p).ok())
-            .and_then(|l| l.record.refresh())
+            .and_then(|l| l.record.refresh().or_else(|| Some(l.record.access())))
             .filter(|old| old != &refresh)
     };
     let _ = ctx.store.audit(Some(doctor_id), None, "connect", "ok", &format!("connected as {}", info.id));
@@ -228,8 +247,12 @@ fn finish_connect(ctx: &Context, doctor_id: u64, initiator: u64, tokens: TokenSe
         }
     }
     if let Some(old) = previous_refresh {
-        // A reconnect replaces the grant: the old one should not stay valid at Google.
-        let _ = oauth.revoke(&old);
+        // Another account replaced the old one: its grant should not stay valid at Google.
+        let outcome = match oauth.revoke(&old) {
+            Ok(_) => "ok",
+            Err(_) => "revoke_failed",
+        };
+        let _ = ctx.store.audit(Some(doctor_id), None, "previous_grant_revoked", outcome, "the doctor connected another Google account");
     }
     Ok(Connected {
         doctor_id,
@@ -287,8 +310,9 @@ fn derive_status(doctor_id: u64, has_token: bool, connect_flag: Option<&str>, ro
     }
 }
 
-/// Loads the doctor's token if the doctor may use it; re-stores legacy plaintext sealed.
-fn load_usable(ctx: &Context, doctor_id: u64) -> Result<TokenRecord> {
+/// Loads the doctor's token if the doctor may use it; re-stores legacy plaintext sealed, unless
+/// the caller already holds the doctor's lock (`lock_held`: the reseal takes it).
+fn load_usable(ctx: &Context, doctor_id: u64, lock_held: bool) -> Result<TokenRecord> {
     let st = status(ctx, doctor_id as i64)?;
     match st.status {
         "not_connected" => {
@@ -313,7 +337,7 @@ fn load_usable(ctx: &Context, doctor_id: u64) -> Result<TokenRecord> {
         }
         Err(e) => return Err(e),
     };
-    if loaded.needs_reseal {
+    if loaded.needs_reseal && !lock_held {
         // Legacy plaintext (vendor add-on) or an old key: store it sealed under the current key.
         if let Some(_lock) = ctx.store.try_lock(&lock_name(doctor_id), Duration::from_secs(2))? {
             let current = ctx.store.get_meta(&mut conn, doctor_id, meta::TOKEN)?;
@@ -333,18 +357,34 @@ fn mark_needs_reconnect(ctx: &Context, doctor_id: u64, why: &str) {
 
 /// A valid access token for the doctor, refreshed ahead of expiry.
 pub fn access_token(ctx: &Context, doctor_id: u64) -> Result<Secret> {
-    let record = load_usable(ctx, doctor_id)?;
+    access_token_as(ctx, doctor_id, Lock::Take)
+}
+
+/// Whether the caller already holds the doctor's lock (`doctor:N`). MySQL's named locks belong
+/// to a connection, and a refresh runs on another pooled connection than the holder's: taking
+/// the lock again would wait for ourselves until the wait times out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lock {
+    Take,
+    Held,
+}
+
+fn access_token_as(ctx: &Context, doctor_id: u64, lock: Lock) -> Result<Secret> {
+    let record = load_usable(ctx, doctor_id, lock == Lock::Held)?;
     if record.expires_at > now() + REFRESH_MARGIN_S {
         return Ok(record.access());
     }
-    refresh(ctx, doctor_id, &record.access())
+    refresh(ctx, doctor_id, &record.access(), lock)
 }
 
 /// Refreshes the doctor's token unless another process already replaced `stale`.
 /// One refresh at a time per doctor, across processes.
-fn refresh(ctx: &Context, doctor_id: u64, stale: &Secret) -> Result<Secret> {
-    let _lock = ctx.store.lock(&lock_name(doctor_id), DOCTOR_LOCK_WAIT)?;
-    let record = load_usable(ctx, doctor_id)?;
+fn refresh(ctx: &Context, doctor_id: u64, stale: &Secret, lock: Lock) -> Result<Secret> {
+    let _lock = match lock {
+        Lock::Take => Some(ctx.store.lock(&lock_name(doctor_id), DOCTOR_LOCK_WAIT)?),
+        Lock::Held => None,
+    };
+    let record = load_usable(ctx, doctor_id, true)?;
     if &record.access() != stale && record.expires_at > now() + REFRESH_MARGIN_S {
         return Ok(record.access());
     }
@@ -385,11 +425,20 @@ fn refresh(ctx: &Context, doctor_id: u64, stale: &Secret) -> Result<Secret> {
 /// Runs a Google call with the doctor's token. A 401 means Google dropped the token early
 /// (revoked access token, clock skew): refresh once and try again; a second 401 means the
 /// grant is gone.
-pub fn with_token<T>(ctx: &Context, doctor_id: u64, mut call: impl FnMut(&Secret) -> Result<T>) -> Result<T> {
-    let token = access_token(ctx, doctor_id)?;
+pub fn with_token<T>(ctx: &Context, doctor_id: u64, call: impl FnMut(&Secret) -> Result<T>) -> Result<T> {
+    with_token_as(ctx, doctor_id, Lock::Take, call)
+}
+
+/// [`with_token`] for a caller that holds the doctor's lock already (disconnect).
+pub(crate) fn with_token_lock_held<T>(ctx: &Context, doctor_id: u64, call: impl FnMut(&Secret) -> Result<T>) -> Result<T> {
+    with_token_as(ctx, doctor_id, Lock::Held, call)
+}
+
+fn with_token_as<T>(ctx: &Context, doctor_id: u64, lock: Lock, mut call: impl FnMut(&Secret) -> Result<T>) -> Result<T> {
+    let token = access_token_as(ctx, doctor_id, lock)?;
     match call(&token) {
         Err(e) if e.http_status == Some(401) => {
-            let fresh = refresh(ctx, doctor_id, &token)?;
+            let fresh = refresh(ctx, doctor_id, &token, lock)?;
             call(&fresh).inspect_err(|e| {
                 if e.http_status == Some(401) {
                     mark_needs_reconnect(ctx, doctor_id, "Google rejects the doctor's fresh access token: connect again");
@@ -418,9 +467,10 @@ pub fn disconnect(ctx: &Context, doctor_id: i64) -> Result<Disconnected> {
     let stored = ctx.store.get_meta(&mut conn, doctor_id, meta::TOKEN)?.filter(|s| !s.is_empty());
     let was_connected = stored.is_some();
 
-    // Channels first: stopping them needs the grant we are about to revoke.
+    // Channels first: stopping them needs the grant we are about to revoke. We hold the
+    // doctor's lock, so a refresh on the way must not take it again.
     if was_connected {
-        if let Err(e) = crate::sync::stop_doctor_channels(ctx, doctor_id) {
+        if let Err(e) = crate::sync::stop_doctor_channels_lock_held(ctx, doctor_id) {
             let _ = ctx.store.audit(Some(doctor_id), None, "channel", "stop_failed", &e.message);
         }
     }
