@@ -547,3 +547,52 @@ fn no_error_message_carries_a_secret() {
     let audit: Vec<String> = bed.sql().query("SELECT COALESCE(detail, '') FROM wp_kc_meet_audit").unwrap();
     assert!(audit.iter().all(|d| !d.contains("GOCSPX") && !d.contains(&code)));
 }
+
+#[test]
+fn a_grant_revoked_in_the_middle_of_a_booking_leaves_a_visible_state_and_no_event() {
+    let bed = Bed::new();
+    bed.kivicare();
+    bed.connect(2, "d@example.com");
+    // The doctor removes the app's access in their Google account while a patient books.
+    bed.emu.post("/__emu/revoke_grant", json!({"email": "d@example.com"}));
+    let id = bed.book(common::Booking::default());
+    let r = kc_meet::events::create(&bed.ctx, id as i64, &serde_json::Value::Null).unwrap();
+    assert_eq!((r.state, r.reason), ("skipped", Some("doctor_needs_reconnect")));
+    assert_eq!(doctors::status(&bed.ctx, 2).unwrap().status, "needs_reconnect");
+    let job = kc_meet::events::state(&bed.ctx, id as i64).unwrap().job.expect("the booking's event is kept as a job");
+    assert_eq!(job.state, "failed");
+    assert!(bed.live_events("d@example.com").is_empty());
+    // The doctor connects again; the admin retries the job: the event is made.
+    bed.connect(2, "d@example.com");
+    kc_meet::jobs::retry(&bed.ctx, job.id as i64).unwrap();
+    kc_meet::jobs::run(&bed.ctx, 10, 10.0).unwrap();
+    assert_eq!(bed.live_events("d@example.com").len(), 1);
+    assert!(kc_meet::events::mapping(&bed.ctx, id as i64).unwrap().unwrap().url.starts_with("https://meet.google.com/"));
+}
+
+#[test]
+fn retry_after_and_rate_limit_403s_are_honoured_within_the_booking_budget() {
+    let bed = Bed::new();
+    bed.kivicare();
+    bed.connect(2, "d@example.com");
+    bed.emu.fault(json!({"method": "POST", "path": "/calendar/v3/calendars/primary/events", "status": 429, "reason": "rateLimitExceeded",
+                         "headers": {"Retry-After": "2"}}));
+    bed.emu.fault(json!({"method": "POST", "path": "/calendar/v3/calendars/primary/events", "status": 403, "reason": "userRateLimitExceeded"}));
+    let id = bed.book(common::Booking::default());
+    let t = std::time::Instant::now();
+    let r = kc_meet::events::create(&bed.ctx, id as i64, &serde_json::Value::Null).unwrap();
+    assert_eq!(r.state, "created");
+    assert!(t.elapsed() >= Duration::from_secs(2), "Google asked for 2 s: {:?}", t.elapsed());
+    let inserts: Vec<(std::time::Duration, u64)> = {
+        let reqs = bed.emu.requests();
+        let t0 = reqs.iter().find(|r| r["operation"] == "calendar.events.insert").unwrap()["time"].as_f64().unwrap();
+        reqs.iter()
+            .filter(|r| r["operation"] == "calendar.events.insert")
+            .map(|r| (Duration::from_secs_f64(r["time"].as_f64().unwrap() - t0), r["status"].as_u64().unwrap()))
+            .collect()
+    };
+    assert_eq!(inserts.iter().map(|i| i.1).collect::<Vec<_>>(), vec![429, 403, 200]);
+    assert!(inserts[1].0 >= Duration::from_millis(1900), "the second attempt waited for Retry-After: {inserts:?}");
+    assert_eq!(bed.live_events("d@example.com").len(), 1);
+}
+
