@@ -31,6 +31,33 @@ pub const REFRESH_MARGIN_S: i64 = 300;
 /// How long a process waits for another one refreshing or rewriting the same doctor's tokens.
 const DOCTOR_LOCK_WAIT: Duration = Duration::from_secs(20);
 
+/// A doctor's connection state. PHP sees it as its string (`as_str`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionState {
+    Connected,
+    NotConnected,
+    NeedsReconnect,
+}
+
+impl ConnectionState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ConnectionState::Connected => "connected",
+            ConnectionState::NotConnected => "not_connected",
+            ConnectionState::NeedsReconnect => "needs_reconnect",
+        }
+    }
+
+    /// The state a status string names (what [`DoctorStatus::status`] and our table hold).
+    pub fn of(status: &str) -> ConnectionState {
+        match status {
+            "connected" => ConnectionState::Connected,
+            "needs_reconnect" => ConnectionState::NeedsReconnect,
+            _ => ConnectionState::NotConnected,
+        }
+    }
+}
+
 /// A doctor's state as shown to PHP (`kc_meet_status()`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct DoctorStatus {
@@ -256,7 +283,7 @@ fn finish_connect(ctx: &Context, doctor_id: u64, initiator: u64, tokens: TokenSe
     }
     Ok(Connected {
         doctor_id,
-        status: "connected",
+        status: ConnectionState::Connected.as_str(),
         email: info.id,
         calendar_id: "primary".into(),
         scopes: tokens.scopes,
@@ -279,12 +306,13 @@ pub fn status(ctx: &Context, doctor_id: i64) -> Result<DoctorStatus> {
 fn derive_status(doctor_id: u64, has_token: bool, connect_flag: Option<&str>, row: Option<DoctorRow>) -> DoctorStatus {
     let connected = has_token && connect_flag != Some("off");
     let row = row.unwrap_or_default();
-    let status = match (connected, row.status.as_str()) {
-        (false, _) => "not_connected",
-        (true, "needs_reconnect") => "needs_reconnect",
-        (true, _) => "connected",
+    let state = match (connected, ConnectionState::of(&row.status)) {
+        (false, _) => ConnectionState::NotConnected,
+        (true, ConnectionState::NeedsReconnect) => ConnectionState::NeedsReconnect,
+        (true, _) => ConnectionState::Connected,
     };
-    if status == "not_connected" {
+    let status = state.as_str();
+    if state == ConnectionState::NotConnected {
         return DoctorStatus {
             doctor_id,
             status,
@@ -314,17 +342,17 @@ fn derive_status(doctor_id: u64, has_token: bool, connect_flag: Option<&str>, ro
 /// the caller already holds the doctor's lock (`lock_held`: the reseal takes it).
 fn load_usable(ctx: &Context, doctor_id: u64, lock_held: bool) -> Result<TokenRecord> {
     let st = status(ctx, doctor_id as i64)?;
-    match st.status {
-        "not_connected" => {
+    match ConnectionState::of(st.status) {
+        ConnectionState::NotConnected => {
             return Err(Error::new(Code::NotConnected, format!("doctor {doctor_id} has not connected a Google account")));
         }
-        "needs_reconnect" => {
+        ConnectionState::NeedsReconnect => {
             return Err(Error::new(
                 Code::NeedsReconnect,
                 format!("doctor {doctor_id} must reconnect Google Calendar: Google no longer accepts the stored authorization"),
             ));
         }
-        _ => {}
+        ConnectionState::Connected => {}
     }
     let keyring = ctx.keyring()?;
     let mut conn = ctx.store.conn()?;
@@ -351,7 +379,7 @@ fn load_usable(ctx: &Context, doctor_id: u64, lock_held: bool) -> Result<TokenRe
 }
 
 fn mark_needs_reconnect(ctx: &Context, doctor_id: u64, why: &str) {
-    let _ = ctx.store.set_doctor_status(doctor_id, "needs_reconnect", Some(why));
+    let _ = ctx.store.set_doctor_status(doctor_id, ConnectionState::NeedsReconnect.as_str(), Some(why));
     let _ = ctx.store.audit(Some(doctor_id), None, "refresh", "needs_reconnect", why);
 }
 
@@ -504,7 +532,7 @@ pub fn disconnect(ctx: &Context, doctor_id: i64) -> Result<Disconnected> {
         let detail = revoke_error.clone().unwrap_or_else(|| "grant revoked at Google".into());
         let _ = ctx.store.audit(Some(doctor_id), None, "disconnect", outcome, &detail);
     }
-    Ok(Disconnected { doctor_id, status: "not_connected", was_connected, revoked, revoke_error })
+    Ok(Disconnected { doctor_id, status: ConnectionState::NotConnected.as_str(), was_connected, revoked, revoke_error })
 }
 
 /// Every doctor the site knows a Google connection for (token holders and our rows).

@@ -123,6 +123,17 @@ fn booked(bed: &Bed) -> (u64, String) {
     (id, o.event_id.unwrap())
 }
 
+/// Books and creates the events of appointments on days 1..=n at 10:00; returns (id, event id).
+fn book_days(bed: &Bed, n: i64) -> Vec<(u64, String)> {
+    (1..=n)
+        .map(|d| {
+            let (s, e) = (at(d, "10:00"), at(d, "10:30"));
+            let id = bed.book(Booking { start: &s, end: &e, ..Booking::default() });
+            (id, events::create(&bed.ctx, id as i64, &Value::Null).unwrap().event_id.unwrap())
+        })
+        .collect()
+}
+
 fn appointment_start(bed: &Bed, id: u64) -> (String, String, i64) {
     bed.sql()
         .exec_first::<(String, String, i64), _, _>(
@@ -256,11 +267,7 @@ fn paging_across_pages_stores_the_sync_token_from_the_last_page_only() {
     let (bed, _rx) = bed_with(|_| {});
     quiet(&bed);
     bed.emu.config(json!({"max_results_cap": 2}));
-    for day in 1..=5 {
-        let (s, e) = (at(day, "10:00"), at(day, "10:30"));
-        let id = bed.book(Booking { start: &s, end: &e, ..Booking::default() });
-        events::create(&bed.ctx, id as i64, &Value::Null).unwrap();
-    }
+    book_days(&bed, 5);
     let r = sync::sync(&bed.ctx, &json!({"doctor_id": 2, "full": true})).unwrap();
     assert_eq!(r.doctors[0].pages, 3);
     assert_eq!(r.doctors[0].events_seen, 5);
@@ -291,11 +298,7 @@ fn a_stale_sync_token_means_a_full_sync_without_losing_anything() {
 fn a_sync_stopped_by_its_budget_resumes_where_it_stopped() {
     let (bed, _rx) = bed_with(|_| {});
     quiet(&bed);
-    for day in 1..=6 {
-        let (s, e) = (at(day, "10:00"), at(day, "10:30"));
-        let id = bed.book(Booking { start: &s, end: &e, ..Booking::default() });
-        events::create(&bed.ctx, id as i64, &Value::Null).unwrap();
-    }
+    book_days(&bed, 6);
     bed.emu.config(json!({"max_results_cap": 2, "latency_s": 0.3}));
     let first = sync::sync(&bed.ctx, &json!({"doctor_id": 2, "full": true, "budget_s": 0.5})).unwrap();
     assert!(first.remaining);
@@ -502,11 +505,7 @@ fn a_change_that_fails_to_apply_is_reread_and_applied_at_the_next_sync() {
 fn a_full_listing_begun_on_an_earlier_day_resumes_with_its_own_window() {
     let (bed, _rx) = bed_with(|_| {});
     quiet(&bed);
-    for d in 1..=3 {
-        let (s, e) = (at(d, "10:00"), at(d, "10:30"));
-        let id = bed.book(Booking { start: &s, end: &e, ..Booking::default() });
-        events::create(&bed.ctx, id as i64, &Value::Null).unwrap();
-    }
+    book_days(&bed, 3);
     bed.emu.config(json!({"max_results_cap": 1}));
     // Yesterday a full listing read its first page and stopped (budget).
     let yesterday = |d: i64| (chrono::Utc::now() + chrono::Duration::days(d - 1)).format("%Y-%m-%dT00:00:00Z").to_string();
@@ -534,12 +533,7 @@ fn a_full_listing_begun_on_an_earlier_day_resumes_with_its_own_window() {
 fn an_incremental_listing_of_many_pages_applies_every_change() {
     let (bed, _rx) = bed_with(|_| {});
     quiet(&bed);
-    let mut ids = vec![];
-    for d in 1..=5 {
-        let (s, e) = (at(d, "10:00"), at(d, "10:30"));
-        let id = bed.book(Booking { start: &s, end: &e, ..Booking::default() });
-        ids.push((id, events::create(&bed.ctx, id as i64, &Value::Null).unwrap().event_id.unwrap()));
-    }
+    let ids = book_days(&bed, 5);
     sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
     bed.emu.config(json!({"max_results_cap": 2}));
     for (d, (_, eid)) in ids.iter().enumerate() {
