@@ -526,6 +526,8 @@ pub fn disconnect(ctx: &Context, doctor_id: i64) -> Result<Disconnected> {
     }
     s.delete_doctor(&mut tx, doctor_id)?;
     tx.commit()?;
+    // Changes of that calendar still waiting for a re-read no longer concern us.
+    let _ = ctx.store.set_sync_retries(doctor_id, &[]);
 
     if was_connected {
         let outcome = if revoked { "ok" } else { "revoke_failed" };

@@ -226,7 +226,7 @@ fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, r: 
     let calendar_id = doctors::status(ctx, doctor_id as i64)?.calendar_id.unwrap_or_else(|| "primary".into());
     let mut pos = if full { SyncPosition::default() } else { ctx.store.sync_position(doctor_id)? };
     let mut retries = ctx.store.sync_retries(doctor_id)?;
-    reread_failed(ctx, doctor_id, &calendar_id, &mut retries, r)?;
+    reread_failed(ctx, doctor_id, &calendar_id, &mut retries, deadline, r)?;
     let mut restarted = false;
     loop {
         r.full = pos.sync_token.is_none();
@@ -287,7 +287,14 @@ fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, r: 
 /// Re-reads the events whose change failed to apply at an earlier sync and applies them again.
 /// An event Google no longer has (404) is applied as deleted; one that keeps failing is given
 /// up after [`MAX_RETRY_ATTEMPTS`] syncs, with an audit line an admin can act on.
-fn reread_failed(ctx: &Context, doctor_id: u64, calendar_id: &str, retries: &mut Vec<RetryItem>, r: &mut DoctorSync) -> Result<()> {
+fn reread_failed(
+    ctx: &Context,
+    doctor_id: u64,
+    calendar_id: &str,
+    retries: &mut Vec<RetryItem>,
+    deadline: Instant,
+    r: &mut DoctorSync,
+) -> Result<()> {
     if retries.is_empty() {
         return Ok(());
     }
@@ -295,6 +302,12 @@ fn reread_failed(ctx: &Context, doctor_id: u64, calendar_id: &str, retries: &mut
     let mut pending: VecDeque<RetryItem> = std::mem::take(retries).into();
     let mut kept = vec![];
     while let Some(mut item) = pending.pop_front() {
+        if Instant::now() >= deadline {
+            // Out of time: the rest waits for the next sync, unchanged.
+            kept.push(item);
+            kept.extend(pending.drain(..));
+            break;
+        }
         let read = doctors::with_token(ctx, doctor_id, |t| {
             Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).get_event_value(calendar_id, &item.event_id)
         });

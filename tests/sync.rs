@@ -418,6 +418,8 @@ fn a_replayed_genuine_message_is_ignored() {
     bed.emu.post("/__emu/ui/move", json!({"email": DOC, "event_id": eid,
         "start": {"dateTime": format!("{}T15:00:00Z", day(20))}, "end": {"dateTime": format!("{}T15:30:00Z", day(20))}}));
     rx.wait_for("the change", |s| s.iter().any(|r| r["action"] == "synced"));
+    // Every message Google queued (the booking's, the move's) has been handled: none is in flight.
+    settle(&bed, &rx);
     bed.emu.delete("/__emu/requests");
     // Someone who captured Google's first message sends it again, token and all.
     let replay = post_headers(&bed, first);
