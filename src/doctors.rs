@@ -216,10 +216,6 @@ fn finish_connect(ctx: &Context, doctor_id: u64, initiator: u64, tokens: TokenSe
             "Google Calendar access was not granted: connect again and leave \"See, edit, share and delete all your Google calendars\" ticked",
         ));
     }
-    let Some(refresh) = tokens.refresh_token.clone() else {
-        give_back(&tokens);
-        return Err(Error::new(Code::CodeRejected, "Google issued no refresh token (offline access was not granted): connect again"));
-    };
     let info = match Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, &tokens.access_token).get_calendar("primary") {
         Ok(info) => info,
         Err(e) => {
@@ -231,6 +227,20 @@ fn finish_connect(ctx: &Context, doctor_id: u64, initiator: u64, tokens: TokenSe
                 e
             });
         }
+    };
+    let refresh = match tokens.refresh_token.clone() {
+        Some(r) => r,
+        // Google answers a re-consent without `prompt=consent` (KiviCare 3.x's popup) with no
+        // refresh token when the account's grant already has one. When that grant is the one
+        // we hold, its refresh token stays valid and is kept; giving the new token back would
+        // revoke that grant, i.e. disconnect the doctor.
+        None => match stored_refresh_of_account(ctx, doctor_id, &info.id) {
+            Some(r) => r,
+            None => {
+                give_back(&tokens);
+                return Err(Error::new(Code::CodeRejected, "Google issued no refresh token (offline access was not granted): connect again"));
+            }
+        },
     };
     let scopes = tokens.scopes.join(" ");
     let record = TokenRecord {
@@ -289,6 +299,17 @@ fn finish_connect(ctx: &Context, doctor_id: u64, initiator: u64, tokens: TokenSe
         scopes: tokens.scopes,
         initiator_user_id: initiator,
     })
+}
+
+/// The refresh token we hold for the doctor when it belongs to Google account `account`.
+fn stored_refresh_of_account(ctx: &Context, doctor_id: u64, account: &str) -> Option<Secret> {
+    let mut conn = ctx.store.conn().ok()?;
+    let email = ctx.store.get_doctor(&mut conn, doctor_id).ok()??.email?;
+    if !email.eq_ignore_ascii_case(account) {
+        return None;
+    }
+    let stored = ctx.store.get_meta(&mut conn, doctor_id, meta::TOKEN).ok()??;
+    tokens::open(ctx.keyring().ok()?, doctor_id, &stored).ok()?.record.refresh()
 }
 
 /// `kc_meet_status()`: the doctor's state from the database; no Google request.

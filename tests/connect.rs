@@ -596,3 +596,35 @@ fn retry_after_and_rate_limit_403s_are_honoured_within_the_booking_budget() {
     assert_eq!(bed.live_events("d@example.com").len(), 1);
 }
 
+
+#[test]
+fn a_popup_reconnect_without_a_new_refresh_token_keeps_the_one_we_hold() {
+    // KiviCare 3.x's popup may ask without prompt=consent: Google then sends no refresh token to
+    // an account whose grant has one. That grant is ours: keep its refresh token, revoke nothing.
+    let bed = Bed::new();
+    bed.connect(2, "d@example.com");
+    let original = stored_refresh(&bed).unwrap();
+    let code = bed.emu.post(
+        "/__emu/mint_code",
+        json!({"client_id": CLIENT_ID, "email": "d@example.com", "scopes": [CAL], "redirect_uri": "postmessage", "prompt": ""}),
+    )["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let c = doctors::connect_postmessage(&bed.ctx, 2, &code).unwrap();
+    assert_eq!(c.email, "d@example.com");
+    assert_eq!(bed.emu.count("POST", "/revoke"), 0, "nothing revoked");
+    assert_eq!(stored_refresh(&bed).as_deref(), Some(original.as_str()));
+    bed.emu.post("/__emu/expire_access_tokens", json!({"email": "d@example.com"}));
+    assert_eq!(doctors::check_connection(&bed.ctx, 2).unwrap().status, "connected");
+    // Another account without a refresh token is still refused, and its token given back.
+    let code = bed.emu.post(
+        "/__emu/mint_code",
+        json!({"client_id": CLIENT_ID, "email": "e@example.com", "scopes": [CAL], "redirect_uri": "postmessage", "access_type": "online"}),
+    )["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(doctors::connect_postmessage(&bed.ctx, 2, &code).unwrap_err().code, Code::CodeRejected);
+    assert_eq!(doctors::check_connection(&bed.ctx, 2).unwrap().email.as_deref(), Some("d@example.com"));
+}

@@ -885,6 +885,11 @@ class State:
         scopes = data.get("scopes")
         redirect_uri = data.get("redirect_uri", "postmessage")
         access_type = data.get("access_type", "offline")
+        # The popup's own prompt: without "consent" Google issues no new refresh token to an
+        # account that already granted one (see refresh_token_only_on_consent).
+        prompt = data.get("prompt", "consent")
+        if not isinstance(prompt, str):
+            raise ControlError(400, "prompt must be a string (space-separated values, may be empty)")
         if isinstance(scopes, str):
             scopes = split_scopes(scopes)
         if not isinstance(scopes, list) or not scopes or not all(isinstance(s, str) for s in scopes):
@@ -902,7 +907,7 @@ class State:
             return self._new_code(AuthCode(
                 client_id=client_id, redirect_uri=redirect_uri, email=email,
                 scopes=expand_scopes(split_scopes(" ".join(scopes))), code_challenge=None,
-                code_challenge_method=None, access_type=access_type, prompt=["consent"],
+                code_challenge_method=None, access_type=access_type, prompt=prompt.split(),
                 expires_at=0.0, minted=True))
 
     # ---- token endpoint ------------------------------------------------

@@ -1362,6 +1362,14 @@ class StrictGoogleTests(EventsTestCase):
         other = self.connect(email="other@example.com")
         self.assertEqual(self.calendar(other["access_token"], "other%40example.com")[0], 200)
 
+    def test_a_popup_code_without_prompt_consent_brings_no_refresh_token_to_a_granted_account(self):
+        self.connect()
+        mint = {"client_id": CLIENT_ID, "email": "doctor@example.com", "scopes": [CAL], "redirect_uri": "postmessage"}
+        for prompt, has_refresh in (("", False), ("consent", True)):
+            code = self.ctl("POST", "/__emu/mint_code", dict(mint, prompt=prompt))["code"]
+            st, _, body = self.token({"grant_type": "authorization_code", "code": code, "redirect_uri": "postmessage"})
+            self.assertEqual((st, "refresh_token" in body), (200, has_refresh), prompt)
+
     def test_a_page_token_needs_the_parameters_of_the_first_page(self):
         for day in range(1, 4):
             self.insert(start={"dateTime": f"2026-12-0{day}T10:00:00Z"}, end={"dateTime": f"2026-12-0{day}T11:00:00Z"})
