@@ -13,6 +13,16 @@ use serde_json::json;
 
 const CAL: &str = "https://www.googleapis.com/auth/calendar";
 
+/// A code as Google Identity Services' popup (KiviCare 3.x) hands over for `email`; `extra`
+/// overrides the request (`access_type`, `prompt`).
+fn popup_code(bed: &Bed, email: &str, extra: serde_json::Value) -> String {
+    let mut req = json!({"client_id": CLIENT_ID, "email": email, "scopes": [CAL], "redirect_uri": "postmessage"});
+    for (k, v) in extra.as_object().into_iter().flatten() {
+        req[k] = v.clone();
+    }
+    bed.emu.post("/__emu/mint_code", req)["code"].as_str().unwrap().to_string()
+}
+
 #[test]
 fn auth_url_asks_for_offline_calendar_access_with_pkce_and_a_doctor_bound_state() {
     let bed = Bed::new();
@@ -365,13 +375,7 @@ fn callback_of_another_user_than_the_initiator_is_refused_before_google_sees_the
 fn a_vendor_plaintext_token_keeps_working_and_is_stored_sealed() {
     let bed = Bed::new();
     // Obtain a real grant from the emulator, then store it the way the vendor's 1.x add-on did.
-    let code = bed.emu.post(
-        "/__emu/mint_code",
-        json!({"client_id": CLIENT_ID, "email": "old@example.com", "scopes": [CAL], "redirect_uri": "postmessage", "access_type": "offline"}),
-    )["code"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = popup_code(&bed, "old@example.com", json!({"access_type": "offline"}));
     let tok = reqwest::blocking::Client::new()
         .post(format!("{}/token", bed.emu.base))
         .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "postmessage"), ("client_id", CLIENT_ID), ("client_secret", common::CLIENT_SECRET)])
@@ -398,13 +402,7 @@ fn a_vendor_plaintext_token_keeps_working_and_is_stored_sealed() {
 #[test]
 fn postmessage_code_from_core_3x_connects() {
     let bed = Bed::new();
-    let code = bed.emu.post(
-        "/__emu/mint_code",
-        json!({"client_id": CLIENT_ID, "email": "pm@example.com", "scopes": [CAL], "redirect_uri": "postmessage", "access_type": "offline"}),
-    )["code"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = popup_code(&bed, "pm@example.com", json!({"access_type": "offline"}));
     let c = doctors::connect_postmessage(&bed.ctx, 3, &code).unwrap();
     assert_eq!(c.email, "pm@example.com");
     assert_eq!(bed.meta(3, "kiviCare_google_meet_connect").as_deref(), Some("on"));
@@ -604,13 +602,7 @@ fn a_popup_reconnect_without_a_new_refresh_token_keeps_the_one_we_hold() {
     let bed = Bed::new();
     bed.connect(2, "d@example.com");
     let original = stored_refresh(&bed).unwrap();
-    let code = bed.emu.post(
-        "/__emu/mint_code",
-        json!({"client_id": CLIENT_ID, "email": "d@example.com", "scopes": [CAL], "redirect_uri": "postmessage", "prompt": ""}),
-    )["code"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = popup_code(&bed, "d@example.com", json!({"prompt": ""}));
     let c = doctors::connect_postmessage(&bed.ctx, 2, &code).unwrap();
     assert_eq!(c.email, "d@example.com");
     assert_eq!(bed.emu.count("POST", "/revoke"), 0, "nothing revoked");
@@ -618,13 +610,7 @@ fn a_popup_reconnect_without_a_new_refresh_token_keeps_the_one_we_hold() {
     bed.emu.post("/__emu/expire_access_tokens", json!({"email": "d@example.com"}));
     assert_eq!(doctors::check_connection(&bed.ctx, 2).unwrap().status, "connected");
     // Another account without a refresh token is still refused, and its token given back.
-    let code = bed.emu.post(
-        "/__emu/mint_code",
-        json!({"client_id": CLIENT_ID, "email": "e@example.com", "scopes": [CAL], "redirect_uri": "postmessage", "access_type": "online"}),
-    )["code"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = popup_code(&bed, "e@example.com", json!({"access_type": "online"}));
     assert_eq!(doctors::connect_postmessage(&bed.ctx, 2, &code).unwrap_err().code, Code::CodeRejected);
     assert_eq!(doctors::check_connection(&bed.ctx, 2).unwrap().email.as_deref(), Some("d@example.com"));
 }
