@@ -120,6 +120,13 @@ impl<'a> Calendar<'a> {
         Ok(EventInfo::from_value(&http::json("events.get", http::send("events.get", req)?)?))
     }
 
+    /// `events.get` as Google's resource, the shape of a listing's items (sync re-reads a
+    /// change that failed to apply).
+    pub fn get_event_value(&self, calendar_id: &str, event_id: &str) -> Result<Value> {
+        let req = self.http.get(self.events_url(calendar_id, Some(event_id))).bearer_auth(self.token.expose());
+        http::json("events.get", http::send("events.get", req)?)
+    }
+
     /// `events.patch`: only the fields in `body` change; the conference (Meet link) stays.
     pub fn patch_event(&self, calendar_id: &str, event_id: &str, body: &Value, send_updates: &str) -> Result<EventInfo> {
         let mut url = self.events_url(calendar_id, Some(event_id));

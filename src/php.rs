@@ -210,10 +210,12 @@ pub fn kc_meet_auth_url(doctor_id: i64, initiator_user_id: i64) -> PhpResult<Str
 }
 
 /// Completes the OAuth redirect: verifies $state, exchanges $code, stores the tokens encrypted.
+/// $user_id is the logged-in user who brought the redirect back (the OAuth callback must pass
+/// it): it must be the user who started the flow, else AuthorizationException 4002.
 /// Returns doctor_id, status, email, calendar_id, scopes, initiator_user_id.
 #[php_function]
-pub fn kc_meet_connect(doctor_id: i64, code: &str, state: &str) -> PhpResult<ZBox<ZendHashTable>> {
-    out(doctors::connect(&*ctx()?, doctor_id, code, state))
+pub fn kc_meet_connect(doctor_id: i64, code: &str, state: &str, user_id: Option<i64>) -> PhpResult<ZBox<ZendHashTable>> {
+    out(doctors::connect(&*ctx()?, doctor_id, code, state, user_id))
 }
 
 /// Connects with a code from Google Identity Services' popup (KiviCare 3.x, redirect URI

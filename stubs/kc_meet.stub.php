@@ -108,14 +108,17 @@ namespace {
 
     /**
      * Completes the OAuth redirect: verifies $state, exchanges $code, stores the tokens encrypted.
+     * $user_id is the logged-in user who brought the redirect back (the OAuth callback must pass
+     * it): it must be the user who started the flow, else AuthorizationException 4002.
      * Returns doctor_id, status, email, calendar_id, scopes, initiator_user_id.
      * @param int $doctor_id
      * @param string $code
      * @param string $state
+     * @param ?int $user_id
      * @return array
      * @throws \KcMeet\Exception
      */
-    function kc_meet_connect(int $doctor_id, string $code, string $state): array {}
+    function kc_meet_connect(int $doctor_id, string $code, string $state, ?int $user_id = null): array {}
 
     /**
      * Connects with a code from Google Identity Services' popup (KiviCare 3.x, redirect URI

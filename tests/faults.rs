@@ -202,7 +202,7 @@ fn fault_hit(bed: &Bed, fault: Fault) -> bool {
 /// grant replaced by a reconnect (and the jobs it stopped retried by the admin).
 fn heal(bed: &Bed, fault: Fault) {
     bed.emu.delete("/__emu/faults");
-    bed.emu.config(json!({"conference_pending_reads": 0, "conference_failure": false}));
+    bed.emu.config(json!({"conference_pending_reads": 0, "conference_outcome": "success"}));
     if matches!(fault, Fault::InvalidGrant | Fault::RevokedGrant) {
         bed.connect(2, DOC);
         for j in jobs::list(&bed.ctx, &json!({"state": "failed"})).unwrap() {
@@ -225,7 +225,7 @@ fn prepare(bed: &Bed, op: Op, fault: Fault, slot: u32) -> Case {
         bed.emu.config(json!({"conference_pending_reads": 6}));
     }
     if fault == Fault::FailedConference {
-        bed.emu.config(json!({"conference_pending_reads": 1, "conference_failure": true}));
+        bed.emu.config(json!({"conference_pending_reads": 1, "conference_outcome": "failure"}));
     }
     let id = book(bed, slot);
     let mut moved_to = None;

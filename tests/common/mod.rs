@@ -233,7 +233,7 @@ impl Bed {
     pub fn connect(&self, doctor: i64, email: &str) -> kc_meet::doctors::Connected {
         let url = kc_meet::doctors::auth_url(&self.ctx, doctor, doctor).unwrap();
         let back = self.emu.consent(&url, email, "allow", None);
-        kc_meet::doctors::connect(&self.ctx, doctor, back.code.as_deref().unwrap(), back.state.as_deref().unwrap()).unwrap()
+        kc_meet::doctors::connect(&self.ctx, doctor, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), Some(doctor)).unwrap()
     }
 }
 

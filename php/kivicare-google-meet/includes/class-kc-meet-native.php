@@ -134,12 +134,14 @@ final class KC_Meet_Native {
 	 * @param int    $doctor_id Doctor read from the state.
 	 * @param string $code      Authorization code.
 	 * @param string $state     OAuth state.
+	 * @param int    $user_id   The logged-in user who brought the redirect back (0: nobody); must
+	 *                          be the user who started the connection.
 	 * @return array See kc_meet_connect().
 	 */
-	public static function connect( $doctor_id, $code, $state ) {
+	public static function connect( $doctor_id, $code, $state, $user_id ) {
 		self::ensure_ready();
 		try {
-			$result = kc_meet_connect( (int) $doctor_id, (string) $code, (string) $state );
+			$result = kc_meet_connect( (int) $doctor_id, (string) $code, (string) $state, (int) $user_id );
 		} finally {
 			self::clear_user_cache( (int) $doctor_id );
 		}

@@ -13,7 +13,8 @@ defined( 'ABSPATH' ) || exit;
  * Public, namespace `kc-meet/v1`:
  * - `GET /oauth/callback` (params `code`, `state`, `error`, `scope`): Google's redirect target.
  *   Its security is the single-use OAuth state bound to doctor and initiator, verified by the
- *   extension. Answers a 302 to the doctor's profile page with `kc_meet_result` =
+ *   extension, which also requires the browser's logged-in user to be that initiator (a link
+ *   that reached another browser connects nobody). Answers a 302 to the doctor's profile page with `kc_meet_result` =
  *   connected|denied|error and, for errors, `kc_meet_code` = the exception code (4002, a
  *   possibly forged state, goes to the dashboard instead).
  * - `POST /notify` (registered when the extension has two-way sync): Google Calendar's push
@@ -220,7 +221,9 @@ class KC_Meet_Rest {
 		$code      = (string) $request->get_param( 'code' );
 		$error     = self::google_error( $request );
 		$doctor_id = '' !== $state ? (int) strtok( $state, '.' ) : 0;
-		// Only to choose between profile.php and user-edit.php; never used for authorization.
+		// The browser's logged-in user (REST drops cookie users without a REST nonce, which
+		// Google's redirect cannot carry, so the cookie is validated here). The extension
+		// accepts the state only from the user who started the connection.
 		$viewer_id = (int) wp_validate_auth_cookie( '', 'logged_in' );
 
 		if ( '' !== $error ) {
@@ -237,7 +240,7 @@ class KC_Meet_Rest {
 		}
 
 		try {
-			$result    = KC_Meet_Native::connect( $doctor_id, $code, $state );
+			$result    = KC_Meet_Native::connect( $doctor_id, $code, $state, $viewer_id );
 			$doctor_id = (int) ( $result['doctor_id'] ?? $doctor_id );
 			$initiator = (int) ( $result['initiator_user_id'] ?? 0 );
 			return $this->redirect( KC_Meet_Profile::profile_url( $doctor_id, $initiator ), 'connected' );

@@ -18,6 +18,9 @@
  *   - "--flag" → assoc true, "--no-flag" → assoc false, "--key=value" → assoc string; WP-CLI's global
  *     parameters (--user, --url, --path, …) are not passed to the command; --user sets the current user.
  * Output is collected in WP_CLI::$stdout / WP_CLI::$stderr so the runner can return it as JSON.
+ * Progress bars print nothing (real WP-CLI hands out a no-op bar when its output is not a terminal, as
+ * in every test); what the plugin did with them is recorded in WP_CLI::$progress_bars (message, count,
+ * ticks, finished), so tests assert the plugin's calls, not text this stand-in makes up.
  */
 
 namespace WP_CLI {
@@ -36,6 +39,8 @@ namespace {
 		public static $command_args = [];
 		public static $stdout = '';
 		public static $stderr = '';
+		/** @var \WP_CLI\Utils\StandInProgressBar[] every bar the command made, in order */
+		public static $progress_bars = [];
 
 		public static function add_command($name, $callable, $args = []) {
 			$name = trim(preg_replace('/\s+/', ' ', (string) $name));
@@ -298,6 +303,7 @@ namespace WP_CLI\Utils {
 		public $message;
 		public $count;
 		public $ticks = 0;
+		public $finished = false;
 		public function __construct($message, $count) {
 			$this->message = $message;
 			$this->count = $count;
@@ -306,11 +312,11 @@ namespace WP_CLI\Utils {
 			$this->ticks += $increment;
 		}
 		public function finish() {
-			\WP_CLI::$stderr .= $this->message . ' ' . $this->ticks . '/' . $this->count . "\n";
+			$this->finished = true;
 		}
 	}
 
 	function make_progress_bar($message, $count, $interval = 100) {
-		return new StandInProgressBar($message, $count);
+		return \WP_CLI::$progress_bars[] = new StandInProgressBar($message, $count);
 	}
 }

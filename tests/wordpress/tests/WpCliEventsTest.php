@@ -109,9 +109,12 @@ final class WpCliEventsTest extends WpTestCase {
 		$this->readyToBook();
 		$a = $this->kcAppointment(self::day(3));
 		$b = $this->kcAppointment(self::day(4));
-		$cli = $this->cli(['kc-meet', 'backfill', '--format=json']);
+		// Run in-process to read what the command did with its progress bar (WP_CLI::$progress_bars).
+		$cli = $this->wpOk(['cli' => true, 'code' => '$code = WP_CLI::run_command(["kc-meet", "backfill", "--format=json"]);
+			return ["exit_code" => $code, "stdout" => WP_CLI::$stdout, "stderr" => WP_CLI::$stderr, "bars" => WP_CLI::$progress_bars];']);
 		$this->assertSame(0, $cli['exit_code'], json_encode($cli));
-		$this->assertStringContainsString('Creating Google Meet events 2/2', $cli['stderr'], 'the progress bar ticked twice and finished');
+		$this->assertSame([['message' => 'Creating Google Meet events', 'count' => 2, 'ticks' => 2, 'finished' => true]], $cli['bars'],
+			'one progress bar for the two appointments, ticked once each and finished');
 		$this->assertSame([['state' => 'created', 'count' => 2]], $this->json($cli['stdout']));
 		$this->assertStringContainsString('Success: Processed 2 appointment(s).', $cli['stdout']);
 		$this->assertCount(2, $this->liveEvents());
