@@ -72,7 +72,9 @@ impl Input {
         }
     }
 
-    fn is_empty(&self) -> bool {
+    /// Whether the plugin passed no snapshot of the appointment (no doctor, no time): then the
+    /// database is the only source.
+    pub(crate) fn is_empty(&self) -> bool {
         self.doctor_id.is_none() && self.start_utc.is_none() && self.start.is_none()
     }
 }
