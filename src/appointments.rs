@@ -41,6 +41,9 @@ pub struct Input {
     pub description: Option<String>,
     pub appointment_date: Option<String>,
     pub appointment_time: Option<String>,
+    /// When the plugin read this data (Unix seconds, e.g. `microtime(true)`); defaults to the
+    /// call's start. Data read before the stored state was made never wins over it.
+    pub read_at: Option<f64>,
 }
 
 impl Input {

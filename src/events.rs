@@ -174,6 +174,18 @@ fn now_us() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
 }
 
+/// When the call's appointment data was read: `read_at` when the plugin says, else now; 0
+/// when the plugin passed no data (the call reads the database under the lock: always fresh).
+fn snapshot_of(input: &Input) -> u64 {
+    if input.is_empty() {
+        return 0;
+    }
+    match input.read_at {
+        Some(t) if t.is_finite() && t > 0.0 => ((t * 1e6) as u64).min(now_us()),
+        _ => now_us(),
+    }
+}
+
 /// How one call runs: where its appointment data comes from and which job it may end.
 #[derive(Debug, Clone, Copy, Default)]
 struct Call {
@@ -234,7 +246,7 @@ fn removal(ctx: &Context, id: u64, mut call: Call) -> Result<Outcome> {
 /// transient failure is returned for the runner to reschedule instead of queued again.
 pub(crate) fn ensure(ctx: &Context, id: u64, input: &Input, from_job: bool) -> Result<Outcome> {
     let _budget = budget(ctx);
-    let mut call = Call { snapshot_us: if input.is_empty() { 0 } else { now_us() }, from_job, job: None };
+    let mut call = Call { snapshot_us: snapshot_of(input), from_job, job: None };
     ctx.store.require_schema()?;
     let _lock = match lock(ctx, id) {
         Ok(l) => l,
@@ -665,7 +677,7 @@ pub fn regenerate(ctx: &Context, id: i64, input: &Value) -> Result<Outcome> {
     let input = Input::from_value(input)?;
     let id = check_id(id)?;
     let _budget = budget(ctx);
-    let mut call = Call { snapshot_us: if input.is_empty() { 0 } else { now_us() }, ..Call::default() };
+    let mut call = Call { snapshot_us: snapshot_of(&input), ..Call::default() };
     ctx.store.require_schema()?;
     let _lock = match lock(ctx, id) {
         Ok(l) => l,

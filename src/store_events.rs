@@ -350,7 +350,7 @@ impl Store {
     /// link shown stays until the new one is known).
     pub fn set_conference_n(&self, appointment_id: u64, n: u32) -> Result<()> {
         let mut c = self.conn()?;
-        c.exec_drop(format!("UPDATE `{}` SET conference_n = ?, updated_at = UTC_TIMESTAMP() WHERE appointment_id = ?", self.t.events), (n, appointment_id))?;
+        c.exec_drop(format!("UPDATE `{}` SET conference_n = ?, conference_status = 'requested', updated_at = UTC_TIMESTAMP() WHERE appointment_id = ?", self.t.events), (n, appointment_id))?;
         Ok(())
     }
 
