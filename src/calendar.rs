@@ -77,9 +77,17 @@ pub struct EventInfo {
 impl EventInfo {
     pub fn from_value(v: &Value) -> EventInfo {
         let s = |p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
-        let utc = |t: Option<&Value>| {
-            t.and_then(|t| t.get("dateTime")).and_then(Value::as_str).and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
-                .map(|d| d.with_timezone(&chrono::Utc).format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()
+        // Google answers RFC 3339 with an offset; a local time with its `timeZone` is read in it.
+        let utc = |t: Option<&Value>| -> String {
+            let Some(t) = t else { return String::new() };
+            let Some(d) = t.get("dateTime").and_then(Value::as_str) else { return String::new() };
+            let at = chrono::DateTime::parse_from_rfc3339(d).map(|d| d.with_timezone(&chrono::Utc)).ok().or_else(|| {
+                let local = chrono::NaiveDateTime::parse_from_str(d, "%Y-%m-%dT%H:%M:%S").ok()?;
+                let tz: chrono_tz::Tz = t.get("timeZone").and_then(Value::as_str)?.parse().ok()?;
+                use chrono::TimeZone;
+                tz.from_local_datetime(&local).earliest().map(|d| d.with_timezone(&chrono::Utc))
+            });
+            at.map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()
         };
         let meet_url = v
             .pointer("/conferenceData/entryPoints")

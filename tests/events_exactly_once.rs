@@ -467,3 +467,35 @@ fn regenerating_an_appointment_without_an_event_creates_one() {
     assert_eq!(bed.live_events(DOC).len(), 1);
     assert_eq!(events::regenerate(&bed.ctx, 999_999, &none()).unwrap_err().code, Code::InvalidArgument);
 }
+
+#[test]
+fn a_taken_over_vendor_event_moved_in_google_moves_the_appointment() {
+    let bed = bed();
+    let day = (chrono::Utc::now() + chrono::Duration::days(10)).format("%Y-%m-%d").to_string();
+    let id = bed.book(Booking { start: &format!("{day} 10:00:00"), end: &format!("{day} 10:30:00"), ..Booking::default() });
+    // Google answers times with their offset (RFC 3339).
+    let at = |hm: &str| {
+        use chrono::TimeZone;
+        let local = chrono::NaiveDateTime::parse_from_str(&format!("{day} {hm}:00"), "%Y-%m-%d %H:%M:%S").unwrap();
+        chrono_tz::Europe::Paris.from_local_datetime(&local).unwrap().to_rfc3339()
+    };
+    let ev = bed.emu.post(
+        "/__emu/ui/create",
+        json!({"email": DOC, "event": {"summary": "Video Consult", "start": {"dateTime": at("10:00"), "timeZone": "Europe/Paris"},
+               "end": {"dateTime": at("10:30"), "timeZone": "Europe/Paris"},
+               "conferenceData": {"createRequest": {"requestId": "ADGGSH1", "conferenceSolutionKey": {"type": "hangoutsMeet"}}}}}),
+    );
+    let ev = if ev.get("event").is_some() { ev["event"].clone() } else { ev };
+    vendor_mapping(&bed, id, &ev, false);
+    assert_eq!(state(&events::create(&bed.ctx, id as i64, &none()).unwrap()), ("unchanged", Some("adopted")));
+    kc_meet::sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    bed.emu.post(
+        "/__emu/ui/move",
+        json!({"email": DOC, "event_id": ev["id"], "start": {"dateTime": at("12:00"), "timeZone": "Europe/Paris"},
+               "end": {"dateTime": at("12:30"), "timeZone": "Europe/Paris"}}),
+    );
+    let r = kc_meet::sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    assert_eq!(r.doctors[0].changes.iter().map(|c| c.kind).collect::<Vec<_>>(), vec!["moved"], "sync treats it as ours");
+    let start: String = bed.sql().exec_first("SELECT CAST(appointment_start_time AS CHAR) FROM wp_kc_appointments WHERE id = ?", (id,)).unwrap().unwrap();
+    assert_eq!(start, "12:00:00");
+}
