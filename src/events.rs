@@ -399,6 +399,7 @@ fn write_create(ctx: &Context, a: &Appointment, cal: &Cal, mut generation: u32, 
     let (body, summary, warnings) = event_body(ctx, a, cal.account.as_deref())?;
     let site = site_id(ctx)?;
     let mut info = None;
+    let mut n = 0;
     // A 409 means the id exists: ours from a lost response (adopt it), or deleted earlier
     // (Google keeps its id reserved: take the next generation). Bounded.
     for _ in 0..16 {
@@ -431,7 +432,6 @@ fn write_create(ctx: &Context, a: &Appointment, cal: &Cal, mut generation: u32, 
                     // Made by an earlier attempt whose answer was lost, perhaps with older
                     // data: it must match the appointment now, not as it was then.
                     let _ = ctx.store.audit(Some(a.doctor_id), Some(a.id), "events.insert", "adopted", "the event already existed (an earlier response was lost)");
-                    let mut n = 0;
                     info = Some(converge_event(ctx, a, &body, &cal.id, &site, generation, &mut n, found)?);
                     break;
                 }
@@ -442,7 +442,7 @@ fn write_create(ctx: &Context, a: &Appointment, cal: &Cal, mut generation: u32, 
     }
     let info = info.ok_or_else(|| Error::google(409, Some("duplicate".into()), "no free event id for this appointment"))?;
     let info = wait_for_conference(ctx, a, &cal.id, info);
-    let row = save(ctx, a, &cal.id, generation, &summary, &info, call, 0, Origin::KcMeet)?;
+    let row = save(ctx, a, &cal.id, generation, &summary, &info, call, n, Origin::KcMeet)?;
     let pending = row.meet_url.is_empty();
     let _ = ctx.store.audit(Some(a.doctor_id), Some(a.id), "create", if pending { "pending" } else { "ok" }, &format!("event {}", row.event_id));
     let mut o = Outcome::new(a.id, if pending { State::Pending } else { State::Created }).with_event(&row);

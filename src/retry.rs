@@ -143,7 +143,7 @@ mod tests {
                 assert!(time_left().unwrap() <= Duration::from_secs(10), "an inner scope never lengthens the budget");
             }
             assert!(time_left().unwrap() > Duration::from_secs(5));
-            assert_eq!(capped(Duration::from_secs(20)) <= Duration::from_secs(10), true);
+            assert!(capped(Duration::from_secs(20)) <= Duration::from_secs(10));
         }
         assert_eq!(time_left(), None);
         assert_eq!(capped(Duration::from_secs(20)), Duration::from_secs(20));

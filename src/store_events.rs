@@ -59,12 +59,14 @@ pub(crate) use str_enum;
 
 str_enum! {
     /// Where our record of an appointment's event stands.
+    #[derive(Default)]
     pub enum EventState {
         /// The event exists at Google and is the appointment's.
         Active = "active",
         /// An insert of `event_id` is under way or its answer was lost: the event may exist.
         Creating = "creating",
         /// Gone at Google (or never made); the generation is kept, Google reserves the id.
+        #[default]
         Deleted = "deleted",
     }
 }
@@ -88,24 +90,15 @@ str_enum! {
 
 str_enum! {
     /// Who made the event.
+    #[derive(Default)]
     pub enum Origin {
+        #[default]
         KcMeet = "kc_meet",
         /// The vendor add-on; taken over from its mapping row.
         Vendor = "vendor",
     }
 }
 
-impl Default for EventState {
-    fn default() -> Self {
-        EventState::Deleted
-    }
-}
-
-impl Default for Origin {
-    fn default() -> Self {
-        Origin::KcMeet
-    }
-}
 
 /// Our record of an appointment's Google event.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

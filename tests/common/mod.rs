@@ -34,7 +34,10 @@ fn admin_pool(db: Option<&str>) -> mysql::Pool {
         .user(Some(env("KC_MEET_TEST_DB_USER", "kcmeet_test")))
         .pass(Some(env("KC_MEET_TEST_DB_PASSWORD", "kcmeet_test_pw")))
         .db_name(db)
-        .prefer_socket(false);
+        .prefer_socket(false)
+        // Connections on demand: the crate's default opens 10 per pool at once, which exhausts
+        // a shared server's max_connections when suites run side by side.
+        .pool_opts(mysql::PoolOpts::default().with_constraints(mysql::PoolConstraints::new(0, 8).unwrap()));
     mysql::Pool::new(opts).expect("test MariaDB account (run ./build.sh deps)")
 }
 
