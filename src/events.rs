@@ -225,11 +225,6 @@ pub fn delete(ctx: &Context, id: i64) -> Result<Outcome> {
     removal(ctx, id, Call { snapshot_us: now_us(), ..Call::default() })
 }
 
-/// Removes the appointment's event (reconcile: no snapshot).
-pub(crate) fn remove(ctx: &Context, id: u64, from_job: bool) -> Result<Outcome> {
-    removal(ctx, id, Call { from_job, ..Call::default() })
-}
-
 fn removal(ctx: &Context, id: u64, mut call: Call) -> Result<Outcome> {
     let _budget = budget(ctx);
     ctx.store.require_schema()?;
@@ -716,6 +711,25 @@ pub fn regenerate(ctx: &Context, id: i64, input: &Value) -> Result<Outcome> {
         Ok(o)
     })();
     finish(ctx, id, Some(appt.doctor_id), JobAction::Ensure, &call, result)
+}
+
+/// Makes Google match the appointment as the database has it now, read under its lock: the
+/// event made or brought up to date, or removed when the appointment is cancelled or gone
+/// (reconcile: what it found before taking the lock may have changed since).
+pub(crate) fn converge(ctx: &Context, id: u64) -> Result<Outcome> {
+    let _budget = budget(ctx);
+    ctx.store.require_schema()?;
+    let mut call = Call::default();
+    let _lock = match lock(ctx, id) {
+        Ok(l) => l,
+        Err(e) => return finish(ctx, id, None, JobAction::Ensure, &call, Err(e)),
+    };
+    let loaded = ctx.store.load(id)?;
+    call.job = loaded.job.as_ref().map(|j| j.version);
+    match appointments::resolve(ctx, id, &Input::default())? {
+        Some(appt) => ensure_locked(ctx, &appt, &loaded, &call),
+        None => remove_locked(ctx, id, &loaded, &call, None),
+    }
 }
 
 /// Runs the appointment's due job under the appointment's lock: converges (makes Google match

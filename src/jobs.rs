@@ -268,12 +268,12 @@ pub fn reconcile(ctx: &Context, opts: &serde_json::Value) -> Result<ReconcileRep
     let orphan_ids: Vec<u64> = report.orphans.iter().map(|x| x.appointment_id).collect();
     let missing_ids: Vec<u64> =
         report.missing.iter().map(|x| x.appointment_id).chain(report.adopted.iter().map(|x| x.appointment_id)).collect();
-    for (id, remove) in orphan_ids.into_iter().map(|i| (i, true)).chain(missing_ids.into_iter().map(|i| (i, false))) {
+    for id in orphan_ids.into_iter().chain(missing_ids) {
         if Instant::now() > deadline {
             break;
         }
-        let r = if remove { events::remove(ctx, id, false) } else { events::ensure(ctx, id, &Input::default(), false) };
-        match r {
+        // Re-read under the appointment's lock: a re-booking since the listing keeps its event.
+        match events::converge(ctx, id) {
             Ok(out) if out.reason == Some(Reason::Adopted) => report.fixed += 1,
             Ok(out) if matches!(out.state, State::Deleted | State::Created | State::Pending | State::Updated) => report.fixed += 1,
             Ok(_) => {}
