@@ -278,8 +278,9 @@ fn ensure_locked(ctx: &Context, appt: &Appointment, loaded: &Loaded, call: &Call
         // (a re-created event after a cancel, an older reschedule winning).
         let _ = ctx.store.audit(Some(appt.doctor_id), Some(id), "ensure", "stale_snapshot", "a newer change of this appointment was already applied");
         let o = Outcome::skipped(id, Reason::StaleSnapshot, Some(appt.doctor_id));
+        // The outcome still shows the event the newer change left.
         return Ok(match live_event(loaded).filter(|e| e.state == EventState::Active) {
-            Some(e) => Outcome { state: State::Skipped, reason: Some(Reason::StaleSnapshot), ..o.with_event(e) },
+            Some(e) => o.with_event(e),
             None => o,
         });
     }
@@ -930,6 +931,18 @@ mod tests {
         // Hex digits never run into the separator: appointment 0x1 generation 0x10 differs
         // from appointment 0x11 generation 0x0.
         assert_ne!(id_for("0123456789ab", 1, 16), id_for("0123456789ab", 17, 0));
+    }
+
+    #[test]
+    fn a_snapshot_is_when_the_plugin_read_the_data_never_later_than_now() {
+        assert_eq!(snapshot_of(&Input::default()), 0, "no data: the database is read under the lock");
+        let data = |read_at: Option<f64>| Input { doctor_id: Some(2), read_at, ..Input::default() };
+        assert_eq!(snapshot_of(&data(Some(1_700_000_000.5))), 1_700_000_000_500_000);
+        let before = now_us();
+        let ahead = snapshot_of(&data(Some(4_000_000_000.0)));
+        assert!(before <= ahead && ahead <= now_us(), "a clock ahead of ours is capped");
+        assert!(snapshot_of(&data(None)) >= before);
+        assert!(snapshot_of(&data(Some(f64::NAN))) >= before);
     }
 
     #[test]
