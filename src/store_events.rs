@@ -4,7 +4,8 @@
 //! Owns their SQL. One mapping row per appointment is ours to guarantee (no version of the
 //! table has a unique key): every write replaces the appointment's rows in one transaction,
 //! under the appointment's lock taken by [`crate::events`]. The mapping table comes in two
-//! shapes (1.x without `created_at`); writes use only the columns the site's table has.
+//! shapes (1.x without `created_at`); writes use only the columns the site's table has. Also
+//! owns the site's stored id (`site_key` in our meta table) and the schema-4 columns.
 //!
 //! Every write that ends an appointment's job deletes it only with the version the caller
 //! loaded under the appointment's lock: a job re-aimed meanwhile (by a process whose lock wait
@@ -500,24 +501,6 @@ impl Store {
             (doctor_id.unwrap_or(0), doctor_id.unwrap_or(0)),
         )?;
         Ok(rows.iter().filter_map(|r| event_from(r, 0)).collect())
-    }
-
-    /// Mapping rows the vendor add-on left (an event id, and no event row of ours in use) for
-    /// appointments in `ids`: (appointment id, event id).
-    pub fn vendor_mappings(&self, ids: &[u64]) -> Result<Vec<(u64, String)>> {
-        if ids.is_empty() {
-            return Ok(vec![]);
-        }
-        let list = ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
-        let mut c = self.conn()?;
-        Ok(c.query(format!(
-            "SELECT m.appointment_id, m.event_id FROM `{}` m
-             WHERE m.appointment_id IN ({list}) AND m.event_id <> ''
-               AND m.id = (SELECT MIN(id) FROM `{}` WHERE appointment_id = m.appointment_id)
-               AND NOT EXISTS (SELECT 1 FROM `{}` e WHERE e.appointment_id = m.appointment_id AND e.state IN ('active', 'creating'))
-             ORDER BY m.appointment_id",
-            self.t.mapping, self.t.mapping, self.t.events
-        ))?)
     }
 
     // ----- jobs ---------------------------------------------------------------------------
