@@ -280,6 +280,14 @@ pub fn kc_meet_delete_event(appointment_id: i64) -> PhpResult<ZBox<ZendHashTable
     out(events::delete(&*ctx()?, appointment_id))
 }
 
+/// Gives the appointment's event a new Google Meet link: the same event gets a new conference
+/// (a new conference requestId), the mapping row the new link, and attendees are told. An
+/// appointment without an event gets one. Same result as create, with state 'regenerated'.
+#[php_function]
+pub fn kc_meet_regenerate_event(appointment_id: i64, appointment: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
+    out(events::regenerate(&*ctx()?, appointment_id, &opt_value(appointment)))
+}
+
 /// Runs due background jobs under a lock, within $budget_s seconds. Returns ran, done, retried,
 /// failed, skipped_locked, remaining_due and a line per job.
 #[php_function]
@@ -380,6 +388,7 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .function(wrap_function!(kc_meet_create_event))
         .function(wrap_function!(kc_meet_update_event))
         .function(wrap_function!(kc_meet_delete_event))
+        .function(wrap_function!(kc_meet_regenerate_event))
         .function(wrap_function!(kc_meet_run_jobs))
         .function(wrap_function!(kc_meet_jobs))
         .function(wrap_function!(kc_meet_retry_job))

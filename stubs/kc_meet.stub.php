@@ -41,6 +41,7 @@ namespace KcMeet {
      * - 2001: MySQL cannot be reached.
      * - 2002: A query failed.
      * - 2003: Our tables are missing or older than this extension: run `kc_meet_migrate()`.
+     * - 2004: Another process held a lock (an appointment's, a doctor's) for longer than this call could wait: transient, the work is queued and retried.
      */
     class DatabaseException extends \KcMeet\Exception {}
 
@@ -211,6 +212,17 @@ namespace {
      * @throws \KcMeet\Exception
      */
     function kc_meet_reconcile(?array $opts = null): array {}
+
+    /**
+     * Gives the appointment's event a new Google Meet link: the same event gets a new conference
+     * (a new conference requestId), the mapping row the new link, and attendees are told. An
+     * appointment without an event gets one. Same result as create, with state 'regenerated'.
+     * @param int $appointment_id
+     * @param ?array $appointment
+     * @return array
+     * @throws \KcMeet\Exception
+     */
+    function kc_meet_regenerate_event(int $appointment_id, ?array $appointment = null): array {}
 
     /**
      * Renews push channels that expire within a day and opens missing ones (stops them all when
