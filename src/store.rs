@@ -72,8 +72,10 @@ pub fn open_pool(db: &DbConfig) -> Result<Pool> {
     Pool::new(Opts::from(b)).map_err(Error::from)
 }
 
-/// The pool's size limit (per process and database).
-const POOL_MAX: usize = 48;
+/// The pool's size limit (per process and database). Connections are made only when needed: a
+/// PHP request uses one or two; a sync round over many doctors up to three per worker (its sync
+/// lock, an appointment's lock, a statement) for [`crate::sync::CONCURRENCY`] workers.
+const POOL_MAX: usize = 80;
 
 /// Whether a pooled connection's socket is still open with nothing unread, without a round
 /// trip: between statements the server sends nothing, so readable data or end-of-file means it
