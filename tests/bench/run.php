@@ -362,30 +362,43 @@ foreach ($sizes as $size) {
 say("page views: $pages each, with and without the plugin");
 // An administrator's login cookies, one per site copy (the session token lives in each).
 $cookies = [$dbWith => $call($dbWith, ['op' => 'cookie'])['cookie'], $dbWithout => $call($dbWithout, ['op' => 'cookie'])['cookie']];
-$pageCost = static function (string $db, string $script, string $uri, bool $admin) use ($fcgi, $workerPid, $pages, $hostParams, $cookies): array {
+// The two sites are asked in turn, request by request, so the machine's load drifts alike for
+// both; each request's CPU is the worker's own (/proc schedstat, all threads) around it, and
+// the median is reported (the mean is in the JSON).
+$pageCost = static function (string $script, string $uri, bool $admin) use ($fcgi, $workerPid, $pages, $hostParams, $cookies, $dbWith, $dbWithout): array {
 	$pid = $workerPid();
-	$extra = $hostParams + ($admin ? ['HTTP_COOKIE' => $cookies[$db]] : []);
-	for ($i = 0; $i < 3; $i++) {
-		$fcgi->get($script, $uri, $extra + ['HTTP_X_KC_TEST_DB' => $db]); // warm opcache
-	}
-	$c0 = proc_cpu_ns($pid);
-	$s0 = user_stats();
-	$wall = 0.0;
-	for ($i = 0; $i < $pages; $i++) {
-		$r = $fcgi->get($script, $uri, $extra + ['HTTP_X_KC_TEST_DB' => $db]);
-		if ($r['status'] !== 200) {
-			throw new \RuntimeException("$uri answered {$r['status']}: " . substr($r['body'], 0, 300));
+	$samples = ['without' => [], 'with' => []];
+	$statements = ['without' => 0, 'with' => 0];
+	$wall = ['without' => 0.0, 'with' => 0.0];
+	for ($i = -3; $i < $pages; $i++) { // three rounds to warm opcache first
+		foreach (['without' => $dbWithout, 'with' => $dbWith] as $side => $db) {
+			$extra = $hostParams + ['HTTP_X_KC_TEST_DB' => $db] + ($admin ? ['HTTP_COOKIE' => $cookies[$db]] : []);
+			$s0 = $i >= 0 ? user_stats()['statements'] : 0;
+			$c0 = proc_cpu_ns($pid);
+			$r = $fcgi->get($script, $uri, $extra);
+			$cpu = (proc_cpu_ns($pid) - $c0) / 1e6;
+			if ($r['status'] !== 200) {
+				throw new \RuntimeException("$uri answered {$r['status']}: " . substr($r['body'], 0, 300));
+			}
+			if ($i >= 0) {
+				$samples[$side][] = $cpu;
+				$statements[$side] += user_stats()['statements'] - $s0; // read as root: not counted itself
+				$wall[$side] += $r['wall_s'] * 1000;
+			}
 		}
-		$wall += $r['wall_s'];
 	}
-	$cpu = (proc_cpu_ns($pid) - $c0) / 1e6 / $pages;
-	return ['cpu_ms' => $cpu, 'wall_ms' => $wall * 1000 / $pages, 'statements' => (user_stats()['statements'] - $s0['statements']) / $pages];
+	$out = [];
+	foreach ($samples as $side => $v) {
+		sort($v);
+		$out[$side] = ['cpu_ms' => $v[intdiv(count($v), 2)], 'cpu_mean_ms' => array_sum($v) / count($v), 'wall_ms' => $wall[$side] / $pages, 'statements' => $statements[$side] / $pages];
+	}
+	$out['extra_cpu_ms'] = $out['with']['cpu_ms'] - $out['without']['cpu_ms'];
+	return $out;
 };
 $views = [];
 foreach (['front-end' => ["$wp/index.php", '/', false], 'wp-admin' => ["$wp/wp-admin/index.php", '/wp-admin/index.php', true]] as $name => [$script, $uri, $admin]) {
-	$views[$name] = ['without' => $pageCost($dbWithout, $script, $uri, $admin), 'with' => $pageCost($dbWith, $script, $uri, $admin)];
-	$views[$name]['extra_cpu_ms'] = $views[$name]['with']['cpu_ms'] - $views[$name]['without']['cpu_ms'];
-	say(sprintf('%-9s without %.2f ms CPU, with %.2f ms CPU', $name, $views[$name]['without']['cpu_ms'], $views[$name]['with']['cpu_ms']));
+	$views[$name] = $pageCost($script, $uri, $admin);
+	say(sprintf('%-9s without %.2f ms CPU, with %.2f ms CPU (medians)', $name, $views[$name]['without']['cpu_ms'], $views[$name]['with']['cpu_ms']));
 }
 
 // ------------------------------------------------------------------ extension load
@@ -438,7 +451,7 @@ foreach ($sync as $size => $runs) {
 		}
 	}
 }
-echo "\npage views (worker CPU and MySQL statements per request, $pages each)   without plugin        with plugin      difference\n";
+echo "\npage views (worker CPU per request, median of $pages, and MySQL statements)   without plugin        with plugin      difference\n";
 foreach ($views as $name => $v) {
 	printf("  %-45s %8.2f ms %5.1f st   %8.2f ms %5.1f st   %+7.2f ms\n", $name, $v['without']['cpu_ms'], $v['without']['statements'], $v['with']['cpu_ms'], $v['with']['statements'], $v['extra_cpu_ms']);
 }
