@@ -148,25 +148,21 @@ try {
 			$out = kcb_floor((int) ($_GET['n'] ?? 50), (string) $t['access_token']);
 			break;
 		case 'kc_create':
-			$out = kcb_timed(fn() => KC_Meet_Native::create_event($id)['state']);
-			break;
 		case 'kc_reschedule':
-			$out = kcb_timed(fn() => KC_Meet_Native::update_event($id)['state']);
-			break;
 		case 'kc_cancel':
-			$out = kcb_timed(fn() => KC_Meet_Native::delete_event($id)['state']);
-			break;
 		case 'kc_status':
-			$out = kcb_timed(fn() => KC_Meet_Native::status($id)['status']);
+			// The plugin's facade, as the plugin's hooks call it.
+			$method = ['kc_create' => 'create_event', 'kc_reschedule' => 'update_event', 'kc_cancel' => 'delete_event', 'kc_status' => 'status'][$op];
+			$out = kcb_timed(static function () use ($method, $id) {
+				$r = KC_Meet_Native::$method($id);
+				return (string) ($r['state'] ?? $r['status']);
+			});
 			break;
 		case 'php_create':
-			$out = kcb_timed(fn() => kcb_php_way()->create($id));
-			break;
 		case 'php_reschedule':
-			$out = kcb_timed(fn() => kcb_php_way()->reschedule($id));
-			break;
 		case 'php_cancel':
-			$out = kcb_timed(fn() => kcb_php_way()->cancel($id));
+			$method = substr($op, 4);
+			$out = kcb_timed(static fn() => kcb_php_way()->$method($id));
 			break;
 		case 'sync_php':
 			$out = kcb_peak(fn() => kcb_timed(fn() => kcb_php_way()->sync_listing($id, (string) $_GET['from'], (string) $_GET['to'], isset($_GET['token']) ? (string) $_GET['token'] : null)));
