@@ -7,8 +7,11 @@
 #                       WordPress, Chromium), the load suite and the database-fault suite
 #   ./build.sh demo     build, then walk a doctor through connect → book → Meet link → reschedule →
 #                       cancel → disconnect on a real WordPress against the bundled Google emulator
-#   ./build.sh bench    per-operation figures (Google calls, MySQL connections, CPU, memory) and one
-#                       idle sync round over 1,000 doctors with emulated Google latency
+#   ./build.sh bench    kc-meet vs the PHP way side by side (php-fpm over FastCGI, WordPress, HTTPS
+#                       Google emulator): per-operation wall/CPU/statements/connections, the floor,
+#                       one large calendar's sync, page views with and without the plugin, extension
+#                       load; then one idle sync round over 1,000 doctors at 50 ms Google latency.
+#                       Table on the terminal, JSON under target/bench/
 #   ./build.sh stubs    regenerate stubs/kc_meet.stub.php from the built extension
 #   ./build.sh deps     only install the Debian packages and start MariaDB
 #
@@ -26,7 +29,7 @@ export KC_MEET_TEST_DB_PORT="${KC_MEET_TEST_DB_PORT:-3306}"
 export KC_MEET_TEST_DB_USER="${KC_MEET_TEST_DB_USER:-kcmeet_test}"
 export KC_MEET_TEST_DB_PASSWORD="${KC_MEET_TEST_DB_PASSWORD:-kcmeet_test_pw}"
 
-PACKAGES=(php8.2-dev php8.2-cli php8.2-mysql php8.2-curl php8.2-xml php8.2-mbstring clang libclang-dev
+PACKAGES=(php8.2-dev php8.2-cli php8.2-fpm php8.2-mysql php8.2-curl php8.2-xml php8.2-mbstring clang libclang-dev
           mariadb-server mariadb-client wordpress phpunit chromium chromium-driver python3 openssl curl)
 
 log() { printf '\n==> %s\n' "$*"; }
@@ -119,9 +122,9 @@ test_all() {
 
 bench() {
   [ -f "$EXT" ] || build
-  log "per-operation figures (PHP worker with the extension)"
-  php -d extension="$EXT" tests/php/bench.php "${KC_MEET_BENCH_APPOINTMENTS:-200}"
-  log "sync round over many doctors"
+  log "kc-meet vs the PHP way, side by side (php-fpm over FastCGI, WordPress, HTTPS Google emulator)"
+  KC_MEET_WP_BENCH=1 KC_MEET_WP_DIR="$ROOT/target/bench/site" bash tests/wordpress/run.sh
+  log "sync: one doctor's large calendar, and an idle round over many doctors"
   cargo run --release --locked --example bench_sync -- "${KC_MEET_BENCH_DOCTORS:-1000}" "${KC_MEET_BENCH_LATENCY_MS:-50}"
 }
 
@@ -132,5 +135,5 @@ case "${1:-}" in
   bench) deps; bench ;;
   demo) deps; [ -f "$EXT" ] || build; KC_MEET_WP_DEMO=1 bash tests/wordpress/run.sh ;;
   test) deps; test_all ;;
-  *) sed -n '2,16p' "$0"; exit 2 ;;
+  *) sed -n '2,19p' "$0"; exit 2 ;;
 esac

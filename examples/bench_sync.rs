@@ -1,6 +1,7 @@
 //! `./build.sh bench`: one idle sync round over many connected doctors with emulated Google
 //! latency (real MariaDB, the Google emulator). Prints the wall time, the number of Google
-//! calls, and what the same round would take one doctor at a time.
+//! calls, and what the same round would take one doctor at a time; writes
+//! `target/bench/bench_sync.json`.
 //!
 //! Usage: cargo run --release --example bench_sync -- [doctors=1000] [latency_ms=50]
 
@@ -39,7 +40,17 @@ fn main() {
     println!("  doctors with errors  {errors}");
     println!("  CPU (this process)   {:.3} s, {:.2} ms per doctor", cpu, cpu * 1000.0 / n as f64);
     println!("  throughput           {:.0} doctors/s", n as f64 / wall);
+    let one_by_one = n as f64 * latency_ms as f64 / 1000.0;
     println!("  RSS                  {} kB -> {} kB", rss_before, rss_kb());
+    println!("  against one by one   1/{:.1}", one_by_one / wall);
+    let json = serde_json::json!({
+        "doctors": n, "latency_ms": latency_ms, "concurrency": kc_meet::sync::CONCURRENCY,
+        "wall_s": wall, "one_by_one_s": one_by_one, "fraction_of_one_by_one": wall / one_by_one,
+        "cpu_ms_per_doctor": cpu * 1000.0 / n as f64, "google_calls": r.google_calls, "errors": errors,
+    });
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench");
+    let _ = std::fs::create_dir_all(dir);
+    let _ = std::fs::write(format!("{dir}/bench_sync.json"), serde_json::to_string_pretty(&json).unwrap_or_default());
 }
 
 fn cpu_s() -> f64 {

@@ -142,9 +142,24 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// Counts statements that failed on a missing table (1146) or column (1054): a cached "the
+/// schema is current" ([`crate::store::Store::require_schema`]) is trusted only while it stays
+/// the same.
+static SCHEMA_ERRORS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The number of schema errors this process has seen.
+pub fn schema_error_epoch() -> u64 {
+    SCHEMA_ERRORS.load(std::sync::atomic::Ordering::Acquire)
+}
+
 impl From<mysql::Error> for Error {
     fn from(e: mysql::Error) -> Self {
         use mysql::Error as E;
+        if let E::MySqlError(me) = &e {
+            if matches!(me.code, 1146 | 1054) {
+                SCHEMA_ERRORS.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            }
+        }
         match &e {
             E::IoError(_) | E::DriverError(_) => {
                 Error::new(Code::DbUnreachable, format!("MySQL is unreachable: {}", crate::redact::text(&e.to_string())))

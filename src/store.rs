@@ -3,9 +3,22 @@
 //!
 //! Owns every SQL statement of the extension. It never talks to Google and never decides
 //! what a doctor's state means (that is [`crate::doctors`]). Times are written as UTC computed
-//! here (`UTC_TIMESTAMP()`), never from the session time zone, because pooled connections are
-//! reset between uses. KiviCare's own tables are only ever read, and never with a locking read.
+//! here (`UTC_TIMESTAMP()`), never from the session time zone. KiviCare's own tables are only
+//! ever read, and never with a locking read.
+//!
+//! Connections cost nothing on the way in and out of the pool: a checkout sends nothing to the
+//! server (no ping, no `COM_RESET_CONNECTION`, no `SET NAMES` again; prepared statements stay
+//! cached on the connection), so a native call's statements all run on the one connection the
+//! worker keeps between requests. A connection the server closed (restart, `KILL`,
+//! `wait_timeout`) is noticed at checkout by one non-blocking peek at its socket and replaced, so
+//! a restarted MariaDB costs one reconnect and loses nothing. Because sessions are not reset,
+//! nothing here may leave session state behind (no `SET SESSION`, no user variables, locks only
+//! through [`LockGuard`], transactions only through `start_transaction`, which rolls back on drop).
+//! The schema version is checked once per [`Store`] (one per process and configuration) and
+//! again after any statement failed on a missing table or column.
 
+use std::os::unix::io::AsRawFd;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use mysql::prelude::Queryable;
@@ -38,13 +51,44 @@ pub fn open_pool(db: &DbConfig) -> Result<Pool> {
         .read_timeout(Some(Duration::from_secs(30)))
         .write_timeout(Some(Duration::from_secs(30)))
         .prefer_socket(false)
+        // Run once per new connection: sessions are never reset (see the module comment).
         .init(vec![format!("SET NAMES {}", db.charset)])
-        .pool_opts(PoolOpts::default().with_constraints(PoolConstraints::new(0, 48).expect("0 <= 48")));
+        // Enough for every statement of a call to stay prepared across calls (the server's
+        // default max_prepared_stmt_count of 16382 allows hundreds of workers at this size).
+        .stmt_cache_size(Some(64))
+        .pool_opts(
+            PoolOpts::default()
+                .with_constraints(PoolConstraints::new(0, POOL_MAX).expect("0 <= POOL_MAX"))
+                // The defaults ping on every checkout and reset the session (then re-send
+                // `SET NAMES`) on every return: three round trips per Store method. Liveness is
+                // checked without a round trip instead ([`Store::conn`]).
+                .with_reset_connection(false)
+                .with_check_health(false),
+        );
     b = match &db.target {
         DbTarget::Tcp { host, port } => b.ip_or_hostname(Some(host.clone())).tcp_port(*port),
         DbTarget::Socket { path } => b.socket(Some(path.clone())),
     };
     Pool::new(Opts::from(b)).map_err(Error::from)
+}
+
+/// The pool's size limit (per process and database). Connections are made only when needed: a
+/// PHP request uses one or two; a sync round over many doctors up to three per worker (its sync
+/// lock, an appointment's lock, a statement) for [`crate::sync::CONCURRENCY`] workers.
+const POOL_MAX: usize = 80;
+
+/// Whether a pooled connection's socket is still open with nothing unread, without a round
+/// trip: between statements the server sends nothing, so readable data or end-of-file means it
+/// closed the connection (restart, `KILL`, `wait_timeout`; MariaDB may send an error packet
+/// first) and the connection is unusable.
+fn socket_is_idle(c: &mysql::Conn) -> bool {
+    let mut byte = 0u8;
+    // SAFETY: a one-byte peek into a local buffer on a descriptor the connection owns; MSG_PEEK
+    // consumes nothing and MSG_DONTWAIT leaves the socket's blocking mode alone.
+    let n = unsafe {
+        libc::recv(c.as_raw_fd(), (&mut byte as *mut u8).cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT)
+    };
+    n < 0 && matches!(std::io::Error::last_os_error().raw_os_error(), Some(libc::EAGAIN) | Some(libc::EINTR))
 }
 
 /// Table names of one site.
@@ -128,6 +172,9 @@ pub struct Store {
     lock_ns: String,
     /// Whether the site's mapping table has `created_at` (4.x shape), learnt once it exists.
     pub(crate) mapping_created_at: std::sync::Arc<std::sync::OnceLock<bool>>,
+    /// `1 +` the schema-error epoch ([`crate::error::schema_error_epoch`]) at which the schema
+    /// was last found current; 0 = not checked yet.
+    schema_ok: std::sync::Arc<AtomicU64>,
 }
 
 /// A MySQL named lock (`GET_LOCK`), held on its own connection until dropped.
@@ -150,11 +197,27 @@ impl Store {
         use sha2::Digest;
         let h = sha2::Sha256::digest(format!("{}|{}", config.db.name, config.base_prefix).as_bytes());
         let lock_ns = h.iter().take(6).map(|b| format!("{b:02x}")).collect();
-        Store { pool, t: Tables::new(config), lock_ns, mapping_created_at: Default::default() }
+        Store { pool, t: Tables::new(config), lock_ns, mapping_created_at: Default::default(), schema_ok: Default::default() }
     }
 
-    /// A pooled connection (pinged when reused, so a restarted MySQL is reconnected).
+    /// A pooled connection, reused without any round trip. One the server has closed since it
+    /// was last used is dropped and replaced, so a restarted MySQL is reconnected.
     pub fn conn(&self) -> Result<PooledConn> {
+        // Every pooled connection may have died at once (a restart): try each, then a new one.
+        for _ in 0..=POOL_MAX {
+            let mut c = self.checkout()?;
+            if socket_is_idle(&c) {
+                return Ok(c);
+            }
+            // Make the pool forget it: a reset on a dead socket fails, and the pool then
+            // counts the connection as gone instead of taking it back.
+            c.reset_connection(true);
+            drop(c);
+        }
+        Err(Error::new(Code::DbUnreachable, "MySQL closes every connection right after it is made"))
+    }
+
+    fn checkout(&self) -> Result<PooledConn> {
         self.pool.try_get_conn(Duration::from_secs(10)).map_err(|e| match e {
             mysql::Error::DriverError(mysql::DriverError::Timeout) => {
                 Error::new(Code::DbUnreachable, "MySQL: no free connection within 10 s")
@@ -204,10 +267,19 @@ impl Store {
         }
     }
 
-    /// Fails with [`Code::SchemaMissing`] unless `migrate()` has run for this build.
+    /// Fails with [`Code::SchemaMissing`] unless `migrate()` has run for this build. Asks the
+    /// database once per store, and again after a statement failed on a missing table or column
+    /// anywhere in the process (tables dropped, a site restored from an old backup).
     pub fn require_schema(&self) -> Result<()> {
+        let epoch = crate::error::schema_error_epoch();
+        if self.schema_ok.load(Ordering::Acquire) == epoch + 1 {
+            return Ok(());
+        }
         match self.schema_version()? {
-            Some(v) if v >= SCHEMA_VERSION => Ok(()),
+            Some(v) if v >= SCHEMA_VERSION => {
+                self.schema_ok.store(epoch + 1, Ordering::Release);
+                Ok(())
+            }
             _ => Err(Error::new(
                 Code::SchemaMissing,
                 "kc-meet's tables are missing or outdated: run kc_meet_migrate() (or `wp kc-meet migrate`)",
@@ -218,6 +290,13 @@ impl Store {
     /// Creates or upgrades our tables (idempotent; serialised by a lock), and KiviCare's
     /// mapping table in its 4.x shape when the site has none.
     pub fn migrate(&self) -> Result<MigrateReport> {
+        let epoch = crate::error::schema_error_epoch();
+        let report = self.migrate_locked()?;
+        self.schema_ok.store(epoch + 1, Ordering::Release);
+        Ok(report)
+    }
+
+    fn migrate_locked(&self) -> Result<MigrateReport> {
         let _guard = self.lock("migrate", Duration::from_secs(30))?;
         let mut c = self.conn()?;
         let t = &self.t;

@@ -34,9 +34,12 @@ use crate::runtime::Context;
 use crate::store_sync::{ChannelRow, ChannelState, MAX_RETRY_ATTEMPTS, RetryItem, SyncPosition};
 use crate::{doctors, events};
 
-/// Requests in flight at once when many doctors sync (bounded: Google's per-project quota and
-/// the MySQL pool).
-pub const CONCURRENCY: usize = 12;
+/// Requests in flight at once when many doctors sync. Bounded by Google's quotas ("Manage
+/// quotas": 10,000 requests per minute per project, 600 per minute per user): an idle round is one
+/// request per doctor (user), so 1,000 doctors use a tenth of the project's minute even at full
+/// speed; 429 and rate-limit 403s back off with jitter (crate::retry). And by the MySQL pool
+/// (crate::store): each worker holds up to three connections.
+pub const CONCURRENCY: usize = 24;
 /// The first listing covers this window around today.
 const WINDOW_PAST_DAYS: i64 = 30;
 const WINDOW_FUTURE_DAYS: i64 = 365;

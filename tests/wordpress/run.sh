@@ -15,7 +15,8 @@
 #
 # Env: KC_MEET_EXT (default target/release/libkc_meet.so), KC_MEET_WP_DIR (scratch WordPress, default
 # target/wp-test/site), KC_MEET_WP_KEEP=1 (keep databases and servers' logs for inspection),
-# KC_MEET_WP_NO_APT=1 (never apt-get install).
+# KC_MEET_WP_NO_APT=1 (never apt-get install), KC_MEET_PLUGIN_SRC (the plugin folder to install),
+# KC_MEET_WP_BENCH=1 (run tests/bench/run.php on the bed instead of PHPUnit: ./build.sh bench).
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -131,7 +132,7 @@ rm -f "$WP_DIR/wp-config.php" "$WP_DIR/.htaccess"
 cp "$HERE/site/wp-config.php" "$WP_DIR/wp-config.php"
 mkdir -p "$WP_DIR/wp-content/mu-plugins" "$WP_DIR/wp-content/uploads"
 cp "$HERE/site/mu-plugins/"*.php "$WP_DIR/wp-content/mu-plugins/"
-PLUGIN_SRC="$ROOT/php/kivicare-google-meet"
+PLUGIN_SRC="${KC_MEET_PLUGIN_SRC:-$ROOT/php/kivicare-google-meet}"
 if [[ -d "$PLUGIN_SRC" ]]; then
 	cp -r "$PLUGIN_SRC" "$WP_DIR/wp-content/plugins/kivicare-google-meet"
 fi
@@ -180,8 +181,12 @@ done
 [[ "$code" == 200 ]] || { tail -20 "$LOG_DIR/php-server.log" >&2; die "php -S did not answer on $WP_URL (last status $code)"; }
 log "WordPress at $WP_URL (template $TEMPLATE_DB)"
 
-# ---------------------------------------------------------------- 6. PHPUnit (or the demo)
+# ---------------------------------------------------------------- 6. PHPUnit (or the demo, or the bench)
 start=$(date +%s)
+if [[ "${KC_MEET_WP_BENCH:-0}" == 1 ]]; then
+	php "$ROOT/tests/bench/run.php"
+	exit $?
+fi
 if [[ "${KC_MEET_WP_DEMO:-0}" == 1 ]]; then
 	php "$HERE/demo.php"
 	status=$?

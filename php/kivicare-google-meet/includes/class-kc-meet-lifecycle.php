@@ -13,6 +13,10 @@ defined( 'ABSPATH' ) || exit;
  * once per request), and deactivation (clears the plugin's cron hooks and Action Scheduler
  * actions). Migration failures
  * never throw: they become an admin notice stored in a transient.
+ *
+ * The lazy check costs an admin page view nothing once the site's schema was found current by
+ * the loaded extension build: the autoloaded option `kc_meet_schema_checked` remembers that build's
+ * version, so only a new build, a failed migration or the plugin's own settings screen asks again.
  */
 final class KC_Meet_Lifecycle {
 
@@ -53,6 +57,14 @@ final class KC_Meet_Lifecycle {
 	 * @var string[]
 	 */
 	const CRON_HOOKS = array( self::CRON_RUN_JOBS, self::CRON_RECONCILE, self::CRON_SYNC, self::CRON_RENEW_CHANNELS );
+
+	/**
+	 * Option (autoloaded) holding the extension version that last found this site's schema
+	 * current.
+	 *
+	 * @var string
+	 */
+	const SCHEMA_CHECKED_OPTION = 'kc_meet_schema_checked';
 
 	/**
 	 * Whether maybe_migrate() already ran in this request.
@@ -121,8 +133,13 @@ final class KC_Meet_Lifecycle {
 	 */
 	public static function migrate_now() {
 		try {
-			return KC_Meet_Native::migrate();
+			$result = KC_Meet_Native::migrate();
+			update_option( self::SCHEMA_CHECKED_OPTION, KC_Meet_Native::version(), true );
+			// Appointments flagged for review before the notice's marker existed.
+			KC_Meet_Notices::mark( KC_Meet_Notices::REVIEW_WAITING, array() !== KC_Meet_Sync_Changes::flagged() );
+			return $result;
 		} catch ( \Throwable $e ) {
+			delete_option( self::SCHEMA_CHECKED_OPTION );
 			KC_Meet_Notices::add_persistent(
 				sprintf(
 					/* translators: 1: message, 2: code */
@@ -146,6 +163,13 @@ final class KC_Meet_Lifecycle {
 			return null;
 		}
 		self::$checked = true;
+		// kc_meet_health() reads every doctor's state: ask it only when this build has not yet
+		// found the schema current, or on the plugin's own settings screen.
+		// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- compares the screen's slug only.
+		$own_screen = isset( $_GET['page'] ) && KC_Meet_Admin_Page::SLUG === $_GET['page'];
+		if ( true !== $force && ! $own_screen && get_option( self::SCHEMA_CHECKED_OPTION ) === KC_Meet_Native::version() ) {
+			return null;
+		}
 		try {
 			$health = KC_Meet_Native::health();
 		} catch ( \Throwable $e ) {
@@ -157,8 +181,12 @@ final class KC_Meet_Lifecycle {
 		$current  = isset( $health['schema_version'] ) ? (int) $health['schema_version'] : 0;
 		$expected = isset( $health['schema_expected'] ) ? (int) $health['schema_expected'] : 0;
 		if ( null !== ( $health['schema_version'] ?? null ) && $current >= $expected ) {
+			if ( get_option( self::SCHEMA_CHECKED_OPTION ) !== KC_Meet_Native::version() ) {
+				update_option( self::SCHEMA_CHECKED_OPTION, KC_Meet_Native::version(), true );
+			}
 			return null;
 		}
+		delete_option( self::SCHEMA_CHECKED_OPTION );
 		return self::migrate_now();
 	}
 

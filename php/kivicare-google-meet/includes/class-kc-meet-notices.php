@@ -25,6 +25,24 @@ final class KC_Meet_Notices {
 	const TRANSIENT = 'kc_meet_admin_notices';
 
 	/**
+	 * Autoloaded markers, present only while there is something to show: stored notices wait
+	 * (`kc_meet_notices_waiting`), appointments wait for review (`kc_meet_review_waiting`). An
+	 * admin page view finds them in the options WordPress has already loaded, so it makes no
+	 * query (a transient or an option that is not autoloaded costs one or two) when there is
+	 * nothing to show.
+	 *
+	 * @var string
+	 */
+	const NOTICES_WAITING = 'kc_meet_notices_waiting';
+
+	/**
+	 * See {@see self::NOTICES_WAITING}.
+	 *
+	 * @var string
+	 */
+	const REVIEW_WAITING = 'kc_meet_review_waiting';
+
+	/**
 	 * Renders the notice shown when the kc_meet extension is not loaded (managers only).
 	 *
 	 * @return void
@@ -67,6 +85,33 @@ final class KC_Meet_Notices {
 		}
 		$notices[] = $entry;
 		set_transient( self::TRANSIENT, array_slice( $notices, -10 ), DAY_IN_SECONDS );
+		update_option( self::NOTICES_WAITING, '1', true );
+	}
+
+	/**
+	 * Sets or clears an autoloaded marker ({@see self::NOTICES_WAITING}).
+	 *
+	 * @param string $marker Marker option.
+	 * @param bool   $on     Whether something waits.
+	 * @return void
+	 */
+	public static function mark( $marker, $on ) {
+		if ( $on ) {
+			update_option( $marker, '1', true );
+		} else {
+			delete_option( $marker );
+		}
+	}
+
+	/**
+	 * Whether a marker is set, from the autoloaded options (no query).
+	 *
+	 * @param string $marker Marker option.
+	 * @return bool
+	 */
+	private static function marked( $marker ) {
+		$all = wp_load_alloptions();
+		return ! empty( $all[ $marker ] );
 	}
 
 	/**
@@ -88,12 +133,15 @@ final class KC_Meet_Notices {
 					'kc-meet-config-error'
 				);
 			}
-			$stored = get_transient( self::TRANSIENT );
-			if ( is_array( $stored ) && ! empty( $stored ) ) {
-				delete_transient( self::TRANSIENT );
-				foreach ( $stored as $notice ) {
-					if ( is_array( $notice ) && isset( $notice['message'] ) ) {
-						self::print_notice( (string) $notice['message'], (string) ( $notice['type'] ?? 'error' ) );
+			if ( self::marked( self::NOTICES_WAITING ) ) {
+				delete_option( self::NOTICES_WAITING );
+				$stored = get_transient( self::TRANSIENT );
+				if ( is_array( $stored ) && ! empty( $stored ) ) {
+					delete_transient( self::TRANSIENT );
+					foreach ( $stored as $notice ) {
+						if ( is_array( $notice ) && isset( $notice['message'] ) ) {
+							self::print_notice( (string) $notice['message'], (string) ( $notice['type'] ?? 'error' ) );
+						}
 					}
 				}
 			}
@@ -114,6 +162,9 @@ final class KC_Meet_Notices {
 		}
 		$screen = function_exists( 'get_current_screen' ) ? get_current_screen() : null;
 		if ( $screen instanceof WP_Screen && 'settings_page_' . KC_Meet_Admin_Page::SLUG === $screen->id ) {
+			return;
+		}
+		if ( ! self::marked( self::REVIEW_WAITING ) ) {
 			return;
 		}
 		$count = count( KC_Meet_Sync_Changes::flagged() );

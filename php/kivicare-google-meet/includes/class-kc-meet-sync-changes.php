@@ -249,6 +249,7 @@ final class KC_Meet_Sync_Changes {
 			} else {
 				update_option( self::FLAGGED_OPTION, $entries, false );
 			}
+			KC_Meet_Notices::mark( KC_Meet_Notices::REVIEW_WAITING, ! empty( $entries ) );
 		} finally {
 			if ( $locked ) {
 				// phpcs:ignore WordPress.DB.DirectDatabaseQuery.DirectQuery,WordPress.DB.DirectDatabaseQuery.NoCaching -- a named lock, not data.

@@ -1,0 +1,96 @@
+//! The extension's MySQL connections as the server sees them: a checkout sends nothing, one
+//! connection serves a call's statements, the schema is checked once, and a connection the
+//! server closed is replaced without losing the call.
+
+mod common;
+
+use common::Bed;
+use kc_meet::doctors;
+use kc_meet::error::Code;
+use kc_meet::runtime::Context;
+use mysql::prelude::Queryable;
+
+/// Statements the server has counted on the store's (single idle) connection, and its id.
+fn questions(ctx: &Context) -> (u64, u64) {
+    let mut c = ctx.store.conn().unwrap();
+    let id: u64 = c.query_first("SELECT CONNECTION_ID()").unwrap().unwrap();
+    let row: (String, u64) = c.query_first("SHOW SESSION STATUS LIKE 'Questions'").unwrap().unwrap();
+    (row.1, id)
+}
+
+#[test]
+fn checking_a_connection_out_and_back_in_sends_nothing_and_keeps_the_session() {
+    let bed = Bed::new();
+    // A worker's first call: a pool with nothing in it yet.
+    let ctx = bed.other_process();
+    let id = {
+        let mut c = ctx.store.conn().unwrap();
+        c.query_drop("SET @kcm_probe = 42").unwrap();
+        c.query_first::<u64, _>("SELECT CONNECTION_ID()").unwrap().unwrap()
+    };
+    let (q0, id0) = questions(&ctx);
+    for _ in 0..5 {
+        drop(ctx.store.conn().unwrap());
+    }
+    let (q1, id1) = questions(&ctx);
+    assert_eq!((id0, id1), (id, id), "one connection, reused");
+    // Two statements per questions() reading; nothing for the five checkouts (no reset, no
+    // `SET NAMES` again; pings are not statements, so the session variable below shows them gone:
+    // a reset would have cleared it).
+    assert_eq!(q1 - q0, 2);
+    let probe: Option<u64> = ctx.store.conn().unwrap().query_first("SELECT @kcm_probe").unwrap().unwrap();
+    assert_eq!(probe, Some(42), "the session was not reset between checkouts");
+}
+
+#[test]
+fn the_schema_is_checked_once_per_store() {
+    let bed = Bed::new();
+    let fresh = bed.other_process();
+    fresh.store.require_schema().unwrap();
+    let mut c = fresh.store.conn().unwrap();
+    let q = |c: &mut mysql::PooledConn| -> u64 {
+        c.query_first::<(String, u64), _>("SHOW SESSION STATUS LIKE 'Questions'").unwrap().unwrap().1
+    };
+    let q0 = q(&mut c);
+    drop(c);
+    for _ in 0..10 {
+        fresh.store.require_schema().unwrap();
+    }
+    let mut c = fresh.store.conn().unwrap();
+    assert_eq!(q(&mut c) - q0, 1, "only the SHOW itself: no schema query per call");
+}
+
+#[test]
+fn a_schema_error_makes_the_next_call_check_the_schema_again() {
+    let bed = Bed::new();
+    bed.ctx.store.require_schema().unwrap();
+    bed.sql().query_drop("DROP TABLE wp_kc_meet_meta").unwrap();
+    bed.sql().query_drop("DROP TABLE wp_kc_meet_doctors").unwrap();
+    // The cached check lets the call through; its first statement meets the missing table ...
+    assert_eq!(doctors::status(&bed.ctx, 2).unwrap_err().code, Code::SchemaMissing);
+    // ... after which the store asks again instead of trusting what it knew.
+    assert_eq!(bed.ctx.store.require_schema().unwrap_err().code, Code::SchemaMissing);
+    bed.ctx.store.migrate().unwrap();
+    assert_eq!(doctors::status(&bed.ctx, 2).unwrap().status, "not_connected");
+}
+
+#[test]
+fn a_connection_the_server_closed_is_replaced_and_the_call_succeeds() {
+    let bed = Bed::new();
+    bed.connect(2, "doc@gmail.example");
+    let ctx = bed.other_process();
+    assert_eq!(doctors::status(&ctx, 2).unwrap().status, "connected");
+    let (_, before) = questions(&ctx);
+    // What a MariaDB restart does to the worker's idle connection.
+    bed.sql().query_drop(format!("KILL {before}")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(doctors::status(&ctx, 2).unwrap().status, "connected");
+    let (_, after) = questions(&ctx);
+    assert_ne!(before, after, "a new connection replaced the dead one");
+    // Writes go through as well.
+    bed.sql().query_drop(format!("KILL {after}")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    ctx.store.audit(Some(2), None, "probe", "ok", "after a reconnect").unwrap();
+    let n: Option<u64> = bed.sql().query_first("SELECT COUNT(*) FROM wp_kc_meet_audit WHERE action = 'probe'").unwrap();
+    assert_eq!(n, Some(1));
+}
