@@ -231,7 +231,7 @@ fn prepare(bed: &Bed, op: Op, fault: Fault, slot: u32) -> Case {
     let mut moved_to = None;
     if op != Op::Create && op != Op::Refresh {
         let o = events::create(&bed.ctx, id as i64, &Value::Null).unwrap();
-        assert!(matches!(o.state, "created" | "pending"), "setup of {op:?}/{fault:?}: {o:?}");
+        assert!(o.state == "created" || o.state == "pending", "setup of {op:?}/{fault:?}: {o:?}");
     }
     match op {
         Op::Update => reschedule(bed, id, slot + 500),
