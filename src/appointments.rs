@@ -65,8 +65,16 @@ impl Input {
                         m.remove(&k);
                     }
                 }
-                serde_json::from_value(Value::Object(m))
-                    .map_err(|e| Error::invalid_argument(format!("bad appointment data: {e}")))
+                let input: Input = serde_json::from_value(Value::Object(m))
+                    .map_err(|e| Error::invalid_argument(format!("bad appointment data: {e}")))?;
+                // A zone that cannot be read would put the event at another hour: refuse it
+                // rather than fall back to the doctor's or the site's zone.
+                if let Some(z) = &input.timezone {
+                    parse_timezone(z).map_err(|_| {
+                        Error::invalid_argument(format!("appointment timezone '{z}' is neither an IANA time zone nor an offset like +05:30"))
+                    })?;
+                }
+                Ok(input)
             }
             _ => Err(Error::invalid_argument("appointment data must be an array")),
         }
@@ -367,5 +375,16 @@ mod tests {
         assert_eq!((i.doctor_id, i.telemed), (Some(2), Some(true)));
         assert!(Input::from_value(&serde_json::json!({"colour": "red"})).is_err());
         assert!(Input::from_value(&serde_json::json!([])).unwrap().is_empty());
+    }
+
+    #[test]
+    fn input_refuses_a_timezone_it_cannot_read_and_keeps_the_ones_kivicare_sends() {
+        for z in ["Europe/Paris'; DROP TABLE wp_users; --", "Mars/Olympus", "+25:00"] {
+            let e = Input::from_value(&serde_json::json!({"timezone": z})).unwrap_err();
+            assert_eq!(e.code, crate::error::Code::InvalidArgument, "{z}");
+        }
+        for z in ["", "UTC", "Europe/Berlin", "+05:30", "UTC-3"] {
+            assert_eq!(Input::from_value(&serde_json::json!({"timezone": z})).unwrap().timezone.as_deref(), Some(z));
+        }
     }
 }
