@@ -123,26 +123,30 @@ fn convert_table(t: &ZendHashTable, open: &mut Vec<*const ZendHashTable>) -> Res
         return Err("is nested too deeply");
     }
     open.push(here);
-    let sequential = t.has_sequential_keys() && t.len() > 0;
-    let mut list = Vec::new();
-    let mut map = serde_json::Map::new();
-    // `next_zval` rather than the `(ArrayKey, &Zval)` iterator: that one panics on a string key
-    // that is not valid UTF-8.
+    // `next_zval` rather than `iter()` or `has_sequential_keys()`: their `ArrayKey` conversion
+    // panics on a string key that is not valid UTF-8.
+    let mut entries = Vec::with_capacity(t.len());
+    let mut sequential = t.len() > 0;
     let mut it = t.iter();
     while let Some((k, v)) = it.next_zval() {
-        let v = convert_zval(v, open)?;
-        if sequential {
-            list.push(v);
-        } else {
-            let key = match k.long() {
-                Some(n) => n.to_string(),
-                None => utf8(k.zend_str().map(|s| s.as_bytes()).unwrap_or_default())?.to_string(),
-            };
-            map.insert(key, v);
-        }
+        let key = match k.long() {
+            Some(n) => {
+                sequential &= usize::try_from(n) == Ok(entries.len());
+                n.to_string()
+            }
+            None => {
+                sequential = false;
+                utf8(k.zend_str().map(|s| s.as_bytes()).unwrap_or_default())?.to_string()
+            }
+        };
+        entries.push((key, convert_zval(v, open)?));
     }
     open.pop();
-    Ok(if sequential { Value::Array(list) } else { Value::Object(map) })
+    Ok(if sequential {
+        Value::Array(entries.into_iter().map(|(_, v)| v).collect())
+    } else {
+        Value::Object(entries.into_iter().collect())
+    })
 }
 
 fn convert_zval(z: &Zval, open: &mut Vec<*const ZendHashTable>) -> Result<Value, &'static str> {
