@@ -68,8 +68,22 @@ impl Input {
                         m.remove(&k);
                     }
                 }
-                serde_json::from_value(Value::Object(m))
-                    .map_err(|e| Error::invalid_argument(format!("bad appointment data: {e}")))
+                let input: Input = serde_json::from_value(Value::Object(m))
+                    .map_err(|e| Error::invalid_argument(format!("bad appointment data: {e}")))?;
+                // A time or zone that cannot be read would leave the event at another hour:
+                // refuse it rather than fall back to the stored time or the doctor's zone. A
+                // start without its end is fine (the stored times are used), but not a bad one.
+                for (what, t) in [("start_utc", &input.start_utc), ("end_utc", &input.end_utc), ("start", &input.start), ("end", &input.end)] {
+                    if let Some(t) = t {
+                        parse_dt(what, t)?;
+                    }
+                }
+                if let Some(z) = &input.timezone {
+                    parse_timezone(z).map_err(|_| {
+                        Error::invalid_argument(format!("appointment timezone '{z}' is neither an IANA time zone nor an offset like +05:30"))
+                    })?;
+                }
+                Ok(input)
             }
             _ => Err(Error::invalid_argument("appointment data must be an array")),
         }
@@ -372,5 +386,22 @@ mod tests {
         assert_eq!((i.doctor_id, i.telemed), (Some(2), Some(true)));
         assert!(Input::from_value(&serde_json::json!({"colour": "red"})).is_err());
         assert!(Input::from_value(&serde_json::json!([])).unwrap().is_empty());
+    }
+
+    #[test]
+    fn input_refuses_a_time_or_timezone_it_cannot_read_and_keeps_the_ones_kivicare_sends() {
+        use serde_json::json;
+        for z in ["Europe/Paris'; DROP TABLE wp_users; --", "Mars/Olympus", "+25:00"] {
+            let e = Input::from_value(&serde_json::json!({"timezone": z})).unwrap_err();
+            assert_eq!(e.code, crate::error::Code::InvalidArgument, "{z}");
+        }
+        for t in [json!({"start": "x"}), json!({"end": "2031-13-01 10:00:00"}), json!({"start_utc": "tomorrow", "end_utc": "2031-05-06 10:00:00"})] {
+            assert_eq!(Input::from_value(&t).unwrap_err().code, crate::error::Code::InvalidArgument, "{t}");
+        }
+        let i = Input::from_value(&json!({"start": "2031-05-06 10:00:00", "end": null})).unwrap();
+        assert_eq!((i.start.as_deref(), i.end), (Some("2031-05-06 10:00:00"), None));
+        for z in ["", "UTC", "Europe/Berlin", "+05:30", "UTC-3"] {
+            assert_eq!(Input::from_value(&serde_json::json!({"timezone": z})).unwrap().timezone.as_deref(), Some(z));
+        }
     }
 }

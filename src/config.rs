@@ -45,6 +45,9 @@ const KNOWN_KEYS: &[&str] = &[
     "on_google_delete",
 ];
 
+/// Keys whose values are secrets, taken byte for byte.
+const SECRET_KEYS: &[&str] = &["db_password", "client_secret", "encryption_key"];
+
 /// Where MySQL listens, parsed from WordPress's `DB_HOST` syntax.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DbTarget {
@@ -290,6 +293,11 @@ fn required_str(map: &Map<String, Value>, key: &str) -> Result<String> {
 fn opt_str(map: &Map<String, Value>, key: &str) -> Result<Option<String>> {
     match map.get(key) {
         None | Some(Value::Null) => Ok(None),
+        // A NUL or line break in a host, name, id or URL is a paste error that would surface
+        // later as a connection or OAuth failure far from its cause. Secrets are opaque bytes.
+        Some(Value::String(s)) if !SECRET_KEYS.contains(&key) && s.chars().any(char::is_control) => {
+            Err(Error::config(format!("configuration key '{key}' must not contain control characters")))
+        }
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(Value::Number(n)) if key == "db_host" || key == "db_user" || key == "db_name" => Ok(Some(n.to_string())),
         Some(_) => Err(Error::config(format!("configuration key '{key}' must be a string"))),
@@ -482,6 +490,19 @@ mod tests {
         let mut v = base();
         v["table_prefix"] = json!("wp_; DROP");
         assert_eq!(Config::from_value(&v).unwrap_err().code, Code::ConfigInvalid);
+    }
+
+    #[test]
+    fn control_characters_are_refused_except_in_secrets() {
+        for key in ["db_name", "db_user", "client_id", "redirect_uri", "timezone"] {
+            let mut v = base();
+            v[key] = json!(format!("{}\0x", v[key].as_str().unwrap()));
+            let e = Config::from_value(&v).unwrap_err();
+            assert_eq!((e.code, e.message.contains(key)), (Code::ConfigInvalid, true), "{key}");
+        }
+        let mut v = base();
+        v["db_password"] = json!("p\tw\n");
+        assert_eq!(Config::from_value(&v).unwrap().db.password.expose(), "p\tw\n");
     }
 
     #[test]

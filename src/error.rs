@@ -91,8 +91,10 @@ pub struct Error {
 }
 
 impl Error {
+    /// An error whose message is cut by [`crate::redact::cut`]: whatever it quotes from the
+    /// caller comes back as a short prefix.
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), http_status: None, reason: None, retry_after_s: None }
+        Self { code, message: crate::redact::cut(&message.into()), http_status: None, reason: None, retry_after_s: None }
     }
 
     pub fn config(message: impl Into<String>) -> Self {

@@ -11,7 +11,9 @@ use ext_php_rs::builders::ClassBuilder;
 use ext_php_rs::exception::PhpException;
 use ext_php_rs::prelude::*;
 use ext_php_rs::boxed::ZBox;
-use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
+use ext_php_rs::convert::FromZval;
+use ext_php_rs::flags::DataType;
+use ext_php_rs::types::{ZendHashTable, Zval};
 use ext_php_rs::zend::{ClassEntry, ModuleEntry, ce};
 use ext_php_rs::{info_table_end, info_table_row, info_table_start};
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -98,39 +100,109 @@ extern "C" fn info(_module: *mut ModuleEntry) {
 
 // ----- value conversion ----------------------------------------------------------------------
 
-fn zval_to_value(z: &Zval) -> Value {
-    if let Some(b) = z.bool() {
-        return Value::Bool(b);
-    }
-    if let Some(n) = z.long() {
-        return Value::from(n);
-    }
-    if let Some(f) = z.double() {
-        return serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null);
-    }
-    if let Some(s) = z.string() {
-        return Value::String(s);
-    }
-    if let Some(arr) = z.array() {
-        return table_to_value(arr);
-    }
-    Value::Null
+/// How deep an argument array may nest. KiviCare's data is two levels deep at most (options →
+/// a list of services); the conversion recurses, and a PHP array can be nested deeper than the
+/// C stack can follow.
+const MAX_DEPTH: usize = 64;
+
+/// Converts a PHP argument array. Refused (the message names `what`): nesting deeper than
+/// [`MAX_DEPTH`], an array that contains itself (through a reference), a string or key that is
+/// not valid UTF-8, a float that is not finite, an object or a resource. Nothing is dropped
+/// silently: a value that cannot be converted is an error, never a missing key.
+fn table_to_value(t: &ZendHashTable, what: &str) -> Result<Value, String> {
+    let mut open = Vec::new();
+    convert_table(t, &mut open).map_err(|problem| format!("{what} {problem}"))
 }
 
-fn table_to_value(t: &ZendHashTable) -> Value {
-    if t.has_sequential_keys() && t.len() > 0 {
-        return Value::Array(t.iter().map(|(_, v)| zval_to_value(v)).collect());
+fn convert_table(t: &ZendHashTable, open: &mut Vec<*const ZendHashTable>) -> Result<Value, &'static str> {
+    let here: *const ZendHashTable = t;
+    if open.contains(&here) {
+        return Err("contains itself (a reference cycle)");
     }
-    let mut map = serde_json::Map::new();
-    for (k, v) in t.iter() {
-        let key = match k {
-            ArrayKey::Long(n) => n.to_string(),
-            ArrayKey::String(s) => s,
-            other => other.to_string(),
+    if open.len() >= MAX_DEPTH {
+        return Err("is nested too deeply");
+    }
+    open.push(here);
+    // `next_zval` rather than `iter()` or `has_sequential_keys()`: their `ArrayKey` conversion
+    // panics on a string key that is not valid UTF-8.
+    let mut entries = Vec::with_capacity(t.len());
+    let mut sequential = t.len() > 0;
+    let mut it = t.iter();
+    while let Some((k, v)) = it.next_zval() {
+        let key = match k.long() {
+            Some(n) => {
+                sequential &= usize::try_from(n) == Ok(entries.len());
+                n.to_string()
+            }
+            None => {
+                sequential = false;
+                utf8(k.zend_str().map(|s| s.as_bytes()).unwrap_or_default())?.to_string()
+            }
         };
-        map.insert(key, zval_to_value(v));
+        entries.push((key, convert_zval(v, open)?));
     }
-    Value::Object(map)
+    open.pop();
+    Ok(if sequential {
+        Value::Array(entries.into_iter().map(|(_, v)| v).collect())
+    } else {
+        Value::Object(entries.into_iter().collect())
+    })
+}
+
+fn convert_zval(z: &Zval, open: &mut Vec<*const ZendHashTable>) -> Result<Value, &'static str> {
+    let z = z.dereference();
+    if let Some(b) = z.bool() {
+        return Ok(Value::Bool(b));
+    }
+    if let Some(n) = z.long() {
+        return Ok(Value::from(n));
+    }
+    if let Some(f) = z.double() {
+        return serde_json::Number::from_f64(f).map(Value::Number).ok_or("holds a number that is not finite");
+    }
+    if let Some(s) = z.zend_str() {
+        return utf8(s.as_bytes()).map(|s| Value::String(s.to_string()));
+    }
+    if let Some(arr) = z.array() {
+        return convert_table(arr, open);
+    }
+    if z.is_null() || z.get_type() == DataType::Undef {
+        return Ok(Value::Null);
+    }
+    Err("holds an object or resource where only arrays, strings, numbers, booleans and null belong")
+}
+
+fn utf8(bytes: &[u8]) -> Result<&str, &'static str> {
+    std::str::from_utf8(bytes).map_err(|_| "holds a string that is not valid UTF-8")
+}
+
+/// An argument array of a domain call: refused with `InvalidArgument` (5001).
+fn arg(t: &ZendHashTable, what: &str) -> PhpResult<Value> {
+    table_to_value(t, what).map_err(|m| to_php(Error::invalid_argument(m)))
+}
+
+/// A PHP `string` argument taken as bytes, so that one that is not valid UTF-8 is refused with
+/// `InvalidArgument` (5001) and a message naming it, instead of ext-php-rs's generic TypeError.
+/// Any other type is still a TypeError.
+pub struct Text<'a>(&'a [u8]);
+
+impl<'a> FromZval<'a> for Text<'a> {
+    const TYPE: DataType = DataType::String;
+
+    fn from_zval(z: &'a Zval) -> Option<Self> {
+        z.zend_str().map(|s| Text(s.as_bytes()))
+    }
+}
+
+impl<'a> Text<'a> {
+    fn utf8(&self, what: &str) -> PhpResult<&'a str> {
+        utf8(self.0).map_err(|m| to_php(Error::invalid_argument(format!("{what} {m}"))))
+    }
+}
+
+/// An id argument that must name something: ids are positive.
+fn positive_id(id: i64, what: &str) -> PhpResult<u64> {
+    u64::try_from(id).ok().filter(|d| *d > 0).ok_or_else(|| to_php(Error::invalid_argument(format!("{what} must be positive"))))
 }
 
 fn value_to_zval(v: &Value) -> PhpResult<Zval> {
@@ -192,7 +264,8 @@ pub fn kc_meet_version() -> String {
 /// @throws \KcMeet\ConfigurationException on unknown keys or malformed values (code 1001)
 #[php_function]
 pub fn kc_meet_configure(site: &ZendHashTable) -> PhpResult<()> {
-    runtime::configure(&table_to_value(site)).map_err(to_php)
+    let site = table_to_value(site, "the configuration").map_err(|m| to_php(Error::config(m)))?;
+    runtime::configure(&site).map_err(to_php)
 }
 
 /// Creates or upgrades kc-meet's tables (idempotent), and KiviCare's mapping table when missing.
@@ -214,14 +287,16 @@ pub fn kc_meet_auth_url(doctor_id: i64, initiator_user_id: i64) -> PhpResult<Str
 /// it): it must be the user who started the flow, else AuthorizationException 4002.
 /// Returns doctor_id, status, email, calendar_id, scopes, initiator_user_id.
 #[php_function]
-pub fn kc_meet_connect(doctor_id: i64, code: &str, state: &str, user_id: Option<i64>) -> PhpResult<ZBox<ZendHashTable>> {
+pub fn kc_meet_connect(doctor_id: i64, code: Text, state: Text, user_id: Option<i64>) -> PhpResult<ZBox<ZendHashTable>> {
+    let (code, state) = (code.utf8("code")?, state.utf8("state")?);
     out(doctors::connect(&*ctx()?, doctor_id, code, state, user_id))
 }
 
 /// Connects with a code from Google Identity Services' popup (KiviCare 3.x, redirect URI
 /// `postmessage`). Call only where the caller already verified the nonce and the user.
 #[php_function]
-pub fn kc_meet_connect_postmessage(doctor_id: i64, code: &str) -> PhpResult<ZBox<ZendHashTable>> {
+pub fn kc_meet_connect_postmessage(doctor_id: i64, code: Text) -> PhpResult<ZBox<ZendHashTable>> {
+    let code = code.utf8("code")?;
     out(doctors::connect_postmessage(&*ctx()?, doctor_id, code))
 }
 
@@ -254,8 +329,8 @@ pub fn kc_meet_health() -> PhpResult<ZBox<ZendHashTable>> {
     out(Ok::<_, Error>(health::report()))
 }
 
-fn opt_value(t: Option<&ZendHashTable>) -> Value {
-    t.map(table_to_value).unwrap_or(Value::Null)
+fn opt_value(t: Option<&ZendHashTable>, what: &str) -> PhpResult<Value> {
+    t.map_or(Ok(Value::Null), |t| arg(t, what))
 }
 
 /// Creates the appointment's Google Calendar event with a Meet link, or brings it up to date.
@@ -264,14 +339,16 @@ fn opt_value(t: Option<&ZendHashTable>) -> Value {
 /// queued|skipped), reason, event_id, meet_url, event_url, doctor_id, warnings.
 #[php_function]
 pub fn kc_meet_create_event(appointment_id: i64, appointment: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
-    out(events::create(&*ctx()?, appointment_id, &opt_value(appointment)))
+    let appointment = opt_value(appointment, "appointment")?;
+    out(events::create(&*ctx()?, appointment_id, &appointment))
 }
 
 /// Moves the appointment's event to the appointment's time (same Meet link), creating it when
 /// missing and removing it when the appointment is cancelled. Same result as create.
 #[php_function]
 pub fn kc_meet_update_event(appointment_id: i64, appointment: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
-    out(events::update(&*ctx()?, appointment_id, &opt_value(appointment)))
+    let appointment = opt_value(appointment, "appointment")?;
+    out(events::update(&*ctx()?, appointment_id, &appointment))
 }
 
 /// Deletes the appointment's event (attendees are told) and its mapping row.
@@ -285,7 +362,8 @@ pub fn kc_meet_delete_event(appointment_id: i64) -> PhpResult<ZBox<ZendHashTable
 /// appointment without an event gets one. Same result as create, with state 'regenerated'.
 #[php_function]
 pub fn kc_meet_regenerate_event(appointment_id: i64, appointment: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
-    out(events::regenerate(&*ctx()?, appointment_id, &opt_value(appointment)))
+    let appointment = opt_value(appointment, "appointment")?;
+    out(events::regenerate(&*ctx()?, appointment_id, &appointment))
 }
 
 /// Runs due background jobs under a lock, within $budget_s seconds. Returns ran, done, retried,
@@ -299,7 +377,8 @@ pub fn kc_meet_run_jobs(limit: i64, budget_s: f64) -> PhpResult<ZBox<ZendHashTab
 /// Lists background jobs; $opts: state ('queued'|'failed'), limit.
 #[php_function]
 pub fn kc_meet_jobs(opts: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
-    out(jobs::list(&*ctx()?, &opt_value(opts)).map(|jobs| serde_json::json!({ "jobs": jobs })))
+    let opts = opt_value(opts, "opts")?;
+    out(jobs::list(&*ctx()?, &opts).map(|jobs| serde_json::json!({ "jobs": jobs })))
 }
 
 /// Makes a job due now (after an admin fixed its cause). Returns the job.
@@ -313,7 +392,8 @@ pub fn kc_meet_retry_job(job_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
 /// remove_orphans, limit, budget_s.
 #[php_function]
 pub fn kc_meet_reconcile(opts: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
-    out(jobs::reconcile(&*ctx()?, &opt_value(opts)))
+    let opts = opt_value(opts, "opts")?;
+    out(jobs::reconcile(&*ctx()?, &opts))
 }
 
 /// Everything known about an appointment's event: mapping, event, job, audit trail.
@@ -338,14 +418,20 @@ pub fn kc_meet_mapping(appointment_id: i64) -> PhpResult<Option<ZBox<ZendHashTab
 /// changes_applied, remaining, skipped, error, changes; and remaining, google_calls.
 #[php_function]
 pub fn kc_meet_sync(opts: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
-    out(sync::sync(&*ctx()?, &opt_value(opts)))
+    let opts = opt_value(opts, "opts")?;
+    out(sync::sync(&*ctx()?, &opts))
 }
 
 /// Checks a Google push message by its X-Goog-* headers (no Google request for a bad one) and
 /// acts on it. Returns status (the HTTP status to answer), action, reason, doctor_id, changes.
 #[php_function]
 pub fn kc_meet_handle_notification(headers: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
-    out(sync::handle_notification(&*ctx()?, &table_to_value(headers)))
+    // Headers that cannot be converted are a malformed request: 400, as for a missing header.
+    let Ok(headers) = table_to_value(headers, "headers") else {
+        let rejected = sync::NotificationResult { status: 400, action: "rejected", reason: Some("malformed_headers"), doctor_id: None, changes: vec![] };
+        return out(Ok::<_, Error>(rejected));
+    };
+    out(sync::handle_notification(&*ctx()?, &headers))
 }
 
 /// Renews push channels that expire within a day and opens missing ones (stops them all when
@@ -359,14 +445,14 @@ pub fn kc_meet_renew_channels() -> PhpResult<ZBox<ZendHashTable>> {
 #[php_function]
 #[php(defaults(doctor_id = 0))]
 pub fn kc_meet_channels(doctor_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
-    let d = u64::try_from(doctor_id).ok().filter(|d| *d > 0);
+    let d = if doctor_id == 0 { None } else { Some(positive_id(doctor_id, "doctor_id")?) };
     out(sync::channels(&*ctx()?, d).map(|c| serde_json::json!({ "channels": c })))
 }
 
 /// Stops the doctor's push channels. Returns stopped.
 #[php_function]
 pub fn kc_meet_stop_channels(doctor_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
-    let d = u64::try_from(doctor_id).map_err(|_| to_php(Error::invalid_argument("doctor_id must be positive")))?;
+    let d = positive_id(doctor_id, "doctor_id")?;
     out(sync::stop_doctor_channels(&*ctx()?, d).map(|n| serde_json::json!({ "doctor_id": d, "stopped": n })))
 }
 

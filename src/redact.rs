@@ -3,7 +3,9 @@
 //! [`Secret`] wraps a token, client secret, code or verifier so that it cannot be printed by
 //! accident (`Debug` and `Display` show `[redacted]`). [`text`] scrubs anything shaped like a
 //! credential from text that came from outside (Google's error descriptions, driver errors)
-//! before it is put into an error message, a log line or the audit trail.
+//! before it is put into an error message, a log line or the audit trail. [`cut`] keeps what an
+//! error message quotes from its caller short: every error passes through it when it is built, so
+//! a megabyte pasted into an argument comes back as a short prefix, not whole.
 
 use std::fmt;
 
@@ -85,6 +87,53 @@ pub fn text(input: &str) -> String {
     out
 }
 
+/// The longest run of non-blank characters an error message keeps: room for any id, zone, date,
+/// key or URL it names, not for a value pasted whole.
+const MAX_WORD: usize = 80;
+/// The longest error message, in characters.
+const MAX_MESSAGE: usize = 600;
+
+/// Returns `message` with each run of non-blank characters longer than [`MAX_WORD`] cut to its
+/// first [`MAX_WORD`] characters and `…` (a closing quote or bracket is kept), control characters
+/// other than newlines shown as `?`, and the whole cut to [`MAX_MESSAGE`] characters.
+pub fn cut(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(MAX_MESSAGE + 8));
+    let mut count = 0;
+    let mut word = 0;
+    let mut last = ' ';
+    let end_word = |out: &mut String, word: usize, last: char| {
+        if word > MAX_WORD && matches!(last, '\'' | '`' | '"' | ')' | ']' | ',' | '.' | ':' | ';') {
+            out.push(last);
+        }
+    };
+    for c in message.chars() {
+        if count > MAX_MESSAGE {
+            break;
+        }
+        if c.is_whitespace() {
+            end_word(&mut out, word, last);
+            word = 0;
+        } else {
+            word += 1;
+            last = c;
+            if word > MAX_WORD {
+                if word == MAX_WORD + 1 {
+                    out.push('…');
+                    count += 1;
+                }
+                continue;
+            }
+        }
+        out.push(if c.is_control() && c != '\n' { '?' } else { c });
+        count += 1;
+    }
+    end_word(&mut out, word, last);
+    if count > MAX_MESSAGE {
+        out = out.chars().take(MAX_MESSAGE - 1).collect::<String>() + "…";
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,5 +160,25 @@ mod tests {
     #[test]
     fn long_text_is_cut() {
         assert!(text(&"word ".repeat(300)).chars().count() <= 500);
+    }
+
+    #[test]
+    fn a_pasted_value_is_cut_to_a_short_prefix_and_the_message_keeps_its_end() {
+        let m = cut(&format!("appointment start '{}' is not a date", "9".repeat(1 << 20)));
+        assert_eq!(m, format!("appointment start '{}…' is not a date", "9".repeat(MAX_WORD - 1)));
+    }
+
+    #[test]
+    fn ordinary_messages_are_unchanged() {
+        let m = "timezone 'Europe/Paris' is neither an IANA time zone nor an offset like +05:30\nsee https://developers.google.com/calendar/api/v3/reference";
+        assert_eq!(cut(m), m);
+    }
+
+    #[test]
+    fn long_prose_is_cut_and_control_characters_are_shown() {
+        assert_eq!(cut("a\0b\rc"), "a?b?c");
+        let m = cut(&"many words ".repeat(100_000));
+        assert_eq!(m.chars().count(), MAX_MESSAGE);
+        assert!(m.ends_with('…'));
     }
 }

@@ -219,6 +219,22 @@ final class AbuseTest extends KcMeetTestCase {
 		}
 	}
 
+	public function test_oauth_strings_that_are_not_utf8_are_invalid_arguments(): void {
+		$cases = [
+			'kc_meet_connect(code invalid UTF-8)' => static fn() => kc_meet_connect(2, self::BAD_UTF8, '2.some-state'),
+			'kc_meet_connect(state invalid UTF-8)' => static fn() => kc_meet_connect(2, 'some-code', self::BAD_UTF8),
+			'kc_meet_connect_postmessage(code invalid UTF-8)' => static fn() => kc_meet_connect_postmessage(2, self::BAD_UTF8),
+		];
+		$this->allRefused($cases, KcMeet\InvalidArgumentException::class);
+		try {
+			kc_meet_connect(2, 'some-code', self::BAD_UTF8);
+			$this->fail('accepted');
+		} catch (KcMeet\InvalidArgumentException $e) {
+			$this->assertSame(5001, $e->getCode());
+			$this->assertStringContainsString('state', $e->getMessage(), 'the message names the argument');
+		}
+	}
+
 	public function test_appointment_arrays_with_bad_values_are_invalid_arguments(): void {
 		$a = $this->appointment;
 		$mb = str_repeat('9', 1 << 20);
@@ -235,6 +251,13 @@ final class AbuseTest extends KcMeetTestCase {
 			'1 MB key' => [str_repeat('k', 1 << 20) => 1],
 			'services not a list' => ['services' => 'Video Consult'],
 			'telemed an array' => ['telemed' => ['yes']],
+			'start alone unreadable' => ['start' => 'soon'],
+			'end_utc alone unreadable' => ['end_utc' => '2031-02-30 10:00:00'],
+			'timezone unknown' => ['start' => '2031-05-06 08:00:00', 'end' => '2031-05-06 08:30:00', 'timezone' => 'Mars/Olympus'],
+			'doctor_id an object' => ['doctor_id' => new stdClass()],
+			'key invalid UTF-8' => [self::BAD_UTF8 => 1],
+			'service invalid UTF-8' => ['services' => [self::BAD_UTF8]],
+			'patient_name invalid UTF-8' => ['patient_name' => self::BAD_UTF8],
 		];
 		$cases = [];
 		foreach ($bad as $what => $data) {
@@ -256,6 +279,12 @@ final class AbuseTest extends KcMeetTestCase {
 			'kc_meet_sync(doctor_id SQL)' => static fn() => kc_meet_sync(['doctor_id' => self::SQL]),
 			'kc_meet_sync(doctor_id negative)' => static fn() => kc_meet_sync(['doctor_id' => -2]),
 			'kc_meet_sync(unknown key)' => static fn() => kc_meet_sync(['everything' => true]),
+			'kc_meet_reconcile(budget NAN)' => static fn() => kc_meet_reconcile(['budget_s' => NAN]),
+			'kc_meet_reconcile(key invalid UTF-8)' => static fn() => kc_meet_reconcile([self::BAD_UTF8 => true]),
+			'kc_meet_reconcile(from invalid UTF-8)' => static fn() => kc_meet_reconcile(['from' => self::BAD_UTF8]),
+			'kc_meet_sync(budget INF)' => static fn() => kc_meet_sync(['budget_s' => INF]),
+			'kc_meet_sync(doctor_id an object)' => static fn() => kc_meet_sync(['doctor_id' => new stdClass()]),
+			'kc_meet_jobs(key invalid UTF-8)' => static fn() => kc_meet_jobs([self::BAD_UTF8 => 'queued']),
 		];
 		$this->allRefused($cases, KcMeet\InvalidArgumentException::class);
 	}
@@ -270,6 +299,11 @@ final class AbuseTest extends KcMeetTestCase {
 			'timezone SQL' => ['timezone' => self::SQL],
 			'endpoints not https' => ['endpoints' => ['token' => 'http://google.example/token'], 'allow_insecure_loopback' => false],
 			'request_budget_s huge' => ['request_budget_s' => 1e9],
+			'request_budget_s NAN' => ['request_budget_s' => NAN],
+			'a key invalid UTF-8' => [self::BAD_UTF8 => 'x'],
+			'db_name with NUL' => ['db_name' => "kcmeet\0x"],
+			'client_id with a line break' => ['client_id' => "id\r\nX-Injected: 1"],
+			'encryption_key_previous an object' => ['encryption_key_previous' => [new stdClass()]],
 		];
 		$cases = [];
 		foreach ($bad as $what => $over) {
@@ -289,6 +323,8 @@ final class AbuseTest extends KcMeetTestCase {
 			'invalid UTF-8' => ['X-Goog-Channel-ID' => self::BAD_UTF8, 'X-Goog-Channel-Token' => self::BAD_UTF8, 'X-Goog-Resource-State' => self::BAD_UTF8],
 			'nested arrays' => ['X-Goog-Channel-ID' => ['a' => ['b' => 'c']], 'X-Goog-Message-Number' => ['1']],
 			'negative message number' => ['X-Goog-Channel-ID' => 'x', 'X-Goog-Resource-State' => 'exists', 'X-Goog-Message-Number' => '-1'],
+			'invalid UTF-8 header name' => [self::BAD_UTF8 => 'x', 'X-Goog-Channel-ID' => 'x', 'X-Goog-Resource-State' => 'exists'],
+			'non-finite number' => ['X-Goog-Channel-ID' => 'x', 'X-Goog-Message-Number' => INF],
 		];
 		$before = $this->snapshot();
 		foreach ($headers as $what => $h) {
@@ -324,10 +360,10 @@ final class AbuseTest extends KcMeetTestCase {
 			];
 			foreach (\$cases as \$what => \$call) {
 				try {
-					\$call();
-					echo "\$what: returned\\n";
+					\$r = \$call();
+					echo "\$what: returned ", \$r['status'] ?? '', "\\n";
 				} catch (Throwable \$e) {
-					echo "\$what: ", get_class(\$e), "\\n";
+					echo "\$what: ", get_class(\$e), ' ', \$e->getCode(), "\\n";
 				}
 			}
 			echo "alive ", kc_meet_version(), "\\n";
@@ -339,6 +375,15 @@ final class AbuseTest extends KcMeetTestCase {
 		$this->assertSame(0, $code, "the PHP process died (exit $code): $out " . substr($err, 0, 500));
 		$this->assertStringContainsString('alive ' . kc_meet_version(), $out);
 		$this->assertStringNotContainsStringIgnoringCase('panic', $out . $err);
+		// Each is refused as what it is, not by accident (a conversion that drops the bad part).
+		$this->assertSame([
+			'deeply nested appointment: KcMeet\\InvalidArgumentException 5001',
+			'self-referencing appointment: KcMeet\\InvalidArgumentException 5001',
+			'200,000 services: KcMeet\\InvalidArgumentException 5001',
+			'deeply nested options: KcMeet\\InvalidArgumentException 5001',
+			'self-referencing headers: returned 400',
+			'deeply nested configuration: KcMeet\\ConfigurationException 1001',
+		], array_slice(explode("\n", trim($out)), 0, 6));
 		$this->assertStillWorking();
 	}
 }
