@@ -106,7 +106,7 @@ test_all() {
   local t0=$SECONDS
   run_step "build extension" build
   [ -f "$EXT" ] || { echo "no extension, stopping" >&2; exit 1; }
-  run_step "Rust unit + integration tests" cargo test --locked -- --test-threads=4
+  run_step "Rust unit + integration tests" cargo test --locked --no-fail-fast -- --test-threads=4
   run_step "Google emulator self-test" python3 -m unittest tests/emulator/test_google_emulator.py
   run_step "PHP boundary tests" php -d extension="$EXT" -d zend.assertions=1 /usr/bin/phpunit -c tests/php/phpunit.xml
   run_step "WordPress tests" bash tests/wordpress/run.sh

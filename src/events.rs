@@ -786,6 +786,21 @@ fn cut(s: String, max: usize) -> String {
     if s.chars().count() <= max { s } else { s.chars().take(max - 1).collect::<String>() + "…" }
 }
 
+/// Whether Google accepts `e` as an attendee address: Calendar answers 400 "Invalid attendee
+/// email." for the whole insert otherwise, so an address it would refuse (`d3@x`, no domain
+/// dot, spaces, brackets) is left out with a warning instead of failing the event.
+fn attendee_email_ok(e: &str) -> bool {
+    let Some((local, domain)) = e.rsplit_once('@') else { return false };
+    let label_ok = |l: &str| {
+        !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') && !l.starts_with('-') && !l.ends_with('-')
+    };
+    e.len() <= 254
+        && !local.is_empty()
+        && !local.chars().any(|c| c.is_whitespace() || c.is_control() || "@<>(),;:\"[]".contains(c))
+        && domain.split('.').count() >= 2
+        && domain.split('.').all(label_ok)
+}
+
 /// The event resource for an appointment: content from the site's template when it has one,
 /// else a default that carries no clinical notes; the patient (and the doctor's WordPress
 /// address, when it is not the calendar's own) as attendees, never as a room resource.
@@ -831,7 +846,7 @@ fn event_body(ctx: &Context, a: &Appointment, account: Option<&str>) -> Result<(
 
     let mut warnings = vec![];
     let mut attendees = vec![];
-    let valid = |e: &str| e.contains('@') && !e.contains(char::is_whitespace) && e.len() <= 254;
+    let valid = attendee_email_ok;
     if valid(&a.patient_email) {
         attendees.push(json!({"email": a.patient_email, "displayName": plain(&a.patient_name)}));
     } else {
@@ -894,6 +909,16 @@ pub fn state(ctx: &Context, id: i64) -> Result<AppointmentState> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attendee_addresses_google_would_refuse_are_left_out() {
+        for ok in ["patient@example.org", "dr.two+meet@clinic.example.co.uk", "a_b@x-y.example"] {
+            assert!(attendee_email_ok(ok), "{ok}");
+        }
+        for bad in ["d3@x", "no-at.example", "@example.org", "a b@example.org", "a@-x.example", "a@x..example", "<a>@example.org", ""] {
+            assert!(!attendee_email_ok(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn html_and_plain_text_are_safe() {

@@ -59,7 +59,7 @@ pub fn transport_error(what: &str, e: &reqwest::Error) -> Error {
 }
 
 /// The longest a single request may take outside any call budget.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Sends a request; transport failures become [`Code::GoogleUnreachable`]. Inside a call's
 /// budget ([`crate::retry::deadline_scope`]) the request's timeout is cut to the time left

@@ -155,7 +155,13 @@ impl<'a> OAuth<'a> {
     /// Sends one token-endpoint request through our client, remembering the HTTP status so a
     /// body `oauth2` cannot parse (a 5xx in the API error shape, HTML) is still reported well.
     fn call(&self, request: HttpRequest, status: &Cell<u16>) -> std::result::Result<HttpResponse, TransportFailure> {
-        let req: reqwest::blocking::Request = request.try_into().map_err(TransportFailure)?;
+        let mut req: reqwest::blocking::Request = request.try_into().map_err(TransportFailure)?;
+        // Inside a call's budget (`retry::deadline_scope`) a token request may take only the time
+        // left, like every Calendar request (`http::send`): a token endpoint that hangs must not
+        // hold a booking past its budget.
+        if let Some(left) = crate::retry::time_left() {
+            *req.timeout_mut() = Some(left.clamp(std::time::Duration::from_millis(1), crate::http::REQUEST_TIMEOUT));
+        }
         let resp = self.http.execute(req).map_err(TransportFailure)?;
         status.set(resp.status().as_u16());
         let mut builder = ::http::Response::builder().status(resp.status().as_u16());
