@@ -176,6 +176,9 @@ pub fn sync(ctx: &Context, opts: &Value) -> Result<SyncReport> {
 
 fn sync_doctor(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant) -> DoctorSync {
     let mut r = DoctorSync { doctor_id, ..DoctorSync::default() };
+    // The budget bounds every request and lock wait of this worker thread, not only the pages
+    // between them: a Google that hangs cannot hold the push route or cron past it.
+    let _budget = crate::retry::deadline_scope(deadline);
     // Two nodes never sync the same doctor at once: the second one skips.
     let lock = match ctx.store.try_lock(&format!("sync:{doctor_id}"), Duration::ZERO) {
         Ok(Some(l)) => l,

@@ -353,7 +353,10 @@ final class KC_Meet_Waiting {
 	 * @return array<int, array>
 	 */
 	private static function stored() {
-		$stored  = get_option( self::OPTION, array() );
+		// Autoloaded (see store()): read from what WordPress loads with every page, so a page
+		// without waiting appointments makes no query.
+		$all     = wp_load_alloptions();
+		$stored  = isset( $all[ self::OPTION ] ) ? maybe_unserialize( $all[ self::OPTION ] ) : array();
 		$entries = array();
 		foreach ( is_array( $stored ) ? $stored : array() as $id => $entry ) {
 			if ( (int) $id > 0 && is_array( $entry ) && isset( $entry['reason'] ) ) {
@@ -378,7 +381,7 @@ final class KC_Meet_Waiting {
 			delete_option( self::OPTION );
 			return;
 		}
-		update_option( self::OPTION, array_slice( $entries, -self::MAX, null, true ), false );
+		update_option( self::OPTION, array_slice( $entries, -self::MAX, null, true ), true );
 	}
 
 	/**
