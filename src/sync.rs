@@ -192,6 +192,15 @@ fn sync_doctor(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant) -> 
         }
     };
     let result = run_listing(ctx, doctor_id, full, deadline, &mut r);
+    // A request cut by the budget is not a failure: the listing stopped where the budget ended
+    // and the next run resumes from the stored position.
+    let result = match result {
+        Err(e) if e.is_transient() && Instant::now() >= deadline => {
+            r.remaining = true;
+            Ok(())
+        }
+        other => other,
+    };
     if let Err(e) = result {
         let _ = ctx.store.save_sync_position(doctor_id, &ctx.store.sync_position(doctor_id).unwrap_or_default(), Some(&e.message));
         r.error = Some(e.message);
