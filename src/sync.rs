@@ -265,7 +265,7 @@ fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, r: 
         let mut failed = false;
         for item in &page.items {
             r.events_seen += 1;
-            if let Err(e) = apply_item(ctx, doctor_id, item, r) {
+            if let Err(e) = apply_item(ctx, doctor_id, &calendar_id, item, r) {
                 // The position moves on (one bad change must not block the others), so the
                 // event is kept for a targeted re-read instead of being lost.
                 let _ = ctx.store.audit(Some(doctor_id), None, "sync.apply", "failed", &e.message);
@@ -327,9 +327,9 @@ fn reread_failed(
             Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).get_event_value(calendar_id, &item.event_id)
         });
         let applied = match read {
-            Ok(v) => apply_item(ctx, doctor_id, &v, r),
+            Ok(v) => apply_item(ctx, doctor_id, calendar_id, &v, r),
             Err(e) if matches!(e.http_status, Some(404) | Some(410)) => {
-                apply_item(ctx, doctor_id, &serde_json::json!({"id": item.event_id, "status": "cancelled"}), r)
+                apply_item(ctx, doctor_id, calendar_id, &serde_json::json!({"id": item.event_id, "status": "cancelled"}), r)
             }
             Err(e) if e.is_transient() || e.http_status == Some(401) => {
                 // Google is unavailable: keep every item and let the listing report it.
@@ -369,12 +369,16 @@ fn utc_of(v: &Value) -> Option<String> {
 }
 
 /// Applies one listed event, if it is ours and not our own echo.
-fn apply_item(ctx: &Context, doctor_id: u64, item: &Value, r: &mut DoctorSync) -> Result<()> {
+fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, item: &Value, r: &mut DoctorSync) -> Result<()> {
     let info = EventInfo::from_value(item);
-    let appointment = match info.private.get("kc_meet_appointment").and_then(Value::as_str).and_then(|s| s.parse::<u64>().ok()) {
+    let marked = match info.private.get("kc_meet_appointment").and_then(Value::as_str).and_then(|s| s.parse::<u64>().ok()) {
         Some(a) if info.private.get("kc_meet_site").and_then(Value::as_str) == Some(events::site_key(ctx).as_str()) => Some(a),
+        _ => None,
+    };
+    let appointment = match marked {
+        Some(a) => Some(a),
         // Deleted events may come back without their properties: match them by our ids.
-        _ => ctx.store.appointment_of_event(&info.id)?,
+        None => ctx.store.appointment_of_event(&info.id)?,
     };
     let Some(appt) = appointment else { return Ok(()) };
     let _lock = ctx.store.lock(&format!("appt:{appt}"), Duration::from_secs(20))?;
@@ -382,7 +386,26 @@ fn apply_item(ctx: &Context, doctor_id: u64, item: &Value, r: &mut DoctorSync) -
         let mut c = ctx.store.conn()?;
         ctx.store.get_event(&mut c, appt)?
     };
-    let Some(stored) = stored.filter(|s| s.event_id == info.id && s.doctor_id == doctor_id) else { return Ok(()) };
+    let current = stored.as_ref().is_some_and(|s| s.event_id == info.id && s.doctor_id == doctor_id);
+    if !current && marked.is_some() && info.status != "cancelled" {
+        // One of ours that is not the appointment's event: an insert Google finished after we
+        // had given up on it and deleted its id (a request cut by the budget can still be
+        // processed), an older generation, or the old doctor's event after a doctor change.
+        // Under the appointment's lock, so no insert of ours is in flight: it goes, and its
+        // attendees are told.
+        let result = doctors::with_token(ctx, doctor_id, |t| {
+            Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).delete_event(calendar_id, &info.id, "all")
+        });
+        match result {
+            Ok(_) => {
+                let _ = ctx.store.audit(Some(doctor_id), Some(appt), "google_change", "stray_deleted", &format!("event {} is not the appointment's event", info.id));
+            }
+            Err(e) if matches!(e.http_status, Some(404) | Some(410)) => {}
+            Err(e) => return Err(e),
+        }
+        return Ok(());
+    }
+    let Some(stored) = stored.filter(|_| current) else { return Ok(()) };
     if info.etag == stored.etag || stored.state != "active" {
         return Ok(()); // our own write, or an event we already let go of
     }

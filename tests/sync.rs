@@ -710,3 +710,28 @@ fn a_failing_watch_or_stop_is_reported_and_renewal_recovers() {
     assert_eq!(now.len(), 1);
     assert_ne!(now[0].channel_id, old.channel_id);
 }
+
+#[test]
+fn an_event_of_ours_that_is_not_the_appointments_event_is_removed_by_the_sync() {
+    let (bed, _rx) = bed_with(|_| {});
+    quiet(&bed);
+    let (id, eid) = booked(&bed);
+    sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    // An insert Google finished after the call had given up on it (the request was cut by the
+    // budget, its id deleted as a 404, the appointment moved on to the next generation): an
+    // event of ours with another generation's id and our private properties.
+    let stray = eid.trim_end_matches('0').to_string() + "5";
+    assert_ne!(stray, eid);
+    let site = bed.live_events(DOC)[0]["extendedProperties"]["private"]["kc_meet_site"].clone();
+    bed.emu.post("/__emu/ui/create", json!({"email": DOC, "event": {
+        "id": stray, "summary": "Video consultation",
+        "start": {"dateTime": format!("{}T10:00:00Z", day(20))}, "end": {"dateTime": format!("{}T10:30:00Z", day(20))},
+        "attendees": [{"email": "patient@example.org"}],
+        "extendedProperties": {"private": {"kc_meet_site": site, "kc_meet_appointment": id.to_string()}}}}));
+    assert_eq!(bed.live_events(DOC).len(), 2);
+    sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    let live = bed.live_events(DOC);
+    assert_eq!(live.len(), 1, "the stray event is deleted at Google");
+    assert_eq!(live[0]["id"].as_str(), Some(eid.as_str()), "the appointment's own event stays");
+    assert_eq!(events::mapping(&bed.ctx, id as i64).unwrap().unwrap().event_id, eid);
+}
