@@ -330,6 +330,13 @@ fn ensure_locked(ctx: &Context, appt: &Appointment, loaded: &Loaded, call: &Call
     let cal = Cal { id: doctor.calendar_id.unwrap_or_else(|| "primary".into()), account: doctor.email };
     let result = match live_event(&loaded) {
         Some(e) if e.state == EventState::Active => write_update(ctx, appt, e, &cal, &call),
+        Some(e) if e.state == EventState::Deleting => {
+            // Our delete of this id may still land at Google: never reuse it. One more try to
+            // delete it now (a 404 is fine; if it fails, sync removes it as a stray of ours),
+            // then the booking gets the next generation.
+            let _ = google(ctx, e.doctor_id, id, "events.delete", |c| c.delete_event(&e.calendar_id, &e.event_id, "all"));
+            write_create(ctx, appt, &cal, e.generation + 1, &call)
+        }
         Some(e) => write_create(ctx, appt, &cal, e.generation, &call),
         None => match vendor_event(&loaded) {
             Some(vendor_id) => adopt(ctx, appt, &cal, vendor_id, &loaded, &call),
@@ -633,6 +640,13 @@ fn remove_locked(ctx: &Context, id: u64, loaded: &Loaded, call: &Call, doctor_hi
     // A `creating` row's id may or may not exist at Google: deleting it settles both (404/410
     // count as done).
     let result = google(ctx, e.doctor_id, id, "events.delete", |c| c.delete_event(&e.calendar_id, &e.event_id, "all"))
+        .inspect_err(|err| {
+            // A delete whose answer was lost (timeout, reset) may still be carried out at
+            // Google, even after a later write: the id is not reused from now on.
+            if err.code == Code::GoogleUnreachable {
+                let _ = ctx.store.mark_deleting(id, &e.event_id);
+            }
+        })
         .and_then(|_| ctx.store.forget(id, call.snapshot_us, call.job))
         .map(|_| {
             let _ = ctx.store.audit(Some(e.doctor_id), Some(id), "delete", "ok", &format!("event {}", e.event_id));

@@ -66,6 +66,10 @@ str_enum! {
         Active = "active",
         /// An insert of `event_id` is under way or its answer was lost: the event may exist.
         Creating = "creating",
+        /// A delete of `event_id` was sent and its answer was lost: the event may still exist
+        /// and may go at any moment, so it is deleted again and never reused (a re-booking takes
+        /// the next generation).
+        Deleting = "deleting",
         /// Gone at Google (or never made); the generation is kept, Google reserves the id.
         #[default]
         Deleted = "deleted",
@@ -342,6 +346,17 @@ impl Store {
 
     /// Records that conference request `n` is about to replace the event's Meet link (the
     /// link shown stays until the new one is known).
+    /// Marks the appointment's event as being deleted with an unknown outcome
+    /// ([`EventState::Deleting`]).
+    pub fn mark_deleting(&self, appointment_id: u64, event_id: &str) -> Result<()> {
+        let mut c = self.conn()?;
+        c.exec_drop(
+            format!("UPDATE `{}` SET state = 'deleting', updated_at = UTC_TIMESTAMP() WHERE appointment_id = ? AND event_id = ?", self.t.events),
+            (appointment_id, event_id),
+        )?;
+        Ok(())
+    }
+
     pub fn set_conference_n(&self, appointment_id: u64, n: u32) -> Result<()> {
         let mut c = self.conn()?;
         c.exec_drop(format!("UPDATE `{}` SET conference_n = ?, conference_status = 'requested', updated_at = UTC_TIMESTAMP() WHERE appointment_id = ?", self.t.events), (n, appointment_id))?;
@@ -494,7 +509,7 @@ impl Store {
         let mut c = self.conn()?;
         let rows: Vec<mysql::Row> = c.exec(
             format!(
-                "SELECT {} FROM `{}` e WHERE e.state IN ('active', 'creating') AND (? = 0 OR e.doctor_id = ?) ORDER BY e.appointment_id",
+                "SELECT {} FROM `{}` e WHERE e.state IN ('active', 'creating', 'deleting') AND (? = 0 OR e.doctor_id = ?) ORDER BY e.appointment_id",
                 event_columns("e"),
                 self.t.events
             ),

@@ -499,3 +499,26 @@ fn a_taken_over_vendor_event_moved_in_google_moves_the_appointment() {
     let start: String = bed.sql().exec_first("SELECT CAST(appointment_start_time AS CHAR) FROM wp_kc_appointments WHERE id = ?", (id,)).unwrap().unwrap();
     assert_eq!(start, "12:00:00");
 }
+
+#[test]
+fn a_delete_whose_answer_was_lost_is_never_undone_by_a_rebooking_that_reuses_its_event() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    let made = events::create(&bed.ctx, id as i64, &none()).unwrap();
+    // Google takes longer than the budget to answer the delete, and carries it out afterwards.
+    let delay = BUDGET.as_secs_f64() + 1.5;
+    bed.emu.fault(json!({"method": "DELETE", "path": "/calendar/v3", "action": "delay", "delay_s": delay, "times": 1}));
+    bed.sql().exec_drop("UPDATE wp_kc_appointments SET status = 0 WHERE id = ?", (id,)).unwrap();
+    assert_eq!(events::update(&bed.ctx, id as i64, &none()).unwrap().state, "queued");
+    // Booked again while that delete is still on its way.
+    bed.sql().exec_drop("UPDATE wp_kc_appointments SET status = 1 WHERE id = ?", (id,)).unwrap();
+    let again = events::update(&bed.ctx, id as i64, &none()).unwrap();
+    assert_ne!(again.event_id, made.event_id, "the event whose delete may still land is not reused");
+    std::thread::sleep(Duration::from_secs_f64(delay));
+    run_due_jobs(&bed);
+    let live = bed.live_events(DOC);
+    assert_eq!(live.len(), 1, "exactly one event for the booked appointment: {live:?}");
+    let rows = mapping_rows(&bed, id);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(Some(rows[0].0.as_str()), live[0]["id"].as_str());
+}
