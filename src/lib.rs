@@ -22,6 +22,7 @@ pub mod oauth;
 pub mod redact;
 pub mod retry;
 pub mod runtime;
+pub mod screens;
 pub mod store;
 pub mod store_events;
 pub mod store_sync;

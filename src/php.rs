@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use crate::error::{Error, ErrorKind};
 use crate::runtime::{self, Context};
-use crate::{doctors, events, health, jobs, sync};
+use crate::{doctors, events, health, jobs, screens, sync};
 
 const BASE: &str = "KcMeet\\Exception";
 
@@ -360,6 +360,25 @@ pub fn kc_meet_stop_channels(doctor_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
     out(sync::stop_doctor_channels(&*ctx()?, d).map(|n| serde_json::json!({ "doctor_id": d, "stopped": n })))
 }
 
+/// A page of the site's telemedicine appointments with the state of their Google event, in one
+/// query. $opts: doctor_id, state (linked|pending|queued|failed|flagged|removed|missing), from,
+/// to (local dates Y-m-d), appointment_id, order (asc|desc), page (from 1), per_page (max 500).
+/// Returns rows, total, page, per_page.
+/// @throws \KcMeet\InvalidArgumentException on a malformed filter
+#[php_function]
+pub fn kc_meet_appointments(opts: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
+    out(screens::appointments(&*ctx()?, &opt_value(opts)))
+}
+
+/// A page of the site's KiviCare doctors (connected or not) with their connection, calendar,
+/// push channel, last sync and job counts, in one query. $opts: status (connected|
+/// needs_reconnect|not_connected), doctor_id, search, page, per_page. Returns rows, total,
+/// page, per_page.
+#[php_function]
+pub fn kc_meet_doctors(opts: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
+    out(screens::doctors(&*ctx()?, &opt_value(opts)))
+}
+
 #[php_module]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
     module
@@ -389,4 +408,6 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .function(wrap_function!(kc_meet_renew_channels))
         .function(wrap_function!(kc_meet_channels))
         .function(wrap_function!(kc_meet_stop_channels))
+        .function(wrap_function!(kc_meet_appointments))
+        .function(wrap_function!(kc_meet_doctors))
 }

@@ -68,6 +68,18 @@ namespace {
     function kc_meet_appointment_state(int $appointment_id): array {}
 
     /**
+     * A page of the site's telemedicine appointments with the state of their Google event, in one
+     * query. $opts: doctor_id, state (linked|pending|queued|failed|flagged|removed|missing), from,
+     * to (local dates Y-m-d), appointment_id, order (asc|desc), page (from 1), per_page (max 500).
+     * Returns rows, total, page, per_page.
+     * @throws \KcMeet\InvalidArgumentException on a malformed filter
+     * @param ?array $opts
+     * @return array
+     * @throws \KcMeet\Exception
+     */
+    function kc_meet_appointments(?array $opts = null): array {}
+
+    /**
      * The Google authorization URL that connects $doctor_id, started by $initiator_user_id. Its
      * single-use state expires in 10 minutes.
      * @param int $doctor_id
@@ -155,6 +167,17 @@ namespace {
      * @throws \KcMeet\Exception
      */
     function kc_meet_disconnect(int $doctor_id): array {}
+
+    /**
+     * A page of the site's KiviCare doctors (connected or not) with their connection, calendar,
+     * push channel, last sync and job counts, in one query. $opts: status (connected|
+     * needs_reconnect|not_connected), doctor_id, search, page, per_page. Returns rows, total,
+     * page, per_page.
+     * @param ?array $opts
+     * @return array
+     * @throws \KcMeet\Exception
+     */
+    function kc_meet_doctors(?array $opts = null): array {}
 
     /**
      * Checks a Google push message by its X-Goog-* headers (no Google request for a bad one) and
