@@ -91,7 +91,8 @@ pub struct DoctorRow {
     pub last_error_at: Option<String>,
     pub last_sync_at: Option<String>,
     pub last_sync_error: Option<String>,
-    /// Expiry (unix seconds) of the doctor's newest active push channel; none means polling.
+    /// Expiry (milliseconds since the epoch, as Google sends it) of the doctor's newest active
+    /// push channel; none means the doctor is polled.
     pub channel_expires_at: Option<i64>,
     pub jobs_queued: u64,
     pub jobs_failed: u64,

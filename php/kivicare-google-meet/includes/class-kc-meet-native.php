@@ -283,6 +283,28 @@ final class KC_Meet_Native {
 	}
 
 	/**
+	 * A page of the site's telemedicine appointments with their Google state (one query).
+	 *
+	 * @param array $opts `doctor_id`, `state`, `from`, `to` (Y-m-d), `appointment_id`, `order`, `page`, `per_page`.
+	 * @return array `rows`, `total`, `page`, `per_page`.
+	 */
+	public static function appointments( array $opts = array() ) {
+		self::ensure_ready();
+		return kc_meet_appointments( $opts );
+	}
+
+	/**
+	 * A page of the site's KiviCare doctors with their connection (one query).
+	 *
+	 * @param array $opts `status`, `doctor_id`, `search`, `page`, `per_page`.
+	 * @return array `rows`, `total`, `page`, `per_page`.
+	 */
+	public static function doctors( array $opts = array() ) {
+		self::ensure_ready();
+		return kc_meet_doctors( $opts );
+	}
+
+	/**
 	 * Incremental two-way sync with Google Calendar. The extension has applied every returned
 	 * change to the database already; the caller hands them to {@see KC_Meet_Sync_Changes::dispatch()}.
 	 *

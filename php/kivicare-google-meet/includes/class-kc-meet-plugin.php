@@ -300,6 +300,8 @@ final class KC_Meet_Plugin {
 		$this->component( 'kivicare4', 'KC_Meet_KiviCare4' );
 		$this->component( 'appointments', 'KC_Meet_Appointment_Hooks' );
 		$this->component( 'background', 'KC_Meet_Background' );
+		$this->component( 'admin_doctors', 'KC_Meet_Admin_Doctors' );
+		$this->component( 'admin_appointments', 'KC_Meet_Admin_Appointments' );
 	}
 
 	/**
