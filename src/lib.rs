@@ -19,6 +19,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod oauth;
+pub mod privacy;
 pub mod redact;
 pub mod retry;
 pub mod runtime;

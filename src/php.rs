@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use crate::error::{Error, ErrorKind};
 use crate::runtime::{self, Context};
-use crate::{doctors, events, health, jobs, screens, sync};
+use crate::{doctors, events, health, jobs, privacy, screens, sync};
 
 const BASE: &str = "KcMeet\\Exception";
 
@@ -379,6 +379,22 @@ pub fn kc_meet_doctors(opts: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashT
     out(screens::doctors(&*ctx()?, &opt_value(opts)))
 }
 
+/// What kc-meet keeps about a WordPress user (for the personal-data exporter): connection,
+/// audit rows about them, events of the appointments they are doctor or patient of. No Google
+/// request.
+#[php_function]
+pub fn kc_meet_privacy_export(user_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
+    out(privacy::export(&*ctx()?, user_id))
+}
+
+/// Erases what kc-meet keeps about a user (personal-data eraser): disconnects their Google
+/// account (channels stopped, grant revoked, tokens erased) and removes the audit rows about
+/// them. Returns disconnected, revoked, revoke_error, audit_rows_removed, appointments_retained.
+#[php_function]
+pub fn kc_meet_privacy_erase(user_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
+    out(privacy::erase(&*ctx()?, user_id))
+}
+
 #[php_module]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
     module
@@ -410,4 +426,6 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .function(wrap_function!(kc_meet_stop_channels))
         .function(wrap_function!(kc_meet_appointments))
         .function(wrap_function!(kc_meet_doctors))
+        .function(wrap_function!(kc_meet_privacy_export))
+        .function(wrap_function!(kc_meet_privacy_erase))
 }

@@ -223,6 +223,26 @@ namespace {
     function kc_meet_migrate(): array {}
 
     /**
+     * Erases what kc-meet keeps about a user (personal-data eraser): disconnects their Google
+     * account (channels stopped, grant revoked, tokens erased) and removes the audit rows about
+     * them. Returns disconnected, revoked, revoke_error, audit_rows_removed, appointments_retained.
+     * @param int $user_id
+     * @return array
+     * @throws \KcMeet\Exception
+     */
+    function kc_meet_privacy_erase(int $user_id): array {}
+
+    /**
+     * What kc-meet keeps about a WordPress user (for the personal-data exporter): connection,
+     * audit rows about them, events of the appointments they are doctor or patient of. No Google
+     * request.
+     * @param int $user_id
+     * @return array
+     * @throws \KcMeet\Exception
+     */
+    function kc_meet_privacy_export(int $user_id): array {}
+
+    /**
      * Finds and fixes events whose appointment is gone or cancelled, and telemedicine
      * appointments without an event. $opts: dry_run, doctor_id, from, to, create_missing,
      * remove_orphans, limit, budget_s.

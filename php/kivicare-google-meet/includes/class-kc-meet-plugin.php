@@ -304,6 +304,8 @@ final class KC_Meet_Plugin {
 		$this->component( 'background', 'KC_Meet_Background' );
 		$this->component( 'admin_doctors', 'KC_Meet_Admin_Doctors' );
 		$this->component( 'admin_appointments', 'KC_Meet_Admin_Appointments' );
+		$this->component( 'users', 'KC_Meet_Users' );
+		$this->component( 'privacy', 'KC_Meet_Privacy' );
 	}
 
 	/**
