@@ -306,6 +306,7 @@ final class KC_Meet_Plugin {
 		$this->component( 'admin_appointments', 'KC_Meet_Admin_Appointments' );
 		$this->component( 'users', 'KC_Meet_Users' );
 		$this->component( 'privacy', 'KC_Meet_Privacy' );
+		$this->component( 'doctor_notices', 'KC_Meet_Doctor_Notices' );
 	}
 
 	/**
