@@ -164,7 +164,6 @@ abstract class KC_Meet_Admin_Screens {
 		if ( $code ) {
 			$args['kc_meet_code'] = (int) $code;
 		}
-		KC_Meet_Doctor_Notices::forget_counts();
 		// Keep the filters and page the admin was looking at.
 		$referer = wp_get_referer();
 		$base    = $referer && false !== strpos( $referer, 'page=' . $this->slug() ) ? remove_query_arg( array( 'kc_meet_done', 'kc_meet_id', 'kc_meet_code' ), $referer ) : $this->url();

@@ -16,8 +16,8 @@ defined( 'ABSPATH' ) || exit;
  *   user meta `kc_meet_reconnect_mailed` until the doctor is connected again;
  * - managers (`manage_options`) see one grouped notice with the number of doctors who must
  *   reconnect and of appointments whose Google event failed, linking to the Doctors and
- *   Appointments screens (counted with two indexed queries, cached for a minute in the
- *   transient `kc_meet_attention`).
+ *   Appointments screens (two queries on the managers' page loads only, not cached: a notice that
+ *   lags behind a breakage or a fix would send them to the wrong screen).
  */
 final class KC_Meet_Doctor_Notices {
 
@@ -27,13 +27,6 @@ final class KC_Meet_Doctor_Notices {
 	 * @var string
 	 */
 	const MAILED_META = 'kc_meet_reconnect_mailed';
-
-	/**
-	 * Transient with the managers' counts.
-	 *
-	 * @var string
-	 */
-	const COUNTS_TRANSIENT = 'kc_meet_attention';
 
 	/**
 	 * Hooks the notices and the e-mail pass.
@@ -76,14 +69,9 @@ final class KC_Meet_Doctor_Notices {
 	/**
 	 * Counts that need a manager: doctors to reconnect, appointments whose event failed.
 	 *
-	 * @param bool $fresh Skip the one-minute cache.
 	 * @return array{reconnect: int, failed: int}
 	 */
-	public static function counts( $fresh = false ) {
-		$cached = $fresh ? false : get_transient( self::COUNTS_TRANSIENT );
-		if ( is_array( $cached ) ) {
-			return $cached;
-		}
+	public static function counts() {
 		$counts = array(
 			'reconnect' => 0,
 			'failed'    => 0,
@@ -104,19 +92,9 @@ final class KC_Meet_Doctor_Notices {
 				)['jobs']
 			);
 		} catch ( \Throwable $e ) {
-			return $counts; // The configuration notice explains why; nothing cached.
+			unset( $e ); // The configuration notice explains why.
 		}
-		set_transient( self::COUNTS_TRANSIENT, $counts, MINUTE_IN_SECONDS );
 		return $counts;
-	}
-
-	/**
-	 * Drops the cached counts (after an action changed them).
-	 *
-	 * @return void
-	 */
-	public static function forget_counts() {
-		delete_transient( self::COUNTS_TRANSIENT );
 	}
 
 	/**
@@ -189,9 +167,6 @@ final class KC_Meet_Doctor_Notices {
 			if ( ! isset( $broken_id[ (int) $doctor_id ] ) ) {
 				delete_user_meta( (int) $doctor_id, self::MAILED_META );
 			}
-		}
-		if ( $sent > 0 ) {
-			self::forget_counts();
 		}
 		return $sent;
 	}
