@@ -100,7 +100,7 @@ pub fn export(ctx: &Context, user_id: i64) -> Result<Export> {
     ctx.store.require_schema()?;
     let connection = doctors::status(ctx, user_id)?;
     let mut c = ctx.store.conn()?;
-    let audit: Vec<(String, Option<u64>, String, String, Option<String>)> = c.exec(
+    let audit: Vec<mysql::Row> = c.exec(
         format!(
             "SELECT DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ'), appointment_id, action, outcome, detail FROM `{}`
              WHERE doctor_id = ? ORDER BY id DESC LIMIT {AUDIT_LIMIT}",
@@ -110,7 +110,13 @@ pub fn export(ctx: &Context, user_id: i64) -> Result<Export> {
     )?;
     let audit = audit
         .into_iter()
-        .map(|(time, appointment_id, action, outcome, detail)| AuditRow { time, appointment_id, action, outcome, detail })
+        .map(|mut r| AuditRow {
+            time: r.take(0).unwrap_or_default(),
+            appointment_id: r.take(1).flatten(),
+            action: r.take(2).unwrap_or_default(),
+            outcome: r.take(3).unwrap_or_default(),
+            detail: r.take(4).flatten(),
+        })
         .collect();
     Ok(Export { user_id: id, connection, audit, appointments: appointments(ctx, id)? })
 }

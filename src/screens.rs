@@ -33,6 +33,11 @@ const STATE_SQL: &str = "CASE WHEN j.state = 'failed' THEN 'failed'
     WHEN e.state = 'deleted' THEN 'removed'
     ELSE 'missing' END";
 
+/// A doctor's state: connected = a stored token and the connect flag not 'off'; then our row
+/// may say needs_reconnect (the rule of `doctors::derive_status`, as SQL over a page).
+const DOCTOR_STATUS_SQL: &str = "CASE WHEN tok.umeta_id IS NULL OR COALESCE(flag.meta_value, '') = 'off' THEN 'not_connected'
+    WHEN d.status = 'needs_reconnect' THEN 'needs_reconnect' ELSE 'connected' END";
+
 /// The states [`STATE_SQL`] yields, in the order a filter lists them.
 pub const APPOINTMENT_STATES: [&str; 7] = ["linked", "pending", "queued", "failed", "flagged", "removed", "missing"];
 
@@ -270,12 +275,6 @@ pub fn doctors(ctx: &Context, opts: &Value) -> Result<Page<DoctorRow>> {
     // The role lives in `{site prefix}capabilities`: on a multisite network each site lists
     // only its own doctors.
     let caps_key = format!("{}capabilities", t.prefix());
-    // Connected = a stored token and the connect flag not 'off'; then our row may say
-    // needs_reconnect (same rule as `doctors::derive_status`).
-    let status_sql = format!(
-        "CASE WHEN tok.umeta_id IS NULL OR COALESCE(flag.meta_value, '') = 'off' THEN 'not_connected'
-              WHEN d.status = 'needs_reconnect' THEN 'needs_reconnect' ELSE 'connected' END"
-    );
     let from_where = format!(
         "FROM `{users}` u
          JOIN `{um}` cap ON cap.user_id = u.ID AND cap.meta_key = :caps AND cap.meta_value LIKE '%\"kiviCare\\_doctor\"%'
@@ -284,7 +283,7 @@ pub fn doctors(ctx: &Context, opts: &Value) -> Result<Page<DoctorRow>> {
          LEFT JOIN `{doctors}` d ON d.doctor_id = u.ID
          WHERE (:doctor = 0 OR u.ID = :doctor)
            AND (:search = '' OR u.display_name LIKE :search OR u.user_login LIKE :search OR u.user_email LIKE :search)
-           AND (:status = '' OR ({status_sql}) = :status)",
+           AND (:status = '' OR ({DOCTOR_STATUS_SQL}) = :status)",
         um = t.usermeta,
         doctors = t.doctors,
         token = crate::store::meta::TOKEN,
@@ -297,7 +296,7 @@ pub fn doctors(ctx: &Context, opts: &Value) -> Result<Page<DoctorRow>> {
         "status" => status.unwrap_or(""),
     };
     let sql = format!(
-        "SELECT u.ID, COALESCE(u.display_name, ''), COALESCE(u.user_email, ''), {status_sql},
+        "SELECT u.ID, COALESCE(u.display_name, ''), COALESCE(u.user_email, ''), {DOCTOR_STATUS_SQL},
                 d.email, d.calendar_id, DATE_FORMAT(d.connected_at, {ISO}), d.last_error, DATE_FORMAT(d.last_error_at, {ISO}),
                 DATE_FORMAT(d.last_sync_at, {ISO}), d.last_sync_error,
                 (SELECT MAX(ch.expires_at) FROM `{channels}` ch WHERE ch.doctor_id = u.ID AND ch.state = 'active'),
