@@ -2,8 +2,9 @@
 # kc-meet build and test entry point.
 #
 #   ./build.sh build    install what is missing, build the release extension (target/release/libkc_meet.so)
-#   ./build.sh test     build once, then run every test: Rust unit + integration, emulator self-test,
-#                       PHP boundary tests, WordPress tests (real MariaDB, real WordPress, Chromium)
+#   ./build.sh test     build once, then run every test: Rust unit + integration (with the fault matrix),
+#                       emulator self-test, PHP boundary tests, WordPress tests (real MariaDB, real
+#                       WordPress, Chromium), the load suite and the database-fault suite
 #   ./build.sh demo     build, then walk a doctor through connect → book → Meet link → reschedule →
 #                       cancel → disconnect on a real WordPress against the bundled Google emulator
 #   ./build.sh bench    per-operation figures (Google calls, MySQL connections, CPU, memory) and one
@@ -107,6 +108,8 @@ test_all() {
   run_step "Google emulator self-test" python3 -m unittest tests/emulator/test_google_emulator.py
   run_step "PHP boundary tests" php -d extension="$EXT" -d zend.assertions=1 /usr/bin/phpunit -c tests/php/phpunit.xml
   run_step "WordPress tests" bash tests/wordpress/run.sh
+  run_step "load (8 PHP processes, 2,000 operations, random faults)" php -d extension="$EXT" tests/load/load.php
+  run_step "database faults (private MariaDB restarted mid-run)" php -d extension="$EXT" tests/dbfault/dbfault.php
   log "summary (total $((SECONDS - t0)) s)"
   printf '  %s\n' "${TIMES[@]}"
   if [ ${#FAILED[@]} -gt 0 ]; then

@@ -41,6 +41,9 @@ pub struct Input {
     pub description: Option<String>,
     pub appointment_date: Option<String>,
     pub appointment_time: Option<String>,
+    /// When the plugin read this data (Unix seconds, e.g. `microtime(true)`); defaults to the
+    /// call's start. Data read before the stored state was made never wins over it.
+    pub read_at: Option<f64>,
 }
 
 impl Input {
@@ -72,7 +75,9 @@ impl Input {
         }
     }
 
-    fn is_empty(&self) -> bool {
+    /// Whether the plugin passed no snapshot of the appointment (no doctor, no time): then the
+    /// database is the only source.
+    pub(crate) fn is_empty(&self) -> bool {
         self.doctor_id.is_none() && self.start_utc.is_none() && self.start.is_none()
     }
 }

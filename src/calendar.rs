@@ -62,6 +62,11 @@ pub struct EventInfo {
     pub meet_url: String,
     /// `success`, `pending`, `failure`, or empty without a conference.
     pub conference_status: String,
+    /// The `requestId` the conference was made with (empty without one).
+    pub conference_request_id: String,
+    /// Start and end as UTC `Y-m-d H:M:S` (empty for all-day or missing times).
+    pub start_utc: String,
+    pub end_utc: String,
     pub etag: String,
     pub updated: String,
     pub sequence: i64,
@@ -72,6 +77,18 @@ pub struct EventInfo {
 impl EventInfo {
     pub fn from_value(v: &Value) -> EventInfo {
         let s = |p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
+        // Google answers RFC 3339 with an offset; a local time with its `timeZone` is read in it.
+        let utc = |t: Option<&Value>| -> String {
+            let Some(t) = t else { return String::new() };
+            let Some(d) = t.get("dateTime").and_then(Value::as_str) else { return String::new() };
+            let at = chrono::DateTime::parse_from_rfc3339(d).map(|d| d.with_timezone(&chrono::Utc)).ok().or_else(|| {
+                let local = chrono::NaiveDateTime::parse_from_str(d, "%Y-%m-%dT%H:%M:%S").ok()?;
+                let tz: chrono_tz::Tz = t.get("timeZone").and_then(Value::as_str)?.parse().ok()?;
+                use chrono::TimeZone;
+                tz.from_local_datetime(&local).earliest().map(|d| d.with_timezone(&chrono::Utc))
+            });
+            at.map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()
+        };
         let meet_url = v
             .pointer("/conferenceData/entryPoints")
             .and_then(Value::as_array)
@@ -85,6 +102,9 @@ impl EventInfo {
             html_link: s("/htmlLink"),
             meet_url,
             conference_status: s("/conferenceData/createRequest/status/statusCode"),
+            conference_request_id: s("/conferenceData/createRequest/requestId"),
+            start_utc: utc(v.get("start")),
+            end_utc: utc(v.get("end")),
             etag: s("/etag"),
             updated: s("/updated"),
             sequence: v.get("sequence").and_then(Value::as_i64).unwrap_or(0),
@@ -118,6 +138,13 @@ impl<'a> Calendar<'a> {
     pub fn get_event(&self, calendar_id: &str, event_id: &str) -> Result<EventInfo> {
         let req = self.http.get(self.events_url(calendar_id, Some(event_id))).bearer_auth(self.token.expose());
         Ok(EventInfo::from_value(&http::json("events.get", http::send("events.get", req)?)?))
+    }
+
+    /// `events.get` as Google's resource, the shape of a listing's items (sync re-reads a
+    /// change that failed to apply).
+    pub fn get_event_value(&self, calendar_id: &str, event_id: &str) -> Result<Value> {
+        let req = self.http.get(self.events_url(calendar_id, Some(event_id))).bearer_auth(self.token.expose());
+        http::json("events.get", http::send("events.get", req)?)
     }
 
     /// `events.patch`: only the fields in `body` change; the conference (Meet link) stays.

@@ -31,6 +31,33 @@ pub const REFRESH_MARGIN_S: i64 = 300;
 /// How long a process waits for another one refreshing or rewriting the same doctor's tokens.
 const DOCTOR_LOCK_WAIT: Duration = Duration::from_secs(20);
 
+/// A doctor's connection state. PHP sees it as its string (`as_str`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionState {
+    Connected,
+    NotConnected,
+    NeedsReconnect,
+}
+
+impl ConnectionState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ConnectionState::Connected => "connected",
+            ConnectionState::NotConnected => "not_connected",
+            ConnectionState::NeedsReconnect => "needs_reconnect",
+        }
+    }
+
+    /// The state a status string names (what [`DoctorStatus::status`] and our table hold).
+    pub fn of(status: &str) -> ConnectionState {
+        match status {
+            "connected" => ConnectionState::Connected,
+            "needs_reconnect" => ConnectionState::NeedsReconnect,
+            _ => ConnectionState::NotConnected,
+        }
+    }
+}
+
 /// A doctor's state as shown to PHP (`kc_meet_status()`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct DoctorStatus {
@@ -107,8 +134,11 @@ pub fn auth_url(ctx: &Context, doctor_id: i64, initiator_user_id: i64) -> Result
     OAuth::new(&ctx.config, &ctx.http).authorize_url(&state, challenge, None)
 }
 
-/// `kc_meet_connect()`: completes the redirect flow started by [`auth_url`].
-pub fn connect(ctx: &Context, doctor_id: i64, code: &str, state: &str) -> Result<Connected> {
+/// `kc_meet_connect()`: completes the redirect flow started by [`auth_url`]. `acting_user` is
+/// the WordPress user whose browser brought the redirect back (the OAuth callback passes the
+/// logged-in user): it must be the user who started the flow, so a link that reached another
+/// browser (sent to a victim, or a login CSRF) connects nobody. The state is used up either way.
+pub fn connect(ctx: &Context, doctor_id: i64, code: &str, state: &str, acting_user: Option<i64>) -> Result<Connected> {
     let doctor_id = check_id("doctor_id", doctor_id)?;
     if code.is_empty() || code.len() > 2048 {
         return Err(Error::invalid_argument("the authorization code is empty or too long"));
@@ -129,6 +159,13 @@ pub fn connect(ctx: &Context, doctor_id: i64, code: &str, state: &str) -> Result
     }
     if row.expired {
         return Err(bad_state("it expired"));
+    }
+    if let Some(user) = acting_user
+        && u64::try_from(user).ok() != Some(row.initiator_user_id)
+    {
+        // Checked before the code reaches Google: nothing is exchanged or stored.
+        let _ = ctx.store.audit(Some(doctor_id), None, "connect", "rejected", "the callback came from another user than the one who started the connection");
+        return Err(bad_state("it was started by another user"));
     }
     let verifier = keyring.open(&row.verifier_sealed, &format!("oauth_state|{hash}"))?.plaintext;
     let tokens = exchange(ctx, &Secret::new(code), Some(&verifier), &ctx.config.redirect_uri)?;
@@ -179,10 +216,6 @@ fn finish_connect(ctx: &Context, doctor_id: u64, initiator: u64, tokens: TokenSe
             "Google Calendar access was not granted: connect again and leave \"See, edit, share and delete all your Google calendars\" ticked",
         ));
     }
-    let Some(refresh) = tokens.refresh_token.clone() else {
-        give_back(&tokens);
-        return Err(Error::new(Code::CodeRejected, "Google issued no refresh token (offline access was not granted): connect again"));
-    };
     let info = match Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, &tokens.access_token).get_calendar("primary") {
         Ok(info) => info,
         Err(e) => {
@@ -194,6 +227,20 @@ fn finish_connect(ctx: &Context, doctor_id: u64, initiator: u64, tokens: TokenSe
                 e
             });
         }
+    };
+    let refresh = match tokens.refresh_token.clone() {
+        Some(r) => r,
+        // Google answers a re-consent without `prompt=consent` (KiviCare 3.x's popup) with no
+        // refresh token when the account's grant already has one. When that grant is the one
+        // we hold, its refresh token stays valid and is kept; giving the new token back would
+        // revoke that grant, i.e. disconnect the doctor.
+        None => match stored_refresh_of_account(ctx, doctor_id, &info.id) {
+            Some(r) => r,
+            None => {
+                give_back(&tokens);
+                return Err(Error::new(Code::CodeRejected, "Google issued no refresh token (offline access was not granted): connect again"));
+            }
+        },
     };
     let scopes = tokens.scopes.join(" ");
     let record = TokenRecord {
@@ -207,6 +254,7 @@ fn finish_connect(ctx: &Context, doctor_id: u64, initiator: u64, tokens: TokenSe
         let _lock = ctx.store.lock(&lock_name(doctor_id), DOCTOR_LOCK_WAIT)?;
         let mut conn = ctx.store.conn()?;
         let previous = ctx.store.get_meta(&mut conn, doctor_id, meta::TOKEN)?;
+        let previous_account = ctx.store.get_doctor(&mut conn, doctor_id)?.and_then(|r| r.email);
         let mut tx = conn.start_transaction(mysql::TxOpts::default())?;
         let s = &ctx.store;
         s.set_meta(&mut tx, doctor_id, meta::TOKEN, &tokens::seal(ctx.keyring()?, doctor_id, &record))?;
@@ -215,9 +263,17 @@ fn finish_connect(ctx: &Context, doctor_id: u64, initiator: u64, tokens: TokenSe
         s.set_meta(&mut tx, doctor_id, meta::CALENDAR, "primary")?;
         s.upsert_connected(&mut tx, doctor_id, &info.id, "primary", &scopes, tokens.expires_at)?;
         tx.commit()?;
+        // Google keeps one grant per account and client: a reconnect of the same account adds
+        // tokens to it, and revoking any of its tokens revokes all of them, the new ones too
+        // (<https://developers.google.com/identity/protocols/oauth2/web-server#tokenrevoke>).
+        // So the previous token is revoked only when the doctor chose another account; when the
+        // previous account is unknown (a vendor token) it is left alone rather than risk the new
+        // grant.
+        let account_changed = previous_account.is_some_and(|old| !old.eq_ignore_ascii_case(&info.id));
         previous
+            .filter(|_| account_changed)
             .and_then(|p| tokens::open(ctx.keyring().ok()?, doctor_id, &p).ok())
-            .and_then(|l| l.record.refresh())
+            .and_then(|l| l.record.refresh().or_else(|| Some(l.record.access())))
             .filter(|old| old != &refresh)
     };
     let _ = ctx.store.audit(Some(doctor_id), None, "connect", "ok", &format!("connected as {}", info.id));
@@ -228,17 +284,32 @@ fn finish_connect(ctx: &Context, doctor_id: u64, initiator: u64, tokens: TokenSe
         }
     }
     if let Some(old) = previous_refresh {
-        // A reconnect replaces the grant: the old one should not stay valid at Google.
-        let _ = oauth.revoke(&old);
+        // Another account replaced the old one: its grant should not stay valid at Google.
+        let outcome = match oauth.revoke(&old) {
+            Ok(_) => "ok",
+            Err(_) => "revoke_failed",
+        };
+        let _ = ctx.store.audit(Some(doctor_id), None, "previous_grant_revoked", outcome, "the doctor connected another Google account");
     }
     Ok(Connected {
         doctor_id,
-        status: "connected",
+        status: ConnectionState::Connected.as_str(),
         email: info.id,
         calendar_id: "primary".into(),
         scopes: tokens.scopes,
         initiator_user_id: initiator,
     })
+}
+
+/// The refresh token we hold for the doctor when it belongs to Google account `account`.
+fn stored_refresh_of_account(ctx: &Context, doctor_id: u64, account: &str) -> Option<Secret> {
+    let mut conn = ctx.store.conn().ok()?;
+    let email = ctx.store.get_doctor(&mut conn, doctor_id).ok()??.email?;
+    if !email.eq_ignore_ascii_case(account) {
+        return None;
+    }
+    let stored = ctx.store.get_meta(&mut conn, doctor_id, meta::TOKEN).ok()??;
+    tokens::open(ctx.keyring().ok()?, doctor_id, &stored).ok()?.record.refresh()
 }
 
 /// `kc_meet_status()`: the doctor's state from the database; no Google request.
@@ -256,12 +327,13 @@ pub fn status(ctx: &Context, doctor_id: i64) -> Result<DoctorStatus> {
 fn derive_status(doctor_id: u64, has_token: bool, connect_flag: Option<&str>, row: Option<DoctorRow>) -> DoctorStatus {
     let connected = has_token && connect_flag != Some("off");
     let row = row.unwrap_or_default();
-    let status = match (connected, row.status.as_str()) {
-        (false, _) => "not_connected",
-        (true, "needs_reconnect") => "needs_reconnect",
-        (true, _) => "connected",
+    let state = match (connected, ConnectionState::of(&row.status)) {
+        (false, _) => ConnectionState::NotConnected,
+        (true, ConnectionState::NeedsReconnect) => ConnectionState::NeedsReconnect,
+        (true, _) => ConnectionState::Connected,
     };
-    if status == "not_connected" {
+    let status = state.as_str();
+    if state == ConnectionState::NotConnected {
         return DoctorStatus {
             doctor_id,
             status,
@@ -287,20 +359,21 @@ fn derive_status(doctor_id: u64, has_token: bool, connect_flag: Option<&str>, ro
     }
 }
 
-/// Loads the doctor's token if the doctor may use it; re-stores legacy plaintext sealed.
-fn load_usable(ctx: &Context, doctor_id: u64) -> Result<TokenRecord> {
+/// Loads the doctor's token if the doctor may use it; re-stores legacy plaintext sealed, unless
+/// the caller already holds the doctor's lock (`lock_held`: the reseal takes it).
+fn load_usable(ctx: &Context, doctor_id: u64, lock_held: bool) -> Result<TokenRecord> {
     let st = status(ctx, doctor_id as i64)?;
-    match st.status {
-        "not_connected" => {
+    match ConnectionState::of(st.status) {
+        ConnectionState::NotConnected => {
             return Err(Error::new(Code::NotConnected, format!("doctor {doctor_id} has not connected a Google account")));
         }
-        "needs_reconnect" => {
+        ConnectionState::NeedsReconnect => {
             return Err(Error::new(
                 Code::NeedsReconnect,
                 format!("doctor {doctor_id} must reconnect Google Calendar: Google no longer accepts the stored authorization"),
             ));
         }
-        _ => {}
+        ConnectionState::Connected => {}
     }
     let keyring = ctx.keyring()?;
     let mut conn = ctx.store.conn()?;
@@ -313,7 +386,7 @@ fn load_usable(ctx: &Context, doctor_id: u64) -> Result<TokenRecord> {
         }
         Err(e) => return Err(e),
     };
-    if loaded.needs_reseal {
+    if loaded.needs_reseal && !lock_held {
         // Legacy plaintext (vendor add-on) or an old key: store it sealed under the current key.
         if let Some(_lock) = ctx.store.try_lock(&lock_name(doctor_id), Duration::from_secs(2))? {
             let current = ctx.store.get_meta(&mut conn, doctor_id, meta::TOKEN)?;
@@ -327,24 +400,40 @@ fn load_usable(ctx: &Context, doctor_id: u64) -> Result<TokenRecord> {
 }
 
 fn mark_needs_reconnect(ctx: &Context, doctor_id: u64, why: &str) {
-    let _ = ctx.store.set_doctor_status(doctor_id, "needs_reconnect", Some(why));
+    let _ = ctx.store.set_doctor_status(doctor_id, ConnectionState::NeedsReconnect.as_str(), Some(why));
     let _ = ctx.store.audit(Some(doctor_id), None, "refresh", "needs_reconnect", why);
 }
 
 /// A valid access token for the doctor, refreshed ahead of expiry.
 pub fn access_token(ctx: &Context, doctor_id: u64) -> Result<Secret> {
-    let record = load_usable(ctx, doctor_id)?;
+    access_token_as(ctx, doctor_id, Lock::Take)
+}
+
+/// Whether the caller already holds the doctor's lock (`doctor:N`). MySQL's named locks belong
+/// to a connection, and a refresh runs on another pooled connection than the holder's: taking
+/// the lock again would wait for ourselves until the wait times out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lock {
+    Take,
+    Held,
+}
+
+fn access_token_as(ctx: &Context, doctor_id: u64, lock: Lock) -> Result<Secret> {
+    let record = load_usable(ctx, doctor_id, lock == Lock::Held)?;
     if record.expires_at > now() + REFRESH_MARGIN_S {
         return Ok(record.access());
     }
-    refresh(ctx, doctor_id, &record.access())
+    refresh(ctx, doctor_id, &record.access(), lock)
 }
 
 /// Refreshes the doctor's token unless another process already replaced `stale`.
 /// One refresh at a time per doctor, across processes.
-fn refresh(ctx: &Context, doctor_id: u64, stale: &Secret) -> Result<Secret> {
-    let _lock = ctx.store.lock(&lock_name(doctor_id), DOCTOR_LOCK_WAIT)?;
-    let record = load_usable(ctx, doctor_id)?;
+fn refresh(ctx: &Context, doctor_id: u64, stale: &Secret, lock: Lock) -> Result<Secret> {
+    let _lock = match lock {
+        Lock::Take => Some(ctx.store.lock(&lock_name(doctor_id), DOCTOR_LOCK_WAIT)?),
+        Lock::Held => None,
+    };
+    let record = load_usable(ctx, doctor_id, true)?;
     if &record.access() != stale && record.expires_at > now() + REFRESH_MARGIN_S {
         return Ok(record.access());
     }
@@ -385,11 +474,20 @@ fn refresh(ctx: &Context, doctor_id: u64, stale: &Secret) -> Result<Secret> {
 /// Runs a Google call with the doctor's token. A 401 means Google dropped the token early
 /// (revoked access token, clock skew): refresh once and try again; a second 401 means the
 /// grant is gone.
-pub fn with_token<T>(ctx: &Context, doctor_id: u64, mut call: impl FnMut(&Secret) -> Result<T>) -> Result<T> {
-    let token = access_token(ctx, doctor_id)?;
+pub fn with_token<T>(ctx: &Context, doctor_id: u64, call: impl FnMut(&Secret) -> Result<T>) -> Result<T> {
+    with_token_as(ctx, doctor_id, Lock::Take, call)
+}
+
+/// [`with_token`] for a caller that holds the doctor's lock already (disconnect).
+pub(crate) fn with_token_lock_held<T>(ctx: &Context, doctor_id: u64, call: impl FnMut(&Secret) -> Result<T>) -> Result<T> {
+    with_token_as(ctx, doctor_id, Lock::Held, call)
+}
+
+fn with_token_as<T>(ctx: &Context, doctor_id: u64, lock: Lock, mut call: impl FnMut(&Secret) -> Result<T>) -> Result<T> {
+    let token = access_token_as(ctx, doctor_id, lock)?;
     match call(&token) {
         Err(e) if e.http_status == Some(401) => {
-            let fresh = refresh(ctx, doctor_id, &token)?;
+            let fresh = refresh(ctx, doctor_id, &token, lock)?;
             call(&fresh).inspect_err(|e| {
                 if e.http_status == Some(401) {
                     mark_needs_reconnect(ctx, doctor_id, "Google rejects the doctor's fresh access token: connect again");
@@ -418,9 +516,10 @@ pub fn disconnect(ctx: &Context, doctor_id: i64) -> Result<Disconnected> {
     let stored = ctx.store.get_meta(&mut conn, doctor_id, meta::TOKEN)?.filter(|s| !s.is_empty());
     let was_connected = stored.is_some();
 
-    // Channels first: stopping them needs the grant we are about to revoke.
+    // Channels first: stopping them needs the grant we are about to revoke. We hold the
+    // doctor's lock, so a refresh on the way must not take it again.
     if was_connected {
-        if let Err(e) = crate::sync::stop_doctor_channels(ctx, doctor_id) {
+        if let Err(e) = crate::sync::stop_doctor_channels_lock_held(ctx, doctor_id) {
             let _ = ctx.store.audit(Some(doctor_id), None, "channel", "stop_failed", &e.message);
         }
     }
@@ -448,13 +547,15 @@ pub fn disconnect(ctx: &Context, doctor_id: i64) -> Result<Disconnected> {
     }
     s.delete_doctor(&mut tx, doctor_id)?;
     tx.commit()?;
+    // Changes of that calendar still waiting for a re-read no longer concern us.
+    let _ = ctx.store.set_sync_retries(doctor_id, &[]);
 
     if was_connected {
         let outcome = if revoked { "ok" } else { "revoke_failed" };
         let detail = revoke_error.clone().unwrap_or_else(|| "grant revoked at Google".into());
         let _ = ctx.store.audit(Some(doctor_id), None, "disconnect", outcome, &detail);
     }
-    Ok(Disconnected { doctor_id, status: "not_connected", was_connected, revoked, revoke_error })
+    Ok(Disconnected { doctor_id, status: ConnectionState::NotConnected.as_str(), was_connected, revoked, revoke_error })
 }
 
 /// Every doctor the site knows a Google connection for (token holders and our rows).

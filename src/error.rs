@@ -43,6 +43,9 @@ pub enum Code {
     DbQuery = 2002,
     /// Our tables are missing or older than this extension: run `kc_meet_migrate()`.
     SchemaMissing = 2003,
+    /// Another process held a lock (an appointment's, a doctor's) for longer than this call
+    /// could wait: transient, the work is queued and retried.
+    LockTimeout = 2004,
     /// Google answered with an error status.
     GoogleError = 3001,
     /// Google could not be reached (connection, TLS, timeout).
@@ -117,7 +120,7 @@ impl Error {
     /// 403s and transport failures; never 400/401/404).
     pub fn is_transient(&self) -> bool {
         match self.code {
-            Code::GoogleUnreachable | Code::DbUnreachable => true,
+            Code::GoogleUnreachable | Code::DbUnreachable | Code::LockTimeout => true,
             Code::GoogleError => match self.http_status {
                 Some(429) | Some(500..=599) => true,
                 Some(403) => matches!(
@@ -184,5 +187,13 @@ mod tests {
         assert!(!Error::google(400, None, "x").is_transient());
         assert!(!Error::google(404, None, "x").is_transient());
         assert!(Error::new(Code::GoogleUnreachable, "x").is_transient());
+    }
+
+    #[test]
+    fn a_lock_wait_that_times_out_is_a_transient_database_error() {
+        assert_eq!(Code::LockTimeout as i32, 2004);
+        assert_eq!(Code::LockTimeout.kind(), ErrorKind::Database);
+        assert!(Error::new(Code::LockTimeout, "x").is_transient());
+        assert!(!Error::new(Code::DbQuery, "x").is_transient());
     }
 }

@@ -1,19 +1,29 @@
-//! An appointment's Google Calendar event with its Meet link: create, update, delete.
+//! An appointment's Google Calendar event with its Meet link: create, update, delete,
+//! regenerate the link, and take over the vendor add-on's events.
 //!
 //! Owns the rules that make it exactly one event per telemedicine appointment, never lost:
-//! - the event id is chosen by us, derived from the site and the appointment (base32hex, with a
-//!   generation for re-bookings, since Google keeps a deleted event's id reserved), and the
-//!   conference `requestId` is the same id, so a retried insert answers 409 and resolves to the
-//!   event that exists instead of making a second one
+//! - the event id is chosen by us, derived from the site's stored random id and the
+//!   appointment (base32hex, with a generation for re-bookings, since Google keeps a deleted
+//!   event's id reserved), and the conference `requestId` is the same id, so a retried insert
+//!   answers 409 and resolves to the event that exists instead of making a second one
 //!   (<https://developers.google.com/calendar/api/v3/reference/events/insert>);
-//! - every write for an appointment runs under that appointment's MySQL lock, so two PHP
-//!   processes never race;
-//! - Google's transient failures are retried within a small budget, then the write becomes a
-//!   job ([`crate::jobs`]) and the call answers `queued`: a booking never fails because of Google;
-//! - an update only patches start, end and summary: the Meet link never changes.
+//! - the id is recorded (state `creating`) before the insert is sent, so an event Google made
+//!   while every answer was lost is still known: a cancel deletes it, a retry adopts it;
+//! - every call takes the appointment's MySQL lock first and only then reads the appointment
+//!   and our row (one statement), so two PHP processes, cron and sync never act on a stale
+//!   read; a snapshot PHP passed that is older than the one behind the stored state loses;
+//! - an event that already exists (a 409, a pending conference, a vendor event) is compared
+//!   with the appointment and patched when its times or its conference differ;
+//! - a call's budget bounds its wall time: lock waits and every request are cut to the time
+//!   left ([`crate::retry`]); transient failures (Google's, a lock held too long) become a job
+//!   ([`crate::jobs`]) and the call answers `queued`: a booking never fails because of Google;
+//! - an update only patches start, end and summary: the Meet link only changes on request
+//!   (regenerate), with a new conference `requestId`.
 
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::time::Instant;
 
+use once_cell::sync::Lazy;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -24,24 +34,61 @@ use crate::error::{Code, Error, Result};
 use crate::redact::Secret;
 use crate::retry;
 use crate::runtime::Context;
-use crate::store_events::EventRow;
+use crate::store::meta;
+use crate::store_events::{EventRow, EventState, Job, JobAction, JobState, Loaded, Origin, str_enum};
 use crate::{doctors, store_events};
 
-/// How long a call waits for another process working on the same appointment.
-const APPOINTMENT_LOCK_WAIT: Duration = Duration::from_secs(20);
+/// How long a call waits for another process working on the same appointment (always cut to
+/// the call's budget).
+const APPOINTMENT_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 /// A pending conference is re-read this many times before a job takes over.
 const PENDING_REREADS: u32 = 3;
 /// Google refuses event descriptions beyond 8 KB-ish; keep well inside.
 const MAX_DESCRIPTION: usize = 8000;
 const MAX_SUMMARY: usize = 1000;
+/// Our marker in `conference_status` while a new conference request is under way.
+const CONFERENCE_REQUESTED: &str = "requested";
+
+str_enum! {
+    /// What a call did.
+    pub enum State {
+        Created = "created",
+        Updated = "updated",
+        /// The event got a new Meet conference (`kc_meet_regenerate_event()`).
+        Regenerated = "regenerated",
+        Deleted = "deleted",
+        Unchanged = "unchanged",
+        /// The event exists; Google is still making its Meet conference (a job finishes it).
+        Pending = "pending",
+        /// Google or a lock was unavailable: a job does it.
+        Queued = "queued",
+        Skipped = "skipped",
+    }
+}
+
+str_enum! {
+    /// Why a call skipped, or how it found the event.
+    pub enum Reason {
+        AppointmentNotFound = "appointment_not_found",
+        Cancelled = "cancelled",
+        NotTelemed = "not_telemed",
+        PendingStatus = "pending_status",
+        DoctorNotConnected = "doctor_not_connected",
+        DoctorNeedsReconnect = "doctor_needs_reconnect",
+        NoEvent = "no_event",
+        /// The appointment data passed is older than what the stored state was made from.
+        StaleSnapshot = "stale_snapshot",
+        /// The vendor add-on's event was taken over.
+        Adopted = "adopted",
+    }
+}
 
 /// What a call did (`kc_meet_create_event()` and friends).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Outcome {
     pub appointment_id: u64,
-    /// `created`, `updated`, `deleted`, `unchanged`, `pending`, `queued` or `skipped`.
-    pub state: &'static str,
-    pub reason: Option<&'static str>,
+    pub state: State,
+    pub reason: Option<Reason>,
     pub event_id: Option<String>,
     pub meet_url: Option<String>,
     pub event_url: Option<String>,
@@ -50,12 +97,12 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn new(appointment_id: u64, state: &'static str) -> Outcome {
+    fn new(appointment_id: u64, state: State) -> Outcome {
         Outcome { appointment_id, state, reason: None, event_id: None, meet_url: None, event_url: None, doctor_id: None, warnings: vec![] }
     }
 
-    fn skipped(appointment_id: u64, reason: &'static str, doctor_id: Option<u64>) -> Outcome {
-        Outcome { reason: Some(reason), doctor_id, ..Outcome::new(appointment_id, "skipped") }
+    fn skipped(appointment_id: u64, reason: Reason, doctor_id: Option<u64>) -> Outcome {
+        Outcome { reason: Some(reason), doctor_id, ..Outcome::new(appointment_id, State::Skipped) }
     }
 
     fn with_event(mut self, e: &EventRow) -> Outcome {
@@ -74,17 +121,90 @@ fn check_id(id: i64) -> Result<u64> {
     Ok(id as u64)
 }
 
-/// 12 hex digits naming this site: its URL, database and table prefix, so a staging copy of
-/// the site never adopts production's events.
-pub fn site_key(ctx: &Context) -> String {
+/// What the sites made before the id was stored: 12 hex digits of their URL, database and
+/// table prefix. Kept for sites that already made events with it.
+fn legacy_site_key(ctx: &Context) -> String {
     let c = &ctx.config;
     let h = Sha256::digest(format!("{}|{}|{}", c.redirect_uri, c.db.name, c.table_prefix).as_bytes());
     h.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
+/// Site ids already read in this process, by database and prefix.
+static SITE_KEYS: Lazy<Mutex<std::collections::HashMap<String, String>>> = Lazy::new(Default::default);
+
+/// The site's id (12 hex digits): random, stored once in our meta table, so it survives a
+/// move of the site to another URL, database name or prefix.
+fn site_id(ctx: &Context) -> Result<String> {
+    let c = &ctx.config;
+    let cache_key = format!("{:?}|{}|{}", c.db.target, c.db.name, c.table_prefix);
+    if let Some(k) = SITE_KEYS.lock().ok().and_then(|m| m.get(&cache_key).cloned()) {
+        return Ok(k);
+    }
+    let key = ctx.store.site_key(&legacy_site_key(ctx))?;
+    if let Ok(mut m) = SITE_KEYS.lock() {
+        m.insert(cache_key, key.clone());
+    }
+    Ok(key)
+}
+
+/// The site's id as our events carry it (`kc_meet_site`); the legacy derivation while the
+/// database cannot say.
+pub fn site_key(ctx: &Context) -> String {
+    site_id(ctx).unwrap_or_else(|_| legacy_site_key(ctx))
+}
+
+fn id_for(site: &str, appointment_id: u64, generation: u32) -> String {
+    format!("kcm{site}g{appointment_id:x}g{generation:x}")
+}
+
 /// The event id for an appointment: base32hex (`a-v`, `0-9`), deterministic.
-pub fn event_id(ctx: &Context, appointment_id: u64, generation: u32) -> String {
-    format!("kcm{}g{appointment_id:x}g{generation:x}", site_key(ctx))
+pub fn event_id(ctx: &Context, appointment_id: u64, generation: u32) -> Result<String> {
+    Ok(id_for(&site_id(ctx)?, appointment_id, generation))
+}
+
+/// The conference `requestId` of request `n` for the event of `generation`: the event id for
+/// the first (the insert's), then a suffix per new request. Stable, so a retried request is
+/// the same request to Google (it ignores a repeated `requestId`).
+fn request_id(site: &str, appointment_id: u64, generation: u32, n: u32) -> String {
+    let id = id_for(site, appointment_id, generation);
+    if n == 0 { id } else { format!("{id}c{n:x}") }
+}
+
+fn now_us() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+}
+
+/// When the call's appointment data was read: `read_at` when the plugin says, else now; 0
+/// when the plugin passed no data (the call reads the database under the lock: always fresh).
+fn snapshot_of(input: &Input) -> u64 {
+    if input.is_empty() {
+        return 0;
+    }
+    match input.read_at {
+        Some(t) if t.is_finite() && t > 0.0 => ((t * 1e6) as u64).min(now_us()),
+        _ => now_us(),
+    }
+}
+
+/// How one call runs: where its appointment data comes from and which job it may end.
+#[derive(Debug, Clone, Copy, Default)]
+struct Call {
+    /// When PHP's snapshot of the appointment was taken (the call's start), µs; 0 when the
+    /// call reads the appointment from the database under the lock.
+    snapshot_us: u64,
+    /// A job runs it: transient failures go back to the runner instead of queueing again.
+    from_job: bool,
+    /// The version of the appointment's job loaded under the lock.
+    job: Option<u64>,
+}
+
+/// The call's budget: the configured request budget from now.
+fn budget(ctx: &Context) -> retry::DeadlineGuard {
+    retry::deadline_scope(Instant::now() + ctx.config.request_budget)
+}
+
+fn lock(ctx: &Context, id: u64) -> Result<crate::store::LockGuard> {
+    ctx.store.lock(&format!("appt:{id}"), APPOINTMENT_LOCK_WAIT)
 }
 
 /// `kc_meet_create_event()`.
@@ -99,84 +219,153 @@ pub fn update(ctx: &Context, id: i64, input: &Value) -> Result<Outcome> {
     create(ctx, id, input)
 }
 
-/// `kc_meet_delete_event()`.
+/// `kc_meet_delete_event()`: an explicit removal from PHP (its time wins over older snapshots).
 pub fn delete(ctx: &Context, id: i64) -> Result<Outcome> {
-    remove(ctx, check_id(id)?, false)
+    let id = check_id(id)?;
+    removal(ctx, id, Call { snapshot_us: now_us(), ..Call::default() })
 }
 
-fn lock(ctx: &Context, id: u64) -> Result<crate::store::LockGuard> {
-    ctx.store.lock(&format!("appt:{id}"), APPOINTMENT_LOCK_WAIT)
+fn removal(ctx: &Context, id: u64, mut call: Call) -> Result<Outcome> {
+    let _budget = budget(ctx);
+    ctx.store.require_schema()?;
+    let _lock = match lock(ctx, id) {
+        Ok(l) => l,
+        Err(e) => return finish(ctx, id, None, JobAction::Remove, &call, Err(e)),
+    };
+    let loaded = ctx.store.load(id)?;
+    call.job = loaded.job.as_ref().map(|j| j.version);
+    remove_locked(ctx, id, &loaded, &call, None)
 }
 
 /// Makes the appointment's event match the appointment. `from_job` says a job runs it: then a
 /// transient failure is returned for the runner to reschedule instead of queued again.
 pub(crate) fn ensure(ctx: &Context, id: u64, input: &Input, from_job: bool) -> Result<Outcome> {
+    let _budget = budget(ctx);
+    let mut call = Call { snapshot_us: snapshot_of(input), from_job, job: None };
     ctx.store.require_schema()?;
+    let _lock = match lock(ctx, id) {
+        Ok(l) => l,
+        Err(e) => return finish(ctx, id, input.doctor_id, JobAction::Ensure, &call, Err(e)),
+    };
+    // Under the lock: nothing another process does for this appointment can interleave now.
+    let loaded = ctx.store.load(id)?;
+    call.job = loaded.job.as_ref().map(|j| j.version);
     let Some(appt) = appointments::resolve(ctx, id, input)? else {
         if from_job {
-            return Ok(Outcome::skipped(id, "appointment_not_found", None));
+            return Ok(Outcome::skipped(id, Reason::AppointmentNotFound, None));
         }
         return Err(Error::invalid_argument(format!("appointment {id} does not exist")));
     };
-    let _lock = lock(ctx, id)?;
-    let existing = {
-        let mut c = ctx.store.conn()?;
-        ctx.store.get_event(&mut c, id)?.filter(|e| e.state == "active")
-    };
-    if appt.status == 0 || !appt.telemed || existing.as_ref().is_some_and(|e| e.doctor_id != appt.doctor_id) {
-        // Cancelled, no longer a video consultation, or moved to another doctor: the event
-        // that exists goes (and for another doctor a new one follows).
-        if existing.is_some() {
-            let removed = remove_locked(ctx, id, from_job)?;
-            if appt.status == 0 || !appt.telemed || removed.state == "queued" {
+    ensure_locked(ctx, &appt, &loaded, &call)
+}
+
+/// The vendor add-on's event for the appointment: a mapping row naming an event that is not
+/// one of ours.
+fn vendor_event(loaded: &Loaded) -> Option<&str> {
+    let (event_id, _, _) = loaded.mapping.as_ref()?;
+    let ours = loaded.event.as_ref().is_some_and(|e| &e.event_id == event_id);
+    (!event_id.trim().is_empty() && !ours).then_some(event_id.as_str())
+}
+
+fn live_event(loaded: &Loaded) -> Option<&EventRow> {
+    loaded.event.as_ref().filter(|e| e.state != EventState::Deleted)
+}
+
+fn ensure_locked(ctx: &Context, appt: &Appointment, loaded: &Loaded, call: &Call) -> Result<Outcome> {
+    let id = appt.id;
+    if call.snapshot_us > 0 && loaded.event.as_ref().is_some_and(|e| e.snapshot_us > call.snapshot_us) {
+        // Another call with newer appointment data got the lock first: ours must not undo it
+        // (a re-created event after a cancel, an older reschedule winning).
+        let _ = ctx.store.audit(Some(appt.doctor_id), Some(id), "ensure", "stale_snapshot", "a newer change of this appointment was already applied");
+        let o = Outcome::skipped(id, Reason::StaleSnapshot, Some(appt.doctor_id));
+        // The outcome still shows the event the newer change left.
+        return Ok(match live_event(loaded).filter(|e| e.state == EventState::Active) {
+            Some(e) => o.with_event(e),
+            None => o,
+        });
+    }
+    let gone = appt.status == 0 || !appt.telemed;
+    let mut loaded = loaded.clone();
+    let mut call = *call;
+    let moved = live_event(&loaded).is_some_and(|e| e.doctor_id != appt.doctor_id);
+    if gone || moved {
+        if live_event(&loaded).is_some() || (gone && vendor_event(&loaded).is_some()) {
+            // Cancelled, no longer a video consultation, or moved to another doctor: the event
+            // that exists goes (and for another doctor a new one follows; when the removal is
+            // queued, the job's convergence makes the new one).
+            let removed = remove_locked(ctx, id, &loaded, &call, Some(appt.doctor_id))?;
+            if gone || removed.state != State::Deleted {
                 return Ok(removed);
             }
+            if let Some(e) = loaded.event.as_mut() {
+                e.state = EventState::Deleted;
+            }
+            loaded.job = None;
+            loaded.mapping = None;
+            call.job = None;
         } else if appt.status == 0 {
-            return Ok(Outcome::skipped(id, "cancelled", Some(appt.doctor_id)));
-        } else if !appt.telemed {
-            return Ok(Outcome::skipped(id, "not_telemed", Some(appt.doctor_id)));
+            if call.snapshot_us > 0 {
+                // Remember when it was cancelled, so an older snapshot cannot bring it back.
+                ctx.store.forget(id, call.snapshot_us, call.job)?;
+            }
+            return Ok(Outcome::skipped(id, Reason::Cancelled, Some(appt.doctor_id)));
+        } else {
+            return Ok(Outcome::skipped(id, Reason::NotTelemed, Some(appt.doctor_id)));
         }
     }
     if appt.status == 2 {
-        return Ok(Outcome::skipped(id, "pending_status", Some(appt.doctor_id)));
+        return Ok(Outcome::skipped(id, Reason::PendingStatus, Some(appt.doctor_id)));
     }
-    match doctors::status(ctx, appt.doctor_id as i64)?.status {
-        "not_connected" => return Ok(Outcome::skipped(id, "doctor_not_connected", Some(appt.doctor_id))),
+    // The doctor's state, read once per call.
+    let doctor = doctors::status(ctx, appt.doctor_id as i64)?;
+    match doctor.status {
+        "not_connected" => return Ok(Outcome::skipped(id, Reason::DoctorNotConnected, Some(appt.doctor_id))),
         "needs_reconnect" => {
             let why = "the doctor must reconnect Google Calendar";
-            let _ = ctx.store.record_failed_job(id, Some(appt.doctor_id), "ensure", why);
-            return Ok(Outcome::skipped(id, "doctor_needs_reconnect", Some(appt.doctor_id)));
+            let _ = ctx.store.record_failed_job(id, Some(appt.doctor_id), JobAction::Ensure, why);
+            return Ok(Outcome::skipped(id, Reason::DoctorNeedsReconnect, Some(appt.doctor_id)));
         }
         _ => {}
     }
-    let existing = {
-        let mut c = ctx.store.conn()?;
-        ctx.store.get_event(&mut c, id)?
+    let cal = Cal { id: doctor.calendar_id.unwrap_or_else(|| "primary".into()), account: doctor.email };
+    let result = match live_event(&loaded) {
+        Some(e) if e.state == EventState::Active => write_update(ctx, appt, e, &cal, &call),
+        Some(e) => write_create(ctx, appt, &cal, e.generation, &call),
+        None => match vendor_event(&loaded) {
+            Some(vendor_id) => adopt(ctx, appt, &cal, vendor_id, &loaded, &call),
+            None => write_create(ctx, appt, &cal, loaded.event.as_ref().map(|e| e.generation + 1).unwrap_or(0), &call),
+        },
     };
-    let result = match existing.as_ref().filter(|e| e.state == "active") {
-        Some(e) => write_update(ctx, &appt, e),
-        None => write_create(ctx, &appt, existing.as_ref().map(|e| e.generation + 1).unwrap_or(0)),
-    };
-    finish(ctx, id, Some(appt.doctor_id), "ensure", from_job, result)
+    finish(ctx, id, Some(appt.doctor_id), JobAction::Ensure, &call, result)
+}
+
+/// The doctor's calendar and the Google account it belongs to.
+struct Cal {
+    id: String,
+    account: Option<String>,
 }
 
 /// Turns a write's result into the outcome: transient failures queue a job, permanent ones are
-/// recorded for the admin and thrown.
-fn finish(ctx: &Context, id: u64, doctor_id: Option<u64>, action: &str, from_job: bool, result: Result<Outcome>) -> Result<Outcome> {
+/// recorded for the admin and thrown; a pending conference leaves a job to finish it.
+fn finish(ctx: &Context, id: u64, doctor_id: Option<u64>, action: JobAction, call: &Call, result: Result<Outcome>) -> Result<Outcome> {
     match result {
+        Ok(o) if o.state == State::Pending && !call.from_job => {
+            ctx.store.queue_job(id, doctor_id, JobAction::Ensure, 20, Some("the Meet conference is still being created"))?;
+            Ok(o)
+        }
         Ok(o) => Ok(o),
-        Err(e) if from_job => Err(e),
+        Err(e) if call.from_job => Err(e),
         Err(e) if e.is_transient() => {
             ctx.store.queue_job(id, doctor_id, action, 30, Some(&e.message))?;
-            let _ = ctx.store.audit(doctor_id, Some(id), action, "queued", &e.message);
-            let mut o = Outcome::new(id, "queued");
+            let _ = ctx.store.audit(doctor_id, Some(id), action.as_str(), "queued", &e.message);
+            let mut o = Outcome::new(id, State::Queued);
             o.doctor_id = doctor_id;
             o.warnings.push(format!("Google is unavailable; the change will be retried in the background: {}", e.message));
             Ok(o)
         }
         Err(e) if e.code == Code::NeedsReconnect => {
             let _ = ctx.store.record_failed_job(id, doctor_id, action, &e.message);
-            Ok(Outcome::skipped(id, "doctor_needs_reconnect", doctor_id))
+            Ok(Outcome::skipped(id, Reason::DoctorNeedsReconnect, doctor_id))
         }
         Err(e) => {
             let _ = ctx.store.record_failed_job(id, doctor_id, action, &e.message);
@@ -185,10 +374,10 @@ fn finish(ctx: &Context, id: u64, doctor_id: Option<u64>, action: &str, from_job
     }
 }
 
-/// Runs a Google call with the doctor's token, retrying transient failures within the budget
-/// left, and writing every failed attempt to the audit trail.
-fn google<T>(ctx: &Context, doctor_id: u64, appt: u64, what: &str, deadline: Instant, mut call: impl FnMut(&Calendar) -> Result<T>) -> Result<T> {
-    let budget = deadline.saturating_duration_since(Instant::now());
+/// Runs a Google call with the doctor's token, retrying transient failures within the call's
+/// time left, and writing every failed attempt to the audit trail.
+fn google<T>(ctx: &Context, doctor_id: u64, appt: u64, what: &str, mut call: impl FnMut(&Calendar) -> Result<T>) -> Result<T> {
+    let budget = retry::time_left().unwrap_or(ctx.config.request_budget);
     retry::with_backoff(
         budget,
         || doctors::with_token(ctx, doctor_id, |token: &Secret| call(&Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, token))),
@@ -198,36 +387,48 @@ fn google<T>(ctx: &Context, doctor_id: u64, appt: u64, what: &str, deadline: Ins
     )
 }
 
-fn calendar_of(ctx: &Context, doctor_id: u64) -> Result<(String, Option<String>)> {
-    let s = doctors::status(ctx, doctor_id as i64)?;
-    Ok((s.calendar_id.unwrap_or_else(|| "primary".into()), s.email))
+fn utc_text(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
-fn write_create(ctx: &Context, a: &Appointment, mut generation: u32) -> Result<Outcome> {
-    let deadline = Instant::now() + ctx.config.request_budget;
-    let (calendar_id, account) = calendar_of(ctx, a.doctor_id)?;
-    let (body, summary, warnings) = event_body(ctx, a, account.as_deref())?;
-    let site = site_key(ctx);
+fn write_create(ctx: &Context, a: &Appointment, cal: &Cal, mut generation: u32, call: &Call) -> Result<Outcome> {
+    let (body, summary, warnings) = event_body(ctx, a, cal.account.as_deref())?;
+    let site = site_id(ctx)?;
     let mut info = None;
+    let mut n = 0;
     // A 409 means the id exists: ours from a lost response (adopt it), or deleted earlier
     // (Google keeps its id reserved: take the next generation). Bounded.
     for _ in 0..16 {
-        let eid = event_id(ctx, a.id, generation);
+        let eid = id_for(&site, a.id, generation);
+        // The intent first: if every answer to the insert is lost, the id is still known.
+        ctx.store.record_intent(&EventRow {
+            appointment_id: a.id,
+            doctor_id: a.doctor_id,
+            calendar_id: cal.id.clone(),
+            event_id: eid.clone(),
+            generation,
+            start_utc: utc_text(a.start),
+            end_utc: utc_text(a.end),
+            snapshot_us: call.snapshot_us,
+            ..EventRow::default()
+        })?;
         let mut b = body.clone();
         b["id"] = json!(eid);
         b["conferenceData"] = json!({"createRequest": {"requestId": eid, "conferenceSolutionKey": {"type": "hangoutsMeet"}}});
-        match google(ctx, a.doctor_id, a.id, "events.insert", deadline, |cal| cal.insert_event(&calendar_id, &b, &ctx.config.send_updates)) {
+        match google(ctx, a.doctor_id, a.id, "events.insert", |c| c.insert_event(&cal.id, &b, &ctx.config.send_updates)) {
             Ok(i) => {
                 info = Some(i);
                 break;
             }
             Err(e) if e.http_status == Some(409) => {
-                let found = google(ctx, a.doctor_id, a.id, "events.get", deadline, |cal| cal.get_event(&calendar_id, &eid))?;
+                let found = google(ctx, a.doctor_id, a.id, "events.get", |c| c.get_event(&cal.id, &eid))?;
                 let ours = found.private.get("kc_meet_site").and_then(Value::as_str) == Some(site.as_str())
                     && found.private.get("kc_meet_appointment").and_then(Value::as_str) == Some(a.id.to_string().as_str());
                 if ours && found.status != "cancelled" {
+                    // Made by an earlier attempt whose answer was lost, perhaps with older
+                    // data: it must match the appointment now, not as it was then.
                     let _ = ctx.store.audit(Some(a.doctor_id), Some(a.id), "events.insert", "adopted", "the event already existed (an earlier response was lost)");
-                    info = Some(found);
+                    info = Some(converge_event(ctx, a, &body, &cal.id, &site, generation, &mut n, found)?);
                     break;
                 }
                 generation += 1;
@@ -236,31 +437,63 @@ fn write_create(ctx: &Context, a: &Appointment, mut generation: u32) -> Result<O
         }
     }
     let info = info.ok_or_else(|| Error::google(409, Some("duplicate".into()), "no free event id for this appointment"))?;
-    let info = wait_for_conference(ctx, a, &calendar_id, info, deadline);
-    let row = save(ctx, a, &calendar_id, generation, &summary, &info)?;
+    let info = wait_for_conference(ctx, a, &cal.id, info);
+    let row = save(ctx, a, &cal.id, generation, &summary, &info, call, n, Origin::KcMeet)?;
     let pending = row.meet_url.is_empty();
-    if pending {
-        ctx.store.queue_job(a.id, Some(a.doctor_id), "ensure", 20, Some("the Meet conference is still being created"))?;
-    }
     let _ = ctx.store.audit(Some(a.doctor_id), Some(a.id), "create", if pending { "pending" } else { "ok" }, &format!("event {}", row.event_id));
-    let mut o = Outcome::new(a.id, if pending { "pending" } else { "created" }).with_event(&row);
+    let mut o = Outcome::new(a.id, if pending { State::Pending } else { State::Created }).with_event(&row);
     o.warnings = warnings;
     Ok(o)
 }
 
+/// Makes an event read back from Google match the appointment: its times (patched when they
+/// differ), and its conference: one is added when it has none or Google's failed (a new
+/// `requestId`), and replaced when request `n` asked for a new link and Google still shows
+/// another one. Google keeps an existing conference on patch, so a replacement first removes
+/// it (`conferenceData: null`, no mail) and then asks for the new one
+/// (<https://developers.google.com/calendar/api/guides/create-events#conferencing>).
+#[allow(clippy::too_many_arguments)]
+fn converge_event(ctx: &Context, a: &Appointment, body: &Value, calendar_id: &str, site: &str, generation: u32, n: &mut u32, info: EventInfo) -> Result<EventInfo> {
+    let mut patch = serde_json::Map::new();
+    if info.start_utc != utc_text(a.start) || info.end_utc != utc_text(a.end) {
+        patch.insert("start".into(), body["start"].clone());
+        patch.insert("end".into(), body["end"].clone());
+    }
+    let has_conference = !info.meet_url.is_empty() || !info.conference_status.is_empty();
+    let mut replace = *n > 0 && has_conference && info.conference_request_id != request_id(site, a.id, generation, *n);
+    if info.conference_status == "failure" {
+        *n += 1;
+        ctx.store.set_conference_n(a.id, *n)?;
+        replace = false; // a failed conference has no link to remove
+    }
+    let wanted = !has_conference || info.conference_status == "failure" || replace;
+    if replace {
+        google(ctx, a.doctor_id, a.id, "events.patch", |c| c.patch_event(calendar_id, &info.id, &json!({"conferenceData": null}), "none"))?;
+    }
+    if wanted {
+        let rid = request_id(site, a.id, generation, *n);
+        patch.insert("conferenceData".into(), json!({"createRequest": {"requestId": rid, "conferenceSolutionKey": {"type": "hangoutsMeet"}}}));
+    }
+    if patch.is_empty() {
+        return Ok(info);
+    }
+    let patch = Value::Object(patch);
+    google(ctx, a.doctor_id, a.id, "events.patch", |c| c.patch_event(calendar_id, &info.id, &patch, &ctx.config.send_updates))
+}
+
 /// Re-reads an event whose conference is `pending` a few times within the budget.
-fn wait_for_conference(ctx: &Context, a: &Appointment, calendar_id: &str, mut info: EventInfo, deadline: Instant) -> EventInfo {
-    let mut wait = Duration::from_millis(300);
+fn wait_for_conference(ctx: &Context, a: &Appointment, calendar_id: &str, mut info: EventInfo) -> EventInfo {
+    let mut wait = std::time::Duration::from_millis(300);
     for _ in 0..PENDING_REREADS {
         if !info.meet_url.is_empty() || info.conference_status == "failure" {
             break;
         }
-        if Instant::now() + wait > deadline {
+        if retry::time_left().is_some_and(|left| left <= wait) {
             break;
         }
         std::thread::sleep(wait);
         wait *= 2;
-        match google(ctx, a.doctor_id, a.id, "events.get", deadline, |cal| cal.get_event(calendar_id, &info.id)) {
+        match google(ctx, a.doctor_id, a.id, "events.get", |cal| cal.get_event(calendar_id, &info.id)) {
             Ok(i) => info = i,
             Err(_) => break,
         }
@@ -268,26 +501,32 @@ fn wait_for_conference(ctx: &Context, a: &Appointment, calendar_id: &str, mut in
     info
 }
 
-fn save(ctx: &Context, a: &Appointment, calendar_id: &str, generation: u32, summary: &str, info: &EventInfo) -> Result<EventRow> {
+#[allow(clippy::too_many_arguments)]
+fn save(ctx: &Context, a: &Appointment, calendar_id: &str, generation: u32, summary: &str, info: &EventInfo, call: &Call, conference_n: u32, origin: Origin) -> Result<EventRow> {
     let row = EventRow {
         appointment_id: a.id,
         doctor_id: a.doctor_id,
         calendar_id: calendar_id.to_string(),
         event_id: info.id.clone(),
         generation,
-        state: "active".into(),
+        state: EventState::Active,
         meet_url: info.meet_url.clone(),
         event_url: info.html_link.clone(),
         conference_status: info.conference_status.clone(),
         etag: info.etag.clone(),
         sequence: info.sequence,
         google_updated: info.updated.clone(),
-        start_utc: a.start.format("%Y-%m-%d %H:%M:%S").to_string(),
-        end_utc: a.end.format("%Y-%m-%d %H:%M:%S").to_string(),
+        start_utc: utc_text(a.start),
+        end_utc: utc_text(a.end),
         summary: summary.to_string(),
         updated_at: String::new(),
+        snapshot_us: call.snapshot_us,
+        conference_n,
+        origin,
     };
-    ctx.store.save_event(&row, &local_now(ctx))?;
+    // While the link is pending the job stays: it is what finishes the conference.
+    let ends_job = if row.meet_url.is_empty() { None } else { call.job };
+    ctx.store.save_event(&row, &local_now(ctx), ends_job)?;
     Ok(row)
 }
 
@@ -295,76 +534,231 @@ fn local_now(ctx: &Context) -> String {
     appointments::rfc3339_in(chrono::Utc::now(), ctx.config.timezone)[..19].replace('T', " ")
 }
 
-fn write_update(ctx: &Context, a: &Appointment, e: &EventRow) -> Result<Outcome> {
-    let deadline = Instant::now() + ctx.config.request_budget;
-    let (_, account) = calendar_of(ctx, a.doctor_id)?;
-    let (body, summary, warnings) = event_body(ctx, a, account.as_deref())?;
-    let same_time = e.start_utc == a.start.format("%Y-%m-%d %H:%M:%S").to_string() && e.end_utc == a.end.format("%Y-%m-%d %H:%M:%S").to_string();
-    if same_time && e.summary == summary && !e.meet_url.is_empty() {
-        let mut o = Outcome::new(a.id, "unchanged").with_event(e);
+fn write_update(ctx: &Context, a: &Appointment, e: &EventRow, cal: &Cal, call: &Call) -> Result<Outcome> {
+    let (body, summary, warnings) = event_body(ctx, a, cal.account.as_deref())?;
+    let same_time = e.start_utc == utc_text(a.start) && e.end_utc == utc_text(a.end);
+    let settled = !e.meet_url.is_empty() && e.conference_status != CONFERENCE_REQUESTED;
+    if same_time && e.summary == summary && settled {
+        let mut o = Outcome::new(a.id, State::Unchanged).with_event(e);
         o.warnings = warnings;
         return Ok(o);
     }
+    let site = site_id(ctx)?;
+    let mut n = e.conference_n;
     let info = if same_time && e.summary == summary {
-        // Only the Meet link was missing (pending conference): read it.
-        google(ctx, a.doctor_id, a.id, "events.get", deadline, |cal| cal.get_event(&e.calendar_id, &e.event_id))?
+        // Only the conference is unsettled (pending, or a new link requested): read it and
+        // bring it, and the times, in line.
+        let found = google(ctx, a.doctor_id, a.id, "events.get", |c| c.get_event(&e.calendar_id, &e.event_id))?;
+        if found.status == "cancelled" {
+            return write_create(ctx, a, cal, e.generation + 1, call);
+        }
+        converge_event(ctx, a, &body, &e.calendar_id, &site, e.generation, &mut n, found)?
     } else {
         let patch = json!({"start": body["start"], "end": body["end"], "summary": body["summary"]});
-        match google(ctx, a.doctor_id, a.id, "events.patch", deadline, |cal| cal.patch_event(&e.calendar_id, &e.event_id, &patch, &ctx.config.send_updates)) {
-            Ok(i) if i.status != "cancelled" => i,
+        match google(ctx, a.doctor_id, a.id, "events.patch", |c| c.patch_event(&e.calendar_id, &e.event_id, &patch, &ctx.config.send_updates)) {
+            Ok(i) if i.status != "cancelled" => converge_event(ctx, a, &body, &e.calendar_id, &site, e.generation, &mut n, i)?,
             // Deleted at Google meanwhile (by hand): a booking that still stands gets a new event.
-            Ok(_) => return write_create(ctx, a, e.generation + 1),
-            Err(err) if matches!(err.http_status, Some(404) | Some(410)) => return write_create(ctx, a, e.generation + 1),
+            Ok(_) => return write_create(ctx, a, cal, e.generation + 1, call),
+            Err(err) if matches!(err.http_status, Some(404) | Some(410)) => return write_create(ctx, a, cal, e.generation + 1, call),
             Err(err) => return Err(err),
         }
     };
-    let info = wait_for_conference(ctx, a, &e.calendar_id, info, deadline);
-    let row = save(ctx, a, &e.calendar_id, e.generation, &summary, &info)?;
+    let info = wait_for_conference(ctx, a, &e.calendar_id, info);
+    let row = save(ctx, a, &e.calendar_id, e.generation, &summary, &info, call, n, e.origin)?;
     let pending = row.meet_url.is_empty();
-    if pending {
-        ctx.store.queue_job(a.id, Some(a.doctor_id), "ensure", 20, Some("the Meet conference is still being created"))?;
-    }
     let _ = ctx.store.audit(Some(a.doctor_id), Some(a.id), "update", "ok", &format!("event {} now {} to {} UTC", row.event_id, row.start_utc, row.end_utc));
-    let mut o = Outcome::new(a.id, if pending { "pending" } else { "updated" }).with_event(&row);
+    let mut o = Outcome::new(a.id, if pending { State::Pending } else { State::Updated }).with_event(&row);
     o.warnings = warnings;
     Ok(o)
 }
 
-/// Removes the appointment's event (attendees are told: `sendUpdates=all`).
-pub(crate) fn remove(ctx: &Context, id: u64, from_job: bool) -> Result<Outcome> {
-    ctx.store.require_schema()?;
-    let _lock = lock(ctx, id)?;
-    remove_locked(ctx, id, from_job)
+/// The calendar the vendor add-on wrote the doctor's events to (`kiviCare_doctor_meet_id`).
+fn vendor_calendar(ctx: &Context, doctor_id: u64, fallback: &str) -> Result<String> {
+    let mut c = ctx.store.conn()?;
+    Ok(ctx.store.get_meta(&mut c, doctor_id, meta::CALENDAR)?.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| fallback.to_string()))
 }
 
-fn remove_locked(ctx: &Context, id: u64, from_job: bool) -> Result<Outcome> {
-    let existing = {
-        let mut c = ctx.store.conn()?;
-        ctx.store.get_event(&mut c, id)?.filter(|e| e.state == "active")
+/// Takes over the vendor add-on's event of the appointment: read at Google, brought in line
+/// with the appointment (times; a conference when it has none), recorded as ours with its Meet
+/// link kept. An event Google no longer has is replaced by one of ours.
+fn adopt(ctx: &Context, a: &Appointment, cal: &Cal, vendor_id: &str, loaded: &Loaded, call: &Call) -> Result<Outcome> {
+    let calendar_id = vendor_calendar(ctx, a.doctor_id, &cal.id)?;
+    let generation = loaded.event.as_ref().map(|e| e.generation + 1).unwrap_or(0);
+    let found = match google(ctx, a.doctor_id, a.id, "events.get", |c| c.get_event(&calendar_id, vendor_id)) {
+        Ok(f) if f.status != "cancelled" => f,
+        Ok(_) => return write_create(ctx, a, cal, generation, call),
+        Err(e) if matches!(e.http_status, Some(404) | Some(410)) => return write_create(ctx, a, cal, generation, call),
+        Err(e) => return Err(e),
     };
-    let Some(e) = existing else {
-        // Nothing of ours; a stray or vendor mapping row must not keep showing a dead link.
-        ctx.store.forget_event(id)?;
-        return Ok(Outcome::skipped(id, "no_event", None));
+    let (body, summary, mut warnings) = event_body(ctx, a, cal.account.as_deref())?;
+    let site = site_id(ctx)?;
+    let mut n = 0;
+    let before = found.etag.clone();
+    let info = converge_event(ctx, a, &body, &calendar_id, &site, generation, &mut n, found)?;
+    let info = wait_for_conference(ctx, a, &calendar_id, info);
+    let row = save(ctx, a, &calendar_id, generation, &summary, &info, call, n, Origin::Vendor)?;
+    let _ = ctx.store.audit(Some(a.doctor_id), Some(a.id), "adopt", "ok", &format!("the vendor add-on's event {} is now kc-meet's", row.event_id));
+    let state = if row.meet_url.is_empty() { State::Pending } else if info.etag != before { State::Updated } else { State::Unchanged };
+    warnings.push("the event made by the previous Google Meet add-on was taken over (same event, same Meet link)".into());
+    let mut o = Outcome::new(a.id, state).with_event(&row);
+    o.reason = Some(Reason::Adopted);
+    o.warnings = warnings;
+    Ok(o)
+}
+
+fn remove_locked(ctx: &Context, id: u64, loaded: &Loaded, call: &Call, doctor_hint: Option<u64>) -> Result<Outcome> {
+    let Some(e) = live_event(loaded) else {
+        if let Some(vendor_id) = vendor_event(loaded) {
+            return remove_vendor(ctx, id, vendor_id, call, doctor_hint);
+        }
+        // Nothing of ours; a stray mapping row must not keep showing a dead link.
+        ctx.store.forget(id, call.snapshot_us, call.job)?;
+        return Ok(Outcome::skipped(id, Reason::NoEvent, None));
     };
     if doctors::status(ctx, e.doctor_id as i64)?.status == "not_connected" {
-        ctx.store.forget_event(id)?;
-        let mut o = Outcome::new(id, "deleted").with_event(&e);
+        ctx.store.forget(id, call.snapshot_us, call.job)?;
+        let mut o = Outcome::new(id, State::Deleted).with_event(e);
         o.meet_url = None;
         o.warnings.push("the doctor is not connected to Google: the event stays in their calendar".into());
         let _ = ctx.store.audit(Some(e.doctor_id), Some(id), "delete", "local_only", "doctor not connected");
         return Ok(o);
     }
-    let deadline = Instant::now() + ctx.config.request_budget;
-    let result = google(ctx, e.doctor_id, id, "events.delete", deadline, |cal| cal.delete_event(&e.calendar_id, &e.event_id, "all"))
-        .and_then(|_| ctx.store.forget_event(id))
+    // A `creating` row's id may or may not exist at Google: deleting it settles both (404/410
+    // count as done).
+    let result = google(ctx, e.doctor_id, id, "events.delete", |c| c.delete_event(&e.calendar_id, &e.event_id, "all"))
+        .and_then(|_| ctx.store.forget(id, call.snapshot_us, call.job))
         .map(|_| {
             let _ = ctx.store.audit(Some(e.doctor_id), Some(id), "delete", "ok", &format!("event {}", e.event_id));
-            let mut o = Outcome::new(id, "deleted").with_event(&e);
+            let mut o = Outcome::new(id, State::Deleted).with_event(e);
             o.meet_url = None;
             o
         });
-    finish(ctx, id, Some(e.doctor_id), "remove", from_job, result)
+    finish(ctx, id, Some(e.doctor_id), JobAction::Remove, call, result)
+}
+
+/// Deletes the vendor add-on's event of an appointment (attendees are told).
+fn remove_vendor(ctx: &Context, id: u64, vendor_id: &str, call: &Call, doctor_hint: Option<u64>) -> Result<Outcome> {
+    let doctor_id = match doctor_hint {
+        Some(d) => Some(d),
+        None => appointments::resolve(ctx, id, &Input::default()).ok().flatten().map(|a| a.doctor_id),
+    };
+    let status = match doctor_id {
+        Some(d) => Some(doctors::status(ctx, d as i64)?),
+        None => None,
+    };
+    let Some(doctor) = status.filter(|s| s.status != "not_connected") else {
+        ctx.store.forget(id, call.snapshot_us, call.job)?;
+        let mut o = Outcome::skipped(id, Reason::NoEvent, doctor_id);
+        o.warnings.push("the previous Google Meet add-on's event could not be removed (no connected doctor): remove it in Google Calendar".into());
+        return Ok(o);
+    };
+    let calendar_id = vendor_calendar(ctx, doctor.doctor_id, doctor.calendar_id.as_deref().unwrap_or("primary"))?;
+    let result = google(ctx, doctor.doctor_id, id, "events.delete", |c| c.delete_event(&calendar_id, vendor_id, "all"))
+        .and_then(|_| ctx.store.forget(id, call.snapshot_us, call.job))
+        .map(|_| {
+            let _ = ctx.store.audit(Some(doctor.doctor_id), Some(id), "delete", "ok", &format!("the vendor add-on's event {vendor_id}"));
+            let mut o = Outcome::new(id, State::Deleted);
+            o.event_id = Some(vendor_id.to_string());
+            o.doctor_id = Some(doctor.doctor_id);
+            o
+        });
+    finish(ctx, id, Some(doctor.doctor_id), JobAction::Remove, call, result)
+}
+
+/// `kc_meet_regenerate_event()`: the same event gets a new Meet conference (a new `requestId`),
+/// the mapping row the new link, and attendees are told (`sendUpdates` as configured). An
+/// appointment without an event gets one (with a new link); one that should have none is
+/// converged like an update.
+pub fn regenerate(ctx: &Context, id: i64, input: &Value) -> Result<Outcome> {
+    let input = Input::from_value(input)?;
+    let id = check_id(id)?;
+    let _budget = budget(ctx);
+    let mut call = Call { snapshot_us: snapshot_of(&input), ..Call::default() };
+    ctx.store.require_schema()?;
+    let _lock = match lock(ctx, id) {
+        Ok(l) => l,
+        Err(e) => return finish(ctx, id, input.doctor_id, JobAction::Ensure, &call, Err(e)),
+    };
+    let loaded = ctx.store.load(id)?;
+    call.job = loaded.job.as_ref().map(|j| j.version);
+    let Some(appt) = appointments::resolve(ctx, id, &input)? else {
+        return Err(Error::invalid_argument(format!("appointment {id} does not exist")));
+    };
+    let first = ensure_locked(ctx, &appt, &loaded, &call)?;
+    match first.state {
+        State::Created => return Ok(Outcome { state: State::Regenerated, ..first }),
+        State::Updated | State::Unchanged => {}
+        _ => return Ok(first),
+    }
+    let loaded = ctx.store.load(id)?;
+    let Some(e) = loaded.event.clone().filter(|e| e.state == EventState::Active) else { return Ok(first) };
+    call.job = loaded.job.as_ref().map(|j| j.version);
+    let n = e.conference_n + 1;
+    // The request is recorded before Google hears of it: if this call cannot finish, the job
+    // asks Google for the same conference (same requestId) instead of yet another one.
+    ctx.store.set_conference_n(id, n)?;
+    let result = (|| {
+        let (body, summary, warnings) = event_body(ctx, &appt, None)?;
+        let site = site_id(ctx)?;
+        let found = google(ctx, appt.doctor_id, id, "events.get", |c| c.get_event(&e.calendar_id, &e.event_id))?;
+        let mut n = n;
+        let info = converge_event(ctx, &appt, &body, &e.calendar_id, &site, e.generation, &mut n, found)?;
+        let info = wait_for_conference(ctx, &appt, &e.calendar_id, info);
+        let row = save(ctx, &appt, &e.calendar_id, e.generation, &summary, &info, &call, n, e.origin)?;
+        let pending = row.meet_url.is_empty();
+        let _ = ctx.store.audit(Some(appt.doctor_id), Some(id), "regenerate", if pending { "pending" } else { "ok" }, &format!("event {} has a new Meet conference", row.event_id));
+        let mut o = Outcome::new(id, if pending { State::Pending } else { State::Regenerated }).with_event(&row);
+        o.warnings = warnings;
+        Ok(o)
+    })();
+    finish(ctx, id, Some(appt.doctor_id), JobAction::Ensure, &call, result)
+}
+
+/// Makes Google match the appointment as the database has it now, read under its lock: the
+/// event made or brought up to date, or removed when the appointment is cancelled or gone
+/// (reconcile: what it found before taking the lock may have changed since).
+pub(crate) fn converge(ctx: &Context, id: u64) -> Result<Outcome> {
+    let _budget = budget(ctx);
+    ctx.store.require_schema()?;
+    let mut call = Call::default();
+    let _lock = match lock(ctx, id) {
+        Ok(l) => l,
+        Err(e) => return finish(ctx, id, None, JobAction::Ensure, &call, Err(e)),
+    };
+    let loaded = ctx.store.load(id)?;
+    call.job = loaded.job.as_ref().map(|j| j.version);
+    match appointments::resolve(ctx, id, &Input::default())? {
+        Some(appt) => ensure_locked(ctx, &appt, &loaded, &call),
+        None => remove_locked(ctx, id, &loaded, &call, None),
+    }
+}
+
+/// Runs the appointment's due job under the appointment's lock: converges (makes Google match
+/// the appointment as it is now) and hands the job (as loaded under the lock, with its version)
+/// and the result to `settle`, still under the lock. `None` when the job was resolved
+/// meanwhile. An appointment that stays missing past `grace_s` (a booking rolled back, a
+/// delete core never reported) has its event removed.
+pub(crate) fn run_job<T>(ctx: &Context, id: u64, grace_s: i64, settle: impl FnOnce(&Job, Result<Outcome>) -> Result<T>) -> Result<Option<T>> {
+    let _budget = budget(ctx);
+    let _lock = lock(ctx, id)?;
+    let loaded = ctx.store.load(id)?;
+    let Some(job) = loaded.job.clone().filter(|j| j.state == JobState::Queued) else { return Ok(None) };
+    let call = Call { snapshot_us: 0, from_job: true, job: Some(job.version) };
+    let result = match appointments::resolve(ctx, id, &Input::default()) {
+        Ok(Some(appt)) => ensure_locked(ctx, &appt, &loaded, &call),
+        Ok(None) if job_age_s(&job.created_at) < grace_s && job.action == JobAction::Ensure => {
+            Ok(Outcome::skipped(id, Reason::AppointmentNotFound, job.doctor_id))
+        }
+        Ok(None) => remove_locked(ctx, id, &loaded, &call, job.doctor_id),
+        Err(e) => Err(e),
+    };
+    settle(&job, result).map(Some)
+}
+
+fn job_age_s(created_at: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(created_at)
+        .map(|t| (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds())
+        .unwrap_or(i64::MAX)
 }
 
 /// Escapes text for the HTML Google renders in descriptions.
@@ -514,8 +908,49 @@ mod tests {
 
     #[test]
     fn event_ids_are_base32hex() {
-        let id = format!("kcm{}g{:x}g{:x}", "0123456789ab", 123456u64, 2u32);
-        assert!(id.chars().all(|c| c.is_ascii_digit() || ('a'..='v').contains(&c)));
-        assert!(id.len() >= 5);
+        for (site, appt, generation) in [("0123456789ab", 123456u64, 2u32), ("ffffffffffff", u64::MAX, u32::MAX), ("000000000000", 1, 0)] {
+            let id = id_for(site, appt, generation);
+            assert!(id.chars().all(|c| c.is_ascii_digit() || ('a'..='v').contains(&c)), "{id}");
+            assert!((5..=1024).contains(&id.len()), "{id}");
+            for n in [1u32, 15, u32::MAX] {
+                let rid = request_id(site, appt, generation, n);
+                assert!(rid.starts_with(&id) && rid != id);
+            }
+            assert_eq!(request_id(site, appt, generation, 0), id, "the insert's requestId is the event id");
+        }
+    }
+
+    #[test]
+    fn event_ids_differ_per_appointment_generation_and_site() {
+        let ids = [id_for("0123456789ab", 1, 0), id_for("0123456789ab", 1, 1), id_for("0123456789ab", 2, 0), id_for("ba9876543210", 1, 0)];
+        for (i, a) in ids.iter().enumerate() {
+            for b in &ids[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        // Hex digits never run into the separator: appointment 0x1 generation 0x10 differs
+        // from appointment 0x11 generation 0x0.
+        assert_ne!(id_for("0123456789ab", 1, 16), id_for("0123456789ab", 17, 0));
+    }
+
+    #[test]
+    fn a_snapshot_is_when_the_plugin_read_the_data_never_later_than_now() {
+        assert_eq!(snapshot_of(&Input::default()), 0, "no data: the database is read under the lock");
+        let data = |read_at: Option<f64>| Input { doctor_id: Some(2), read_at, ..Input::default() };
+        assert_eq!(snapshot_of(&data(Some(1_700_000_000.5))), 1_700_000_000_500_000);
+        let before = now_us();
+        let ahead = snapshot_of(&data(Some(4_000_000_000.0)));
+        assert!(before <= ahead && ahead <= now_us(), "a clock ahead of ours is capped");
+        assert!(snapshot_of(&data(None)) >= before);
+        assert!(snapshot_of(&data(Some(f64::NAN))) >= before);
+    }
+
+    #[test]
+    fn states_and_reasons_are_the_strings_php_receives() {
+        assert_eq!(serde_json::to_value(State::Regenerated).unwrap(), "regenerated");
+        assert_eq!(serde_json::to_value(Reason::StaleSnapshot).unwrap(), "stale_snapshot");
+        assert_eq!(State::parse("queued"), Some(State::Queued));
+        assert_eq!(State::parse("queue"), None);
+        assert!(State::Skipped == "skipped");
     }
 }

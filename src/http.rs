@@ -23,7 +23,7 @@ pub fn build_client(ca_file: Option<&Path>) -> Result<Client> {
     let mut builder = Client::builder()
         .user_agent(concat!("kc-meet/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(20))
+        .timeout(REQUEST_TIMEOUT)
         .pool_idle_timeout(Duration::from_secs(50))
         .redirect(reqwest::redirect::Policy::none());
     if let Some(path) = ca_file {
@@ -58,8 +58,21 @@ pub fn transport_error(what: &str, e: &reqwest::Error) -> Error {
     Error::new(Code::GoogleUnreachable, format!("Google could not be reached ({what}): {why}"))
 }
 
-/// Sends a request; transport failures become [`Code::GoogleUnreachable`].
+/// The longest a single request may take outside any call budget.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Sends a request; transport failures become [`Code::GoogleUnreachable`]. Inside a call's
+/// budget ([`crate::retry::deadline_scope`]) the request's timeout is cut to the time left
+/// (connect to last body byte), and with no time left nothing is sent: a Google that hangs
+/// cannot hold a PHP worker past its budget.
 pub fn send(what: &str, req: RequestBuilder) -> Result<Response> {
+    let req = match crate::retry::time_left() {
+        Some(left) if left.is_zero() => {
+            return Err(Error::new(Code::GoogleUnreachable, format!("Google could not be reached ({what}): the call's time budget is used up")));
+        }
+        Some(left) => req.timeout(left.min(REQUEST_TIMEOUT)),
+        None => req,
+    };
     req.send().map_err(|e| transport_error(what, &e))
 }
 

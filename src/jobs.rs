@@ -12,8 +12,9 @@ use serde::Serialize;
 
 use crate::appointments::Input;
 use crate::error::{Error, Result};
-use crate::events;
+use crate::events::{self, Outcome, Reason, State};
 use crate::runtime::Context;
+use crate::store_events::Job;
 
 /// A job's report line.
 #[derive(Debug, Serialize)]
@@ -47,7 +48,10 @@ fn backoff_s(attempts: u32) -> i64 {
     (30i64 << attempts.min(7)).min(3600)
 }
 
-/// Runs due jobs until `limit` or `budget` is reached.
+/// Runs due jobs until `limit` or `budget` is reached. Each job converges its appointment
+/// (makes Google match the appointment as it is now, whatever the job was queued for) under
+/// the appointment's lock, and is ended or rescheduled there, by its version: a job queued
+/// again meanwhile is never lost.
 pub fn run(ctx: &Context, limit: i64, budget_s: f64) -> Result<RunReport> {
     if !(1..=1000).contains(&limit) || !(0.0..=3600.0).contains(&budget_s) {
         return Err(Error::invalid_argument("limit must be 1..1000 and budget_s 0..3600"));
@@ -59,58 +63,73 @@ pub fn run(ctx: &Context, limit: i64, budget_s: f64) -> Result<RunReport> {
         return Ok(report);
     };
     let deadline = Instant::now() + Duration::from_secs_f64(budget_s);
-    for job in ctx.store.due_jobs(limit as u32)? {
+    let _budget = crate::retry::deadline_scope(deadline);
+    for listed in ctx.store.due_jobs(limit as u32)? {
         // Leave room for one more request: stop before the budget, not after it.
         if Instant::now() + ctx.config.request_budget.min(Duration::from_secs(5)) > deadline {
             break;
         }
         report.ran += 1;
-        let result = if job.action == "remove" {
-            events::remove(ctx, job.appointment_id, true)
-        } else {
-            events::ensure(ctx, job.appointment_id, &Input::default(), true)
-        };
-        let (outcome, error) = match result {
-            Ok(o) if o.reason == Some("appointment_not_found") && job_age_s(&job.created_at) < MISSING_ROW_GRACE_S => {
-                // Core may not have committed the booking yet.
-                ctx.store.job_failed(job.appointment_id, false, 30, "the appointment is not visible yet")?;
-                report.retried += 1;
-                ("waiting".to_string(), None)
-            }
-            Ok(o) if o.state == "pending" => {
-                // Google is still creating the conference: look again later, but not forever.
-                let give_up = job.attempts + 1 >= MAX_ATTEMPTS;
-                ctx.store.job_failed(job.appointment_id, give_up, backoff_s(job.attempts), "the Meet conference is still being created")?;
-                if give_up { report.failed += 1 } else { report.retried += 1 }
-                ("pending".to_string(), None)
-            }
-            Ok(o) => {
-                ctx.store.delete_job(job.appointment_id)?;
-                report.done += 1;
-                (o.state.to_string(), None)
-            }
-            Err(e) if e.is_transient() && job.attempts + 1 < MAX_ATTEMPTS => {
-                ctx.store.job_failed(job.appointment_id, false, backoff_s(job.attempts), &e.message)?;
-                report.retried += 1;
-                ("retry".to_string(), Some(e.message))
+        let ran = events::run_job(ctx, listed.appointment_id, MISSING_ROW_GRACE_S, |job, result| settle(ctx, job, result));
+        let (counter, outcome, error) = match ran {
+            Ok(Some(v)) => v,
+            Ok(None) => (Counter::Done, "resolved".to_string(), None),
+            // The appointment's lock (or the database) was not to be had: later.
+            Err(e) if e.is_transient() => {
+                ctx.store.job_failed(listed.appointment_id, listed.version, false, backoff_s(listed.attempts), &e.message)?;
+                (Counter::Retried, "retry".to_string(), Some(e.message))
             }
             Err(e) => {
-                ctx.store.job_failed(job.appointment_id, true, 0, &e.message)?;
-                report.failed += 1;
-                ("failed".to_string(), Some(e.message))
+                ctx.store.job_failed(listed.appointment_id, listed.version, true, 0, &e.message)?;
+                (Counter::Failed, "failed".to_string(), Some(e.message))
             }
         };
-        let _ = ctx.store.audit(job.doctor_id, Some(job.appointment_id), &format!("job.{}", job.action), &outcome, error.as_deref().unwrap_or(""));
-        report.jobs.push(Ran { id: job.id, appointment_id: job.appointment_id, action: job.action, outcome, error });
+        match counter {
+            Counter::Done => report.done += 1,
+            Counter::Retried => report.retried += 1,
+            Counter::Failed => report.failed += 1,
+        }
+        let _ = ctx.store.audit(listed.doctor_id, Some(listed.appointment_id), &format!("job.{}", listed.action), &outcome, error.as_deref().unwrap_or(""));
+        report.jobs.push(Ran { id: listed.id, appointment_id: listed.appointment_id, action: listed.action.to_string(), outcome, error });
     }
     report.remaining_due = ctx.store.count_due_jobs()?;
     Ok(report)
 }
 
-fn job_age_s(created_at: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(created_at)
-        .map(|t| (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds())
-        .unwrap_or(i64::MAX)
+enum Counter {
+    Done,
+    Retried,
+    Failed,
+}
+
+/// Ends or reschedules the job that ran (by its version; still under the appointment's lock).
+fn settle(ctx: &Context, job: &Job, result: Result<Outcome>) -> Result<(Counter, String, Option<String>)> {
+    let (a, v) = (job.appointment_id, job.version);
+    Ok(match result {
+        Ok(o) if o.reason == Some(Reason::AppointmentNotFound) => {
+            // Core may not have committed the booking yet.
+            ctx.store.job_failed(a, v, false, 30, "the appointment is not visible yet")?;
+            (Counter::Retried, "waiting".to_string(), None)
+        }
+        Ok(o) if o.state == State::Pending => {
+            // Google is still creating the conference: look again later, but not forever.
+            let give_up = job.attempts + 1 >= MAX_ATTEMPTS;
+            ctx.store.job_failed(a, v, give_up, backoff_s(job.attempts), "the Meet conference is still being created")?;
+            (if give_up { Counter::Failed } else { Counter::Retried }, "pending".to_string(), None)
+        }
+        Ok(o) => {
+            ctx.store.delete_job(a, v)?;
+            (Counter::Done, o.state.to_string(), None)
+        }
+        Err(e) if e.is_transient() && job.attempts + 1 < MAX_ATTEMPTS => {
+            ctx.store.job_failed(a, v, false, backoff_s(job.attempts), &e.message)?;
+            (Counter::Retried, "retry".to_string(), Some(e.message))
+        }
+        Err(e) => {
+            ctx.store.job_failed(a, v, true, 0, &e.message)?;
+            (Counter::Failed, "failed".to_string(), Some(e.message))
+        }
+    })
 }
 
 /// `kc_meet_reconcile()` options.
@@ -148,10 +167,20 @@ pub struct ItemError {
     pub error: String,
 }
 
+/// An appointment whose event the vendor add-on made (its mapping row): taken over, never
+/// made twice.
+#[derive(Debug, Serialize)]
+pub struct Adopted {
+    pub appointment_id: u64,
+    pub doctor_id: u64,
+    pub event_id: String,
+}
+
 #[derive(Debug, Default, Serialize)]
 pub struct ReconcileReport {
     pub orphans: Vec<Orphan>,
     pub missing: Vec<Missing>,
+    pub adopted: Vec<Adopted>,
     pub fixed: u32,
     pub errors: Vec<ItemError>,
 }
@@ -199,9 +228,10 @@ pub fn reconcile(ctx: &Context, opts: &serde_json::Value) -> Result<ReconcileRep
         if !connected.is_empty() {
             let list = connected.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
             let mut c = ctx.store.conn()?;
-            let rows: Vec<(u64, u64, String)> = c.exec(
+            let rows: Vec<(u64, u64, String, Option<String>)> = c.exec(
                 format!(
-                    "SELECT a.id, a.doctor_id, CONCAT(a.appointment_start_date, ' ', a.appointment_start_time)
+                    "SELECT a.id, a.doctor_id, CONCAT(a.appointment_start_date, ' ', a.appointment_start_time),
+                       (SELECT m.event_id FROM `{}` m WHERE m.appointment_id = a.id AND m.event_id <> '' ORDER BY m.id LIMIT 1)
                      FROM `{p}kc_appointments` a
                      WHERE a.doctor_id IN ({list}) AND a.status IN (1, 3, 4)
                        AND a.appointment_start_date BETWEEN ? AND ?
@@ -211,13 +241,19 @@ pub fn reconcile(ctx: &Context, opts: &serde_json::Value) -> Result<ReconcileRep
                                    WHERE asm.appointment_id = a.id)
                        AND NOT EXISTS (SELECT 1 FROM `{}` e WHERE e.appointment_id = a.id AND (e.state = 'active' OR e.flag <> ''))
                      ORDER BY a.appointment_start_date, a.appointment_start_time LIMIT {limit}",
+                    ctx.store.t.mapping,
                     ctx.store.t.events
                 ),
                 (&from, &to),
             )?;
             // The listing selects on local dates; report the start in UTC as the appointment
             // code resolves it (UTC columns, else the appointment's, doctor's or site's zone).
-            for (appointment_id, doctor_id, local_start) in rows {
+            for (appointment_id, doctor_id, local_start, vendor_event) in rows {
+                // The vendor add-on's event exists already: take it over, never make a second.
+                if let Some(event_id) = vendor_event {
+                    report.adopted.push(Adopted { appointment_id, doctor_id, event_id });
+                    continue;
+                }
                 let start_utc = match crate::appointments::resolve(ctx, appointment_id, &Input::default()) {
                     Ok(Some(a)) => a.start.format("%Y-%m-%d %H:%M:%S").to_string(),
                     _ => local_start,
@@ -230,19 +266,21 @@ pub fn reconcile(ctx: &Context, opts: &serde_json::Value) -> Result<ReconcileRep
         return Ok(report);
     }
     let orphan_ids: Vec<u64> = report.orphans.iter().map(|x| x.appointment_id).collect();
-    let missing_ids: Vec<u64> = report.missing.iter().map(|x| x.appointment_id).collect();
-    for (id, remove) in orphan_ids.into_iter().map(|i| (i, true)).chain(missing_ids.into_iter().map(|i| (i, false))) {
+    let missing_ids: Vec<u64> =
+        report.missing.iter().map(|x| x.appointment_id).chain(report.adopted.iter().map(|x| x.appointment_id)).collect();
+    for id in orphan_ids.into_iter().chain(missing_ids) {
         if Instant::now() > deadline {
             break;
         }
-        let r = if remove { events::remove(ctx, id, false) } else { events::ensure(ctx, id, &Input::default(), false) };
-        match r {
-            Ok(out) if matches!(out.state, "deleted" | "created" | "pending" | "updated") => report.fixed += 1,
+        // Re-read under the appointment's lock: a re-booking since the listing keeps its event.
+        match events::converge(ctx, id) {
+            Ok(out) if out.reason == Some(Reason::Adopted) => report.fixed += 1,
+            Ok(out) if matches!(out.state, State::Deleted | State::Created | State::Pending | State::Updated) => report.fixed += 1,
             Ok(_) => {}
             Err(e) => report.errors.push(ItemError { appointment_id: id, error: e.message }),
         }
     }
-    let _ = ctx.store.audit(None, None, "reconcile", "ok", &format!("{} orphans, {} missing, {} fixed", report.orphans.len(), report.missing.len(), report.fixed));
+    let _ = ctx.store.audit(None, None, "reconcile", "ok", &format!("{} orphans, {} missing, {} adopted, {} fixed", report.orphans.len(), report.missing.len(), report.adopted.len(), report.fixed));
     Ok(report)
 }
 
@@ -251,7 +289,7 @@ pub fn list(ctx: &Context, opts: &serde_json::Value) -> Result<Vec<crate::store_
     ctx.store.require_schema()?;
     let state = opts.get("state").and_then(|v| v.as_str()).filter(|s| !s.is_empty());
     if let Some(s) = state {
-        if !matches!(s, "queued" | "failed") {
+        if crate::store_events::JobState::parse(s).is_none() {
             return Err(Error::invalid_argument("state must be queued or failed"));
         }
     }

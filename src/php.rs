@@ -210,10 +210,12 @@ pub fn kc_meet_auth_url(doctor_id: i64, initiator_user_id: i64) -> PhpResult<Str
 }
 
 /// Completes the OAuth redirect: verifies $state, exchanges $code, stores the tokens encrypted.
+/// $user_id is the logged-in user who brought the redirect back (the OAuth callback must pass
+/// it): it must be the user who started the flow, else AuthorizationException 4002.
 /// Returns doctor_id, status, email, calendar_id, scopes, initiator_user_id.
 #[php_function]
-pub fn kc_meet_connect(doctor_id: i64, code: &str, state: &str) -> PhpResult<ZBox<ZendHashTable>> {
-    out(doctors::connect(&*ctx()?, doctor_id, code, state))
+pub fn kc_meet_connect(doctor_id: i64, code: &str, state: &str, user_id: Option<i64>) -> PhpResult<ZBox<ZendHashTable>> {
+    out(doctors::connect(&*ctx()?, doctor_id, code, state, user_id))
 }
 
 /// Connects with a code from Google Identity Services' popup (KiviCare 3.x, redirect URI
@@ -276,6 +278,14 @@ pub fn kc_meet_update_event(appointment_id: i64, appointment: Option<&ZendHashTa
 #[php_function]
 pub fn kc_meet_delete_event(appointment_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
     out(events::delete(&*ctx()?, appointment_id))
+}
+
+/// Gives the appointment's event a new Google Meet link: the same event gets a new conference
+/// (a new conference requestId), the mapping row the new link, and attendees are told. An
+/// appointment without an event gets one. Same result as create, with state 'regenerated'.
+#[php_function]
+pub fn kc_meet_regenerate_event(appointment_id: i64, appointment: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
+    out(events::regenerate(&*ctx()?, appointment_id, &opt_value(appointment)))
 }
 
 /// Runs due background jobs under a lock, within $budget_s seconds. Returns ran, done, retried,
@@ -413,6 +423,7 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .function(wrap_function!(kc_meet_create_event))
         .function(wrap_function!(kc_meet_update_event))
         .function(wrap_function!(kc_meet_delete_event))
+        .function(wrap_function!(kc_meet_regenerate_event))
         .function(wrap_function!(kc_meet_run_jobs))
         .function(wrap_function!(kc_meet_jobs))
         .function(wrap_function!(kc_meet_retry_job))

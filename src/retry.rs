@@ -1,15 +1,56 @@
-//! Retrying Google within a time budget.
+//! Retrying Google within a time budget, and the budget of a whole call.
 //!
 //! Google's rule (<https://developers.google.com/calendar/api/guides/errors>): retry 429, 5xx,
 //! the rate-limit 403s and transport failures with exponential backoff and jitter, honouring
 //! `Retry-After`; never retry anything else. In a web request the budget is small (the patient is
 //! waiting for the booking page): when it runs out, the caller turns the write into a job.
+//!
+//! A call's budget bounds more than the retries: every HTTP request is cut to the time left
+//! ([`crate::http::send`]) and every lock wait is capped by it ([`crate::store::Store::try_lock`]),
+//! so a booking never holds a PHP worker much longer than its budget, whatever Google or another
+//! process does. The deadline is per thread (a call runs on the thread PHP called it on) and
+//! scoped: [`deadline_scope`] sets it until its guard drops, and nested scopes only shorten it.
 
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
 
 use crate::error::{Error, Result};
+
+thread_local! {
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Restores the enclosing deadline when dropped.
+pub struct DeadlineGuard {
+    previous: Option<Instant>,
+}
+
+impl Drop for DeadlineGuard {
+    fn drop(&mut self) {
+        DEADLINE.with(|d| d.set(self.previous));
+    }
+}
+
+/// Bounds everything this thread does until the guard drops by `deadline` (or by the enclosing
+/// deadline, when that is sooner).
+pub fn deadline_scope(deadline: Instant) -> DeadlineGuard {
+    let previous = DEADLINE.with(Cell::get);
+    let effective = previous.map_or(deadline, |p| p.min(deadline));
+    DEADLINE.with(|d| d.set(Some(effective)));
+    DeadlineGuard { previous }
+}
+
+/// The time left before the current call's deadline; `None` outside any budget.
+pub fn time_left() -> Option<Duration> {
+    DEADLINE.with(Cell::get).map(|d| d.saturating_duration_since(Instant::now()))
+}
+
+/// `wait`, shortened to the current call's time left.
+pub fn capped(wait: Duration) -> Duration {
+    time_left().map_or(wait, |left| left.min(wait))
+}
 
 /// Runs `call` until it succeeds, fails permanently, or the next wait would pass `budget`.
 /// `on_attempt` sees every failed attempt (for the audit trail).
@@ -30,7 +71,7 @@ pub fn with_backoff<T>(
                     return Err(e);
                 }
                 let wait = backoff(attempt, e.retry_after_s);
-                if start.elapsed() + wait > budget {
+                if start.elapsed() + wait > budget || time_left().is_some_and(|left| wait >= left) {
                     return Err(e);
                 }
                 std::thread::sleep(wait);
@@ -81,6 +122,31 @@ mod tests {
         let r: Result<()> = with_backoff(Duration::from_millis(600), || Err(Error::new(Code::GoogleUnreachable, "x")), |_, _| {});
         assert!(r.is_err());
         assert!(t.elapsed() < Duration::from_millis(900));
+    }
+
+    #[test]
+    fn the_call_deadline_bounds_the_retries_too() {
+        let _scope = deadline_scope(Instant::now() + Duration::from_millis(300));
+        let t = Instant::now();
+        let r: Result<()> = with_backoff(Duration::from_secs(30), || Err(Error::new(Code::GoogleUnreachable, "x")), |_, _| {});
+        assert!(r.is_err());
+        assert!(t.elapsed() < Duration::from_millis(600));
+    }
+
+    #[test]
+    fn deadline_scopes_nest_and_restore() {
+        assert_eq!(time_left(), None);
+        {
+            let _outer = deadline_scope(Instant::now() + Duration::from_secs(10));
+            {
+                let _inner = deadline_scope(Instant::now() + Duration::from_secs(60));
+                assert!(time_left().unwrap() <= Duration::from_secs(10), "an inner scope never lengthens the budget");
+            }
+            assert!(time_left().unwrap() > Duration::from_secs(5));
+            assert!(capped(Duration::from_secs(20)) <= Duration::from_secs(10));
+        }
+        assert_eq!(time_left(), None);
+        assert_eq!(capped(Duration::from_secs(20)), Duration::from_secs(20));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::error::{Code, Error, Result};
 use crate::redact;
 
 /// The schema this build expects; `migrate()` brings a site up to it.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// User meta keys shared with KiviCare core and the vendor add-on.
 pub mod meta {
@@ -169,8 +169,10 @@ impl Store {
         })
     }
 
-    /// Takes the named lock, waiting up to `wait`; `None` when another process holds it.
+    /// Takes the named lock, waiting up to `wait` (never past the current call's budget,
+    /// [`crate::retry::time_left`]); `None` when another process holds it.
     pub fn try_lock(&self, name: &str, wait: Duration) -> Result<Option<LockGuard>> {
+        let wait = crate::retry::capped(wait);
         let mut conn = self.conn()?;
         let full = format!("kcm:{}:{name}", self.lock_ns);
         let got: Option<Option<i64>> = conn.exec_first("SELECT GET_LOCK(?, ?)", (full.as_str(), wait.as_secs_f64()))?;
@@ -180,10 +182,11 @@ impl Store {
         }
     }
 
-    /// Takes the named lock or fails with a database error after `wait`.
+    /// Takes the named lock or fails after `wait` with [`Code::LockTimeout`]: transient, so the
+    /// caller queues the work or retries it instead of reporting a permanent failure.
     pub fn lock(&self, name: &str, wait: Duration) -> Result<LockGuard> {
         self.try_lock(name, wait)?.ok_or_else(|| {
-            Error::new(Code::DbQuery, format!("another process holds the lock '{name}' for longer than {wait:?}"))
+            Error::new(Code::LockTimeout, format!("another process held the lock '{name}' for longer than this call could wait"))
         })
     }
 
@@ -357,6 +360,10 @@ impl Store {
                 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
                 t.channels
             ))?;
+        }
+
+        if previous < 4 {
+            self.migrate_events_v4(&mut c)?;
         }
 
         let mapping_exists: Option<String> =

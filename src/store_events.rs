@@ -4,14 +4,102 @@
 //! Owns their SQL. One mapping row per appointment is ours to guarantee (no version of the
 //! table has a unique key): every write replaces the appointment's rows in one transaction,
 //! under the appointment's lock taken by [`crate::events`]. The mapping table comes in two
-//! shapes (1.x without `created_at`); writes use only the columns the site's table has.
+//! shapes (1.x without `created_at`); writes use only the columns the site's table has. Also
+//! owns the site's stored id (`site_key` in our meta table) and the schema-4 columns.
+//!
+//! Every write that ends an appointment's job deletes it only with the version the caller
+//! loaded under the appointment's lock: a job re-aimed meanwhile (by a process whose lock wait
+//! ran out) survives.
 
 use mysql::prelude::Queryable;
-use mysql::{TxOpts, params};
+use mysql::{PooledConn, TxOpts, params};
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::Store;
+
+/// A closed set of states stored as text: typed in Rust (a typo does not compile), the same
+/// strings in MySQL and in what PHP receives, and comparable with those strings.
+macro_rules! str_enum {
+    ($(#[$m:meta])* pub enum $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal,)+ }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name { $($(#[$vm])* $v,)+ }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$v => $s,)+ }
+            }
+
+            /// The variant stored as `s`, if any.
+            pub fn parse(s: &str) -> Option<$name> {
+                match s { $($s => Some($name::$v),)+ _ => None }
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use str_enum;
+
+str_enum! {
+    /// Where our record of an appointment's event stands.
+    #[derive(Default)]
+    pub enum EventState {
+        /// The event exists at Google and is the appointment's.
+        Active = "active",
+        /// An insert of `event_id` is under way or its answer was lost: the event may exist.
+        Creating = "creating",
+        /// Gone at Google (or never made); the generation is kept, Google reserves the id.
+        #[default]
+        Deleted = "deleted",
+    }
+}
+
+str_enum! {
+    /// What a job was queued for (the runner converges either way: it makes Google match the
+    /// appointment as it is when the job runs).
+    pub enum JobAction {
+        Ensure = "ensure",
+        Remove = "remove",
+    }
+}
+
+str_enum! {
+    pub enum JobState {
+        Queued = "queued",
+        /// A permanent error: waits for an admin's retry.
+        Failed = "failed",
+    }
+}
+
+str_enum! {
+    /// Who made the event.
+    #[derive(Default)]
+    pub enum Origin {
+        #[default]
+        KcMeet = "kc_meet",
+        /// The vendor add-on; taken over from its mapping row.
+        Vendor = "vendor",
+    }
+}
+
 
 /// Our record of an appointment's Google event.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -21,8 +109,7 @@ pub struct EventRow {
     pub calendar_id: String,
     pub event_id: String,
     pub generation: u32,
-    /// `active` or `deleted`.
-    pub state: String,
+    pub state: EventState,
     pub meet_url: String,
     pub event_url: String,
     pub conference_status: String,
@@ -33,6 +120,13 @@ pub struct EventRow {
     pub end_utc: String,
     pub summary: String,
     pub updated_at: String,
+    /// When the appointment data behind the last write from PHP was read (µs since the epoch;
+    /// 0 when only jobs wrote): an older snapshot must not win over it.
+    pub snapshot_us: u64,
+    /// Conference requests made for the event beyond the first (regenerated links, a Meet
+    /// link added to a vendor event): names the next `requestId`.
+    pub conference_n: u32,
+    pub origin: Origin,
 }
 
 /// A background job: the desired state of one appointment's event.
@@ -41,11 +135,11 @@ pub struct Job {
     pub id: u64,
     pub appointment_id: u64,
     pub doctor_id: Option<u64>,
-    /// `ensure` (the event exists and matches the appointment) or `remove`.
-    pub action: String,
-    /// `queued` or `failed` (permanent error: waits for an admin's retry).
-    pub state: String,
+    pub action: JobAction,
+    pub state: JobState,
     pub attempts: u32,
+    /// Bumped whenever the job is queued again: the runner ends only the version it ran.
+    pub version: u64,
     pub next_run_at: String,
     pub last_error: Option<String>,
     pub created_at: String,
@@ -72,59 +166,211 @@ pub struct AuditEntry {
     pub detail: Option<String>,
 }
 
+/// Everything the event code needs about one appointment, read in one statement under its
+/// lock: our event row, its job, and the first mapping row (a vendor event to take over).
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub event: Option<EventRow>,
+    pub job: Option<Job>,
+    /// The first mapping row's `event_id`, `url`, `event_url`.
+    pub mapping: Option<(String, String, String)>,
+}
+
 const ISO: &str = "'%Y-%m-%dT%H:%i:%sZ'";
 
+fn event_columns(e: &str) -> String {
+    format!(
+        "{e}.appointment_id, {e}.doctor_id, {e}.calendar_id, {e}.event_id, {e}.generation, {e}.state, {e}.meet_url,
+         COALESCE({e}.event_url, ''), {e}.conference_status, {e}.etag, {e}.sequence, {e}.google_updated,
+         DATE_FORMAT({e}.start_utc, '%Y-%m-%d %H:%i:%s'), DATE_FORMAT({e}.end_utc, '%Y-%m-%d %H:%i:%s'), {e}.summary,
+         DATE_FORMAT({e}.updated_at, {ISO}), {e}.snapshot_us, {e}.conference_n, {e}.origin"
+    )
+}
+const EVENT_COLUMNS: usize = 19;
+
+fn event_from(r: &mysql::Row, at: usize) -> Option<EventRow> {
+    let text = |i: usize| -> String { r.get::<Option<String>, _>(at + i).flatten().unwrap_or_default() };
+    let appointment_id: u64 = r.get::<Option<u64>, _>(at).flatten()?;
+    Some(EventRow {
+        appointment_id,
+        doctor_id: r.get::<Option<u64>, _>(at + 1).flatten().unwrap_or_default(),
+        calendar_id: text(2),
+        event_id: text(3),
+        generation: r.get::<Option<u32>, _>(at + 4).flatten().unwrap_or_default(),
+        state: EventState::parse(&text(5)).unwrap_or_default(),
+        meet_url: text(6),
+        event_url: text(7),
+        conference_status: text(8),
+        etag: text(9),
+        sequence: r.get::<Option<i64>, _>(at + 10).flatten().unwrap_or_default(),
+        google_updated: text(11),
+        start_utc: text(12),
+        end_utc: text(13),
+        summary: text(14),
+        updated_at: text(15),
+        snapshot_us: r.get::<Option<u64>, _>(at + 16).flatten().unwrap_or_default(),
+        conference_n: r.get::<Option<u32>, _>(at + 17).flatten().unwrap_or_default(),
+        origin: Origin::parse(&text(18)).unwrap_or_default(),
+    })
+}
+
+fn job_columns(j: &str) -> String {
+    format!(
+        "{j}.id, {j}.appointment_id, {j}.doctor_id, {j}.action, {j}.state, {j}.attempts, DATE_FORMAT({j}.next_run_at, {ISO}),
+         {j}.last_error, DATE_FORMAT({j}.created_at, {ISO}), DATE_FORMAT({j}.updated_at, {ISO}), {j}.version"
+    )
+}
+
+fn job_from(r: &mysql::Row, at: usize) -> Option<Job> {
+    let text = |i: usize| -> String { r.get::<Option<String>, _>(at + i).flatten().unwrap_or_default() };
+    let id: u64 = r.get::<Option<u64>, _>(at).flatten()?;
+    Some(Job {
+        id,
+        appointment_id: r.get::<Option<u64>, _>(at + 1).flatten().unwrap_or_default(),
+        doctor_id: r.get::<Option<u64>, _>(at + 2).flatten(),
+        action: JobAction::parse(&text(3)).unwrap_or(JobAction::Ensure),
+        state: JobState::parse(&text(4)).unwrap_or(JobState::Queued),
+        attempts: r.get::<Option<u32>, _>(at + 5).flatten().unwrap_or_default(),
+        next_run_at: text(6),
+        last_error: r.get::<Option<String>, _>(at + 7).flatten(),
+        created_at: text(8),
+        updated_at: text(9),
+        version: r.get::<Option<u64>, _>(at + 10).flatten().unwrap_or_default(),
+    })
+}
+
 impl Store {
+    /// Schema 4: what makes an appointment's event exactly-once (the insert intent state, the
+    /// snapshot time, the conference counter, the origin) and versioned jobs. Idempotent.
+    pub(crate) fn migrate_events_v4(&self, c: &mut PooledConn) -> Result<()> {
+        for (table, col, def) in [
+            (&self.t.events, "snapshot_us", "BIGINT UNSIGNED NOT NULL DEFAULT 0"),
+            (&self.t.events, "conference_n", "INT UNSIGNED NOT NULL DEFAULT 0"),
+            (&self.t.events, "origin", "VARCHAR(16) NOT NULL DEFAULT 'kc_meet'"),
+            (&self.t.jobs, "version", "BIGINT UNSIGNED NOT NULL DEFAULT 1"),
+        ] {
+            let exists: Option<String> = c.exec_first(
+                "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?",
+                (table.as_str(), col),
+            )?;
+            if exists.is_none() {
+                c.query_drop(format!("ALTER TABLE `{table}` ADD COLUMN {col} {def}"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The site's random id (event ids and our private event property carry it), stored once.
+    /// A site that already made events keeps the id it has been using (`legacy`), so its
+    /// existing events stay recognisable; a new site gets a random one, which survives a move
+    /// to another URL, database or prefix.
+    pub fn site_key(&self, legacy: &str) -> Result<String> {
+        let mut c = self.conn()?;
+        let read = |c: &mut PooledConn| -> Result<Option<String>> {
+            Ok(c.exec_first(format!("SELECT value FROM `{}` WHERE name = 'site_key'", self.t.meta), ())?)
+        };
+        if let Some(k) = read(&mut c)? {
+            return Ok(k);
+        }
+        let made_events: Option<u64> = c.exec_first(format!("SELECT 1 FROM `{}` LIMIT 1", self.t.events), ())?;
+        let key = if made_events.is_some() {
+            legacy.to_string()
+        } else {
+            use rand::RngCore;
+            let mut b = [0u8; 6];
+            rand::rngs::OsRng.fill_bytes(&mut b);
+            b.iter().map(|x| format!("{x:02x}")).collect()
+        };
+        // Two processes may race here: the first write wins and both read it back.
+        c.exec_drop(format!("INSERT IGNORE INTO `{}` (name, value) VALUES ('site_key', ?)", self.t.meta), (&key,))?;
+        read(&mut c)?.ok_or_else(|| Error::new(crate::error::Code::DbQuery, "the site key could not be stored"))
+    }
+
     pub fn get_event<Q: Queryable>(&self, q: &mut Q, appointment_id: u64) -> Result<Option<EventRow>> {
-        let row: Option<mysql::Row> = q.exec_first(
+        let row: Option<mysql::Row> =
+            q.exec_first(format!("SELECT {} FROM `{}` e WHERE e.appointment_id = ?", event_columns("e"), self.t.events), (appointment_id,))?;
+        Ok(row.and_then(|r| event_from(&r, 0)))
+    }
+
+    /// The event row, its job and the first mapping row, in one statement.
+    pub fn load(&self, appointment_id: u64) -> Result<Loaded> {
+        let mut c = self.conn()?;
+        let row: Option<mysql::Row> = c.exec_first(
             format!(
-                "SELECT appointment_id, doctor_id, calendar_id, event_id, generation, state, meet_url, COALESCE(event_url, ''),
-                 conference_status, etag, sequence, google_updated, DATE_FORMAT(start_utc, '%Y-%m-%d %H:%i:%s'),
-                 DATE_FORMAT(end_utc, '%Y-%m-%d %H:%i:%s'), summary, DATE_FORMAT(updated_at, {ISO})
-                 FROM `{}` WHERE appointment_id = ?",
-                self.t.events
+                "SELECT {}, {}, m.event_id, m.url, COALESCE(m.event_url, '')
+                 FROM (SELECT ? AS id) x
+                 LEFT JOIN `{}` e ON e.appointment_id = x.id
+                 LEFT JOIN `{}` j ON j.appointment_id = x.id
+                 LEFT JOIN `{}` m ON m.id = (SELECT MIN(id) FROM `{}` WHERE appointment_id = x.id)",
+                event_columns("e"),
+                job_columns("j"),
+                self.t.events,
+                self.t.jobs,
+                self.t.mapping,
+                self.t.mapping
             ),
             (appointment_id,),
         )?;
-        Ok(row.map(|r| EventRow {
-            appointment_id: r.get(0).unwrap_or_default(),
-            doctor_id: r.get(1).unwrap_or_default(),
-            calendar_id: r.get(2).unwrap_or_default(),
-            event_id: r.get(3).unwrap_or_default(),
-            generation: r.get(4).unwrap_or_default(),
-            state: r.get(5).unwrap_or_default(),
-            meet_url: r.get(6).unwrap_or_default(),
-            event_url: r.get(7).unwrap_or_default(),
-            conference_status: r.get(8).unwrap_or_default(),
-            etag: r.get(9).unwrap_or_default(),
-            sequence: r.get(10).unwrap_or_default(),
-            google_updated: r.get(11).unwrap_or_default(),
-            start_utc: r.get(12).unwrap_or_default(),
-            end_utc: r.get(13).unwrap_or_default(),
-            summary: r.get(14).unwrap_or_default(),
-            updated_at: r.get(15).unwrap_or_default(),
-        }))
+        let Some(r) = row else { return Ok(Loaded::default()) };
+        let at = EVENT_COLUMNS + 11;
+        let mapping = r.get::<Option<String>, _>(at).flatten().map(|event_id| {
+            let text = |i: usize| r.get::<Option<String>, _>(at + i).flatten().unwrap_or_default();
+            (event_id, text(1), text(2))
+        });
+        Ok(Loaded { event: event_from(&r, 0), job: job_from(&r, EVENT_COLUMNS), mapping })
+    }
+
+    /// Records the intent to insert `e.event_id` before the insert is sent, so an event Google
+    /// made while every answer was lost is still known (and deleted by a cancel).
+    pub fn record_intent(&self, e: &EventRow) -> Result<()> {
+        let mut c = self.conn()?;
+        c.exec_drop(
+            format!(
+                "INSERT INTO `{}` (appointment_id, doctor_id, calendar_id, event_id, generation, state, start_utc, end_utc,
+                   snapshot_us, conference_n, origin, created_at, updated_at)
+                 VALUES (:a, :d, :c, :e, :g, 'creating', :s, :en, :snap, 0, 'kc_meet', UTC_TIMESTAMP(), UTC_TIMESTAMP())
+                 ON DUPLICATE KEY UPDATE doctor_id = :d, calendar_id = :c, event_id = :e, generation = :g, state = 'creating',
+                   meet_url = '', etag = '', start_utc = :s, end_utc = :en, snapshot_us = GREATEST(snapshot_us, :snap),
+                   conference_n = 0, origin = 'kc_meet', updated_at = UTC_TIMESTAMP()",
+                self.t.events
+            ),
+            params! { "a" => e.appointment_id, "d" => e.doctor_id, "c" => &e.calendar_id, "e" => &e.event_id, "g" => e.generation,
+                      "s" => &e.start_utc, "en" => &e.end_utc, "snap" => e.snapshot_us },
+        )?;
+        Ok(())
+    }
+
+    /// Records that conference request `n` is about to replace the event's Meet link (the
+    /// link shown stays until the new one is known).
+    pub fn set_conference_n(&self, appointment_id: u64, n: u32) -> Result<()> {
+        let mut c = self.conn()?;
+        c.exec_drop(format!("UPDATE `{}` SET conference_n = ?, conference_status = 'requested', updated_at = UTC_TIMESTAMP() WHERE appointment_id = ?", self.t.events), (n, appointment_id))?;
+        Ok(())
     }
 
     /// Records the event and makes the mapping table hold exactly one row for the appointment,
-    /// in one transaction.
-    pub fn save_event(&self, e: &EventRow, local_now: &str) -> Result<()> {
+    /// in one transaction; ends the job the caller loaded (`job_version`), if any.
+    pub fn save_event(&self, e: &EventRow, local_now: &str, job_version: Option<u64>) -> Result<()> {
         let mut c = self.conn()?;
         let mut tx = c.start_transaction(TxOpts::default())?;
         tx.exec_drop(
             format!(
                 "INSERT INTO `{}` (appointment_id, doctor_id, calendar_id, event_id, generation, state, meet_url, event_url,
-                   conference_status, etag, sequence, google_updated, start_utc, end_utc, summary, created_at, updated_at)
-                 VALUES (:a, :d, :c, :e, :g, 'active', :m, :u, :cs, :et, :sq, :gu, :s, :en, :su, UTC_TIMESTAMP(), UTC_TIMESTAMP())
+                   conference_status, etag, sequence, google_updated, start_utc, end_utc, summary, snapshot_us, conference_n, origin,
+                   created_at, updated_at)
+                 VALUES (:a, :d, :c, :e, :g, 'active', :m, :u, :cs, :et, :sq, :gu, :s, :en, :su, :snap, :cn, :o,
+                   UTC_TIMESTAMP(), UTC_TIMESTAMP())
                  ON DUPLICATE KEY UPDATE doctor_id = :d, calendar_id = :c, event_id = :e, generation = :g, state = 'active',
                    meet_url = :m, event_url = :u, conference_status = :cs, etag = :et, sequence = :sq, google_updated = :gu,
-                   start_utc = :s, end_utc = :en, summary = :su, flag = '', updated_at = UTC_TIMESTAMP()",
+                   start_utc = :s, end_utc = :en, summary = :su, snapshot_us = GREATEST(snapshot_us, :snap), conference_n = :cn,
+                   origin = :o, flag = '', updated_at = UTC_TIMESTAMP()",
                 self.t.events
             ),
             params! {
                 "a" => e.appointment_id, "d" => e.doctor_id, "c" => &e.calendar_id, "e" => &e.event_id, "g" => e.generation,
                 "m" => &e.meet_url, "u" => &e.event_url, "cs" => &e.conference_status, "et" => &e.etag, "sq" => e.sequence,
                 "gu" => &e.google_updated, "s" => &e.start_utc, "en" => &e.end_utc, "su" => &e.summary,
+                "snap" => e.snapshot_us, "cn" => e.conference_n, "o" => e.origin.as_str(),
             },
         )?;
         let ids: Vec<u64> = tx.exec(
@@ -151,8 +397,43 @@ impl Store {
                 (e.appointment_id, &e.event_id, &e.meet_url, &e.event_url),
             )?,
         }
-        // The event matches the appointment now: whatever was queued or failed for it is resolved.
-        tx.exec_drop(format!("DELETE FROM `{}` WHERE appointment_id = ?", self.t.jobs), (e.appointment_id,))?;
+        // The event matches the appointment now: the job the caller loaded is resolved.
+        if let Some(v) = job_version {
+            tx.exec_drop(format!("DELETE FROM `{}` WHERE appointment_id = ? AND version = ?", self.t.jobs), (e.appointment_id, v))?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The appointment has no event at Google (any more): our row says `deleted` (its
+    /// generation kept, because Google reserves a deleted event's id, and the time of the PHP
+    /// snapshot that asked for it, so an older snapshot cannot bring the event back), its
+    /// mapping rows go, and the job the caller loaded ends.
+    pub fn forget(&self, appointment_id: u64, snapshot_us: u64, job_version: Option<u64>) -> Result<()> {
+        let mut c = self.conn()?;
+        let mut tx = c.start_transaction(TxOpts::default())?;
+        if snapshot_us > 0 {
+            tx.exec_drop(
+                format!(
+                    "INSERT INTO `{}` (appointment_id, doctor_id, calendar_id, event_id, generation, state, start_utc, end_utc,
+                       snapshot_us, created_at, updated_at)
+                     VALUES (:a, 0, '', '', 0, 'deleted', '1970-01-01 00:00:01', '1970-01-01 00:00:01', :snap, UTC_TIMESTAMP(), UTC_TIMESTAMP())
+                     ON DUPLICATE KEY UPDATE state = 'deleted', meet_url = '', snapshot_us = GREATEST(snapshot_us, :snap),
+                       updated_at = UTC_TIMESTAMP()",
+                    self.t.events
+                ),
+                params! { "a" => appointment_id, "snap" => snapshot_us },
+            )?;
+        } else {
+            tx.exec_drop(
+                format!("UPDATE `{}` SET state = 'deleted', meet_url = '', updated_at = UTC_TIMESTAMP() WHERE appointment_id = ?", self.t.events),
+                (appointment_id,),
+            )?;
+        }
+        tx.exec_drop(format!("DELETE FROM `{}` WHERE appointment_id = ?", self.t.mapping), (appointment_id,))?;
+        if let Some(v) = job_version {
+            tx.exec_drop(format!("DELETE FROM `{}` WHERE appointment_id = ? AND version = ?", self.t.jobs), (appointment_id, v))?;
+        }
         tx.commit()?;
         Ok(())
     }
@@ -207,99 +488,105 @@ impl Store {
         }))
     }
 
-    /// Appointments with an active event, for reconciliation.
+    /// Appointments with an event at Google, or possibly there (an insert whose answer was
+    /// lost), for reconciliation.
     pub fn active_events(&self, doctor_id: Option<u64>) -> Result<Vec<EventRow>> {
-        let ids: Vec<u64> = {
-            let mut c = self.conn()?;
-            c.exec(
-                format!("SELECT appointment_id FROM `{}` WHERE state = 'active' AND (? = 0 OR doctor_id = ?) ORDER BY appointment_id", self.t.events),
-                (doctor_id.unwrap_or(0), doctor_id.unwrap_or(0)),
-            )?
-        };
         let mut c = self.conn()?;
-        let mut out = vec![];
-        for id in ids {
-            if let Some(e) = self.get_event(&mut c, id)? {
-                out.push(e);
-            }
-        }
-        Ok(out)
+        let rows: Vec<mysql::Row> = c.exec(
+            format!(
+                "SELECT {} FROM `{}` e WHERE e.state IN ('active', 'creating') AND (? = 0 OR e.doctor_id = ?) ORDER BY e.appointment_id",
+                event_columns("e"),
+                self.t.events
+            ),
+            (doctor_id.unwrap_or(0), doctor_id.unwrap_or(0)),
+        )?;
+        Ok(rows.iter().filter_map(|r| event_from(r, 0)).collect())
     }
 
     // ----- jobs ---------------------------------------------------------------------------
 
     /// Queues (or re-aims) the appointment's job: one per appointment, so a later intent
-    /// replaces an earlier one (create then cancel collapses into one removal).
-    pub fn queue_job(&self, appointment_id: u64, doctor_id: Option<u64>, action: &str, delay_s: i64, error: Option<&str>) -> Result<()> {
+    /// replaces an earlier one (create then cancel collapses into one removal). Every call
+    /// bumps its version.
+    pub fn queue_job(&self, appointment_id: u64, doctor_id: Option<u64>, action: JobAction, delay_s: i64, error: Option<&str>) -> Result<()> {
         let mut c = self.conn()?;
         c.exec_drop(
             format!(
-                "INSERT INTO `{}` (appointment_id, doctor_id, action, state, attempts, next_run_at, last_error, created_at, updated_at)
-                 VALUES (:a, :d, :act, 'queued', 0, UTC_TIMESTAMP() + INTERVAL :delay SECOND, :err, UTC_TIMESTAMP(), UTC_TIMESTAMP())
+                "INSERT INTO `{}` (appointment_id, doctor_id, action, state, attempts, next_run_at, last_error, created_at, updated_at, version)
+                 VALUES (:a, :d, :act, 'queued', 0, UTC_TIMESTAMP() + INTERVAL :delay SECOND, :err, UTC_TIMESTAMP(), UTC_TIMESTAMP(), 1)
                  ON DUPLICATE KEY UPDATE doctor_id = COALESCE(:d, doctor_id), attempts = IF(action = :act AND state = 'queued', attempts, 0),
                    action = :act, state = 'queued', next_run_at = UTC_TIMESTAMP() + INTERVAL :delay SECOND,
-                   last_error = COALESCE(:err, last_error), updated_at = UTC_TIMESTAMP()",
+                   last_error = COALESCE(:err, last_error), version = version + 1, updated_at = UTC_TIMESTAMP()",
                 self.t.jobs
             ),
-            params! { "a" => appointment_id, "d" => doctor_id, "act" => action, "delay" => delay_s, "err" => error },
+            params! { "a" => appointment_id, "d" => doctor_id, "act" => action.as_str(), "delay" => delay_s, "err" => error.map(crate::redact::text) },
         )?;
         Ok(())
     }
 
-    /// After a failed run: try again later, or give up (`failed`) on a permanent error.
-    pub fn job_failed(&self, appointment_id: u64, permanent: bool, delay_s: i64, error: &str) -> Result<()> {
+    /// After a failed run of job `version`: try again later, or give up (`failed`) on a
+    /// permanent error. A job re-aimed since (another version) is left as it is.
+    pub fn job_failed(&self, appointment_id: u64, version: u64, permanent: bool, delay_s: i64, error: &str) -> Result<()> {
         let mut c = self.conn()?;
         c.exec_drop(
             format!(
                 "UPDATE `{}` SET attempts = attempts + 1, state = IF(:p, 'failed', 'queued'),
                  next_run_at = UTC_TIMESTAMP() + INTERVAL :delay SECOND, last_error = :err, updated_at = UTC_TIMESTAMP()
-                 WHERE appointment_id = :a",
+                 WHERE appointment_id = :a AND version = :v",
                 self.t.jobs
             ),
-            params! { "a" => appointment_id, "p" => permanent, "delay" => delay_s, "err" => crate::redact::text(error) },
+            params! { "a" => appointment_id, "v" => version, "p" => permanent, "delay" => delay_s, "err" => crate::redact::text(error) },
         )?;
         Ok(())
     }
 
     /// Records a permanent failure for the admin, creating the job row if there was none.
-    pub fn record_failed_job(&self, appointment_id: u64, doctor_id: Option<u64>, action: &str, error: &str) -> Result<()> {
-        self.queue_job(appointment_id, doctor_id, action, 0, None)?;
-        self.job_failed(appointment_id, true, 0, error)
+    pub fn record_failed_job(&self, appointment_id: u64, doctor_id: Option<u64>, action: JobAction, error: &str) -> Result<()> {
+        let mut c = self.conn()?;
+        c.exec_drop(
+            format!(
+                "INSERT INTO `{}` (appointment_id, doctor_id, action, state, attempts, next_run_at, last_error, created_at, updated_at, version)
+                 VALUES (:a, :d, :act, 'failed', 1, UTC_TIMESTAMP(), :err, UTC_TIMESTAMP(), UTC_TIMESTAMP(), 1)
+                 ON DUPLICATE KEY UPDATE doctor_id = COALESCE(:d, doctor_id), action = :act, state = 'failed', attempts = attempts + 1,
+                   next_run_at = UTC_TIMESTAMP(), last_error = :err, version = version + 1, updated_at = UTC_TIMESTAMP()",
+                self.t.jobs
+            ),
+            params! { "a" => appointment_id, "d" => doctor_id, "act" => action.as_str(), "err" => crate::redact::text(error) },
+        )?;
+        Ok(())
     }
 
-    pub fn delete_job(&self, appointment_id: u64) -> Result<()> {
+    /// Ends job `version` (done); a job re-aimed since stays.
+    pub fn delete_job(&self, appointment_id: u64, version: u64) -> Result<()> {
         let mut c = self.conn()?;
-        c.exec_drop(format!("DELETE FROM `{}` WHERE appointment_id = ?", self.t.jobs), (appointment_id,))?;
+        c.exec_drop(format!("DELETE FROM `{}` WHERE appointment_id = ? AND version = ?", self.t.jobs), (appointment_id, version))?;
         Ok(())
     }
 
     fn job_select(&self) -> String {
-        format!(
-            "SELECT id, appointment_id, doctor_id, action, state, attempts, DATE_FORMAT(next_run_at, {ISO}), last_error,
-             DATE_FORMAT(created_at, {ISO}), DATE_FORMAT(updated_at, {ISO}) FROM `{}`",
-            self.t.jobs
-        )
+        format!("SELECT {} FROM `{}` j", job_columns("j"), self.t.jobs)
     }
 
     fn job_from(r: mysql::Row) -> Job {
-        Job {
-            id: r.get(0).unwrap_or_default(),
-            appointment_id: r.get(1).unwrap_or_default(),
-            doctor_id: r.get(2).unwrap_or_default(),
-            action: r.get(3).unwrap_or_default(),
-            state: r.get(4).unwrap_or_default(),
-            attempts: r.get(5).unwrap_or_default(),
-            next_run_at: r.get(6).unwrap_or_default(),
-            last_error: r.get(7).unwrap_or_default(),
-            created_at: r.get(8).unwrap_or_default(),
-            updated_at: r.get(9).unwrap_or_default(),
-        }
+        job_from(&r, 0).unwrap_or_else(|| Job {
+            id: 0,
+            appointment_id: 0,
+            doctor_id: None,
+            action: JobAction::Ensure,
+            state: JobState::Queued,
+            attempts: 0,
+            next_run_at: String::new(),
+            last_error: None,
+            created_at: String::new(),
+            updated_at: String::new(),
+            version: 0,
+        })
     }
 
     pub fn jobs(&self, state: Option<&str>, limit: u32) -> Result<Vec<Job>> {
         let mut c = self.conn()?;
         let rows: Vec<mysql::Row> = c.exec(
-            format!("{} WHERE (? = '' OR state = ?) ORDER BY next_run_at, id LIMIT ?", self.job_select()),
+            format!("{} WHERE (? = '' OR j.state = ?) ORDER BY j.next_run_at, j.id LIMIT ?", self.job_select()),
             (state.unwrap_or(""), state.unwrap_or(""), limit),
         )?;
         Ok(rows.into_iter().map(Self::job_from).collect())
@@ -307,13 +594,13 @@ impl Store {
 
     pub fn job_by_appointment(&self, appointment_id: u64) -> Result<Option<Job>> {
         let mut c = self.conn()?;
-        let row: Option<mysql::Row> = c.exec_first(format!("{} WHERE appointment_id = ?", self.job_select()), (appointment_id,))?;
+        let row: Option<mysql::Row> = c.exec_first(format!("{} WHERE j.appointment_id = ?", self.job_select()), (appointment_id,))?;
         Ok(row.map(Self::job_from))
     }
 
     pub fn job_by_id(&self, id: u64) -> Result<Option<Job>> {
         let mut c = self.conn()?;
-        let row: Option<mysql::Row> = c.exec_first(format!("{} WHERE id = ?", self.job_select()), (id,))?;
+        let row: Option<mysql::Row> = c.exec_first(format!("{} WHERE j.id = ?", self.job_select()), (id,))?;
         Ok(row.map(Self::job_from))
     }
 
@@ -321,7 +608,7 @@ impl Store {
     pub fn due_jobs(&self, limit: u32) -> Result<Vec<Job>> {
         let mut c = self.conn()?;
         let rows: Vec<mysql::Row> = c.exec(
-            format!("{} WHERE state = 'queued' AND next_run_at <= UTC_TIMESTAMP() ORDER BY next_run_at, id LIMIT ?", self.job_select()),
+            format!("{} WHERE j.state = 'queued' AND j.next_run_at <= UTC_TIMESTAMP() ORDER BY j.next_run_at, j.id LIMIT ?", self.job_select()),
             (limit,),
         )?;
         Ok(rows.into_iter().map(Self::job_from).collect())

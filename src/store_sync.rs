@@ -1,5 +1,6 @@
-//! The tables behind two-way sync: each doctor's sync position (columns of `kc_meet_doctors`)
-//! and the push channels (`kc_meet_channels`). Owns their SQL only.
+//! The tables behind two-way sync: each doctor's sync position (columns of `kc_meet_doctors`),
+//! the changes still to re-read (`kc_meet_meta`, one row per doctor) and the push channels
+//! (`kc_meet_channels`). Owns their SQL and the stored form of a position only.
 
 use mysql::params;
 use mysql::prelude::Queryable;
@@ -9,11 +10,58 @@ use crate::error::Result;
 use crate::store::Store;
 
 /// Where a doctor's sync stands.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SyncPosition {
     pub sync_token: Option<String>,
     /// The page a budget-interrupted listing resumes from.
     pub page_token: Option<String>,
+    /// The `timeMin`/`timeMax` a full listing began with. Google accepts a page token only with
+    /// the parameters of the listing's first page, so a listing resumed on another day must
+    /// send these again, not a window recomputed from today.
+    pub window: Option<(String, String)>,
+}
+
+/// The stored form of a full listing's page token with its window (`sync_page_token` column).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredPage {
+    page: String,
+    time_min: String,
+    time_max: String,
+}
+
+impl SyncPosition {
+    /// Reads the columns. A page token stored before windows were kept (plain text) belongs
+    /// to an incremental listing, or to a full one whose window is lost: that one starts over.
+    fn from_columns(sync_token: Option<String>, page: Option<String>) -> SyncPosition {
+        match page {
+            Some(p) if p.starts_with('{') => match serde_json::from_str::<StoredPage>(&p) {
+                Ok(sp) => SyncPosition { sync_token, page_token: Some(sp.page), window: Some((sp.time_min, sp.time_max)) },
+                Err(_) => SyncPosition { sync_token, page_token: None, window: None },
+            },
+            Some(p) if sync_token.is_some() => SyncPosition { sync_token, page_token: Some(p), window: None },
+            _ => SyncPosition { sync_token, page_token: None, window: None },
+        }
+    }
+
+    fn page_column(&self) -> Option<String> {
+        let page = self.page_token.clone()?;
+        match (&self.sync_token, &self.window) {
+            (None, Some((time_min, time_max))) => {
+                Some(serde_json::to_string(&StoredPage { page, time_min: time_min.clone(), time_max: time_max.clone() }).expect("strings serialize"))
+            }
+            _ => Some(page),
+        }
+    }
+}
+
+/// How often a change that failed to apply is re-read before it is given up (and audited).
+pub const MAX_RETRY_ATTEMPTS: u32 = 20;
+
+/// A change that failed to apply: the event to re-read, and how often that failed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RetryItem {
+    pub event_id: String,
+    pub attempts: u32,
 }
 
 /// A push channel.
@@ -26,8 +74,41 @@ pub struct ChannelRow {
     pub token_hash: String,
     /// Milliseconds since the epoch.
     pub expires_at: i64,
-    pub state: String,
+    pub state: ChannelState,
     pub last_message: i64,
+}
+
+/// A channel's life: `opening` (recorded before asking Google, whose first message can
+/// overtake its answer), `active`, then `stopped` (by us, or by Google's `not_exists`) or
+/// `failed` (Google refused to open it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelState {
+    Opening,
+    Active,
+    Stopped,
+    Failed,
+}
+
+impl ChannelState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelState::Opening => "opening",
+            ChannelState::Active => "active",
+            ChannelState::Stopped => "stopped",
+            ChannelState::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> ChannelState {
+        match s {
+            "opening" => ChannelState::Opening,
+            "active" => ChannelState::Active,
+            "failed" => ChannelState::Failed,
+            // Anything unknown is treated as closed: a channel we cannot name accepts nothing.
+            _ => ChannelState::Stopped,
+        }
+    }
 }
 
 impl Store {
@@ -35,7 +116,7 @@ impl Store {
         let mut c = self.conn()?;
         let row: Option<(Option<String>, Option<String>)> =
             c.exec_first(format!("SELECT sync_token, sync_page_token FROM `{}` WHERE doctor_id = ?", self.t.doctors), (doctor_id,))?;
-        Ok(row.map(|(sync_token, page_token)| SyncPosition { sync_token, page_token }).unwrap_or_default())
+        Ok(row.map(|(sync_token, page)| SyncPosition::from_columns(sync_token, page)).unwrap_or_default())
     }
 
     /// Stores progress: a page token mid-listing, or the sync token after the last page.
@@ -47,8 +128,34 @@ impl Store {
                  sync_requested = IF(:p IS NULL, 0, 1) WHERE doctor_id = :d",
                 self.t.doctors
             ),
-            params! { "s" => &pos.sync_token, "p" => &pos.page_token, "e" => error.map(crate::redact::text), "d" => doctor_id },
+            params! { "s" => &pos.sync_token, "p" => pos.page_column(), "e" => error.map(crate::redact::text), "d" => doctor_id },
         )?;
+        Ok(())
+    }
+
+    fn retry_key(doctor_id: u64) -> String {
+        format!("sync_retry:{doctor_id}")
+    }
+
+    /// The doctor's changes that failed to apply and wait for a targeted re-read.
+    pub fn sync_retries(&self, doctor_id: u64) -> Result<Vec<RetryItem>> {
+        let mut c = self.conn()?;
+        let v: Option<String> = c.exec_first(format!("SELECT value FROM `{}` WHERE name = ?", self.t.meta), (Self::retry_key(doctor_id),))?;
+        Ok(v.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default())
+    }
+
+    /// Replaces the doctor's re-read list (called under the doctor's sync lock).
+    pub fn set_sync_retries(&self, doctor_id: u64, items: &[RetryItem]) -> Result<()> {
+        let mut c = self.conn()?;
+        if items.is_empty() {
+            c.exec_drop(format!("DELETE FROM `{}` WHERE name = ?", self.t.meta), (Self::retry_key(doctor_id),))?;
+        } else {
+            let json = serde_json::to_string(items).expect("retry items serialize");
+            c.exec_drop(
+                format!("INSERT INTO `{}` (name, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)", self.t.meta),
+                (Self::retry_key(doctor_id), json),
+            )?;
+        }
         Ok(())
     }
 
@@ -78,7 +185,7 @@ impl Store {
                  VALUES (?, ?, ?, ?, ?, ?, 0, UTC_TIMESTAMP())",
                 self.t.channels
             ),
-            (&ch.channel_id, ch.doctor_id, &ch.resource_id, &ch.token_hash, ch.expires_at, &ch.state),
+            (&ch.channel_id, ch.doctor_id, &ch.resource_id, &ch.token_hash, ch.expires_at, ch.state.as_str()),
         )?;
         Ok(())
     }
@@ -110,7 +217,7 @@ impl Store {
                 resource_id,
                 token_hash,
                 expires_at,
-                state,
+                state: ChannelState::parse(&state),
                 last_message,
             })
             .collect())
@@ -124,9 +231,9 @@ impl Store {
         self.channel_rows("state = 'active' AND (:d = 0 OR doctor_id = :d)", params! {"d" => doctor_id.unwrap_or(0)})
     }
 
-    pub fn set_channel_state(&self, channel_id: &str, state: &str) -> Result<()> {
+    pub fn set_channel_state(&self, channel_id: &str, state: ChannelState) -> Result<()> {
         let mut c = self.conn()?;
-        c.exec_drop(format!("UPDATE `{}` SET state = ? WHERE channel_id = ?", self.t.channels), (state, channel_id))?;
+        c.exec_drop(format!("UPDATE `{}` SET state = ? WHERE channel_id = ?", self.t.channels), (state.as_str(), channel_id))?;
         Ok(())
     }
 
@@ -204,5 +311,28 @@ impl Store {
         let mut c = self.conn()?;
         c.exec_drop(format!("UPDATE `{}kc_appointments` SET status = 0 WHERE id = ?", self.t.prefix()), (id,))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_listings_window_is_stored_with_its_page_and_read_back() {
+        let pos = SyncPosition { sync_token: None, page_token: Some("p+/=".into()), window: Some(("a".into(), "b".into())) };
+        assert_eq!(SyncPosition::from_columns(None, pos.page_column()), pos);
+    }
+
+    #[test]
+    fn an_incremental_page_is_stored_as_it_is() {
+        let pos = SyncPosition { sync_token: Some("s".into()), page_token: Some("p".into()), window: None };
+        assert_eq!(pos.page_column().as_deref(), Some("p"));
+        assert_eq!(SyncPosition::from_columns(Some("s".into()), Some("p".into())), pos);
+    }
+
+    #[test]
+    fn a_full_listing_page_stored_without_its_window_starts_over() {
+        assert_eq!(SyncPosition::from_columns(None, Some("legacy".into())), SyncPosition::default());
     }
 }

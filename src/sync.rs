@@ -2,8 +2,11 @@
 //!
 //! Owns incremental sync (<https://developers.google.com/calendar/api/guides/sync>): a full
 //! listing of the doctor's window the first time, then `syncToken` listings; `nextSyncToken` is
-//! stored only from the last page, a budget-interrupted listing resumes from its page token, and
-//! 410 drops the token for a full listing without deleting anything local. Memory stays bounded:
+//! stored only from the last page, a budget-interrupted listing resumes from its page token with
+//! the very parameters of its first page (Google answers 400 otherwise: the stored window, not
+//! one recomputed from today), and 410 drops the token for a full listing without deleting
+//! anything local. A change that fails to apply is not lost when the position moves past it:
+//! its event is kept for a targeted re-read (`events.get`) at the start of the next sync. Memory stays bounded:
 //! pages are processed one at a time. Only our events count (our private extended property and
 //! our event ids); everything else in the calendar is ignored and never stored. Our own writes
 //! never come back as changes: each stores the etag Google answered, and an item with that etag
@@ -28,7 +31,7 @@ use crate::appointments::{self, Input};
 use crate::calendar::{Calendar, EventInfo};
 use crate::error::{Error, Result};
 use crate::runtime::Context;
-use crate::store_sync::{ChannelRow, SyncPosition};
+use crate::store_sync::{ChannelRow, ChannelState, MAX_RETRY_ATTEMPTS, RetryItem, SyncPosition};
 use crate::{doctors, events};
 
 /// Requests in flight at once when many doctors sync (bounded: Google's per-project quota and
@@ -37,6 +40,47 @@ pub const CONCURRENCY: usize = 12;
 /// The first listing covers this window around today.
 const WINDOW_PAST_DAYS: i64 = 30;
 const WINDOW_FUTURE_DAYS: i64 = 365;
+/// What a move made in Google does (config `on_google_move`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MovePolicy {
+    /// The appointment follows the event.
+    Apply,
+    /// The event is put back at the appointment's time.
+    Revert,
+}
+
+/// What a deletion made in Google does (config `on_google_delete`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DeletePolicy {
+    /// The appointment is kept and flagged for an admin.
+    Flag,
+    /// The appointment is cancelled.
+    Cancel,
+    /// A new event is made for the appointment.
+    Recreate,
+}
+
+impl MovePolicy {
+    fn of(ctx: &Context) -> MovePolicy {
+        // The configuration accepts only `apply` and `revert`.
+        match ctx.config.on_google_move.as_str() {
+            "revert" => MovePolicy::Revert,
+            _ => MovePolicy::Apply,
+        }
+    }
+}
+
+impl DeletePolicy {
+    fn of(ctx: &Context) -> DeletePolicy {
+        // The configuration accepts only `flag`, `cancel` and `recreate`.
+        match ctx.config.on_google_delete.as_str() {
+            "cancel" => DeletePolicy::Cancel,
+            "recreate" => DeletePolicy::Recreate,
+            _ => DeletePolicy::Flag,
+        }
+    }
+}
+
 /// Channels live a week; renew those that expire within a day.
 const CHANNEL_TTL_S: i64 = 7 * 24 * 3600;
 const RENEW_WITHIN_MS: i64 = 24 * 3600 * 1000;
@@ -63,6 +107,8 @@ pub struct DoctorSync {
     pub changes_applied: u32,
     pub full: bool,
     pub remaining: bool,
+    /// Changes that failed to apply and wait for a re-read at the next sync.
+    pub retry_pending: u32,
     /// Another process holds this doctor's sync.
     pub skipped: bool,
     pub error: Option<String>,
@@ -148,28 +194,47 @@ fn sync_doctor(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant) -> 
     r
 }
 
+/// The window of a full listing that begins now.
+fn full_window() -> (String, String) {
+    let now = chrono::Utc::now();
+    let day = |d: i64| (now + chrono::Duration::days(d)).format("%Y-%m-%dT00:00:00Z").to_string();
+    (day(-WINDOW_PAST_DAYS), day(WINDOW_FUTURE_DAYS))
+}
+
+/// The `events.list` parameters at `pos`. A continued page repeats its listing's first
+/// request (the sync token, or the stored window) plus the page token: Google refuses a page
+/// token sent with other parameters.
+fn list_query(pos: &SyncPosition) -> Vec<(&'static str, String)> {
+    let mut query: Vec<(&str, String)> = vec![];
+    match &pos.sync_token {
+        Some(token) => query.push(("syncToken", token.clone())),
+        None => {
+            let (time_min, time_max) = pos.window.clone().unwrap_or_else(full_window);
+            query.push(("timeMin", time_min));
+            query.push(("timeMax", time_max));
+            // Deleted events too: an event deleted before the first sync must still count.
+            query.push(("showDeleted", "true".into()));
+        }
+    }
+    if let Some(p) = &pos.page_token {
+        query.push(("pageToken", p.clone()));
+    }
+    query
+}
+
 fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, r: &mut DoctorSync) -> Result<()> {
     let calendar_id = doctors::status(ctx, doctor_id as i64)?.calendar_id.unwrap_or_else(|| "primary".into());
     let mut pos = if full { SyncPosition::default() } else { ctx.store.sync_position(doctor_id)? };
+    let mut retries = ctx.store.sync_retries(doctor_id)?;
+    reread_failed(ctx, doctor_id, &calendar_id, &mut retries, deadline, r)?;
     let mut restarted = false;
     loop {
         r.full = pos.sync_token.is_none();
-        let mut query: Vec<(&str, String)> = vec![];
-        match (&pos.sync_token, &pos.page_token) {
-            (Some(token), None) => query.push(("syncToken", token.clone())),
-            (Some(_), Some(page)) => query.push(("pageToken", page.clone())),
-            (None, page) => {
-                let now = chrono::Utc::now();
-                let day = |d: i64| (now + chrono::Duration::days(d)).format("%Y-%m-%dT00:00:00Z").to_string();
-                query.push(("timeMin", day(-WINDOW_PAST_DAYS)));
-                query.push(("timeMax", day(WINDOW_FUTURE_DAYS)));
-                // Deleted events too: an event deleted before the first sync must still count.
-                query.push(("showDeleted", "true".into()));
-                if let Some(p) = page {
-                    query.push(("pageToken", p.clone()));
-                }
-            }
+        if r.full && pos.window.is_none() {
+            // A full listing begins: its window is kept with its page tokens.
+            pos.window = Some(full_window());
         }
+        let query = list_query(&pos);
         r.pages += 1;
         let page = match doctors::with_token(ctx, doctor_id, |t| Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).list_events(&calendar_id, &query)) {
             Ok(p) => p,
@@ -182,12 +247,25 @@ fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, r: 
             }
             Err(e) => return Err(e),
         };
+        let mut failed = false;
         for item in &page.items {
             r.events_seen += 1;
             if let Err(e) = apply_item(ctx, doctor_id, item, r) {
+                // The position moves on (one bad change must not block the others), so the
+                // event is kept for a targeted re-read instead of being lost.
                 let _ = ctx.store.audit(Some(doctor_id), None, "sync.apply", "failed", &e.message);
+                let id = EventInfo::from_value(item).id;
+                if !id.is_empty() && !retries.iter().any(|x| x.event_id == id) {
+                    retries.push(RetryItem { event_id: id, attempts: 0 });
+                    failed = true;
+                }
             }
         }
+        if failed {
+            // Stored before the position advances past the failed change.
+            ctx.store.set_sync_retries(doctor_id, &retries)?;
+        }
+        r.retry_pending = retries.len() as u32;
         match (page.next_page_token, page.next_sync_token) {
             (Some(next), _) => {
                 pos.page_token = Some(next);
@@ -198,12 +276,76 @@ fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, r: 
                 }
             }
             (None, token) => {
-                pos = SyncPosition { sync_token: token, page_token: None };
+                pos = SyncPosition { sync_token: token, page_token: None, window: None };
                 ctx.store.save_sync_position(doctor_id, &pos, None)?;
                 return Ok(());
             }
         }
     }
+}
+
+/// Re-reads the events whose change failed to apply at an earlier sync and applies them again.
+/// An event Google no longer has (404) is applied as deleted; one that keeps failing is given
+/// up after [`MAX_RETRY_ATTEMPTS`] syncs, with an audit line an admin can act on.
+fn reread_failed(
+    ctx: &Context,
+    doctor_id: u64,
+    calendar_id: &str,
+    retries: &mut Vec<RetryItem>,
+    deadline: Instant,
+    r: &mut DoctorSync,
+) -> Result<()> {
+    if retries.is_empty() {
+        return Ok(());
+    }
+    let before = retries.clone();
+    let mut pending: VecDeque<RetryItem> = std::mem::take(retries).into();
+    let mut kept = vec![];
+    while let Some(mut item) = pending.pop_front() {
+        if Instant::now() >= deadline {
+            // Out of time: the rest waits for the next sync, unchanged.
+            kept.push(item);
+            kept.extend(pending.drain(..));
+            break;
+        }
+        let read = doctors::with_token(ctx, doctor_id, |t| {
+            Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).get_event_value(calendar_id, &item.event_id)
+        });
+        let applied = match read {
+            Ok(v) => apply_item(ctx, doctor_id, &v, r),
+            Err(e) if matches!(e.http_status, Some(404) | Some(410)) => {
+                apply_item(ctx, doctor_id, &serde_json::json!({"id": item.event_id, "status": "cancelled"}), r)
+            }
+            Err(e) if e.is_transient() || e.http_status == Some(401) => {
+                // Google is unavailable: keep every item and let the listing report it.
+                kept.push(item);
+                kept.extend(pending);
+                *retries = kept;
+                ctx.store.set_sync_retries(doctor_id, retries)?;
+                return Err(e);
+            }
+            Err(e) => Err(e),
+        };
+        match applied {
+            Ok(()) => {
+                let _ = ctx.store.audit(Some(doctor_id), None, "sync.apply", "reapplied", &format!("event {}", item.event_id));
+            }
+            Err(e) => {
+                item.attempts += 1;
+                if item.attempts >= MAX_RETRY_ATTEMPTS {
+                    let _ = ctx.store.audit(Some(doctor_id), None, "sync.apply", "given_up", &format!("event {}: {}", item.event_id, e.message));
+                } else {
+                    let _ = ctx.store.audit(Some(doctor_id), None, "sync.apply", "failed", &e.message);
+                    kept.push(item);
+                }
+            }
+        }
+    }
+    *retries = kept;
+    if *retries != before {
+        ctx.store.set_sync_retries(doctor_id, retries)?;
+    }
+    Ok(())
 }
 
 fn utc_of(v: &Value) -> Option<String> {
@@ -247,19 +389,19 @@ fn apply_item(ctx: &Context, doctor_id: u64, item: &Value, r: &mut DoctorSync) -
         if queued_here {
             return Ok(());
         }
-        match ctx.config.on_google_delete.as_str() {
-            "cancel" => {
+        match DeletePolicy::of(ctx) {
+            DeletePolicy::Cancel => {
                 ctx.store.cancel_appointment(appt)?;
                 ctx.store.forget_event(appt)?;
                 change("cancelled", None, None);
             }
-            "recreate" => {
+            DeletePolicy::Recreate => {
                 ctx.store.forget_event(appt)?;
                 drop(_lock);
                 events::ensure(ctx, appt, &Input::default(), false)?;
                 change("recreated", None, None);
             }
-            _ => {
+            DeletePolicy::Flag => {
                 ctx.store.forget_event(appt)?;
                 ctx.store.flag_event(appt, "deleted_in_google")?;
                 change("deleted_flagged", None, None);
@@ -275,7 +417,7 @@ fn apply_item(ctx: &Context, doctor_id: u64, item: &Value, r: &mut DoctorSync) -
             let _ = ctx.store.audit(Some(doctor_id), Some(appt), "google_change", "kivicare_wins", "a KiviCare change is queued for this appointment");
             return Ok(());
         }
-        if ctx.config.on_google_move == "revert" {
+        if MovePolicy::of(ctx) == MovePolicy::Revert {
             ctx.store.update_event_from_google(appt, &start, &end, &info.meet_url_or(&stored.meet_url), &info.etag, &info.updated)?;
             drop(_lock);
             events::ensure(ctx, appt, &Input::default(), false)?;
@@ -315,7 +457,7 @@ fn hash(token: &str) -> String {
 pub struct NotificationResult {
     /// The HTTP status to answer Google with.
     pub status: u16,
-    /// `acknowledged`, `synced`, `queued`, `ignored_replay`, or `rejected`.
+    /// `acknowledged`, `synced`, `queued`, `closed` (`not_exists`), `ignored_replay`, or `rejected`.
     pub action: &'static str,
     pub reason: Option<&'static str>,
     pub doctor_id: Option<u64>,
@@ -344,7 +486,7 @@ pub fn handle_notification(ctx: &Context, headers: &Value) -> Result<Notificatio
     if !bool::from(given.as_bytes().ct_eq(ch.token_hash.as_bytes())) {
         return Ok(rejected(403, "wrong_token"));
     }
-    if ch.state == "opening" {
+    if ch.state == ChannelState::Opening {
         // Google's first message can overtake its answer to events.watch.
         return Ok(if h("X-Goog-Resource-State").as_deref() == Some("sync") {
             NotificationResult { status: 200, action: "acknowledged", reason: None, doctor_id: Some(ch.doctor_id), changes: vec![] }
@@ -355,7 +497,7 @@ pub fn handle_notification(ctx: &Context, headers: &Value) -> Result<Notificatio
     if h("X-Goog-Resource-ID").as_deref() != Some(ch.resource_id.as_str()) {
         return Ok(rejected(403, "wrong_resource"));
     }
-    if ch.state != "active" || ch.expires_at < chrono::Utc::now().timestamp_millis() {
+    if ch.state != ChannelState::Active || ch.expires_at < chrono::Utc::now().timestamp_millis() {
         return Ok(rejected(404, "channel_closed"));
     }
     let number = h("X-Goog-Message-Number").and_then(|n| n.parse::<i64>().ok()).unwrap_or(0);
@@ -371,6 +513,15 @@ pub fn handle_notification(ctx: &Context, headers: &Value) -> Result<Notificatio
             let r = sync_doctor(ctx, ch.doctor_id, false, Instant::now() + Duration::from_secs(3));
             result.action = if r.skipped || r.remaining || r.error.is_some() { "queued" } else { "synced" };
             result.changes = r.changes;
+        }
+        Some("not_exists") => {
+            // The watched calendar is gone for this channel: Google sends nothing more on it.
+            // It is closed here, and a sync is requested so the periodic run reports the cause
+            // (and renewal opens a new channel while the doctor stays connected).
+            ctx.store.set_channel_state(&channel_id, ChannelState::Stopped)?;
+            ctx.store.request_sync(ch.doctor_id)?;
+            let _ = ctx.store.audit(Some(ch.doctor_id), None, "channel", "not_exists", &format!("channel {channel_id}"));
+            result.action = "closed";
         }
         _ => {} // "sync": the channel works
     }
@@ -405,7 +556,7 @@ pub fn open_channel(ctx: &Context, doctor_id: u64) -> Result<ChannelRow> {
         resource_id: String::new(),
         token_hash: hash(&token),
         expires_at: chrono::Utc::now().timestamp_millis() + CHANNEL_TTL_S * 1000,
-        state: "opening".into(),
+        state: ChannelState::Opening,
         last_message: 0,
     };
     ctx.store.insert_channel(&row)?;
@@ -414,13 +565,13 @@ pub fn open_channel(ctx: &Context, doctor_id: u64) -> Result<ChannelRow> {
     }) {
         Ok(ch) => ch,
         Err(e) => {
-            let _ = ctx.store.set_channel_state(&channel_id, "failed");
+            let _ = ctx.store.set_channel_state(&channel_id, ChannelState::Failed);
             return Err(e);
         }
     };
     row.resource_id = ch.resource_id;
     row.expires_at = ch.expiration_ms;
-    row.state = "active".into();
+    row.state = ChannelState::Active;
     ctx.store.activate_channel(&row)?;
     let _ = ctx.store.audit(Some(doctor_id), None, "channel", "opened", &format!("channel {} until {}", row.channel_id, row.expires_at));
     Ok(row)
@@ -428,8 +579,13 @@ pub fn open_channel(ctx: &Context, doctor_id: u64) -> Result<ChannelRow> {
 
 /// Stops a channel at Google (best effort when the doctor's grant is gone) and here.
 pub fn stop_channel(ctx: &Context, ch: &ChannelRow) -> Result<()> {
-    let r = doctors::with_token(ctx, ch.doctor_id, |t| Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).stop_channel(&ch.channel_id, &ch.resource_id));
-    ctx.store.set_channel_state(&ch.channel_id, "stopped")?;
+    stop_channel_as(ctx, ch, false)
+}
+
+fn stop_channel_as(ctx: &Context, ch: &ChannelRow, lock_held: bool) -> Result<()> {
+    let stop = |t: &crate::redact::Secret| Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).stop_channel(&ch.channel_id, &ch.resource_id);
+    let r = if lock_held { doctors::with_token_lock_held(ctx, ch.doctor_id, stop) } else { doctors::with_token(ctx, ch.doctor_id, stop) };
+    ctx.store.set_channel_state(&ch.channel_id, ChannelState::Stopped)?;
     let _ = ctx.store.audit(Some(ch.doctor_id), None, "channel", "stopped", &ch.channel_id);
     match r {
         Err(e) if e.is_transient() => Err(e),
@@ -473,18 +629,28 @@ pub fn renew_channels(ctx: &Context) -> Result<ChannelReport> {
     }
     // Channels of doctors who are no longer connected.
     for ch in channels.iter().filter(|c| !ctx.store.doctors_to_sync(Some(c.doctor_id)).map(|d| !d.is_empty()).unwrap_or(true)) {
-        if ctx.store.set_channel_state(&ch.channel_id, "stopped").is_ok() {
+        if ctx.store.set_channel_state(&ch.channel_id, ChannelState::Stopped).is_ok() {
             rep.stopped += 1;
         }
     }
     Ok(rep)
 }
 
-/// Stops every channel of a doctor (disconnect, `wp kc-meet channels stop`).
+/// Stops every channel of a doctor (`wp kc-meet channels stop`).
 pub fn stop_doctor_channels(ctx: &Context, doctor_id: u64) -> Result<u32> {
+    stop_doctor_channels_as(ctx, doctor_id, false)
+}
+
+/// [`stop_doctor_channels`] for disconnect, which holds the doctor's lock: a token refresh on
+/// the way must not wait for that lock on another connection (it would wait for itself).
+pub(crate) fn stop_doctor_channels_lock_held(ctx: &Context, doctor_id: u64) -> Result<u32> {
+    stop_doctor_channels_as(ctx, doctor_id, true)
+}
+
+fn stop_doctor_channels_as(ctx: &Context, doctor_id: u64, lock_held: bool) -> Result<u32> {
     let mut n = 0;
     for ch in ctx.store.active_channels(Some(doctor_id))? {
-        stop_channel(ctx, &ch)?;
+        stop_channel_as(ctx, &ch, lock_held)?;
         n += 1;
     }
     Ok(n)

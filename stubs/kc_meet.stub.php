@@ -41,6 +41,7 @@ namespace KcMeet {
      * - 2001: MySQL cannot be reached.
      * - 2002: A query failed.
      * - 2003: Our tables are missing or older than this extension: run `kc_meet_migrate()`.
+     * - 2004: Another process held a lock (an appointment's, a doctor's) for longer than this call could wait: transient, the work is queued and retried.
      */
     class DatabaseException extends \KcMeet\Exception {}
 
@@ -120,14 +121,17 @@ namespace {
 
     /**
      * Completes the OAuth redirect: verifies $state, exchanges $code, stores the tokens encrypted.
+     * $user_id is the logged-in user who brought the redirect back (the OAuth callback must pass
+     * it): it must be the user who started the flow, else AuthorizationException 4002.
      * Returns doctor_id, status, email, calendar_id, scopes, initiator_user_id.
      * @param int $doctor_id
      * @param string $code
      * @param string $state
+     * @param ?int $user_id
      * @return array
      * @throws \KcMeet\Exception
      */
-    function kc_meet_connect(int $doctor_id, string $code, string $state): array {}
+    function kc_meet_connect(int $doctor_id, string $code, string $state, ?int $user_id = null): array {}
 
     /**
      * Connects with a code from Google Identity Services' popup (KiviCare 3.x, redirect URI
@@ -251,6 +255,17 @@ namespace {
      * @throws \KcMeet\Exception
      */
     function kc_meet_reconcile(?array $opts = null): array {}
+
+    /**
+     * Gives the appointment's event a new Google Meet link: the same event gets a new conference
+     * (a new conference requestId), the mapping row the new link, and attendees are told. An
+     * appointment without an event gets one. Same result as create, with state 'regenerated'.
+     * @param int $appointment_id
+     * @param ?array $appointment
+     * @return array
+     * @throws \KcMeet\Exception
+     */
+    function kc_meet_regenerate_event(int $appointment_id, ?array $appointment = null): array {}
 
     /**
      * Renews push channels that expire within a day and opens missing ones (stops them all when

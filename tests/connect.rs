@@ -13,6 +13,16 @@ use serde_json::json;
 
 const CAL: &str = "https://www.googleapis.com/auth/calendar";
 
+/// A code as Google Identity Services' popup (KiviCare 3.x) hands over for `email`; `extra`
+/// overrides the request (`access_type`, `prompt`).
+fn popup_code(bed: &Bed, email: &str, extra: serde_json::Value) -> String {
+    let mut req = json!({"client_id": CLIENT_ID, "email": email, "scopes": [CAL], "redirect_uri": "postmessage"});
+    for (k, v) in extra.as_object().into_iter().flatten() {
+        req[k] = v.clone();
+    }
+    bed.emu.post("/__emu/mint_code", req)["code"].as_str().unwrap().to_string()
+}
+
 #[test]
 fn auth_url_asks_for_offline_calendar_access_with_pkce_and_a_doctor_bound_state() {
     let bed = Bed::new();
@@ -68,7 +78,7 @@ fn forged_state_is_rejected_without_asking_google() {
     let url = doctors::auth_url(&bed.ctx, 2, 2).unwrap();
     let back = bed.emu.consent(&url, "d@example.com", "allow", None);
     bed.emu.delete("/__emu/requests");
-    let e = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), "2.forgedforgedforgedforgedforgedforged").unwrap_err();
+    let e = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), "2.forgedforgedforgedforgedforgedforged", None).unwrap_err();
     assert_eq!(e.code, Code::BadState);
     assert_eq!(bed.emu.count("POST", "/token"), 0);
     assert!(bed.meta(2, "google_meet_access_token").is_none());
@@ -80,7 +90,7 @@ fn expired_state_is_rejected() {
     let url = doctors::auth_url(&bed.ctx, 2, 2).unwrap();
     let back = bed.emu.consent(&url, "d@example.com", "allow", None);
     bed.sql().query_drop("UPDATE wp_kc_meet_oauth_states SET expires_at = UTC_TIMESTAMP() - INTERVAL 1 SECOND").unwrap();
-    let e = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap()).unwrap_err();
+    let e = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), None).unwrap_err();
     assert_eq!(e.code, Code::BadState);
     assert!(e.message.contains("expired"));
     assert!(bed.meta(2, "google_meet_access_token").is_none());
@@ -92,8 +102,8 @@ fn a_state_works_once() {
     let url = doctors::auth_url(&bed.ctx, 2, 2).unwrap();
     let back = bed.emu.consent(&url, "d@example.com", "allow", None);
     let (code, state) = (back.code.unwrap(), back.state.unwrap());
-    doctors::connect(&bed.ctx, 2, &code, &state).unwrap();
-    let e = doctors::connect(&bed.ctx, 2, &code, &state).unwrap_err();
+    doctors::connect(&bed.ctx, 2, &code, &state, None).unwrap();
+    let e = doctors::connect(&bed.ctx, 2, &code, &state, None).unwrap_err();
     assert_eq!(e.code, Code::BadState);
 }
 
@@ -103,22 +113,22 @@ fn another_doctors_state_is_rejected_and_left_usable_for_that_doctor() {
     let url = doctors::auth_url(&bed.ctx, 2, 2).unwrap();
     let back = bed.emu.consent(&url, "d@example.com", "allow", None);
     let (code, state) = (back.code.unwrap(), back.state.unwrap());
-    let e = doctors::connect(&bed.ctx, 3, &code, &state).unwrap_err();
+    let e = doctors::connect(&bed.ctx, 3, &code, &state, None).unwrap_err();
     assert_eq!(e.code, Code::BadState);
     assert!(bed.meta(3, "google_meet_access_token").is_none());
-    doctors::connect(&bed.ctx, 2, &code, &state).unwrap();
+    doctors::connect(&bed.ctx, 2, &code, &state, None).unwrap();
 }
 
 #[test]
 fn a_replayed_code_is_refused_by_google_and_nothing_is_stored() {
     let bed = Bed::new();
     let first = bed.emu.consent(&doctors::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "allow", None);
-    doctors::connect(&bed.ctx, 2, first.code.as_deref().unwrap(), first.state.as_deref().unwrap()).unwrap();
+    doctors::connect(&bed.ctx, 2, first.code.as_deref().unwrap(), first.state.as_deref().unwrap(), None).unwrap();
     doctors::disconnect(&bed.ctx, 2).unwrap();
     // An attacker replays the old code with a fresh state of their own.
     let url = doctors::auth_url(&bed.ctx, 2, 2).unwrap();
     let fresh_state = url::Url::parse(&url).unwrap().query_pairs().find(|(k, _)| k == "state").unwrap().1.to_string();
-    let e = doctors::connect(&bed.ctx, 2, first.code.as_deref().unwrap(), &fresh_state).unwrap_err();
+    let e = doctors::connect(&bed.ctx, 2, first.code.as_deref().unwrap(), &fresh_state, None).unwrap_err();
     assert_eq!(e.code, Code::CodeRejected);
     assert!(bed.meta(2, "google_meet_access_token").is_none());
     assert!(!e.message.contains(first.code.as_deref().unwrap()));
@@ -130,7 +140,7 @@ fn pkce_mismatch_is_refused() {
     let a = bed.emu.consent(&doctors::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "allow", None);
     let b = bed.emu.consent(&doctors::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "allow", None);
     // Code of flow A with the state (and so the verifier) of flow B.
-    let e = doctors::connect(&bed.ctx, 2, a.code.as_deref().unwrap(), b.state.as_deref().unwrap()).unwrap_err();
+    let e = doctors::connect(&bed.ctx, 2, a.code.as_deref().unwrap(), b.state.as_deref().unwrap(), None).unwrap_err();
     assert_eq!(e.code, Code::CodeRejected);
     assert!(bed.meta(2, "google_meet_access_token").is_none());
 }
@@ -149,7 +159,7 @@ fn calendar_scope_not_granted_is_refused_and_the_grant_given_back() {
     let bed = Bed::new();
     let url = doctors::auth_url(&bed.ctx, 2, 2).unwrap();
     let back = bed.emu.consent(&url, "d@example.com", "allow", Some(&[]));
-    let e = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap()).unwrap_err();
+    let e = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), None).unwrap_err();
     assert_eq!(e.code, Code::ScopeNotGranted);
     assert!(bed.meta(2, "google_meet_access_token").is_none());
     assert_eq!(bed.meta(2, "kiviCare_google_meet_connect"), None);
@@ -268,27 +278,104 @@ fn disconnect_while_google_is_down_still_erases_the_tokens() {
 }
 
 #[test]
-fn reconnecting_revokes_the_previous_grant() {
+fn reconnecting_the_same_account_keeps_the_new_grant_working() {
+    // Google keeps one grant per account and client: revoking the previous token would revoke
+    // the tokens just stored with it (the emulator revokes per grant, as Google does).
     let bed = Bed::new();
     bed.connect(2, "d@example.com");
     bed.connect(2, "d@example.com");
-    let grants = bed.emu.grants();
-    assert_eq!(grants.len(), 2);
-    assert_eq!(grants.iter().filter(|g| g["revoked"] == false).count(), 1);
-    doctors::check_connection(&bed.ctx, 2).unwrap();
+    assert_eq!(bed.emu.count("POST", "/revoke"), 0, "nothing revoked");
+    assert!(bed.emu.grants().iter().all(|g| g["revoked"] == false));
+    bed.emu.post("/__emu/expire_access_tokens", json!({"email": "d@example.com"}));
+    let s = doctors::check_connection(&bed.ctx, 2).unwrap();
+    assert_eq!((s.status, s.email.as_deref()), ("connected", Some("d@example.com")));
+    assert_eq!(bed.emu.refreshes(), 1, "the stored refresh token still works");
+}
+
+#[test]
+fn connecting_another_account_revokes_the_previous_ones_grant() {
+    let bed = Bed::new();
+    bed.connect(2, "old@example.com");
+    bed.connect(2, "new@example.com");
+    let revoked: Vec<(String, bool)> =
+        bed.emu.grants().iter().map(|g| (g["email"].as_str().unwrap().to_string(), g["revoked"] == true)).collect();
+    assert_eq!(revoked, vec![("old@example.com".into(), true), ("new@example.com".into(), false)]);
+    assert_eq!(doctors::check_connection(&bed.ctx, 2).unwrap().email.as_deref(), Some("new@example.com"));
+    let audit: Option<String> =
+        bed.sql().query_first("SELECT outcome FROM wp_kc_meet_audit WHERE action = 'previous_grant_revoked'").unwrap();
+    assert_eq!(audit.as_deref(), Some("ok"));
+}
+
+/// The refresh token stored for doctor 2, decrypted.
+fn stored_refresh(bed: &Bed) -> Option<String> {
+    let stored = bed.meta(2, "google_meet_access_token").unwrap();
+    kc_meet::tokens::open(bed.ctx.keyring().unwrap(), 2, &stored).unwrap().record.refresh_token
+}
+
+#[test]
+fn three_refreshes_in_a_row_keep_the_refresh_token_google_does_not_send_again() {
+    let bed = Bed::new();
+    bed.emu.config(json!({"access_token_ttl": 60}));
+    bed.connect(2, "d@example.com");
+    let original = stored_refresh(&bed).expect("a refresh token after connecting");
+    for n in 1..=3 {
+        // Every stored token is inside the 5-minute margin: each call refreshes.
+        doctors::check_connection(&bed.ctx, 2).unwrap();
+        assert_eq!(bed.emu.refreshes(), n);
+        assert_eq!(stored_refresh(&bed).as_deref(), Some(original.as_str()), "after refresh {n}");
+    }
+    assert_eq!(bed.emu.grants()[0]["refresh_count"], 3);
+    assert_eq!(doctors::status(&bed.ctx, 2).unwrap().status, "connected");
+}
+
+#[test]
+fn a_failing_token_endpoint_is_a_retryable_error_not_a_broken_connection() {
+    let bed = Bed::new();
+    bed.emu.config(json!({"access_token_ttl": 60}));
+    bed.connect(2, "d@example.com");
+    for fault in [
+        json!({"path": "/token", "status": 503}),
+        json!({"path": "/token", "status": 429, "headers": {"Retry-After": "1"}}),
+        json!({"path": "/token", "action": "reset"}),
+    ] {
+        bed.emu.fault(fault.clone());
+        let e = doctors::check_connection(&bed.ctx, 2).unwrap_err();
+        assert!(e.is_transient(), "{fault}: {e:?}");
+        let s = doctors::status(&bed.ctx, 2).unwrap();
+        assert_eq!(s.status, "connected", "{fault}");
+        assert!(s.last_error.is_some());
+        assert_eq!(stored_refresh(&bed).is_some(), true);
+    }
+    // Google is back: the next call refreshes with the stored refresh token.
+    assert_eq!(doctors::check_connection(&bed.ctx, 2).unwrap().status, "connected");
+}
+
+#[test]
+fn callback_of_another_user_than_the_initiator_is_refused_before_google_sees_the_code() {
+    let bed = Bed::new();
+    // The admin (user 1) starts connecting doctor 2; the redirect comes back in doctor 3's browser.
+    let url = doctors::auth_url(&bed.ctx, 2, 1).unwrap();
+    let back = bed.emu.consent(&url, "d@example.com", "allow", None);
+    bed.emu.delete("/__emu/requests");
+    let e = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), Some(3)).unwrap_err();
+    assert_eq!(e.code, Code::BadState);
+    assert_eq!(bed.emu.count("POST", "/token"), 0, "the code never reached Google");
+    assert!(bed.meta(2, "google_meet_access_token").is_none());
+    // The state is used up: not even the initiator can replay it.
+    let again = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), Some(1)).unwrap_err();
+    assert_eq!(again.code, Code::BadState);
+    // The initiator's own callback connects.
+    let url = doctors::auth_url(&bed.ctx, 2, 1).unwrap();
+    let back = bed.emu.consent(&url, "d@example.com", "allow", None);
+    let c = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), Some(1)).unwrap();
+    assert_eq!(c.initiator_user_id, 1);
 }
 
 #[test]
 fn a_vendor_plaintext_token_keeps_working_and_is_stored_sealed() {
     let bed = Bed::new();
     // Obtain a real grant from the emulator, then store it the way the vendor's 1.x add-on did.
-    let code = bed.emu.post(
-        "/__emu/mint_code",
-        json!({"client_id": CLIENT_ID, "email": "old@example.com", "scopes": [CAL], "redirect_uri": "postmessage", "access_type": "offline"}),
-    )["code"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = popup_code(&bed, "old@example.com", json!({"access_type": "offline"}));
     let tok = reqwest::blocking::Client::new()
         .post(format!("{}/token", bed.emu.base))
         .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "postmessage"), ("client_id", CLIENT_ID), ("client_secret", common::CLIENT_SECRET)])
@@ -315,13 +402,7 @@ fn a_vendor_plaintext_token_keeps_working_and_is_stored_sealed() {
 #[test]
 fn postmessage_code_from_core_3x_connects() {
     let bed = Bed::new();
-    let code = bed.emu.post(
-        "/__emu/mint_code",
-        json!({"client_id": CLIENT_ID, "email": "pm@example.com", "scopes": [CAL], "redirect_uri": "postmessage", "access_type": "offline"}),
-    )["code"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = popup_code(&bed, "pm@example.com", json!({"access_type": "offline"}));
     let c = doctors::connect_postmessage(&bed.ctx, 3, &code).unwrap();
     assert_eq!(c.email, "pm@example.com");
     assert_eq!(bed.meta(3, "kiviCare_google_meet_connect").as_deref(), Some("on"));
@@ -332,7 +413,7 @@ fn google_unreachable_during_the_exchange_is_reported_as_such() {
     let bed = Bed::new();
     let back = bed.emu.consent(&doctors::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "allow", None);
     bed.emu.fault(json!({"path": "/token", "action": "reset", "times": 1}));
-    let e = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap()).unwrap_err();
+    let e = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), None).unwrap_err();
     assert_eq!(e.code, Code::GoogleUnreachable);
     assert!(bed.meta(2, "google_meet_access_token").is_none());
 }
@@ -341,7 +422,7 @@ fn google_unreachable_during_the_exchange_is_reported_as_such() {
 fn a_wrong_client_secret_is_reported_as_a_configuration_problem() {
     let bed = Bed::with(|v| v["client_secret"] = json!("wrong"), None);
     let back = bed.emu.consent(&doctors::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "allow", None);
-    let e = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap()).unwrap_err();
+    let e = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), None).unwrap_err();
     assert_eq!(e.code, Code::ClientRejected);
     assert!(!e.message.contains("wrong"));
 }
@@ -352,7 +433,7 @@ fn unknown_doctor_and_bad_ids_are_invalid_arguments() {
     assert_eq!(doctors::auth_url(&bed.ctx, 999, 1).unwrap_err().code, Code::InvalidArgument);
     assert_eq!(doctors::auth_url(&bed.ctx, 0, 1).unwrap_err().code, Code::InvalidArgument);
     assert_eq!(doctors::status(&bed.ctx, -4).unwrap_err().code, Code::InvalidArgument);
-    assert_eq!(doctors::connect(&bed.ctx, 2, "", "2.x").unwrap_err().code, Code::InvalidArgument);
+    assert_eq!(doctors::connect(&bed.ctx, 2, "", "2.x", None).unwrap_err().code, Code::InvalidArgument);
 }
 
 #[test]
@@ -447,7 +528,7 @@ fn google_over_tls_is_trusted_through_ca_file_only() {
     raw.as_object_mut().unwrap().remove("ca_file");
     let ctx = kc_meet::runtime::Context::connect(kc_meet::config::Config::from_value(&raw).unwrap()).unwrap();
     let back = bed.emu.consent(&doctors::auth_url(&ctx, 3, 3).unwrap(), "x@example.com", "allow", None);
-    let e = doctors::connect(&ctx, 3, back.code.as_deref().unwrap(), back.state.as_deref().unwrap()).unwrap_err();
+    let e = doctors::connect(&ctx, 3, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), None).unwrap_err();
     assert_eq!(e.code, Code::GoogleUnreachable);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -457,10 +538,79 @@ fn no_error_message_carries_a_secret() {
     let bed = Bed::with(|v| v["client_secret"] = json!("GOCSPX-fake"), None);
     let back = bed.emu.consent(&doctors::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "allow", None);
     let code = back.code.unwrap();
-    let e = doctors::connect(&bed.ctx, 2, &code, back.state.as_deref().unwrap()).unwrap_err();
+    let e = doctors::connect(&bed.ctx, 2, &code, back.state.as_deref().unwrap(), None).unwrap_err();
     for secret in ["GOCSPX", &code] {
         assert!(!e.message.contains(secret), "{secret} in {}", e.message);
     }
     let audit: Vec<String> = bed.sql().query("SELECT COALESCE(detail, '') FROM wp_kc_meet_audit").unwrap();
     assert!(audit.iter().all(|d| !d.contains("GOCSPX") && !d.contains(&code)));
+}
+
+#[test]
+fn a_grant_revoked_in_the_middle_of_a_booking_leaves_a_visible_state_and_no_event() {
+    let bed = Bed::new();
+    bed.kivicare();
+    bed.connect(2, "d@example.com");
+    // The doctor removes the app's access in their Google account while a patient books.
+    bed.emu.post("/__emu/revoke_grant", json!({"email": "d@example.com"}));
+    let id = bed.book(common::Booking::default());
+    let r = kc_meet::events::create(&bed.ctx, id as i64, &serde_json::Value::Null).unwrap();
+    assert_eq!((r.state, r.reason), ("skipped", Some("doctor_needs_reconnect")));
+    assert_eq!(doctors::status(&bed.ctx, 2).unwrap().status, "needs_reconnect");
+    let job = kc_meet::events::state(&bed.ctx, id as i64).unwrap().job.expect("the booking's event is kept as a job");
+    assert_eq!(job.state, "failed");
+    assert!(bed.live_events("d@example.com").is_empty());
+    // The doctor connects again; the admin retries the job: the event is made.
+    bed.connect(2, "d@example.com");
+    kc_meet::jobs::retry(&bed.ctx, job.id as i64).unwrap();
+    kc_meet::jobs::run(&bed.ctx, 10, 10.0).unwrap();
+    assert_eq!(bed.live_events("d@example.com").len(), 1);
+    assert!(kc_meet::events::mapping(&bed.ctx, id as i64).unwrap().unwrap().url.starts_with("https://meet.google.com/"));
+}
+
+#[test]
+fn retry_after_and_rate_limit_403s_are_honoured_within_the_booking_budget() {
+    let bed = Bed::new();
+    bed.kivicare();
+    bed.connect(2, "d@example.com");
+    bed.emu.fault(json!({"method": "POST", "path": "/calendar/v3/calendars/primary/events", "status": 429, "reason": "rateLimitExceeded",
+                         "headers": {"Retry-After": "2"}}));
+    bed.emu.fault(json!({"method": "POST", "path": "/calendar/v3/calendars/primary/events", "status": 403, "reason": "userRateLimitExceeded"}));
+    let id = bed.book(common::Booking::default());
+    let t = std::time::Instant::now();
+    let r = kc_meet::events::create(&bed.ctx, id as i64, &serde_json::Value::Null).unwrap();
+    assert_eq!(r.state, "created");
+    assert!(t.elapsed() >= Duration::from_secs(2), "Google asked for 2 s: {:?}", t.elapsed());
+    let inserts: Vec<(std::time::Duration, u64)> = {
+        let reqs = bed.emu.requests();
+        let t0 = reqs.iter().find(|r| r["operation"] == "calendar.events.insert").unwrap()["time"].as_f64().unwrap();
+        reqs.iter()
+            .filter(|r| r["operation"] == "calendar.events.insert")
+            .map(|r| (Duration::from_secs_f64(r["time"].as_f64().unwrap() - t0), r["status"].as_u64().unwrap()))
+            .collect()
+    };
+    assert_eq!(inserts.iter().map(|i| i.1).collect::<Vec<_>>(), vec![429, 403, 200]);
+    assert!(inserts[1].0 >= Duration::from_millis(1900), "the second attempt waited for Retry-After: {inserts:?}");
+    assert_eq!(bed.live_events("d@example.com").len(), 1);
+}
+
+
+#[test]
+fn a_popup_reconnect_without_a_new_refresh_token_keeps_the_one_we_hold() {
+    // KiviCare 3.x's popup may ask without prompt=consent: Google then sends no refresh token to
+    // an account whose grant has one. That grant is ours: keep its refresh token, revoke nothing.
+    let bed = Bed::new();
+    bed.connect(2, "d@example.com");
+    let original = stored_refresh(&bed).unwrap();
+    let code = popup_code(&bed, "d@example.com", json!({"prompt": ""}));
+    let c = doctors::connect_postmessage(&bed.ctx, 2, &code).unwrap();
+    assert_eq!(c.email, "d@example.com");
+    assert_eq!(bed.emu.count("POST", "/revoke"), 0, "nothing revoked");
+    assert_eq!(stored_refresh(&bed).as_deref(), Some(original.as_str()));
+    bed.emu.post("/__emu/expire_access_tokens", json!({"email": "d@example.com"}));
+    assert_eq!(doctors::check_connection(&bed.ctx, 2).unwrap().status, "connected");
+    // Another account without a refresh token is still refused, and its token given back.
+    let code = popup_code(&bed, "e@example.com", json!({"access_type": "online"}));
+    assert_eq!(doctors::connect_postmessage(&bed.ctx, 2, &code).unwrap_err().code, Code::CodeRejected);
+    assert_eq!(doctors::check_connection(&bed.ctx, 2).unwrap().email.as_deref(), Some("d@example.com"));
 }

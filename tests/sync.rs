@@ -6,12 +6,14 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::{Bed, Booking};
 use kc_meet::runtime::Context;
-use kc_meet::{events, sync};
+use kc_meet::store_sync::SyncPosition;
+use kc_meet::{doctors, events, sync};
 use mysql::prelude::Queryable;
 use serde_json::{Value, json};
 
@@ -21,6 +23,8 @@ struct Receiver {
     url: String,
     ctx: Arc<OnceLock<Arc<Context>>>,
     seen: Arc<Mutex<Vec<Value>>>,
+    /// The next this many messages are answered 500 without being handled (a PHP fatal).
+    fail_next: Arc<AtomicUsize>,
 }
 
 impl Receiver {
@@ -29,7 +33,8 @@ impl Receiver {
         let url = format!("http://127.0.0.1:{}/wp-json/kc-meet/v1/notify", listener.local_addr().unwrap().port());
         let ctx: Arc<OnceLock<Arc<Context>>> = Arc::new(OnceLock::new());
         let seen = Arc::new(Mutex::new(vec![]));
-        let (c2, s2) = (ctx.clone(), seen.clone());
+        let fail_next = Arc::new(AtomicUsize::new(0));
+        let (c2, s2, f2) = (ctx.clone(), seen.clone(), fail_next.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let mut reader = BufReader::new(stream);
@@ -52,6 +57,11 @@ impl Receiver {
                 let mut body = vec![0u8; len];
                 reader.read_exact(&mut body).ok();
                 let headers = Value::Object(headers);
+                if f2.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+                    let mut stream = reader.into_inner();
+                    let _ = write!(stream, "HTTP/1.1 500 X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                    continue;
+                }
                 let mut result = match c2.get() {
                     Some(ctx) => serde_json::to_value(sync::handle_notification(ctx, &headers).unwrap()).unwrap(),
                     None => json!({"status": 503}),
@@ -63,7 +73,7 @@ impl Receiver {
                 let _ = write!(stream, "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
             }
         });
-        Receiver { url, ctx, seen }
+        Receiver { url, ctx, seen, fail_next }
     }
 
     fn wait_for(&self, what: &str, pred: impl Fn(&[Value]) -> bool) -> Vec<Value> {
@@ -111,6 +121,17 @@ fn booked(bed: &Bed) -> (u64, String) {
     let id = bed.book(Booking { start: &s, end: &e, ..Booking::default() });
     let o = events::create(&bed.ctx, id as i64, &Value::Null).unwrap();
     (id, o.event_id.unwrap())
+}
+
+/// Books and creates the events of appointments on days 1..=n at 10:00; returns (id, event id).
+fn book_days(bed: &Bed, n: i64) -> Vec<(u64, String)> {
+    (1..=n)
+        .map(|d| {
+            let (s, e) = (at(d, "10:00"), at(d, "10:30"));
+            let id = bed.book(Booking { start: &s, end: &e, ..Booking::default() });
+            (id, events::create(&bed.ctx, id as i64, &Value::Null).unwrap().event_id.unwrap())
+        })
+        .collect()
 }
 
 fn appointment_start(bed: &Bed, id: u64) -> (String, String, i64) {
@@ -246,11 +267,7 @@ fn paging_across_pages_stores_the_sync_token_from_the_last_page_only() {
     let (bed, _rx) = bed_with(|_| {});
     quiet(&bed);
     bed.emu.config(json!({"max_results_cap": 2}));
-    for day in 1..=5 {
-        let (s, e) = (at(day, "10:00"), at(day, "10:30"));
-        let id = bed.book(Booking { start: &s, end: &e, ..Booking::default() });
-        events::create(&bed.ctx, id as i64, &Value::Null).unwrap();
-    }
+    book_days(&bed, 5);
     let r = sync::sync(&bed.ctx, &json!({"doctor_id": 2, "full": true})).unwrap();
     assert_eq!(r.doctors[0].pages, 3);
     assert_eq!(r.doctors[0].events_seen, 5);
@@ -281,11 +298,7 @@ fn a_stale_sync_token_means_a_full_sync_without_losing_anything() {
 fn a_sync_stopped_by_its_budget_resumes_where_it_stopped() {
     let (bed, _rx) = bed_with(|_| {});
     quiet(&bed);
-    for day in 1..=6 {
-        let (s, e) = (at(day, "10:00"), at(day, "10:30"));
-        let id = bed.book(Booking { start: &s, end: &e, ..Booking::default() });
-        events::create(&bed.ctx, id as i64, &Value::Null).unwrap();
-    }
+    book_days(&bed, 6);
     bed.emu.config(json!({"max_results_cap": 2, "latency_s": 0.3}));
     let first = sync::sync(&bed.ctx, &json!({"doctor_id": 2, "full": true, "budget_s": 0.5})).unwrap();
     assert!(first.remaining);
@@ -346,13 +359,21 @@ fn channels_are_renewed_before_they_expire() {
 #[test]
 fn disconnect_stops_the_channel_and_later_notifications_are_rejected() {
     let (bed, rx) = bed_with(|_| {});
-    rx.wait_for("the sync message", |s| !s.is_empty());
+    // Google's own first message: the genuine channel token, as an attacker who captured it has.
+    let genuine = rx.wait_for("the sync message", |s| !s.is_empty())[0]["headers"].clone();
+    let token = genuine["X-Goog-Channel-Token"].as_str().expect("Google sends the channel token").to_string();
     let ch = sync::channels(&bed.ctx, Some(2)).unwrap().remove(0);
+    let token_ok = json!({"X-Goog-Channel-ID": ch.channel_id, "X-Goog-Channel-Token": token, "X-Goog-Resource-ID": ch.resource_id,
+                          "X-Goog-Resource-State": "exists", "X-Goog-Message-Number": "99"});
+    // While connected, that message is accepted...
+    assert_eq!(post_headers(&bed, token_ok.clone())["status"], 200);
     kc_meet::doctors::disconnect(&bed.ctx, 2).unwrap();
     assert!(bed.emu.requests().iter().any(|r| r["path"] == "/calendar/v3/channels/stop"));
-    let token_ok = json!({"X-Goog-Channel-ID": ch.channel_id, "X-Goog-Resource-ID": ch.resource_id, "X-Goog-Resource-State": "exists", "X-Goog-Message-Number": "99"});
-    let r = post_headers(&bed, token_ok);
-    assert_ne!(r["status"], 200);
+    // ...after the disconnect the same genuine message (newer number) is refused.
+    let mut later = token_ok;
+    later["X-Goog-Message-Number"] = json!("100");
+    let r = post_headers(&bed, later);
+    assert_eq!((r["status"].as_u64(), r["reason"].as_str()), (Some(404), Some("channel_closed")));
 }
 
 #[test]
@@ -397,6 +418,8 @@ fn a_replayed_genuine_message_is_ignored() {
     bed.emu.post("/__emu/ui/move", json!({"email": DOC, "event_id": eid,
         "start": {"dateTime": format!("{}T15:00:00Z", day(20))}, "end": {"dateTime": format!("{}T15:30:00Z", day(20))}}));
     rx.wait_for("the change", |s| s.iter().any(|r| r["action"] == "synced"));
+    // Every message Google queued (the booking's, the move's) has been handled: none is in flight.
+    settle(&bed, &rx);
     bed.emu.delete("/__emu/requests");
     // Someone who captured Google's first message sends it again, token and all.
     let replay = post_headers(&bed, first);
@@ -428,4 +451,262 @@ fn a_kivicare_change_queued_at_the_same_time_wins_over_google() {
     kc_meet::jobs::run(&bed.ctx, 10, 10.0).unwrap();
     let ev = &bed.live_events(DOC)[0];
     assert!(ev["start"]["dateTime"].as_str().unwrap().starts_with(&format!("{}T12:00:00+0", day(20))), "{}", ev["start"]);
+}
+
+/// The doctor's calendar as the emulator reports its channels.
+fn emu_channels(bed: &Bed) -> Vec<Value> {
+    bed.emu.get("/__emu/channels")["channels"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn disconnect_with_a_token_google_dropped_stops_the_channel_without_waiting_for_its_own_lock() {
+    let (bed, rx) = bed_with(|_| {});
+    rx.wait_for("the sync message", |s| !s.is_empty());
+    // Stopping the channel gets a 401 and refreshes: disconnect already holds the doctor's lock.
+    bed.emu.post("/__emu/expire_access_tokens", json!({"email": DOC}));
+    let t = Instant::now();
+    let d = doctors::disconnect(&bed.ctx, 2).unwrap();
+    assert!(t.elapsed() < Duration::from_secs(5), "disconnect took {:?}", t.elapsed());
+    assert!(d.revoked);
+    assert!(emu_channels(&bed).iter().all(|c| c["stopped"] == true), "the channel is stopped at Google: {:?}", emu_channels(&bed));
+    let stops = bed.emu.requests().iter().filter(|r| r["path"] == "/calendar/v3/channels/stop" && r["status"] == 204).count();
+    assert_eq!(stops, 1);
+}
+
+/// Moves the event in Google Calendar to `hh:mm` UTC on day 20.
+fn ui_move(bed: &Bed, eid: &str, hm: &str) {
+    let end = format!("{}:30", &hm[..2]);
+    bed.emu.post("/__emu/ui/move", json!({"email": DOC, "event_id": eid,
+        "start": {"dateTime": format!("{}T{hm}:00Z", day(20))}, "end": {"dateTime": format!("{}T{end}:00Z", day(20))}}));
+}
+
+#[test]
+fn a_change_that_fails_to_apply_is_reread_and_applied_at_the_next_sync() {
+    let (bed, _rx) = bed_with(|_| {});
+    quiet(&bed);
+    let (id, eid) = booked(&bed);
+    sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    ui_move(&bed, &eid, "07:00");
+    // KiviCare's table is unavailable while the change comes in: applying it fails.
+    bed.sql().query_drop("RENAME TABLE wp_kc_appointments TO wp_kc_appointments_away").unwrap();
+    let r = sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    bed.sql().query_drop("RENAME TABLE wp_kc_appointments_away TO wp_kc_appointments").unwrap();
+    assert_eq!((r.doctors[0].changes_applied, r.doctors[0].retry_pending), (0, 1));
+    assert_eq!(appointment_start(&bed, id).1, "10:00:00");
+    // The position moved past the change; the next sync re-reads that event and applies it.
+    let r = sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    assert_eq!((r.doctors[0].changes_applied, r.doctors[0].retry_pending), (1, 0));
+    let t = appointment_start(&bed, id).1;
+    assert!(t == "08:00:00" || t == "09:00:00", "moved to 07:00 UTC in Europe/Paris: {t}");
+    let outcomes: Vec<String> = bed.sql().query("SELECT outcome FROM wp_kc_meet_audit WHERE action = 'sync.apply' ORDER BY id").unwrap();
+    assert_eq!(outcomes, vec!["failed", "reapplied"]);
+    assert_eq!(sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap().doctors[0].changes_applied, 0, "applied once");
+}
+
+#[test]
+fn a_full_listing_begun_on_an_earlier_day_resumes_with_its_own_window() {
+    let (bed, _rx) = bed_with(|_| {});
+    quiet(&bed);
+    book_days(&bed, 3);
+    bed.emu.config(json!({"max_results_cap": 1}));
+    // Yesterday a full listing read its first page and stopped (budget).
+    let yesterday = |d: i64| (chrono::Utc::now() + chrono::Duration::days(d - 1)).format("%Y-%m-%dT00:00:00Z").to_string();
+    let window = (yesterday(-30), yesterday(365));
+    let token = doctors::access_token(&bed.ctx, 2).unwrap();
+    let first: Value = reqwest::blocking::Client::new()
+        .get(format!("{}/calendar/v3/calendars/primary/events", bed.emu.base))
+        .query(&[("maxResults", "2500"), ("timeMin", &window.0), ("timeMax", &window.1), ("showDeleted", "true")])
+        .bearer_auth(token.expose())
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let page = first["nextPageToken"].as_str().expect("a second page").to_string();
+    bed.ctx.store.save_sync_position(2, &SyncPosition { sync_token: None, page_token: Some(page), window: Some(window) }, None).unwrap();
+    let r = sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    assert_eq!(r.doctors[0].error, None);
+    assert_eq!((r.doctors[0].pages, r.doctors[0].events_seen), (2, 2), "the two remaining pages");
+    let (token, page): (Option<String>, Option<String>) =
+        bed.sql().query_first("SELECT sync_token, sync_page_token FROM wp_kc_meet_doctors WHERE doctor_id = 2").unwrap().unwrap();
+    assert!(token.is_some() && page.is_none());
+}
+
+#[test]
+fn an_incremental_listing_of_many_pages_applies_every_change() {
+    let (bed, _rx) = bed_with(|_| {});
+    quiet(&bed);
+    let ids = book_days(&bed, 5);
+    sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    bed.emu.config(json!({"max_results_cap": 2}));
+    for (d, (_, eid)) in ids.iter().enumerate() {
+        bed.emu.post("/__emu/ui/move", json!({"email": DOC, "event_id": eid,
+            "start": {"dateTime": format!("{}T06:00:00Z", day(d as i64 + 1))}, "end": {"dateTime": format!("{}T06:30:00Z", day(d as i64 + 1))}}));
+    }
+    let r = sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    assert_eq!(r.doctors[0].error, None);
+    assert!(!r.doctors[0].full);
+    assert_eq!((r.doctors[0].pages, r.doctors[0].changes_applied), (3, 5));
+    for (id, _) in ids {
+        let t = appointment_start(&bed, id).1;
+        assert!(t == "07:00:00" || t == "08:00:00", "{id}: {t}");
+    }
+}
+
+/// Waits until Google has delivered every message queued so far (each one handled by the
+/// receiver before it answered); returns how many the receiver has seen.
+fn settle(bed: &Bed, rx: &Receiver) -> usize {
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let ds = bed.emu.get("/__emu/deliveries")["deliveries"].as_array().cloned().unwrap_or_default();
+        if !ds.is_empty() && ds.iter().all(|d| d["done"] == true) {
+            return rx.seen.lock().unwrap().len();
+        }
+        assert!(Instant::now() < until, "deliveries never settled: {ds:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// What the receiver handled after the first `mark` messages.
+fn since(rx: &Receiver, mark: usize, n: usize) -> Vec<Value> {
+    rx.wait_for("the messages", |s| s.len() >= mark + n)[mark..].to_vec()
+}
+
+fn moved_count(bed: &Bed, id: u64) -> usize {
+    audit_outcomes(bed, id).iter().filter(|o| *o == "moved").count()
+}
+
+#[test]
+fn a_push_message_delivered_twice_is_handled_once() {
+    let (bed, rx) = bed_with(|_| {});
+    let (id, eid) = booked(&bed);
+    let mark = settle(&bed, &rx);
+    bed.emu.post("/__emu/push_faults", json!({"action": "duplicate", "state": "exists"}));
+    ui_move(&bed, &eid, "15:00");
+    let seen = since(&rx, mark, 2);
+    let actions: Vec<&str> = seen.iter().filter_map(|r| r["action"].as_str()).collect();
+    assert_eq!(actions, ["synced", "ignored_replay"]);
+    assert_eq!(seen[0]["headers"]["X-Goog-Message-Number"], seen[1]["headers"]["X-Goog-Message-Number"]);
+    assert_eq!(moved_count(&bed, id), 1);
+}
+
+#[test]
+fn push_messages_out_of_order_still_leave_the_latest_time() {
+    let (bed, rx) = bed_with(|_| {});
+    let (id, eid) = booked(&bed);
+    let mark = settle(&bed, &rx);
+    // Google delivers the message of the first move after the one of the second.
+    bed.emu.post("/__emu/push_faults", json!({"action": "hold", "state": "exists"}));
+    ui_move(&bed, &eid, "13:00");
+    ui_move(&bed, &eid, "14:00");
+    let seen = since(&rx, mark, 2);
+    let numbers: Vec<i64> = seen.iter().filter_map(|r| r["headers"]["X-Goog-Message-Number"].as_str()?.parse().ok()).collect();
+    assert_eq!(numbers[0], numbers[1] + 1, "the newer message first: {numbers:?}");
+    assert_eq!((seen[1]["action"].as_str(), seen[1]["status"].as_u64()), (Some("ignored_replay"), Some(200)));
+    let t = appointment_start(&bed, id).1;
+    assert!(t == "15:00:00" || t == "16:00:00", "the later move (14:00 UTC) wins: {t}");
+    let r = sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    assert_eq!(r.doctors[0].changes_applied, 0, "nothing left behind");
+}
+
+#[test]
+fn a_push_message_our_site_failed_is_retried_by_google_and_applied() {
+    let (bed, rx) = bed_with(|_| {});
+    let (id, eid) = booked(&bed);
+    let mark = settle(&bed, &rx);
+    bed.emu.config(json!({"push_retry_delays_s": [0.1, 0.2]}));
+    rx.fail_next.store(1, Ordering::SeqCst);
+    ui_move(&bed, &eid, "12:00");
+    assert_eq!(since(&rx, mark, 1)[0]["action"], "synced");
+    assert_eq!(moved_count(&bed, id), 1);
+    let d = bed.emu.get("/__emu/deliveries")["deliveries"].as_array().unwrap().last().cloned().unwrap();
+    assert_eq!((d["attempts"].as_u64(), d["status"].as_u64()), (Some(2), Some(200)));
+}
+
+#[test]
+fn a_dropped_push_message_is_caught_by_the_periodic_sync() {
+    let (bed, rx) = bed_with(|_| {});
+    let (id, eid) = booked(&bed);
+    let mark = settle(&bed, &rx);
+    bed.emu.post("/__emu/push_faults", json!({"action": "drop"}));
+    ui_move(&bed, &eid, "11:00");
+    settle(&bed, &rx);
+    assert_eq!(rx.seen.lock().unwrap().len(), mark, "no message came");
+    assert_eq!(moved_count(&bed, id), 0);
+    sync::sync(&bed.ctx, &json!({})).unwrap();
+    assert_eq!(moved_count(&bed, id), 1);
+}
+
+#[test]
+fn not_exists_closes_the_channel_and_renewal_opens_a_new_one() {
+    let (bed, rx) = bed_with(|_| {});
+    rx.wait_for("the sync message", |s| !s.is_empty());
+    let ch = sync::channels(&bed.ctx, Some(2)).unwrap().remove(0);
+    bed.emu.post("/__emu/push_message", json!({"channel_id": ch.channel_id, "state": "not_exists"}));
+    let seen = rx.wait_for("not_exists", |s| s.iter().any(|r| r["headers"]["X-Goog-Resource-State"] == "not_exists"));
+    assert_eq!(seen.last().unwrap()["action"], "closed");
+    assert!(sync::channels(&bed.ctx, Some(2)).unwrap().is_empty(), "the channel is closed here too");
+    let r = sync::renew_channels(&bed.ctx).unwrap();
+    assert_eq!(r.created, 1);
+    assert_eq!(sync::channels(&bed.ctx, Some(2)).unwrap().len(), 1);
+}
+
+#[test]
+fn an_expired_channel_rejects_messages_and_is_replaced_on_renewal() {
+    let (bed, rx) = bed_with(|_| {});
+    let genuine = rx.wait_for("the sync message", |s| !s.is_empty())[0]["headers"].clone();
+    let old = sync::channels(&bed.ctx, Some(2)).unwrap().remove(0);
+    let past = chrono::Utc::now().timestamp_millis() - 1000;
+    bed.sql().exec_drop("UPDATE wp_kc_meet_channels SET expires_at = ? WHERE channel_id = ?", (past, &old.channel_id)).unwrap();
+    let mut late = genuine;
+    late["X-Goog-Resource-State"] = json!("exists");
+    late["X-Goog-Message-Number"] = json!("7");
+    let r = post_headers(&bed, late);
+    assert_eq!((r["status"].as_u64(), r["reason"].as_str()), (Some(404), Some("channel_closed")));
+    let rep = sync::renew_channels(&bed.ctx).unwrap();
+    assert_eq!((rep.renewed, rep.failures.len()), (1, 0));
+    let now = sync::channels(&bed.ctx, Some(2)).unwrap();
+    assert_eq!(now.len(), 1);
+    assert_ne!(now[0].channel_id, old.channel_id);
+}
+
+#[test]
+fn a_failing_list_keeps_the_position_and_the_next_sync_catches_up() {
+    let (bed, _rx) = bed_with(|_| {});
+    quiet(&bed);
+    let (id, eid) = booked(&bed);
+    sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    let before = bed.ctx.store.sync_position(2).unwrap();
+    ui_move(&bed, &eid, "06:00");
+    for fault in [
+        json!({"method": "GET", "path": "/calendar/v3", "status": 503}),
+        json!({"method": "GET", "path": "/calendar/v3", "status": 403, "reason": "userRateLimitExceeded"}),
+        json!({"method": "GET", "path": "/calendar/v3", "action": "reset"}),
+    ] {
+        bed.emu.fault(fault.clone());
+        let r = sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+        assert!(r.doctors[0].error.is_some(), "{fault}");
+        assert_eq!(bed.ctx.store.sync_position(2).unwrap(), before, "{fault}");
+        assert_eq!(moved_count(&bed, id), 0);
+    }
+    let r = sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    assert_eq!((r.doctors[0].error.clone(), r.doctors[0].changes_applied), (None, 1));
+}
+
+#[test]
+fn a_failing_watch_or_stop_is_reported_and_renewal_recovers() {
+    let (bed, _rx) = bed_with(|_| {});
+    let old = sync::channels(&bed.ctx, Some(2)).unwrap().remove(0);
+    let soon = chrono::Utc::now().timestamp_millis() + 3600 * 1000;
+    bed.sql().exec_drop("UPDATE wp_kc_meet_channels SET expires_at = ? WHERE channel_id = ?", (soon, &old.channel_id)).unwrap();
+    bed.emu.fault(json!({"method": "POST", "path": "/calendar/v3/calendars", "status": 503}));
+    let r = sync::renew_channels(&bed.ctx).unwrap();
+    assert_eq!((r.renewed, r.failures.len()), (0, 1));
+    assert_eq!(sync::channels(&bed.ctx, Some(2)).unwrap()[0].channel_id, old.channel_id, "the old channel still serves");
+    // Watch works again, stop fails: the new channel is in place, the old one is closed here.
+    bed.emu.fault(json!({"path": "/calendar/v3/channels/stop", "status": 500}));
+    let r = sync::renew_channels(&bed.ctx).unwrap();
+    assert_eq!(r.renewed, 1);
+    let now = sync::channels(&bed.ctx, Some(2)).unwrap();
+    assert_eq!(now.len(), 1);
+    assert_ne!(now[0].channel_id, old.channel_id);
 }

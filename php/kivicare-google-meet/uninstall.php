@@ -155,6 +155,15 @@ $kc_meet_uninstall_site = static function () {
 	}
 
 	KC_Meet_Lifecycle::clear_cron();
+	KC_Meet_WooCommerce::unschedule_all();
+	// Also one-off events (e.g. a doctor's backfill after connecting) under any kc_meet_ hook.
+	foreach ( (array) _get_cron_array() as $kc_meet_events ) {
+		foreach ( array_keys( (array) $kc_meet_events ) as $kc_meet_hook ) {
+			if ( 0 === strpos( (string) $kc_meet_hook, 'kc_meet_' ) ) {
+				wp_unschedule_hook( (string) $kc_meet_hook );
+			}
+		}
+	}
 };
 
 $kc_meet_sites = is_multisite() ? array_map( 'intval', get_sites( array( 'fields' => 'ids', 'number' => 0 ) ) ) : array( get_current_blog_id() );

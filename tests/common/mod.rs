@@ -34,7 +34,10 @@ fn admin_pool(db: Option<&str>) -> mysql::Pool {
         .user(Some(env("KC_MEET_TEST_DB_USER", "kcmeet_test")))
         .pass(Some(env("KC_MEET_TEST_DB_PASSWORD", "kcmeet_test_pw")))
         .db_name(db)
-        .prefer_socket(false);
+        .prefer_socket(false)
+        // No idle connections opened up front (the default opens 10 per pool): many tests share
+        // one server's connection limit.
+        .pool_opts(mysql::PoolOpts::default().with_constraints(mysql::PoolConstraints::new(0, 8).unwrap()));
     mysql::Pool::new(opts).expect("test MariaDB account (run ./build.sh deps)")
 }
 
@@ -230,7 +233,7 @@ impl Bed {
     pub fn connect(&self, doctor: i64, email: &str) -> kc_meet::doctors::Connected {
         let url = kc_meet::doctors::auth_url(&self.ctx, doctor, doctor).unwrap();
         let back = self.emu.consent(&url, email, "allow", None);
-        kc_meet::doctors::connect(&self.ctx, doctor, back.code.as_deref().unwrap(), back.state.as_deref().unwrap()).unwrap()
+        kc_meet::doctors::connect(&self.ctx, doctor, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), Some(doctor)).unwrap()
     }
 }
 
@@ -346,4 +349,103 @@ pub fn connect_many(bed: &Bed, first: u64, n: u64) {
             });
         }
     });
+}
+
+/// The promise the fault and database suites check: every booked (status 1/3/4) telemedicine
+/// appointment of `doctor` has exactly one live event at its time in `email`'s calendar, or a
+/// visible queued/failed job; no live event of ours without such an appointment; no
+/// appointment with two live events. With `settled` (jobs have drained), a job still excuses a
+/// missing or misplaced event only when `allow_jobs` says a lasting job is the expected visible
+/// state (Google refused for good, or failed to create the Meet conference).
+/// Returns what is wrong, one line per problem (empty = kept).
+pub fn calendar_problems(bed: &Bed, doctor: u64, email: &str, settled: bool, allow_jobs: bool) -> Vec<String> {
+    use std::collections::HashMap;
+    let mut c = bed.sql();
+    // (id, status, start_utc, end_utc, telemed)
+    let appts: Vec<(u64, i64, Option<String>, Option<String>, i64)> = c
+        .exec(
+            "SELECT a.id, a.status, DATE_FORMAT(a.appointment_start_utc, '%Y-%m-%dT%H:%i:%s'), DATE_FORMAT(a.appointment_end_utc, '%Y-%m-%dT%H:%i:%s'),
+                    EXISTS (SELECT 1 FROM wp_kc_appointment_service_mapping asm JOIN wp_kc_service_doctor_mapping sdm
+                              ON sdm.service_id = asm.service_id AND sdm.doctor_id = a.doctor_id AND sdm.clinic_id = a.clinic_id
+                             AND sdm.telemed_service = 'yes' WHERE asm.appointment_id = a.id)
+             FROM wp_kc_appointments a WHERE a.doctor_id = ?",
+            (doctor,),
+        )
+        .unwrap();
+    let jobs: HashMap<u64, String> = c.query("SELECT appointment_id, state FROM wp_kc_meet_jobs").unwrap().into_iter().collect();
+    let mappings: HashMap<u64, (String, String)> = c
+        .query_map("SELECT appointment_id, event_id, url FROM wp_kc_appointment_google_meet_mappings", |(a, e, u)| (a, (e, u)))
+        .unwrap()
+        .into_iter()
+        .collect();
+    let mut live: HashMap<u64, Vec<Value>> = HashMap::new();
+    let mut problems = vec![];
+    for ev in bed.live_events(email) {
+        match ev["extendedProperties"]["private"]["kc_meet_appointment"].as_str().and_then(|s| s.parse::<u64>().ok()) {
+            Some(a) => live.entry(a).or_default().push(ev),
+            None => problems.push(format!("live event {} carries no appointment id", ev["id"])),
+        }
+    }
+    let utc = |v: &Value| {
+        v["dateTime"].as_str().and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok()).map(|t| t.with_timezone(&chrono::Utc).format("%Y-%m-%dT%H:%M:%S").to_string())
+    };
+    let job_excuses = |id: u64| jobs.contains_key(&id) && (!settled || allow_jobs);
+    let mut booked = std::collections::HashSet::new();
+    for (id, status, start, end, telemed) in &appts {
+        if !matches!(status, 1 | 3 | 4) || *telemed == 0 {
+            continue;
+        }
+        booked.insert(*id);
+        let evs = live.get(id).cloned().unwrap_or_default();
+        if evs.len() > 1 {
+            problems.push(format!("appointment {id}: {} live events (duplicate): {:?}", evs.len(), evs.iter().map(|e| e["id"].clone()).collect::<Vec<_>>()));
+            continue;
+        }
+        let Some(ev) = evs.first() else {
+            if !job_excuses(*id) {
+                problems.push(format!("appointment {id}: no event and no visible job (job: {:?})", jobs.get(id)));
+            }
+            continue;
+        };
+        let at = (utc(&ev["start"]), utc(&ev["end"]));
+        if (at.0.as_ref(), at.1.as_ref()) != (start.as_ref(), end.as_ref()) && !job_excuses(*id) {
+            problems.push(format!("appointment {id}: event {} at {:?}, appointment at {:?} (job: {:?})", ev["id"], at, (start, end), jobs.get(id)));
+        }
+        if settled {
+            match mappings.get(id) {
+                Some((eid, url)) => {
+                    if ev["id"].as_str() != Some(eid.as_str()) {
+                        problems.push(format!("appointment {id}: mapping names {eid}, Google holds {}", ev["id"]));
+                    }
+                    if url.is_empty() && !job_excuses(*id) {
+                        problems.push(format!("appointment {id}: no Meet link in the mapping and no visible job"));
+                    }
+                }
+                None if !job_excuses(*id) => problems.push(format!("appointment {id}: live event {} but no mapping row", ev["id"])),
+                None => {}
+            }
+        }
+    }
+    for (id, evs) in &live {
+        if !booked.contains(id) && !job_excuses(*id) {
+            problems.push(format!("orphan: appointment {id} is not a booked telemedicine appointment, yet Google holds {:?}", evs.iter().map(|e| e["id"].clone()).collect::<Vec<_>>()));
+        }
+    }
+    problems
+}
+
+impl Bed {
+    /// Runs the queued jobs until none is due any more (each round makes every queued job due
+    /// now, as later cron ticks would), at most `rounds` times.
+    pub fn drain_jobs(&self, rounds: usize) {
+        let mut c = self.sql();
+        for _ in 0..rounds {
+            let queued: usize = c.query_first("SELECT COUNT(*) FROM wp_kc_meet_jobs WHERE state = 'queued'").unwrap().unwrap_or(0);
+            if queued == 0 {
+                return;
+            }
+            c.query_drop("UPDATE wp_kc_meet_jobs SET next_run_at = UTC_TIMESTAMP() WHERE state = 'queued'").unwrap();
+            let _ = kc_meet::jobs::run(&self.ctx, 200, 30.0);
+        }
+    }
 }

@@ -77,7 +77,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "access_token_ttl": 3599,           # seconds, "expires_in" of issued tokens
     "code_ttl": 600,                    # seconds an authorization code stays valid
     "rotate_refresh_tokens": False,     # refresh grant also returns a new refresh token
-    "refresh_token_only_on_consent": False,  # Google quirk, see README
+    "refresh_token_only_on_consent": True,   # as Google: no refresh token on a re-consent without prompt=consent
     "account_timezones": {},            # email -> IANA zone for calendars.get / events.list
     "conference_pending_reads": 0,      # events.get reads a new Meet conference stays "pending"
     "allow_http_webhooks": False,       # events.watch accepts http://127.0.0.1 / localhost
@@ -86,6 +86,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "sync_token_ttl": 0,                # seconds a sync token stays valid; 0 = forever
     "sync_deleted_minimal": False,      # incremental sync: cancelled events as {kind,etag,id,status}
     "max_results_cap": 2500,            # events.list pages hold at most this many (Google may return fewer than asked)
+    "conference_outcome": "success",    # what a pending Meet conference turns into: "success" or "failure"
+    "push_retry_delays_s": [0.2, 0.4, 0.8],  # Google retries a push answered 500/502/503/504, with backoff
 }
 
 OAUTH_JSON = "application/json; charset=utf-8"      # accounts / oauth2 endpoints
@@ -120,6 +122,9 @@ GOOGLE_STATUS_DEFAULTS: dict[int, tuple[str, str, str | None, str]] = {
     504: ("Deadline exceeded.", "backendError", "DEADLINE_EXCEEDED", "global"),
 }
 
+#: What Calendar accepts as an attendee address: one "@", no spaces or angle brackets, and a
+#: dotted domain ("a@localhost", "Name <a@b.c>", "a@@b.c", "a@b" are refused with 400).
+ATTENDEE_EMAIL_RE = re.compile(r"[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
 _PKCE_RE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 
 
@@ -284,6 +289,22 @@ def default_google_error_body(status: int) -> dict[str, Any]:
                              [{"message": message, "domain": domain, "reason": reason}], status_str)
 
 
+#: reason -> (domain, message) of Calendar's usage-limit errors, exactly as Calendar answers them
+#: (https://developers.google.com/calendar/api/guides/errors: 403 and 429, no ``status`` string).
+#: A fault with ``"reason"`` answers its status with this body.
+USAGE_LIMIT_REASONS: dict[str, tuple[str, str]] = {
+    "rateLimitExceeded": ("usageLimits", "Rate Limit Exceeded"),
+    "userRateLimitExceeded": ("usageLimits", "User Rate Limit Exceeded"),
+    "quotaExceeded": ("usageLimits", "Calendar usage limits exceeded."),
+    "dailyLimitExceeded": ("usageLimits", "Daily Limit Exceeded"),
+}
+
+
+def usage_limit_body(status: int, reason: str) -> dict[str, Any]:
+    domain, message = USAGE_LIMIT_REASONS[reason]
+    return google_error_body(status, message, [{"domain": domain, "reason": reason, "message": message}], None)
+
+
 def html_response(status: int, title: str, body_html: str,
                   headers: list[tuple[str, str]] | None = None) -> Response:
     """A small HTML page."""
@@ -399,6 +420,9 @@ STATUSES = ("confirmed", "tentative", "cancelled")
 #: events.list parameters that cannot be combined with syncToken.
 SYNC_RESTRICTIONS = ("timeMin", "timeMax", "updatedMin", "privateExtendedProperty",
                      "sharedExtendedProperty", "orderBy", "q", "iCalUID")
+#: Parameters a follow-up page request may leave out or change: everything else must be sent
+#: again exactly as for the first page ("pageToken ... all other parameters must be the same").
+PAGE_FREE_PARAMS = frozenset({"pageToken", "fields", "prettyPrint", "alt", "quotaUser", "key"})
 MAX_CHANNEL_TTL_S = 30 * 86400
 DEFAULT_CHANNEL_TTL_S = 7 * 86400
 PUSH_USER_AGENT = "APIs-Google; (+https://developers.google.com/webmasters/APIs-Google.html)"
@@ -609,6 +633,7 @@ class Channel:
     stopped: bool = False
     purged: bool = False            # set by reset: pending deliveries are dropped
     message_number: int = 0
+    held: list = field(default_factory=list)  # messages a "hold" push fault delays (out of order)
 
     def live(self, now_ms: int) -> bool:
         return not self.stopped and not self.purged and self.expiration_ms > now_ms
@@ -656,7 +681,15 @@ class State:
         self._generation = 0                         # bumped by reset: old tokens become invalid
         self.channels: list[Channel] = []
         self._opener = _no_redirect_opener()
+        # Every secret value this process issued or was given (kind, value): kept across
+        # /__emu/reset so a test run can check that none of them leaked anywhere.
+        self.issued_secrets: list[dict[str, str]] = []
         self.reset()
+
+    def remember_secret(self, kind: str, value: str | None) -> None:
+        if value:
+            with self.lock:
+                self.issued_secrets.append({"kind": kind, "value": value})
 
     # ---- lifecycle / config -------------------------------------------
 
@@ -680,6 +713,7 @@ class State:
             self.channels = []
             self.calendars: dict[str, CalendarData] = {}
             self.deliveries: list[dict[str, Any]] = []
+            self.push_faults: list[dict[str, Any]] = []
             self.notifications: list[dict[str, Any]] = []
             self._mod_seq = 0
             self._generation += 1
@@ -696,6 +730,7 @@ class State:
             raise ControlError(400, "redirect_uris must be a list of strings")
         with self.lock:
             self.clients[client_id] = Client(client_id, secret, list(uris))
+            self.remember_secret("client_secret", secret)
         return {"client_id": client_id, "redirect_uris": list(uris)}
 
     def list_clients(self) -> list[dict[str, Any]]:
@@ -719,6 +754,9 @@ class State:
             "sync_token_ttl": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0,
             "sync_deleted_minimal": lambda v: isinstance(v, bool),
             "max_results_cap": lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 2500,
+            "conference_outcome": lambda v: v in ("success", "failure"),
+            "push_retry_delays_s": lambda v: isinstance(v, list) and len(v) <= 10 and all(
+                isinstance(d, (int, float)) and not isinstance(d, bool) and 0 <= d <= 60 for d in v),
         }
         for key, value in data.items():
             if key not in checks:
@@ -847,6 +885,7 @@ class State:
             rec.expires_at = time.time() + float(self.config["code_ttl"])
             code = CODE_PREFIX + secrets.token_urlsafe(30)
             self.codes[code] = rec
+            self.remember_secret("code", code)
             return code
 
     def mint_code(self, data: dict[str, Any]) -> str:
@@ -856,6 +895,11 @@ class State:
         scopes = data.get("scopes")
         redirect_uri = data.get("redirect_uri", "postmessage")
         access_type = data.get("access_type", "offline")
+        # The popup's own prompt: without "consent" Google issues no new refresh token to an
+        # account that already granted one (see refresh_token_only_on_consent).
+        prompt = data.get("prompt", "consent")
+        if not isinstance(prompt, str):
+            raise ControlError(400, "prompt must be a string (space-separated values, may be empty)")
         if isinstance(scopes, str):
             scopes = split_scopes(scopes)
         if not isinstance(scopes, list) or not scopes or not all(isinstance(s, str) for s in scopes):
@@ -873,7 +917,7 @@ class State:
             return self._new_code(AuthCode(
                 client_id=client_id, redirect_uri=redirect_uri, email=email,
                 scopes=expand_scopes(split_scopes(" ".join(scopes))), code_challenge=None,
-                code_challenge_method=None, access_type=access_type, prompt=["consent"],
+                code_challenge_method=None, access_type=access_type, prompt=prompt.split(),
                 expires_at=0.0, minted=True))
 
     # ---- token endpoint ------------------------------------------------
@@ -901,6 +945,7 @@ class State:
         if not redirect_uri:
             raise OAuthError(400, "invalid_request", "Missing required parameter: redirect_uri")
         verifier = first(form, "code_verifier")
+        self.remember_secret("code_verifier", verifier)
         with self.lock:
             rec = self.codes.get(code)
             if rec is None or rec.client_id != client.client_id:
@@ -957,11 +1002,13 @@ class State:
         access = ACCESS_TOKEN_PREFIX + secrets.token_urlsafe(32)
         self.access_tokens[access] = AccessToken(grant.id, time.time() + ttl)
         grant.access_tokens.append(access)
+        self.remember_secret("access_token", access)
         out: dict[str, Any] = {"access_token": access, "expires_in": ttl}
         if with_refresh:
             refresh = REFRESH_TOKEN_PREFIX + secrets.token_urlsafe(48)
             self.refresh_tokens[refresh] = grant.id
             grant.refresh_tokens.append(refresh)
+            self.remember_secret("refresh_token", refresh)
             out["refresh_token"] = refresh
         out["scope"] = " ".join(grant.scopes)
         out["token_type"] = "Bearer"
@@ -1004,7 +1051,17 @@ class State:
                 grant = self.grants.get(self.refresh_tokens[token])
             if grant is None or grant.revoked:
                 raise OAuthError(400, "invalid_token", "Token expired or revoked")
-            grant.revoked = True
+            # Google: "the token can be an access token or a refresh token. If the token is an
+            # access token and it has a corresponding refresh token, the refresh token will also
+            # be revoked" -- and with it every token the user gave this client: a re-consent
+            # adds tokens to the same grant, it does not make a second one.
+            self._revoke_family(grant)
+
+    def _revoke_family(self, grant: Grant) -> None:
+        """Revoke every authorization of *grant*'s account for its client. Lock held."""
+        for g in self.grants.values():
+            if g.client_id == grant.client_id and g.email.lower() == grant.email.lower():
+                g.revoked = True
 
     def revoke_grants_of(self, email: str, client_id: str | None = None) -> int:
         """Control API: the user removes the app's access (all grants of *email*)."""
@@ -1077,11 +1134,18 @@ class State:
         delay = data.get("delay_s", 1.0)
         if not isinstance(delay, (int, float)) or isinstance(delay, bool) or delay < 0:
             raise ControlError(400, "delay_s must be a number >= 0")
+        body = data.get("body")
+        reason = data.get("reason")
+        if reason is not None:
+            if reason not in USAGE_LIMIT_REASONS or body is not None:
+                raise ControlError(400, "reason must be one of " + ", ".join(USAGE_LIMIT_REASONS)
+                                   + " (and excludes body)")
+            body = usage_limit_body(status, reason)
         with self.lock:
             self._fault_seq += 1
             fault = Fault(id=self._fault_seq, method=method.upper() if method else None, path=path,
                           times=times, remaining=times, action=action, status=status,
-                          body=data.get("body"), headers={k: str(v) for k, v in headers.items()},
+                          body=body, headers={k: str(v) for k, v in headers.items()},
                           delay_s=float(delay))
             self.faults.append(fault)
             return fault.id
@@ -1160,7 +1224,8 @@ class State:
             create["conferenceSolutionKey"] = {"type": conf["type"]}
             create["status"] = {"statusCode": conf["status"]}
             out["createRequest"] = create
-        if conf["status"] == "pending":
+        if conf["status"] in ("pending", "failure"):
+            # A failed request never gets entry points: the client must ask again.
             return out, None
         uri = "https://meet.google.com/" + conf["code"]
         out["entryPoints"] = [{"entryPointType": "video", "uri": uri,
@@ -1235,6 +1300,9 @@ class State:
                 addr = a.get("email")
                 if not isinstance(addr, str) or not addr.strip():
                     raise CalendarError(400, "required", "Missing attendee email.")
+                if not ATTENDEE_EMAIL_RE.fullmatch(addr.strip()):
+                    # Google refuses the whole write, it does not drop the attendee.
+                    raise invalid("Invalid attendee email.")
                 a = dict(a)
                 a.setdefault("responseStatus", "needsAction")
                 if addr.lower() == cal.key:
@@ -1362,6 +1430,8 @@ class State:
             if conference_version == 1 and body.get("conferenceData") is not None:
                 reads = self.config["conference_pending_reads"] if pending_reads is None else pending_reads
                 conference = self._new_conference(body["conferenceData"], reads)
+                if conference and conference.get("status") == "success" and self.config["conference_outcome"] == "failure":
+                    conference["status"] = "failure"
             rec = EventRec(id=eid, fields=fields, status=status, created_ms=0, conference=conference,
                            start_ts=start_ts, end_ts=end_ts)
             cal.events[eid] = rec
@@ -1384,7 +1454,7 @@ class State:
             if conf is not None and conf.get("status") == "pending":
                 conf["pending_left"] -= 1
                 if conf["pending_left"] <= 0:
-                    conf["status"] = "success"
+                    conf["status"] = self.config["conference_outcome"]
                     self._touch(cal, rec)
             return out
 
@@ -1598,6 +1668,10 @@ class State:
         shared = self._property_filters(params, "sharedExtendedProperty")
         ical_uid = first(params, "iCalUID")
         show_deleted = first(params, "showDeleted") == "true"
+        # A page token is only valid with the request it continues: Google answers 400 when
+        # e.g. timeMin/timeMax were recomputed (another day) or the syncToken was dropped.
+        fingerprint = hashlib.sha256(json.dumps(sorted(
+            (k, v) for k, v in params.items() if k not in PAGE_FREE_PARAMS)).encode()).hexdigest()[:16]
 
         with self.lock:
             cal = self.calendar(email)
@@ -1610,6 +1684,8 @@ class State:
                 data = self._decode_token(page_token)
                 if data is None or data.get("k") != "p" or data.get("c") != cal.key:
                     raise invalid("Invalid page token value.")
+                if data.get("q") != fingerprint:
+                    raise CalendarError(400, "badRequest", "Bad Request")
                 if data.get("s") is not None:
                     if data.get("e") != cal.epoch:
                         raise self._full_sync_required()
@@ -1655,7 +1731,7 @@ class State:
                 last = page[-1]
                 out["nextPageToken"] = self._encode_token({
                     "k": "p", "g": self._generation, "c": cal.key, "e": cal.epoch,
-                    "a": [last.mod, last.id], "n": snapshot, "s": since})
+                    "a": [last.mod, last.id], "n": snapshot, "s": since, "q": fingerprint})
             else:
                 out["nextSyncToken"] = self._encode_token({
                     "k": "s", "g": self._generation, "c": cal.key, "e": cal.epoch, "m": snapshot,
@@ -1690,6 +1766,7 @@ class State:
         token = body.get("token")
         if token is not None and not isinstance(token, str):
             raise invalid("Invalid value for: token")
+        self.remember_secret("channel_token", token)
         parts = urlsplit(address)
         ok = parts.scheme == "https" and bool(parts.hostname)
         with self.lock:
@@ -1775,9 +1852,10 @@ class State:
         })
         record = {"channel_id": ch.id, "resource_id": ch.resource_id, "address": ch.address,
                   "state": state, "message_number": ch.message_number, "event_id": event_id,
-                  "status": None, "error": None, "done": False, "queued": time.time(), "time": None}
+                  "status": None, "error": None, "done": False, "queued": time.time(), "time": None,
+                  "attempts": 0, "fault": None}
         self.deliveries.append(record)
-        ch.queue.put((record, headers))
+        self._queue_message(ch, record, headers)
 
     def _channel_worker(self, ch: Channel) -> None:
         """Deliver a channel's messages in order, never holding the state lock while sending."""
@@ -1791,7 +1869,17 @@ class State:
             sent = time.time()
             status, error = self._deliver(ch.address, headers)
             with self.lock:
-                record.update(time=sent, status=status, error=error, done=True)
+                delays = list(self.config["push_retry_delays_s"])
+            # Google retries a message the receiver answered 500, 502, 503 or 504, with
+            # exponential backoff (https://developers.google.com/calendar/api/guides/push);
+            # the retry carries the same message number.
+            attempts = 1
+            while status in (500, 502, 503, 504) and attempts <= len(delays) and not ch.purged:
+                time.sleep(delays[attempts - 1])
+                status, error = self._deliver(ch.address, headers)
+                attempts += 1
+            with self.lock:
+                record.update(time=sent, status=status, error=error, done=True, attempts=attempts)
 
     def _deliver(self, address: str, headers: dict[str, str]) -> tuple[int | None, str | None]:
         """POST an empty body to the web hook: (HTTP status or None, error text or None)."""
@@ -1815,6 +1903,74 @@ class State:
     def clear_deliveries(self) -> None:
         with self.lock:
             self.deliveries.clear()
+
+    # ---- push faults: Google's delivery is at-least-once, unordered and lossy ----------
+
+    def add_push_fault(self, data: dict[str, Any]) -> int:
+        """Control API: the next ``times`` messages (of ``state``, if given) are dropped,
+        delivered twice, or held back until the channel's next message (out of order)."""
+        action = data.get("action")
+        if action not in ("drop", "duplicate", "hold"):
+            raise ControlError(400, "action must be drop, duplicate or hold")
+        times = data.get("times", 1)
+        if not isinstance(times, int) or isinstance(times, bool) or times < 1:
+            raise ControlError(400, "times must be an integer >= 1")
+        state = data.get("state")
+        if state is not None and state not in ("sync", "exists", "not_exists"):
+            raise ControlError(400, "state must be sync, exists or not_exists")
+        with self.lock:
+            self._fault_seq += 1
+            self.push_faults.append({"id": self._fault_seq, "action": action, "state": state,
+                                     "remaining": times, "hits": 0})
+            return self._fault_seq
+
+    def list_push_faults(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [dict(f) for f in self.push_faults]
+
+    def clear_push_faults(self) -> None:
+        with self.lock:
+            self.push_faults.clear()
+
+    def _queue_message(self, ch: Channel, record: dict[str, Any], headers: dict[str, str]) -> None:
+        """Queue one message for the channel's thread, applying push faults. Lock held."""
+        fault = next((f for f in self.push_faults if f["remaining"] > 0
+                      and f["state"] in (None, record["state"])), None)
+        if fault is not None:
+            fault["remaining"] -= 1
+            fault["hits"] += 1
+            record["fault"] = fault["action"]
+        if fault is not None and fault["action"] == "drop":
+            record.update(done=True, error="dropped (push fault)")
+            return
+        if fault is not None and fault["action"] == "hold":
+            ch.held.append((record, headers))
+            return
+        ch.queue.put((record, headers))
+        if fault is not None and fault["action"] == "duplicate":
+            twin = dict(record, fault="duplicate (second copy)")
+            self.deliveries.append(twin)
+            ch.queue.put((twin, headers))
+        # Held messages go out after this newer one: the receiver sees them out of order.
+        while ch.held:
+            ch.queue.put(ch.held.pop(0))
+
+    def send_message(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Control API: send a message of ``state`` on a live channel. ``not_exists`` (the
+        watched resource is gone) is the channel's last message: Google stops it."""
+        cid, state = data.get("channel_id"), data.get("state")
+        if state not in ("sync", "exists", "not_exists"):
+            raise ControlError(400, "state must be sync, exists or not_exists")
+        now_ms = int(time.time() * 1000)
+        with self.lock:
+            ch = next((c for c in self.channels if c.id == cid and c.live(now_ms)), None)
+            if ch is None:
+                raise ControlError(404, "no live channel with that id")
+            self._enqueue(ch, state, data.get("event_id"))
+            if state == "not_exists":
+                ch.stopped = True
+                ch.queue.put(None)
+            return {"message_number": ch.message_number}
 
     def list_channels(self) -> list[dict[str, Any]]:
         now_ms = int(time.time() * 1000)
@@ -1973,6 +2129,7 @@ class Handler(BaseHTTPRequestHandler):
         route("GET", r"/__emu/requests", "c_requests_get"),
         route("DELETE", r"/__emu/requests", "c_requests_delete"),
         route("GET", r"/__emu/grants", "c_grants"),
+        route("GET", r"/__emu/secrets", "c_secrets"),
         route("POST", r"/__emu/expire_access_tokens", "c_expire_access_tokens"),
         route("POST", r"/__emu/revoke_grant", "c_revoke_grant"),
         route("POST", r"/__emu/faults", "c_faults_post"),
@@ -1983,6 +2140,10 @@ class Handler(BaseHTTPRequestHandler):
         route("GET", r"/__emu/deliveries", "c_deliveries_get"),
         route("DELETE", r"/__emu/deliveries", "c_deliveries_delete"),
         route("GET", r"/__emu/channels", "c_channels"),
+        route("POST", r"/__emu/push_faults", "c_push_faults_post"),
+        route("GET", r"/__emu/push_faults", "c_push_faults_get"),
+        route("DELETE", r"/__emu/push_faults", "c_push_faults_delete"),
+        route("POST", r"/__emu/push_message", "c_push_message"),
         route("GET", r"/__emu/notifications", "c_notifications_get"),
         route("DELETE", r"/__emu/notifications", "c_notifications_delete"),
         route("POST", r"/__emu/ui/create", "c_ui_create"),
@@ -2481,6 +2642,10 @@ class Handler(BaseHTTPRequestHandler):
         self.state.clear_requests()
         return control_json(200, {"ok": True})
 
+    def c_secrets(self, req: Request) -> Response:
+        with self.state.lock:
+            return control_json(200, {"secrets": list(self.state.issued_secrets)})
+
     def c_grants(self, req: Request) -> Response:
         return control_json(200, {"grants": self.state.list_grants()})
 
@@ -2541,6 +2706,19 @@ class Handler(BaseHTTPRequestHandler):
     def c_deliveries_delete(self, req: Request) -> Response:
         self.state.clear_deliveries()
         return control_json(200, {"ok": True})
+
+    def c_push_faults_post(self, req: Request) -> Response:
+        return control_json(200, {"id": self.state.add_push_fault(req.json())})
+
+    def c_push_faults_get(self, req: Request) -> Response:
+        return control_json(200, {"push_faults": self.state.list_push_faults()})
+
+    def c_push_faults_delete(self, req: Request) -> Response:
+        self.state.clear_push_faults()
+        return control_json(200, {})
+
+    def c_push_message(self, req: Request) -> Response:
+        return control_json(200, self.state.send_message(req.json()))
 
     def c_channels(self, req: Request) -> Response:
         return control_json(200, {"channels": self.state.list_channels()})

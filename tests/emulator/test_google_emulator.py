@@ -458,6 +458,23 @@ class TokenTests(EmulatorTestCase):
         self.assertEqual((status, json.loads(raw)["error"]), (400, "invalid_request"))
 
 
+    def test_secrets_record_survives_reset(self):
+        verifier, challenge = self.pkce()
+        code, _ = self.get_code(code_challenge=challenge, code_challenge_method="S256")
+        st, _, tok = self.token({"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+                              "redirect_uri": REDIRECT})
+        self.assertEqual(st, 200, tok)
+        self.ctl("POST", "/__emu/reset")
+        kinds = {}
+        for s in self.ctl("GET", "/__emu/secrets")["secrets"]:
+            kinds.setdefault(s["kind"], []).append(s["value"])
+        self.assertIn(code, kinds["code"])
+        self.assertIn(verifier, kinds["code_verifier"])
+        self.assertIn(tok["access_token"], kinds["access_token"])
+        self.assertIn(tok["refresh_token"], kinds["refresh_token"])
+        self.assertIn(CLIENT_SECRET, kinds["client_secret"])
+
+
 class RevokeAndCalendarTests(EmulatorTestCase):
 
     def test_revoke(self):
@@ -948,6 +965,20 @@ class ConferenceTests(EventsTestCase):
         self.assertEqual(r3["sequence"], 0)
 
 
+    def test_conference_failure(self):
+        self.ctl("POST", "/__emu/config", {"conference_pending_reads": 1, "conference_outcome": "failure"})
+        ev = self.insert(query={"conferenceDataVersion": 1}, conferenceData=self.CREATE)
+        self.assertEqual(ev["conferenceData"]["createRequest"]["status"], {"statusCode": "pending"})
+        self.assertEqual(self.get(ev["id"])["conferenceData"]["createRequest"]["status"], {"statusCode": "pending"})
+        failed = self.get(ev["id"])
+        self.assertEqual(failed["conferenceData"]["createRequest"]["status"], {"statusCode": "failure"})
+        self.assertNotIn("hangoutLink", failed)
+        self.assertNotIn("entryPoints", failed["conferenceData"])
+        self.ctl("POST", "/__emu/config", {"conference_pending_reads": 0})
+        now = self.insert(query={"conferenceDataVersion": 1}, conferenceData=self.CREATE)
+        self.assertEqual(now["conferenceData"]["createRequest"]["status"], {"statusCode": "failure"})
+
+
 class PatchUpdateDeleteTests(EventsTestCase):
 
     def test_patch_keeps_meet_and_bumps_sequence(self):
@@ -1180,7 +1211,7 @@ class PushTests(EventsTestCase):
     def test_slow_webhook_never_blocks_the_api(self):
         hook = WebhookReceiver(status=503, delay_s=0.4)
         try:
-            self.ctl("POST", "/__emu/config", {"allow_http_webhooks": True})
+            self.ctl("POST", "/__emu/config", {"allow_http_webhooks": True, "push_retry_delays_s": []})
             self.assertEqual(self.api("POST", "/events/watch", {"id": "slow", "type": "web_hook",
                                                                 "address": hook.url})[0], 200)
             t0 = time.monotonic()
@@ -1329,6 +1360,151 @@ class EventsLogAndLoadTests(EventsTestCase):
         t0 = time.monotonic()
         self.ctl("GET", "/__emu/health")  # control API is never delayed
         self.assertLess(time.monotonic() - t0, 0.5)
+
+
+class StrictGoogleTests(EventsTestCase):
+    """Where production breaks: Google's strictness, kept by the emulator."""
+
+    def refresh(self, rt: str) -> dict:
+        st, _, body = self.token({"grant_type": "refresh_token", "refresh_token": rt})
+        self.assertEqual(st, 200, body)
+        return body
+
+    def test_refreshes_never_return_a_refresh_token_and_the_old_one_keeps_working(self):
+        tok = self.connect()
+        for _ in range(3):
+            self.assertNotIn("refresh_token", self.refresh(tok["refresh_token"]))
+
+    def test_reconsent_without_prompt_consent_returns_no_refresh_token(self):
+        self.assertIn("refresh_token", self.connect())
+        self.assertNotIn("refresh_token", self.connect(prompt=None))
+        self.assertIn("refresh_token", self.connect(prompt="consent"))
+
+    def test_revoking_an_old_token_revokes_the_tokens_of_a_later_consent(self):
+        old = self.connect()
+        new = self.connect()
+        self.assertEqual(self.form_post("/revoke", {"token": old["refresh_token"]})[0], 200)
+        self.assertEqual(self.calendar(new["access_token"])[0], 401)
+        self.assert_oauth_error(self.token({"grant_type": "refresh_token", "refresh_token": new["refresh_token"]}),
+                                400, "invalid_grant")
+        mine = [g for g in self.ctl("GET", "/__emu/grants")["grants"] if g["email"] == "doctor@example.com"]
+        self.assertEqual([g["revoked"] for g in mine], [True, True])
+        # Another account's grant for the same client is not touched.
+        other = self.connect(email="other@example.com")
+        self.assertEqual(self.calendar(other["access_token"], "other%40example.com")[0], 200)
+
+    def test_a_popup_code_without_prompt_consent_brings_no_refresh_token_to_a_granted_account(self):
+        self.connect()
+        mint = {"client_id": CLIENT_ID, "email": "doctor@example.com", "scopes": [CAL], "redirect_uri": "postmessage"}
+        for prompt, has_refresh in (("", False), ("consent", True)):
+            code = self.ctl("POST", "/__emu/mint_code", dict(mint, prompt=prompt))["code"]
+            st, _, body = self.token({"grant_type": "authorization_code", "code": code, "redirect_uri": "postmessage"})
+            self.assertEqual((st, "refresh_token" in body), (200, has_refresh), prompt)
+
+    def test_a_page_token_needs_the_parameters_of_the_first_page(self):
+        for day in range(1, 4):
+            self.insert(start={"dateTime": f"2026-12-0{day}T10:00:00Z"}, end={"dateTime": f"2026-12-0{day}T11:00:00Z"})
+        q = {"maxResults": "1", "timeMin": "2026-11-01T00:00:00Z", "timeMax": "2027-01-01T00:00:00Z"}
+        st, _, first = self.api("GET", "/events", query=q)
+        page = first["nextPageToken"]
+        st, _, body = self.api("GET", "/events", query=dict(q, timeMin="2026-11-02T00:00:00Z", pageToken=page))
+        self.assertEqual((st, body), (400, gerr(400, "badRequest", "Bad Request")))
+        st, _, body = self.api("GET", "/events", query={"pageToken": page})
+        self.assertEqual(st, 400, body)
+        st, _, body = self.api("GET", "/events", query=dict(q, pageToken=page))
+        self.assertEqual((st, len(body["items"])), (200, 1))
+
+    def test_incremental_listing_pages_and_each_page_carries_the_sync_token(self):
+        sync = self.list_all()[0][-1]["nextSyncToken"]
+        for day in range(1, 6):
+            self.insert(start={"dateTime": f"2026-12-0{day}T10:00:00Z"}, end={"dateTime": f"2026-12-0{day}T11:00:00Z"})
+        pages, items = self.list_all(syncToken=sync, maxResults="2")
+        self.assertEqual((len(pages), len(items)), (3, 5))
+        self.assertTrue(all("nextSyncToken" not in p for p in pages[:-1]))
+        st, _, first = self.api("GET", "/events", query={"syncToken": sync, "maxResults": "2"})
+        st, _, body = self.api("GET", "/events", query={"maxResults": "2", "pageToken": first["nextPageToken"]})
+        self.assertEqual(st, 400, "a page of an incremental listing without its syncToken")
+
+    def test_usage_limit_faults_answer_calendars_bodies(self):
+        for status, reason, message in ((403, "rateLimitExceeded", "Rate Limit Exceeded"),
+                                        (403, "userRateLimitExceeded", "User Rate Limit Exceeded"),
+                                        (403, "quotaExceeded", "Calendar usage limits exceeded."),
+                                        (429, "rateLimitExceeded", "Rate Limit Exceeded")):
+            self.ctl("POST", "/__emu/faults", {"path": "/calendar/v3", "status": status, "reason": reason,
+                                               "headers": {"Retry-After": "2"}})
+            st, h, body = self.api("GET", "/events")
+            self.assertEqual((st, h["retry-after"]), (status, "2"))
+            self.assertEqual(body, {"error": {"code": status, "message": message, "errors": [
+                {"domain": "usageLimits", "reason": reason, "message": message}]}})
+        self.ctl("POST", "/__emu/faults", {"path": "/x", "reason": "nope"}, expect=400)
+
+    def test_a_malformed_attendee_email_fails_the_whole_insert(self):
+        for bad in ("patient", "a@localhost", "Pat <p@example.org>", "a@@example.org", "a b@example.org"):
+            st, _, body = self.api("POST", "/events", {"start": {"dateTime": "2026-12-01T10:00:00Z"},
+                                                       "end": {"dateTime": "2026-12-01T11:00:00Z"},
+                                                       "attendees": [{"email": "ok@example.org"}, {"email": bad}]})
+            self.assertEqual((st, body), (400, gerr(400, "invalid", "Invalid attendee email.")), bad)
+        self.assertEqual(self.ctl("GET", "/__emu/events?email=" + quote(DOC))["events"], [])
+
+    def test_a_pending_conference_can_end_in_failure(self):
+        self.ctl("POST", "/__emu/config", {"conference_pending_reads": 1, "conference_outcome": "failure"})
+        ev = self.insert(query={"conferenceDataVersion": "1"}, conferenceData={"createRequest": {
+            "requestId": "r1", "conferenceSolutionKey": {"type": "hangoutsMeet"}}})
+        self.assertEqual(ev["conferenceData"]["createRequest"]["status"]["statusCode"], "pending")
+        self.get(ev["id"])
+        after = self.get(ev["id"])
+        self.assertEqual(after["conferenceData"]["createRequest"]["status"]["statusCode"], "failure")
+        self.assertNotIn("hangoutLink", after)
+        self.assertNotIn("entryPoints", after["conferenceData"])
+
+    def watch(self, hook: WebhookReceiver, cid: str = "c1") -> dict:
+        self.ctl("POST", "/__emu/config", {"allow_http_webhooks": True, "push_retry_delays_s": [0.05, 0.05]})
+        st, _, ch = self.api("POST", "/events/watch", {"id": cid, "type": "web_hook", "address": hook.url, "token": "t"})
+        self.assertEqual(st, 200, ch)
+        return ch
+
+    def test_a_push_answered_503_is_retried_with_the_same_number(self):
+        hook = WebhookReceiver(status=503)
+        try:
+            self.watch(hook)
+            d = self.wait_deliveries(1)[0]
+            self.assertEqual((d["attempts"], d["status"]), (3, 503))
+            self.assertEqual([m["headers"]["x-goog-message-number"] for m in hook.messages()], ["1", "1", "1"])
+        finally:
+            hook.close()
+
+    def test_push_messages_can_be_duplicated_held_back_or_dropped(self):
+        hook = WebhookReceiver()
+        try:
+            self.watch(hook)
+            self.wait_deliveries(1)
+            self.ctl("POST", "/__emu/push_faults", {"action": "duplicate", "state": "exists"})
+            self.insert()
+            self.ctl("POST", "/__emu/push_faults", {"action": "hold"})
+            self.insert()
+            self.insert()
+            self.ctl("POST", "/__emu/push_faults", {"action": "drop"})
+            self.insert()
+            self.wait_deliveries(6)
+            numbers = [m["headers"]["x-goog-message-number"] for m in hook.messages()]
+            self.assertEqual(numbers, ["1", "2", "2", "4", "3"])
+            faults = [(d["message_number"], d["fault"]) for d in self.ctl("GET", "/__emu/deliveries")["deliveries"]]
+            self.assertIn((5, "drop"), faults)
+        finally:
+            hook.close()
+
+    def test_not_exists_is_the_last_message_of_a_channel(self):
+        hook = WebhookReceiver()
+        try:
+            ch = self.watch(hook)
+            self.wait_deliveries(1)
+            self.ctl("POST", "/__emu/push_message", {"channel_id": ch["id"], "state": "not_exists"})
+            self.wait_deliveries(2)
+            self.assertEqual(hook.messages()[-1]["headers"]["x-goog-resource-state"], "not_exists")
+            self.assertTrue(self.ctl("GET", "/__emu/channels")["channels"][0]["stopped"])
+            self.ctl("POST", "/__emu/push_message", {"channel_id": ch["id"], "state": "exists"}, expect=404)
+        finally:
+            hook.close()
 
 
 class ProcessTests(unittest.TestCase):

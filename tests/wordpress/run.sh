@@ -77,7 +77,7 @@ if ((${#need_pkgs[@]})); then
 		log "installing from Debian: ${need_pkgs[*]}"
 		apt-get update -qq >"$TMP/apt.log" 2>&1
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >>"$TMP/apt.log" 2>&1 \
-			|| { tail -20 "$TMP/apt.log" >&2; log "apt-get install failed (chromium tests will be skipped if it is missing)"; }
+			|| { tail -20 "$TMP/apt.log" >&2; log "apt-get install failed (the browser tests fail if it is missing)"; }
 	else
 		log "missing packages: ${need_pkgs[*]}"
 	fi

@@ -9,8 +9,12 @@ defined( 'ABSPATH' ) || exit;
 
 /**
  * Who may do what. A doctor's Google connection may be managed by that doctor (a user with
- * KiviCare's `kiviCare_doctor` role acting on themselves) or by a user who can `manage_options`;
- * the plugin settings only by users who can `manage_options`.
+ * KiviCare's `kiviCare_doctor` role acting on themselves) or by a user who can `manage_options`
+ * and may edit that user (`edit_user`); either way the doctor must be a member of the current
+ * site with the doctor role there. The tokens are network-wide user meta, so on a multisite a
+ * site administrator (who has `manage_options` but, without `manage_network_users`, no
+ * `edit_user` on other users) cannot connect or disconnect a user of another site, nor any user
+ * who is not a doctor. The plugin settings only by users who can `manage_options`.
  */
 final class KC_Meet_Access {
 
@@ -53,8 +57,9 @@ final class KC_Meet_Access {
 	}
 
 	/**
-	 * Whether a user may connect, disconnect or inspect a doctor's Google connection: the doctor
-	 * themselves (with the doctor role) or a user who can manage_options.
+	 * Whether a user may connect, disconnect or inspect a doctor's Google connection. The target
+	 * must be a member of the current site with KiviCare's doctor role on it; the acting user
+	 * must be that doctor, or a user who can manage_options and edit_user on the doctor.
 	 *
 	 * @param int      $doctor_id Doctor (WP user id).
 	 * @param int|null $user_id   Acting user (default: current user).
@@ -66,9 +71,12 @@ final class KC_Meet_Access {
 		if ( $user_id <= 0 || $doctor_id <= 0 ) {
 			return false;
 		}
-		if ( user_can( $user_id, self::ADMIN_CAP ) ) {
+		if ( ! is_user_member_of_blog( $doctor_id, get_current_blog_id() ) || ! self::is_doctor( $doctor_id ) ) {
+			return false;
+		}
+		if ( $user_id === $doctor_id ) {
 			return true;
 		}
-		return $user_id === $doctor_id && self::is_doctor( $user_id );
+		return user_can( $user_id, self::ADMIN_CAP ) && user_can( $user_id, 'edit_user', $doctor_id );
 	}
 }

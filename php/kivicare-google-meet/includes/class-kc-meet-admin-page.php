@@ -15,7 +15,9 @@ defined( 'ABSPATH' ) || exit;
  * client secret (`#kc-meet-client-secret`, a password field that is never filled in: empty
  * keeps the stored secret) into `kiviCare_google_meet_setting` ({@see KC_Meet_Settings::save()};
  * Meet is marked enabled when both are set). It shows the redirect URI to register in Google
- * Cloud (`#kc-meet-redirect-uri`, read-only) and a health box (`#kc-meet-health`, with the
+ * Cloud (`#kc-meet-redirect-uri`, read-only), every redirect URI the site serves with the one the
+ * client is registered for (`#kc-meet-redirect-uris`, radio `kc_meet_redirect_uri`) and a warning
+ * when the stored client was made for another one (`#kc-meet-redirect-mismatch`), and a health box (`#kc-meet-health`, with the
  * problems list `#kc-meet-problems` and the doctors table `#kc-meet-doctors`).
  *
  * The "Sync problems" box (`#kc-meet-jobs`, attribute `data-queued` = number of queued jobs)
@@ -213,6 +215,7 @@ class KC_Meet_Admin_Page {
 		// phpcs:disable WordPress.Security.NonceVerification.Missing -- verified above.
 		$client_id = isset( $_POST['kc_meet_client_id'] ) ? sanitize_text_field( wp_unslash( $_POST['kc_meet_client_id'] ) ) : '';
 		$secret    = isset( $_POST['kc_meet_client_secret'] ) ? trim( (string) wp_unslash( $_POST['kc_meet_client_secret'] ) ) : ''; // phpcs:ignore WordPress.Security.ValidatedSanitizedInput.InputNotSanitized -- a secret: cleaned by KC_Meet_Settings::save().
+		$redirect  = isset( $_POST['kc_meet_redirect_uri'] ) ? esc_url_raw( wp_unslash( $_POST['kc_meet_redirect_uri'] ) ) : '';
 		$sync      = array();
 		foreach ( array_keys( KC_Meet_Settings::SYNC_CHOICES ) as $key ) {
 			if ( isset( $_POST[ $key ] ) ) {
@@ -221,7 +224,7 @@ class KC_Meet_Admin_Page {
 		}
 		// phpcs:enable
 
-		self::save( $client_id, $secret, $sync );
+		self::save( $client_id, $secret, $sync, $redirect );
 
 		wp_safe_redirect( self::url( array( 'kc_meet_saved' => '1' ) ) );
 		$this->finish();
@@ -235,21 +238,74 @@ class KC_Meet_Admin_Page {
 	 * @param string $client_secret Client secret ('' keeps).
 	 * @param array  $sync          Two-way sync choices by option key (`kc_meet_on_google_move`,
 	 *                              `kc_meet_on_google_delete`); missing or invalid ones keep theirs.
+	 * @param string $redirect_uri  The redirect URI the client is registered for (one of
+	 *                              {@see KC_Meet_Config::redirect_uris()}; '' or another keeps it).
 	 * @return array Public view of the settings.
 	 */
-	public static function save( $client_id, $client_secret, array $sync = array() ) {
+	public static function save( $client_id, $client_secret, array $sync = array(), $redirect_uri = '' ) {
 		$current = KC_Meet_Settings::get();
 		$secret  = '' !== trim( (string) $client_secret ) ? (string) $client_secret : $current['client_secret'];
-		return KC_Meet_Settings::save(
-			array_merge(
-				KC_Meet_Settings::pick_sync_choices( $sync )['changes'],
-				array(
-					'client_id'     => (string) $client_id,
-					'client_secret' => (string) $client_secret,
-					'enabled'       => '' !== trim( (string) $client_id ) && '' !== trim( $secret ),
-				)
-			)
+		$changes = array(
+			'client_id'     => (string) $client_id,
+			'client_secret' => (string) $client_secret,
+			'enabled'       => '' !== trim( (string) $client_id ) && '' !== trim( $secret ),
 		);
+		if ( '' !== (string) $redirect_uri ) {
+			$changes['redirect_uri'] = (string) $redirect_uri;
+		}
+		return KC_Meet_Settings::save( array_merge( KC_Meet_Settings::pick_sync_choices( $sync )['changes'], $changes ) );
+	}
+
+	/**
+	 * The form rows of the redirect URIs: every URI the site serves (`#kc-meet-redirect-uris`,
+	 * radio `kc_meet_redirect_uri`: which one the client is registered for — the vendor add-on's
+	 * 4.x route keeps working, so a site that swapped it needs no change in Google Cloud), and a
+	 * warning (`#kc-meet-redirect-mismatch`) when the stored client was made for a URI the site
+	 * does not serve.
+	 *
+	 * @return void
+	 */
+	private static function render_redirect_choice() {
+		$current  = KC_Meet_Config::redirect_uri();
+		$mismatch = KC_Meet_Settings::redirect_uri_mismatch();
+		$labels   = array(
+			'kc-meet'  => __( 'kc-meet\'s own callback', 'kc-googlemeet' ),
+			'kivicare' => __( 'the callback of the vendor\'s KiviCare Google Meet add-on (4.x), kept for clients registered for it', 'kc-googlemeet' ),
+		);
+		?>
+		<tr>
+			<th scope="row"><?php esc_html_e( 'Redirect URIs this site serves', 'kc-googlemeet' ); ?></th>
+			<td>
+				<ul id="kc-meet-redirect-uris">
+					<?php foreach ( KC_Meet_Config::redirect_uris() as $key => $uri ) : ?>
+						<li data-key="<?php echo esc_attr( $key ); ?>">
+							<label>
+								<input type="radio" name="kc_meet_redirect_uri" value="<?php echo esc_attr( $uri ); ?>" <?php checked( null !== KC_Meet_Settings::served_match( $current, array( $key => $uri ) ) ); ?> />
+								<code><?php echo esc_html( $uri ); ?></code>
+								— <?php echo esc_html( $labels[ $key ] ?? $key ); ?>
+							</label>
+						</li>
+					<?php endforeach; ?>
+				</ul>
+				<p class="description"><?php esc_html_e( 'Both work. Choose the one registered for this client under "Authorized redirect URIs" in Google Cloud: the connection sends exactly that one.', 'kc-googlemeet' ); ?></p>
+				<?php if ( '' !== $mismatch ) : ?>
+					<div class="notice notice-error inline" id="kc-meet-redirect-mismatch">
+						<p>
+							<?php
+							echo esc_html(
+								sprintf(
+									/* translators: %s: redirect URI */
+									__( 'The saved Google client was set up for the redirect URI %s, which this site does not serve: connecting would fail with Google\'s "redirect_uri_mismatch". Add one of the URIs above to the client in Google Cloud, choose it here and save.', 'kc-googlemeet' ),
+									$mismatch
+								)
+							);
+							?>
+						</p>
+					</div>
+				<?php endif; ?>
+			</td>
+		</tr>
+		<?php
 	}
 
 	/**
@@ -297,6 +353,7 @@ class KC_Meet_Admin_Page {
 							<p class="description"><?php esc_html_e( 'Add exactly this URI to the client\'s "Authorized redirect URIs" in Google Cloud, and enable the Google Calendar API.', 'kc-googlemeet' ); ?></p>
 						</td>
 					</tr>
+					<?php self::render_redirect_choice(); ?>
 				</table>
 				<?php if ( KC_Meet_Native::has_sync() ) : ?>
 					<h2><?php esc_html_e( 'Changes made in Google Calendar', 'kc-googlemeet' ); ?></h2>

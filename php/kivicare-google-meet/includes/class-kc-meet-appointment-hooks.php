@@ -24,19 +24,38 @@ defined( 'ABSPATH' ) || exit;
  * - `kc_appointment_payment_completed` (id, data), 4.x: create (an appointment still at status 2
  *   "pending payment" is handed over as 1, booked);
  * - `kc_appointment_book` (id), 3.x: create (a safety net after the save filter, once the
- *   service rows exist).
+ *   service rows exist);
+ * - `kc_appointment_delete` (id), 3.x: delete — core 3.x's `KCAppointment::delete` fires it for
+ *   each appointment before deleting the row and makes no add-on call (3.x never fires the 4.x
+ *   `kc_appointment_deleted`);
+ * - `kc_meet_doctor_connected` (doctor id; fired by {@see KC_Meet_Native} after every successful
+ *   connect): schedules `kc_meet_backfill_doctor` (WP-Cron, at once), which creates the missing
+ *   events of the doctor's upcoming telemedicine appointments (kc_meet_reconcile() for that
+ *   doctor, no orphan removal) — what was booked while the doctor was not connected.
+ * Results that leave an appointment waiting for its link (queued, doctor not connected) are
+ * noted for the grouped notices of {@see KC_Meet_Waiting} (hooked on `admin_notices` here).
  * Creating and updating from actions only happens for doctors whose `telemed_type` meta is
  * 'googlemeet' or empty (a Zoom doctor's appointments are not ours); deleting always runs (it is
  * a no-op without an event). Nothing happens for an appointment whose Google-made change is
  * being dispatched ({@see KC_Meet_Sync_Changes::is_dispatching()}): the cancellation hooks fired
  * for an appointment cancelled in Google Calendar must not act on it again.
  *
- * Filters:
- * - `kc_is_video_consultation` ($is, $appointment or id): true when the appointment has a Meet
- *   link or a telemed service (never turns core's true into false);
- * - `kc_appointment_list_item`, `kc_appointment_data`, `kc_appointment_details_data` ($item, …):
- *   when the appointment has a Meet link, add `google_meet_url`, `join_url` (unless core set one)
- *   and `video_consultation` => true; nothing is removed.
+ * Filters (what core 4.x's lists and details read, as the vendor's 4.x add-on and Zoom's set it):
+ * - `kc_appointments_list_query` ($query, $params), an action on core's query builder: left-joins
+ *   the mapping table and selects its `url` as `kc_meet_url`, so a list page costs no query of
+ *   ours at all (one query for the page: core's own);
+ * - `kc_appointment_list_item` ($item, $appointment): when the row has a Meet link, add
+ *   `join_url` and `start_url` (unless set), `zoom_data.startUrl` (the key core's join button
+ *   reads; unless another provider set it), `google_meet_url` and `video_consultation` => true;
+ *   a row of a list that was not joined is looked up (one query, cached for the request);
+ * - `kc_appointment_data`, `kc_appointment_details_data` ($item, $appointment): the same keys for
+ *   one appointment (one query, cached for the request); nothing is ever removed;
+ * - `kc_is_video_consultation` ($is, $appointment or id): true only when the appointment has a
+ *   Meet link (never turns core's true into false). Inside a list core asks it before the list
+ *   item filter, row by row: there it answers from what is known without a query, and the list
+ *   item filter sets `video_consultation` from the joined link.
+ * Links are read through $wpdb (the mapping table, first row per appointment, as core's e-mails
+ * do), never through a native call.
  */
 class KC_Meet_Appointment_Hooks {
 
@@ -48,11 +67,39 @@ class KC_Meet_Appointment_Hooks {
 	const CONTEXT = 'action';
 
 	/**
-	 * Whether an appointment has telemed services, by id (request cache for lists).
+	 * WP-Cron hook of a doctor's backfill (argument: doctor id).
 	 *
-	 * @var array<int, bool>
+	 * @var string
 	 */
-	private $telemed = array();
+	const BACKFILL_HOOK = 'kc_meet_backfill_doctor';
+
+	/**
+	 * Alias of the mapping table in core's list query.
+	 *
+	 * @var string
+	 */
+	const LIST_ALIAS = 'kcmeetgm';
+
+	/**
+	 * Column core's list rows carry the joined Meet link in.
+	 *
+	 * @var string
+	 */
+	const LIST_COLUMN = 'kc_meet_url';
+
+	/**
+	 * Meet links known in this request, by "blog:appointment" ('' when none).
+	 *
+	 * @var array<string, string>
+	 */
+	private $urls = array();
+
+	/**
+	 * Whether core is building an appointment list in this request (its query was joined).
+	 *
+	 * @var bool
+	 */
+	private $in_list = false;
 
 	/**
 	 * Hooks the actions and filters.
@@ -72,11 +119,71 @@ class KC_Meet_Appointment_Hooks {
 		// KiviCare 3.x.
 		add_action( 'kc_appointment_book', array( $this, 'on_created' ), 20, 1 );
 		add_action( 'kc_appointment_cancel', array( $this, 'on_removed' ), 20, 1 );
+		add_action( 'kc_appointment_delete', array( $this, 'on_removed' ), 20, 1 );
 
+		add_action( 'kc_meet_doctor_connected', array( $this, 'on_doctor_connected' ), 10, 1 );
+		add_action( self::BACKFILL_HOOK, array( $this, 'backfill_doctor' ), 10, 1 );
+		add_action( 'admin_notices', array( 'KC_Meet_Waiting', 'render_notices' ) );
+
+		add_action( 'kc_appointments_list_query', array( $this, 'join_list_query' ), 20, 1 );
 		add_filter( 'kc_is_video_consultation', array( $this, 'is_video_consultation' ), 20, 2 );
-		add_filter( 'kc_appointment_list_item', array( $this, 'add_meet_keys' ), 20, 2 );
+		add_filter( 'kc_appointment_list_item', array( $this, 'add_list_keys' ), 20, 2 );
 		add_filter( 'kc_appointment_data', array( $this, 'add_meet_keys' ), 20, 2 );
 		add_filter( 'kc_appointment_details_data', array( $this, 'add_meet_keys' ), 20, 2 );
+	}
+
+	/**
+	 * A doctor connected (any path: OAuth redirect, 3.x popup, WP-CLI): what was booked while
+	 * they were not connected gets its events, in the background (the connect redirect does
+	 * not wait for Google).
+	 *
+	 * @param mixed $doctor_id Doctor.
+	 * @return void
+	 */
+	public function on_doctor_connected( $doctor_id = 0 ) {
+		$doctor_id = (int) $doctor_id;
+		if ( $doctor_id <= 0 ) {
+			return;
+		}
+		KC_Meet_KiviCare4::make_meet_the_provider( $doctor_id );
+		KC_Meet_Waiting::doctor_connected( $doctor_id );
+		if ( false === wp_next_scheduled( self::BACKFILL_HOOK, array( $doctor_id ) ) ) {
+			wp_schedule_single_event( time(), self::BACKFILL_HOOK, array( $doctor_id ) );
+		}
+	}
+
+	/**
+	 * `kc_meet_backfill_doctor`: creates the missing events of the doctor's telemedicine
+	 * appointments from yesterday on (kc_meet_reconcile() for that doctor; orphans are left to
+	 * the daily pass). Runs again when its time budget ran out before all were done.
+	 *
+	 * @param mixed $doctor_id Doctor.
+	 * @return array|null The reconcile report, or null on failure (recorded).
+	 */
+	public function backfill_doctor( $doctor_id = 0 ) {
+		$doctor_id = (int) $doctor_id;
+		if ( $doctor_id <= 0 ) {
+			return null;
+		}
+		try {
+			$report = KC_Meet_Native::reconcile(
+				array(
+					'doctor_id'      => $doctor_id,
+					'create_missing' => true,
+					'remove_orphans' => false,
+					'budget_s'       => 20.0,
+				)
+			);
+		} catch ( \Throwable $e ) {
+			KC_Meet_Events::record_failure( 0, 'backfill', $e, 'connect' );
+			return null;
+		}
+		$missing = is_array( $report['missing'] ?? null ) ? count( $report['missing'] ) : 0;
+		$errors  = is_array( $report['errors'] ?? null ) ? count( $report['errors'] ) : 0;
+		if ( (int) ( $report['fixed'] ?? 0 ) + $errors < $missing ) {
+			wp_schedule_single_event( time() + MINUTE_IN_SECONDS, self::BACKFILL_HOOK, array( $doctor_id ) );
+		}
+		return $report;
 	}
 
 	/**
@@ -150,7 +257,28 @@ class KC_Meet_Appointment_Hooks {
 	}
 
 	/**
-	 * `kc_is_video_consultation`.
+	 * `kc_appointments_list_query` (action; core 4.x's query builder, before it runs): joins
+	 * the mapping table so every row carries its Meet link. Core groups the rows by `a.id`.
+	 *
+	 * @param mixed $query Core's KCQueryBuilder.
+	 * @return void
+	 */
+	public function join_list_query( $query = null ) {
+		if ( ! is_object( $query ) || ! method_exists( $query, 'leftJoin' ) || ! method_exists( $query, 'select' ) ) {
+			return;
+		}
+		try {
+			// The table name without prefix, as the vendor's add-on passed it (core prefixes it).
+			$query->leftJoin( \KCGMApp\models\KCGMAppointmentGoogleMeetMapping::TABLE, 'a.id', '=', self::LIST_ALIAS . '.appointment_id', self::LIST_ALIAS );
+			$query->select( array( self::LIST_ALIAS . '.url as ' . self::LIST_COLUMN ) );
+			$this->in_list = true;
+		} catch ( \Throwable $e ) {
+			unset( $e ); // Never break core's list: rows are looked up instead.
+		}
+	}
+
+	/**
+	 * `kc_is_video_consultation`: true only when the appointment has a Meet link.
 	 *
 	 * @param mixed $is          Core's answer so far.
 	 * @param mixed $appointment Appointment (id, array or object).
@@ -165,15 +293,43 @@ class KC_Meet_Appointment_Hooks {
 			if ( $appointment_id <= 0 ) {
 				return (bool) $is;
 			}
-			return '' !== KC_Meet_Events::meet_url( $appointment_id ) || $this->has_telemed_service( $appointment_id );
+			$slot = self::slot( $appointment_id );
+			if ( ! isset( $this->urls[ $slot ] ) && $this->in_list ) {
+				return (bool) $is; // The list item filter sets it from the joined link.
+			}
+			return '' !== $this->meet_urls( array( $appointment_id ) )[ $appointment_id ];
 		} catch ( \Throwable $e ) {
 			return (bool) $is;
 		}
 	}
 
 	/**
-	 * `kc_appointment_list_item`, `kc_appointment_data`, `kc_appointment_details_data`: adds the
-	 * Meet link keys to an appointment array or object.
+	 * `kc_appointment_list_item`: the Meet link keys of one row of core's list, from the joined
+	 * column (no query), else looked up.
+	 *
+	 * @param mixed $item        Row data core returns.
+	 * @param mixed $appointment Core's row (carries `kc_meet_url` when the query was joined).
+	 * @return mixed The item.
+	 */
+	public function add_list_keys( $item = array(), $appointment = null ) {
+		try {
+			$appointment_id = KC_Meet_Appointment_Data::id_of( $item );
+			if ( $appointment_id <= 0 ) {
+				$appointment_id = KC_Meet_Appointment_Data::id_of( $appointment );
+			}
+			$joined = self::joined_url( $appointment );
+			if ( $appointment_id > 0 && null !== $joined ) {
+				$this->urls[ self::slot( $appointment_id ) ] = $joined;
+			}
+			return $this->with_meet_keys( $item, $appointment_id );
+		} catch ( \Throwable $e ) {
+			return $item; // Never break core's list.
+		}
+	}
+
+	/**
+	 * `kc_appointment_data`, `kc_appointment_details_data`: the Meet link keys of one
+	 * appointment.
 	 *
 	 * @param mixed $item        Appointment data.
 	 * @param mixed $appointment Appointment (when the item has no id).
@@ -185,36 +341,114 @@ class KC_Meet_Appointment_Hooks {
 			if ( $appointment_id <= 0 ) {
 				$appointment_id = KC_Meet_Appointment_Data::id_of( $appointment );
 			}
-			$url = $appointment_id > 0 ? KC_Meet_Events::meet_url( $appointment_id ) : '';
-			if ( '' === $url ) {
-				return $item;
-			}
-			if ( is_array( $item ) ) {
-				$item['google_meet_url']    = $url;
-				$item['join_url']           = ! empty( $item['join_url'] ) ? $item['join_url'] : $url;
-				$item['video_consultation'] = true;
-			} elseif ( $item instanceof stdClass ) {
-				$item->google_meet_url    = $url;
-				$item->join_url           = ! empty( $item->join_url ) ? $item->join_url : $url;
-				$item->video_consultation = true;
-			}
+			return $this->with_meet_keys( $item, $appointment_id );
 		} catch ( \Throwable $e ) {
-			unset( $e ); // Never break core's list.
+			return $item; // Never break core's screens.
 		}
-		return $item;
 	}
 
 	/**
-	 * Whether the appointment has a telemed service (cached for the request).
+	 * Adds the keys core's join buttons read to an item (array or stdClass) when the appointment
+	 * has a Meet link; keys another provider set are kept.
+	 *
+	 * @param mixed $item           Item.
+	 * @param int   $appointment_id Appointment.
+	 * @return mixed
+	 */
+	private function with_meet_keys( $item, $appointment_id ) {
+		$url = $appointment_id > 0 ? $this->meet_urls( array( $appointment_id ) )[ $appointment_id ] : '';
+		if ( '' === $url ) {
+			return $item;
+		}
+		$is_object = $item instanceof stdClass;
+		if ( ! $is_object && ! is_array( $item ) ) {
+			return $item;
+		}
+		$data = $is_object ? get_object_vars( $item ) : $item;
+		$zoom = $data['zoom_data'] ?? array();
+		$zoom = is_object( $zoom ) ? get_object_vars( $zoom ) : ( is_array( $zoom ) ? $zoom : array() );
+		if ( empty( $zoom['startUrl'] ) ) {
+			$zoom['startUrl'] = $url;
+		}
+		$data['google_meet_url']    = $url;
+		$data['join_url']           = ! empty( $data['join_url'] ) ? $data['join_url'] : $url;
+		$data['start_url']          = ! empty( $data['start_url'] ) ? $data['start_url'] : $url;
+		$data['zoom_data']          = $zoom;
+		$data['video_consultation'] = true;
+		return $is_object ? (object) $data : $data;
+	}
+
+	/**
+	 * The link core's joined list row carries (null when the row was not joined).
+	 *
+	 * @param mixed $row Core's row (object or array).
+	 * @return string|null
+	 */
+	private static function joined_url( $row ) {
+		if ( is_object( $row ) && ( property_exists( $row, self::LIST_COLUMN ) || isset( $row->{self::LIST_COLUMN} ) ) ) {
+			return trim( (string) $row->{self::LIST_COLUMN} );
+		}
+		if ( is_array( $row ) && array_key_exists( self::LIST_COLUMN, $row ) ) {
+			return trim( (string) $row[ self::LIST_COLUMN ] );
+		}
+		return null;
+	}
+
+	/**
+	 * Meet links of appointments ('' when none), from the request cache, else with one query
+	 * for all the unknown ones (the first mapping row per appointment, as core's e-mails read).
+	 *
+	 * @param int[] $appointment_ids Appointments.
+	 * @return array<int, string>
+	 */
+	public function meet_urls( array $appointment_ids ) {
+		global $wpdb;
+		$urls    = array();
+		$unknown = array();
+		foreach ( array_unique( array_map( 'intval', $appointment_ids ) ) as $id ) {
+			$slot = self::slot( $id );
+			if ( isset( $this->urls[ $slot ] ) ) {
+				$urls[ $id ] = $this->urls[ $slot ];
+			} elseif ( $id > 0 ) {
+				$unknown[] = $id;
+				$urls[ $id ] = '';
+			}
+		}
+		if ( ! empty( $unknown ) ) {
+			$table    = \KCGMApp\models\KCGMAppointmentGoogleMeetMapping::table_name();
+			$in       = implode( ',', $unknown );
+			$suppress = $wpdb->suppress_errors( true );
+			// phpcs:ignore WordPress.DB.DirectDatabaseQuery.DirectQuery,WordPress.DB.DirectDatabaseQuery.NoCaching,WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- integer ids; the mapping table.
+			$rows = $wpdb->get_results( "SELECT m.appointment_id, m.url FROM `{$table}` m JOIN (SELECT MIN(id) AS id FROM `{$table}` WHERE appointment_id IN ({$in}) GROUP BY appointment_id) f ON f.id = m.id", ARRAY_A );
+			$wpdb->suppress_errors( $suppress );
+			foreach ( is_array( $rows ) ? $rows : array() as $row ) {
+				$urls[ (int) $row['appointment_id'] ] = trim( (string) $row['url'] );
+			}
+			foreach ( $unknown as $id ) {
+				$this->urls[ self::slot( $id ) ] = $urls[ $id ];
+			}
+		}
+		return $urls;
+	}
+
+	/**
+	 * Forgets the links known in this request (after an event operation changed one).
 	 *
 	 * @param int $appointment_id Appointment.
-	 * @return bool
+	 * @return void
 	 */
-	private function has_telemed_service( $appointment_id ) {
-		if ( ! isset( $this->telemed[ $appointment_id ] ) ) {
-			$this->telemed[ $appointment_id ] = array() !== KC_Meet_Appointment_Data::telemed_services( $appointment_id );
-		}
-		return $this->telemed[ $appointment_id ];
+	private function forget_url( $appointment_id ) {
+		unset( $this->urls[ self::slot( $appointment_id ) ] );
+	}
+
+	/**
+	 * Cache slot of an appointment: ids are per site on a multisite network.
+	 *
+	 * @param int $appointment_id Appointment.
+	 * @return string
+	 */
+	private static function slot( $appointment_id ) {
+		return get_current_blog_id() . ':' . (int) $appointment_id;
 	}
 
 	/**
@@ -237,8 +471,10 @@ class KC_Meet_Appointment_Hooks {
 			if ( null !== $row && ! KC_Meet_Events::doctor_uses_meet( (int) ( $row['doctor_id'] ?? 0 ) ) ) {
 				return null;
 			}
-			unset( $this->telemed[ $appointment_id ] );
-			return KC_Meet_Events::ensure( $action, $appointment_id, $handed, self::CONTEXT );
+			$this->forget_url( $appointment_id );
+			$result = KC_Meet_Events::ensure( $action, $appointment_id, $handed, self::CONTEXT );
+			KC_Meet_Waiting::note_result( $appointment_id, $result );
+			return $result;
 		} catch ( \Throwable $e ) {
 			return null; // Recorded by KC_Meet_Events; the booking goes on.
 		}
@@ -254,8 +490,11 @@ class KC_Meet_Appointment_Hooks {
 		if ( $appointment_id <= 0 || KC_Meet_Sync_Changes::is_dispatching( $appointment_id ) ) {
 			return null;
 		}
+		$this->forget_url( $appointment_id );
 		try {
-			return KC_Meet_Events::delete( $appointment_id, self::CONTEXT );
+			$result = KC_Meet_Events::delete( $appointment_id, self::CONTEXT );
+			KC_Meet_Waiting::drop( $appointment_id );
+			return $result;
 		} catch ( \Throwable $e ) {
 			return null; // Recorded by KC_Meet_Events.
 		}

@@ -122,7 +122,20 @@ final class KC_Meet_Config {
 		 *
 		 * @param string $url Redirect URI.
 		 */
-		return (string) apply_filters( 'kc_meet_redirect_uri', self::rest_route_url( self::CALLBACK_ROUTE ) );
+		return (string) apply_filters( 'kc_meet_redirect_uri', KC_Meet_Settings::chosen_redirect_uri( self::redirect_uris() ) );
+	}
+
+	/**
+	 * The OAuth redirect URIs the plugin serves: ours, and the vendor add-on's 4.x route (kept so
+	 * that a client registered for the vendor needs no change in Google Cloud).
+	 *
+	 * @return array{kc-meet:string, kivicare:string}
+	 */
+	public static function redirect_uris() {
+		return array(
+			'kc-meet'  => self::rest_route_url( self::CALLBACK_ROUTE ),
+			'kivicare' => self::rest_route_url( KC_Meet_Rest::NAMESPACE_KIVICARE . KC_Meet_Rest::VENDOR_CALLBACK_PATH ),
+		);
 	}
 
 	/**

@@ -16,7 +16,7 @@ defined( 'ABSPATH' ) || exit;
  *   `['id', 'join_url', 'start_url', 'password', 'event_url', 'appointment_id', 'created_at']`,
  *   or a `WP_Error`.
  *
- * Success states: created, updated, deleted, unchanged, and — the booking must go on, the link
+ * Success states: created, updated, regenerated, deleted, unchanged, and — the booking must go on, the link
  * follows from a background job — pending and queued. `skipped` is not a success (its reason
  * says why: not_telemed, doctor_not_connected, doctor_needs_reconnect, cancelled,
  * pending_status, no_event, appointment_not_found).
@@ -28,7 +28,7 @@ final class KC_Meet_Event_Result {
 	 *
 	 * @var string[]
 	 */
-	const SUCCESS_STATES = array( 'created', 'updated', 'deleted', 'unchanged', 'pending', 'queued' );
+	const SUCCESS_STATES = array( 'created', 'updated', 'regenerated', 'deleted', 'unchanged', 'pending', 'queued' );
 
 	/**
 	 * States whose Meet link follows later.
@@ -76,6 +76,8 @@ final class KC_Meet_Event_Result {
 				return __( 'The Google Meet event was created.', 'kc-googlemeet' );
 			case 'updated':
 				return __( 'The Google Meet event was updated.', 'kc-googlemeet' );
+			case 'regenerated':
+				return __( 'The Google Meet event has a new Meet link.', 'kc-googlemeet' );
 			case 'unchanged':
 				return __( 'The Google Meet event is up to date.', 'kc-googlemeet' );
 			case 'deleted':
@@ -136,6 +138,51 @@ final class KC_Meet_Event_Result {
 		}
 		$status['data'] = $result;
 		return $status;
+	}
+
+	/**
+	 * KiviCare 3.x status array of a save or remove filter call. Core 3.x deletes a new booking
+	 * whose save filter answers an empty `status` (`KCAppointmentController`) and shows the admin
+	 * an error for an edit, so every call whose end state is right answers true: created,
+	 * updated, unchanged, deleted, nothing to do (cancelled, no event, not telemedicine, pending),
+	 * and also queued (Google unreachable: a job follows) and a doctor who is not connected or
+	 * must reconnect (the event follows when they connect): the booking stands either way.
+	 *
+	 * @param array $result Event result.
+	 * @return array `status`, `message`, `join_url` (the Meet link, '' while there is none), `data`.
+	 */
+	public static function core3_status( array $result ) {
+		$message = self::message( $result );
+		if ( 'skipped' === ( $result['state'] ?? '' ) && in_array( (string) ( $result['reason'] ?? '' ), array( 'doctor_not_connected', 'doctor_needs_reconnect' ), true ) ) {
+			$message .= ' ' . __( 'The appointment is saved; its Google Meet event is created once the doctor connects Google Calendar.', 'kc-googlemeet' );
+		}
+		return array(
+			'status'   => true,
+			'message'  => $message,
+			'join_url' => self::meet_url( $result ),
+			'data'     => $result,
+		);
+	}
+
+	/**
+	 * KiviCare 3.x status array of the save filter when the extension threw: still a success for
+	 * core (the booking stands; the failure is recorded for administrators and retried), with the
+	 * reason in the message and the exception code.
+	 *
+	 * @param \Throwable $e Exception.
+	 * @return array
+	 */
+	public static function core3_exception_status( \Throwable $e ) {
+		return array(
+			'status'   => true,
+			'message'  => sprintf(
+				/* translators: %s: reason */
+				__( 'The appointment is saved, but its Google Meet event could not be created yet: %s See Settings → KiviCare Google Meet.', 'kc-googlemeet' ),
+				KC_Meet_Messages::for_exception( $e )
+			),
+			'join_url' => '',
+			'code'     => (int) $e->getCode(),
+		);
 	}
 
 	/**

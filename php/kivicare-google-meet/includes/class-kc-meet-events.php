@@ -69,7 +69,9 @@ final class KC_Meet_Events {
 	/**
 	 * Creates or updates an appointment's event.
 	 *
-	 * @param string $action         'create' (kc_meet_create_event) or 'update' (kc_meet_update_event).
+	 * @param string $action         'create' (kc_meet_create_event), 'update' (kc_meet_update_event)
+	 *                               or 'regenerate' (kc_meet_regenerate_event: the same event, a
+	 *                               new Meet link).
 	 * @param int    $appointment_id Appointment.
 	 * @param array  $handed         What the caller knows (see KC_Meet_Appointment_Data::build()).
 	 * @param string $context        Who asks (for the record): e.g. 'kivicare3', 'provider', 'action', 'cli'.
@@ -78,7 +80,7 @@ final class KC_Meet_Events {
 	 */
 	public static function ensure( $action, $appointment_id, array $handed = array(), $context = '' ) {
 		$appointment_id = (int) $appointment_id;
-		$action         = 'update' === $action ? 'update' : 'create';
+		$action         = in_array( $action, array( 'update', 'regenerate' ), true ) ? $action : 'create';
 		$snapshot       = KC_Meet_Appointment_Data::snapshot( $appointment_id );
 		$payload        = KC_Meet_Appointment_Data::build( $appointment_id, $handed, $snapshot );
 		$key            = md5( $action . '|' . wp_json_encode( $payload ) );
@@ -88,9 +90,13 @@ final class KC_Meet_Events {
 		}
 
 		try {
-			$result = 'update' === $action
-				? KC_Meet_Native::update_event( $appointment_id, $payload )
-				: KC_Meet_Native::create_event( $appointment_id, $payload );
+			if ( 'regenerate' === $action ) {
+				$result = KC_Meet_Native::regenerate_event( $appointment_id, $payload );
+			} elseif ( 'update' === $action ) {
+				$result = KC_Meet_Native::update_event( $appointment_id, $payload );
+			} else {
+				$result = KC_Meet_Native::create_event( $appointment_id, $payload );
+			}
 		} catch ( \Throwable $e ) {
 			self::forget( $appointment_id );
 			self::record_failure( $appointment_id, $action, $e, $context );
@@ -102,7 +108,7 @@ final class KC_Meet_Events {
 		 * Fires after each event operation of the extension.
 		 *
 		 * @param array  $result         Event result.
-		 * @param string $action         create|update|delete.
+		 * @param string $action         create|update|regenerate|delete.
 		 * @param int    $appointment_id Appointment.
 		 * @param string $context        Caller.
 		 */

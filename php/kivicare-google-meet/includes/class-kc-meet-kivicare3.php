@@ -15,10 +15,11 @@ defined( 'ABSPATH' ) || exit;
  * - `kcgm_connect_doctor` (`['id' => '2', 'code' => …]`): kc_meet_connect_postmessage() — core
  *   checked the nonce and that the user is that doctor before calling it.
  * - `kcgm_disconnect_doctor` (`['id' => '2']`): kc_meet_disconnect().
- * - `kcgm_saved_googlemeet_config` (settings request: `client_id`, `client_secret`, `app_name`,
- *   `enableCal`, and our `kc_meet_on_google_move` / `kc_meet_on_google_delete`, flat or under
- *   `google_meet_config`): saves like the settings page (empty secret keeps the stored one);
- *   needs `manage_options`.
+ * - `kcgm_saved_googlemeet_config` (core 3.x's `KCGooglemeetController::saveGoogleMeetConfig`
+ *   passes `['data' => <the settings request>]`: `client_id`, `client_secret`, `app_name`,
+ *   `enableCal`, and our `kc_meet_on_google_move` / `kc_meet_on_google_delete`; flat or under
+ *   `google_meet_config` accepted too): saves like the settings page (empty secret keeps the
+ *   stored one); needs `manage_options`.
  * - `kcgm_edit_googlemeet`: `['status' => true, 'data' => settings without the secret]`.
  *
  *
@@ -27,12 +28,18 @@ defined( 'ABSPATH' ) || exit;
  *   'status_update'|'woocommerce'): kc_meet_create_event() with the data read through $wpdb plus
  *   the service names and `telemed` => true (core calls the filter only for telemed services,
  *   once per service, before their rows exist). Answers `['status' => true, 'message',
- *   'join_url']` — join_url '' while the link follows (pending/queued) — or `['status' => false,
- *   'message']` when skipped or failed.
+ *   'join_url']` — join_url '' while the link follows (pending/queued, or the doctor is not
+ *   connected) — and `status` false only for a request without an appointment id.
  * - `kcgm_remove_appointment_event`: kc_meet_delete_event().
- * - `kcgm_save_appointment_event_link_send`: e-mails the Meet link to the patient (wp_mail),
- *   only when the mapping has a link. The mail passes through the filter `kc_meet_link_email`
- *   (`['to', 'subject', 'message', 'headers']`, appointment id, mapping).
+ * - `kcgm_save_appointment_event_link_send` (`['appoinment_id' => id]`) and
+ *   `kcgm_save_appointment_event_link_resend` (`['id' => id]`, answers a bool): tell the patient
+ *   and the doctor the Meet link, only when the mapping has one — through core's own templates
+ *   and SMS sender when core has them, else our e-mail ({@see self::tell_link()}; filter
+ *   `kc_meet_link_email`: `['to', 'subject', 'message', 'headers']`, appointment id, mapping).
+ * - `kcgm_save_googlemeet_event_template` (`['data' => [post, …]]`): saves the event template.
+ *
+ * The save and remove filters answer `status` true whenever the booking may stand (see
+ * {@see KC_Meet_Event_Result::core3_status()}): core 3.x deletes a new booking on a false one.
  */
 class KC_Meet_KiviCare3 {
 
@@ -49,6 +56,34 @@ class KC_Meet_KiviCare3 {
 		add_filter( 'kcgm_save_appointment_event', array( $this, 'save_appointment_event' ) );
 		add_filter( 'kcgm_remove_appointment_event', array( $this, 'remove_appointment_event' ) );
 		add_filter( 'kcgm_save_appointment_event_link_send', array( $this, 'send_link' ) );
+		add_filter( 'kcgm_save_appointment_event_link_resend', array( $this, 'resend_link' ) );
+		add_filter( 'kcgm_save_googlemeet_event_template', array( $this, 'save_event_template' ) );
+	}
+
+	/**
+	 * `kcgm_save_googlemeet_event_template` (core 3.x: `['data' => [post, …]]`; the vendor's 4.x
+	 * REST controller: `['data' => [post]]`): saves the event template's title and body.
+	 *
+	 * @param mixed $request Filter argument.
+	 * @return array Status array.
+	 */
+	public function save_event_template( $request = array() ) {
+		if ( ! current_user_can( KC_Meet_Access::ADMIN_CAP ) ) {
+			return self::failure( __( 'Sorry, you are not allowed to manage these settings.', 'kc-googlemeet' ) );
+		}
+		$items = is_array( $request ) && array_key_exists( 'data', $request ) ? $request['data'] : $request;
+		try {
+			$saved = KC_Meet_Settings::save_event_template( $items );
+		} catch ( \Throwable $e ) {
+			return self::failure( self::message( $e ), $e );
+		}
+		if ( $saved <= 0 ) {
+			return self::failure( __( 'No Google event template was sent.', 'kc-googlemeet' ) );
+		}
+		return array(
+			'status'  => true,
+			'message' => __( 'Google Meet event template saved.', 'kc-googlemeet' ),
+		);
 	}
 
 	/**
@@ -66,9 +101,13 @@ class KC_Meet_KiviCare3 {
 		try {
 			$result = KC_Meet_Events::ensure( 'create', $appointment_id, KC_Meet_Appointment_Data::from_core3( $data ), 'kivicare3' );
 		} catch ( \Throwable $e ) {
-			return KC_Meet_Event_Result::exception_status_array( $e );
+			// Recorded by KC_Meet_Events; core 3.x deletes a new booking on a false status, and
+			// the booking must never fail because of Google: the event follows (job, reconcile).
+			KC_Meet_Waiting::note_exception( $appointment_id, $e );
+			return KC_Meet_Event_Result::core3_exception_status( $e );
 		}
-		return KC_Meet_Event_Result::to_status_array( $result );
+		KC_Meet_Waiting::note_result( $appointment_id, $result );
+		return KC_Meet_Event_Result::core3_status( $result );
 	}
 
 	/**
@@ -87,43 +126,82 @@ class KC_Meet_KiviCare3 {
 		} catch ( \Throwable $e ) {
 			return KC_Meet_Event_Result::exception_status_array( $e );
 		}
-		$status = KC_Meet_Event_Result::to_status_array( $result );
-		if ( 'no_event' === ( $result['reason'] ?? '' ) ) {
-			$status['status'] = true; // Nothing to remove is a success here.
-		}
-		return $status;
+		KC_Meet_Waiting::note_result( $appointment_id, $result );
+		return KC_Meet_Event_Result::core3_status( $result );
 	}
 
 	/**
-	 * `kcgm_save_appointment_event_link_send`: e-mails the Meet link to the patient.
+	 * `kcgm_save_appointment_event_link_send` (core 3.x, after a booking): tells the patient and
+	 * the doctor the Meet link ({@see self::tell_link()}).
 	 *
 	 * @param mixed $data `['appoinment_id' => id]`.
 	 * @return array Status array.
 	 */
 	public function send_link( $data = array() ) {
+		$appointment_id = self::appointment_id( is_array( $data ) ? $data : array() );
+		if ( $appointment_id <= 0 ) {
+			return self::failure( KC_Meet_Messages::for_code( 5001 ) );
+		}
+		return self::tell_link( $appointment_id );
+	}
+
+	/**
+	 * `kcgm_save_appointment_event_link_resend` (core 3.x's "resend video link",
+	 * `KCAppointmentController::resendZoomLink`: the request with `id`; core answers success on a
+	 * truthy result).
+	 *
+	 * @param mixed $data Request data (`id` = appointment).
+	 * @return bool Whether the link was sent.
+	 */
+	public function resend_link( $data = array() ) {
+		$appointment_id = self::appointment_id( is_array( $data ) ? $data : array() );
+		return $appointment_id > 0 && true === ( self::tell_link( $appointment_id )['status'] ?? false );
+	}
+
+	/**
+	 * Tells the patient (and the doctor) the appointment's Meet link: through KiviCare's own
+	 * admin-editable templates `meet_patient` and `meet_doctor` (core 3.x's
+	 * `kcCommonEmailFunction()`, which fills `{{meet_link}}` from the mapping table) and its
+	 * SMS/WhatsApp sender `kcSendAppointmentMeetSms()` when core has them, as the vendor did;
+	 * otherwise our e-mail to the patient (filter `kc_meet_link_email`).
+	 *
+	 * @param int $appointment_id Appointment.
+	 * @return array Status array.
+	 */
+	public static function tell_link( $appointment_id ) {
+		$appointment_id = (int) $appointment_id;
 		try {
-			return $this->mail_link( is_array( $data ) ? $data : array() );
+			if ( '' === KC_Meet_Events::meet_url( $appointment_id ) ) {
+				return self::failure( __( 'There is no Google Meet link for this appointment yet.', 'kc-googlemeet' ) );
+			}
+			if ( function_exists( 'kcCommonEmailFunction' ) ) {
+				$patient = (bool) kcCommonEmailFunction( $appointment_id, 'Telemed', 'meet_patient' );
+				$doctor  = (bool) kcCommonEmailFunction( $appointment_id, 'Telemed', 'meet_doctor' );
+				if ( function_exists( 'kcSendAppointmentMeetSms' ) ) {
+					kcSendAppointmentMeetSms( $appointment_id );
+				}
+				return $patient && $doctor
+					? array(
+						'status'  => true,
+						'message' => __( 'The Google Meet link was sent to the patient and the doctor.', 'kc-googlemeet' ),
+					)
+					: self::failure( __( 'The Google Meet link e-mail could not be sent.', 'kc-googlemeet' ) );
+			}
+			return self::mail_link( $appointment_id );
 		} catch ( \Throwable $e ) {
 			return KC_Meet_Event_Result::exception_status_array( $e );
 		}
 	}
 
 	/**
-	 * Sends the link e-mail of send_link().
+	 * Our e-mail of the Meet link to the patient (sites whose core has no Meet templates).
 	 *
-	 * @param array $data Filter argument.
+	 * @param int $appointment_id Appointment.
 	 * @return array Status array.
 	 */
-	private function mail_link( array $data ) {
-		$appointment_id = self::appointment_id( $data );
-		if ( $appointment_id <= 0 ) {
-			return self::failure( KC_Meet_Messages::for_code( 5001 ) );
-		}
-		$mapping = KC_Meet_Events::mapping( $appointment_id ); // kc_meet_mapping(), cached.
-		$url     = KC_Meet_Events::meet_url( $appointment_id );
-		if ( '' === $url ) {
-			return self::failure( __( 'There is no Google Meet link for this appointment yet.', 'kc-googlemeet' ) );
-		}
+	private static function mail_link( $appointment_id ) {
+		$mapping     = KC_Meet_Events::mapping( $appointment_id ); // kc_meet_mapping(), cached.
+		$url         = KC_Meet_Events::meet_url( $appointment_id );
 		$appointment = KC_Meet_Appointment_Data::build( $appointment_id );
 		$to          = (string) ( $appointment['patient_email'] ?? '' );
 		if ( ! is_email( $to ) ) {
@@ -274,10 +352,7 @@ class KC_Meet_KiviCare3 {
 			if ( ! current_user_can( KC_Meet_Access::ADMIN_CAP ) ) {
 				return self::failure( __( 'Sorry, you are not allowed to manage these settings.', 'kc-googlemeet' ) );
 			}
-			$request = is_array( $request ) ? $request : array();
-			if ( isset( $request['google_meet_config'] ) && is_array( $request['google_meet_config'] ) ) {
-				$request = $request['google_meet_config'];
-			}
+			$request = KC_Meet_Settings::unwrap_request( $request );
 			$changes = array();
 			foreach ( array( 'client_id', 'client_secret', 'app_name' ) as $key ) {
 				if ( isset( $request[ $key ] ) && is_scalar( $request[ $key ] ) ) {

@@ -141,6 +141,103 @@ class KC_Meet_KiviCare4 {
 	}
 
 	/**
+	 * Connection test of the provider and of `PUT settings/googlemeet/test-connection`: for a
+	 * doctor, asks Google whether the connection works (kc_meet_check_connection()); without a
+	 * doctor, the site's health.
+	 *
+	 * @param int $doctor_id Doctor, or 0 for the site.
+	 * @return array{success:bool, message:string, data?:array}
+	 */
+	public static function test_connection( $doctor_id = 0 ) {
+		try {
+			if ( (int) $doctor_id > 0 ) {
+				$status = KC_Meet_Native::check_connection( (int) $doctor_id );
+				return array(
+					'success' => 'connected' === ( $status['status'] ?? '' ),
+					'message' => KC_Meet_Profile::status_text( $status ),
+					'data'    => $status,
+				);
+			}
+			$health   = KC_Meet_Native::health();
+			$problems = isset( $health['problems'] ) && is_array( $health['problems'] ) ? $health['problems'] : array();
+			$blocking = array_filter(
+				$problems,
+				static function ( $problem ) {
+					return 'doctor_needs_reconnect' !== ( $problem['code'] ?? '' );
+				}
+			);
+			if ( empty( $blocking ) ) {
+				return array(
+					'success' => true,
+					'message' => __( 'Google Meet is configured and its database tables are ready.', 'kc-googlemeet' ),
+					'data'    => array( 'problems' => array_values( $problems ) ),
+				);
+			}
+			return array(
+				'success' => false,
+				'message' => implode( ' ', array_map( static fn( $p ) => (string) ( $p['message'] ?? '' ), $blocking ) ),
+				'data'    => array( 'problems' => array_values( $problems ) ),
+			);
+		} catch ( \Throwable $e ) {
+			return array(
+				'success' => false,
+				'message' => KC_Meet_Messages::for_exception( $e ),
+			);
+		}
+	}
+
+	/**
+	 * Whether the doctor's Zoom telemedicine is connected (what KiviCare 4.x's screens show
+	 * next to Google Meet): the Zoom add-on is active, Zoom is enabled for the site and the
+	 * doctor's Zoom connect flag is on.
+	 *
+	 * @param int $doctor_id Doctor.
+	 * @return bool
+	 */
+	public static function is_zoom_connected( $doctor_id ) {
+		if ( ! function_exists( 'isKiviCareTelemedActive' ) || ! isKiviCareTelemedActive() ) {
+			return false;
+		}
+		$zoom    = maybe_unserialize( get_option( 'kiviCare_zoom_telemed_setting', array() ) );
+		$zoom    = is_array( $zoom ) ? $zoom : array();
+		$enabled = ( ! empty( $zoom['enabled'] ) && KC_Meet_Settings::truthy( $zoom['enabled'] ) )
+			|| in_array( $zoom['auth_type'] ?? '', array( 'oauth', 'server-to-server' ), true );
+		return $enabled && 'on' === get_user_meta( (int) $doctor_id, 'kiviCare_zoom_telemed_connect', true );
+	}
+
+	/**
+	 * Makes Google Meet the doctor's telemedicine provider after a connect, as the vendor's
+	 * callback did: `telemed_type` googlemeet, and every Zoom connection of the doctor turned
+	 * off (4.x OAuth flag and token, 4.x server-to-server and 3.x configuration flags), so that
+	 * core does not keep picking Zoom for them.
+	 *
+	 * @param int $doctor_id Doctor.
+	 * @return void
+	 */
+	public static function make_meet_the_provider( $doctor_id ) {
+		$doctor_id = (int) $doctor_id;
+		if ( $doctor_id <= 0 ) {
+			return;
+		}
+		update_user_meta( $doctor_id, 'telemed_type', self::PROVIDER_ID );
+		if ( '' !== (string) get_user_meta( $doctor_id, 'kiviCare_zoom_telemed_connect', true ) ) {
+			update_user_meta( $doctor_id, 'kiviCare_zoom_telemed_connect', 'off' );
+		}
+		delete_user_meta( $doctor_id, 'kiviCare_doctor_zoom_telemed_config' );
+		foreach ( array(
+			'zoom_server_to_server_oauth_config_data' => array( 'enableServerToServerOauthconfig', 'false' ),
+			'zoom_config_data'                        => array( 'enableTeleMed', false ),
+		) as $key => list( $flag, $off ) ) {
+			$raw    = get_user_meta( $doctor_id, $key, true );
+			$config = is_string( $raw ) ? json_decode( $raw, true ) : null;
+			if ( is_array( $config ) && array_key_exists( $flag, $config ) ) {
+				$config[ $flag ] = $off;
+				update_user_meta( $doctor_id, $key, wp_json_encode( $config ) );
+			}
+		}
+	}
+
+	/**
 	 * Problems found by the last compatibility check.
 	 *
 	 * @return string[]

@@ -134,19 +134,41 @@ final class KC_Meet_Native {
 	 * @param int    $doctor_id Doctor read from the state.
 	 * @param string $code      Authorization code.
 	 * @param string $state     OAuth state.
+	 * @param int    $user_id   The logged-in user who brought the redirect back (0: nobody); must
+	 *                          be the user who started the connection.
 	 * @return array See kc_meet_connect().
 	 */
-	public static function connect( $doctor_id, $code, $state ) {
+	public static function connect( $doctor_id, $code, $state, $user_id ) {
 		self::ensure_ready();
 		try {
-			$result = kc_meet_connect( (int) $doctor_id, (string) $code, (string) $state );
+			$result = kc_meet_connect( (int) $doctor_id, (string) $code, (string) $state, (int) $user_id );
 		} finally {
 			self::clear_user_cache( (int) $doctor_id );
 		}
 		if ( isset( $result['doctor_id'] ) && (int) $result['doctor_id'] !== (int) $doctor_id ) {
 			self::clear_user_cache( (int) $result['doctor_id'] );
 		}
+		self::connected( (int) ( $result['doctor_id'] ?? $doctor_id ), $result );
 		return $result;
+	}
+
+	/**
+	 * Announces a successful connect: the action `kc_meet_doctor_connected` ($doctor_id,
+	 * $result) fires after every connect path (the backfill of the doctor's appointments hangs
+	 * on it).
+	 *
+	 * @param int   $doctor_id Doctor.
+	 * @param mixed $result    The extension's connect result.
+	 * @return void
+	 */
+	private static function connected( $doctor_id, $result ) {
+		/**
+		 * Fires after a doctor connected Google Calendar.
+		 *
+		 * @param int   $doctor_id Doctor.
+		 * @param array $result    kc_meet_connect() result (no secrets).
+		 */
+		do_action( 'kc_meet_doctor_connected', (int) $doctor_id, is_array( $result ) ? $result : array() );
 	}
 
 	/**
@@ -160,10 +182,12 @@ final class KC_Meet_Native {
 	public static function connect_postmessage( $doctor_id, $code ) {
 		self::ensure_ready();
 		try {
-			return kc_meet_connect_postmessage( (int) $doctor_id, (string) $code );
+			$result = kc_meet_connect_postmessage( (int) $doctor_id, (string) $code );
 		} finally {
 			self::clear_user_cache( (int) $doctor_id );
 		}
+		self::connected( (int) $doctor_id, $result );
+		return $result;
 	}
 
 	/**
@@ -190,6 +214,29 @@ final class KC_Meet_Native {
 	public static function update_event( $appointment_id, array $appointment = array() ) {
 		self::ensure_ready();
 		return kc_meet_update_event( (int) $appointment_id, $appointment );
+	}
+
+	/**
+	 * Whether the extension can give an appointment's event a new Meet link
+	 * (kc_meet_regenerate_event()).
+	 *
+	 * @return bool
+	 */
+	public static function has_regenerate() {
+		return function_exists( 'kc_meet_regenerate_event' );
+	}
+
+	/**
+	 * Gives the appointment's event a new Meet conference (a new conference request id: the
+	 * same event, a new link) and updates the mapping row; creates the event when it has none.
+	 *
+	 * @param int   $appointment_id Appointment.
+	 * @param array $appointment    Appointment data (see create_event()).
+	 * @return array Event result (see create_event()); state `regenerated`.
+	 */
+	public static function regenerate_event( $appointment_id, array $appointment = array() ) {
+		self::ensure_ready();
+		return kc_meet_regenerate_event( (int) $appointment_id, $appointment );
 	}
 
 	/**

@@ -127,6 +127,7 @@ final class KC_Meet_Plugin {
 			WP_CLI::add_command( 'kc-meet', 'KC_Meet_CLI_Command', $cli );
 			WP_CLI::add_command( 'kc-meet event', 'KC_Meet_CLI_Event_Command', $cli );
 			WP_CLI::add_command( 'kc-meet jobs', 'KC_Meet_CLI_Jobs_Command', $cli );
+			WP_CLI::add_command( 'kc-meet orders', 'KC_Meet_CLI_Orders_Command', $cli );
 			WP_CLI::add_command( 'kc-meet channels', 'KC_Meet_CLI_Channels_Command', $cli );
 		}
 
@@ -156,7 +157,6 @@ final class KC_Meet_Plugin {
 		} else {
 			add_action( 'plugins_loaded', array( $plugin, 'on_plugins_loaded' ), 1 );
 		}
-
 	}
 
 	/**
@@ -302,6 +302,7 @@ final class KC_Meet_Plugin {
 		$this->component( 'kivicare4', 'KC_Meet_KiviCare4' );
 		$this->component( 'appointments', 'KC_Meet_Appointment_Hooks' );
 		$this->component( 'background', 'KC_Meet_Background' );
+		$this->component( 'woocommerce', 'KC_Meet_WooCommerce' );
 		$this->component( 'admin_doctors', 'KC_Meet_Admin_Doctors' );
 		$this->component( 'admin_appointments', 'KC_Meet_Admin_Appointments' );
 		$this->component( 'users', 'KC_Meet_Users' );

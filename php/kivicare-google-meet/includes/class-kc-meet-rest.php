@@ -13,7 +13,8 @@ defined( 'ABSPATH' ) || exit;
  * Public, namespace `kc-meet/v1`:
  * - `GET /oauth/callback` (params `code`, `state`, `error`, `scope`): Google's redirect target.
  *   Its security is the single-use OAuth state bound to doctor and initiator, verified by the
- *   extension. Answers a 302 to the doctor's profile page with `kc_meet_result` =
+ *   extension, which also requires the browser's logged-in user to be that initiator (a link
+ *   that reached another browser connects nobody). Answers a 302 to the doctor's profile page with `kc_meet_result` =
  *   connected|denied|error and, for errors, `kc_meet_code` = the exception code (4002, a
  *   possibly forged state, goes to the dashboard instead).
  * - `POST /notify` (registered when the extension has two-way sync): Google Calendar's push
@@ -24,16 +25,31 @@ defined( 'ABSPATH' ) || exit;
  *   empty body. Any failure answers 500 (Google retries) and is recorded for administrators
  *   ({@see KC_Meet_Events::record_failure()}), never shown.
  *
- * Authenticated, namespace `kivicare/v1` (called by KiviCare 4.3's admin screens; registered
- * only when no other plugin registered the route already):
- * - `GET settings/googlemeet`, `PUT|POST|PATCH settings/googlemeet` (manage_options; besides
- *   core's keys, `google_meet_config` carries `kc_meet_on_google_move` and
- *   `kc_meet_on_google_delete`, see {@see KC_Meet_Settings::SYNC_CHOICES});
- * - `GET settings/googlemeet/doctor-config`, `POST settings/googlemeet/authorize`,
- *   `POST settings/googlemeet/disconnect` (param `doctor_id`, default the current user;
- *   the doctor themselves or manage_options).
- * Success answers `{status:true, data:{…}}`; errors are `WP_Error`s with data `status` (HTTP)
- * and `kc_meet_code` (exception code).
+ * Namespace `kivicare/v1`: the routes of the vendor's 4.x REST controller
+ * (`KCGMGoogleMeetController`), which KiviCare 4.3's own screens call, with its methods and its
+ * answer shape `{status, message, data}` (registered only when no other plugin registered the
+ * route already):
+ * - `GET settings/googlemeet` (manage_options): `data` = {`data`: the event template post (or
+ *   []), `config`: {`data`: the settings, never the secret}, `redirection_url`: the redirect URI
+ *   to register};
+ * - `PUT|POST|PATCH settings/googlemeet` (manage_options): body `{google_meet_config,
+ *   google_meet_event_template}`; saves the settings (empty secret keeps the stored one; besides
+ *   core's keys `kc_meet_on_google_move` / `kc_meet_on_google_delete`, see
+ *   {@see KC_Meet_Settings::SYNC_CHOICES}) and the template through the filter
+ *   `kcgm_save_googlemeet_event_template`, then fires the filter
+ *   `kcgm_saved_google_meet_setting` (`['data' => config]`) like the vendor;
+ * - `GET|PUT settings/googlemeet/doctor-config` (GET: `auth_type`, `is_connected`,
+ *   `connection_status` connected|not_connected, `is_zoom_connected`, and our `kc_meet_status`;
+ *   PUT: `auth_type` oauth|none, required);
+ * - `GET|POST settings/googlemeet/authorize` (`data.redirect_url`), `GET|POST
+ *   settings/googlemeet/disconnect`, `PUT settings/googlemeet/test-connection` (asks Google
+ *   whether the doctor's connection works; 500 with `data.error` when not);
+ *   param `doctor_id`, default the current user; the doctor themselves or manage_options;
+ * - `GET settings/googlemeet/callback`: the vendor's OAuth redirect URI, public (`'encryption'
+ *   => false`: 4.3 answers anonymous `kivicare/v1` requests 401 otherwise), served by the same
+ *   handler as `kc-meet/v1/oauth/callback` — kc-meet's single-use state and PKCE rules; the
+ *   vendor's state (a bare doctor id) is refused.
+ * Errors are `WP_Error`s with data `status` (HTTP) and `kc_meet_code` (exception code).
  */
 class KC_Meet_Rest {
 
@@ -57,6 +73,13 @@ class KC_Meet_Rest {
 	 * @var string
 	 */
 	const NOTIFY_PATH = '/notify';
+
+	/**
+	 * The vendor's 4.x OAuth redirect route (in NAMESPACE_KIVICARE).
+	 *
+	 * @var string
+	 */
+	const VENDOR_CALLBACK_PATH = '/settings/googlemeet/callback';
 
 	/**
 	 * Hooks route registration.
@@ -94,26 +117,25 @@ class KC_Meet_Rest {
 				'methods'             => WP_REST_Server::READABLE,
 				'callback'            => array( $this, 'oauth_callback' ),
 				'permission_callback' => '__return_true',
-				'args'                => array(
-					'code'  => array(
-						'type'    => 'string',
-						'default' => '',
-					),
-					'state' => array(
-						'type'    => 'string',
-						'default' => '',
-					),
-					'error' => array(
-						'type'    => 'string',
-						'default' => '',
-					),
-					'scope' => array(
-						'type'    => 'string',
-						'default' => '',
-					),
-				),
+				'args'                => self::callback_args(),
 			)
 		);
+	}
+
+	/**
+	 * Parameters of the OAuth callback routes.
+	 *
+	 * @return array
+	 */
+	private static function callback_args() {
+		$args = array();
+		foreach ( array( 'code', 'state', 'error', 'scope' ) as $name ) {
+			$args[ $name ] = array(
+				'type'    => 'string',
+				'default' => '',
+			);
+		}
+		return $args;
 	}
 
 	/**
@@ -133,8 +155,16 @@ class KC_Meet_Rest {
 			),
 		);
 
+		$doctor = function ( $methods, $callback, array $extra = array() ) use ( $doctor_args ) {
+			return array(
+				'methods'             => $methods,
+				'callback'            => $callback,
+				'permission_callback' => array( $this, 'doctor_permission' ),
+				'args'                => array_merge( $doctor_args, $extra ),
+			);
+		};
 		$routes = array(
-			'/settings/googlemeet'               => array(
+			'/settings/googlemeet'                 => array(
 				array(
 					'methods'             => WP_REST_Server::READABLE,
 					'callback'            => array( $this, 'get_settings' ),
@@ -146,23 +176,29 @@ class KC_Meet_Rest {
 					'permission_callback' => array( $this, 'settings_permission' ),
 				),
 			),
-			'/settings/googlemeet/doctor-config' => array(
+			'/settings/googlemeet/doctor-config'   => array(
+				$doctor( WP_REST_Server::READABLE, array( $this, 'doctor_config' ) ),
+				$doctor(
+					'PUT',
+					array( $this, 'update_doctor_config' ),
+					array(
+						'auth_type' => array(
+							'type'     => 'string',
+							'required' => true,
+							'enum'     => array( 'oauth', 'none' ),
+						),
+					)
+				),
+			),
+			'/settings/googlemeet/authorize'       => $doctor( array( 'GET', 'POST' ), array( $this, 'authorize' ) ),
+			'/settings/googlemeet/disconnect'      => $doctor( array( 'GET', 'POST' ), array( $this, 'disconnect' ) ),
+			'/settings/googlemeet/test-connection' => $doctor( 'PUT', array( $this, 'test_connection' ) ),
+			self::VENDOR_CALLBACK_PATH             => array(
 				'methods'             => WP_REST_Server::READABLE,
-				'callback'            => array( $this, 'doctor_config' ),
-				'permission_callback' => array( $this, 'doctor_permission' ),
-				'args'                => $doctor_args,
-			),
-			'/settings/googlemeet/authorize'     => array(
-				'methods'             => WP_REST_Server::CREATABLE,
-				'callback'            => array( $this, 'authorize' ),
-				'permission_callback' => array( $this, 'doctor_permission' ),
-				'args'                => $doctor_args,
-			),
-			'/settings/googlemeet/disconnect'    => array(
-				'methods'             => WP_REST_Server::CREATABLE,
-				'callback'            => array( $this, 'disconnect' ),
-				'permission_callback' => array( $this, 'doctor_permission' ),
-				'args'                => $doctor_args,
+				'callback'            => array( $this, 'oauth_callback' ),
+				'permission_callback' => '__return_true', // The single-use state is checked by the extension.
+				'encryption'          => false, // KiviCare 4.3: public route, no request encryption.
+				'args'                => self::callback_args(),
 			),
 		);
 
@@ -185,7 +221,9 @@ class KC_Meet_Rest {
 		$code      = (string) $request->get_param( 'code' );
 		$error     = self::google_error( $request );
 		$doctor_id = '' !== $state ? (int) strtok( $state, '.' ) : 0;
-		// Only to choose between profile.php and user-edit.php; never used for authorization.
+		// The browser's logged-in user (REST drops cookie users without a REST nonce, which
+		// Google's redirect cannot carry, so the cookie is validated here). The extension
+		// accepts the state only from the user who started the connection.
 		$viewer_id = (int) wp_validate_auth_cookie( '', 'logged_in' );
 
 		if ( '' !== $error ) {
@@ -202,7 +240,7 @@ class KC_Meet_Rest {
 		}
 
 		try {
-			$result    = KC_Meet_Native::connect( $doctor_id, $code, $state );
+			$result    = KC_Meet_Native::connect( $doctor_id, $code, $state, $viewer_id );
 			$doctor_id = (int) ( $result['doctor_id'] ?? $doctor_id );
 			$initiator = (int) ( $result['initiator_user_id'] ?? 0 );
 			return $this->redirect( KC_Meet_Profile::profile_url( $doctor_id, $initiator ), 'connected' );
@@ -278,145 +316,219 @@ class KC_Meet_Rest {
 	}
 
 	/**
-	 * `GET kivicare/v1/settings/googlemeet`.
+	 * `GET kivicare/v1/settings/googlemeet`: the vendor's shape.
 	 *
 	 * @param WP_REST_Request $request Request.
-	 * @return array
+	 * @return WP_REST_Response
 	 */
 	public function get_settings( WP_REST_Request $request ) {
 		unset( $request );
-		return array(
-			'status' => true,
-			'data'   => array( 'google_meet_config' => self::settings_payload() ),
+		$template = KC_Meet_Settings::event_template();
+		return self::answer(
+			array(
+				'data'            => null !== $template ? $template->to_array() : array(),
+				'config'          => array( 'data' => self::settings_payload() ),
+				'redirection_url' => KC_Meet_Config::redirect_uri(),
+			),
+			'',
+			null !== $template
 		);
 	}
 
 	/**
 	 * `PUT kivicare/v1/settings/googlemeet` with `{google_meet_config:{client_id, client_secret,
-	 * app_name, enableCal}}` (a flat body is accepted too). Empty secret keeps the stored one.
+	 * app_name, enableCal}, google_meet_event_template:{…}}` (a flat body is accepted too). Empty
+	 * secret keeps the stored one.
 	 *
 	 * @param WP_REST_Request $request Request.
-	 * @return array|WP_Error
+	 * @return WP_REST_Response|WP_Error
 	 */
 	public function update_settings( WP_REST_Request $request ) {
-		$config = $request->get_param( 'google_meet_config' );
-		if ( is_string( $config ) ) {
-			$config = json_decode( $config, true );
-		}
-		if ( ! is_array( $config ) ) {
-			$keys   = array_merge( array( 'client_id', 'client_secret', 'app_name', 'enableCal', 'enabled' ), array_keys( KC_Meet_Settings::SYNC_CHOICES ) );
-			$config = array_intersect_key( $request->get_params(), array_flip( $keys ) );
-		}
+		$params = $request->get_params();
+		$config = KC_Meet_Settings::unwrap_request( array_intersect_key( $params, array( 'google_meet_config' => true ) ) );
 		if ( empty( $config ) ) {
-			return new WP_Error(
-				'kc_meet_invalid_argument',
-				__( 'Missing google_meet_config.', 'kc-googlemeet' ),
-				array(
-					'status'       => 400,
-					'kc_meet_code' => 5001,
-				)
-			);
+			$keys   = array_merge( array( 'client_id', 'client_secret', 'app_name', 'enableCal', 'enabled', 'redirect_uri' ), array_keys( KC_Meet_Settings::SYNC_CHOICES ) );
+			$config = array_intersect_key( $params, array_flip( $keys ) );
 		}
-		foreach ( array( 'client_id', 'client_secret', 'app_name' ) as $key ) {
+		$template = $params['google_meet_event_template'] ?? null;
+		if ( empty( $config ) && empty( $template ) ) {
+			return self::invalid( __( 'Missing google_meet_config.', 'kc-googlemeet' ) );
+		}
+		foreach ( array( 'client_id', 'client_secret', 'app_name', 'redirect_uri' ) as $key ) {
 			if ( isset( $config[ $key ] ) && ! is_scalar( $config[ $key ] ) ) {
-				return new WP_Error(
-					'kc_meet_invalid_argument',
-					/* translators: %s: field name */
-					sprintf( __( 'Invalid value for %s.', 'kc-googlemeet' ), $key ),
-					array(
-						'status'       => 400,
-						'kc_meet_code' => 5001,
-					)
-				);
+				/* translators: %s: field name */
+				return self::invalid( sprintf( __( 'Invalid value for %s.', 'kc-googlemeet' ), $key ) );
 			}
 		}
-
 		$sync = KC_Meet_Settings::pick_sync_choices( $config );
 		if ( ! empty( $sync['invalid'] ) ) {
 			$key = $sync['invalid'][0];
-			return new WP_Error(
-				'kc_meet_invalid_argument',
+			return self::invalid(
 				sprintf(
 					/* translators: 1: field name, 2: allowed values */
 					__( 'Invalid value for %1$s (allowed: %2$s).', 'kc-googlemeet' ),
 					$key,
 					implode( ', ', KC_Meet_Settings::SYNC_CHOICES[ $key ] )
-				),
-				array(
-					'status'       => 400,
-					'kc_meet_code' => 5001,
 				)
 			);
 		}
 
-		$changes = array_merge( array_intersect_key( $config, array_flip( array( 'client_id', 'client_secret', 'app_name' ) ) ), $sync['changes'] );
-		if ( array_key_exists( 'enableCal', $config ) ) {
-			$changes['enabled'] = KC_Meet_Settings::truthy( $config['enableCal'] );
-		} elseif ( array_key_exists( 'enabled', $config ) ) {
-			$changes['enabled'] = KC_Meet_Settings::truthy( $config['enabled'] );
+		$data = array();
+		if ( ! empty( $config ) ) {
+			$changes = array_merge( array_intersect_key( $config, array_flip( array( 'client_id', 'client_secret', 'app_name', 'redirect_uri' ) ) ), $sync['changes'] );
+			if ( array_key_exists( 'enableCal', $config ) ) {
+				$changes['enabled'] = KC_Meet_Settings::truthy( $config['enableCal'] );
+			} elseif ( array_key_exists( 'enabled', $config ) ) {
+				$changes['enabled'] = KC_Meet_Settings::truthy( $config['enabled'] );
+			}
+			KC_Meet_Settings::save( $changes );
+			$data['google_meet_config'] = array(
+				'status'  => true,
+				'message' => __( 'Google Meet settings saved.', 'kc-googlemeet' ),
+				'data'    => self::settings_payload(),
+			);
 		}
-		KC_Meet_Settings::save( $changes );
+		if ( ! empty( $template ) ) {
+			/** This filter is documented by KiviCare core (3.x) and the vendor's 4.x add-on. */
+			$data['google_meet_event_template'] = apply_filters( 'kcgm_save_googlemeet_event_template', array( 'data' => array( $template ) ) );
+		}
+		/**
+		 * Fires (as a filter, like the vendor's 4.x add-on) after the settings were saved.
+		 *
+		 * @param array $request `['data' => google_meet_config as sent, secret removed]`.
+		 */
+		apply_filters( 'kcgm_saved_google_meet_setting', array( 'data' => array_merge( $config, array( 'client_secret' => '' ) ) ) );
 
-		return array(
-			'status'  => true,
-			'message' => __( 'Google Meet settings saved.', 'kc-googlemeet' ),
-			'data'    => array( 'google_meet_config' => self::settings_payload() ),
+		$ok = ! in_array( false, array_map( static fn( $item ) => ! is_array( $item ) || ! isset( $item['status'] ) || false !== $item['status'], $data ), true );
+		return self::answer(
+			$data,
+			$ok ? __( 'Google Meet settings saved.', 'kc-googlemeet' ) : __( 'Google Meet settings saved with some errors.', 'kc-googlemeet' ),
+			$ok
 		);
 	}
 
 	/**
-	 * `GET kivicare/v1/settings/googlemeet/doctor-config`: the doctor's kc_meet_status().
+	 * `GET kivicare/v1/settings/googlemeet/doctor-config`: the vendor's keys, plus our
+	 * kc_meet_status() under `kc_meet_status`.
 	 *
 	 * @param WP_REST_Request $request Request.
-	 * @return array|WP_Error
+	 * @return WP_REST_Response|WP_Error
 	 */
 	public function doctor_config( WP_REST_Request $request ) {
 		$doctor_id = self::doctor_id( $request );
 		try {
-			return array(
-				'status' => true,
-				'data'   => KC_Meet_Native::status( $doctor_id ),
-			);
+			$status = KC_Meet_Native::status( $doctor_id );
 		} catch ( \Throwable $e ) {
 			return KC_Meet_Messages::to_wp_error( $e );
 		}
+		$connected = 'connected' === ( $status['status'] ?? '' );
+		return self::answer(
+			array(
+				'auth_type'         => 'oauth',
+				'is_connected'      => $connected,
+				'connection_status' => $connected ? 'connected' : 'not_connected',
+				'is_zoom_connected' => KC_Meet_KiviCare4::is_zoom_connected( $doctor_id ),
+				'kc_meet_status'    => $status,
+			),
+			__( 'Doctor Google Meet configuration retrieved', 'kc-googlemeet' )
+		);
 	}
 
 	/**
-	 * `POST kivicare/v1/settings/googlemeet/authorize`: `{data:{redirect_url}}`.
+	 * `PUT kivicare/v1/settings/googlemeet/doctor-config` (`auth_type` oauth|none, checked by the
+	 * route's schema). Nothing is stored per doctor: the connection is made through Google's
+	 * consent screen ({@see KC_Meet_Telemed_Provider::update_doctor_config()}).
 	 *
 	 * @param WP_REST_Request $request Request.
-	 * @return array|WP_Error
+	 * @return WP_REST_Response
+	 */
+	public function update_doctor_config( WP_REST_Request $request ) {
+		unset( $request );
+		return self::answer( '', __( 'Google Meet doctor configuration updated.', 'kc-googlemeet' ) );
+	}
+
+	/**
+	 * `GET|POST kivicare/v1/settings/googlemeet/authorize`: `{data:{redirect_url}}`.
+	 *
+	 * @param WP_REST_Request $request Request.
+	 * @return WP_REST_Response|WP_Error
 	 */
 	public function authorize( WP_REST_Request $request ) {
 		$doctor_id = self::doctor_id( $request );
 		try {
-			return array(
-				'status' => true,
-				'data'   => array( 'redirect_url' => KC_Meet_Native::auth_url( $doctor_id, get_current_user_id() ) ),
-			);
+			$url = KC_Meet_Native::auth_url( $doctor_id, get_current_user_id() );
 		} catch ( \Throwable $e ) {
 			return KC_Meet_Messages::to_wp_error( $e );
 		}
+		return self::answer( array( 'redirect_url' => $url ), __( 'Authorization URL generated', 'kc-googlemeet' ) );
 	}
 
 	/**
-	 * `POST kivicare/v1/settings/googlemeet/disconnect`.
+	 * `GET|POST kivicare/v1/settings/googlemeet/disconnect`.
 	 *
 	 * @param WP_REST_Request $request Request.
-	 * @return array|WP_Error
+	 * @return WP_REST_Response
 	 */
 	public function disconnect( WP_REST_Request $request ) {
 		$doctor_id = self::doctor_id( $request );
 		try {
-			return array(
-				'status'  => true,
-				'message' => __( 'Google Calendar is disconnected.', 'kc-googlemeet' ),
-				'data'    => KC_Meet_Native::disconnect( $doctor_id ),
-			);
+			KC_Meet_Native::disconnect( $doctor_id );
 		} catch ( \Throwable $e ) {
-			return KC_Meet_Messages::to_wp_error( $e );
+			return self::answer( array( 'error' => KC_Meet_Messages::for_exception( $e ) ), __( 'Google Calendar could not be disconnected.', 'kc-googlemeet' ), false, 500 );
 		}
+		return self::answer( array(), __( 'Google Calendar is disconnected.', 'kc-googlemeet' ) );
+	}
+
+	/**
+	 * `PUT kivicare/v1/settings/googlemeet/test-connection`: asks Google whether the doctor's
+	 * connection works.
+	 *
+	 * @param WP_REST_Request $request Request.
+	 * @return WP_REST_Response
+	 */
+	public function test_connection( WP_REST_Request $request ) {
+		$test = KC_Meet_KiviCare4::test_connection( self::doctor_id( $request ) );
+		if ( true === $test['success'] ) {
+			return self::answer( $test, __( 'Google Meet connection test successful', 'kc-googlemeet' ) );
+		}
+		return self::answer( array( 'error' => $test['message'] ), __( 'Failed to test Google Meet connection.', 'kc-googlemeet' ), false, 500 );
+	}
+
+	/**
+	 * An answer in KiviCare 4.x's shape (`KCBaseController::response()`).
+	 *
+	 * @param mixed  $data    Data.
+	 * @param string $message Message.
+	 * @param bool   $status  Status.
+	 * @param int    $code    HTTP status.
+	 * @return WP_REST_Response
+	 */
+	private static function answer( $data, $message = '', $status = true, $code = 200 ) {
+		return new WP_REST_Response(
+			array(
+				'status'  => (bool) $status,
+				'message' => (string) $message,
+				'data'    => $data,
+			),
+			(int) $code
+		);
+	}
+
+	/**
+	 * A 400 error for a bad request.
+	 *
+	 * @param string $message Message.
+	 * @return WP_Error
+	 */
+	private static function invalid( $message ) {
+		return new WP_Error(
+			'kc_meet_invalid_argument',
+			$message,
+			array(
+				'status'       => 400,
+				'kc_meet_code' => 5001,
+			)
+		);
 	}
 
 	/**
@@ -466,6 +578,8 @@ class KC_Meet_Rest {
 	public static function settings_payload() {
 		$view = KC_Meet_Settings::public_view();
 		return array(
+			'enabled'                          => $view['enabled'],
+			'auth_type'                        => 'oauth',
 			'client_id'                        => $view['client_id'],
 			'client_secret'                    => '',
 			'has_secret'                       => $view['has_secret'],

@@ -32,6 +32,20 @@ final class KC_Meet_Settings {
 	const OPTION = 'kiviCare_google_meet_setting';
 
 	/**
+	 * Post type of the Google event template (the vendor's: `kiviCare_` . 'gmeet_tmp', lower case).
+	 *
+	 * @var string
+	 */
+	const TEMPLATE_POST_TYPE = 'kivicare_gmeet_tmp';
+
+	/**
+	 * Slug of the Google event template post.
+	 *
+	 * @var string
+	 */
+	const TEMPLATE_SLUG = 'kivicare_doctor_gm_event_template';
+
+	/**
 	 * Option key: what a move made in Google Calendar does.
 	 *
 	 * @var string
@@ -207,13 +221,191 @@ final class KC_Meet_Settings {
 				$new_value[ $key ] = '';
 			}
 		}
-		if ( array_key_exists( 'redirect_uri', $raw ) ) {
-			// 4.x shape: keep its redirect_uri pointing at the callback that actually works.
-			$new_value['redirect_uri'] = KC_Meet_Config::redirect_uri();
+		if ( isset( $changes['redirect_uri'] ) && is_string( $changes['redirect_uri'] )
+			&& null !== self::served_match( $changes['redirect_uri'], KC_Meet_Config::redirect_uris() ) ) {
+			// The redirect URI the client is registered for (one the plugin serves).
+			$new_value['redirect_uri'] = esc_url_raw( trim( $changes['redirect_uri'] ) );
 		}
 
 		update_option( self::OPTION, $as_json ? wp_json_encode( $new_value ) : $new_value );
 		return self::public_view();
+	}
+
+	/**
+	 * The settings of a request as KiviCare hands them over: core 3.x's
+	 * `KCGooglemeetController::saveGoogleMeetConfig` wraps its request in `['data' => …]`, 4.3's
+	 * screens send `{google_meet_config: {…}}` (possibly as a JSON string); flat keys are accepted
+	 * too.
+	 *
+	 * @param mixed $request Filter argument or request parameters.
+	 * @return array The settings keys (client_id, client_secret, app_name, enableCal, …).
+	 */
+	public static function unwrap_request( $request ) {
+		$request = is_array( $request ) ? $request : array();
+		if ( isset( $request['data'] ) && is_array( $request['data'] ) ) {
+			$request = $request['data'];
+		}
+		$config = $request['google_meet_config'] ?? null;
+		if ( is_string( $config ) ) {
+			$config = json_decode( $config, true );
+		}
+		return is_array( $config ) ? $config : $request;
+	}
+
+	/**
+	 * The Google event template post (type {@see self::TEMPLATE_POST_TYPE}, slug
+	 * {@see self::TEMPLATE_SLUG}; the vendor's), or null when the site has none.
+	 *
+	 * @return WP_Post|null
+	 */
+	public static function event_template() {
+		$query = array(
+			'post_type'      => self::TEMPLATE_POST_TYPE,
+			'post_status'    => array( 'publish', 'draft', 'private' ),
+			'posts_per_page' => 1,
+			'orderby'        => 'ID',
+			'order'          => 'ASC',
+		);
+		// The vendor's slug first; else whichever template post the site has.
+		$posts = get_posts( $query + array( 'name' => self::TEMPLATE_SLUG ) );
+		if ( empty( $posts ) ) {
+			$posts = get_posts( $query );
+		}
+		return ! empty( $posts ) && $posts[0] instanceof WP_Post ? $posts[0] : null;
+	}
+
+	/**
+	 * Saves the event template from what KiviCare's screens send: 3.x a list of post arrays
+	 * (`ID`, `post_title`, `post_content`), 4.3 one post. Only the title and the body are taken
+	 * (`{{placeholders}}` kept; the body through wp_kses_post()); a post that is not a template
+	 * is never touched. Creates the template post when the site has none.
+	 *
+	 * @param mixed $items One post (array/object) or a list of them.
+	 * @return int How many templates were saved (0: nothing usable was sent).
+	 */
+	public static function save_event_template( $items ) {
+		if ( is_object( $items ) ) {
+			$items = get_object_vars( $items );
+		}
+		if ( ! is_array( $items ) ) {
+			return 0;
+		}
+		if ( isset( $items['post_title'] ) || isset( $items['post_content'] ) ) {
+			$items = array( $items );
+		}
+		$saved = 0;
+		foreach ( $items as $item ) {
+			$item = is_object( $item ) ? get_object_vars( $item ) : $item;
+			if ( ! is_array( $item ) || ( ! isset( $item['post_title'] ) && ! isset( $item['post_content'] ) ) ) {
+				continue;
+			}
+			$target = isset( $item['ID'] ) && is_numeric( $item['ID'] ) ? get_post( (int) $item['ID'] ) : null;
+			if ( $target instanceof WP_Post && self::TEMPLATE_POST_TYPE !== $target->post_type ) {
+				continue; // Names a post that is not a template: leave it alone.
+			}
+			$post = $target instanceof WP_Post ? $target : self::event_template();
+			$fields = array();
+			if ( isset( $item['post_title'] ) && is_scalar( $item['post_title'] ) ) {
+				$fields['post_title'] = sanitize_text_field( (string) $item['post_title'] );
+			}
+			if ( isset( $item['post_content'] ) && is_scalar( $item['post_content'] ) ) {
+				$fields['post_content'] = wp_kses_post( (string) $item['post_content'] );
+			}
+			if ( null !== $post ) {
+				$fields['ID'] = $post->ID;
+				$result       = wp_update_post( wp_slash( $fields ), true );
+			} else {
+				$fields += array(
+					'post_title'   => '',
+					'post_content' => '',
+				);
+				$result = wp_insert_post(
+					wp_slash(
+						$fields + array(
+							'post_type'   => self::TEMPLATE_POST_TYPE,
+							'post_name'   => self::TEMPLATE_SLUG,
+							'post_status' => 'publish',
+						)
+					),
+					true
+				);
+			}
+			if ( ! is_wp_error( $result ) && (int) $result > 0 ) {
+				++$saved;
+			}
+		}
+		return $saved;
+	}
+
+	/**
+	 * The redirect URI to send Google: the stored `redirect_uri` (the vendor's 4.x add-on kept
+	 * the one its client was registered for) exactly as stored when it names one of the routes
+	 * the plugin serves, else the plugin's own.
+	 *
+	 * @param string[] $served Served redirect URIs, ours first ({@see KC_Meet_Config::redirect_uris()}).
+	 * @return string
+	 */
+	public static function chosen_redirect_uri( array $served ) {
+		$stored = self::stored_redirect_uri();
+		return '' !== $stored && null !== self::served_match( $stored, $served ) ? $stored : (string) reset( $served );
+	}
+
+	/**
+	 * The stored redirect URI when it names none of the routes the plugin serves (the client was
+	 * made for another URI: connecting fails with Google's redirect_uri_mismatch), else ''.
+	 *
+	 * @return string
+	 */
+	public static function redirect_uri_mismatch() {
+		$stored = self::stored_redirect_uri();
+		return '' !== $stored && null === self::served_match( $stored, KC_Meet_Config::redirect_uris() ) ? $stored : '';
+	}
+
+	/**
+	 * Which served URI a URI names (scheme and a trailing slash aside: the route answers on
+	 * both schemes), or null.
+	 *
+	 * @param string   $uri    URI.
+	 * @param string[] $served Served URIs by key.
+	 * @return string|null The key of the served URI.
+	 */
+	public static function served_match( $uri, array $served ) {
+		$key = self::uri_key( (string) $uri );
+		foreach ( $served as $name => $candidate ) {
+			if ( '' !== $key && self::uri_key( (string) $candidate ) === $key ) {
+				return (string) $name;
+			}
+		}
+		return null;
+	}
+
+	/**
+	 * The stored `redirect_uri` ('' when none).
+	 *
+	 * @return string
+	 */
+	private static function stored_redirect_uri() {
+		$raw = self::raw();
+		return isset( $raw['redirect_uri'] ) && is_string( $raw['redirect_uri'] ) ? trim( $raw['redirect_uri'] ) : '';
+	}
+
+	/**
+	 * Host, port, path and REST route of a URI, for comparison.
+	 *
+	 * @param string $uri URI.
+	 * @return string '' when it is not an absolute URL.
+	 */
+	private static function uri_key( $uri ) {
+		$parts = wp_parse_url( $uri );
+		if ( ! is_array( $parts ) || empty( $parts['host'] ) ) {
+			return '';
+		}
+		$route = '';
+		if ( ! empty( $parts['query'] ) ) {
+			parse_str( $parts['query'], $query );
+			$route = isset( $query['rest_route'] ) && is_string( $query['rest_route'] ) ? untrailingslashit( $query['rest_route'] ) : '';
+		}
+		return strtolower( $parts['host'] ) . ':' . ( $parts['port'] ?? '' ) . untrailingslashit( $parts['path'] ?? '' ) . '?' . $route;
 	}
 
 	/**

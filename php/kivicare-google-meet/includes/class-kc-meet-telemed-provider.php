@@ -221,51 +221,18 @@ class KC_Meet_Telemed_Provider extends \App\abstracts\KCAbstractTelemedProvider 
 	 */
 	public function test_connection( $data = array(), $doctor_id = 0 ): array {
 		unset( $data );
-		try {
-			if ( (int) $doctor_id > 0 ) {
-				$status = KC_Meet_Native::check_connection( (int) $doctor_id );
-				return array(
-					'success' => 'connected' === ( $status['status'] ?? '' ),
-					'message' => KC_Meet_Profile::status_text( $status ),
-					'data'    => $status,
-				);
-			}
-			$health   = KC_Meet_Native::health();
-			$problems = isset( $health['problems'] ) && is_array( $health['problems'] ) ? $health['problems'] : array();
-			$blocking = array_filter(
-				$problems,
-				static function ( $problem ) {
-					return 'doctor_needs_reconnect' !== ( $problem['code'] ?? '' );
-				}
-			);
-			if ( empty( $blocking ) ) {
-				return array(
-					'success' => true,
-					'message' => __( 'Google Meet is configured and its database tables are ready.', 'kc-googlemeet' ),
-					'data'    => array( 'problems' => array_values( $problems ) ),
-				);
-			}
-			return array(
-				'success' => false,
-				'message' => implode( ' ', array_map( static fn( $p ) => (string) ( $p['message'] ?? '' ), $blocking ) ),
-				'data'    => array( 'problems' => array_values( $problems ) ),
-			);
-		} catch ( \Throwable $e ) {
-			return array(
-				'success' => false,
-				'message' => $e->getMessage(),
-			);
-		}
+		return KC_Meet_KiviCare4::test_connection( (int) $doctor_id );
 	}
 
 	/**
 	 * Creates the appointment's Google event (or, when it has one, brings it up to date) through
 	 * kc_meet_create_event(). Core 4.x calls it inside its open booking transaction, for telemed
-	 * appointments only — also to regenerate a link (topic "Regenerated Telemed Service",
-	 * start_time = now) and on every hit of the public payment-success URL (topic ", "): the
+	 * appointments only — also on every hit of the public payment-success URL (topic ", "): the
 	 * extension is idempotent and, whenever the appointment row is readable through $wpdb, its
 	 * times come from the row, never from core's `start_time`, so none of these creates a
-	 * duplicate or moves the event.
+	 * duplicate or moves the event. To regenerate a link (topic "Regenerated Telemed Service",
+	 * start_time = now) the same event gets a new Meet conference (kc_meet_regenerate_event())
+	 * and the patient is sent the new link.
 	 *
 	 * @param array $meeting_data `appointment_id`, `topic`, `start_time`, `end_time`, `duration`,
 	 *                            `timezone`, `doctor_id`, `patient_id`, `attendees` (Zoom-style
@@ -282,10 +249,18 @@ class KC_Meet_Telemed_Provider extends \App\abstracts\KCAbstractTelemedProvider 
 		}
 		$handed            = KC_Meet_Appointment_Data::from_core4( $meeting_data );
 		$handed['telemed'] = true; // Core calls the provider for telemed appointments only.
+		// Core's "Regenerate link" promises a new link: the same event gets a new conference.
+		$regenerate = KC_Meet_Appointment_Data::REGENERATED_TOPIC === trim( (string) ( $meeting_data['topic'] ?? '' ) )
+			&& KC_Meet_Native::has_regenerate();
 		try {
-			$result = KC_Meet_Events::ensure( 'create', $appointment_id, $handed, 'provider' );
+			$result = KC_Meet_Events::ensure( $regenerate ? 'regenerate' : 'create', $appointment_id, $handed, 'provider' );
 		} catch ( \Throwable $e ) {
 			return KC_Meet_Messages::to_wp_error( $e );
+		}
+		KC_Meet_Waiting::note_result( $appointment_id, $result );
+		if ( $regenerate && '' !== KC_Meet_Event_Result::meet_url( $result ) ) {
+			// The patient is told the new link (core's templates where it has them).
+			KC_Meet_KiviCare3::tell_link( $appointment_id );
 		}
 		return KC_Meet_Event_Result::to_meeting( $result, $appointment_id );
 	}

@@ -5,7 +5,7 @@ final class ConnectionTest extends KcMeetTestCase {
 		$auth = kc_meet_auth_url(2, 1);
 		$this->assertStringStartsWith($this->emu->base . '/o/oauth2/v2/auth?', $auth);
 		$q = $this->emu->consent($auth, 'doc@example.com');
-		$r = kc_meet_connect(2, $q['code'], $q['state']);
+		$r = kc_meet_connect(2, $q['code'], $q['state'], 1);
 		$this->assertSame(['doctor_id' => 2, 'status' => 'connected', 'email' => 'doc@example.com', 'calendar_id' => 'primary', 'scopes' => [KC_TEST_CAL], 'initiator_user_id' => 1], $r);
 		$s = kc_meet_status(2);
 		$this->assertSame('connected', $s['status']);
@@ -28,6 +28,18 @@ final class ConnectionTest extends KcMeetTestCase {
 			$this->assertSame(4002, $e->getCode());
 			$this->assertStringNotContainsString($q['code'], $e->getMessage());
 		}
+	}
+
+	public function test_a_callback_brought_back_by_another_user_than_the_initiator_is_4002(): void {
+		$q = $this->emu->consent(kc_meet_auth_url(2, 1), 'doc@example.com');
+		try {
+			kc_meet_connect(2, $q['code'], $q['state'], 2);
+			$this->fail('accepted');
+		} catch (KcMeet\AuthorizationException $e) {
+			$this->assertSame(4002, $e->getCode());
+		}
+		$this->assertNull($this->meta(2, 'google_meet_access_token'));
+		$this->assertSame([], array_filter($this->emu->requests(), fn($r) => $r['path'] === '/token'), 'the code never reached Google');
 	}
 
 	public function test_not_connected_doctor_check_throws_4005_without_asking_google(): void {
@@ -69,15 +81,25 @@ final class ConnectionTest extends KcMeetTestCase {
 		}
 		$this->connectDoctor(2, 'doc@example.com');
 		kc_meet_check_connection(2); // the parent has a warm HTTP client and MySQL pool now
+		$before = count($this->emu->requests());
 		$pid = pcntl_fork();
 		if ($pid === 0) {
 			// As an FPM worker forked after use: the inherited client's thread is gone.
-			$ok = kc_meet_check_connection(2)['status'] === 'connected' && kc_meet_status(2)['status'] === 'connected';
-			exit($ok ? 0 : 3);
+			$ok = false;
+			try {
+				$ok = kc_meet_check_connection(2)['status'] === 'connected' && kc_meet_status(2)['status'] === 'connected';
+			} finally {
+				// Leave without PHP's shutdown: the child's copies of the parent's objects (the
+				// emulator's process handle among them) must not run their destructors.
+				pcntl_exec('/bin/sh', ['-c', 'exit ' . ($ok ? 0 : 3)]);
+			}
 		}
 		pcntl_waitpid($pid, $status);
-		$this->assertSame(0, pcntl_wexitstatus($status));
+		$this->assertTrue(pcntl_wifexited($status), 'the child exited');
+		$this->assertSame(0, pcntl_wexitstatus($status), 'the child worked with its own connections');
+		$this->assertCount($before + 1, $this->emu->requests(), "the child's call reached Google");
 		$this->assertSame('connected', kc_meet_check_connection(2)['status'], 'the parent still works after the child exits');
+		$this->assertCount($before + 2, $this->emu->requests(), "the parent's call reached Google");
 	}
 
 	public function test_repeated_configure_with_the_same_site_keeps_connections(): void {

@@ -28,7 +28,7 @@ trait KiviCareFixtures {
 		$this->emu()->registerClient(self::CLIENT_ID, self::CLIENT_SECRET, [$r['redirect_uri']]);
 		$consent = $this->emu()->authorize($r['auth_url'], 'allow', self::GOOGLE_EMAIL);
 		$this->assertSame(200, $consent['_status'], 'emulator consent: ' . json_encode($consent));
-		$cb = $this->http()->get($consent['redirect']);
+		$cb = $this->loggedIn('doctor')->get($consent['redirect']);
 		$this->assertSame('connected', self::query((string) $cb->location())['kc_meet_result'] ?? null, 'doctor connects: ' . $cb->describe());
 		return $this->kc = $this->kcClinic($services);
 	}

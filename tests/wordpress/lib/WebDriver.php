@@ -3,6 +3,7 @@ namespace KcMeetTest;
 
 /**
  * Minimal W3C WebDriver client (curl) for Debian's chromedriver + headless chromium.
+ * A missing browser or driver is an error, never a skip: the browser tests are part of the suite.
  */
 final class WebDriver {
 	public const CHROMIUM = '/usr/bin/chromium';
@@ -14,11 +15,17 @@ final class WebDriver {
 	private ?string $session = null;
 	private string $profile;
 
-	public static function available(): bool {
-		return is_executable(self::CHROMIUM) && is_executable(self::CHROMEDRIVER);
+	/** Throws unless chromium and chromedriver are installed. */
+	public static function requireInstalled(): void {
+		foreach ([self::CHROMIUM => 'chromium', self::CHROMEDRIVER => 'chromium-driver'] as $binary => $package) {
+			if (!is_executable($binary)) {
+				throw new \RuntimeException("$binary is missing: install Debian's $package (the browser tests cannot run without it)");
+			}
+		}
 	}
 
 	public function __construct() {
+		self::requireInstalled();
 		$s = stream_socket_server('tcp://127.0.0.1:0');
 		$name = stream_socket_get_name($s, false);
 		fclose($s);
@@ -28,14 +35,19 @@ final class WebDriver {
 		$this->proc = proc_open([self::CHROMEDRIVER, "--port=$port", '--log-path=' . $log],
 			[0 => ['file', '/dev/null', 'r'], 1 => ['file', '/dev/null', 'a'], 2 => ['file', '/dev/null', 'a']], $pipes);
 		$deadline = microtime(true) + 15;
-		while (microtime(true) < $deadline) {
+		$ready = false;
+		while (!$ready && microtime(true) < $deadline) {
 			$ch = curl_init($this->base . '/status');
 			curl_setopt_array($ch, [CURLOPT_RETURNTRANSFER => true, CURLOPT_TIMEOUT => 2, CURLOPT_CONNECTTIMEOUT => 1]);
 			$st = curl_exec($ch);
-			if (is_string($st) && (json_decode($st, true)['value']['ready'] ?? false)) {
-				break;
+			$ready = is_string($st) && (json_decode($st, true)['value']['ready'] ?? false);
+			if (!$ready) {
+				usleep(100000);
 			}
-			usleep(100000);
+		}
+		if (!$ready) {
+			$this->quit();
+			throw new \RuntimeException("chromedriver did not become ready within 15 s (log: $log)");
 		}
 		$this->profile = Env::tmp() . '/chromium-' . bin2hex(random_bytes(4));
 		mkdir($this->profile);
@@ -175,7 +187,7 @@ final class WebDriver {
 			proc_close($this->proc);
 			$this->proc = null;
 		}
-		if (is_dir($this->profile)) {
+		if (isset($this->profile) && is_dir($this->profile)) {
 			exec('rm -rf ' . escapeshellarg($this->profile));
 		}
 	}

@@ -156,8 +156,8 @@ abstract class WpTestCase extends TestCase {
 		$authUrl = $this->wpOk('return kc_meet_auth_url((int) $args["d"], (int) $args["d"]);', ['d' => $doctor]);
 		$consent = $this->emu()->authorize($authUrl, 'allow', $email ?? ($who === 'doctor' ? self::GOOGLE_EMAIL : $this->users[$who]['login'] . '@example.com'));
 		$this->assertSame(200, $consent['_status'], 'emulator consent: ' . json_encode($consent));
-		$h = $this->http();
-		return $h->get($consent['redirect']);
+		// The callback must come back in the browser of the user who started the connection.
+		return $this->loggedIn($who)->get($consent['redirect']);
 	}
 
 	// ------------------------------------------------------------------ HTTP flows

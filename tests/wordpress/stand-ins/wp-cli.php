@@ -29,6 +29,9 @@
  *     one answer (WP_CLI::$stdin, one line per question); anything but "y" exits with status 0.
  *   - WP_CLI\Utils\report_batch_operation_results() as WP-CLI words and exits it.
  * Output is collected in WP_CLI::$stdout / WP_CLI::$stderr so the runner can return it as JSON.
+ * Progress bars print nothing (real WP-CLI hands out a no-op bar when its output is not a terminal, as
+ * in every test); what the plugin did with them is recorded in WP_CLI::$progress_bars (message, count,
+ * ticks, finished), so tests assert the plugin's calls, not text this stand-in makes up.
  */
 
 namespace WP_CLI {
@@ -47,6 +50,8 @@ namespace {
 		public static $command_args = [];
 		public static $stdout = '';
 		public static $stderr = '';
+		/** @var \WP_CLI\Utils\StandInProgressBar[] every bar the command made, in order */
+		public static $progress_bars = [];
 		/** @var string What STDIN holds for WP_CLI::confirm() (one answer per line). */
 		public static $stdin = '';
 		/** @var bool --quiet: WP-CLI's Quiet logger. */
@@ -645,6 +650,7 @@ namespace WP_CLI\Utils {
 		public $message;
 		public $count;
 		public $ticks = 0;
+		public $finished = false;
 		public function __construct($message, $count) {
 			$this->message = $message;
 			$this->count = $count;
@@ -653,11 +659,11 @@ namespace WP_CLI\Utils {
 			$this->ticks += $increment;
 		}
 		public function finish() {
-			\WP_CLI::$stderr .= $this->message . ' ' . $this->ticks . '/' . $this->count . "\n";
+			$this->finished = true;
 		}
 	}
 
 	function make_progress_bar($message, $count, $interval = 100) {
-		return new StandInProgressBar($message, $count);
+		return \WP_CLI::$progress_bars[] = new StandInProgressBar($message, $count);
 	}
 }

@@ -14,7 +14,8 @@ final class BrowserClinicFlowTest extends WpTestCase {
 	use BrowserSession;
 
 	protected function setUp(): void {
-		$this->assertTrue(WebDriver::available(), 'chromium and chromium-driver (Debian packages) are required');
+		// No skip: a missing chromium or chromedriver fails the run (WebDriver throws).
+		WebDriver::requireInstalled();
 		parent::setUp();
 		$this->startBrowser();
 	}

@@ -9,9 +9,8 @@ final class BrowserSettingsPageTest extends WpTestCase {
 	use BrowserSession;
 
 	protected function setUp(): void {
-		if (!WebDriver::available()) {
-			$this->markTestSkipped('chromium / chromedriver are not installed (Debian packages chromium, chromium-driver)');
-		}
+		// No skip: a missing chromium or chromedriver fails the run (WebDriver throws).
+		WebDriver::requireInstalled();
 		parent::setUp();
 		$this->startBrowser();
 		$this->login('admin');

@@ -81,20 +81,31 @@ final class KiviCare4AppointmentEventsTest extends WpTestCase {
 		$this->assertSame($meeting['join_url'], $this->mappingRows($id)[0]['url']);
 	}
 
-	public function test_regenerate_link_keeps_one_event_and_the_same_link(): void {
+	public function test_regenerate_link_gives_the_same_event_a_new_link_and_tells_the_patient(): void {
 		[$id, $meeting, $event] = $this->booked();
-		$again = $this->createMeetingAgain($id, 'Regenerated Telemed Service');
-		$this->assertIsArray($again, json_encode($again));
-		$this->assertSame($meeting['join_url'], $again['join_url'] ?? null);
-		$this->assertCount(1, $this->googleEvents());
+		$r = $this->kc4('
+			$mails = [];
+			add_filter("pre_wp_mail", function ($null, $atts) use (&$mails) { $mails[] = $atts; return true; }, 10, 2);
+			$m = $p->create_meeting(["topic" => "Regenerated Telemed Service", "start_time" => current_time("mysql"), "duration" => 30,
+				"timezone" => wp_timezone_string(), "patient_id" => $args["patient"], "doctor_id" => $args["doctor"], "appointment_id" => $args["id"]]);
+			return ["meeting" => is_wp_error($m) ? $m->get_error_message() : $m, "mails" => $mails];',
+			['id' => $id, 'patient' => $this->id('patient'), 'doctor' => $this->id('doctor')]);
+		$again = $r['meeting'];
+		$this->assertIsArray($again, json_encode($r));
+		$this->assertStringStartsWith('https://meet.google.com/', (string) $again['join_url']);
+		$this->assertNotSame($meeting['join_url'], $again['join_url'], 'core promises a new link');
+		$this->assertSame($meeting['id'], $again['id'], 'the same event');
+		$this->assertCount(1, $this->googleEvents(), 'no second event');
 		$this->assertCount(1, $this->inserts());
 		$now = $this->liveEvents()[0];
+		$this->assertSame($again['join_url'], $this->meetLink($now));
 		$this->assertSame($event['start'], $now['start'], 'start_time = now did not move the event');
-		$this->assertSame($event['summary'], $now['summary'], '"Regenerated Telemed Service" is not a service name');
-		$this->assertSame($meeting['join_url'], $this->meetLink($now));
 		$rows = $this->mappingRows($id);
 		$this->assertCount(1, $rows);
-		$this->assertSame($meeting['join_url'], $rows[0]['url']);
+		$this->assertSame($again['join_url'], $rows[0]['url']);
+		$this->assertCount(1, $r['mails'], 'the patient is told');
+		$this->assertSame('patient@clinic.test', $r['mails'][0]['to']);
+		$this->assertStringContainsString($again['join_url'], $r['mails'][0]['message']);
 	}
 
 	public function test_booking_rolled_back_by_core_is_removed_at_google_by_wp_kc_meet_reconcile(): void {

@@ -82,9 +82,10 @@ final class KiviCare4ProviderTest extends WpTestCase {
 		$r = $h->get('/wp-json/kivicare/v1/settings/googlemeet');
 		$this->assertSame(200, $r->status, $r->describe());
 		$this->assertStringNotContainsString(self::CLIENT_SECRET, $r->body);
-		$cfg = $r->json()['data']['google_meet_config'];
+		$cfg = $r->json()['data']['config']['data'];
 		$this->assertSame(self::CLIENT_ID, $cfg['client_id']);
 		$this->assertSame($this->redirectUris()['plugin'], $cfg['redirect_uri']);
+		$this->assertSame($this->redirectUris()['plugin'], $r->json()['data']['redirection_url']);
 	}
 
 	public function test_rest_put_settings_saves_the_credentials(): void {

@@ -2,10 +2,14 @@
 namespace KcMeetTest;
 
 /**
- * 4. The public callback trusts nothing but a valid state: forged, expired, reused (replayed callback)
- *    or rewritten to another doctor → rejected, nothing stored.
+ * 4. The public callback trusts nothing but a valid state, brought back by the user who started the
+ *    connection: forged, expired, reused (replayed callback), rewritten to another doctor, or opened in
+ *    another user's browser or a logged-out one → rejected, nothing stored.
  */
 final class OAuthStateTest extends WpTestCase {
+	/** The browser of the user who started the last consentedCallbackUrl(). */
+	private ?Http $initiator = null;
+
 	/** Starts the connect flow for $who and consents; returns the callback URL Google would redirect to (not followed). */
 	private function consentedCallbackUrl(string $who = 'doctor'): string {
 		$admin = $this->loggedIn('admin');
@@ -13,7 +17,7 @@ final class OAuthStateTest extends WpTestCase {
 		$uri = $html->byId('kc-meet-redirect-uri')->getAttribute('value');
 		$this->emu()->registerClient(self::CLIENT_ID, self::CLIENT_SECRET, [$uri]);
 		$this->assertSame(302, $this->saveCredentialsThroughForm($admin, self::CLIENT_ID, self::CLIENT_SECRET)->status);
-		$doc = $this->loggedIn($who);
+		$doc = $this->initiator = $this->loggedIn($who);
 		$link = (new Html($doc->get('/wp-admin/profile.php')->body))->byId('kc-meet-connect');
 		$start = $doc->get(html_entity_decode($link->getAttribute('href')));
 		$this->assertSame(302, $start->status, $start->describe());
@@ -40,13 +44,13 @@ final class OAuthStateTest extends WpTestCase {
 	public function test_forged_state_is_rejected_and_nothing_is_stored(): void {
 		$url = $this->consentedCallbackUrl();
 		$forged = self::withQuery($url, ['state' => $this->id('doctor') . '.' . str_repeat('A', 43)]);
-		$this->assertRejectedAsBadState($this->http()->get($forged));
+		$this->assertRejectedAsBadState($this->initiator->get($forged));
 		$this->assertDoctorNotConnected('doctor');
 	}
 
 	public function test_forged_state_never_reaches_the_token_endpoint(): void {
 		$url = $this->consentedCallbackUrl();
-		$this->http()->get(self::withQuery($url, ['state' => $this->id('doctor') . '.forged-state-value-0123456789']));
+		$this->initiator->get(self::withQuery($url, ['state' => $this->id('doctor') . '.forged-state-value-0123456789']));
 		$this->assertSame([], $this->emu()->requestsTo('/token'), 'the code was exchanged although the state is forged');
 	}
 
@@ -58,19 +62,19 @@ final class OAuthStateTest extends WpTestCase {
 		$this->assertCount(1, $expiry, "one expiry column in $table: " . implode(', ', $cols));
 		$n = Db::query($this->db, "UPDATE `$table` SET `{$expiry[0]}` = UTC_TIMESTAMP() - INTERVAL 1 MINUTE");
 		$this->assertSame(1, $n, 'one pending state to expire');
-		$this->assertRejectedAsBadState($this->http()->get($url));
+		$this->assertRejectedAsBadState($this->initiator->get($url));
 		$this->assertDoctorNotConnected('doctor');
 		$this->assertSame([], $this->emu()->requestsTo('/token'));
 	}
 
 	public function test_replayed_callback_is_rejected_after_the_state_was_used(): void {
 		$url = $this->consentedCallbackUrl();
-		$first = $this->http()->get($url);
+		$first = $this->initiator->get($url);
 		$this->assertSame('connected', self::query((string) $first->location())['kc_meet_result'] ?? null, $first->describe());
 		// The doctor disconnects; an attacker replays the captured callback URL.
 		$this->wpOk('return kc_meet_disconnect((int) $args["d"]);', ['d' => $this->id('doctor')]);
 		$tokensBefore = count($this->emu()->requestsTo('/token'));
-		$this->assertRejectedAsBadState($this->http()->get($url));
+		$this->assertRejectedAsBadState($this->initiator->get($url));
 		$this->assertDoctorNotConnected('doctor');
 		$this->assertCount($tokensBefore, $this->emu()->requestsTo('/token'), 'the replay reached the token endpoint');
 	}
@@ -81,7 +85,7 @@ final class OAuthStateTest extends WpTestCase {
 		$state = self::query($url)['state'];
 		$this->assertSame($this->id('doctor2'), (int) strtok($state, '.'));
 		$rewritten = $this->id('doctor') . substr($state, strpos($state, '.'));
-		$this->assertRejectedAsBadState($this->http()->get(self::withQuery($url, ['state' => $rewritten])));
+		$this->assertRejectedAsBadState($this->initiator->get(self::withQuery($url, ['state' => $rewritten])));
 		$this->assertDoctorNotConnected('doctor');
 		$this->assertDoctorNotConnected('doctor2');
 	}
@@ -90,8 +94,31 @@ final class OAuthStateTest extends WpTestCase {
 		$url = $this->consentedCallbackUrl();
 		$q = self::query($url);
 		unset($q['state']);
-		$r = $this->http()->get(strtok($url, '?') . '?' . http_build_query($q));
+		$r = $this->initiator->get(strtok($url, '?') . '?' . http_build_query($q));
 		$this->assertRejectedAsBadState($r);
 		$this->assertDoctorNotConnected('doctor');
+	}
+
+	public function test_callback_opened_in_another_users_browser_connects_nobody(): void {
+		// doctor starts the connection; the consented link is opened by doctor2 (sent to them, or a login CSRF).
+		$url = $this->consentedCallbackUrl('doctor');
+		$this->assertRejectedAsBadState($this->loggedIn('doctor2')->get($url));
+		$this->assertDoctorNotConnected('doctor');
+		$this->assertDoctorNotConnected('doctor2');
+		$this->assertSame([], $this->emu()->requestsTo('/token'), 'the code never reached Google');
+	}
+
+	public function test_callback_without_a_login_connects_nobody(): void {
+		$url = $this->consentedCallbackUrl('doctor');
+		$this->assertRejectedAsBadState($this->http()->get($url));
+		$this->assertDoctorNotConnected('doctor');
+		$this->assertSame([], $this->emu()->requestsTo('/token'), 'the code never reached Google');
+	}
+
+	public function test_callback_in_the_initiators_browser_connects(): void {
+		$url = $this->consentedCallbackUrl('doctor');
+		$r = $this->initiator->get($url);
+		$this->assertSame('connected', self::query((string) $r->location())['kc_meet_result'] ?? null, $r->describe());
+		$this->assertSame('on', $this->metaValue($this->id('doctor'), 'kiviCare_google_meet_connect'));
 	}
 }

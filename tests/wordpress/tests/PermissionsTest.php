@@ -123,6 +123,64 @@ final class PermissionsTest extends WpTestCase {
 		$this->assertSame(0, (int) Db::value($this->db, 'SELECT COUNT(*) FROM `' . $this->stateTable() . '`'), 'no OAuth state was issued');
 	}
 
+	/**
+	 * Starts the connect flow for $target in $h's session with a correctly signed nonce: only the
+	 * permission check can stop it. Asserts it was refused and no OAuth state was issued.
+	 */
+	private function assertConnectStartRefused(Http $h, string $who, int $target): void {
+		$nonce = $this->nonceFor($h, $who, 'kc_meet_connect_start_' . $target);
+		$r = $h->get($this->adminPostUrl('kc_meet_connect_start', $target, $nonce));
+		$this->assertSame(403, $r->status, $r->describe());
+		$this->assertSame(0, (int) Db::value($this->db, 'SELECT COUNT(*) FROM `' . $this->stateTable() . '`'), 'no OAuth state was issued');
+	}
+
+	/** A user with manage_options but not edit_users: what a site administrator of a multisite network is to users. */
+	private function siteManager(): Http {
+		$this->wpOk('add_role("kcm_site_manager", "Site manager", ["read" => true, "manage_options" => true]);
+			$id = wp_insert_user(["user_login" => "sitemanager", "user_email" => "manager@clinic.test", "user_pass" => "Test-pass-123!", "role" => "kcm_site_manager"]);
+			if (is_wp_error($id)) { throw new RuntimeException($id->get_error_message()); }
+			return $id;');
+		$this->users['site_manager'] = ['id' => (int) Db::value($this->db, "SELECT ID FROM wp_users WHERE user_login = 'sitemanager'"), 'login' => 'sitemanager',
+			'email' => 'manager@clinic.test', 'password' => 'Test-pass-123!', 'role' => 'kcm_site_manager'];
+		$this->assertTrue($this->wpOk('return user_can((int) $args["u"], "manage_options") && !user_can((int) $args["u"], "edit_user", (int) $args["d"]);',
+			['u' => $this->users['site_manager']['id'], 'd' => $this->id('doctor')]));
+		return $this->loggedIn('site_manager');
+	}
+
+	public function test_manage_options_without_edit_user_on_the_doctor_cannot_connect_or_disconnect_them(): void {
+		$this->configureOAuth();
+		$this->connectDoctor('doctor');
+		$h = $this->siteManager();
+		$this->assertConnectStartRefused($h, 'site_manager', $this->id('doctor'));
+		$nonce = $this->nonceFor($h, 'site_manager', 'kc_meet_disconnect_' . $this->id('doctor'));
+		$r = $h->get($this->adminPostUrl('kc_meet_disconnect', $this->id('doctor'), $nonce));
+		$this->assertSame(403, $r->status, $r->describe());
+		$this->assertNotNull($this->metaValue($this->id('doctor'), 'google_meet_access_token'), 'the doctor is still connected');
+		$this->assertSame([], $this->emu()->requestsTo('/revoke'), 'nothing was revoked');
+	}
+
+	public function test_admin_cannot_connect_a_user_who_is_not_a_doctor(): void {
+		$this->configureOAuth();
+		$this->assertConnectStartRefused($this->loggedIn('admin'), 'admin', $this->id('patient'));
+	}
+
+	public function test_admin_cannot_connect_or_disconnect_a_doctor_who_is_not_a_member_of_this_site(): void {
+		$this->configureOAuth();
+		$this->connectDoctor('doctor');
+		// The doctor belongs to another site of the network: no capabilities row on this one
+		// (their tokens, network-wide user meta, are still visible from here). This test bed is a
+		// single site, where such a user shows as one without any role here.
+		Db::query($this->db, "DELETE FROM wp_usermeta WHERE user_id = " . $this->id('doctor') . " AND meta_key IN ('wp_capabilities', 'wp_user_level')");
+		$this->assertSame([], $this->wpOk('return array_values(get_userdata((int) $args["d"])->roles);', ['d' => $this->id('doctor')]));
+		$h = $this->loggedIn('admin');
+		$this->assertConnectStartRefused($h, 'admin', $this->id('doctor'));
+		$nonce = $this->nonceFor($h, 'admin', 'kc_meet_disconnect_' . $this->id('doctor'));
+		$r = $h->get($this->adminPostUrl('kc_meet_disconnect', $this->id('doctor'), $nonce));
+		$this->assertSame(403, $r->status, $r->describe());
+		$this->assertNotNull($this->metaValue($this->id('doctor'), 'google_meet_access_token'));
+		$this->assertSame([], $this->emu()->requestsTo('/revoke'));
+	}
+
 	public function test_patient_profile_has_no_google_calendar_section(): void {
 		$page = $this->loggedIn('patient')->get('/wp-admin/profile.php');
 		$this->assertSame(200, $page->status, $page->describe());

@@ -137,6 +137,14 @@ PHP;
 			'start' => ['dateTime' => $start], 'end' => ['dateTime' => $end]]);
 	}
 
+	/**
+	 * RFC 3339 of a Berlin wall-clock time on $day, with the offset Berlin has on that date (+01:00
+	 * in winter, +02:00 from late March to late October).
+	 */
+	private static function berlinAt(string $day, string $hm): string {
+		return (new \DateTimeImmutable("$day $hm:00", new \DateTimeZone('Europe/Berlin')))->format(DATE_RFC3339);
+	}
+
 	/** Local 'Y-m-d H:i' of a UTC instant in the site's zone (Europe/Berlin in the template). */
 	private static function berlin(int $ts): string {
 		return (new \DateTimeImmutable('@' . $ts))->setTimezone(new \DateTimeZone('Europe/Berlin'))->format('Y-m-d H:i:s');
@@ -174,8 +182,8 @@ PHP;
 		$id = $b['id'];
 		$eventId = $b['meeting']['id'];
 		$day = self::day(7);
-		$newStart = strtotime("{$day}T15:00:00+01:00");
-		$this->uiMove($eventId, "{$day}T15:00:00+01:00", "{$day}T15:45:00+01:00");
+		$newStart = strtotime(self::berlinAt($day, '15:00'));
+		$this->uiMove($eventId, self::berlinAt($day, '15:00'), self::berlinAt($day, '15:45'));
 		$deliveries = $this->awaitDeliveries();
 		$last = end($deliveries);
 		$this->assertSame(['exists', $eventId, 200], [$last['state'], $last['event_id'], $last['status']], json_encode($last));
@@ -201,7 +209,7 @@ PHP;
 		$id = $b['id'];
 		$before = $this->appointmentRow($id);
 		$day = self::day(7);
-		$this->uiMove($b['meeting']['id'], "{$day}T16:00:00+01:00", "{$day}T16:30:00+01:00");
+		$this->uiMove($b['meeting']['id'], self::berlinAt($day, '16:00'), self::berlinAt($day, '16:30'));
 		$this->awaitDeliveries(); // the revert is queued at Google before the move's message is answered
 		$row = $this->appointmentRow($id);
 		$this->assertSame([$before['appointment_start_time'], $before['appointment_start_utc']], [$row['appointment_start_time'], $row['appointment_start_utc']], 'the appointment kept its time');
@@ -293,7 +301,7 @@ PHP;
 		$day = self::day(7);
 		$first = $this->wpCli(['kc-meet', 'sync', '--format=json'])->cli();
 		$this->assertSame(0, $first['exit_code'], 'first sync: ' . json_encode($first));
-		$this->uiMove($b['meeting']['id'], "{$day}T12:00:00+01:00", "{$day}T12:30:00+01:00");
+		$this->uiMove($b['meeting']['id'], self::berlinAt($day, '12:00'), self::berlinAt($day, '12:30'));
 		$r = $this->wpOk(['cli' => true, 'code' => '
 			$seen = [];
 			add_action("kc_meet_appointment_changed_in_google", function ($change, $context) use (&$seen) { $seen[] = [$change, $context]; }, 10, 2);
@@ -309,8 +317,8 @@ PHP;
 		$this->assertSame($id, $change['appointment_id']);
 		$this->assertSame('moved', $change['kind']);
 		$this->assertSame($b['meeting']['id'], $change['event_id']);
-		$this->assertSame(gmdate('Y-m-d H:i:s', strtotime("{$day}T12:00:00+01:00")), $change['to_start_utc']);
-		$this->assertSame(gmdate('Y-m-d H:i:s', strtotime("{$day}T10:00:00+01:00")), $change['from_start_utc']);
+		$this->assertSame(gmdate('Y-m-d H:i:s', strtotime(self::berlinAt($day, '12:00'))), $change['to_start_utc']);
+		$this->assertSame(gmdate('Y-m-d H:i:s', strtotime(self::berlinAt($day, '10:00'))), $change['from_start_utc']);
 		$row = $this->appointmentRow($id);
 		$this->assertSame('12:00:00', $row['appointment_start_time']);
 		$this->assertSame('12:30:00', $row['appointment_end_time']);

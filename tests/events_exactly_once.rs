@@ -1,0 +1,501 @@
+//! Exactly one event per telemedicine appointment, never lost, whatever the interleaving:
+//! lost insert answers, stale readers, stale jobs, 409 adoption, lock waits, hanging Google,
+//! the stored site id, the vendor add-on's live events and regenerated links. Real MariaDB and
+//! the Google emulator; each test fails without the fix it pins.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Bed, Booking, REDIRECT};
+use kc_meet::config::Config;
+use kc_meet::error::Code;
+use kc_meet::runtime::Context;
+use kc_meet::store_events::JobAction;
+use kc_meet::{events, jobs};
+use mysql::prelude::Queryable;
+use serde_json::{Value, json};
+use sha2::Digest;
+
+const DOC: &str = "dr.two@gmail.example";
+const DOC3: &str = "dr.three@gmail.example";
+/// The beds' call budget (`request_budget_s`).
+const BUDGET: Duration = Duration::from_millis(1500);
+/// What a call may take beyond its budget (queueing the job, the audit, MySQL).
+const MARGIN: Duration = Duration::from_millis(1000);
+
+fn bed() -> Bed {
+    let bed = Bed::with(|v| v["request_budget_s"] = json!(BUDGET.as_secs_f64()), None);
+    bed.kivicare();
+    bed.connect(2, DOC);
+    bed
+}
+
+fn none() -> Value {
+    Value::Null
+}
+
+fn state(o: &events::Outcome) -> (&'static str, Option<&'static str>) {
+    (o.state.as_str(), o.reason.map(|r| r.as_str()))
+}
+
+fn mapping_rows(bed: &Bed, id: u64) -> Vec<(String, String)> {
+    bed.sql().exec("SELECT event_id, url FROM wp_kc_appointment_google_meet_mappings WHERE appointment_id = ?", (id,)).unwrap()
+}
+
+fn run_due_jobs(bed: &Bed) -> jobs::RunReport {
+    bed.sql().query_drop("UPDATE wp_kc_meet_jobs SET next_run_at = UTC_TIMESTAMP()").unwrap();
+    jobs::run(&bed.ctx, 10, 10.0).unwrap()
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64()
+}
+
+fn utc_start(ev: &Value) -> String {
+    let t = chrono::DateTime::parse_from_rfc3339(ev["start"]["dateTime"].as_str().unwrap()).unwrap();
+    t.with_timezone(&chrono::Utc).format("%Y-%m-%dT%H:%M").to_string()
+}
+
+fn snapshot(start: &str, end: &str, read_at: f64) -> Value {
+    json!({"doctor_id": 2, "patient_id": 4, "clinic_id": 1, "status": 1, "start": start, "end": end, "telemed": true,
+           "services": ["Video Consult"], "patient_email": "patient@example.org", "read_at": read_at})
+}
+
+// ----- item 1: an insert whose every answer was lost ---------------------------------------
+
+#[test]
+fn a_cancel_after_every_insert_answer_was_lost_deletes_the_event_google_made() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    bed.emu.fault(json!({"method": "POST", "path": "/calendar/v3", "action": "reset_after", "times": 0}));
+    let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
+    assert_eq!(state(&o), ("queued", None));
+    assert_eq!(bed.live_events(DOC).len(), 1, "Google made the event; no answer ever arrived");
+    bed.emu.delete("/__emu/faults");
+
+    let o = events::delete(&bed.ctx, id as i64).unwrap();
+    assert_eq!(o.state, "deleted");
+    assert!(bed.live_events(DOC).is_empty(), "the patient keeps no invitation for a cancelled appointment");
+    let delete = bed.emu.requests().into_iter().find(|r| r["method"] == "DELETE").expect("the candidate id was deleted at Google");
+    assert!(delete["query"]["sendUpdates"] == "all" || delete["query"]["sendUpdates"] == json!(["all"]));
+    assert!(jobs::list(&bed.ctx, &json!({})).unwrap().is_empty(), "nothing left to run");
+}
+
+// ----- item 2: read after the lock; an older snapshot never wins --------------------------
+
+#[test]
+fn a_call_waiting_for_the_lock_reads_the_appointment_after_it() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    events::create(&bed.ctx, id as i64, &none()).unwrap();
+    let holder = bed.other_process();
+    let guard = holder.store.lock(&format!("appt:{id}"), Duration::from_secs(5)).unwrap();
+    let ctx = bed.other_process();
+    let waiter = std::thread::spawn(move || events::update(&ctx, id as i64, &Value::Null).unwrap());
+    std::thread::sleep(Duration::from_millis(400));
+    // The appointment is cancelled while the update waits (by a process holding the lock).
+    bed.sql().exec_drop("UPDATE wp_kc_appointments SET status = 0 WHERE id = ?", (id,)).unwrap();
+    drop(guard);
+    let o = waiter.join().unwrap();
+    assert_eq!(o.state, "deleted", "the update saw the cancellation, not what it could have read before the lock");
+    assert!(bed.live_events(DOC).is_empty());
+}
+
+#[test]
+fn data_read_before_a_cancel_does_not_bring_the_event_back() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    events::create(&bed.ctx, id as i64, &none()).unwrap();
+    let read_before = unix_now() - 2.0;
+    assert_eq!(events::delete(&bed.ctx, id as i64).unwrap().state, "deleted");
+    let stale = events::update(&bed.ctx, id as i64, &snapshot("2031-05-06 10:00:00", "2031-05-06 10:30:00", read_before)).unwrap();
+    assert_eq!(state(&stale), ("skipped", Some("stale_snapshot")));
+    assert!(bed.live_events(DOC).is_empty(), "the cancelled appointment got no event back");
+    assert!(mapping_rows(&bed, id).is_empty());
+    // A booking made after the cancel (data read now) does get its event.
+    let again = events::update(&bed.ctx, id as i64, &snapshot("2031-05-06 10:00:00", "2031-05-06 10:30:00", unix_now())).unwrap();
+    assert_eq!(again.state, "created");
+    assert_eq!(bed.live_events(DOC).len(), 1);
+}
+
+#[test]
+fn an_older_reschedule_does_not_win_over_a_newer_one() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    events::create(&bed.ctx, id as i64, &none()).unwrap();
+    let t = unix_now();
+    let newer = events::update(&bed.ctx, id as i64, &snapshot("2031-05-06 16:00:00", "2031-05-06 16:30:00", t - 1.0)).unwrap();
+    assert_eq!(newer.state, "updated");
+    let older = events::update(&bed.ctx, id as i64, &snapshot("2031-05-06 15:00:00", "2031-05-06 15:30:00", t - 2.0)).unwrap();
+    assert_eq!(state(&older), ("skipped", Some("stale_snapshot")));
+    assert_eq!(older.meet_url, newer.meet_url, "the outcome still shows the event");
+    assert_eq!(utc_start(&bed.live_events(DOC)[0]), "2031-05-06T14:00", "16:00 in Paris stays");
+}
+
+// ----- item 3: jobs converge, carry a version, end under the lock --------------------------
+
+#[test]
+fn a_queued_removal_never_deletes_the_event_of_the_appointment_booked_again() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    let made = events::create(&bed.ctx, id as i64, &none()).unwrap();
+    bed.emu.fault(json!({"method": "DELETE", "path": "/calendar/v3", "action": "status", "status": 503, "times": 0}));
+    bed.sql().exec_drop("UPDATE wp_kc_appointments SET status = 0 WHERE id = ?", (id,)).unwrap();
+    assert_eq!(events::update(&bed.ctx, id as i64, &none()).unwrap().state, "queued");
+    bed.emu.delete("/__emu/faults");
+    // Booked again before the removal ran: the event is still there and stays.
+    bed.sql().exec_drop("UPDATE wp_kc_appointments SET status = 1 WHERE id = ?", (id,)).unwrap();
+    assert_eq!(events::update(&bed.ctx, id as i64, &none()).unwrap().state, "unchanged");
+    let r = run_due_jobs(&bed);
+    assert_eq!((r.ran, r.done), (1, 1));
+    let live = bed.live_events(DOC);
+    assert_eq!(live.len(), 1, "the job made Google match the appointment as it is now");
+    assert_eq!(live[0]["id"].as_str(), made.event_id.as_deref());
+    assert_eq!(mapping_rows(&bed, id).len(), 1);
+    assert!(jobs::list(&bed.ctx, &json!({})).unwrap().is_empty());
+}
+
+#[test]
+fn a_doctor_change_whose_removal_is_queued_still_creates_the_new_doctors_event() {
+    let bed = bed();
+    bed.connect(3, DOC3);
+    let id = bed.book(Booking::default());
+    events::create(&bed.ctx, id as i64, &none()).unwrap();
+    bed.emu.fault(json!({"method": "DELETE", "path": "/calendar/v3", "action": "status", "status": 503, "times": 0}));
+    bed.sql().exec_drop("UPDATE wp_kc_appointments SET doctor_id = 3 WHERE id = ?", (id,)).unwrap();
+    assert_eq!(events::update(&bed.ctx, id as i64, &none()).unwrap().state, "queued");
+    bed.emu.delete("/__emu/faults");
+    let r = run_due_jobs(&bed);
+    assert_eq!(r.done, 1);
+    assert!(bed.live_events(DOC).is_empty(), "the old doctor's event is gone");
+    let new = bed.live_events(DOC3);
+    assert_eq!(new.len(), 1, "the new doctor got the event");
+    assert_eq!(mapping_rows(&bed, id), vec![(new[0]["id"].as_str().unwrap().to_string(), new[0]["hangoutLink"].as_str().unwrap().to_string())]);
+}
+
+#[test]
+fn a_job_queued_again_while_one_runs_is_not_dropped() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    bed.emu.fault(json!({"path": "/calendar/v3", "action": "status", "status": 503, "times": 0}));
+    assert_eq!(events::create(&bed.ctx, id as i64, &none()).unwrap().state, "queued");
+    let listed = events::state(&bed.ctx, id as i64).unwrap().job.unwrap();
+    // Another process, whose lock wait ran out, queues the appointment again: a new version.
+    bed.ctx.store.queue_job(id, Some(2), JobAction::Ensure, 0, Some("queued again")).unwrap();
+    let current = events::state(&bed.ctx, id as i64).unwrap().job.unwrap();
+    assert!(current.version > listed.version);
+    // Ending the version a runner listed must not end the one queued since.
+    bed.ctx.store.delete_job(id, listed.version).unwrap();
+    bed.ctx.store.job_failed(id, listed.version, true, 0, "stale runner").unwrap();
+    let still = events::state(&bed.ctx, id as i64).unwrap().job.expect("the newer job survives");
+    assert_eq!((still.version, still.state.as_str()), (current.version, "queued"));
+    bed.emu.delete("/__emu/faults");
+    assert_eq!(run_due_jobs(&bed).done, 1);
+    assert_eq!(bed.live_events(DOC).len(), 1);
+}
+
+// ----- item 4: an adopted event is compared, not taken as it is ----------------------------
+
+#[test]
+fn an_event_found_after_a_409_is_moved_to_the_appointments_time() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    // Google makes the event at 10:00 but every answer is lost.
+    bed.emu.fault(json!({"method": "POST", "path": "/calendar/v3", "action": "reset_after", "times": 0}));
+    assert_eq!(events::create(&bed.ctx, id as i64, &none()).unwrap().state, "queued");
+    bed.emu.delete("/__emu/faults");
+    // Rescheduled before the job runs.
+    bed.sql()
+        .exec_drop("UPDATE wp_kc_appointments SET appointment_start_time = '15:00:00', appointment_end_time = '15:30:00' WHERE id = ?", (id,))
+        .unwrap();
+    run_due_jobs(&bed);
+    let live = bed.live_events(DOC);
+    assert_eq!(live.len(), 1);
+    assert_eq!(utc_start(&live[0]), "2031-05-06T13:00", "15:00 in Paris, not the 10:00 of the lost insert");
+    let st = events::state(&bed.ctx, id as i64).unwrap().event.unwrap();
+    assert_eq!((st.start_utc.as_str(), st.etag.as_str()), ("2031-05-06 13:00:00", live[0]["etag"].as_str().unwrap()));
+}
+
+// ----- item 6: lock waits are transient -----------------------------------------------------
+
+#[test]
+fn a_lock_held_too_long_queues_the_booking_and_a_job_retries_with_code_2004() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    let holder = bed.other_process();
+    let guard = holder.store.lock(&format!("appt:{id}"), Duration::from_secs(5)).unwrap();
+    let t = Instant::now();
+    let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
+    assert!(t.elapsed() < BUDGET + MARGIN, "waited {:?}", t.elapsed());
+    assert_eq!(o.state, "queued", "the booking stands; the event follows");
+    let e = bed.other_process().store.lock(&format!("appt:{id}"), Duration::from_millis(100)).err().unwrap();
+    assert_eq!((e.code, e.code as i32, e.is_transient()), (Code::LockTimeout, 2004, true));
+    // A job meeting the same lock is retried later, not failed.
+    let r = run_due_jobs(&bed);
+    assert_eq!((r.retried, r.failed), (1, 0));
+    assert_eq!(events::state(&bed.ctx, id as i64).unwrap().job.unwrap().state, "queued");
+    drop(guard);
+    assert_eq!(run_due_jobs(&bed).done, 1);
+    assert_eq!(bed.live_events(DOC).len(), 1);
+}
+
+// ----- item 9: budgets bound the wall time --------------------------------------------------
+
+#[test]
+fn a_google_that_hangs_cannot_hold_a_booking_or_a_job_run_past_its_budget() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    bed.emu.fault(json!({"path": "/calendar/v3", "action": "delay", "delay_s": 30, "times": 0}));
+    let t = Instant::now();
+    let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
+    assert!(t.elapsed() < BUDGET + MARGIN, "a booking took {:?}", t.elapsed());
+    assert_eq!(o.state, "queued");
+    bed.sql().query_drop("UPDATE wp_kc_meet_jobs SET next_run_at = UTC_TIMESTAMP()").unwrap();
+    let t = Instant::now();
+    let r = jobs::run(&bed.ctx, 10, 3.0).unwrap();
+    assert!(t.elapsed() < Duration::from_secs(3) + MARGIN, "a job run took {:?}", t.elapsed());
+    assert_eq!(r.retried, 1);
+}
+
+// ----- item 10: the site id --------------------------------------------------------------
+
+fn stored_site_key(bed: &Bed) -> Option<String> {
+    bed.sql().query_first("SELECT value FROM wp_kc_meet_meta WHERE name = 'site_key'").unwrap()
+}
+
+fn legacy_key(redirect: &str, db: &str, prefix: &str) -> String {
+    sha2::Sha256::digest(format!("{redirect}|{db}|{prefix}").as_bytes()).iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn the_site_id_is_random_stored_once_and_survives_a_move() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
+    let key = stored_site_key(&bed).expect("the site id is stored");
+    assert_ne!(key, legacy_key(REDIRECT, &bed.db, "wp_"), "a new site's id is random, not derived from its URL");
+    assert_eq!(o.event_id.clone().unwrap(), events::event_id(&bed.ctx, id, 0).unwrap());
+    assert!(o.event_id.unwrap().starts_with(&format!("kcm{key}g")));
+    // The site moves to another address: same id, the same events stay recognisable.
+    let mut raw = bed.raw.clone();
+    raw["redirect_uri"] = json!("https://new-home.example/wp-json/kc-meet/v1/oauth/callback");
+    let moved = Context::connect(Config::from_value(&raw).unwrap()).unwrap();
+    assert_eq!(events::site_key(&moved), key);
+    let second = bed.book(Booking { start: "2031-05-07 10:00:00", end: "2031-05-07 10:30:00", ..Booking::default() });
+    let o = events::create(&moved, second as i64, &none()).unwrap();
+    assert!(o.event_id.unwrap().starts_with(&format!("kcm{key}g")));
+    assert_eq!(bed.live_events(DOC)[1]["extendedProperties"]["private"]["kc_meet_site"], key.as_str());
+}
+
+#[test]
+fn a_site_that_already_made_events_keeps_making_the_ids_it_made() {
+    let bed = bed();
+    // Events made before the id was stored (an existing site upgraded).
+    bed.sql()
+        .query_drop(
+            "INSERT INTO wp_kc_meet_events (appointment_id, doctor_id, calendar_id, event_id, generation, state, start_utc, end_utc, created_at, updated_at)
+             VALUES (999, 2, 'primary', 'kcmold', 0, 'deleted', NOW(), NOW(), NOW(), NOW())",
+        )
+        .unwrap();
+    let id = bed.book(Booking::default());
+    let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
+    let legacy = legacy_key(REDIRECT, &bed.db, "wp_");
+    assert_eq!(stored_site_key(&bed).as_deref(), Some(legacy.as_str()));
+    assert!(o.event_id.unwrap().starts_with(&format!("kcm{legacy}g")));
+}
+
+// ----- issue 7 item 5: the vendor add-on's live events ------------------------------------
+
+/// An event as the vendor add-on made it (local time sent as UTC: its known defect).
+fn vendor_event(bed: &Bed, with_meet: bool) -> Value {
+    let mut ev = json!({"summary": "Video Consult", "start": {"dateTime": "2031-05-06T10:00:00Z"}, "end": {"dateTime": "2031-05-06T10:30:00Z"},
+                        "attendees": [{"email": "patient@example.org"}]});
+    if with_meet {
+        ev["conferenceData"] = json!({"createRequest": {"requestId": "ADGGSH1700000000", "conferenceSolutionKey": {"type": "hangoutsMeet"}}});
+    }
+    let v = bed.emu.post("/__emu/ui/create", json!({"email": DOC, "event": ev}));
+    if v.get("event").is_some() { v["event"].clone() } else { v }
+}
+
+fn vendor_mapping(bed: &Bed, id: u64, ev: &Value, shape_1x: bool) {
+    let url = ev["hangoutLink"].as_str().unwrap_or("");
+    let mut c = bed.sql();
+    if shape_1x {
+        c.exec_drop(
+            "INSERT INTO wp_kc_appointment_google_meet_mappings (event_id, appointment_id, url, password, event_url) VALUES (?, ?, ?, '', ?)",
+            (ev["id"].as_str().unwrap(), id, url, ev["htmlLink"].as_str().unwrap()),
+        )
+        .unwrap();
+    } else {
+        c.exec_drop(
+            "INSERT INTO wp_kc_appointment_google_meet_mappings (appointment_id, event_id, url, password, event_url, created_at) VALUES (?, ?, ?, '', ?, NOW())",
+            (id, ev["id"].as_str().unwrap(), url, ev["htmlLink"].as_str().unwrap()),
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn the_vendors_live_event_is_taken_over_not_made_twice() {
+    let bed = bed();
+    let id = bed.book(Booking::default()); // 10:00 in Paris
+    let ev = vendor_event(&bed, true);
+    let link = ev["hangoutLink"].as_str().unwrap().to_string();
+    vendor_mapping(&bed, id, &ev, false);
+
+    let dry = jobs::reconcile(&bed.ctx, &json!({"dry_run": true, "from": "2031-01-01", "to": "2031-12-31"})).unwrap();
+    assert!(dry.missing.is_empty(), "a vendor-mapped appointment is not missing its event");
+    assert_eq!(dry.adopted.iter().map(|a| a.appointment_id).collect::<Vec<_>>(), vec![id]);
+    let r = jobs::reconcile(&bed.ctx, &json!({"from": "2031-01-01", "to": "2031-12-31"})).unwrap();
+    assert_eq!(r.fixed, 1);
+    let live = bed.live_events(DOC);
+    assert_eq!(live.len(), 1, "no second event, no second invitation");
+    assert_eq!((live[0]["id"].as_str(), live[0]["hangoutLink"].as_str()), (ev["id"].as_str(), Some(link.as_str())));
+    assert_eq!(utc_start(&live[0]), "2031-05-06T08:00", "the vendor's wrong hour is corrected");
+    assert_eq!(mapping_rows(&bed, id), vec![(ev["id"].as_str().unwrap().to_string(), link.clone())]);
+    let st = events::state(&bed.ctx, id as i64).unwrap().event.unwrap();
+    assert_eq!((st.state.as_str(), st.origin.as_str(), st.event_id.as_str()), ("active", "vendor", ev["id"].as_str().unwrap()));
+
+    // Reschedule patches the same event; cancel deletes it and tells the attendees.
+    bed.sql()
+        .exec_drop("UPDATE wp_kc_appointments SET appointment_start_time = '11:00:00', appointment_end_time = '11:30:00' WHERE id = ?", (id,))
+        .unwrap();
+    let o = events::update(&bed.ctx, id as i64, &none()).unwrap();
+    assert_eq!((o.state.as_str(), o.event_id.as_deref(), o.meet_url.as_deref()), ("updated", ev["id"].as_str(), Some(link.as_str())));
+    assert_eq!(events::delete(&bed.ctx, id as i64).unwrap().state, "deleted");
+    assert!(bed.live_events(DOC).is_empty());
+    let delete = bed.emu.requests().into_iter().find(|r| r["method"] == "DELETE").unwrap();
+    assert_eq!(delete["event_id"].as_str(), ev["id"].as_str());
+    assert!(delete["query"]["sendUpdates"] == "all" || delete["query"]["sendUpdates"] == json!(["all"]));
+}
+
+#[test]
+fn a_vendor_event_without_a_meet_link_gets_one_on_the_same_event() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    let ev = vendor_event(&bed, false);
+    vendor_mapping(&bed, id, &ev, false);
+    let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
+    assert_eq!(state(&o), ("updated", Some("adopted")));
+    let live = bed.live_events(DOC);
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0]["id"], ev["id"]);
+    let link = live[0]["hangoutLink"].as_str().expect("a Meet link was added").to_string();
+    assert_eq!(o.meet_url.as_deref(), Some(link.as_str()));
+    assert_eq!(mapping_rows(&bed, id), vec![(ev["id"].as_str().unwrap().to_string(), link)]);
+    // Asked again: the same conference, no second request for one.
+    assert_eq!(events::create(&bed.ctx, id as i64, &none()).unwrap().state, "unchanged");
+}
+
+#[test]
+fn cancelling_a_vendor_mapped_appointment_deletes_the_vendors_event_on_1x_tables() {
+    let bed = bed();
+    bed.sql().query_drop("DROP TABLE wp_kc_appointment_google_meet_mappings").unwrap();
+    bed.sql()
+        .query_drop(
+            "CREATE TABLE wp_kc_appointment_google_meet_mappings (id int NOT NULL AUTO_INCREMENT PRIMARY KEY, event_id varchar(255) NOT NULL,
+               appointment_id int NOT NULL, url varchar(255) NOT NULL, password varchar(255) NULL, event_url varchar(255) NULL)",
+        )
+        .unwrap();
+    let ctx = bed.other_process();
+    let id = bed.book(Booking::default());
+    let ev = vendor_event(&bed, true);
+    vendor_mapping(&bed, id, &ev, true);
+    bed.sql().exec_drop("UPDATE wp_kc_appointments SET status = 0 WHERE id = ?", (id,)).unwrap();
+    let o = events::update(&ctx, id as i64, &none()).unwrap();
+    assert_eq!((o.state.as_str(), o.event_id.as_deref()), ("deleted", ev["id"].as_str()));
+    assert!(bed.live_events(DOC).is_empty(), "the vendor's event (and invitation) is gone");
+    assert!(mapping_rows(&bed, id).is_empty());
+    let notes = bed.emu.get("/__emu/notifications");
+    let notes = notes["notifications"].as_array().or(notes.as_array()).cloned().unwrap_or_default();
+    assert!(notes.iter().any(|n| n["kind"] == "cancellation" && n["event_id"] == ev["id"]), "attendees told: {notes:?}");
+}
+
+// ----- issue 7 item 8: regenerate the link ---------------------------------------------------
+
+fn patches(bed: &Bed) -> Vec<Value> {
+    bed.emu.requests().into_iter().filter(|r| r["method"] == "PATCH").collect()
+}
+
+#[test]
+fn regenerating_gives_the_same_event_a_new_meet_link() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    let a = events::create(&bed.ctx, id as i64, &none()).unwrap();
+    let r = events::regenerate(&bed.ctx, id as i64, &none()).unwrap();
+    assert_eq!(r.state, "regenerated");
+    assert_eq!(r.event_id, a.event_id, "the same event");
+    let link = r.meet_url.clone().unwrap();
+    assert!(link.starts_with("https://meet.google.com/") && Some(&link) != a.meet_url.as_ref(), "a new link: {link}");
+    let live = bed.live_events(DOC);
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0]["hangoutLink"].as_str(), Some(link.as_str()));
+    assert_ne!(live[0]["conferenceData"]["createRequest"]["requestId"].as_str(), a.event_id.as_deref(), "a new conference requestId");
+    assert_eq!(mapping_rows(&bed, id), vec![(a.event_id.clone().unwrap(), link.clone())]);
+    let last = patches(&bed).pop().unwrap();
+    assert!(last["query"]["sendUpdates"] == "all" || last["query"]["sendUpdates"] == json!(["all"]), "attendees are told");
+    // Again: yet another link, still one event.
+    let again = events::regenerate(&bed.ctx, id as i64, &none()).unwrap();
+    assert!(again.meet_url.is_some() && again.meet_url != r.meet_url && again.meet_url != a.meet_url);
+    assert_eq!(bed.live_events(DOC).len(), 1);
+}
+
+#[test]
+fn a_regeneration_google_could_not_finish_is_finished_by_the_job() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    let a = events::create(&bed.ctx, id as i64, &none()).unwrap();
+    bed.emu.fault(json!({"method": "PATCH", "path": "/calendar/v3", "action": "status", "status": 503, "times": 0}));
+    assert_eq!(events::regenerate(&bed.ctx, id as i64, &none()).unwrap().state, "queued");
+    assert_eq!(mapping_rows(&bed, id)[0].1, a.meet_url.clone().unwrap(), "the old link shows until the new one exists");
+    bed.emu.delete("/__emu/faults");
+    assert_eq!(run_due_jobs(&bed).done, 1);
+    let live = bed.live_events(DOC);
+    assert_eq!(live.len(), 1);
+    let link = live[0]["hangoutLink"].as_str().unwrap().to_string();
+    assert_ne!(Some(link.clone()), a.meet_url);
+    assert_eq!(mapping_rows(&bed, id), vec![(a.event_id.unwrap(), link)]);
+}
+
+#[test]
+fn regenerating_an_appointment_without_an_event_creates_one() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    let r = events::regenerate(&bed.ctx, id as i64, &none()).unwrap();
+    assert_eq!(r.state, "regenerated");
+    assert_eq!(bed.live_events(DOC).len(), 1);
+    assert_eq!(events::regenerate(&bed.ctx, 999_999, &none()).unwrap_err().code, Code::InvalidArgument);
+}
+
+#[test]
+fn a_taken_over_vendor_event_moved_in_google_moves_the_appointment() {
+    let bed = bed();
+    let day = (chrono::Utc::now() + chrono::Duration::days(10)).format("%Y-%m-%d").to_string();
+    let id = bed.book(Booking { start: &format!("{day} 10:00:00"), end: &format!("{day} 10:30:00"), ..Booking::default() });
+    // Google answers times with their offset (RFC 3339).
+    let at = |hm: &str| {
+        use chrono::TimeZone;
+        let local = chrono::NaiveDateTime::parse_from_str(&format!("{day} {hm}:00"), "%Y-%m-%d %H:%M:%S").unwrap();
+        chrono_tz::Europe::Paris.from_local_datetime(&local).unwrap().to_rfc3339()
+    };
+    let ev = bed.emu.post(
+        "/__emu/ui/create",
+        json!({"email": DOC, "event": {"summary": "Video Consult", "start": {"dateTime": at("10:00"), "timeZone": "Europe/Paris"},
+               "end": {"dateTime": at("10:30"), "timeZone": "Europe/Paris"},
+               "conferenceData": {"createRequest": {"requestId": "ADGGSH1", "conferenceSolutionKey": {"type": "hangoutsMeet"}}}}}),
+    );
+    let ev = if ev.get("event").is_some() { ev["event"].clone() } else { ev };
+    vendor_mapping(&bed, id, &ev, false);
+    assert_eq!(state(&events::create(&bed.ctx, id as i64, &none()).unwrap()), ("unchanged", Some("adopted")));
+    kc_meet::sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    bed.emu.post(
+        "/__emu/ui/move",
+        json!({"email": DOC, "event_id": ev["id"], "start": {"dateTime": at("12:00"), "timeZone": "Europe/Paris"},
+               "end": {"dateTime": at("12:30"), "timeZone": "Europe/Paris"}}),
+    );
+    let r = kc_meet::sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    assert_eq!(r.doctors[0].changes.iter().map(|c| c.kind).collect::<Vec<_>>(), vec!["moved"], "sync treats it as ours");
+    let start: String = bed.sql().exec_first("SELECT CAST(appointment_start_time AS CHAR) FROM wp_kc_appointments WHERE id = ?", (id,)).unwrap().unwrap();
+    assert_eq!(start, "12:00:00");
+}
