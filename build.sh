@@ -13,6 +13,7 @@
 #                       load; then one idle sync round over 1,000 doctors at 50 ms Google latency.
 #                       Table on the terminal, JSON under target/bench/
 #   ./build.sh stubs    regenerate stubs/kc_meet.stub.php from the built extension
+#   ./build.sh pot      regenerate the plugin's translation template (languages/kc-googlemeet.pot)
 #   ./build.sh deps     only install the Debian packages and start MariaDB
 #
 # Environment: KC_MEET_SKIP_DEPS=1 skips the package check; KC_MEET_DB_ADMIN is the admin client used to
@@ -30,7 +31,7 @@ export KC_MEET_TEST_DB_USER="${KC_MEET_TEST_DB_USER:-kcmeet_test}"
 export KC_MEET_TEST_DB_PASSWORD="${KC_MEET_TEST_DB_PASSWORD:-kcmeet_test_pw}"
 
 PACKAGES=(php8.2-dev php8.2-cli php8.2-fpm php8.2-mysql php8.2-curl php8.2-xml php8.2-mbstring clang libclang-dev
-          mariadb-server mariadb-client wordpress phpunit chromium chromium-driver python3 openssl curl)
+          mariadb-server mariadb-client wordpress phpunit chromium chromium-driver python3 openssl curl gettext)
 
 log() { printf '\n==> %s\n' "$*"; }
 
@@ -132,8 +133,9 @@ case "${1:-}" in
   deps) deps ;;
   build) deps; build ;;
   stubs) deps; stubs ;;
+  pot) bash tests/make-pot.sh ;;
   bench) deps; bench ;;
   demo) deps; [ -f "$EXT" ] || build; KC_MEET_WP_DEMO=1 bash tests/wordpress/run.sh ;;
   test) deps; test_all ;;
-  *) sed -n '2,19p' "$0"; exit 2 ;;
+  *) sed -n '2,20p' "$0"; exit 2 ;;
 esac

@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use crate::error::{Error, ErrorKind};
 use crate::runtime::{self, Context};
-use crate::{doctors, events, health, jobs, sync};
+use crate::{doctors, events, health, jobs, privacy, screens, sync};
 
 const BASE: &str = "KcMeet\\Exception";
 
@@ -456,6 +456,41 @@ pub fn kc_meet_stop_channels(doctor_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
     out(sync::stop_doctor_channels(&*ctx()?, d).map(|n| serde_json::json!({ "doctor_id": d, "stopped": n })))
 }
 
+/// A page of the site's telemedicine appointments with the state of their Google event, in one
+/// query. $opts: doctor_id, state (linked|pending|queued|failed|flagged|removed|missing), from,
+/// to (local dates Y-m-d), appointment_id, order (asc|desc), page (from 1), per_page (max 500).
+/// Returns rows, total, page, per_page.
+/// @throws \KcMeet\InvalidArgumentException on a malformed filter
+#[php_function]
+pub fn kc_meet_appointments(opts: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
+    out(screens::appointments(&*ctx()?, &opt_value(opts)))
+}
+
+/// A page of the site's KiviCare doctors (connected or not) with their connection, calendar,
+/// push channel, last sync and job counts, in one query. $opts: status (connected|
+/// needs_reconnect|not_connected), doctor_id, search, page, per_page. Returns rows, total,
+/// page, per_page.
+#[php_function]
+pub fn kc_meet_doctors(opts: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
+    out(screens::doctors(&*ctx()?, &opt_value(opts)))
+}
+
+/// What kc-meet keeps about a WordPress user (for the personal-data exporter): connection,
+/// audit rows about them, events of the appointments they are doctor or patient of. No Google
+/// request.
+#[php_function]
+pub fn kc_meet_privacy_export(user_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
+    out(privacy::export(&*ctx()?, user_id))
+}
+
+/// Erases what kc-meet keeps about a user (personal-data eraser): disconnects their Google
+/// account (channels stopped, grant revoked, tokens erased) and removes the audit rows about
+/// them. Returns disconnected, revoked, revoke_error, audit_rows_removed, appointments_retained.
+#[php_function]
+pub fn kc_meet_privacy_erase(user_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
+    out(privacy::erase(&*ctx()?, user_id))
+}
+
 #[php_module]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
     module
@@ -486,4 +521,8 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .function(wrap_function!(kc_meet_renew_channels))
         .function(wrap_function!(kc_meet_channels))
         .function(wrap_function!(kc_meet_stop_channels))
+        .function(wrap_function!(kc_meet_appointments))
+        .function(wrap_function!(kc_meet_doctors))
+        .function(wrap_function!(kc_meet_privacy_export))
+        .function(wrap_function!(kc_meet_privacy_erase))
 }

@@ -69,6 +69,18 @@ namespace {
     function kc_meet_appointment_state(int $appointment_id): array {}
 
     /**
+     * A page of the site's telemedicine appointments with the state of their Google event, in one
+     * query. $opts: doctor_id, state (linked|pending|queued|failed|flagged|removed|missing), from,
+     * to (local dates Y-m-d), appointment_id, order (asc|desc), page (from 1), per_page (max 500).
+     * Returns rows, total, page, per_page.
+     * @throws \KcMeet\InvalidArgumentException on a malformed filter
+     * @param ?array $opts
+     * @return array
+     * @throws \KcMeet\Exception
+     */
+    function kc_meet_appointments(?array $opts = null): array {}
+
+    /**
      * The Google authorization URL that connects $doctor_id, started by $initiator_user_id. Its
      * single-use state expires in 10 minutes.
      * @param int $doctor_id
@@ -161,6 +173,17 @@ namespace {
     function kc_meet_disconnect(int $doctor_id): array {}
 
     /**
+     * A page of the site's KiviCare doctors (connected or not) with their connection, calendar,
+     * push channel, last sync and job counts, in one query. $opts: status (connected|
+     * needs_reconnect|not_connected), doctor_id, search, page, per_page. Returns rows, total,
+     * page, per_page.
+     * @param ?array $opts
+     * @return array
+     * @throws \KcMeet\Exception
+     */
+    function kc_meet_doctors(?array $opts = null): array {}
+
+    /**
      * Checks a Google push message by its X-Goog-* headers (no Google request for a bad one) and
      * acts on it. Returns status (the HTTP status to answer), action, reason, doctor_id, changes.
      * @param array $headers
@@ -202,6 +225,26 @@ namespace {
      * @throws \KcMeet\Exception
      */
     function kc_meet_migrate(): array {}
+
+    /**
+     * Erases what kc-meet keeps about a user (personal-data eraser): disconnects their Google
+     * account (channels stopped, grant revoked, tokens erased) and removes the audit rows about
+     * them. Returns disconnected, revoked, revoke_error, audit_rows_removed, appointments_retained.
+     * @param int $user_id
+     * @return array
+     * @throws \KcMeet\Exception
+     */
+    function kc_meet_privacy_erase(int $user_id): array {}
+
+    /**
+     * What kc-meet keeps about a WordPress user (for the personal-data exporter): connection,
+     * audit rows about them, events of the appointments they are doctor or patient of. No Google
+     * request.
+     * @param int $user_id
+     * @return array
+     * @throws \KcMeet\Exception
+     */
+    function kc_meet_privacy_export(int $user_id): array {}
 
     /**
      * Finds and fixes events whose appointment is gone or cancelled, and telemedicine

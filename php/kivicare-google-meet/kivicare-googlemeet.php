@@ -5,11 +5,13 @@
  * Version:           4.1.0
  * Requires at least: 6.0
  * Requires PHP:      8.1
+ * Requires Plugins:  kivicare-clinic-management-system
  * Author:            kc-meet
  * License:           GPLv2 or later
  * License URI:       https://www.gnu.org/licenses/gpl-2.0.html
  * Text Domain:       kc-googlemeet
  * Domain Path:       /languages
+ * Update URI:        false
  *
  * @package KC_Meet
  */

@@ -1,19 +1,23 @@
 <?php
 /**
- * Uninstall: revoke every doctor's Google grant, drop kc-meet's own tables and options.
+ * Uninstall: keeps the promise made to Google's reviewers when the plugin is deleted.
  *
- * Runs only when the kc_meet extension is loaded (without it nothing can be revoked, so the
- * data is left for a later uninstall). Never touches KiviCare's tables, the shared mapping
- * table `kc_appointment_google_meet_mappings` or the option `kiviCare_google_meet_setting`.
+ * 1. On every site where kc-meet ran (it has kc-meet's tables), every push channel is stopped at
+ *    Google while the grants still exist (channels.stop needs one).
+ * 2. Every doctor's grant is revoked at Google (tokens are network-wide user meta: once).
+ * 3. The token user meta is erased whatever happened before: Google unreachable, the OAuth
+ *    client no longer configured, the extension missing (then nothing can be revoked, but no
+ *    token is left behind either).
+ * 4. kc-meet's own tables (`{prefix}kc_meet_*`), options and transients, WP-Cron events and
+ *    Action Scheduler actions go, so no request is made afterwards.
+ *
+ * Never touches KiviCare's tables, the shared mapping table `kc_appointment_google_meet_mappings`
+ * (core's data, adopted again by a reinstall) or the option `kiviCare_google_meet_setting`.
  *
  * @package KC_Meet
  */
 
 defined( 'WP_UNINSTALL_PLUGIN' ) || exit;
-
-if ( ! extension_loaded( 'kc_meet' ) || ! function_exists( 'kc_meet_configure' ) ) {
-	return;
-}
 
 require_once __DIR__ . '/includes/class-kc-meet-autoloader.php';
 KC_Meet_Autoloader::register( __DIR__ . '/includes/' );
@@ -23,12 +27,29 @@ KC_Meet_Autoloader::register( __DIR__ . '/includes/' );
  * more than once (tests) and cannot clash with the extension's kc_meet_* functions.
  */
 
+$kc_meet_has_extension = extension_loaded( 'kc_meet' ) && function_exists( 'kc_meet_configure' );
+
+/**
+ * Whether kc-meet ran on the current site (its tables exist).
+ *
+ * @return bool
+ */
+$kc_meet_ran_here = static function () {
+	global $wpdb;
+	$table = $wpdb->prefix . 'kc_meet_meta';
+	// phpcs:ignore WordPress.DB.DirectDatabaseQuery.DirectQuery,WordPress.DB.DirectDatabaseQuery.NoCaching -- one-off uninstall.
+	return $table === $wpdb->get_var( $wpdb->prepare( 'SHOW TABLES LIKE %s', $wpdb->esc_like( $table ) ) );
+};
+
 /**
  * Configures the extension for the current site.
  *
  * @return bool
  */
-$kc_meet_configure = static function () {
+$kc_meet_configure = static function () use ( $kc_meet_has_extension ) {
+	if ( ! $kc_meet_has_extension ) {
+		return false;
+	}
 	try {
 		kc_meet_configure( KC_Meet_Config::build() );
 		return true;
@@ -38,22 +59,63 @@ $kc_meet_configure = static function () {
 };
 
 /**
- * Disconnects (and revokes at Google) every user holding a Google Meet token.
+ * Stops every push channel of the current site at Google (best effort, one doctor at a time).
  *
  * @return void
  */
-$kc_meet_disconnect_doctors = static function () {
+$kc_meet_stop_channels = static function () {
+	if ( ! function_exists( 'kc_meet_channels' ) ) {
+		return;
+	}
+	try {
+		$channels = kc_meet_channels( 0 );
+	} catch ( \Throwable $e ) {
+		return;
+	}
+	$doctors = array_unique( array_map( 'intval', array_column( (array) ( $channels['channels'] ?? array() ), 'doctor_id' ) ) );
+	foreach ( $doctors as $doctor_id ) {
+		try {
+			kc_meet_stop_channels( $doctor_id );
+		} catch ( \Throwable $e ) {
+			unset( $e ); // Google unreachable: the channel expires by itself within a week.
+		}
+	}
+};
+
+/**
+ * Every user holding a Google Meet token (network-wide user meta).
+ *
+ * @return int[]
+ */
+$kc_meet_token_holders = static function () {
 	global $wpdb;
 	// phpcs:ignore WordPress.DB.DirectDatabaseQuery.DirectQuery,WordPress.DB.DirectDatabaseQuery.NoCaching -- one-off uninstall.
-	$user_ids = $wpdb->get_col(
-		$wpdb->prepare( "SELECT DISTINCT user_id FROM {$wpdb->usermeta} WHERE meta_key = %s", 'google_meet_access_token' )
-	);
-	foreach ( array_map( 'intval', (array) $user_ids ) as $user_id ) {
-		try {
-			kc_meet_disconnect( $user_id );
-		} catch ( \Throwable $e ) {
-			// Best effort: keep going with the other doctors.
-			unset( $e );
+	$ids = $wpdb->get_col( $wpdb->prepare( "SELECT DISTINCT user_id FROM {$wpdb->usermeta} WHERE meta_key = %s", 'google_meet_access_token' ) );
+	return array_map( 'intval', (array) $ids );
+};
+
+/**
+ * Revokes (through kc_meet_disconnect) every token holder's grant, then erases whatever token
+ * meta is left: a failed revoke must not leave a token behind.
+ *
+ * @param bool $can_revoke Whether the extension is configured for a site where kc-meet ran.
+ * @return void
+ */
+$kc_meet_disconnect_doctors = static function ( $can_revoke ) use ( $kc_meet_token_holders ) {
+	$user_ids = $kc_meet_token_holders();
+	foreach ( $user_ids as $user_id ) {
+		if ( $can_revoke ) {
+			try {
+				kc_meet_disconnect( $user_id );
+			} catch ( \Throwable $e ) {
+				unset( $e ); // Best effort: the meta is erased below.
+			}
+		}
+		delete_user_meta( $user_id, 'google_meet_access_token' );
+		delete_user_meta( $user_id, 'kiviCare_doctor_meet_id' );
+		update_user_meta( $user_id, 'kiviCare_google_meet_connect', 'off' );
+		if ( 'googlemeet' === get_user_meta( $user_id, 'telemed_type', true ) ) {
+			delete_user_meta( $user_id, 'telemed_type' );
 		}
 		wp_cache_delete( $user_id, 'user_meta' );
 		clean_user_cache( $user_id );
@@ -94,29 +156,50 @@ $kc_meet_uninstall_site = static function () {
 
 	KC_Meet_Lifecycle::clear_cron();
 	KC_Meet_WooCommerce::unschedule_all();
+	// Also one-off events (e.g. a doctor's backfill after connecting) under any kc_meet_ hook.
+	foreach ( (array) _get_cron_array() as $kc_meet_events ) {
+		foreach ( array_keys( (array) $kc_meet_events ) as $kc_meet_hook ) {
+			if ( 0 === strpos( (string) $kc_meet_hook, 'kc_meet_' ) ) {
+				wp_unschedule_hook( (string) $kc_meet_hook );
+			}
+		}
+	}
 };
 
-if ( is_multisite() ) {
-	$kc_meet_sites = get_sites(
-		array(
-			'fields' => 'ids',
-			'number' => 0,
-		)
-	);
-	// Tokens are network-wide user meta: revoke them once, with the main site's configuration.
-	switch_to_blog( get_main_site_id() );
-	if ( $kc_meet_configure() ) {
-		$kc_meet_disconnect_doctors();
+$kc_meet_sites = is_multisite() ? array_map( 'intval', get_sites( array( 'fields' => 'ids', 'number' => 0 ) ) ) : array( get_current_blog_id() );
+
+// 1. Channels, per site where kc-meet ran (each site has its own channels table), while the grants
+// still exist. The first such site's configuration then revokes the network-wide tokens.
+$kc_meet_revoke_site = 0;
+foreach ( $kc_meet_sites as $kc_meet_site_id ) {
+	if ( is_multisite() ) {
+		switch_to_blog( $kc_meet_site_id );
 	}
-	restore_current_blog();
-	foreach ( $kc_meet_sites as $kc_meet_site_id ) {
-		switch_to_blog( (int) $kc_meet_site_id );
-		$kc_meet_uninstall_site();
+	if ( $kc_meet_ran_here() && $kc_meet_configure() ) {
+		$kc_meet_stop_channels();
+		$kc_meet_revoke_site = $kc_meet_revoke_site ? $kc_meet_revoke_site : $kc_meet_site_id;
+	}
+	if ( is_multisite() ) {
 		restore_current_blog();
 	}
-} else {
-	if ( $kc_meet_configure() ) {
-		$kc_meet_disconnect_doctors();
+}
+
+// 2 + 3. Revoke and erase the tokens.
+if ( is_multisite() && $kc_meet_revoke_site ) {
+	switch_to_blog( $kc_meet_revoke_site );
+}
+$kc_meet_disconnect_doctors( $kc_meet_revoke_site > 0 && $kc_meet_configure() );
+if ( is_multisite() && $kc_meet_revoke_site ) {
+	restore_current_blog();
+}
+
+// 4. Our tables, options and schedules, per site.
+foreach ( $kc_meet_sites as $kc_meet_site_id ) {
+	if ( is_multisite() ) {
+		switch_to_blog( $kc_meet_site_id );
 	}
 	$kc_meet_uninstall_site();
+	if ( is_multisite() ) {
+		restore_current_blog();
+	}
 }

@@ -17,5 +17,6 @@ require __DIR__ . '/lib/Html.php';
 require __DIR__ . '/lib/Emulator.php';
 require __DIR__ . '/lib/Runner.php';
 require __DIR__ . '/lib/WebDriver.php';
+require __DIR__ . '/lib/BrowserSession.php';
 require __DIR__ . '/lib/WpTestCase.php';
 require __DIR__ . '/lib/KiviCareFixtures.php';

@@ -155,6 +155,16 @@ ok('event deleted in Google Calendar; cancellation sent to ' . implode(', ', $to
 must(wp($db, 'return kc_meet_mapping($args["id"]);', ['id' => $id]) === null, 'the mapping row is gone');
 ok('mapping row removed');
 
+step('The clinic admin looks at Google Meet → Doctors and Appointments');
+$screen = new Html($admin->get('/wp-admin/admin.php?page=kc-meet-doctors')->body);
+$row = $screen->first("//tr[@data-doctor-id='{$doctor['id']}']");
+must($row !== null && $row->getAttribute('data-status') === 'connected', 'the Doctors screen lists Dr House as connected');
+ok('Doctors: ' . preg_replace('/\s+/', ' ', Html::text($screen->first("//tr[@data-doctor-id='{$doctor['id']}']//td[contains(@class, 'kc-meet-state')]"))));
+$screen = new Html($admin->get('/wp-admin/admin.php?page=kc-meet-appointments')->body);
+$row = $screen->first("//tr[@data-appointment-id='{$id}']");
+must($row !== null && $row->getAttribute('data-state') === 'removed', 'the Appointments screen shows the cancelled appointment\'s event as removed');
+ok("Appointments: #{$id} " . $row->getAttribute('data-state') . ' (cancelled, its event deleted in Google)');
+
 step('Dr House disconnects Google Calendar from the profile page');
 $profile = $browser->get('/wp-admin/profile.php');
 $disconnect = (new Html($profile->body))->byId('kc-meet-disconnect');
@@ -170,6 +180,18 @@ must($emu->requests() === [], 'no request reaches Google for a disconnected doct
 ok('grant revoked at Google; status not_connected; tokens erased; no further Google request');
 
 echo "\nDone: connect → book → Meet link → reschedule → cancel → disconnect, all checked.\n";
-if (!Env::keep()) {
+if (getenv('KC_MEET_DEMO_SERVE') === '1') {
+	// The site stays up (run.sh waits); its cleanup drops this database on Ctrl-C.
+	$open = Env::wpUrl() . '/wp-login.php?kc_test_db=' . rawurlencode($db);
+	echo "\nLook around (the link names the demo's database once, in a cookie):\n";
+	echo "  open:             {$open}\n";
+	echo "  admin:            admin / " . Env::adminPassword() . "\n";
+	echo "  doctor:           {$doctor['login']} / {$doctor['password']}\n";
+	echo "  Doctors screen:   " . Env::wpUrl() . "/wp-admin/admin.php?page=kc-meet-doctors\n";
+	echo "  Appointments:     " . Env::wpUrl() . "/wp-admin/admin.php?page=kc-meet-appointments\n";
+	echo "  Settings:         " . Env::wpUrl() . "/wp-admin/options-general.php?page=kc-meet\n";
+	echo "  Google emulator:  " . $emu->base() . "/__emu/events?email=" . rawurlencode(DEMO_GOOGLE_ACCOUNT) . "\n";
+	echo "Ctrl-C stops the servers and removes the demo's databases.\n";
+} elseif (!Env::keep()) {
 	Db::drop($db);
 }

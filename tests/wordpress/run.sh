@@ -188,10 +188,18 @@ if [[ "${KC_MEET_WP_BENCH:-0}" == 1 ]]; then
 	exit $?
 fi
 if [[ "${KC_MEET_WP_DEMO:-0}" == 1 ]]; then
-	php "$HERE/demo.php"
+	# After the demo the site keeps running for a person to look around (Ctrl-C stops the servers
+	# and drops the demo's databases), unless nobody is there: no terminal, or CI=true.
+	# KC_MEET_DEMO_KEEP_SERVING=1|0 forces either.
+	serve="${KC_MEET_DEMO_KEEP_SERVING:-auto}"
+	if [[ "$serve" == auto ]]; then
+		serve=0
+		[[ -t 0 && -t 1 && "${CI:-}" != true ]] && serve=1
+	fi
+	KC_MEET_DEMO_SERVE="$serve" php "$HERE/demo.php"
 	status=$?
-	if [[ $status == 0 && "${KC_MEET_DEMO_KEEP_SERVING:-0}" == 1 ]]; then
-		log "WordPress keeps running at $WP_URL (admin / $ADMIN_PASSWORD, header X-KC-Test-DB: $TEMPLATE_DB); Ctrl-C to stop"
+	if [[ $status == 0 && "$serve" == 1 ]]; then
+		log "servers keep running; Ctrl-C stops them and removes the demo's databases"
 		wait
 	fi
 	exit "$status"

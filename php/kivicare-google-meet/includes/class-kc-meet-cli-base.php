@@ -21,7 +21,79 @@ abstract class KC_Meet_CLI_Base {
 	const FORMATS = array( 'table', 'json', 'csv', 'yaml' );
 
 	/**
-	 * Finds a user by id, login or e-mail; WP_CLI::error() when unknown.
+	 * Machine-readable output formats: nothing but the data may go to STDOUT with them (no
+	 * "Success:" line), so scripts can parse it.
+	 *
+	 * @var string[]
+	 */
+	const MACHINE_FORMATS = array( 'json', 'csv', 'yaml' );
+
+	/**
+	 * `before_invoke` of every `wp kc-meet` command: without the extension, says what is missing
+	 * and how to install it (exit 1) instead of failing in the middle of a command.
+	 *
+	 * @return void
+	 */
+	public static function require_extension() {
+		if ( KC_Meet_Plugin::extension_available() ) {
+			return;
+		}
+		$ini = php_ini_loaded_file();
+		WP_CLI::error(
+			sprintf(
+				'The kc_meet PHP extension is not loaded in the PHP that runs WP-CLI (%1$s, PHP %2$s). Install it: copy libkc_meet.so to %3$s/kc_meet.so, add "extension=kc_meet" to %4$s (and to the web server\'s PHP), then check with `php -m | grep kc_meet` and `wp kc-meet health`.',
+				PHP_BINARY,
+				PHP_VERSION,
+				(string) ini_get( 'extension_dir' ),
+				$ini ? $ini : 'php.ini'
+			)
+		);
+	}
+
+	/**
+	 * Asks before a destructive step (skipped with --yes).
+	 *
+	 * @param string $question   Question.
+	 * @param array  $assoc_args Named arguments.
+	 * @return void
+	 */
+	protected function confirm( $question, $assoc_args ) {
+		WP_CLI::confirm( $question, $assoc_args );
+	}
+
+	/**
+	 * Whether the format is machine-readable (json, csv, yaml).
+	 *
+	 * @param string $format Format.
+	 * @return bool
+	 */
+	protected function is_machine( $format ) {
+		return in_array( $format, self::MACHINE_FORMATS, true );
+	}
+
+	/**
+	 * Ends a batch the way WP-CLI's own batch commands do: an error (exit 1) when anything
+	 * failed, else a success line — which machine-readable output leaves out.
+	 *
+	 * @param string   $format    Output format.
+	 * @param string   $noun      What was acted on (singular).
+	 * @param string   $verb      What was done (present tense).
+	 * @param int      $total     Items.
+	 * @param int      $successes Items done.
+	 * @param int      $failures  Items failed.
+	 * @param int|null $skips     Items skipped.
+	 * @return void
+	 */
+	protected function report_batch( $format, $noun, $verb, $total, $successes, $failures, $skips = null ) {
+		if ( 0 === (int) $failures && $this->is_machine( $format ) ) {
+			return;
+		}
+		WP_CLI\Utils\report_batch_operation_results( $noun, $verb, (int) $total, (int) $successes, (int) $failures, $skips );
+	}
+
+	/**
+	 * Finds a KiviCare doctor by user id, login or e-mail; WP_CLI::error() when there is no such
+	 * user or the user is not a doctor of this site (role `kiviCare_doctor`).
 	 *
 	 * @param string $value Id, login or e-mail.
 	 * @return WP_User
@@ -42,6 +114,9 @@ abstract class KC_Meet_CLI_Base {
 		}
 		if ( ! $user instanceof WP_User ) {
 			WP_CLI::error( sprintf( 'Unknown doctor "%s": give a user id, login or e-mail.', $value ) );
+		}
+		if ( ! KC_Meet_Access::is_doctor( $user ) ) {
+			WP_CLI::error( sprintf( 'User %d (%s) is not a KiviCare doctor of this site (role %s).', $user->ID, $user->user_login, KC_Meet_Access::DOCTOR_ROLE ) );
 		}
 		return $user;
 	}

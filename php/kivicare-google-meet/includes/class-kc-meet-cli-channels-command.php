@@ -8,8 +8,10 @@
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Lists, renews and stops the Google Calendar push channels (one per connected doctor) that make
- * Google notify the site of changes within seconds.
+ * Lists, renews and stops the Google Calendar push channels of connected doctors.
+ *
+ * A push channel (one per connected doctor) makes Google notify the site of changes within
+ * seconds.
  *
  * Channels exist only when the site's notification URL (`/wp-json/kc-meet/v1/notify`) is HTTPS;
  * otherwise changes arrive by polling every 5 minutes (`wp kc-meet sync`). They are renewed
@@ -96,16 +98,31 @@ class KC_Meet_CLI_Channels_Command extends KC_Meet_CLI_Base {
 	 * channel is stopped instead and changes arrive by polling. Ends with an error when a doctor's
 	 * channel could not be opened.
 	 *
+	 * ## OPTIONS
+	 *
+	 * [--format=<format>]
+	 * : Output format of the counts (created, renewed, stopped, failed).
+	 * ---
+	 * default: table
+	 * options:
+	 *   - table
+	 *   - json
+	 *   - csv
+	 *   - yaml
+	 * ---
+	 *
 	 * ## EXAMPLES
 	 *
 	 *     $ wp kc-meet channels renew
+	 *     $ wp kc-meet channels renew --format=json
 	 *
 	 * @param array $args       Positional arguments.
 	 * @param array $assoc_args Named arguments.
 	 * @return void
 	 */
 	public function renew( $args, $assoc_args ) {
-		unset( $args, $assoc_args );
+		unset( $args );
+		$format = $this->format( $assoc_args );
 		try {
 			$report = KC_Meet_Native::renew_channels();
 		} catch ( \Throwable $e ) {
@@ -130,10 +147,26 @@ class KC_Meet_CLI_Channels_Command extends KC_Meet_CLI_Base {
 			(int) ( $report['renewed'] ?? 0 ),
 			(int) ( $report['stopped'] ?? 0 )
 		);
+		if ( $this->is_machine( $format ) ) {
+			WP_CLI\Utils\format_items(
+				$format,
+				array(
+					array(
+						'created' => (int) ( $report['created'] ?? 0 ),
+						'renewed' => (int) ( $report['renewed'] ?? 0 ),
+						'stopped' => (int) ( $report['stopped'] ?? 0 ),
+						'failed'  => count( $failures ),
+					),
+				),
+				array( 'created', 'renewed', 'stopped', 'failed' )
+			);
+		}
 		if ( ! empty( $failures ) ) {
 			WP_CLI::error( sprintf( '%s %d doctor(s) failed.', $message, count( $failures ) ) );
 		}
-		WP_CLI::success( $message );
+		if ( ! $this->is_machine( $format ) ) {
+			WP_CLI::success( $message );
+		}
 	}
 
 	/**
@@ -147,17 +180,21 @@ class KC_Meet_CLI_Channels_Command extends KC_Meet_CLI_Base {
 	 * <doctor>
 	 * : Doctor's user id, login or e-mail.
 	 *
+	 * [--yes]
+	 * : Do not ask for confirmation.
+	 *
 	 * ## EXAMPLES
 	 *
 	 *     $ wp kc-meet channels stop 12
+	 *     $ wp kc-meet channels stop drsmith --yes
 	 *
 	 * @param array $args       Positional arguments.
 	 * @param array $assoc_args Named arguments.
 	 * @return void
 	 */
 	public function stop( $args, $assoc_args ) {
-		unset( $assoc_args );
 		$user = $this->resolve_doctor( $args[0] ?? '' );
+		$this->confirm( sprintf( 'Stop the push channels of doctor %d? Their changes then arrive by polling until the next renewal.', $user->ID ), $assoc_args );
 		try {
 			$result = KC_Meet_Native::stop_channels( $user->ID );
 		} catch ( \Throwable $e ) {

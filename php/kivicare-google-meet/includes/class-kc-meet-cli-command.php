@@ -8,12 +8,11 @@
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Manages the Google Calendar connections of KiviCare doctors, the kc_meet tables and the
- * appointments' Google Meet events.
+ * Manages KiviCare doctors' Google Calendar connections and appointments' Meet events.
  *
- * Failures end with WP_CLI::error() and the extension's message (never a token or secret).
- * See also `wp kc-meet event` ({@see KC_Meet_CLI_Event_Command}), `wp kc-meet jobs`
- * ({@see KC_Meet_CLI_Jobs_Command}) and `wp kc-meet channels` ({@see KC_Meet_CLI_Channels_Command}).
+ * Failures end with WP_CLI::error() and the extension's message (never a token or secret),
+ * exit status 1. With --format=json, csv or yaml STDOUT carries only the data. See also
+ * `wp kc-meet event`, `wp kc-meet jobs` and `wp kc-meet channels`.
  *
  * ## EXAMPLES
  *
@@ -166,24 +165,30 @@ class KC_Meet_CLI_Command extends KC_Meet_CLI_Base {
 	}
 
 	/**
-	 * Disconnects a doctor: revokes the grant at Google (best effort) and deletes the tokens.
+	 * Disconnects a doctor: revokes the grant at Google and deletes the tokens.
+	 *
+	 * The revocation is best effort: the tokens are erased even when Google cannot be reached.
 	 *
 	 * ## OPTIONS
 	 *
 	 * <doctor>
 	 * : Doctor's user id, login or e-mail.
 	 *
+	 * [--yes]
+	 * : Do not ask for confirmation.
+	 *
 	 * ## EXAMPLES
 	 *
 	 *     $ wp kc-meet disconnect 12
+	 *     $ wp kc-meet disconnect drsmith --yes
 	 *
 	 * @param array $args       Positional arguments.
 	 * @param array $assoc_args Named arguments.
 	 * @return void
 	 */
 	public function disconnect( $args, $assoc_args ) {
-		unset( $assoc_args );
 		$user = $this->resolve_doctor( $args[0] ?? '' );
+		$this->confirm( sprintf( 'Disconnect doctor %d (%s) from Google Calendar? New appointments get no Meet link until they connect again.', $user->ID, $user->display_name ), $assoc_args );
 		try {
 			$result = KC_Meet_Native::disconnect( $user->ID );
 		} catch ( \KcMeet\Exception $e ) {
@@ -278,9 +283,15 @@ class KC_Meet_CLI_Command extends KC_Meet_CLI_Base {
 	/**
 	 * Creates or updates the kc_meet database tables of the current site.
 	 *
+	 * ## OPTIONS
+	 *
+	 * [--dry-run]
+	 * : Only show the schema version the tables have and would get; change nothing.
+	 *
 	 * ## EXAMPLES
 	 *
 	 *     $ wp kc-meet migrate
+	 *     $ wp kc-meet migrate --dry-run
 	 *     $ wp kc-meet migrate --url=clinic2.example.com
 	 *
 	 * @param array $args       Positional arguments.
@@ -288,8 +299,19 @@ class KC_Meet_CLI_Command extends KC_Meet_CLI_Base {
 	 * @return void
 	 */
 	public function migrate( $args, $assoc_args ) {
-		unset( $args, $assoc_args );
+		unset( $args );
 		try {
+			if ( ! empty( $assoc_args['dry-run'] ) ) {
+				$health  = KC_Meet_Native::health();
+				$current = isset( $health['schema_version'] ) ? (int) $health['schema_version'] : 0;
+				$target  = (int) ( $health['schema_expected'] ?? 0 );
+				WP_CLI::success(
+					$current >= $target
+						? sprintf( 'Schema version %d is up to date (dry run: nothing changed).', $current )
+						: sprintf( 'Would migrate the schema from version %d to %d (dry run: nothing changed).', $current, $target )
+				);
+				return;
+			}
 			$result = KC_Meet_Native::migrate();
 		} catch ( \KcMeet\Exception $e ) {
 			$this->fail( $e );
@@ -309,18 +331,19 @@ class KC_Meet_CLI_Command extends KC_Meet_CLI_Base {
 	/**
 	 * Creates the missing Google Meet events of telemedicine appointments.
 	 *
-	 * Asks the extension which telemedicine appointments have no event (a dry reconcile pass that
-	 * neither removes nor creates anything), then creates them one by one with a progress bar and
-	 * prints how many ended in each state (created, pending, queued, skipped, error). Events
-	 * that exist are never touched, orphans are not removed (see `wp kc-meet reconcile`).
+	 * Runs the reconcile pass of the extension with only its "create missing" half: every
+	 * telemedicine appointment of a connected doctor in the date window that has no event gets
+	 * one. Events that exist are never touched and orphans are not removed (see
+	 * `wp kc-meet reconcile`). Lists the appointments, then how many got their event; exits 1
+	 * when any failed.
 	 *
 	 * ## OPTIONS
 	 *
 	 * [--from=<date>]
-	 * : First appointment date (Y-m-d). Default: the extension's default window.
+	 * : First appointment date (Y-m-d). Default: yesterday.
 	 *
 	 * [--to=<date>]
-	 * : Last appointment date (Y-m-d).
+	 * : Last appointment date (Y-m-d). Default: a year ahead.
 	 *
 	 * [--doctor=<doctor>]
 	 * : Only this doctor's appointments (user id, login or e-mail).
@@ -329,7 +352,7 @@ class KC_Meet_CLI_Command extends KC_Meet_CLI_Base {
 	 * : Only list the appointments that would get an event.
 	 *
 	 * [--format=<format>]
-	 * : Output format of the lists.
+	 * : Output format of the list.
 	 * ---
 	 * default: table
 	 * options:
@@ -343,7 +366,7 @@ class KC_Meet_CLI_Command extends KC_Meet_CLI_Base {
 	 *
 	 *     $ wp kc-meet backfill --dry-run
 	 *     $ wp kc-meet backfill --from=2024-06-01 --to=2024-06-30
-	 *     $ wp kc-meet backfill --doctor=drsmith
+	 *     $ wp kc-meet backfill --doctor=drsmith --format=json
 	 *
 	 * @param array $args       Positional arguments.
 	 * @param array $assoc_args Named arguments.
@@ -351,11 +374,12 @@ class KC_Meet_CLI_Command extends KC_Meet_CLI_Base {
 	 */
 	public function backfill( $args, $assoc_args ) {
 		unset( $args );
-		$format = $this->format( $assoc_args );
-		$opts   = $this->range_options(
+		$format  = $this->format( $assoc_args );
+		$dry_run = ! empty( $assoc_args['dry-run'] );
+		$opts    = $this->range_options(
 			$assoc_args,
 			array(
-				'dry_run'        => true,
+				'dry_run'        => $dry_run,
 				'create_missing' => true,
 				'remove_orphans' => false,
 			)
@@ -365,67 +389,44 @@ class KC_Meet_CLI_Command extends KC_Meet_CLI_Base {
 		} catch ( \Throwable $e ) {
 			$this->fail( $e );
 			return;
+		} finally {
+			KC_Meet_Events::reset();
 		}
-		$missing = array();
-		foreach ( (array) ( $report['missing'] ?? array() ) as $entry ) {
-			if ( is_array( $entry ) && (int) ( $entry['appointment_id'] ?? 0 ) > 0 ) {
-				$missing[] = array(
-					'appointment_id' => (int) $entry['appointment_id'],
-					'doctor_id'      => (int) ( $entry['doctor_id'] ?? 0 ),
-					'start_utc'      => (string) ( $entry['start_utc'] ?? '' ),
-				);
-			}
+		$errors = array();
+		foreach ( (array) ( $report['errors'] ?? array() ) as $error ) {
+			$errors[ (int) ( $error['appointment_id'] ?? 0 ) ] = (string) ( $error['error'] ?? '' );
 		}
-
-		if ( ! empty( $assoc_args['dry-run'] ) ) {
-			if ( ! empty( $missing ) || 'table' !== $format ) {
-				WP_CLI\Utils\format_items( $format, $missing, array( 'appointment_id', 'doctor_id', 'start_utc' ) );
-			}
-			WP_CLI::success( sprintf( '%d appointment(s) would get an event (dry run: nothing changed).', count( $missing ) ) );
-			return;
-		}
-
-		$counts   = array();
-		$progress = WP_CLI\Utils\make_progress_bar( 'Creating Google Meet events', count( $missing ) );
-		foreach ( $missing as $entry ) {
-			try {
-				$result = KC_Meet_Events::ensure( 'create', $entry['appointment_id'], array(), 'cli' );
-				$state  = (string) ( $result['state'] ?? 'unknown' );
-				if ( 'skipped' === $state && ! empty( $result['reason'] ) ) {
-					$state .= ' (' . $result['reason'] . ')';
-				}
-			} catch ( \Throwable $e ) {
-				$state = 'error';
-				WP_CLI::warning( sprintf( 'Appointment %d: %s (code %d)', $entry['appointment_id'], $e->getMessage(), (int) $e->getCode() ) );
-			}
-			$counts[ $state ] = ( $counts[ $state ] ?? 0 ) + 1;
-			$progress->tick();
-		}
-		$progress->finish();
-
 		$rows = array();
-		foreach ( $counts as $state => $count ) {
+		foreach ( (array) ( $report['missing'] ?? array() ) as $entry ) {
+			$id     = (int) ( $entry['appointment_id'] ?? 0 );
 			$rows[] = array(
-				'state' => $state,
-				'count' => $count,
+				'appointment_id' => $id,
+				'doctor_id'      => (int) ( $entry['doctor_id'] ?? 0 ),
+				'start_utc'      => (string) ( $entry['start_utc'] ?? '' ),
+				'error'          => $errors[ $id ] ?? '',
 			);
 		}
-		if ( ! empty( $rows ) || 'table' !== $format ) {
-			WP_CLI\Utils\format_items( $format, $rows, array( 'state', 'count' ) );
+		$fields = $dry_run ? array( 'appointment_id', 'doctor_id', 'start_utc' ) : array( 'appointment_id', 'doctor_id', 'start_utc', 'error' );
+		if ( ! empty( $rows ) || $this->is_machine( $format ) ) {
+			WP_CLI\Utils\format_items( $format, $rows, $fields );
 		}
-		$errors = (int) ( $counts['error'] ?? 0 );
-		if ( $errors > 0 ) {
-			WP_CLI::error( sprintf( '%d of %d appointment(s) failed.', $errors, count( $missing ) ) );
+		if ( $dry_run ) {
+			if ( ! $this->is_machine( $format ) ) {
+				WP_CLI::success( sprintf( '%d appointment(s) would get an event (dry run: nothing changed).', count( $rows ) ) );
+			}
+			return;
 		}
-		WP_CLI::success( sprintf( 'Processed %d appointment(s).', count( $missing ) ) );
+		$fixed = (int) ( $report['fixed'] ?? 0 );
+		$this->report_batch( $format, 'event', 'create', count( $rows ), $fixed, count( $errors ), max( 0, count( $rows ) - $fixed - count( $errors ) ) );
 	}
 
 	/**
 	 * Finds and fixes differences between appointments and Google events.
 	 *
-	 * Orphans (events whose appointment was deleted or cancelled, lost its telemedicine service
-	 * or changed doctor) are removed; telemedicine appointments without an event get one. Lists
-	 * both, then how many were fixed. The same pass runs daily in the background.
+	 * Orphans (events whose appointment was deleted or cancelled) are removed from Google
+	 * Calendar; telemedicine appointments without an event get one. --from, --to and --doctor
+	 * limit both halves. Lists both, then how many were fixed; exits 1 when any failed. The same
+	 * pass runs daily in the background.
 	 *
 	 * ## OPTIONS
 	 *
@@ -441,6 +442,9 @@ class KC_Meet_CLI_Command extends KC_Meet_CLI_Base {
 	 * [--doctor=<doctor>]
 	 * : Only this doctor (user id, login or e-mail).
 	 *
+	 * [--yes]
+	 * : Do not ask for confirmation before removing events.
+	 *
 	 * [--format=<format>]
 	 * : Output format of the list.
 	 * ---
@@ -455,8 +459,8 @@ class KC_Meet_CLI_Command extends KC_Meet_CLI_Base {
 	 * ## EXAMPLES
 	 *
 	 *     $ wp kc-meet reconcile --dry-run
-	 *     $ wp kc-meet reconcile
-	 *     $ wp kc-meet reconcile --doctor=12 --format=json
+	 *     $ wp kc-meet reconcile --yes
+	 *     $ wp kc-meet reconcile --doctor=12 --from=2024-06-01 --to=2024-06-30 --format=json
 	 *
 	 * @param array $args       Positional arguments.
 	 * @param array $assoc_args Named arguments.
@@ -467,14 +471,44 @@ class KC_Meet_CLI_Command extends KC_Meet_CLI_Base {
 		$format  = $this->format( $assoc_args );
 		$dry_run = ! empty( $assoc_args['dry-run'] );
 		$opts    = $this->range_options( $assoc_args, array( 'dry_run' => $dry_run ) );
+		$ranged  = isset( $opts['from'] ) || isset( $opts['to'] );
+		if ( ! $dry_run ) {
+			$this->confirm( 'Remove the Google Calendar events whose appointment is gone or cancelled, and create the missing ones?', $assoc_args );
+		}
+		$fixed  = 0;
+		$errors = array();
 		try {
-			$report = KC_Meet_Native::reconcile( $opts );
+			if ( $ranged ) {
+				// The extension's date window covers only the missing half; orphans are limited here
+				// by the local date of their event, so a ranged run never touches other dates.
+				$report  = KC_Meet_Native::reconcile( array_merge( $opts, array( 'dry_run' => true ) ) );
+				$orphans = $this->orphans_in_range( (array) ( $report['orphans'] ?? array() ), $opts );
+				if ( ! $dry_run ) {
+					$report = KC_Meet_Native::reconcile( array_merge( $opts, array( 'remove_orphans' => false ) ) );
+					foreach ( $orphans as $orphan ) {
+						try {
+							KC_Meet_Events::delete( (int) $orphan['appointment_id'], 'cli' );
+							++$fixed;
+						} catch ( \Throwable $e ) {
+							$errors[] = array(
+								'appointment_id' => (int) $orphan['appointment_id'],
+								'error'          => sprintf( '%s (code %d)', $e->getMessage(), (int) $e->getCode() ),
+							);
+						}
+					}
+				}
+				$report['orphans'] = $orphans;
+			} else {
+				$report = KC_Meet_Native::reconcile( $opts );
+			}
 		} catch ( \Throwable $e ) {
 			$this->fail( $e );
 			return;
 		} finally {
 			KC_Meet_Events::reset();
 		}
+		$fixed += (int) ( $report['fixed'] ?? 0 );
+		$errors = array_merge( $errors, (array) ( $report['errors'] ?? array() ) );
 
 		$rows = array();
 		foreach ( (array) ( $report['orphans'] ?? array() ) as $orphan ) {
@@ -497,36 +531,56 @@ class KC_Meet_CLI_Command extends KC_Meet_CLI_Base {
 				'reason'         => 'no_event',
 			);
 		}
-		if ( ! empty( $rows ) || 'table' !== $format ) {
+		if ( ! empty( $rows ) || $this->is_machine( $format ) ) {
 			WP_CLI\Utils\format_items( $format, $rows, array( 'kind', 'appointment_id', 'event_id', 'doctor_id', 'start_utc', 'reason' ) );
 		}
-		$errors = (array) ( $report['errors'] ?? array() );
 		foreach ( $errors as $error ) {
 			WP_CLI::warning( sprintf( 'Appointment %d: %s', (int) ( $error['appointment_id'] ?? 0 ), (string) ( $error['error'] ?? '' ) ) );
 		}
-		$orphans = count( (array) ( $report['orphans'] ?? array() ) );
-		$missing = count( (array) ( $report['missing'] ?? array() ) );
 		if ( $dry_run ) {
-			WP_CLI::success( sprintf( 'Found %d orphan(s) and %d missing event(s) (dry run: nothing changed).', $orphans, $missing ) );
+			if ( ! $this->is_machine( $format ) ) {
+				WP_CLI::success( sprintf( 'Found %d orphan(s) and %d missing event(s) (dry run: nothing changed).', count( (array) $report['orphans'] ), count( (array) ( $report['missing'] ?? array() ) ) ) );
+			}
 			return;
 		}
-		$message = sprintf( 'Fixed %d of %d orphan(s) and missing event(s).', (int) ( $report['fixed'] ?? 0 ), $orphans + $missing );
-		if ( ! empty( $errors ) ) {
-			WP_CLI::error( sprintf( '%s %d error(s).', $message, count( $errors ) ) );
+		$this->report_batch( $format, 'difference', 'fix', count( $rows ), $fixed, count( $errors ), max( 0, count( $rows ) - $fixed - count( $errors ) ) );
+	}
+
+	/**
+	 * The orphans whose event starts (in the site's time zone) within --from/--to.
+	 *
+	 * @param array $orphans Orphans of a dry reconcile pass.
+	 * @param array $opts    Reconcile options with `from` and/or `to`.
+	 * @return array
+	 */
+	private function orphans_in_range( array $orphans, array $opts ) {
+		$kept = array();
+		foreach ( $orphans as $orphan ) {
+			$state = KC_Meet_Native::appointment_state( (int) ( $orphan['appointment_id'] ?? 0 ) );
+			$start = (string) ( $state['event']['start_utc'] ?? '' );
+			if ( '' === $start ) {
+				continue;
+			}
+			$day = ( new DateTimeImmutable( $start, new DateTimeZone( 'UTC' ) ) )->setTimezone( wp_timezone() )->format( 'Y-m-d' );
+			if ( ( isset( $opts['from'] ) && $day < $opts['from'] ) || ( isset( $opts['to'] ) && $day > $opts['to'] ) ) {
+				continue;
+			}
+			$kept[] = $orphan;
 		}
-		WP_CLI::success( $message );
+		return $kept;
 	}
 
 	/**
 	 * Pulls the changes doctors made in Google Calendar into the appointments.
 	 *
-	 * Syncs the connected doctors one after the other (a progress bar ticks per doctor), or only
-	 * --doctor. Each change is applied like the background sync does it (a move moves the
-	 * appointment or is reverted, a deletion is flagged for review, cancels or recreates, per the
-	 * settings) and the action `kc_meet_appointment_changed_in_google` fires for it. Prints one
-	 * row per doctor, then a success, or a warning when a doctor failed, was skipped or has more
-	 * to sync (run it again: an unfinished listing resumes where it stopped). The same sync runs
-	 * every 5 minutes in the background.
+	 * Syncs every connected doctor at once (the extension runs their Google requests
+	 * concurrently), or only --doctor. Each change is applied like the background sync does it
+	 * (a move moves the appointment or is reverted, a deletion is flagged for review, cancels or
+	 * recreates, per the settings) and the action `kc_meet_appointment_changed_in_google` fires
+	 * for it. Prints one row per doctor; exits 1 when a doctor failed, so a cron job with
+	 * --quiet still reports it. A doctor with more to sync is a warning (run it again: an
+	 * unfinished listing resumes where it stopped). The same sync runs every 5 minutes in the
+	 * background.
 	 *
 	 * ## OPTIONS
 	 *
@@ -538,7 +592,7 @@ class KC_Meet_CLI_Command extends KC_Meet_CLI_Base {
 	 * ahead). Nothing is deleted locally.
 	 *
 	 * [--budget=<seconds>]
-	 * : Time each doctor's sync may take.
+	 * : Time the sync may take.
 	 * ---
 	 * default: 25
 	 * ---
@@ -569,92 +623,58 @@ class KC_Meet_CLI_Command extends KC_Meet_CLI_Base {
 		if ( ! KC_Meet_Native::has_sync() ) {
 			WP_CLI::error( sprintf( 'The loaded kc_meet extension (%s) has no two-way sync: update it.', KC_Meet_Native::version() ) );
 		}
-		$budget = $this->seconds_option( $assoc_args, 'budget', self::SYNC_BUDGET );
-		$full   = ! empty( $assoc_args['full'] );
+		$format = $this->format( $assoc_args );
+		$opts   = array(
+			'full'     => ! empty( $assoc_args['full'] ),
+			'budget_s' => $this->seconds_option( $assoc_args, 'budget', self::SYNC_BUDGET ),
+		);
 		if ( isset( $assoc_args['doctor'] ) ) {
-			$doctor_ids = array( (int) $this->resolve_doctor( (string) $assoc_args['doctor'] )->ID );
-		} else {
-			try {
-				$health = KC_Meet_Native::health();
-			} catch ( \Throwable $e ) {
-				$this->fail( $e );
-				return;
-			}
-			$doctor_ids = array();
-			foreach ( ( isset( $health['doctors'] ) && is_array( $health['doctors'] ) ? $health['doctors'] : array() ) as $status ) {
-				if ( is_array( $status ) && 'connected' === ( $status['status'] ?? '' ) && (int) ( $status['doctor_id'] ?? 0 ) > 0 ) {
-					$doctor_ids[] = (int) $status['doctor_id'];
-				}
-			}
-			if ( empty( $doctor_ids ) ) {
-				WP_CLI::success( 'No connected doctor to sync.' );
-				return;
-			}
+			$opts['doctor_id'] = (int) $this->resolve_doctor( (string) $assoc_args['doctor'] )->ID;
 		}
-
-		$rows     = array();
-		$progress = WP_CLI\Utils\make_progress_bar( 'Syncing Google Calendars', count( $doctor_ids ) );
-		foreach ( $doctor_ids as $doctor_id ) {
-			$opts = array(
-				'doctor_id' => $doctor_id,
-				'full'      => $full,
-				'budget_s'  => $budget,
+		try {
+			$result = KC_Meet_Sync_Changes::sync( $opts, 'cli' );
+		} catch ( \Throwable $e ) {
+			$this->fail( $e );
+			return;
+		}
+		$rows = array();
+		foreach ( (array) ( $result['doctors'] ?? array() ) as $doctor ) {
+			$rows[] = $this->sync_row( is_array( $doctor ) ? $doctor : array() );
+		}
+		if ( empty( $rows ) && isset( $opts['doctor_id'] ) ) {
+			$rows[] = $this->sync_row(
+				array(
+					'doctor_id' => $opts['doctor_id'],
+					'skipped'   => true,
+				)
 			);
-			try {
-				$result  = KC_Meet_Sync_Changes::sync( $opts, 'cli' );
-				$doctors = (array) ( $result['doctors'] ?? array() );
-				if ( empty( $doctors ) ) {
-					$doctors = array(
-						array(
-							'doctor_id' => $doctor_id,
-							'skipped'   => true,
-						),
-					);
-				}
-				foreach ( $doctors as $doctor ) {
-					$rows[] = $this->sync_row( is_array( $doctor ) ? $doctor : array( 'doctor_id' => $doctor_id ) );
-				}
-			} catch ( \Throwable $e ) {
-				$rows[] = $this->sync_row(
-					array(
-						'doctor_id' => $doctor_id,
-						'error'     => sprintf( '%s (code %d)', $e->getMessage(), (int) $e->getCode() ),
-					)
-				);
-			}
-			$progress->tick();
 		}
-		$progress->finish();
-
-		WP_CLI\Utils\format_items( $this->format( $assoc_args ), $rows, self::SYNC_FIELDS );
-
-		$changes    = array_sum( array_column( $rows, 'changes_applied' ) );
+		if ( ! empty( $rows ) || $this->is_machine( $format ) ) {
+			WP_CLI\Utils\format_items( $format, $rows, self::SYNC_FIELDS );
+		}
 		$failed     = 0;
 		$skipped    = 0;
 		$unfinished = 0;
 		foreach ( $rows as $row ) {
 			if ( '' !== $row['error'] ) {
 				++$failed;
+				WP_CLI::warning( sprintf( 'Doctor %d: %s', $row['doctor_id'], $row['error'] ) );
 			} elseif ( 'yes' === $row['skipped'] ) {
 				++$skipped;
 			} elseif ( 'yes' === $row['remaining'] ) {
 				++$unfinished;
 			}
 		}
-		if ( $failed + $skipped + $unfinished > 0 ) {
-			WP_CLI::warning(
-				sprintf(
-					'Synced %d doctor(s), %d change(s) applied; %d failed, %d skipped (not connected, or being synced elsewhere), %d not finished within the budget (run again to continue).',
-					count( $rows ) - $failed - $skipped - $unfinished,
-					$changes,
-					$failed,
-					$skipped,
-					$unfinished
-				)
-			);
+		if ( $unfinished > 0 ) {
+			WP_CLI::warning( sprintf( '%d doctor(s) not finished within the budget: run again to continue.', $unfinished ) );
+		}
+		if ( empty( $rows ) ) {
+			if ( ! $this->is_machine( $format ) ) {
+				WP_CLI::success( 'No connected doctor to sync.' );
+			}
 			return;
 		}
-		WP_CLI::success( sprintf( 'Synced %d doctor(s), %d change(s) applied.', count( $rows ), $changes ) );
+		$this->report_batch( $format, 'doctor', 'sync', count( $rows ), count( $rows ) - $failed - $skipped, $failed, $skipped );
 	}
 
 	/**

@@ -37,6 +37,7 @@ class KC_Meet_CLI_Event_Command extends KC_Meet_CLI_Base {
 	 * options:
 	 *   - table
 	 *   - json
+	 *   - csv
 	 *   - yaml
 	 * ---
 	 *
@@ -68,6 +69,7 @@ class KC_Meet_CLI_Event_Command extends KC_Meet_CLI_Base {
 	 * options:
 	 *   - table
 	 *   - json
+	 *   - csv
 	 *   - yaml
 	 * ---
 	 *
@@ -86,10 +88,16 @@ class KC_Meet_CLI_Event_Command extends KC_Meet_CLI_Base {
 	/**
 	 * Deletes the appointment's event (attendees are told).
 	 *
+	 * Ends with an error when there is no such appointment, and when the event stays in Google
+	 * Calendar because the doctor is not connected (only the site's record is removed then).
+	 *
 	 * ## OPTIONS
 	 *
 	 * <appointment>
 	 * : Appointment id.
+	 *
+	 * [--yes]
+	 * : Do not ask for confirmation.
 	 *
 	 * [--format=<format>]
 	 * : Output format of the result (table prints one line).
@@ -98,24 +106,31 @@ class KC_Meet_CLI_Event_Command extends KC_Meet_CLI_Base {
 	 * options:
 	 *   - table
 	 *   - json
+	 *   - csv
 	 *   - yaml
 	 * ---
 	 *
 	 * ## EXAMPLES
 	 *
 	 *     $ wp kc-meet event delete 42
+	 *     $ wp kc-meet event delete 42 --yes
 	 *
 	 * @param array $args       Positional arguments.
 	 * @param array $assoc_args Named arguments.
 	 * @return void
 	 */
 	public function delete( $args, $assoc_args ) {
+		$appointment_id = $this->appointment_id( $args[0] ?? '' );
+		$this->known_state( $appointment_id );
+		$this->confirm( sprintf( 'Delete the Google Calendar event of appointment %d (its attendees are told)?', $appointment_id ), $assoc_args );
 		$this->run( 'delete', $args, $assoc_args );
 	}
 
 	/**
-	 * Shows what the extension knows about the appointment's event: mapping, Google event,
-	 * background job and audit trail.
+	 * Shows the appointment's mapping, Google event, background job and audit trail.
+	 *
+	 * Ends with an error when kc-meet knows nothing of the appointment and KiviCare has no such
+	 * appointment.
 	 *
 	 * ## OPTIONS
 	 *
@@ -129,6 +144,7 @@ class KC_Meet_CLI_Event_Command extends KC_Meet_CLI_Base {
 	 * options:
 	 *   - table
 	 *   - json
+	 *   - csv
 	 *   - yaml
 	 * ---
 	 *
@@ -143,12 +159,7 @@ class KC_Meet_CLI_Event_Command extends KC_Meet_CLI_Base {
 	 */
 	public function show( $args, $assoc_args ) {
 		$appointment_id = $this->appointment_id( $args[0] ?? '' );
-		try {
-			$state = KC_Meet_Native::appointment_state( $appointment_id );
-		} catch ( \Throwable $e ) {
-			$this->fail( $e );
-			return;
-		}
+		$state          = $this->known_state( $appointment_id );
 		$format = $this->format( $assoc_args );
 		if ( 'json' === $format ) {
 			$this->print_json( $state );
@@ -197,6 +208,26 @@ class KC_Meet_CLI_Event_Command extends KC_Meet_CLI_Base {
 	}
 
 	/**
+	 * The extension's state of an appointment; WP_CLI::error() (code 5001, like create/update)
+	 * when neither kc-meet nor KiviCare knows the appointment.
+	 *
+	 * @param int $appointment_id Appointment.
+	 * @return array
+	 */
+	private function known_state( $appointment_id ) {
+		try {
+			$state = KC_Meet_Native::appointment_state( $appointment_id );
+		} catch ( \Throwable $e ) {
+			$this->fail( $e );
+			return array();
+		}
+		if ( empty( $state['mapping'] ) && empty( $state['event'] ) && empty( $state['job'] ) && null === KC_Meet_Appointment_Data::row( $appointment_id ) ) {
+			WP_CLI::error( sprintf( 'There is no appointment %d. (code 5001)', $appointment_id ) );
+		}
+		return $state;
+	}
+
+	/**
 	 * Runs create/update/delete and prints the result.
 	 *
 	 * @param string $action     create|update|delete.
@@ -216,6 +247,9 @@ class KC_Meet_CLI_Event_Command extends KC_Meet_CLI_Base {
 		}
 		$result += array( 'appointment_id' => $appointment_id );
 		$format  = $this->format( $assoc_args );
+		// A delete the extension could only do locally (doctor not connected): the event stays in
+		// Google, so the command did not do what it was asked.
+		$local_only = 'delete' === $action && 'deleted' === ( $result['state'] ?? '' ) && ! empty( $result['warnings'] );
 		if ( 'table' !== $format ) {
 			$fields = array( 'appointment_id', 'state', 'reason', 'event_id', 'meet_url', 'event_url', 'doctor_id', 'warnings' );
 			if ( 'json' === $format ) {
@@ -223,7 +257,13 @@ class KC_Meet_CLI_Event_Command extends KC_Meet_CLI_Base {
 			} else {
 				WP_CLI\Utils\format_items( $format, array( $result ), $fields );
 			}
+			if ( $local_only ) {
+				WP_CLI::error( sprintf( 'Appointment %d: %s.', $appointment_id, implode( '; ', array_map( 'strval', (array) $result['warnings'] ) ) ) );
+			}
 			return;
+		}
+		if ( $local_only ) {
+			WP_CLI::error( sprintf( 'Appointment %d: removed from the site only; %s.', $appointment_id, implode( '; ', array_map( 'strval', (array) $result['warnings'] ) ) ) );
 		}
 		foreach ( (array) ( $result['warnings'] ?? array() ) as $warning ) {
 			WP_CLI::warning( (string) $warning );

@@ -8,8 +8,10 @@
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Lists, runs and retries kc-meet's background jobs (Google writes that could not be done at
- * once: queued after Google failed, pending Meet links, failed permanently).
+ * Lists, runs and retries kc-meet's background jobs.
+ *
+ * A job is a Google write that could not be done at once: queued after Google failed, a Meet
+ * link still pending, or failed permanently.
  *
  * `wp kc-meet jobs run` can be driven by a system cron instead of WP-Cron:
  *
@@ -95,8 +97,10 @@ class KC_Meet_CLI_Jobs_Command extends KC_Meet_CLI_Base {
 	}
 
 	/**
-	 * Runs the due jobs now (under a lock: a run already in progress elsewhere makes this one
-	 * return at once).
+	 * Runs the due jobs now.
+	 *
+	 * Runs under a lock: a run already in progress elsewhere makes this one return at once.
+	 * Exits 1 when a job failed permanently, so a system cron with --quiet still reports it.
 	 *
 	 * ## OPTIONS
 	 *
@@ -145,25 +149,30 @@ class KC_Meet_CLI_Jobs_Command extends KC_Meet_CLI_Base {
 			KC_Meet_Events::reset();
 		}
 		$format = $this->format( $assoc_args );
+		$failed = (int) ( $summary['failed'] ?? 0 );
+		$line   = sprintf(
+			'Ran %d job(s): %d done, %d to retry, %d failed; %d still due%s.',
+			(int) ( $summary['ran'] ?? 0 ),
+			(int) ( $summary['done'] ?? 0 ),
+			(int) ( $summary['retried'] ?? 0 ),
+			$failed,
+			(int) ( $summary['remaining_due'] ?? 0 ),
+			! empty( $summary['skipped_locked'] ) ? '; another run holds the lock' : ''
+		);
 		if ( 'json' === $format ) {
 			$this->print_json( $summary );
-			return;
+		} else {
+			$jobs = (array) ( $summary['jobs'] ?? array() );
+			if ( ! empty( $jobs ) || $this->is_machine( $format ) ) {
+				WP_CLI\Utils\format_items( $format, $jobs, array( 'id', 'appointment_id', 'action', 'outcome', 'error' ) );
+			}
 		}
-		$jobs = (array) ( $summary['jobs'] ?? array() );
-		if ( ! empty( $jobs ) ) {
-			WP_CLI\Utils\format_items( $format, $jobs, array( 'id', 'appointment_id', 'action', 'outcome', 'error' ) );
+		if ( $failed > 0 ) {
+			WP_CLI::error( $line );
 		}
-		WP_CLI::success(
-			sprintf(
-				'Ran %d job(s): %d done, %d to retry, %d failed; %d still due%s.',
-				(int) ( $summary['ran'] ?? 0 ),
-				(int) ( $summary['done'] ?? 0 ),
-				(int) ( $summary['retried'] ?? 0 ),
-				(int) ( $summary['failed'] ?? 0 ),
-				(int) ( $summary['remaining_due'] ?? 0 ),
-				! empty( $summary['skipped_locked'] ) ? '; another run holds the lock' : ''
-			)
-		);
+		if ( ! $this->is_machine( $format ) ) {
+			WP_CLI::success( $line );
+		}
 	}
 
 	/**

@@ -297,7 +297,10 @@ final class KC_Meet_Events {
 			}
 			$failure['count'] = 1;
 			$stored[]         = $failure;
-			KC_Meet_Notices::add_persistent( self::failure_text( $failure ), 'warning' );
+			if ( 0 === (int) $failure['appointment_id'] ) {
+				// An appointment's failure is counted in the one grouped notice (KC_Meet_Doctor_Notices).
+				KC_Meet_Notices::add_persistent( self::failure_text( $failure ), 'warning' );
+			}
 		}
 		update_option( self::ERRORS_OPTION, array_slice( array_values( $stored ), -self::MAX_ERRORS ), false );
 	}

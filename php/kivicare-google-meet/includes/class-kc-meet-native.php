@@ -330,6 +330,55 @@ final class KC_Meet_Native {
 	}
 
 	/**
+	 * A page of the site's telemedicine appointments with their Google state (one query).
+	 *
+	 * @param array $opts `doctor_id`, `state`, `from`, `to` (Y-m-d), `appointment_id`, `order`, `page`, `per_page`.
+	 * @return array `rows`, `total`, `page`, `per_page`.
+	 */
+	public static function appointments( array $opts = array() ) {
+		self::ensure_ready();
+		return kc_meet_appointments( $opts );
+	}
+
+	/**
+	 * A page of the site's KiviCare doctors with their connection (one query).
+	 *
+	 * @param array $opts `status`, `doctor_id`, `search`, `page`, `per_page`.
+	 * @return array `rows`, `total`, `page`, `per_page`.
+	 */
+	public static function doctors( array $opts = array() ) {
+		self::ensure_ready();
+		return kc_meet_doctors( $opts );
+	}
+
+	/**
+	 * What kc-meet keeps about a user (personal-data export; no Google request).
+	 *
+	 * @param int $user_id User.
+	 * @return array `user_id`, `connection`, `audit`, `appointments`.
+	 */
+	public static function privacy_export( $user_id ) {
+		self::ensure_ready();
+		return kc_meet_privacy_export( (int) $user_id );
+	}
+
+	/**
+	 * Erases what kc-meet keeps about a user: disconnects their Google account, removes the audit
+	 * rows about them.
+	 *
+	 * @param int $user_id User.
+	 * @return array `disconnected`, `revoked`, `revoke_error`, `audit_rows_removed`, `appointments_retained`.
+	 */
+	public static function privacy_erase( $user_id ) {
+		self::ensure_ready();
+		try {
+			return kc_meet_privacy_erase( (int) $user_id );
+		} finally {
+			self::clear_user_cache( (int) $user_id );
+		}
+	}
+
+	/**
 	 * Incremental two-way sync with Google Calendar. The extension has applied every returned
 	 * change to the database already; the caller hands them to {@see KC_Meet_Sync_Changes::dispatch()}.
 	 *

@@ -120,6 +120,17 @@ final class KC_Meet_Plugin {
 		// Unscheduling our cron events needs no extension: always possible.
 		register_deactivation_hook( $plugin->file, array( 'KC_Meet_Lifecycle', 'deactivate' ) );
 
+		// Registered even without the extension: its before_invoke says what is missing and how
+		// to install it (`wp kc-meet health`), instead of "not a registered wp command".
+		if ( defined( 'WP_CLI' ) && WP_CLI && class_exists( 'WP_CLI' ) ) {
+			$cli = array( 'before_invoke' => array( 'KC_Meet_CLI_Base', 'require_extension' ) );
+			WP_CLI::add_command( 'kc-meet', 'KC_Meet_CLI_Command', $cli );
+			WP_CLI::add_command( 'kc-meet event', 'KC_Meet_CLI_Event_Command', $cli );
+			WP_CLI::add_command( 'kc-meet jobs', 'KC_Meet_CLI_Jobs_Command', $cli );
+			WP_CLI::add_command( 'kc-meet orders', 'KC_Meet_CLI_Orders_Command', $cli );
+			WP_CLI::add_command( 'kc-meet channels', 'KC_Meet_CLI_Channels_Command', $cli );
+		}
+
 		if ( ! self::extension_available() ) {
 			// Exactly one admin notice, nothing else (activation stays possible).
 			add_action( 'admin_notices', array( 'KC_Meet_Notices', 'render_missing_extension' ) );
@@ -145,16 +156,6 @@ final class KC_Meet_Plugin {
 			$plugin->on_plugins_loaded();
 		} else {
 			add_action( 'plugins_loaded', array( $plugin, 'on_plugins_loaded' ), 1 );
-		}
-
-		if ( defined( 'WP_CLI' ) && WP_CLI && class_exists( 'WP_CLI' ) ) {
-			WP_CLI::add_command( 'kc-meet', 'KC_Meet_CLI_Command' );
-			WP_CLI::add_command( 'kc-meet event', 'KC_Meet_CLI_Event_Command' );
-			WP_CLI::add_command( 'kc-meet jobs', 'KC_Meet_CLI_Jobs_Command' );
-			WP_CLI::add_command( 'kc-meet orders', 'KC_Meet_CLI_Orders_Command' );
-			if ( KC_Meet_Native::has_sync() ) {
-				WP_CLI::add_command( 'kc-meet channels', 'KC_Meet_CLI_Channels_Command' );
-			}
 		}
 	}
 
@@ -302,6 +303,11 @@ final class KC_Meet_Plugin {
 		$this->component( 'appointments', 'KC_Meet_Appointment_Hooks' );
 		$this->component( 'background', 'KC_Meet_Background' );
 		$this->component( 'woocommerce', 'KC_Meet_WooCommerce' );
+		$this->component( 'admin_doctors', 'KC_Meet_Admin_Doctors' );
+		$this->component( 'admin_appointments', 'KC_Meet_Admin_Appointments' );
+		$this->component( 'users', 'KC_Meet_Users' );
+		$this->component( 'privacy', 'KC_Meet_Privacy' );
+		$this->component( 'doctor_notices', 'KC_Meet_Doctor_Notices' );
 	}
 
 	/**

@@ -13,6 +13,7 @@
  *   "user":     2,                               // wp_set_current_user() before the code runs
  *   "cli":      true,                            // load the WP-CLI stand-in first (defines WP_CLI), fire cli_init
  *   "wpcli":    ["kc-meet", "status", "--doctor=2"],  // then run this command through the stand-in
+ *   "stdin":    "y\n",                          // what WP_CLI::confirm() reads (one answer per line)
  *   "admin":    true,                            // define WP_ADMIN and load wp-admin/includes/admin.php
  *   "kc_core":  "4"                              // KiviCare 4.x present (loads the provider base stand-in)
  * }
@@ -112,6 +113,7 @@ if (isset($kcm_job['user'])) {
 try {
 	$kcm_args = $kcm_job['args'] ?? [];
 	if (!empty($kcm_job['wpcli'])) {
+		WP_CLI::$stdin = (string) ($kcm_job['stdin'] ?? '');
 		$code = WP_CLI::run_command(array_values($kcm_job['wpcli']));
 		$GLOBALS['kcm_report']['cli'] = ['exit_code' => $code, 'stdout' => WP_CLI::$stdout, 'stderr' => WP_CLI::$stderr];
 	}

@@ -10,6 +10,13 @@ if (strpos($path, '..') !== false) {
 	http_response_code(400);
 	return true;
 }
+// The demo prints a link that names its database once (a browser cannot send X-KC-Test-DB):
+// remember it in the cookie wp-config.php reads, then continue without the parameter.
+if (isset($_GET['kc_test_db']) && preg_match('/^kcm_[a-z0-9_]{1,60}$/', (string) $_GET['kc_test_db'])) {
+	setcookie('kc_test_db', (string) $_GET['kc_test_db'], ['path' => '/', 'httponly' => true, 'samesite' => 'Lax']);
+	header('Location: ' . $path, true, 302);
+	return true;
+}
 $file = $root . $path;
 if ($path !== '/' && is_file($file)) {
 	return false;

@@ -6,36 +6,19 @@ namespace KcMeetTest;
  *     The browser names this test's database with the cookie kc_test_db (it cannot send X-KC-Test-DB).
  */
 final class BrowserSettingsPageTest extends WpTestCase {
-	private ?WebDriver $wd = null;
+	use BrowserSession;
 
 	protected function setUp(): void {
 		// No skip: a missing chromium or chromedriver fails the run (WebDriver throws).
 		WebDriver::requireInstalled();
 		parent::setUp();
-		$this->wd = new WebDriver();
-		// Be on the site's origin to set the cookie that selects this test's database.
-		$this->wd->go(Env::wpUrl() . '/wp-includes/images/blank.gif');
-		$this->wd->addCookie('kc_test_db', $this->db);
+		$this->startBrowser();
 		$this->login('admin');
 	}
 
 	protected function tearDown(): void {
-		if ($this->wd) {
-			$this->wd->quit();
-			$this->wd = null;
-		}
+		$this->stopBrowser();
 		parent::tearDown();
-	}
-
-	private function login(string $who): void {
-		$wd = $this->wd;
-		$wd->go(Env::wpUrl() . '/wp-login.php');
-		$wd->waitFor(static fn($w) => $w->find('#user_login') !== '');
-		usleep(300000); // wp-login.php focuses the field on load
-		$wd->type($wd->find('#user_login'), $this->users[$who]['login']);
-		$wd->type($wd->find('#user_pass'), $this->users[$who]['password']);
-		$wd->click($wd->find('#wp-submit'));
-		$wd->waitFor(static fn($w) => strpos($w->url(), '/wp-admin/') !== false);
 	}
 
 	private function openSettings(string $query = ''): void {

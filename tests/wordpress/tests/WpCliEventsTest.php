@@ -14,9 +14,10 @@ final class WpCliEventsTest extends WpTestCase {
 		return $r->cli();
 	}
 
+	/** STDOUT of a --format=json command is JSON and nothing else (scripts parse all of it). */
 	private function json(string $stdout) {
-		$j = json_decode((string) strtok($stdout, "\n"), true);
-		$this->assertIsArray($j, "first line of stdout is JSON: $stdout");
+		$j = json_decode($stdout, true);
+		$this->assertIsArray($j, "stdout is JSON and nothing else: $stdout");
 		return $j;
 	}
 
@@ -79,12 +80,12 @@ final class WpCliEventsTest extends WpTestCase {
 		$id = $this->kcAppointment(self::day(4));
 		$this->cli(['kc-meet', 'event', 'create', (string) $id]);
 		$eventId = $this->liveEvents()[0]['id'];
-		$cli = $this->cli(['kc-meet', 'event', 'delete', (string) $id]);
+		$cli = $this->cli(['kc-meet', 'event', 'delete', (string) $id, '--yes']);
 		$this->assertSame(0, $cli['exit_code'], json_encode($cli));
 		$this->assertSame("Success: Appointment $id: deleted event $eventId.\n", $cli['stdout']);
 		$this->assertSame('cancelled', $this->googleEvent($eventId)['status']);
 		$this->assertSame([], $this->mappingRows($id));
-		$again = $this->cli(['kc-meet', 'event', 'delete', (string) $id]);
+		$again = $this->cli(['kc-meet', 'event', 'delete', (string) $id, '--yes']);
 		$this->assertSame(0, $again['exit_code'], 'deleting again is fine: ' . json_encode($again));
 		$this->assertStringContainsString('no_event', $again['stdout']);
 	}
@@ -100,29 +101,41 @@ final class WpCliEventsTest extends WpTestCase {
 		$rows = $this->json($cli['stdout']);
 		$this->assertEqualsCanonicalizing([$a, $b], array_column($rows, 'appointment_id'), $cli['stdout']);
 		$this->assertSame([$this->id('doctor'), $this->id('doctor')], array_column($rows, 'doctor_id'));
-		$this->assertStringContainsString('Success: 2 appointment(s) would get an event (dry run: nothing changed).', $cli['stdout']);
+		$this->assertStringNotContainsString('Success:', $cli['stdout'], 'no Success line after machine-readable output');
+		$table = $this->cli(['kc-meet', 'backfill', '--dry-run']);
+		$this->assertStringContainsString('Success: 2 appointment(s) would get an event (dry run: nothing changed).', $table['stdout']);
 		$this->assertSame([], array_filter($this->requestsSince($before), static fn($r) => strpos($r['path'], '/calendar/v3/') === 0 && $r['method'] !== 'GET'));
 		$this->assertSame([], $this->googleEvents());
 	}
 
-	public function test_backfill_creates_the_missing_events_with_a_progress_bar(): void {
+	public function test_backfill_creates_the_missing_events_through_the_reconcile_pass(): void {
 		$this->readyToBook();
 		$a = $this->kcAppointment(self::day(3));
 		$b = $this->kcAppointment(self::day(4));
-		// Run in-process to read what the command did with its progress bar (WP_CLI::$progress_bars).
-		$cli = $this->wpOk(['cli' => true, 'code' => '$code = WP_CLI::run_command(["kc-meet", "backfill", "--format=json"]);
-			return ["exit_code" => $code, "stdout" => WP_CLI::$stdout, "stderr" => WP_CLI::$stderr, "bars" => WP_CLI::$progress_bars];']);
+		$cli = $this->cli(['kc-meet', 'backfill', '--format=json']);
 		$this->assertSame(0, $cli['exit_code'], json_encode($cli));
-		$this->assertSame([['message' => 'Creating Google Meet events', 'count' => 2, 'ticks' => 2, 'finished' => true]], $cli['bars'],
-			'one progress bar for the two appointments, ticked once each and finished');
-		$this->assertSame([['state' => 'created', 'count' => 2]], $this->json($cli['stdout']));
-		$this->assertStringContainsString('Success: Processed 2 appointment(s).', $cli['stdout']);
+		$rows = $this->json($cli['stdout']);
+		$this->assertEqualsCanonicalizing([$a, $b], array_column($rows, 'appointment_id'), $cli['stdout']);
+		$this->assertSame(['', ''], array_column($rows, 'error'));
 		$this->assertCount(2, $this->liveEvents());
 		foreach ([$a, $b] as $id) {
 			$this->assertCount(1, $this->mappingRows($id), "appointment $id");
 		}
 		$again = $this->cli(['kc-meet', 'backfill', '--dry-run', '--format=json']);
 		$this->assertSame([], $this->json($again['stdout']), 'nothing left to backfill');
+		$table = $this->cli(['kc-meet', 'backfill']);
+		$this->assertSame(0, $table['exit_code'], json_encode($table));
+		$this->assertStringContainsString('Success: Event already created.', $table['stdout']);
+	}
+
+	public function test_backfill_exits_1_when_an_event_could_not_be_created(): void {
+		$this->readyToBook();
+		$this->kcAppointment(self::day(3));
+		$this->emu()->fault(['method' => 'POST', 'path' => '/calendar/v3/calendars/primary/events', 'times' => 0, 'action' => 'status', 'status' => 400]);
+		$cli = $this->cli(['kc-meet', 'backfill', '--format=json', '--quiet']);
+		$this->assertSame(1, $cli['exit_code'], json_encode($cli));
+		$this->assertNotSame('', $this->json($cli['stdout'])[0]['error']);
+		$this->assertStringContainsString('Error: No events created (1 failed).', $cli['stderr']);
 	}
 
 	public function test_jobs_list_retry_and_run_bring_a_failed_event_through(): void {
@@ -198,7 +211,7 @@ final class WpCliEventsTest extends WpTestCase {
 		$this->assertSame('missing', $rows[1]['kind']);
 		$this->assertSame($missing, $rows[1]['appointment_id']);
 		$this->assertSame($this->id('doctor'), $rows[1]['doctor_id']);
-		$this->assertStringContainsString('Success: Found 1 orphan(s) and 1 missing event(s) (dry run: nothing changed).', $cli['stdout']);
+		$this->assertStringNotContainsString('Success:', $cli['stdout'], 'no Success line after machine-readable output');
 
 		$this->assertSame([], array_filter($this->requestsSince($before), static fn($r) => strpos($r['path'], '/calendar/v3/') === 0 && $r['method'] !== 'GET'), 'no Google write');
 		$this->assertCount(1, $this->liveEvents(), 'the orphan is still there');

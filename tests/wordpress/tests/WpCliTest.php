@@ -83,7 +83,7 @@ final class WpCliTest extends WpTestCase {
 	public function test_disconnect_revokes_and_reports_success(): void {
 		$this->configureOAuth();
 		$this->connectDoctor('doctor');
-		$cli = $this->cli(['kc-meet', 'disconnect', $this->users['doctor']['login']]);
+		$cli = $this->cli(['kc-meet', 'disconnect', $this->users['doctor']['login'], '--yes']);
 		$this->assertSame(0, $cli['exit_code'], json_encode($cli));
 		$this->assertStringStartsWith('Success: ', $cli['stdout']);
 		$this->assertSame('off', $this->metaValue($this->id('doctor'), 'kiviCare_google_meet_connect'));
@@ -93,7 +93,7 @@ final class WpCliTest extends WpTestCase {
 
 	public function test_disconnect_of_a_never_connected_doctor_succeeds_without_google(): void {
 		$this->configureOAuth();
-		$cli = $this->cli(['kc-meet', 'disconnect', (string) $this->id('doctor2')]);
+		$cli = $this->cli(['kc-meet', 'disconnect', (string) $this->id('doctor2'), '--yes']);
 		$this->assertSame(0, $cli['exit_code'], json_encode($cli));
 		$this->assertStringContainsString('was not connected', $cli['stdout']);
 		$this->assertSame([], $this->emu()->requests());
@@ -111,7 +111,7 @@ final class WpCliTest extends WpTestCase {
 	public function test_health_strict_fails_when_the_client_is_missing(): void {
 		$cli = $this->cli(['kc-meet', 'health', '--strict', '--format=json']);
 		$this->assertSame(1, $cli['exit_code'], json_encode($cli));
-		$codes = array_column(json_decode(strtok($cli['stdout'], "\n"), true), 'code');
+		$codes = array_column(json_decode($cli['stdout'], true), 'code');
 		$this->assertContains('missing_client', $codes);
 	}
 

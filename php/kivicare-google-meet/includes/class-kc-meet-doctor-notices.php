@@ -1,0 +1,197 @@
+<?php
+/**
+ * Notices that reach the right person.
+ *
+ * @package KC_Meet
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Tells the person who can act, once, and stays quiet when all is well:
+ * - a doctor whose Google connection broke (Google refused the stored grant: status
+ *   `needs_reconnect`) sees a notice with a Reconnect button on every admin page they use, their
+ *   KiviCare dashboard and profile included, and gets one e-mail per breakage (not one per
+ *   failed appointment): the e-mail is sent by the every-minute job pass and remembered in the
+ *   user meta `kc_meet_reconnect_mailed` until the doctor is connected again;
+ * - managers (`manage_options`) see one grouped notice with the number of doctors who must
+ *   reconnect and of appointments whose Google event failed, linking to the Doctors and
+ *   Appointments screens (two queries on the managers' page loads only, not cached: a notice that
+ *   lags behind a breakage or a fix would send them to the wrong screen).
+ */
+final class KC_Meet_Doctor_Notices {
+
+	/**
+	 * User meta: the breakage (last error time) the doctor was e-mailed about.
+	 *
+	 * @var string
+	 */
+	const MAILED_META = 'kc_meet_reconnect_mailed';
+
+	/**
+	 * Hooks the notices and the e-mail pass.
+	 *
+	 * @return void
+	 */
+	public function register() {
+		add_action( 'admin_notices', array( __CLASS__, 'render_doctor_notice' ) );
+		add_action( 'admin_notices', array( __CLASS__, 'render_admin_notice' ) );
+		add_action( 'kc_meet_run_jobs', array( __CLASS__, 'mail_broken_connections' ), 20 );
+	}
+
+	/**
+	 * The doctor's own notice: their connection needs a reconnect.
+	 *
+	 * @return void
+	 */
+	public static function render_doctor_notice() {
+		$user_id = get_current_user_id();
+		if ( $user_id <= 0 || ! KC_Meet_Access::is_doctor( $user_id ) ) {
+			return;
+		}
+		try {
+			$status = KC_Meet_Native::status( $user_id );
+		} catch ( \Throwable $e ) {
+			return;
+		}
+		if ( 'needs_reconnect' !== ( $status['status'] ?? '' ) ) {
+			return;
+		}
+		printf(
+			'<div class="notice notice-error" id="kc-meet-doctor-reconnect"><p><strong>%1$s</strong> %2$s</p><p><a class="button button-primary" href="%3$s">%4$s</a></p></div>',
+			esc_html__( 'Your Google Calendar connection stopped working.', 'kc-googlemeet' ),
+			esc_html__( 'Google no longer accepts the access you gave this site, so your new video consultations get no Google Meet link. Reconnect your Google account to fix it.', 'kc-googlemeet' ),
+			esc_url( KC_Meet_Profile::connect_url( $user_id ) ),
+			esc_html__( 'Reconnect Google Calendar', 'kc-googlemeet' )
+		);
+	}
+
+	/**
+	 * Counts that need a manager: doctors to reconnect, appointments whose event failed.
+	 *
+	 * @return array{reconnect: int, failed: int}
+	 */
+	public static function counts() {
+		$counts = array(
+			'reconnect' => 0,
+			'failed'    => 0,
+		);
+		try {
+			$counts['reconnect'] = (int) KC_Meet_Native::doctors(
+				array(
+					'status'   => 'needs_reconnect',
+					'per_page' => 1,
+				)
+			)['total'];
+			$counts['failed']    = count(
+				(array) KC_Meet_Native::jobs(
+					array(
+						'state' => 'failed',
+						'limit' => 1000,
+					)
+				)['jobs']
+			);
+		} catch ( \Throwable $e ) {
+			unset( $e ); // The configuration notice explains why.
+		}
+		return $counts;
+	}
+
+	/**
+	 * The managers' grouped notice; nothing when all is well.
+	 *
+	 * @return void
+	 */
+	public static function render_admin_notice() {
+		if ( ! current_user_can( KC_Meet_Access::ADMIN_CAP ) ) {
+			return;
+		}
+		$counts = self::counts();
+		$parts  = array();
+		if ( $counts['reconnect'] > 0 ) {
+			$parts[] = sprintf(
+				'<a href="%1$s">%2$s</a>',
+				esc_url( add_query_arg( array( 'page' => KC_Meet_Admin_Screens::MENU_SLUG, 'status' => 'needs_reconnect' ), admin_url( 'admin.php' ) ) ),
+				/* translators: %d: number of doctors */
+				esc_html( sprintf( _n( '%d doctor must reconnect Google Calendar', '%d doctors must reconnect Google Calendar', $counts['reconnect'], 'kc-googlemeet' ), $counts['reconnect'] ) )
+			);
+		}
+		if ( $counts['failed'] > 0 ) {
+			$parts[] = sprintf(
+				'<a href="%1$s">%2$s</a>',
+				esc_url( add_query_arg( array( 'page' => KC_Meet_Admin_Appointments::SLUG, 'state' => 'failed' ), admin_url( 'admin.php' ) ) ),
+				/* translators: %d: number of appointments */
+				esc_html( sprintf( _n( '%d appointment has no Google Meet link (failed)', '%d appointments have no Google Meet link (failed)', $counts['failed'], 'kc-googlemeet' ), $counts['failed'] ) )
+			);
+		}
+		if ( empty( $parts ) ) {
+			return;
+		}
+		printf(
+			'<div class="notice notice-warning" id="kc-meet-attention"><p><strong>%1$s</strong> %2$s</p></div>',
+			esc_html__( 'Google Meet needs attention:', 'kc-googlemeet' ),
+			implode( '; ', $parts ) // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- escaped above.
+		);
+	}
+
+	/**
+	 * Every-minute pass: one e-mail to each doctor whose connection broke since the last pass;
+	 * forgets the e-mail of doctors connected again (a new breakage mails again).
+	 *
+	 * @return int E-mails sent.
+	 */
+	public static function mail_broken_connections() {
+		try {
+			$broken = KC_Meet_Native::doctors(
+				array(
+					'status'   => 'needs_reconnect',
+					'per_page' => 500,
+				)
+			)['rows'];
+		} catch ( \Throwable $e ) {
+			return 0;
+		}
+		$sent      = 0;
+		$broken_id = array();
+		foreach ( (array) $broken as $row ) {
+			$doctor_id               = (int) $row['doctor_id'];
+			$broken_id[ $doctor_id ] = true;
+			if ( '' !== (string) get_user_meta( $doctor_id, self::MAILED_META, true ) ) {
+				continue;
+			}
+			// Remember first: a failing mail server must not turn this into one mail a minute.
+			update_user_meta( $doctor_id, self::MAILED_META, (string) ( $row['last_error_at'] ?? gmdate( 'c' ) ) );
+			$sent += self::mail( (string) $row['user_email'], (string) $row['name'] ) ? 1 : 0;
+		}
+		foreach ( get_users( array( 'meta_key' => self::MAILED_META, 'fields' => 'ID' ) ) as $doctor_id ) { // phpcs:ignore WordPress.DB.SlowDBQuery.slow_db_query_meta_key -- few users ever carry it.
+			if ( ! isset( $broken_id[ (int) $doctor_id ] ) ) {
+				delete_user_meta( (int) $doctor_id, self::MAILED_META );
+			}
+		}
+		return $sent;
+	}
+
+	/**
+	 * The e-mail to a doctor whose connection broke (plain text, no secret).
+	 *
+	 * @param string $email Doctor's e-mail.
+	 * @param string $name  Doctor's name.
+	 * @return bool Whether wp_mail() accepted it.
+	 */
+	private static function mail( $email, $name ) {
+		if ( ! is_email( $email ) ) {
+			return false;
+		}
+		$site = wp_specialchars_decode( get_bloginfo( 'name' ), ENT_QUOTES );
+		/* translators: %s: site name */
+		$subject = sprintf( __( '[%s] Reconnect your Google Calendar', 'kc-googlemeet' ), $site );
+		$body    = sprintf(
+			/* translators: 1: doctor's name, 2: site name, 3: profile URL */
+			__( "Hello %1\$s,\n\nGoogle no longer accepts the access you gave %2\$s to your Google Calendar, so your new video consultations get no Google Meet link.\n\nPlease sign in and reconnect your Google account on your profile:\n%3\$s\n\nYou get this e-mail once; the site shows the same message until the connection works again.", 'kc-googlemeet' ),
+			$name,
+			$site,
+			admin_url( 'profile.php#kc-meet' )
+		);
+		return (bool) wp_mail( $email, $subject, $body );
+	}
+}

@@ -1,0 +1,112 @@
+<?php
+/**
+ * Users and sites: deleted doctors, new network sites.
+ *
+ * @package KC_Meet
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Keeps kc-meet's data in step with WordPress's users and sites:
+ * - `delete_user` (single site: the user is deleted) and `wpmu_delete_user` (multisite: the user
+ *   is deleted from the network): a doctor's Google connection is disconnected (push channels
+ *   stopped on every site where kc-meet runs, grant revoked, tokens erased) before WordPress
+ *   deletes the user meta the grant lives in. On a network, `delete_user` only removes the user
+ *   from one site: that site's push channels of the doctor are stopped, the grant stays.
+ * - `wp_initialize_site` (WordPress 5.1+): a new site of a network where kc-meet is network-active
+ *   gets kc-meet's tables at once, not on the first admin visit.
+ */
+final class KC_Meet_Users {
+
+	/**
+	 * Hooks the user and site events.
+	 *
+	 * @return void
+	 */
+	public function register() {
+		add_action( 'delete_user', array( $this, 'on_delete_user' ), 5 );
+		add_action( 'wpmu_delete_user', array( $this, 'on_wpmu_delete_user' ), 5 );
+		// After WordPress created the site's tables (priority 10) and options (20).
+		add_action( 'wp_initialize_site', array( $this, 'on_initialize_site' ), 100 );
+	}
+
+	/**
+	 * Whether the user holds a Google Meet token (network-wide user meta).
+	 *
+	 * @param int $user_id User.
+	 * @return bool
+	 */
+	private static function has_token( $user_id ) {
+		return '' !== (string) get_user_meta( (int) $user_id, 'google_meet_access_token', true );
+	}
+
+	/**
+	 * `delete_user`: disconnects a deleted doctor (single site), or stops this site's channels of
+	 * a doctor removed from one site of a network.
+	 *
+	 * @param int $user_id User being deleted.
+	 * @return void
+	 */
+	public function on_delete_user( $user_id ) {
+		$user_id = (int) $user_id;
+		if ( ! self::has_token( $user_id ) ) {
+			return;
+		}
+		try {
+			if ( is_multisite() ) {
+				KC_Meet_Native::stop_channels( $user_id );
+			} else {
+				KC_Meet_Native::disconnect( $user_id );
+			}
+		} catch ( \Throwable $e ) {
+			KC_Meet_Events::record_failure( 0, 'delete_user', $e, 'users' );
+		}
+	}
+
+	/**
+	 * `wpmu_delete_user`: stops the doctor's channels on every site where kc-meet runs, then
+	 * revokes and erases the connection.
+	 *
+	 * @param int $user_id User being deleted from the network.
+	 * @return void
+	 */
+	public function on_wpmu_delete_user( $user_id ) {
+		$user_id = (int) $user_id;
+		if ( ! self::has_token( $user_id ) ) {
+			return;
+		}
+		foreach ( KC_Meet_Lifecycle::site_ids() as $site_id ) {
+			switch_to_blog( $site_id );
+			try {
+				KC_Meet_Native::stop_channels( $user_id );
+			} catch ( \Throwable $e ) {
+				unset( $e ); // kc-meet does not run on this site (no tables), or Google failed: the channel expires by itself.
+			}
+			restore_current_blog();
+		}
+		try {
+			KC_Meet_Native::disconnect( $user_id );
+		} catch ( \Throwable $e ) {
+			KC_Meet_Events::record_failure( 0, 'delete_user', $e, 'users' );
+		}
+	}
+
+	/**
+	 * `wp_initialize_site`: creates kc-meet's tables on a new site when kc-meet is network-active.
+	 *
+	 * @param WP_Site $site New site.
+	 * @return void
+	 */
+	public function on_initialize_site( $site ) {
+		if ( ! function_exists( 'is_plugin_active_for_network' ) ) {
+			require_once ABSPATH . 'wp-admin/includes/plugin.php';
+		}
+		if ( ! is_plugin_active_for_network( plugin_basename( KC_Meet_Plugin::instance()->file() ) ) ) {
+			return;
+		}
+		switch_to_blog( (int) $site->blog_id );
+		KC_Meet_Lifecycle::migrate_now();
+		restore_current_blog();
+	}
+}

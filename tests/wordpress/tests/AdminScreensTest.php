@@ -1,0 +1,124 @@
+<?php
+namespace KcMeetTest;
+
+/**
+ * Google Meet → Doctors and Appointments: what a clinic admin sees (every doctor, every
+ * telemedicine appointment with its state) and the actions behind nonces and capabilities.
+ */
+final class AdminScreensTest extends WpTestCase {
+	use KiviCareFixtures;
+
+	private const DOCTORS = '/wp-admin/admin.php?page=kc-meet-doctors';
+	private const APPOINTMENTS = '/wp-admin/admin.php?page=kc-meet-appointments';
+
+	private function page(Http $h, string $url): Html {
+		$r = $h->get($url);
+		$this->assertSame(200, $r->status, $r->describe());
+		return new Html($r->body);
+	}
+
+	/** Submits the row form whose button has class $button; returns the final page. */
+	private function rowAction(Http $h, Html $page, string $rowXpath, string $button): Html {
+		$btn = $page->first($rowXpath . "//button[contains(@class, '$button')]");
+		$this->assertNotNull($btn, "no $button button in $rowXpath");
+		$form = $page->form($btn->parentNode, Env::wpUrl() . self::DOCTORS);
+		$r = $h->post($form['action'], Html::encode($form['fields']), ['Content-Type' => 'application/x-www-form-urlencoded', 'Referer' => Env::wpUrl() . self::DOCTORS]);
+		$this->assertSame(302, $r->status, $r->describe());
+		return $this->page($h, (string) $r->location());
+	}
+
+	private function apptRow(int $id): string {
+		return "//tr[@data-appointment-id='$id']";
+	}
+
+	public function test_doctors_screen_lists_every_doctor_with_state_and_only_doctors(): void {
+		$this->readyToBook();
+		$page = $this->page($this->loggedIn('admin'), self::DOCTORS);
+		$rows = $page->all("//tr[contains(@class, 'kc-meet-doctor')]");
+		$ids = array_map(static fn($r) => (int) $r->getAttribute('data-doctor-id'), $rows);
+		sort($ids);
+		$expected = [$this->id('doctor'), $this->id('doctor2')];
+		sort($expected);
+		$this->assertSame($expected, $ids, 'both doctors, connected or not; no admin or patient');
+		$connected = $page->first("//tr[@data-doctor-id='{$this->id('doctor')}']");
+		$this->assertSame('connected', $connected->getAttribute('data-status'));
+		$this->assertStringContainsString('Connected as ' . self::GOOGLE_EMAIL, Html::text($connected));
+		$this->assertStringContainsString('Polling every 5 minutes', Html::text($connected), 'no HTTPS push URL in the test bed');
+		$other = $page->first("//tr[@data-doctor-id='{$this->id('doctor2')}']");
+		$this->assertSame('not_connected', $other->getAttribute('data-status'));
+		$this->assertNotNull($page->first(".//a[contains(@class, 'kc-meet-connect')]", $other), 'a connect link for the unconnected doctor');
+	}
+
+	public function test_screens_are_closed_to_doctors_and_patients(): void {
+		$this->readyToBook();
+		foreach (['doctor', 'patient'] as $who) {
+			foreach ([self::DOCTORS, self::APPOINTMENTS] as $url) {
+				$r = $this->loggedIn($who)->get($url);
+				$this->assertSame(403, $r->status, "$who on $url: " . $r->describe());
+			}
+		}
+	}
+
+	public function test_disconnect_from_the_doctors_screen_revokes_and_erases(): void {
+		$this->readyToBook();
+		$h = $this->loggedIn('admin');
+		$doctor = $this->id('doctor');
+		$after = $this->rowAction($h, $this->page($h, self::DOCTORS), "//tr[@data-doctor-id='$doctor']", 'kc-meet-disconnect');
+		$this->assertSame('disconnected', $after->first("//div[contains(@class, 'kc-meet-result')]")?->getAttribute('data-result'));
+		$this->assertSame('not_connected', $after->first("//tr[@data-doctor-id='$doctor']")->getAttribute('data-status'));
+		$this->assertNull($this->metaValue($doctor, 'google_meet_access_token'));
+		$this->assertCount(1, $this->emu()->requestsTo('/revoke'));
+	}
+
+	public function test_disconnect_needs_the_rows_nonce(): void {
+		$this->readyToBook();
+		$h = $this->loggedIn('admin');
+		$doctor = $this->id('doctor');
+		$r = $h->post('/wp-admin/admin-post.php', http_build_query(['action' => 'kc_meet_doctor_disconnect', 'doctor_id' => $doctor, '_wpnonce' => 'forged']), ['Content-Type' => 'application/x-www-form-urlencoded']);
+		$this->assertSame(403, $r->status, $r->describe());
+		$this->assertNotNull($this->metaValue($doctor, 'google_meet_access_token'));
+		$this->assertSame([], $this->emu()->requestsTo('/revoke'));
+	}
+
+	public function test_test_connection_asks_google(): void {
+		$this->readyToBook();
+		$h = $this->loggedIn('admin');
+		$after = $this->rowAction($h, $this->page($h, self::DOCTORS), "//tr[@data-doctor-id='{$this->id('doctor')}']", 'kc-meet-check');
+		$this->assertSame('checked', $after->first("//div[contains(@class, 'kc-meet-result')]")?->getAttribute('data-result'));
+		$this->assertNotSame([], array_filter($this->emu()->requests(), static fn($r) => str_starts_with((string) $r['operation'], 'calendar.')), 'Google was asked');
+	}
+
+	public function test_appointments_screen_shows_link_and_queued_state_and_retry_now_fixes_it(): void {
+		$this->readyToBook();
+		$linked = $this->kcAppointment(self::day(3));
+		$this->wpOk('return KC_Meet_Events::ensure("create", (int) $args["id"], [], "test");', ['id' => $linked]);
+		$this->emu()->fault(['method' => null, 'path' => '/calendar/v3', 'times' => 0, 'action' => 'status', 'status' => 503]);
+		$queued = $this->kcAppointment(self::day(4));
+		$this->wpOk('update_option("timezone_string", "Europe/Berlin"); try { KC_Meet_Events::ensure("create", (int) $args["id"], [], "test"); } catch (\Throwable $e) {} return null;', ['id' => $queued]);
+		$job = $this->jobRows($queued);
+		$this->assertSame('queued', $job[0]['state'] ?? null, 'Google down: the event waits in a job');
+
+		$h = $this->loggedIn('admin');
+		$page = $this->page($h, self::APPOINTMENTS);
+		$row = $page->first($this->apptRow($linked));
+		$this->assertSame('linked', $row->getAttribute('data-state'));
+		$this->assertSame($this->mappingRows($linked)[0]['url'], $page->first($this->apptRow($linked) . "//a[contains(@class, 'kc-meet-link')]")->getAttribute('href'));
+		$q = $page->first($this->apptRow($queued));
+		$this->assertSame('queued', $q->getAttribute('data-state'));
+		// The next try in the site's zone (Berlin) and format, not UTC.
+		$next = (new \DateTimeImmutable($job[0]['next_run_at'], new \DateTimeZone('UTC')))->setTimezone(new \DateTimeZone('Europe/Berlin'));
+		$this->assertStringContainsString('next try ' . $next->format('F j, Y g:i a'), Html::text($q));
+
+		// Filters: state and doctor.
+		$failedOnly = $this->page($h, self::APPOINTMENTS . '&state=queued');
+		$this->assertSame([(string) $queued], array_map(static fn($r) => $r->getAttribute('data-appointment-id'), $failedOnly->all("//tr[contains(@class, 'kc-meet-appointment')]")));
+		$this->assertSame([], $this->page($h, self::APPOINTMENTS . '&doctor_id=' . $this->id('doctor2'))->all("//tr[contains(@class, 'kc-meet-appointment')]"));
+
+		$this->emu()->call('DELETE', '/__emu/faults');
+		$after = $this->rowAction($h, $page, $this->apptRow($queued), 'kc-meet-retry');
+		$this->assertSame('linked', $after->first("//div[contains(@class, 'kc-meet-result')]")?->getAttribute('data-result'), $after->bodyText());
+		$this->assertSame('linked', $after->first($this->apptRow($queued))->getAttribute('data-state'));
+		$this->assertStringStartsWith('https://meet.google.com/', $this->mappingRows($queued)[0]['url']);
+		$this->assertSame([], Db::query($this->db, "SELECT * FROM wp_kc_meet_jobs WHERE state IN ('queued', 'failed')"));
+	}
+}

@@ -1,0 +1,86 @@
+<?php
+namespace KcMeetTest;
+
+/**
+ * Users and personal data: a deleted doctor's grant is revoked, WordPress's privacy exporter and
+ * eraser cover what kc-meet keeps, and the privacy-policy guide says what goes to Google.
+ */
+final class UsersPrivacyTest extends WpTestCase {
+	use KiviCareFixtures;
+
+	public function test_deleting_a_connected_doctor_stops_channels_revokes_and_erases(): void {
+		$this->readyToBook();
+		$doctor = $this->id('doctor');
+		Db::query($this->db, "INSERT INTO wp_kc_meet_channels (channel_id, doctor_id, resource_id, token_hash, expires_at, state, created_at)
+			VALUES ('kcm-chan-del', ?, 'res-1', REPEAT('0', 64), ?, 'active', UTC_TIMESTAMP())", [$doctor, (time() + 86400) * 1000]);
+		$before = count($this->emu()->requests());
+		$this->wpOk(['admin' => true, 'user' => 1, 'code' => 'require_once ABSPATH . "wp-admin/includes/user.php"; return wp_delete_user((int) $args["d"]);', 'args' => ['d' => $doctor]]);
+		$paths = array_column(array_slice($this->emu()->requests(), $before), 'path');
+		$this->assertContains('/calendar/v3/channels/stop', $paths, json_encode($paths));
+		$this->assertContains('/revoke', $paths, json_encode($paths));
+		$this->assertTrue($this->emu()->grants()[0]['revoked'], 'the grant is revoked at Google');
+		$this->assertSame([], Db::query($this->db, 'SELECT * FROM wp_usermeta WHERE user_id = ?', [$doctor]));
+		$this->assertSame([], Db::query($this->db, 'SELECT * FROM wp_kc_meet_doctors WHERE doctor_id = ?', [$doctor]));
+	}
+
+	public function test_deleting_a_patient_makes_no_google_request(): void {
+		$this->readyToBook();
+		$before = count($this->emu()->requests());
+		$this->wpOk(['admin' => true, 'user' => 1, 'code' => 'require_once ABSPATH . "wp-admin/includes/user.php"; return wp_delete_user((int) $args["p"]);', 'args' => ['p' => $this->id('patient')]]);
+		$this->assertSame([], array_slice($this->emu()->requests(), $before));
+	}
+
+	public function test_exporter_lists_the_connection_the_events_and_the_audit_trail(): void {
+		$this->readyToBook();
+		$id = $this->kcAppointment(self::day(4));
+		$this->wpOk('return KC_Meet_Events::ensure("create", (int) $args["id"], [], "test");', ['id' => $id]);
+		$link = $this->mappingRows($id)[0]['url'];
+		$export = $this->wpOk(['admin' => true, 'user' => 1, 'code' => '
+			$exporters = apply_filters("wp_privacy_personal_data_exporters", []);
+			return [call_user_func($exporters["kc-meet"]["callback"], $args["doctor"], 1), call_user_func($exporters["kc-meet"]["callback"], $args["patient"], 1)];',
+			'args' => ['doctor' => $this->users['doctor']['email'], 'patient' => $this->users['patient']['email']]]);
+		[$doctor, $patient] = $export;
+		$this->assertTrue($doctor['done']);
+		$groups = array_count_values(array_column($doctor['data'], 'group_id'));
+		$this->assertSame(1, $groups['kc-meet-connection'] ?? 0, json_encode($doctor));
+		$this->assertSame(1, $groups['kc-meet-events'] ?? 0);
+		$this->assertGreaterThan(0, $groups['kc-meet-audit'] ?? 0, 'the audit trail about the doctor');
+		$values = array_merge(...array_map(static fn($i) => array_column($i['data'], 'value', 'name'), array_filter($doctor['data'], static fn($i) => $i['group_id'] === 'kc-meet-connection')));
+		$this->assertSame(self::GOOGLE_EMAIL, $values['Google account']);
+		$this->assertSame(['kc-meet-events'], array_values(array_unique(array_column($patient['data'], 'group_id'))), 'the patient: only their appointment\'s event');
+		$this->assertContains($link, array_column($patient['data'][0]['data'], 'value'));
+		$this->assertStringNotContainsString('ya29.', json_encode($export), 'no token in an export');
+	}
+
+	public function test_eraser_disconnects_removes_the_audit_and_keeps_the_appointment_events(): void {
+		$this->readyToBook();
+		$id = $this->kcAppointment(self::day(4));
+		$this->wpOk('return KC_Meet_Events::ensure("create", (int) $args["id"], [], "test");', ['id' => $id]);
+		$doctor = $this->id('doctor');
+		$this->assertGreaterThan(0, (int) Db::value($this->db, 'SELECT COUNT(*) FROM wp_kc_meet_audit WHERE doctor_id = ?', [$doctor]));
+		$r = $this->wpOk(['admin' => true, 'user' => 1, 'code' => '
+			$erasers = apply_filters("wp_privacy_personal_data_erasers", []);
+			return call_user_func($erasers["kc-meet"]["callback"], $args["email"], 1);', 'args' => ['email' => $this->users['doctor']['email']]]);
+		$this->assertTrue($r['items_removed'], json_encode($r));
+		$this->assertTrue($r['items_retained'], 'the appointment\'s event belongs to the clinic\'s records');
+		$this->assertStringContainsString('1 appointment', implode(' ', $r['messages']));
+		$this->assertNull($this->metaValue($doctor, 'google_meet_access_token'));
+		$this->assertCount(1, $this->emu()->requestsTo('/revoke'));
+		$this->assertSame(0, (int) Db::value($this->db, 'SELECT COUNT(*) FROM wp_kc_meet_audit WHERE doctor_id = ?', [$doctor]));
+		$this->assertCount(1, $this->mappingRows($id), 'KiviCare\'s mapping row stays');
+	}
+
+	public function test_privacy_policy_guide_says_what_goes_to_google(): void {
+		$text = $this->wpOk(['admin' => true, 'user' => 1, 'code' => '
+			do_action("admin_init");
+			require_once ABSPATH . "wp-admin/includes/class-wp-privacy-policy-content.php";
+			foreach (WP_Privacy_Policy_Content::get_suggested_policy_text() as $p) {
+				if ($p["plugin_name"] === "Google Meet for KiviCare") { return $p["policy_text"]; }
+			}
+			return null;']);
+		$this->assertNotNull($text, 'kc-meet adds its text to the policy guide');
+		$this->assertStringContainsString('Google Meet link', $text);
+		$this->assertStringContainsString('e-mail address as an attendee', $text);
+		$this->assertStringContainsString('revokes the access', $text);
+	}
+}
