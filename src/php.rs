@@ -463,7 +463,8 @@ pub fn kc_meet_stop_channels(doctor_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
 /// @throws \KcMeet\InvalidArgumentException on a malformed filter
 #[php_function]
 pub fn kc_meet_appointments(opts: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
-    out(screens::appointments(&*ctx()?, &opt_value(opts)))
+    let opts = opt_value(opts, "opts")?;
+    out(screens::appointments(&*ctx()?, &opts))
 }
 
 /// A page of the site's KiviCare doctors (connected or not) with their connection, calendar,
@@ -472,7 +473,8 @@ pub fn kc_meet_appointments(opts: Option<&ZendHashTable>) -> PhpResult<ZBox<Zend
 /// page, per_page.
 #[php_function]
 pub fn kc_meet_doctors(opts: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
-    out(screens::doctors(&*ctx()?, &opt_value(opts)))
+    let opts = opt_value(opts, "opts")?;
+    out(screens::doctors(&*ctx()?, &opts))
 }
 
 /// What kc-meet keeps about a WordPress user (for the personal-data exporter): connection,
