@@ -32,6 +32,7 @@ use crate::calendar::{Calendar, EventInfo};
 use crate::error::{Error, Result};
 use crate::runtime::Context;
 use crate::store_sync::{ChannelRow, ChannelState, MAX_RETRY_ATTEMPTS, RetryItem, SyncPosition};
+use crate::store_events::EventState;
 use crate::{doctors, events};
 
 /// Requests in flight at once when many doctors sync. Bounded by Google's quotas ("Manage
@@ -386,7 +387,12 @@ fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, item: &Value, r:
         let mut c = ctx.store.conn()?;
         ctx.store.get_event(&mut c, appt)?
     };
-    let current = stored.as_ref().is_some_and(|s| s.event_id == info.id && s.doctor_id == doctor_id);
+    // The appointment's event: the row names it and has not let it go. A row that has (state
+    // `deleted`/`deleting`) while Google shows the event alive means an insert landed after our
+    // delete of the same id answered 404.
+    let current = stored.as_ref().is_some_and(|s| {
+        s.event_id == info.id && s.doctor_id == doctor_id && matches!(s.state, EventState::Active | EventState::Creating)
+    });
     if !current && marked.is_some() && info.status != "cancelled" {
         // One of ours that is not the appointment's event: an insert Google finished after we
         // had given up on it and deleted its id (a request cut by the budget can still be

@@ -735,3 +735,25 @@ fn an_event_of_ours_that_is_not_the_appointments_event_is_removed_by_the_sync() 
     assert_eq!(live[0]["id"].as_str(), Some(eid.as_str()), "the appointment's own event stays");
     assert_eq!(events::mapping(&bed.ctx, id as i64).unwrap().unwrap().event_id, eid);
 }
+
+#[test]
+fn an_insert_that_lands_after_its_ids_delete_answered_404_is_removed_by_the_sync() {
+    let (bed, _rx) = bed_with(|_| {});
+    quiet(&bed);
+    let (id, eid) = booked(&bed);
+    // Cancelled: the event is deleted and the row keeps its id in state `deleted`.
+    bed.sql().exec_drop("UPDATE wp_kc_appointments SET status = 0 WHERE id = ?", (id,)).unwrap();
+    assert_eq!(events::update(&bed.ctx, id as i64, &Value::Null).unwrap().state, "deleted");
+    sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    // An earlier insert of that same id that Google carried out only now (its delete had
+    // answered 404): the same id, alive again, with our private properties.
+    let site = events::site_key(&bed.ctx);
+    bed.emu.post("/__emu/ui/create", json!({"email": DOC, "event": {
+        "id": format!("{eid}1"), "summary": "placeholder",
+        "start": {"dateTime": format!("{}T10:00:00Z", day(20))}, "end": {"dateTime": format!("{}T10:30:00Z", day(20))},
+        "extendedProperties": {"private": {"kc_meet_site": site, "kc_meet_appointment": id.to_string()}}}}));
+    bed.sql().exec_drop("UPDATE wp_kc_meet_events SET event_id = ? WHERE appointment_id = ?", (format!("{eid}1"), id)).unwrap();
+    assert_eq!(bed.live_events(DOC).len(), 1);
+    sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    assert!(bed.live_events(DOC).is_empty(), "a cancelled appointment keeps no event at Google");
+}
