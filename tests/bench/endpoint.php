@@ -122,7 +122,8 @@ try {
 			$out = ['auth_url' => kc_meet_auth_url($id, $id)];
 			break;
 		case 'connect':
-			$out = KC_Meet_Native::connect($id, (string) $_GET['code'], (string) $_GET['state']);
+			// The doctor started the flow (auth_url above): the initiator the state is bound to.
+			$out = KC_Meet_Native::connect($id, (string) $_GET['code'], (string) $_GET['state'], $id);
 			break;
 		case 'php_token':
 			$emu = rtrim((string) getenv('KC_MEET_EMU_URL'), '/');

@@ -177,7 +177,7 @@ $call = static function (string $db, array $q) use ($fcgi, $endpoint, $hostParam
 	$r = $fcgi->get($endpoint, '/kc-bench.php?' . http_build_query($q), ['HTTP_X_KC_TEST_DB' => $db] + $hostParams);
 	$j = json_decode($r['body'], true);
 	if (!is_array($j) || empty($j['ok'])) {
-		throw new \RuntimeException('bench endpoint ' . json_encode($q) . ': HTTP ' . $r['status'] . ' ' . substr($r['body'], 0, 2000) . ' ' . substr($r['stderr'], 0, 2000));
+		throw new \RuntimeException('bench endpoint ' . json_encode(array_diff_key($q, ['code' => 1, 'state' => 1])) . ': HTTP ' . $r['status'] . ' ' . substr($r['body'], 0, 2000) . ' ' . substr($r['stderr'], 0, 2000));
 	}
 	$j['fcgi_wall_ms'] = $r['wall_s'] * 1000;
 	return $j;
