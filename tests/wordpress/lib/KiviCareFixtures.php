@@ -107,6 +107,24 @@ trait KiviCareFixtures {
 	}
 
 	/** A day $days ahead (site time is UTC in the template). */
+	/**
+	 * A Berlin (the test site's zone) wall-clock slot on $day as core 4.x sends it: ISO 8601 with
+	 * the offset Berlin has on that date (`start`, `end`), and the same instants in UTC as the
+	 * 4.2+ columns hold them (`start_utc`, `end_utc`).
+	 */
+	protected static function berlin(string $day, string $start, string $end): array {
+		$zone = new \DateTimeZone('Europe/Berlin');
+		$utc  = new \DateTimeZone('UTC');
+		$s    = new \DateTimeImmutable("$day $start", $zone);
+		$e    = new \DateTimeImmutable("$day $end", $zone);
+		return [
+			'start'     => $s->format('c'),
+			'end'       => $e->format('c'),
+			'start_utc' => $s->setTimezone($utc)->format('Y-m-d H:i:s'),
+			'end_utc'   => $e->setTimezone($utc)->format('Y-m-d H:i:s'),
+		];
+	}
+
 	protected static function day(int $days = 7): string {
 		return gmdate('Y-m-d', time() + $days * 86400);
 	}

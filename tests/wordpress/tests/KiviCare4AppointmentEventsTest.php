@@ -169,16 +169,16 @@ final class KiviCare4AppointmentEventsTest extends WpTestCase {
 		$r = $this->kc4('global $wpdb;
 			$wpdb->query("START TRANSACTION");
 			$wpdb->update($wpdb->prefix . "kc_appointments", ["appointment_start_time" => "14:00:00", "appointment_end_time" => "14:45:00",
-				"appointment_start_utc" => $args["day"] . " 13:00:00", "appointment_end_utc" => $args["day"] . " 13:45:00"], ["id" => $args["id"]]);
+				"appointment_start_utc" => $args["start_utc"], "appointment_end_utc" => $args["end_utc"]], ["id" => $args["id"]]);
 			// Core 4.x: the event id through the add-on\'s model class, with its camelCase column name.
 			$eventId = \KCGMApp\models\KCGMAppointmentGoogleMeetMapping::query()->select(["eventId"])->where("appointmentId", $args["id"])->first()->eventId;
 			$m = $p->update_meeting($eventId, ["appointment_id" => $args["id"], "topic" => "Video Consultation", "summary" => "Video Consultation",
 				"attendees" => ["patient@clinic.test", "doctor@clinic.test"], "doctor_id" => $args["doctor"],
-				"start_time" => $args["day"] . "T14:00:00+01:00", "end_time" => $args["day"] . "T14:45:00+01:00", "timezone" => wp_timezone_string()]);
+				"start_time" => $args["start"], "end_time" => $args["end"], "timezone" => wp_timezone_string()]);
 			do_action("kc_appointment_updated", $args["id"], [], [], null);
 			$wpdb->query("COMMIT");
 			return ["event_id" => $eventId, "meeting" => is_wp_error($m) ? $m->get_error_message() : $m];',
-			['id' => $id, 'day' => $day, 'doctor' => $this->id('doctor')]);
+			['id' => $id, 'doctor' => $this->id('doctor')] + self::berlin($day, '14:00:00', '14:45:00'));
 		$this->assertSame($meeting['id'], $r['event_id'], 'select(["eventId"]) returned the event id');
 		$this->assertIsArray($r['meeting'], json_encode($r));
 		$this->assertSame($meeting['join_url'], $r['meeting']['join_url']);
@@ -186,8 +186,8 @@ final class KiviCare4AppointmentEventsTest extends WpTestCase {
 		$this->assertCount(1, $events);
 		$this->assertSame($meeting['id'], $events[0]['id'], 'same event');
 		$this->assertSame($meeting['join_url'], $this->meetLink($events[0]), 'same Meet link');
-		$this->assertSame(strtotime("$day 13:00:00 UTC"), self::instant($events[0]['start']), 'new start at Google');
-		$this->assertSame(strtotime("$day 13:45:00 UTC"), self::instant($events[0]['end']));
+		$this->assertSame(strtotime("$day 14:00:00 Europe/Berlin"), self::instant($events[0]['start']), 'new start at Google');
+		$this->assertSame(strtotime("$day 14:45:00 Europe/Berlin"), self::instant($events[0]['end']));
 		$this->assertCount(1, $this->inserts());
 		$this->assertSame($meeting['join_url'], $this->mappingRows($id)[0]['url']);
 		$updates = array_filter($this->notifications(), static fn($n) => $n['kind'] === 'update');

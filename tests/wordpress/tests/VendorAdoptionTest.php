@@ -76,8 +76,8 @@ final class VendorAdoptionTest extends WpTestCase {
 			$wpdb->update($wpdb->prefix . "kc_appointments", ["appointment_start_time" => "14:00:00", "appointment_end_time" => "14:30:00"], ["id" => $args["id"]]);
 			$eventId = \KCGMApp\models\KCGMAppointmentGoogleMeetMapping::query()->select(["eventId"])->where("appointmentId", $args["id"])->first()->eventId;
 			$m = $p->update_meeting($eventId, ["appointment_id" => $args["id"], "topic" => "Video Consultation", "doctor_id" => $args["doctor"],
-				"start_time" => $args["day"] . "T14:00:00+01:00", "end_time" => $args["day"] . "T14:30:00+01:00", "timezone" => wp_timezone_string()]);
-			return is_wp_error($m) ? $m->get_error_message() : $m;', ['id' => $id, 'day' => $day, 'doctor' => $this->id('doctor')]);
+				"start_time" => $args["start"], "end_time" => $args["end"], "timezone" => wp_timezone_string()]);
+			return is_wp_error($m) ? $m->get_error_message() : $m;', ['id' => $id, 'doctor' => $this->id('doctor')] + self::berlin($day, '14:00:00', '14:30:00'));
 		$this->assertIsArray($r, json_encode($r));
 		$this->assertSame($this->meetLink($vendor), $r['join_url']);
 		$this->assertSame([], $this->inserts());
