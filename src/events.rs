@@ -618,15 +618,13 @@ fn remove_locked(ctx: &Context, id: u64, loaded: &Loaded, call: &Call, doctor_hi
         if let Some(vendor_id) = vendor_event(loaded) {
             return remove_vendor(ctx, id, vendor_id, call, doctor_hint);
         }
-        // An id KiviCare never had, with nothing of ours for it: nothing to remove, and no
-        // tombstone either (an unknown id must not leave rows behind).
-        if loaded.event.is_none() && loaded.mapping.is_none() && loaded.job.is_none()
-            && appointments::resolve(ctx, id, &Input::default())?.is_none()
-        {
-            return Ok(Outcome::skipped(id, Reason::NoEvent, None));
+        // Nothing of ours; a stray mapping row must not keep showing a dead link. An id KiviCare
+        // never had, with nothing of ours for it, gets no tombstone either (no rows left behind).
+        let unknown = loaded.event.is_none() && loaded.mapping.is_none() && loaded.job.is_none()
+            && appointments::resolve(ctx, id, &Input::default())?.is_none();
+        if !unknown {
+            ctx.store.forget(id, call.snapshot_us, call.job)?;
         }
-        // Nothing of ours; a stray mapping row must not keep showing a dead link.
-        ctx.store.forget(id, call.snapshot_us, call.job)?;
         return Ok(Outcome::skipped(id, Reason::NoEvent, None));
     };
     if doctors::status(ctx, e.doctor_id as i64)?.status == "not_connected" {
