@@ -16,12 +16,12 @@ use ext_php_rs::flags::DataType;
 use ext_php_rs::types::{ZendHashTable, Zval};
 use ext_php_rs::zend::{ClassEntry, ModuleEntry, ce};
 use ext_php_rs::{info_table_end, info_table_row, info_table_start};
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Code, Error, ErrorKind};
 use crate::runtime::{self, Context};
 use crate::{doctors, events, health, jobs, privacy, screens, sync};
 
@@ -245,7 +245,23 @@ fn out<T: Serialize>(r: crate::error::Result<T>) -> PhpResult<ZBox<ZendHashTable
     Ok(ht)
 }
 
+/// Whether `kc_meet_configure()` accepted a configuration in this request. The runtime (the last
+/// configuration, the pool, the HTTPS client) lives as long as the worker, so a request that
+/// calls no kc_meet function pays nothing and the next configure is a comparison; but every
+/// request names its site itself: a worker serving several sites (a multisite network, several
+/// WordPress installs in one pool) never acts on the site of the request before.
+static CONFIGURED: AtomicBool = AtomicBool::new(false);
+
+/// Request shutdown: the next request must configure again (see [`CONFIGURED`]).
+extern "C" fn request_shutdown(_ty: i32, _module_number: i32) -> i32 {
+    CONFIGURED.store(false, Ordering::Release);
+    0
+}
+
 fn ctx() -> PhpResult<std::sync::Arc<Context>> {
+    if !CONFIGURED.load(Ordering::Acquire) {
+        return Err(to_php(Error::new(Code::NotConfigured, "kc_meet_configure() has not been called in this request")));
+    }
     runtime::context().map_err(to_php)
 }
 
@@ -265,7 +281,9 @@ pub fn kc_meet_version() -> String {
 #[php_function]
 pub fn kc_meet_configure(site: &ZendHashTable) -> PhpResult<()> {
     let site = table_to_value(site, "the configuration").map_err(|m| to_php(Error::config(m)))?;
-    runtime::configure(&site).map_err(to_php)
+    runtime::configure(&site).map_err(to_php)?;
+    CONFIGURED.store(true, Ordering::Release);
+    Ok(())
 }
 
 /// Creates or upgrades kc-meet's tables (idempotent), and KiviCare's mapping table when missing.
@@ -497,6 +515,7 @@ pub fn kc_meet_privacy_erase(user_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
     module
         .startup_function(startup)
+        .request_shutdown_function(request_shutdown)
         .info_function(info)
         .function(wrap_function!(kc_meet_version))
         .function(wrap_function!(kc_meet_configure))
