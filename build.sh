@@ -4,14 +4,16 @@
 #   ./build.sh build    install what is missing, build the release extension (target/release/libkc_meet.so)
 #   ./build.sh test     build once, then run every test: Rust unit + integration (with the fault matrix),
 #                       emulator self-test, PHP boundary tests, WordPress tests (real MariaDB, real
-#                       WordPress, Chromium), the load suite and the database-fault suite
+#                       WordPress, Chromium), the load suite, the database-fault suite and a smoke run
+#                       of the bench (tiny sizes: every figure produced and the JSON written, no time
+#                       judged; also alone: ./build.sh bench-smoke)
 #   ./build.sh demo     build, then walk a doctor through connect → book → Meet link → reschedule →
 #                       cancel → disconnect on a real WordPress against the bundled Google emulator
 #   ./build.sh bench    kc-meet vs the PHP way side by side (php-fpm over FastCGI, WordPress, HTTPS
 #                       Google emulator): per-operation wall/CPU/statements/connections, the floor,
 #                       one large calendar's sync, page views with and without the plugin, extension
 #                       load; then one idle sync round over 1,000 doctors at 50 ms Google latency.
-#                       Table on the terminal, JSON under target/bench/
+#                       Table on the terminal (then a summary of every figure), JSON under target/bench/
 #   ./build.sh stubs    regenerate stubs/kc_meet.stub.php from the built extension
 #   ./build.sh pot      regenerate the plugin's translation template (languages/kc-googlemeet.pot)
 #   ./build.sh deps     only install the Debian packages and start MariaDB
@@ -113,6 +115,7 @@ test_all() {
   run_step "WordPress tests" bash tests/wordpress/run.sh
   run_step "load (8 PHP processes, 2,000 operations, random faults)" php -d extension="$EXT" tests/load/load.php
   run_step "database faults (private MariaDB restarted mid-run)" php -d extension="$EXT" tests/dbfault/dbfault.php
+  run_step "bench smoke run (tiny sizes: every figure and the JSON, no times judged)" bench_smoke
   log "summary (total $((SECONDS - t0)) s)"
   printf '  %s\n' "${TIMES[@]}"
   if [ ${#FAILED[@]} -gt 0 ]; then
@@ -127,6 +130,28 @@ bench() {
   KC_MEET_WP_BENCH=1 KC_MEET_WP_DIR="$ROOT/target/bench/site" bash tests/wordpress/run.sh
   log "sync: one doctor's large calendar, and an idle round over many doctors"
   cargo run --release --locked --example bench_sync -- "${KC_MEET_BENCH_DOCTORS:-1000}" "${KC_MEET_BENCH_LATENCY_MS:-50}"
+  php tests/bench/report.php "$ROOT/target/bench"
+}
+
+# The bench is not part of the test suites; this runs all of it with tiny sizes (2 operations of
+# each kind, 3 page views, a 20-event calendar, 5 doctors at 5 ms) into target/bench/smoke, so a
+# change that breaks it fails `./build.sh test`. Output only on failure, then the summary.
+bench_smoke() {
+  local out="$ROOT/target/bench/smoke"
+  rm -rf "$out"
+  mkdir -p "$out"
+  if ! KC_MEET_WP_BENCH=1 KC_MEET_WP_DIR="$ROOT/target/bench/smoke-site" KC_MEET_BENCH_OUT="$out" \
+       KC_MEET_BENCH_APPOINTMENTS=2 KC_MEET_BENCH_PAGES=3 KC_MEET_BENCH_SYNC_EVENTS=20 \
+       KC_MEET_BENCH_FLOOR=2 KC_MEET_BENCH_STARTUP_RUNS=2 \
+       bash tests/wordpress/run.sh >"$out/bench.log" 2>&1; then
+    tail -40 "$out/bench.log"
+    return 1
+  fi
+  if ! KC_MEET_BENCH_OUT="$out" cargo run --locked --quiet --example bench_sync -- 5 5 >"$out/bench_sync.log" 2>&1; then
+    tail -40 "$out/bench_sync.log"
+    return 1
+  fi
+  php tests/bench/report.php --check "$out"
 }
 
 case "${1:-}" in
@@ -135,7 +160,8 @@ case "${1:-}" in
   stubs) deps; stubs ;;
   pot) bash tests/make-pot.sh ;;
   bench) deps; bench ;;
+  bench-smoke) deps; [ -f "$EXT" ] || build; bench_smoke ;;
   demo) deps; [ -f "$EXT" ] || build; KC_MEET_WP_DEMO=1 bash tests/wordpress/run.sh ;;
   test) deps; test_all ;;
-  *) sed -n '2,20p' "$0"; exit 2 ;;
+  *) sed -n '2,23p' "$0"; exit 2 ;;
 esac

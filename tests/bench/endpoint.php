@@ -119,7 +119,7 @@ try {
 			$out = $ids + ['redirect_uri' => KC_Meet_Config::redirect_uri()];
 			break;
 		case 'auth_url':
-			$out = ['auth_url' => kc_meet_auth_url($id, $id)];
+			$out = ['auth_url' => KC_Meet_Native::auth_url($id, $id)];
 			break;
 		case 'connect':
 			// The doctor started the flow (auth_url above): the initiator the state is bound to.

@@ -9,6 +9,12 @@
  * database with KiviCare's tables and the plugin active, environment). Prints the table and
  * writes target/bench/bench.json.
  *
+ * Sizes (environment): KC_MEET_BENCH_APPOINTMENTS (operations per kind, default 100),
+ * KC_MEET_BENCH_PAGES (page views per side, default 100), KC_MEET_BENCH_SYNC_EVENTS (calendar
+ * sizes, default 10000), KC_MEET_BENCH_FLOOR (floor rounds, default 50),
+ * KC_MEET_BENCH_STARTUP_RUNS (PHP start-ups per side, default 40); KC_MEET_BENCH_OUT is the
+ * output folder (default target/bench). The smoke run of `./build.sh test` sets them tiny.
+ *
  * Statements are the server's own counts (information_schema.USER_STATISTICS of a MariaDB account
  * only the bench uses; WordPress's bootstrap queries, measured by a no-op request, subtracted).
  */
@@ -29,7 +35,9 @@ $pages = (int) (getenv('KC_MEET_BENCH_PAGES') ?: 100);
 $root = Env::root();
 $tmp = Env::tmp() . '/bench';
 @mkdir($tmp, 0700, true);
-$out = $root . '/target/bench';
+$floorRounds = (int) (getenv('KC_MEET_BENCH_FLOOR') ?: 50);
+$startupRuns = (int) (getenv('KC_MEET_BENCH_STARTUP_RUNS') ?: 40);
+$out = getenv('KC_MEET_BENCH_OUT') ?: $root . '/target/bench';
 @mkdir("$out/logs", 0755, true);
 $children = [];
 register_shutdown_function(static function () use (&$children) {
@@ -271,7 +279,7 @@ foreach (['create' => ['created'], 'again' => ['unchanged'], 'reschedule' => ['u
 }
 $status = $batch('kc_status', array_fill(0, $n, $kcDoc), ['connected']);
 $status['statements'] = $status['statements_raw'] - $noop['statements_raw'];
-$floor = $call($dbWith, ['op' => 'floor', 'id' => $phpDoc, 'n' => 50]);
+$floor = $call($dbWith, ['op' => 'floor', 'id' => $phpDoc, 'n' => $floorRounds]);
 
 // ------------------------------------------------------------------ sync of one large calendar
 // Each doctor's calendar gets $size events of its implementation (with KiviCare appointments and
@@ -403,8 +411,8 @@ foreach (['front-end' => ["$wp/index.php", '/', false], 'wp-admin' => ["$wp/wp-a
 
 // ------------------------------------------------------------------ extension load
 say('PHP start-up with and without the extension');
-$startup = static function (array $args): array {
-	$k = 40;
+$startup = static function (array $args) use ($startupRuns): array {
+	$k = $startupRuns;
 	$r0 = getrusage(1);
 	$t0 = hrtime(true);
 	for ($i = 0; $i < $k; $i++) {
@@ -456,4 +464,4 @@ foreach ($views as $name => $v) {
 	printf("  %-45s %8.2f ms %5.1f st   %8.2f ms %5.1f st   %+7.2f ms\n", $name, $v['without']['cpu_ms'], $v['without']['statements'], $v['with']['cpu_ms'], $v['with']['statements'], $v['extra_cpu_ms']);
 }
 printf("\nPHP start-up (php -n -r ''): %.2f ms wall / %.2f ms CPU without the extension, %.2f ms / %.2f ms with it\n", $load['without']['wall_ms'], $load['without']['cpu_ms'], $load['with']['wall_ms'], $load['with']['cpu_ms']);
-echo "JSON: target/bench/bench.json\n";
+echo "JSON: $out/bench.json\n";
