@@ -8,14 +8,19 @@
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Bootstraps the plugin: checks for the kc_meet extension, configures it for the current site
- * (on `plugins_loaded`, on `switch_blog` and whenever a setting it depends on changes) and hooks
- * the features.
+ * Bootstraps the plugin: checks for the kc_meet extension and hooks the features; configures the
+ * extension for the current site only when it is needed: on the first native call of a request
+ * ({@see KC_Meet_Native::ensure_ready()}), on `switch_blog` once configured, and whenever a
+ * setting it depends on changes. A page view that calls no kc_meet function builds no
+ * configuration and never enters the extension.
  *
  * Without the extension the plugin registers exactly one admin notice and nothing else. When
- * `kc_meet_configure()` rejects the configuration, an admin notice shows the (secret-free)
- * message and the features that need the extension are not hooked; the settings page stays
- * available so the problem can be seen and fixed.
+ * `kc_meet_configure()` rejects the configuration, the (secret-free) error is kept in the
+ * autoloaded option `kc_meet_config_error` until a configuration is accepted again: an admin
+ * notice shows it, and while it is there every request configures on `plugins_loaded` and hooks
+ * the features that need the extension only when the configuration is accepted; the settings
+ * page stays available so the problem can be seen and fixed. Screens of wp-admin (settings page,
+ * Doctors, Appointments, the profile box) are hooked on admin requests only.
  */
 final class KC_Meet_Plugin {
 
@@ -45,6 +50,14 @@ final class KC_Meet_Plugin {
 		'permalink_structure',
 		'home',
 	);
+
+	/**
+	 * Autoloaded option holding the last rejected configuration's error (code, message), present
+	 * only while the configuration is rejected (read from the loaded options: no query).
+	 *
+	 * @var string
+	 */
+	const CONFIG_ERROR_OPTION = 'kc_meet_config_error';
 
 	/**
 	 * Singleton.
@@ -178,17 +191,23 @@ final class KC_Meet_Plugin {
 	}
 
 	/**
-	 * `plugins_loaded` (priority 1): configures the extension and hooks the features.
+	 * `plugins_loaded` (priority 1): hooks the features. On a web request the extension is
+	 * configured later, by the first native call, unless the last configuration was rejected:
+	 * then it is checked now and the features are hooked only when it is accepted. A command
+	 * line process (WP-CLI, `wp eval`, scripts using the native functions directly) configures
+	 * now: it shows no page, and its scripts may call `kc_meet_*` without the facade.
 	 *
 	 * @return void
 	 */
 	public function on_plugins_loaded() {
-		$this->configure();
-		// The settings page is where configuration problems are seen and fixed: always hook it.
-		$this->component( 'admin', 'KC_Meet_Admin_Page' );
-		if ( $this->ready ) {
-			$this->register_features();
+		if ( is_admin() ) {
+			// The settings page is where configuration problems are seen and fixed: always hook it.
+			$this->component( 'admin', 'KC_Meet_Admin_Page' );
 		}
+		if ( ( 'cli' === PHP_SAPI || null !== self::stored_config_error() ) && ! $this->configure() ) {
+			return;
+		}
+		$this->register_features();
 	}
 
 	/**
@@ -207,14 +226,14 @@ final class KC_Meet_Plugin {
 	}
 
 	/**
-	 * Re-runs kc_meet_configure() after a setting it depends on changed (cheap when unchanged).
+	 * Runs kc_meet_configure() after a setting it depends on changed (cheap when unchanged).
 	 *
 	 * @return void
 	 */
 	public function reconfigure() {
-		if ( $this->configured_once ) {
-			$this->configure();
-		}
+		// Also when not configured yet: a saved setting's verdict is known (and its notice shown)
+		// right away, not on the next native call.
+		$this->configure();
 	}
 
 	/**
@@ -236,6 +255,9 @@ final class KC_Meet_Plugin {
 			kc_meet_configure( KC_Meet_Config::build() );
 			$this->ready        = true;
 			$this->config_error = null;
+			if ( null !== self::stored_config_error() ) {
+				delete_option( self::CONFIG_ERROR_OPTION );
+			}
 		} catch ( \KcMeet\Exception $e ) {
 			$this->fail_configuration( (int) $e->getCode(), $e->getMessage() );
 		} catch ( \Throwable $e ) {
@@ -267,12 +289,33 @@ final class KC_Meet_Plugin {
 	}
 
 	/**
-	 * The last configuration error (code and secret-free message), or null.
+	 * The configuration error (code and secret-free message), or null: this request's when it
+	 * configured, else the one kept from the last rejected configuration.
 	 *
 	 * @return array|null
 	 */
 	public function config_error() {
-		return $this->config_error;
+		return $this->configured_once ? $this->config_error : self::stored_config_error();
+	}
+
+	/**
+	 * The error kept from the last rejected configuration, from the loaded options (no query).
+	 *
+	 * @return array{code:int, message:string}|null
+	 */
+	public static function stored_config_error() {
+		$all = wp_load_alloptions();
+		if ( empty( $all[ self::CONFIG_ERROR_OPTION ] ) ) {
+			return null;
+		}
+		$error = maybe_unserialize( $all[ self::CONFIG_ERROR_OPTION ] );
+		if ( ! is_array( $error ) || ! isset( $error['code'], $error['message'] ) ) {
+			return null;
+		}
+		return array(
+			'code'    => (int) $error['code'],
+			'message' => (string) $error['message'],
+		);
 	}
 
 	/**
@@ -296,15 +339,17 @@ final class KC_Meet_Plugin {
 		$this->features_registered = true;
 
 		add_action( 'admin_init', array( 'KC_Meet_Lifecycle', 'maybe_migrate' ) );
-		$this->component( 'profile', 'KC_Meet_Profile' );
+		if ( is_admin() ) {
+			$this->component( 'profile', 'KC_Meet_Profile' );
+			$this->component( 'admin_doctors', 'KC_Meet_Admin_Doctors' );
+			$this->component( 'admin_appointments', 'KC_Meet_Admin_Appointments' );
+		}
 		$this->component( 'rest', 'KC_Meet_Rest' );
 		$this->component( 'kivicare3', 'KC_Meet_KiviCare3' );
 		$this->component( 'kivicare4', 'KC_Meet_KiviCare4' );
 		$this->component( 'appointments', 'KC_Meet_Appointment_Hooks' );
 		$this->component( 'background', 'KC_Meet_Background' );
 		$this->component( 'woocommerce', 'KC_Meet_WooCommerce' );
-		$this->component( 'admin_doctors', 'KC_Meet_Admin_Doctors' );
-		$this->component( 'admin_appointments', 'KC_Meet_Admin_Appointments' );
 		$this->component( 'users', 'KC_Meet_Users' );
 		$this->component( 'privacy', 'KC_Meet_Privacy' );
 		$this->component( 'doctor_notices', 'KC_Meet_Doctor_Notices' );
@@ -349,6 +394,11 @@ final class KC_Meet_Plugin {
 			'code'    => (int) $code,
 			'message' => (string) $message,
 		);
+		if ( self::stored_config_error() !== $this->config_error ) {
+			// Kept (autoloaded) until a configuration is accepted: the admin notice shows it and
+			// the next requests check the configuration before hooking the features.
+			update_option( self::CONFIG_ERROR_OPTION, $this->config_error, true );
+		}
 		if ( defined( 'WP_DEBUG' ) && WP_DEBUG && defined( 'WP_DEBUG_LOG' ) && WP_DEBUG_LOG ) {
 			// Code and message only: the extension never puts secrets in messages.
 			error_log( sprintf( 'kc-meet: kc_meet_configure() failed (code %d): %s', $code, $message ) ); // phpcs:ignore WordPress.PHP.DevelopmentFunctions.error_log_error_log
