@@ -16,8 +16,14 @@ defined( 'ABSPATH' ) || exit;
  *   user meta `kc_meet_reconnect_mailed` until the doctor is connected again;
  * - managers (`manage_options`) see one grouped notice with the number of doctors who must
  *   reconnect and of appointments whose Google event failed, linking to the Doctors and
- *   Appointments screens (two queries on the managers' page loads only, not cached: a notice that
- *   lags behind a breakage or a fix would send them to the wrong screen).
+ *   Appointments screens. The two counts are queries, so an admin page view asks them only while
+ *   the autoloaded marker `kc_meet_attention_waiting` is set (read from the loaded options: no
+ *   query, and the extension is not even configured, when all is well). The marker is set as soon
+ *   as the plugin sees trouble ({@see self::flag()}, called by {@see KC_Meet_Native} when a
+ *   native call throws or answers `needs_reconnect`, a failed job or state), and set or cleared
+ *   by the every-minute job pass from the counts themselves (so trouble found outside the plugin
+ *   shows within a minute). While it is set the counts are read live, never cached: the notice
+ *   never lags behind a fix, and it clears the marker when both counts are zero.
  */
 final class KC_Meet_Doctor_Notices {
 
@@ -27,6 +33,48 @@ final class KC_Meet_Doctor_Notices {
 	 * @var string
 	 */
 	const MAILED_META = 'kc_meet_reconnect_mailed';
+
+	/**
+	 * Autoloaded marker: something may need a manager (see the class doc).
+	 *
+	 * @var string
+	 */
+	const ATTENTION_WAITING = 'kc_meet_attention_waiting';
+
+	/**
+	 * Sets the marker (no write when it is already set).
+	 *
+	 * @return void
+	 */
+	public static function flag() {
+		if ( ! self::flagged() ) {
+			update_option( self::ATTENTION_WAITING, '1', true );
+		}
+	}
+
+	/**
+	 * Whether the marker is set, from the loaded options (no query).
+	 *
+	 * @return bool
+	 */
+	public static function flagged() {
+		$all = wp_load_alloptions();
+		return ! empty( $all[ self::ATTENTION_WAITING ] );
+	}
+
+	/**
+	 * Sets or clears the marker from counts.
+	 *
+	 * @param array{reconnect: int, failed: int} $counts Counts.
+	 * @return void
+	 */
+	private static function mark( array $counts ) {
+		if ( $counts['reconnect'] > 0 || $counts['failed'] > 0 ) {
+			self::flag();
+		} elseif ( self::flagged() ) {
+			delete_option( self::ATTENTION_WAITING );
+		}
+	}
 
 	/**
 	 * Hooks the notices and the e-mail pass.
@@ -72,6 +120,19 @@ final class KC_Meet_Doctor_Notices {
 	 * @return array{reconnect: int, failed: int}
 	 */
 	public static function counts() {
+		$counts = self::read_counts();
+		return null === $counts ? array(
+			'reconnect' => 0,
+			'failed'    => 0,
+		) : $counts;
+	}
+
+	/**
+	 * The counts, or null when the extension could not answer.
+	 *
+	 * @return array{reconnect: int, failed: int}|null
+	 */
+	private static function read_counts() {
 		$counts = array(
 			'reconnect' => 0,
 			'failed'    => 0,
@@ -93,6 +154,7 @@ final class KC_Meet_Doctor_Notices {
 			);
 		} catch ( \Throwable $e ) {
 			unset( $e ); // The configuration notice explains why.
+			return null;
 		}
 		return $counts;
 	}
@@ -103,11 +165,15 @@ final class KC_Meet_Doctor_Notices {
 	 * @return void
 	 */
 	public static function render_admin_notice() {
-		if ( ! current_user_can( KC_Meet_Access::ADMIN_CAP ) ) {
+		if ( ! self::flagged() || ! current_user_can( KC_Meet_Access::ADMIN_CAP ) ) {
 			return;
 		}
-		$counts = self::counts();
-		$parts  = array();
+		$counts = self::read_counts();
+		if ( null === $counts ) {
+			return;
+		}
+		self::mark( $counts );
+		$parts = array();
 		if ( $counts['reconnect'] > 0 ) {
 			$parts[] = sprintf(
 				'<a href="%1$s">%2$s</a>',
@@ -166,6 +232,15 @@ final class KC_Meet_Doctor_Notices {
 		foreach ( get_users( array( 'meta_key' => self::MAILED_META, 'fields' => 'ID' ) ) as $doctor_id ) { // phpcs:ignore WordPress.DB.SlowDBQuery.slow_db_query_meta_key -- few users ever carry it.
 			if ( ! isset( $broken_id[ (int) $doctor_id ] ) ) {
 				delete_user_meta( (int) $doctor_id, self::MAILED_META );
+			}
+		}
+		// The managers' marker, from the counts (trouble found outside the plugin, or gone).
+		if ( ! empty( $broken_id ) ) {
+			self::flag();
+		} else {
+			$counts = self::read_counts();
+			if ( null !== $counts ) {
+				self::mark( $counts );
 			}
 		}
 		return $sent;

@@ -16,9 +16,54 @@ defined( 'ABSPATH' ) || exit;
  * can never act on another site's tables). Methods that write user meta through the
  * extension's own MySQL connection (connect, disconnect) clear WordPress's user cache for that
  * user afterwards. All methods throw `\KcMeet\Exception` subclasses as documented in the
- * extension's API; none of their messages contains a secret.
+ * extension's API; none of their messages contains a secret. Calls that meet Google or run jobs
+ * set the managers' attention marker when they meet trouble ({@see self::watched()}).
  */
 final class KC_Meet_Native {
+
+	/**
+	 * Calls a native function that can meet trouble a manager must see (a Google or database
+	 * failure, a connection that needs a reconnect, a failed job or event) and then sets the
+	 * managers' attention marker ({@see KC_Meet_Doctor_Notices::flag()}; no write when it is set).
+	 *
+	 * @param callable $fn      Native function.
+	 * @param mixed    ...$args Its arguments.
+	 * @return mixed Its result.
+	 * @throws \KcMeet\Exception What it throws.
+	 */
+	private static function watched( callable $fn, ...$args ) {
+		try {
+			$result = $fn( ...$args );
+		} catch ( \KcMeet\Exception $e ) {
+			if ( ! $e instanceof \KcMeet\InvalidArgumentException ) {
+				KC_Meet_Doctor_Notices::flag();
+			}
+			throw $e;
+		}
+		if ( is_array( $result ) && self::troubled( $result ) ) {
+			KC_Meet_Doctor_Notices::flag();
+		}
+		return $result;
+	}
+
+	/**
+	 * Whether a native result reports trouble for a manager.
+	 *
+	 * @param array $result Result of a native call.
+	 * @return bool
+	 */
+	private static function troubled( array $result ) {
+		if ( 'needs_reconnect' === ( $result['status'] ?? '' ) || 'failed' === ( $result['state'] ?? '' )
+			|| 'doctor_needs_reconnect' === ( $result['reason'] ?? '' ) || ! empty( $result['failed'] ) ) {
+			return true;
+		}
+		foreach ( (array) ( $result['doctors'] ?? array() ) as $doctor ) {
+			if ( is_array( $doctor ) && ! empty( $doctor['error'] ) ) {
+				return true;
+			}
+		}
+		return false;
+	}
 
 	/**
 	 * Clears WordPress's caches of a user after the extension wrote their meta.
@@ -72,7 +117,7 @@ final class KC_Meet_Native {
 	 */
 	public static function status( $doctor_id ) {
 		self::ensure_ready();
-		return kc_meet_status( (int) $doctor_id );
+		return self::watched( 'kc_meet_status', (int) $doctor_id );
 	}
 
 	/**
@@ -87,9 +132,9 @@ final class KC_Meet_Native {
 		self::ensure_ready();
 		try {
 			if ( function_exists( 'kc_meet_check_connection' ) ) {
-				return kc_meet_check_connection( (int) $doctor_id );
+				return self::watched( 'kc_meet_check_connection', (int) $doctor_id );
 			}
-			return kc_meet_status( (int) $doctor_id );
+			return self::watched( 'kc_meet_status', (int) $doctor_id );
 		} finally {
 			// A refresh or a broken grant may have changed the doctor's meta.
 			self::clear_user_cache( (int) $doctor_id );
@@ -201,7 +246,7 @@ final class KC_Meet_Native {
 	 */
 	public static function create_event( $appointment_id, array $appointment = array() ) {
 		self::ensure_ready();
-		return kc_meet_create_event( (int) $appointment_id, $appointment );
+		return self::watched( 'kc_meet_create_event', (int) $appointment_id, $appointment );
 	}
 
 	/**
@@ -213,7 +258,7 @@ final class KC_Meet_Native {
 	 */
 	public static function update_event( $appointment_id, array $appointment = array() ) {
 		self::ensure_ready();
-		return kc_meet_update_event( (int) $appointment_id, $appointment );
+		return self::watched( 'kc_meet_update_event', (int) $appointment_id, $appointment );
 	}
 
 	/**
@@ -236,7 +281,7 @@ final class KC_Meet_Native {
 	 */
 	public static function regenerate_event( $appointment_id, array $appointment = array() ) {
 		self::ensure_ready();
-		return kc_meet_regenerate_event( (int) $appointment_id, $appointment );
+		return self::watched( 'kc_meet_regenerate_event', (int) $appointment_id, $appointment );
 	}
 
 	/**
@@ -248,7 +293,7 @@ final class KC_Meet_Native {
 	 */
 	public static function delete_event( $appointment_id ) {
 		self::ensure_ready();
-		return kc_meet_delete_event( (int) $appointment_id );
+		return self::watched( 'kc_meet_delete_event', (int) $appointment_id );
 	}
 
 	/**
@@ -283,7 +328,7 @@ final class KC_Meet_Native {
 	 */
 	public static function run_jobs( $limit = 50, $budget_s = 20.0 ) {
 		self::ensure_ready();
-		return kc_meet_run_jobs( (int) $limit, (float) $budget_s );
+		return self::watched( 'kc_meet_run_jobs', (int) $limit, (float) $budget_s );
 	}
 
 	/**
@@ -316,7 +361,7 @@ final class KC_Meet_Native {
 	 */
 	public static function reconcile( array $opts = array() ) {
 		self::ensure_ready();
-		return kc_meet_reconcile( $opts );
+		return self::watched( 'kc_meet_reconcile', $opts );
 	}
 
 	/**
@@ -389,7 +434,7 @@ final class KC_Meet_Native {
 	 */
 	public static function sync( array $opts = array() ) {
 		self::ensure_ready();
-		return kc_meet_sync( $opts );
+		return self::watched( 'kc_meet_sync', $opts );
 	}
 
 	/**
