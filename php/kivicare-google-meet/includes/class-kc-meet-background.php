@@ -146,17 +146,19 @@ class KC_Meet_Background {
 	}
 
 	/**
-	 * `init`: makes sure the hooks are scheduled (with Action Scheduler only on admin, cron and
-	 * CLI requests: checking costs a query there).
+	 * `init`: makes sure the hooks are scheduled, on admin, cron and CLI requests only (activation
+	 * schedules them; this puts back what went missing). A front-end page view does not pay for
+	 * the check (with Action Scheduler it costs a query, with WP-Cron an unserialized cron array
+	 * per hook); WP-Cron's own runs (core's twice-daily events at least) still check.
 	 *
 	 * @return void
 	 */
 	public static function schedule() {
+		if ( ! ( is_admin() || wp_doing_cron() || ( defined( 'WP_CLI' ) && WP_CLI ) ) ) {
+			return;
+		}
 		try {
 			if ( self::use_action_scheduler() ) {
-				if ( ! ( is_admin() || wp_doing_cron() || ( defined( 'WP_CLI' ) && WP_CLI ) ) ) {
-					return;
-				}
 				foreach ( self::recurring_hooks() as $hook => $schedule ) {
 					if ( false !== wp_next_scheduled( $hook ) ) {
 						wp_clear_scheduled_hook( $hook ); // Moved to Action Scheduler.
