@@ -11,8 +11,9 @@
 //!   has them), the move flag is cleared, and the event is brought in line with the appointment
 //!   (one PATCH of start and end when they differ; the Meet link stays).
 //!
-//! Both decisions are idempotent: a second call finds the appointment at the target already,
-//! writes nothing to KiviCare's table, and the event answers `unchanged`. Each is audited
+//! Both decisions are idempotent: a decision only acts while the move flag is there (a second
+//! call, or one after KiviCare moved the appointment itself, answers `reviewed: false` and
+//! writes nothing), and an appointment at the target already is not written again. Each is audited
 //! (`review`, `move_accepted` / `move_reverted`). No Google request is made here directly: the
 //! event goes through `events`, under its rules (lock, budget, queue on failure).
 
@@ -40,6 +41,10 @@ pub struct Review {
     /// `flag`: whether the event row now carries the move flag (false: no live event, or a
     /// deletion is flagged already).
     pub flagged: bool,
+    /// `accept`/`revert`: whether a move was waiting for review (false: the flag was already
+    /// gone — decided before, or KiviCare changed the appointment since, and KiviCare wins —
+    /// and nothing was written).
+    pub reviewed: bool,
     /// `accept`/`revert`: whether KiviCare's row was written (false: it was at the target).
     pub moved: bool,
     /// The appointment's start and end after the step, UTC `Y-m-d H:i:s`.
@@ -103,6 +108,7 @@ fn flag(ctx: &Context, id: u64) -> Result<Review> {
         appointment_id: id,
         action: "flag".into(),
         flagged: flagged.as_deref() == Some(MOVE_FLAG),
+        reviewed: false,
         moved: false,
         start_utc: None,
         end_utc: None,
@@ -115,6 +121,13 @@ fn decide(ctx: &Context, id: u64, action: &str, (start, end): (DateTime<Utc>, Da
         // The appointment's lock, as every event call and the sync take it: no sync or booking
         // of this appointment writes in between.
         let _lock = ctx.store.lock(&format!("appt:{id}"), Duration::from_secs(20))?;
+        let mut c = ctx.store.conn()?;
+        let flag: Option<String> = c.exec_first(format!("SELECT flag FROM `{}` WHERE appointment_id = ?", ctx.store.t.events), (id,))?;
+        if flag.as_deref() != Some(MOVE_FLAG) {
+            // Decided already, or KiviCare moved the appointment since (its write cleared the
+            // flag): nothing to do, and KiviCare's time stands.
+            return Ok(Review { appointment_id: id, action: action.into(), flagged: false, reviewed: false, moved: false, start_utc: None, end_utc: None, event: None });
+        }
         let a = appointments::resolve(ctx, id, &Input::default())?
             .ok_or_else(|| Error::invalid_argument(format!("appointment {id} does not exist")))?;
         let moved = a.start != start || a.end != end;
@@ -127,7 +140,6 @@ fn decide(ctx: &Context, id: u64, action: &str, (start, end): (DateTime<Utc>, Da
             };
             ctx.store.move_appointment(id, &local(start)?, &local(end)?, &utc_text(start), &utc_text(end))?;
         }
-        let mut c = ctx.store.conn()?;
         c.exec_drop(
             format!("UPDATE `{}` SET flag = '', updated_at = UTC_TIMESTAMP() WHERE appointment_id = ? AND flag = ?", ctx.store.t.events),
             (id, MOVE_FLAG),
@@ -143,6 +155,7 @@ fn decide(ctx: &Context, id: u64, action: &str, (start, end): (DateTime<Utc>, Da
         appointment_id: id,
         action: action.into(),
         flagged: false,
+        reviewed: true,
         moved,
         start_utc: Some(utc_text(start)),
         end_utc: Some(utc_text(end)),

@@ -287,7 +287,8 @@ namespace {
      * An administrator's review of a move made in Google Calendar. $action: 'flag' (mark the
      * event as moved in Google, for the screens), 'accept' or 'revert' (the appointment takes
      * $times = [start_utc, end_utc] ('Y-m-d H:i:s' UTC), written as KiviCare stores it, the flag is
-     * cleared and the event follows; idempotent). Returns appointment_id, action, flagged, moved,
+     * cleared and the event follows, only while the flag is there: idempotent). Returns
+     * appointment_id, action, flagged, reviewed, moved,
      * start_utc, end_utc, event (as kc_meet_update_event()).
      * @throws \KcMeet\InvalidArgumentException on a bad id, action or time
      * @param int $appointment_id
