@@ -26,8 +26,9 @@ defined( 'ABSPATH' ) || exit;
  *   ($item, $appointment) row by row, with no hook carrying the page's ids: the first row reads
  *   the state of every appointment in the request's date range (`start_date`, `end_date`, the
  *   calendar's own inputs) in one query; without a range each row is read once.
- * Each item gets `kc_meet_state` (the key above, '' when kc-meet holds nothing for it) and
- * `kc_meet_state_label` (translated); nothing core set is changed. No native call is made: the
+ * Each item of an appointment kc-meet holds an event or job for gets `kc_meet_state` (the key
+ * above) and `kc_meet_state_label` (translated); other items and everything core set are left
+ * as they are. No native call is made: the
  * states are read through $wpdb with the same rule as the Appointments screen
  * (src/screens.rs `STATE_SQL`). Nothing is joined before kc-meet's tables exist.
  */
@@ -239,7 +240,10 @@ class KC_Meet_Badge {
 		}
 		$state  = $this->states[ $slot ] ?? '';
 		$labels = self::labels();
-		$label  = $labels[ $state ] ?? '';
+		if ( ! isset( $labels[ $state ] ) ) {
+			return $item; // kc-meet holds nothing for this appointment.
+		}
+		$label = $labels[ $state ];
 		if ( is_array( $item ) ) {
 			$item[ self::KEY ]            = $state;
 			$item['kc_meet_state_label'] = $label;
