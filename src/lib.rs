@@ -22,6 +22,7 @@ pub mod oauth;
 pub mod privacy;
 pub mod redact;
 pub mod retry;
+pub mod review;
 pub mod runtime;
 pub mod screens;
 pub mod store;

@@ -546,4 +546,18 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .function(wrap_function!(kc_meet_doctors))
         .function(wrap_function!(kc_meet_privacy_export))
         .function(wrap_function!(kc_meet_privacy_erase))
+        .function(wrap_function!(kc_meet_review_move))
+}
+
+/// An administrator's review of a move made in Google Calendar. $action: 'flag' (mark the
+/// event as moved in Google, for the screens), 'accept' or 'revert' (the appointment takes
+/// $times = [start_utc, end_utc] ('Y-m-d H:i:s' UTC), written as KiviCare stores it, the flag is
+/// cleared and the event follows, only while the flag is there: idempotent). Returns
+/// appointment_id, action, flagged, reviewed, moved,
+/// start_utc, end_utc, event (as kc_meet_update_event()).
+/// @throws \KcMeet\InvalidArgumentException on a bad id, action or time
+#[php_function]
+pub fn kc_meet_review_move(appointment_id: i64, action: String, times: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
+    let times = opt_value(times, "times")?;
+    out(crate::review::review_move(&*ctx()?, appointment_id, &action, &times))
 }

@@ -284,6 +284,22 @@ namespace {
     function kc_meet_retry_job(int $job_id): array {}
 
     /**
+     * An administrator's review of a move made in Google Calendar. $action: 'flag' (mark the
+     * event as moved in Google, for the screens), 'accept' or 'revert' (the appointment takes
+     * $times = [start_utc, end_utc] ('Y-m-d H:i:s' UTC), written as KiviCare stores it, the flag is
+     * cleared and the event follows, only while the flag is there: idempotent). Returns
+     * appointment_id, action, flagged, reviewed, moved,
+     * start_utc, end_utc, event (as kc_meet_update_event()).
+     * @throws \KcMeet\InvalidArgumentException on a bad id, action or time
+     * @param int $appointment_id
+     * @param string $action
+     * @param ?array $times
+     * @return array
+     * @throws \KcMeet\Exception
+     */
+    function kc_meet_review_move(int $appointment_id, string $action, ?array $times = null): array {}
+
+    /**
      * Runs due background jobs under a lock, within $budget_s seconds. Returns ran, done, retried,
      * failed, skipped_locked, remaining_due and a line per job.
      * @param int $limit

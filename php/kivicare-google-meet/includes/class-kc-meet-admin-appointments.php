@@ -11,10 +11,13 @@ defined( 'ABSPATH' ) || exit;
  * Telemedicine appointments with the state of their Google event: Meet link, conference still
  * pending at Google, queued (attempts, next try and last error in the site's time), failed,
  * flagged after a change in Google, removed, missing. Filters by doctor, state and date; actions:
- * retry now, re-create, accept or revert a Google-side deletion, open in Google Calendar.
+ * retry now, re-create, accept or revert a Google-side deletion, accept or revert a move made in
+ * Google (the earlier and the doctor's time shown in the site's zone and format; accept: the
+ * appointment takes the doctor's time; revert: the event goes back to the appointment's earlier
+ * time; see {@see KC_Meet_Sync_Changes::review_move()}), open in Google Calendar.
  *
- * One page is one `kc_meet_appointments()` call (one SQL query), so the screen stays fast with
- * 50,000 appointments.
+ * One page is one `kc_meet_appointments()` call (one SQL query) plus one read of the moves
+ * waiting for review, so the screen stays fast with 50,000 appointments.
  */
 class KC_Meet_Admin_Appointments extends KC_Meet_Admin_Screens {
 
@@ -33,6 +36,8 @@ class KC_Meet_Admin_Appointments extends KC_Meet_Admin_Screens {
 	const RETRY_ACTION    = 'kc_meet_appointment_retry';
 	const RECREATE_ACTION = 'kc_meet_appointment_recreate';
 	const ACCEPT_ACTION   = 'kc_meet_appointment_accept';
+	const ACCEPT_MOVE     = 'kc_meet_appointment_accept_move';
+	const REVERT_MOVE     = 'kc_meet_appointment_revert_move';
 
 	/**
 	 * {@inheritDoc}
@@ -53,6 +58,8 @@ class KC_Meet_Admin_Appointments extends KC_Meet_Admin_Screens {
 			self::RETRY_ACTION    => 'handle_retry',
 			self::RECREATE_ACTION => 'handle_recreate',
 			self::ACCEPT_ACTION   => 'handle_accept',
+			self::ACCEPT_MOVE     => 'handle_accept_move',
+			self::REVERT_MOVE     => 'handle_revert_move',
 		);
 	}
 
@@ -81,6 +88,14 @@ class KC_Meet_Admin_Appointments extends KC_Meet_Admin_Screens {
 			'queued'   => array( 'warning', __( 'Appointment #%d could not be synced now; it stays queued and is tried again automatically.', 'kc-googlemeet' ) ),
 			/* translators: %d: appointment id */
 			'accepted' => array( 'success', __( 'The change made in Google Calendar was accepted for appointment #%d.', 'kc-googlemeet' ) ),
+			/* translators: %d: appointment id */
+			'move_accepted' => array( 'success', __( 'Appointment #%d now has the time the doctor chose in Google Calendar.', 'kc-googlemeet' ) ),
+			/* translators: %d: appointment id */
+			'move_reverted' => array( 'success', __( 'The Google Calendar event of appointment #%d is back at the appointment\'s time.', 'kc-googlemeet' ) ),
+			/* translators: %d: appointment id */
+			'move_queued'   => array( 'warning', __( 'Appointment #%d was decided; Google Calendar could not be updated now, it is tried again automatically.', 'kc-googlemeet' ) ),
+			/* translators: %d: appointment id */
+			'nothing'       => array( 'info', __( 'Nothing waits for review on appointment #%d.', 'kc-googlemeet' ) ),
 			/* translators: %d: appointment id */
 			'error'    => array( 'error', __( 'The action on appointment #%d failed.', 'kc-googlemeet' ) ),
 		);
@@ -137,6 +152,50 @@ class KC_Meet_Admin_Appointments extends KC_Meet_Admin_Screens {
 		$appointment_id = self::verify_row_action( self::ACCEPT_ACTION, 'appointment_id' );
 		KC_Meet_Sync_Changes::dismiss( $appointment_id );
 		$this->back( 'accepted', $appointment_id );
+	}
+
+	/**
+	 * Accept a move made in Google: the appointment takes the doctor's time.
+	 *
+	 * @return void
+	 */
+	public function handle_accept_move() {
+		$this->review_move( self::verify_row_action( self::ACCEPT_MOVE, 'appointment_id' ), 'accept' );
+	}
+
+	/**
+	 * Revert a move made in Google: the event goes back to the appointment's earlier time.
+	 *
+	 * @return void
+	 */
+	public function handle_revert_move() {
+		$this->review_move( self::verify_row_action( self::REVERT_MOVE, 'appointment_id' ), 'revert' );
+	}
+
+	/**
+	 * Runs a decision on a move and redirects back with its result.
+	 *
+	 * @param int    $appointment_id Appointment.
+	 * @param string $decision       'accept' or 'revert'.
+	 * @return void
+	 */
+	private function review_move( $appointment_id, $decision ) {
+		try {
+			$result = KC_Meet_Sync_Changes::review_move( $appointment_id, $decision );
+		} catch ( \Throwable $e ) {
+			$this->back( 'error', $appointment_id, (int) $e->getCode() );
+			return;
+		}
+		if ( null === $result || empty( $result['reviewed'] ) ) {
+			$this->back( 'nothing', $appointment_id );
+			return;
+		}
+		$state = (string) ( $result['event']['state'] ?? '' );
+		if ( in_array( $state, array( 'queued', 'pending' ), true ) ) {
+			$this->back( 'move_queued', $appointment_id );
+			return;
+		}
+		$this->back( 'accept' === $decision ? 'move_accepted' : 'move_reverted', $appointment_id );
 	}
 
 	/**
@@ -225,6 +284,7 @@ class KC_Meet_Admin_Appointments extends KC_Meet_Admin_Screens {
 			<?php
 			try {
 				$result = KC_Meet_Native::appointments( array_merge( $f, array( 'page' => $page, 'per_page' => self::PER_PAGE ) ) );
+				$moves  = KC_Meet_Sync_Changes::moves();
 			} catch ( \Throwable $e ) {
 				self::render_error( $e );
 				echo '</div>';
@@ -247,7 +307,7 @@ class KC_Meet_Admin_Appointments extends KC_Meet_Admin_Screens {
 						<tr><td colspan="6"><?php esc_html_e( 'No telemedicine appointments found.', 'kc-googlemeet' ); ?></td></tr>
 					<?php endif; ?>
 					<?php foreach ( $result['rows'] as $row ) : ?>
-						<?php self::render_row( $row ); ?>
+						<?php self::render_row( $row, $moves[ (int) $row['appointment_id'] ] ?? null ); ?>
 					<?php endforeach; ?>
 				</tbody>
 			</table>
@@ -259,12 +319,15 @@ class KC_Meet_Admin_Appointments extends KC_Meet_Admin_Screens {
 	/**
 	 * One appointment row.
 	 *
-	 * @param array $row kc_meet_appointments() row.
+	 * @param array      $row  kc_meet_appointments() row.
+	 * @param array|null $move The move made in Google waiting for review (KC_Meet_Sync_Changes::moves()).
 	 * @return void
 	 */
-	private static function render_row( array $row ) {
+	private static function render_row( array $row, $move = null ) {
 		$id    = (int) $row['appointment_id'];
 		$state = (string) $row['state'];
+		$moved = 'flagged' === $state && KC_Meet_Sync_Changes::MOVE_FLAG === (string) $row['flag'];
+		$move  = $moved && is_array( $move ) ? $move : null;
 		?>
 		<tr class="kc-meet-appointment" data-appointment-id="<?php echo esc_attr( (string) $id ); ?>" data-state="<?php echo esc_attr( $state ); ?>">
 			<td><?php echo esc_html( '#' . $id ); ?><?php echo 0 === (int) $row['status'] ? ' <span class="description">' . esc_html__( '(cancelled)', 'kc-googlemeet' ) . '</span>' : ''; ?></td>
@@ -276,7 +339,24 @@ class KC_Meet_Admin_Appointments extends KC_Meet_Admin_Screens {
 				<?php if ( '' !== $row['meet_url'] && in_array( $state, array( 'linked', 'pending', 'flagged' ), true ) ) : ?>
 					<br /><a class="kc-meet-link" href="<?php echo esc_url( $row['meet_url'] ); ?>" target="_blank" rel="noopener noreferrer"><?php echo esc_html( $row['meet_url'] ); ?></a>
 				<?php endif; ?>
-				<?php if ( 'flagged' === $state ) : ?>
+				<?php if ( null !== $move ) : ?>
+					<br /><span class="description kc-meet-move" data-kind="<?php echo esc_attr( $move['kind'] ); ?>">
+						<?php
+						echo esc_html(
+							sprintf(
+								/* translators: 1: the appointment's earlier date and time, 2: the date and time the doctor chose in Google Calendar */
+								__( 'Moved in Google Calendar: %1$s → %2$s', 'kc-googlemeet' ),
+								self::site_time( $move['old_start_utc'] . ' UTC' ),
+								self::site_time( $move['new_start_utc'] . ' UTC' )
+							)
+						);
+						echo ' ';
+						echo esc_html( 'moved' === $move['kind'] ? __( '(the appointment follows it now)', 'kc-googlemeet' ) : __( '(the event was put back)', 'kc-googlemeet' ) );
+						?>
+					</span>
+				<?php elseif ( $moved ) : ?>
+					<br /><span class="description"><?php esc_html_e( 'The doctor moved the event in Google Calendar.', 'kc-googlemeet' ); ?></span>
+				<?php elseif ( 'flagged' === $state ) : ?>
 					<br /><span class="description"><?php esc_html_e( 'The doctor deleted the event in Google Calendar.', 'kc-googlemeet' ); ?></span>
 				<?php endif; ?>
 				<?php if ( null !== $row['job_state'] ) : ?>
@@ -301,7 +381,12 @@ class KC_Meet_Admin_Appointments extends KC_Meet_Admin_Screens {
 				if ( in_array( $state, array( 'queued', 'failed', 'missing' ), true ) ) {
 					self::action_button( self::RETRY_ACTION, 'appointment_id', $id, __( 'Retry now', 'kc-googlemeet' ), '', 'kc-meet-retry' );
 				}
-				if ( 'flagged' === $state ) {
+				if ( null !== $move ) {
+					self::action_button( self::ACCEPT_MOVE, 'appointment_id', $id, __( 'Accept the new time', 'kc-googlemeet' ), __( 'Give the appointment the time the doctor chose in Google Calendar?', 'kc-googlemeet' ), 'kc-meet-accept-move' );
+					self::action_button( self::REVERT_MOVE, 'appointment_id', $id, __( 'Revert', 'kc-googlemeet' ), __( 'Put the appointment and its Google Calendar event back at the earlier time?', 'kc-googlemeet' ), 'kc-meet-revert-move' );
+				} elseif ( $moved ) {
+					self::action_button( self::RECREATE_ACTION, 'appointment_id', $id, __( 'Revert (event back to the appointment\'s time)', 'kc-googlemeet' ), '', 'kc-meet-recreate' );
+				} elseif ( 'flagged' === $state ) {
 					self::action_button( self::RECREATE_ACTION, 'appointment_id', $id, __( 'Revert (create the event again)', 'kc-googlemeet' ), '', 'kc-meet-recreate' );
 					self::action_button( self::ACCEPT_ACTION, 'appointment_id', $id, __( 'Accept', 'kc-googlemeet' ), '', 'kc-meet-accept' );
 				} elseif ( in_array( $state, array( 'linked', 'pending', 'removed' ), true ) && 0 !== (int) $row['status'] ) {

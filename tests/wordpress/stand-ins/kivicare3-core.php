@@ -23,6 +23,13 @@
  *   before deleting it, no add-on call;
  * - resendZoomLink: apply_filters('kcgm_save_appointment_event_link_resend', $request_data) for a
  *   googlemeet doctor;
+ * - KCAppointmentController::getAppointmentQueue (the appointment list): the page's rows (10 per
+ *   page, by date), apply_filters('kct_get_meeting_list', ['appointment_ids' => '1,2,3']) once
+ *   for the page (an answer still carrying `appointment_ids` means no Zoom add-on), the Meet
+ *   link per row from the mapping table, then apply_filters('kivicare_appointment_queue_lists',
+ *   $appointment) per row; KCAppointmentController::index (the calendar): rows between the
+ *   request's start_date and end_date, apply_filters('kivicare_appointment_list_data', $item,
+ *   $appointment) per row;
  * - kcCommonEmailFunction($id, 'Telemed', 'meet_patient'|'meet_doctor') (the admin-editable
  *   templates, {{meet_link}} = the first mapping row's url) and kcSendAppointmentMeetSms($id)
  *   (records the SMS in the option kcm_standin_sms).
@@ -169,6 +176,39 @@ namespace KcMeetTestBed\KiviCare3 {
 				$wpdb->delete("{$p}kc_appointment_service_mapping", ['appointment_id' => (int) $id]);
 				$wpdb->delete("{$p}kc_appointments", ['id' => (int) $id]);
 			}
+		}
+
+		/** KCAppointmentController::getAppointmentQueue: one page of the appointment list. */
+		public static function appointment_queue(int $page = 1): array {
+			global $wpdb;
+			$p = $wpdb->prefix;
+			$rows = $wpdb->get_results($wpdb->prepare("SELECT DISTINCT {$p}kc_appointments.* FROM {$p}kc_appointments WHERE 0 = 0 ORDER BY appointment_start_date ASC, appointment_start_time ASC LIMIT 10 OFFSET %d", ($page - 1) * 10));
+			if (!$rows) {
+				return [];
+			}
+			$zoom = apply_filters('kct_get_meeting_list', ['appointment_ids' => implode(',', array_map(static fn($r) => $r->id, $rows))]);
+			$zoom = isset($zoom['appointment_ids']) ? [] : (array) $zoom;
+			$out = [];
+			foreach ($rows as $appointment) {
+				$url = $wpdb->get_var("SELECT url FROM {$p}kc_appointment_google_meet_mappings WHERE appointment_id=" . (int) $appointment->id);
+				$appointment->zoom_data = $url ? (object) ['join_url' => $url, 'start_url' => $url] : null;
+				$appointment->video_consultation = !empty($appointment->zoom_data);
+				$out[] = apply_filters('kivicare_appointment_queue_lists', $appointment);
+			}
+			return $out;
+		}
+
+		/** KCAppointmentController::index: the calendar's rows between start_date and end_date (request inputs). */
+		public static function appointment_calendar(): array {
+			global $wpdb;
+			$p = $wpdb->prefix;
+			$rows = $wpdb->get_results($wpdb->prepare("SELECT {$p}kc_appointments.* FROM {$p}kc_appointments WHERE appointment_start_date >= %s AND appointment_start_date <= %s", $_REQUEST['start_date'] ?? '', $_REQUEST['end_date'] ?? ''));
+			$out = [];
+			foreach ($rows as $appointment) {
+				$item = ['id' => (int) $appointment->id, 'status' => $appointment->status, 'start' => $appointment->appointment_start_date . ' ' . $appointment->appointment_start_time];
+				$out[] = apply_filters('kivicare_appointment_list_data', $item, $appointment);
+			}
+			return $out;
 		}
 
 		/** KCAppointmentController::resendZoomLink. */

@@ -37,7 +37,8 @@ final class AppointmentDisplayFiltersTest extends WpTestCase {
 			"details" => apply_filters("kc_appointment_details_data", ["appointment_id" => $args["id"], "join_url" => "https://zoom.example/j/1", "zoom_data" => ["startUrl" => "https://zoom.example/s/1"]], null),
 			"other"   => apply_filters("kc_appointment_list_item", ["id" => 99999, "status" => "1"], null),
 		];', ['id' => $b['id']]);
-		$keys = ['google_meet_url' => $url, 'join_url' => $url, 'start_url' => $url, 'zoom_data' => ['startUrl' => $url], 'video_consultation' => true];
+		$keys = ['google_meet_url' => $url, 'join_url' => $url, 'start_url' => $url, 'zoom_data' => ['startUrl' => $url], 'video_consultation' => true,
+			'kc_meet_state' => 'linked', 'kc_meet_state_label' => 'Meet link ready']; // the state badge (KC_Meet_Badge)
 		$this->assertSame(['id' => $b['id'], 'status' => '1'] + $keys, $r['list']);
 		$this->assertSame(['id' => (string) $b['id']] + $keys, $r['data']);
 		$this->assertSame('https://zoom.example/j/1', $r['details']['join_url'], "core's own join_url is kept");
