@@ -572,6 +572,16 @@ final class KC_Meet_Settings {
 		if ( ! current_user_can( KC_Meet_Access::ADMIN_CAP ) ) {
 			return $stored;
 		}
+		if ( ! self::has_switch() && self::truthy( $input['enabled'] ?? null ) ) {
+			// The screen shows a never-set switch on, meaning "on with the first client": until
+			// a client ID and secret are saved, it stays unset instead of refusing the save.
+			$current = self::get();
+			$id      = is_scalar( $input['client_id'] ?? null ) ? trim( (string) $input['client_id'] ) : $current['client_id'];
+			$secret  = is_scalar( $input['client_secret'] ?? null ) && '' !== trim( (string) $input['client_secret'] ) ? trim( (string) $input['client_secret'] ) : $current['client_secret'];
+			if ( '' === $id || '' === $secret ) {
+				unset( $input['enabled'] );
+			}
+		}
 		$checked = self::validate( $input );
 		if ( ! empty( $checked['errors'] ) ) {
 			foreach ( $checked['errors'] as $key => $message ) {

@@ -244,6 +244,28 @@ final class SettingsTest extends WpTestCase {
 		$this->assertSame('off', Db::option($this->db, 'kiviCare_woocommerce_payment'));
 	}
 
+	public function test_a_new_site_saving_other_fields_first_keeps_its_switch_unset_until_a_client_is_saved(): void {
+		$admin = $this->loggedIn('admin');
+		$form = $this->formOf($admin);
+		$this->assertSame('1', $form['fields'][self::field('enabled')], 'shown on: on with the first client');
+		$form['fields']['kc_meet_woo_unpaid_minutes'] = '20';
+		$form['fields'][self::field('kc_meet_on_google_delete')] = 'cancel';
+		$r = $this->submit($admin, $form);
+		$this->assertSame(302, $r->status, $r->describe());
+		$this->assertStringNotContainsString('switched on only', $admin->get((string) $r->location())->body, 'no error for the untouched switch');
+		$saved = $this->option();
+		$this->assertSame('cancel', $saved['kc_meet_on_google_delete']);
+		$this->assertArrayNotHasKey('enabled', $saved, 'still unset');
+		$this->assertSame('20', Db::option($this->db, 'kc_meet_woo_unpaid_minutes'));
+		// Once set off, switching on without a client is an error.
+		$this->wpOk('return KC_Meet_Settings::save(["enabled" => false]);');
+		$form = $this->formOf($admin);
+		$form['fields'][self::field('enabled')] = '1';
+		$back = $admin->get((string) $this->submit($admin, $form)->location());
+		$this->assertSame(1, substr_count($back->body, 'switched on only with a client ID'));
+		$this->assertFalse($this->option()['enabled']);
+	}
+
 	public function test_a_refused_save_shows_the_errors_keeps_what_was_typed_except_the_secret_and_saves_nothing(): void {
 		$this->configureOAuth();
 		$admin = $this->loggedIn('admin');
