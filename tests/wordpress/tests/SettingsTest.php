@@ -337,6 +337,9 @@ final class SettingsTest extends WpTestCase {
 			$sentence = Html::text($html->first('ancestor::p[1]', $radio));
 			$this->assertGreaterThan(60, strlen($sentence), "$id explains what it means: $sentence");
 		}
+		$item = $html->first("//li[@id='toplevel_page_kc-meet-doctors']//a[contains(@href, 'options-general.php?page=kc-meet')]");
+		$this->assertNotNull($item, 'the Google Meet menu has a Settings item');
+		$this->assertSame('Settings', trim(Html::text($item)));
 		$this->assertTrue($html->byId('kc-meet-on-google-move-apply')->hasAttribute('checked'), 'default policy: apply');
 		$this->assertTrue($html->byId('kc-meet-on-google-delete-flag')->hasAttribute('checked'), 'default policy: flag');
 	}
