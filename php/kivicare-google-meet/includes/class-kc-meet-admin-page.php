@@ -8,17 +8,32 @@
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Settings → KiviCare Google Meet (`options-general.php?page=kc-meet`, `manage_options` only).
+ * Settings → KiviCare Google Meet (`options-general.php?page=kc-meet`, `manage_options` only),
+ * also the "Settings" item of kc-meet's "Google Meet" menu.
  *
- * The form (`#kc-meet-settings-form`) posts to `admin-post.php` with action
- * `kc_meet_save_settings` and a nonce; it saves the client ID (`#kc-meet-client-id`) and the
- * client secret (`#kc-meet-client-secret`, a password field that is never filled in: empty
- * keeps the stored secret) into `kiviCare_google_meet_setting` ({@see KC_Meet_Settings::save()};
- * Meet is marked enabled when both are set). It shows the redirect URI to register in Google
- * Cloud (`#kc-meet-redirect-uri`, read-only), every redirect URI the site serves with the one the
- * client is registered for (`#kc-meet-redirect-uris`, radio `kc_meet_redirect_uri`) and a warning
- * when the stored client was made for another one (`#kc-meet-redirect-mismatch`), and a health box (`#kc-meet-health`, with the
- * problems list `#kc-meet-problems` and the doctors table `#kc-meet-doctors`).
+ * The form (`#kc-meet-settings-form`) is made with WordPress's Settings API: it posts to
+ * options.php (settings group {@see KC_Meet_Settings::GROUP}, its nonce and capability), whose
+ * sanitize callbacks are the one validator ({@see KC_Meet_Settings::register()}); WordPress
+ * shows the result (`settings_errors()`, called for pages under Settings by options-head.php)
+ * and, after a refused save, the fields show what was typed again — never the secret. Sections
+ * and fields (ids for tests and support):
+ * - Google Meet: the switch `#kc-meet-enabled` (see {@see KC_Meet_Settings} for the one rule of
+ *   "enabled"), `#kc-meet-client-id`, `#kc-meet-client-secret` (write-only: never filled in, a
+ *   placeholder says whether one is saved, `#kc-meet-secret-state`; empty keeps it),
+ *   `#kc-meet-app-name`;
+ * - Addresses to register in Google Cloud: the redirect URI sent to Google
+ *   (`#kc-meet-redirect-uri`, read-only), every redirect URI the site serves with the one the
+ *   client is registered for (`#kc-meet-redirect-uris`, radios) and a warning when the stored
+ *   client was made for another one (`#kc-meet-redirect-mismatch`), and the push URL
+ *   (`#kc-meet-notify-url`); each with a Copy button (`.kc-meet-copy`,
+ *   assets/js/kc-meet-settings.js; without JavaScript the buttons stay hidden and the read-only
+ *   fields can be selected and copied by hand);
+ * - Changes made in Google Calendar: `#kc-meet-on-google-move` (apply|revert) and
+ *   `#kc-meet-on-google-delete` (flag|cancel|recreate), radios with one sentence each;
+ * - WooCommerce payment: `#kc-meet-woo-payment` (`kiviCare_woocommerce_payment` on|off) and
+ *   `#kc-meet-woo-unpaid-minutes` (`kc_meet_woo_unpaid_minutes`).
+ * Below the form: the review box, the health box (`#kc-meet-health`, with the problems list
+ * `#kc-meet-problems` and the doctors table `#kc-meet-doctors`), the sync box and the jobs box.
  *
  * The "Sync problems" box (`#kc-meet-jobs`, attribute `data-queued` = number of queued jobs)
  * lists the failed background jobs (`#kc-meet-failed-jobs`: appointment, action, attempts,
@@ -29,10 +44,7 @@ defined( 'ABSPATH' ) || exit;
  * `manage_options` and redirect back with `kc_meet_retry` = queued|error (+ `kc_meet_code`) /
  * `kc_meet_cleared` = 1.
  *
- * Two-way sync (with an extension that has it):
- * - the form's selects `#kc-meet-on-google-move` (`apply`|`revert`) and
- *   `#kc-meet-on-google-delete` (`flag`|`cancel`|`recreate`) save
- *   `kc_meet_on_google_move` / `kc_meet_on_google_delete` ({@see KC_Meet_Settings::SYNC_CHOICES});
+ * Two-way sync:
  * - the "Sync with Google Calendar" box (`#kc-meet-sync`) shows the mode from
  *   `kc_meet_health()['sync_mode']` (`#kc-meet-sync-mode`, attribute `data-mode` = push|polling,
  *   or unavailable) and the push channels (`#kc-meet-channels`: doctor, expiry as a relative
@@ -53,11 +65,11 @@ class KC_Meet_Admin_Page {
 	const SLUG = 'kc-meet';
 
 	/**
-	 * admin-post action and nonce action of the form.
+	 * Handle of the screen's script (the Copy buttons).
 	 *
 	 * @var string
 	 */
-	const SAVE_ACTION = 'kc_meet_save_settings';
+	const SCRIPT = 'kc-meet-settings';
 
 	/**
 	 * admin-post action (and nonce action prefix) of the Retry buttons.
@@ -102,13 +114,30 @@ class KC_Meet_Admin_Page {
 	private $health = null;
 
 	/**
-	 * Hooks the page.
+	 * What the admin typed when the last save was refused, by option (never the secret).
+	 *
+	 * @var array
+	 */
+	private $typed = array();
+
+	/**
+	 * Hook name of the page (from add_options_page()).
+	 *
+	 * @var string
+	 */
+	private $hook = '';
+
+	/**
+	 * Hooks the page: the menu entries, the settings (admin_init: options.php needs them), the
+	 * script (on the page only) and the admin-post actions.
 	 *
 	 * @return void
 	 */
 	public function register() {
 		add_action( 'admin_menu', array( $this, 'add_menu' ) );
-		add_action( 'admin_post_' . self::SAVE_ACTION, array( $this, 'handle_save' ) );
+		add_action( 'admin_menu', array( $this, 'add_screens_menu_item' ), 20 );
+		add_action( 'admin_init', array( 'KC_Meet_Settings', 'register' ) );
+		add_action( 'admin_enqueue_scripts', array( $this, 'enqueue' ) );
 		add_action( 'admin_post_' . self::RETRY_ACTION, array( $this, 'handle_retry' ) );
 		add_action( 'admin_post_' . self::CLEAR_ERRORS_ACTION, array( $this, 'handle_clear_errors' ) );
 		add_action( 'admin_post_' . self::DISMISS_FLAG_ACTION, array( $this, 'handle_dismiss_flag' ) );
@@ -177,17 +206,40 @@ class KC_Meet_Admin_Page {
 	}
 
 	/**
-	 * Adds the submenu under Settings.
+	 * Adds the page under Settings.
 	 *
 	 * @return void
 	 */
 	public function add_menu() {
-		add_options_page(
+		$this->hook = (string) add_options_page(
 			__( 'KiviCare Google Meet', 'kc-googlemeet' ),
 			__( 'KiviCare Google Meet', 'kc-googlemeet' ),
 			KC_Meet_Access::ADMIN_CAP,
 			self::SLUG,
 			array( $this, 'render' )
+		);
+		if ( '' !== $this->hook ) {
+			add_action( 'load-' . $this->hook, array( $this, 'add_sections' ) );
+		}
+	}
+
+	/**
+	 * Adds the "Settings" item to kc-meet's "Google Meet" menu (when the menu is there: it comes
+	 * with the Doctors and Appointments screens), linking to this page.
+	 *
+	 * @return void
+	 */
+	public function add_screens_menu_item() {
+		global $admin_page_hooks;
+		if ( ! isset( $admin_page_hooks[ KC_Meet_Admin_Screens::MENU_SLUG ] ) ) {
+			return;
+		}
+		add_submenu_page(
+			KC_Meet_Admin_Screens::MENU_SLUG,
+			__( 'KiviCare Google Meet', 'kc-googlemeet' ),
+			__( 'Settings', 'kc-googlemeet' ),
+			KC_Meet_Access::ADMIN_CAP,
+			'options-general.php?page=' . self::SLUG
 		);
 	}
 
@@ -202,110 +254,337 @@ class KC_Meet_Admin_Page {
 	}
 
 	/**
-	 * admin-post handler of the form: capability, nonce, save, redirect back.
+	 * `admin_enqueue_scripts`: the Copy buttons' script, on this page only.
 	 *
+	 * @param string $hook_suffix Current page's hook.
 	 * @return void
 	 */
-	public function handle_save() {
-		if ( ! current_user_can( KC_Meet_Access::ADMIN_CAP ) ) {
-			wp_die( esc_html__( 'Sorry, you are not allowed to manage these settings.', 'kc-googlemeet' ), '', array( 'response' => 403 ) );
+	public function enqueue( $hook_suffix = '' ) {
+		if ( '' === $this->hook || $hook_suffix !== $this->hook ) {
+			return;
 		}
-		check_admin_referer( self::SAVE_ACTION );
-
-		// phpcs:disable WordPress.Security.NonceVerification.Missing -- verified above.
-		$client_id = isset( $_POST['kc_meet_client_id'] ) ? sanitize_text_field( wp_unslash( $_POST['kc_meet_client_id'] ) ) : '';
-		$secret    = isset( $_POST['kc_meet_client_secret'] ) ? trim( (string) wp_unslash( $_POST['kc_meet_client_secret'] ) ) : ''; // phpcs:ignore WordPress.Security.ValidatedSanitizedInput.InputNotSanitized -- a secret: cleaned by KC_Meet_Settings::save().
-		$redirect  = isset( $_POST['kc_meet_redirect_uri'] ) ? esc_url_raw( wp_unslash( $_POST['kc_meet_redirect_uri'] ) ) : '';
-		$sync      = array();
-		foreach ( array_keys( KC_Meet_Settings::SYNC_CHOICES ) as $key ) {
-			if ( isset( $_POST[ $key ] ) ) {
-				$sync[ $key ] = sanitize_key( wp_unslash( $_POST[ $key ] ) );
-			}
-		}
-		// phpcs:enable
-
-		self::save( $client_id, $secret, $sync, $redirect );
-
-		wp_safe_redirect( self::url( array( 'kc_meet_saved' => '1' ) ) );
-		$this->finish();
-	}
-
-	/**
-	 * Saves credentials like the form does: empty secret keeps the stored one; Meet is enabled
-	 * when both client ID and secret are set.
-	 *
-	 * @param string $client_id     Client ID.
-	 * @param string $client_secret Client secret ('' keeps).
-	 * @param array  $sync          Two-way sync choices by option key (`kc_meet_on_google_move`,
-	 *                              `kc_meet_on_google_delete`); missing or invalid ones keep theirs.
-	 * @param string $redirect_uri  The redirect URI the client is registered for (one of
-	 *                              {@see KC_Meet_Config::redirect_uris()}; '' or another keeps it).
-	 * @return array Public view of the settings.
-	 */
-	public static function save( $client_id, $client_secret, array $sync = array(), $redirect_uri = '' ) {
-		$current = KC_Meet_Settings::get();
-		$secret  = '' !== trim( (string) $client_secret ) ? (string) $client_secret : $current['client_secret'];
-		$changes = array(
-			'client_id'     => (string) $client_id,
-			'client_secret' => (string) $client_secret,
-			'enabled'       => '' !== trim( (string) $client_id ) && '' !== trim( $secret ),
+		$file = defined( 'KC_MEET_PLUGIN_FILE' ) ? KC_MEET_PLUGIN_FILE : dirname( __DIR__ ) . '/kivicare-googlemeet.php';
+		wp_enqueue_script( self::SCRIPT, plugins_url( 'assets/js/kc-meet-settings.js', $file ), array(), KC_Meet_Plugin::VERSION, true );
+		wp_localize_script(
+			self::SCRIPT,
+			'kcMeetSettings',
+			array(
+				'copied' => __( 'Copied.', 'kc-googlemeet' ),
+				'manual' => __( 'Selected: press Ctrl+C (⌘C on a Mac) to copy.', 'kc-googlemeet' ),
+			)
 		);
-		if ( '' !== (string) $redirect_uri ) {
-			$changes['redirect_uri'] = (string) $redirect_uri;
-		}
-		return KC_Meet_Settings::save( array_merge( KC_Meet_Settings::pick_sync_choices( $sync )['changes'], $changes ) );
 	}
 
 	/**
-	 * The form rows of the redirect URIs: every URI the site serves (`#kc-meet-redirect-uris`,
-	 * radio `kc_meet_redirect_uri`: which one the client is registered for — the vendor add-on's
-	 * 4.x route keeps working, so a site that swapped it needs no change in Google Cloud), and a
-	 * warning (`#kc-meet-redirect-mismatch`) when the stored client was made for a URI the site
-	 * does not serve.
+	 * `load-settings_page_kc-meet`: the sections and fields of the form (Settings API), and what
+	 * was typed before a refused save.
 	 *
 	 * @return void
 	 */
-	private static function render_redirect_choice() {
-		$current  = KC_Meet_Config::redirect_uri();
+	public function add_sections() {
+		$this->typed = KC_Meet_Settings::take_typed();
+		$page        = self::SLUG;
+
+		add_settings_section( 'kc_meet_google', __( 'Google Meet', 'kc-googlemeet' ), array( $this, 'section_google' ), $page );
+		add_settings_field( 'kc_meet_enabled', __( 'Google Meet', 'kc-googlemeet' ), array( $this, 'field_enabled' ), $page, 'kc_meet_google', array( 'label_for' => 'kc-meet-enabled' ) );
+		add_settings_field( 'kc_meet_client_id', __( 'Client ID', 'kc-googlemeet' ), array( $this, 'field_client_id' ), $page, 'kc_meet_google', array( 'label_for' => 'kc-meet-client-id' ) );
+		add_settings_field( 'kc_meet_client_secret', __( 'Client secret', 'kc-googlemeet' ), array( $this, 'field_client_secret' ), $page, 'kc_meet_google', array( 'label_for' => 'kc-meet-client-secret' ) );
+		add_settings_field( 'kc_meet_app_name', __( 'Application name', 'kc-googlemeet' ), array( $this, 'field_app_name' ), $page, 'kc_meet_google', array( 'label_for' => 'kc-meet-app-name' ) );
+
+		add_settings_section( 'kc_meet_addresses', __( 'Addresses to register in Google Cloud', 'kc-googlemeet' ), array( $this, 'section_addresses' ), $page );
+		add_settings_field( 'kc_meet_redirect_uri', __( 'Authorized redirect URI', 'kc-googlemeet' ), array( $this, 'field_redirect_uri' ), $page, 'kc_meet_addresses', array( 'label_for' => 'kc-meet-redirect-uri' ) );
+		add_settings_field( 'kc_meet_redirect_uris', __( 'Redirect URIs this site serves', 'kc-googlemeet' ), array( $this, 'field_redirect_choice' ), $page, 'kc_meet_addresses' );
+		add_settings_field( 'kc_meet_notify_url', __( 'Push notification URL', 'kc-googlemeet' ), array( $this, 'field_notify_url' ), $page, 'kc_meet_addresses', array( 'label_for' => 'kc-meet-notify-url' ) );
+
+		add_settings_section( 'kc_meet_sync_policies', __( 'Changes made in Google Calendar', 'kc-googlemeet' ), array( $this, 'section_sync' ), $page );
+		foreach ( self::sync_choice_fields() as $key => $field ) {
+			add_settings_field( $key, $field['label'], array( $this, 'field_sync_choice' ), $page, 'kc_meet_sync_policies', array( 'key' => $key ) );
+		}
+
+		add_settings_section( 'kc_meet_woocommerce', __( 'WooCommerce payment', 'kc-googlemeet' ), array( $this, 'section_woocommerce' ), $page );
+		add_settings_field( 'kc_meet_woo_payment', __( 'Payment through WooCommerce', 'kc-googlemeet' ), array( $this, 'field_woo_payment' ), $page, 'kc_meet_woocommerce', array( 'label_for' => 'kc-meet-woo-payment' ) );
+		add_settings_field( 'kc_meet_woo_unpaid_minutes', __( 'Unpaid orders expire after', 'kc-googlemeet' ), array( $this, 'field_woo_unpaid_minutes' ), $page, 'kc_meet_woocommerce', array( 'label_for' => 'kc-meet-woo-unpaid-minutes' ) );
+	}
+
+	/**
+	 * A value of `kiviCare_google_meet_setting` to show: what was typed before a refused save,
+	 * else the stored one.
+	 *
+	 * @param string $key    Key in the option.
+	 * @param mixed  $stored Stored value.
+	 * @return mixed
+	 */
+	private function shown( $key, $stored ) {
+		$typed = $this->typed[ KC_Meet_Settings::OPTION ] ?? array();
+		return is_array( $typed ) && array_key_exists( $key, $typed ) && is_scalar( $typed[ $key ] ) ? $typed[ $key ] : $stored;
+	}
+
+	/**
+	 * Name of a form field inside `kiviCare_google_meet_setting`.
+	 *
+	 * @param string $key Key in the option.
+	 * @return string
+	 */
+	private static function field_name( $key ) {
+		return KC_Meet_Settings::OPTION . '[' . $key . ']';
+	}
+
+	/**
+	 * A Copy button for a read-only field (hidden until the script shows it).
+	 *
+	 * @param string $target_id Id of the field to copy.
+	 * @param string $text      Text to copy instead of the field's value ('' none).
+	 * @return void
+	 */
+	private static function copy_button( $target_id, $text = '' ) {
+		printf(
+			' <button type="button" class="button button-small kc-meet-copy" data-copy-target="%1$s"%2$s hidden>%3$s</button><span class="kc-meet-copy-status" aria-live="polite"></span>',
+			esc_attr( $target_id ),
+			'' !== $text ? ' data-copy-text="' . esc_attr( $text ) . '"' : '',
+			esc_html__( 'Copy', 'kc-googlemeet' )
+		);
+	}
+
+	/**
+	 * Intro of the Google Meet section (and the marker of a submission of this form).
+	 *
+	 * @return void
+	 */
+	public function section_google() {
+		printf( '<input type="hidden" name="%s" value="1" />', esc_attr( self::field_name( KC_Meet_Settings::FORM_MARKER ) ) );
+		echo '<p>' . esc_html__( 'The OAuth 2.0 client (type "Web application") from Google Cloud Console → APIs & Services → Credentials. Enable the Google Calendar API in the same project.', 'kc-googlemeet' ) . '</p>';
+	}
+
+	/**
+	 * The on/off switch.
+	 *
+	 * @return void
+	 */
+	public function field_enabled() {
+		$settings = KC_Meet_Settings::get();
+		// A site that never set the switch starts with it on: saving the client turns Meet on.
+		$on = KC_Meet_Settings::truthy( $this->shown( 'enabled', KC_Meet_Settings::has_switch() ? $settings['enabled'] : true ) );
+		printf( '<input type="hidden" name="%s" value="0" />', esc_attr( self::field_name( 'enabled' ) ) );
+		printf(
+			'<label><input type="checkbox" id="kc-meet-enabled" name="%1$s" value="1" %2$s /> %3$s</label>',
+			esc_attr( self::field_name( 'enabled' ) ),
+			checked( $on, true, false ),
+			esc_html__( 'On: KiviCare offers Google Meet for video consultations and each booked one gets a Google Calendar event with a Meet link.', 'kc-googlemeet' )
+		);
+		echo '<p class="description">' . esc_html__( 'Off: KiviCare stops offering Google Meet; events already made stay in Google Calendar. Switching on needs a client ID and a client secret.', 'kc-googlemeet' ) . '</p>';
+	}
+
+	/**
+	 * Client ID.
+	 *
+	 * @return void
+	 */
+	public function field_client_id() {
+		printf(
+			'<input type="text" class="regular-text code" id="kc-meet-client-id" name="%1$s" value="%2$s" autocomplete="off" spellcheck="false" />',
+			esc_attr( self::field_name( 'client_id' ) ),
+			esc_attr( (string) $this->shown( 'client_id', KC_Meet_Settings::get()['client_id'] ) )
+		);
+		echo '<p class="description">' . esc_html__( 'Looks like 1234-abc.apps.googleusercontent.com.', 'kc-googlemeet' ) . '</p>';
+	}
+
+	/**
+	 * Client secret: write-only (never filled in; a placeholder says whether one is saved).
+	 *
+	 * @return void
+	 */
+	public function field_client_secret() {
+		$saved = '' !== KC_Meet_Settings::get()['client_secret'];
+		printf(
+			'<input type="password" class="regular-text code" id="kc-meet-client-secret" name="%1$s" value="" autocomplete="new-password" spellcheck="false" placeholder="%2$s" aria-describedby="kc-meet-secret-state" />',
+			esc_attr( self::field_name( 'client_secret' ) ),
+			esc_attr( $saved ? __( '•••••••• (saved)', 'kc-googlemeet' ) : '' )
+		);
+		printf(
+			'<p class="description" id="kc-meet-secret-state" data-saved="%1$s">%2$s</p>',
+			esc_attr( $saved ? '1' : '0' ),
+			esc_html( $saved ? __( 'A secret is saved; it is never shown. Leave empty to keep it, or enter a new one to replace it.', 'kc-googlemeet' ) : __( 'No secret saved yet.', 'kc-googlemeet' ) )
+		);
+	}
+
+	/**
+	 * Application name (KiviCare 4.3 shows Google Meet as set up only with one).
+	 *
+	 * @return void
+	 */
+	public function field_app_name() {
+		printf(
+			'<input type="text" class="regular-text" id="kc-meet-app-name" name="%1$s" value="%2$s" />',
+			esc_attr( self::field_name( 'app_name' ) ),
+			esc_attr( (string) $this->shown( 'app_name', KC_Meet_Settings::get()['app_name'] ) )
+		);
+		echo '<p class="description">' . esc_html__( 'Optional: the name of the Google Cloud project. KiviCare 4.3 shows Google Meet as set up only when it is filled in.', 'kc-googlemeet' ) . '</p>';
+	}
+
+	/**
+	 * Intro of the addresses section.
+	 *
+	 * @return void
+	 */
+	public function section_addresses() {
+		echo '<p>' . esc_html__( 'Google accepts only the redirect URIs registered for the client. Copy them into the client\'s "Authorized redirect URIs" in Google Cloud.', 'kc-googlemeet' ) . '</p>';
+	}
+
+	/**
+	 * The redirect URI sent to Google (read-only).
+	 *
+	 * @return void
+	 */
+	public function field_redirect_uri() {
+		printf(
+			'<input type="text" class="large-text code" id="kc-meet-redirect-uri" value="%s" readonly="readonly" onfocus="this.select();" />',
+			esc_attr( KC_Meet_Config::redirect_uri() )
+		);
+		self::copy_button( 'kc-meet-redirect-uri' );
+		echo '<p class="description">' . esc_html__( 'The URI the connection sends to Google: it must be registered exactly like this.', 'kc-googlemeet' ) . '</p>';
+	}
+
+	/**
+	 * Every redirect URI the site serves (`#kc-meet-redirect-uris`, radios: which one the client
+	 * is registered for — the vendor add-on's 4.x route keeps working, so a site that swapped it
+	 * needs no change in Google Cloud), and a warning (`#kc-meet-redirect-mismatch`) when the
+	 * stored client was made for a URI the site does not serve.
+	 *
+	 * @return void
+	 */
+	public function field_redirect_choice() {
+		$current  = (string) $this->shown( 'redirect_uri', KC_Meet_Config::redirect_uri() );
 		$mismatch = KC_Meet_Settings::redirect_uri_mismatch();
 		$labels   = array(
 			'kc-meet'  => __( 'kc-meet\'s own callback', 'kc-googlemeet' ),
 			'kivicare' => __( 'the callback of the vendor\'s KiviCare Google Meet add-on (4.x), kept for clients registered for it', 'kc-googlemeet' ),
 		);
-		?>
-		<tr>
-			<th scope="row"><?php esc_html_e( 'Redirect URIs this site serves', 'kc-googlemeet' ); ?></th>
-			<td>
-				<ul id="kc-meet-redirect-uris">
-					<?php foreach ( KC_Meet_Config::redirect_uris() as $key => $uri ) : ?>
-						<li data-key="<?php echo esc_attr( $key ); ?>">
-							<label>
-								<input type="radio" name="kc_meet_redirect_uri" value="<?php echo esc_attr( $uri ); ?>" <?php checked( null !== KC_Meet_Settings::served_match( $current, array( $key => $uri ) ) ); ?> />
-								<code><?php echo esc_html( $uri ); ?></code>
-								— <?php echo esc_html( $labels[ $key ] ?? $key ); ?>
-							</label>
-						</li>
-					<?php endforeach; ?>
-				</ul>
-				<p class="description"><?php esc_html_e( 'Both work. Choose the one registered for this client under "Authorized redirect URIs" in Google Cloud: the connection sends exactly that one.', 'kc-googlemeet' ); ?></p>
-				<?php if ( '' !== $mismatch ) : ?>
-					<div class="notice notice-error inline" id="kc-meet-redirect-mismatch">
-						<p>
-							<?php
-							echo esc_html(
-								sprintf(
-									/* translators: %s: redirect URI */
-									__( 'The saved Google client was set up for the redirect URI %s, which this site does not serve: connecting would fail with Google\'s "redirect_uri_mismatch". Add one of the URIs above to the client in Google Cloud, choose it here and save.', 'kc-googlemeet' ),
-									$mismatch
-								)
-							);
-							?>
-						</p>
-					</div>
-				<?php endif; ?>
-			</td>
-		</tr>
-		<?php
+		echo '<ul id="kc-meet-redirect-uris">';
+		foreach ( KC_Meet_Config::redirect_uris() as $key => $uri ) {
+			$id = 'kc-meet-redirect-uri-' . sanitize_key( $key );
+			printf(
+				'<li data-key="%1$s"><label><input type="radio" id="%2$s" name="%3$s" value="%4$s" %5$s /> <code>%6$s</code> — %7$s</label>',
+				esc_attr( $key ),
+				esc_attr( $id ),
+				esc_attr( self::field_name( 'redirect_uri' ) ),
+				esc_attr( $uri ),
+				checked( null !== KC_Meet_Settings::served_match( $current, array( $key => $uri ) ), true, false ),
+				esc_html( $uri ),
+				esc_html( $labels[ $key ] ?? $key )
+			);
+			self::copy_button( $id, $uri );
+			echo '</li>';
+		}
+		echo '</ul>';
+		echo '<p class="description">' . esc_html__( 'Both work. Choose the one registered for this client under "Authorized redirect URIs" in Google Cloud: the connection sends exactly that one.', 'kc-googlemeet' ) . '</p>';
+		if ( '' !== $mismatch ) {
+			echo '<div class="notice notice-error inline" id="kc-meet-redirect-mismatch"><p>';
+			echo esc_html(
+				sprintf(
+					/* translators: %s: redirect URI */
+					__( 'The saved Google client was set up for the redirect URI %s, which this site does not serve: connecting would fail with Google\'s "redirect_uri_mismatch". Add one of the URIs above to the client in Google Cloud, choose it here and save.', 'kc-googlemeet' ),
+					$mismatch
+				)
+			);
+			echo '</p></div>';
+		}
+	}
+
+	/**
+	 * The push notification URL (read-only).
+	 *
+	 * @return void
+	 */
+	public function field_notify_url() {
+		$url = KC_Meet_Config::notify_url();
+		printf( '<input type="text" class="large-text code" id="kc-meet-notify-url" value="%s" readonly="readonly" onfocus="this.select();" />', esc_attr( $url ) );
+		self::copy_button( 'kc-meet-notify-url' );
+		echo '<p class="description">' . esc_html__( 'Google Calendar tells the site about changes here, so they arrive within seconds. Nothing to register in Google Cloud, but Google only calls HTTPS addresses it can reach: otherwise kc-meet asks Google every 5 minutes instead.', 'kc-googlemeet' ) . '</p>';
+	}
+
+	/**
+	 * Intro of the sync policies section.
+	 *
+	 * @return void
+	 */
+	public function section_sync() {
+		echo '<p>' . esc_html__( 'What kc-meet does when a doctor changes an appointment\'s event in Google Calendar instead of in KiviCare. When KiviCare has a change of its own waiting for that appointment, KiviCare wins.', 'kc-googlemeet' ) . '</p>';
+	}
+
+	/**
+	 * One sync policy: radios with a sentence each.
+	 *
+	 * @param array $args `key`: option key.
+	 * @return void
+	 */
+	public function field_sync_choice( $args ) {
+		$key    = (string) ( $args['key'] ?? '' );
+		$fields = self::sync_choice_fields();
+		if ( ! isset( $fields[ $key ] ) ) {
+			return;
+		}
+		$field = $fields[ $key ];
+		$value = KC_Meet_Settings::sync_choice( $key, $this->shown( $key, $field['value'] ) );
+		printf( '<fieldset id="%1$s"><legend class="screen-reader-text">%2$s</legend>', esc_attr( $field['id'] ), esc_html( $field['label'] ) );
+		foreach ( $field['options'] as $option => $texts ) {
+			printf(
+				'<p><label><input type="radio" id="%1$s" name="%2$s" value="%3$s" %4$s /> <strong>%5$s</strong></label><br /><span class="description">%6$s</span></p>',
+				esc_attr( $field['id'] . '-' . $option ),
+				esc_attr( self::field_name( $key ) ),
+				esc_attr( $option ),
+				checked( $value, $option, false ),
+				esc_html( $texts[0] ),
+				esc_html( $texts[1] )
+			);
+		}
+		echo '</fieldset>';
+	}
+
+	/**
+	 * Intro of the WooCommerce section.
+	 *
+	 * @return void
+	 */
+	public function section_woocommerce() {
+		echo '<p>' . esc_html__( 'When patients pay for video consultations through WooCommerce, the Meet event follows the order: it is made once the order is paid and removed when the order is cancelled, failed or fully refunded.', 'kc-googlemeet' ) . '</p>';
+		if ( ! KC_Meet_WooCommerce::woocommerce_active() ) {
+			echo '<p class="description" id="kc-meet-woo-missing">' . esc_html__( 'WooCommerce is not active on this site: these settings take effect once it is.', 'kc-googlemeet' ) . '</p>';
+		}
+	}
+
+	/**
+	 * KiviCare's WooCommerce payment switch (`kiviCare_woocommerce_payment`).
+	 *
+	 * @return void
+	 */
+	public function field_woo_payment() {
+		$typed = $this->typed[ KC_Meet_Settings::WOO_PAYMENT_OPTION ] ?? null;
+		$on    = null !== $typed ? KC_Meet_Settings::woocommerce_payment( $typed ) : KC_Meet_Settings::woocommerce_payment();
+		printf( '<input type="hidden" name="%s" value="off" />', esc_attr( KC_Meet_Settings::WOO_PAYMENT_OPTION ) );
+		printf(
+			'<label><input type="checkbox" id="kc-meet-woo-payment" name="%1$s" value="on" %2$s /> %3$s</label>',
+			esc_attr( KC_Meet_Settings::WOO_PAYMENT_OPTION ),
+			checked( $on, true, false ),
+			esc_html__( 'On: patients pay for appointments at WooCommerce\'s checkout (KiviCare\'s own setting, shared with KiviCare\'s screens).', 'kc-googlemeet' )
+		);
+	}
+
+	/**
+	 * Minutes an order may stay unpaid (`kc_meet_woo_unpaid_minutes`).
+	 *
+	 * @return void
+	 */
+	public function field_woo_unpaid_minutes() {
+		$typed = $this->typed[ KC_Meet_Settings::UNPAID_MINUTES_OPTION ] ?? null;
+		printf(
+			'<input type="number" class="small-text" id="kc-meet-woo-unpaid-minutes" name="%1$s" value="%2$s" min="%3$d" max="%4$d" step="1" /> %5$s',
+			esc_attr( KC_Meet_Settings::UNPAID_MINUTES_OPTION ),
+			esc_attr( null !== $typed ? (string) $typed : (string) KC_Meet_Settings::unpaid_minutes() ),
+			(int) KC_Meet_Settings::UNPAID_MINUTES_MIN,
+			(int) KC_Meet_Settings::UNPAID_MINUTES_MAX,
+			esc_html__( 'minutes', 'kc-googlemeet' )
+		);
+		echo '<p class="description">' . esc_html__( 'An appointment whose order still awaits an online payment this long after checkout is cancelled with its order, freeing the slot. Orders paid by bank transfer, cheque or cash on delivery are left for you.', 'kc-googlemeet' ) . '</p>';
 	}
 
 	/**
@@ -317,62 +596,15 @@ class KC_Meet_Admin_Page {
 		if ( ! current_user_can( KC_Meet_Access::ADMIN_CAP ) ) {
 			wp_die( esc_html__( 'Sorry, you are not allowed to manage these settings.', 'kc-googlemeet' ), '', array( 'response' => 403 ) );
 		}
-		$settings = KC_Meet_Settings::get();
-		// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- display only.
-		$saved = isset( $_GET['kc_meet_saved'] );
 		?>
 		<div class="wrap" id="kc-meet-settings">
 			<h1><?php esc_html_e( 'KiviCare Google Meet', 'kc-googlemeet' ); ?></h1>
-			<?php if ( $saved ) : ?>
-				<div class="notice notice-success is-dismissible"><p><?php esc_html_e( 'Settings saved.', 'kc-googlemeet' ); ?></p></div>
-			<?php endif; ?>
-
-			<form id="kc-meet-settings-form" method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>">
-				<input type="hidden" name="action" value="<?php echo esc_attr( self::SAVE_ACTION ); ?>" />
-				<?php wp_nonce_field( self::SAVE_ACTION ); ?>
-				<table class="form-table" role="presentation">
-					<tr>
-						<th scope="row"><label for="kc-meet-client-id"><?php esc_html_e( 'Client ID', 'kc-googlemeet' ); ?></label></th>
-						<td>
-							<input type="text" class="regular-text code" id="kc-meet-client-id" name="kc_meet_client_id" value="<?php echo esc_attr( $settings['client_id'] ); ?>" autocomplete="off" spellcheck="false" />
-							<p class="description"><?php esc_html_e( 'OAuth 2.0 client ID (type "Web application") from Google Cloud Console → APIs & Services → Credentials.', 'kc-googlemeet' ); ?></p>
-						</td>
-					</tr>
-					<tr>
-						<th scope="row"><label for="kc-meet-client-secret"><?php esc_html_e( 'Client secret', 'kc-googlemeet' ); ?></label></th>
-						<td>
-							<input type="password" class="regular-text code" id="kc-meet-client-secret" name="kc_meet_client_secret" value="" autocomplete="new-password" spellcheck="false"
-								placeholder="<?php echo esc_attr( '' !== $settings['client_secret'] ? __( '(saved)', 'kc-googlemeet' ) : '' ); ?>" />
-							<p class="description"><?php esc_html_e( 'Leave empty to keep the saved secret.', 'kc-googlemeet' ); ?></p>
-						</td>
-					</tr>
-					<tr>
-						<th scope="row"><label for="kc-meet-redirect-uri"><?php esc_html_e( 'Authorized redirect URI', 'kc-googlemeet' ); ?></label></th>
-						<td>
-							<input type="text" class="large-text code" id="kc-meet-redirect-uri" value="<?php echo esc_attr( KC_Meet_Config::redirect_uri() ); ?>" readonly="readonly" onfocus="this.select();" />
-							<p class="description"><?php esc_html_e( 'Add exactly this URI to the client\'s "Authorized redirect URIs" in Google Cloud, and enable the Google Calendar API.', 'kc-googlemeet' ); ?></p>
-						</td>
-					</tr>
-					<?php self::render_redirect_choice(); ?>
-				</table>
-				<?php if ( KC_Meet_Native::has_sync() ) : ?>
-					<h2><?php esc_html_e( 'Changes made in Google Calendar', 'kc-googlemeet' ); ?></h2>
-					<table class="form-table" role="presentation">
-						<?php foreach ( self::sync_choice_fields() as $key => $field ) : ?>
-							<tr>
-								<th scope="row"><label for="<?php echo esc_attr( $field['id'] ); ?>"><?php echo esc_html( $field['label'] ); ?></label></th>
-								<td>
-									<select id="<?php echo esc_attr( $field['id'] ); ?>" name="<?php echo esc_attr( $key ); ?>">
-										<?php foreach ( $field['options'] as $value => $label ) : ?>
-											<option value="<?php echo esc_attr( $value ); ?>" <?php selected( $field['value'], $value ); ?>><?php echo esc_html( $label ); ?></option>
-										<?php endforeach; ?>
-									</select>
-								</td>
-							</tr>
-						<?php endforeach; ?>
-					</table>
-				<?php endif; ?>
-				<?php submit_button( __( 'Save settings', 'kc-googlemeet' ) ); ?>
+			<form id="kc-meet-settings-form" method="post" action="<?php echo esc_url( admin_url( 'options.php' ) ); ?>">
+				<?php
+				settings_fields( KC_Meet_Settings::GROUP );
+				do_settings_sections( self::SLUG );
+				submit_button( __( 'Save settings', 'kc-googlemeet' ) );
+				?>
 			</form>
 
 			<?php $this->render_review(); ?>
@@ -384,10 +616,10 @@ class KC_Meet_Admin_Page {
 	}
 
 	/**
-	 * The two-way sync selects of the form: option key => id, label, options (value => label)
-	 * and the current value.
+	 * The sync policies: option key => id, label, options (value => [label, what it means]) and
+	 * the stored value.
 	 *
-	 * @return array<string, array{id:string, label:string, options:array<string, string>, value:string}>
+	 * @return array<string, array{id:string, label:string, options:array<string, array{0:string, 1:string}>, value:string}>
 	 */
 	private static function sync_choice_fields() {
 		$settings = KC_Meet_Settings::get();
@@ -396,8 +628,14 @@ class KC_Meet_Admin_Page {
 				'id'      => 'kc-meet-on-google-move',
 				'label'   => __( 'When the doctor moves an appointment in Google Calendar', 'kc-googlemeet' ),
 				'options' => array(
-					'apply'  => __( 'Move the appointment to the new time', 'kc-googlemeet' ),
-					'revert' => __( 'Put the event back at the appointment\'s time', 'kc-googlemeet' ),
+					'apply'  => array(
+						__( 'Move the appointment to the new time', 'kc-googlemeet' ),
+						__( 'The appointment in KiviCare takes the time the doctor chose in Google Calendar.', 'kc-googlemeet' ),
+					),
+					'revert' => array(
+						__( 'Put the event back at the appointment\'s time', 'kc-googlemeet' ),
+						__( 'KiviCare\'s time stands: the event moves back in Google Calendar, the attendees are told.', 'kc-googlemeet' ),
+					),
 				),
 				'value'   => $settings['on_google_move'],
 			),
@@ -405,9 +643,18 @@ class KC_Meet_Admin_Page {
 				'id'      => 'kc-meet-on-google-delete',
 				'label'   => __( 'When the doctor deletes an appointment in Google Calendar', 'kc-googlemeet' ),
 				'options' => array(
-					'flag'     => __( 'Keep the appointment and list it for review here', 'kc-googlemeet' ),
-					'cancel'   => __( 'Cancel the appointment', 'kc-googlemeet' ),
-					'recreate' => __( 'Create the event again', 'kc-googlemeet' ),
+					'flag'     => array(
+						__( 'Keep the appointment and list it for review here', 'kc-googlemeet' ),
+						__( 'Nothing changes in KiviCare; the appointment, now without a Meet link, waits below for you to cancel, reschedule or dismiss.', 'kc-googlemeet' ),
+					),
+					'cancel'   => array(
+						__( 'Cancel the appointment', 'kc-googlemeet' ),
+						__( 'The appointment is cancelled in KiviCare, freeing the slot, as if it had been cancelled there.', 'kc-googlemeet' ),
+					),
+					'recreate' => array(
+						__( 'Create the event again', 'kc-googlemeet' ),
+						__( 'The appointment stands and gets a new event with a new Meet link; the patient is invited again.', 'kc-googlemeet' ),
+					),
 				),
 				'value'   => $settings['on_google_delete'],
 			),
@@ -440,9 +687,6 @@ class KC_Meet_Admin_Page {
 	 * @return void
 	 */
 	public function render_sync( $health = null, $channels = null ) {
-		if ( ! KC_Meet_Native::has_sync() ) {
-			return;
-		}
 		$health = null === $health ? $this->health() : $health;
 		$mode   = is_array( $health ) && isset( $health['sync_mode'] ) && in_array( $health['sync_mode'], array( 'push', 'polling' ), true )
 			? (string) $health['sync_mode'] : 'unavailable';
@@ -509,9 +753,6 @@ class KC_Meet_Admin_Page {
 	 * @return void
 	 */
 	public function render_review( $flagged = null ) {
-		if ( ! KC_Meet_Native::has_sync() ) {
-			return;
-		}
 		$flagged = is_array( $flagged ) ? $flagged : KC_Meet_Sync_Changes::flagged();
 		// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- display only.
 		$dismissed = isset( $_GET['kc_meet_dismissed'] );

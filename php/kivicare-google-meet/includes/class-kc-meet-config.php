@@ -19,10 +19,8 @@ defined( 'ABSPATH' ) || exit;
  * - `KC_MEET_CA_FILE` (string): extra PEM CA bundle.
  * - `KC_MEET_ALLOW_INSECURE_LOOPBACK` (bool): allow http:// endpoints on 127.0.0.1/localhost.
  *
- * With an extension that has two-way sync ({@see KC_Meet_Native::has_sync()}) the array also
- * holds `notify_url` (the push route, {@see self::notify_url()}), `on_google_move` and
- * `on_google_delete` (from the settings option, {@see KC_Meet_Settings::get()}); an older
- * extension gets none of them (it would reject unknown keys).
+ * The array also holds `notify_url` (the push route, {@see self::notify_url()}),
+ * `on_google_move` and `on_google_delete` (from the settings, {@see KC_Meet_Settings::get()}).
  *
  * The final array passes through the `kc_meet_site_config` filter.
  */
@@ -93,11 +91,9 @@ final class KC_Meet_Config {
 			$config['allow_insecure_loopback'] = (bool) KC_MEET_ALLOW_INSECURE_LOOPBACK;
 		}
 
-		if ( KC_Meet_Native::has_sync() ) {
-			$config['notify_url']       = self::notify_url();
-			$config['on_google_move']   = $settings['on_google_move'];
-			$config['on_google_delete'] = $settings['on_google_delete'];
-		}
+		$config['notify_url']       = self::notify_url();
+		$config['on_google_move']   = $settings['on_google_move'];
+		$config['on_google_delete'] = $settings['on_google_delete'];
 
 		/**
 		 * Filters the array passed to kc_meet_configure().
@@ -156,9 +152,13 @@ final class KC_Meet_Config {
 	}
 
 	/**
-	 * Absolute URL of a REST route of the current site, stable across requests: the scheme is
-	 * https when the home URL is https or the admin is forced to SSL, else the home URL's scheme
-	 * (never the scheme of the current request).
+	 * Absolute URL of a REST route of the current site (WordPress's get_rest_url()), stable
+	 * across requests: the scheme is https when the home URL is https or the admin is forced to
+	 * SSL, else the home URL's scheme (never the scheme of the current request).
+	 *
+	 * The configuration is built on `plugins_loaded`, before WordPress creates `$wp_rewrite`,
+	 * which get_rest_url() asks whether permalinks go through index.php: until WordPress has
+	 * made it, a WP_Rewrite made from the same options answers for the call, then is dropped.
 	 *
 	 * @param string $route Route without the leading slash, e.g. 'kc-meet/v1/notify'.
 	 * @return string
@@ -169,20 +169,16 @@ final class KC_Meet_Config {
 		$home   = (string) get_option( 'home' );
 		$scheme = ( 'https' === wp_parse_url( $home, PHP_URL_SCHEME ) || force_ssl_admin() ) ? 'https' : 'http';
 
-		if ( $wp_rewrite instanceof WP_Rewrite ) {
+		$borrowed = ! $wp_rewrite instanceof WP_Rewrite;
+		if ( $borrowed ) {
+			$wp_rewrite = new WP_Rewrite(); // phpcs:ignore WordPress.WP.GlobalVariablesOverride.Prohibited -- dropped again below; WordPress makes its own later.
+		}
+		try {
 			$url = get_rest_url( null, $route, $scheme );
-		} else {
-			// Before WP_Rewrite exists (plugins_loaded): same result as get_rest_url().
-			$path = '/' . ltrim( $route, '/' );
-			if ( get_option( 'permalink_structure' ) ) {
-				$index = preg_match( '#^/*index\.php#', (string) get_option( 'permalink_structure' ) ) ? 'index.php/' : '';
-				$url   = get_home_url( null, $index . rest_get_url_prefix(), $scheme ) . $path;
-			} else {
-				$url = trailingslashit( get_home_url( null, '', $scheme ) ) . 'index.php';
-				$url = add_query_arg( 'rest_route', $path, $url );
+		} finally {
+			if ( $borrowed ) {
+				$wp_rewrite = null; // phpcs:ignore WordPress.WP.GlobalVariablesOverride.Prohibited -- see above.
 			}
-			/** This filter is documented in wp-includes/rest-api.php */
-			$url = apply_filters( 'rest_url', $url, $path, null, $scheme );
 		}
 		return set_url_scheme( (string) $url, $scheme );
 	}

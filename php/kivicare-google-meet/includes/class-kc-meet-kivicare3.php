@@ -18,8 +18,9 @@ defined( 'ABSPATH' ) || exit;
  * - `kcgm_saved_googlemeet_config` (core 3.x's `KCGooglemeetController::saveGoogleMeetConfig`
  *   passes `['data' => <the settings request>]`: `client_id`, `client_secret`, `app_name`,
  *   `enableCal`, and our `kc_meet_on_google_move` / `kc_meet_on_google_delete`; flat or under
- *   `google_meet_config` accepted too): saves like the settings page (empty secret keeps the
- *   stored one); needs `manage_options`.
+ *   `google_meet_config` accepted too): {@see KC_Meet_Settings::save()}, the validator every
+ *   settings writer shares (empty secret keeps the stored one; an invalid field saves nothing
+ *   and answers `status` false with every problem and `code` 5001); needs `manage_options`.
  * - `kcgm_edit_googlemeet`: `['status' => true, 'data' => settings without the secret]`.
  *
  *
@@ -352,23 +353,13 @@ class KC_Meet_KiviCare3 {
 			if ( ! current_user_can( KC_Meet_Access::ADMIN_CAP ) ) {
 				return self::failure( __( 'Sorry, you are not allowed to manage these settings.', 'kc-googlemeet' ) );
 			}
-			$request = KC_Meet_Settings::unwrap_request( $request );
-			$changes = array();
-			foreach ( array( 'client_id', 'client_secret', 'app_name' ) as $key ) {
-				if ( isset( $request[ $key ] ) && is_scalar( $request[ $key ] ) ) {
-					$changes[ $key ] = (string) $request[ $key ];
-				}
+			// The one validator: nothing is saved when any field is invalid.
+			$view = KC_Meet_Settings::save( KC_Meet_Settings::unwrap_request( $request ) );
+			if ( is_wp_error( $view ) ) {
+				$failure         = self::failure( $view->get_error_message() );
+				$failure['code'] = 5001;
+				return $failure;
 			}
-			if ( array_key_exists( 'enableCal', $request ) ) {
-				$changes['enabled'] = KC_Meet_Settings::truthy( $request['enableCal'] );
-			} elseif ( array_key_exists( 'enabled', $request ) ) {
-				$changes['enabled'] = KC_Meet_Settings::truthy( $request['enabled'] );
-			}
-			$sync = KC_Meet_Settings::pick_sync_choices( $request );
-			if ( ! empty( $sync['invalid'] ) ) {
-				return self::failure( KC_Meet_Messages::for_code( 5001 ) );
-			}
-			$view = KC_Meet_Settings::save( array_merge( $changes, $sync['changes'] ) );
 		} catch ( \Throwable $e ) {
 			return self::failure( self::message( $e ), $e );
 		}

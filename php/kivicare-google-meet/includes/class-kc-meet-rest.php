@@ -17,8 +17,7 @@ defined( 'ABSPATH' ) || exit;
  *   that reached another browser connects nobody). Answers a 302 to the doctor's profile page with `kc_meet_result` =
  *   connected|denied|error and, for errors, `kc_meet_code` = the exception code (4002, a
  *   possibly forged state, goes to the dashboard instead).
- * - `POST /notify` (registered when the extension has two-way sync): Google Calendar's push
- *   notifications. Its security is the channel token, checked by the extension in constant time
+ * - `POST /notify`: Google Calendar's push notifications. Its security is the channel token, checked by the extension in constant time
  *   (forged or replayed messages are rejected without any Google request). The headers go to
  *   kc_meet_handle_notification(); the changes it applied are dispatched
  *   ({@see KC_Meet_Sync_Changes::dispatch()}); the answer is the status it returned with an
@@ -99,17 +98,15 @@ class KC_Meet_Rest {
 	 * @return void
 	 */
 	public function register_public_routes() {
-		if ( KC_Meet_Native::has_sync() ) {
-			register_rest_route(
-				self::NAMESPACE_PUBLIC,
-				self::NOTIFY_PATH,
-				array(
-					'methods'             => WP_REST_Server::CREATABLE,
-					'callback'            => array( $this, 'notify' ),
-					'permission_callback' => '__return_true', // The channel token is checked by the extension.
-				)
-			);
-		}
+		register_rest_route(
+			self::NAMESPACE_PUBLIC,
+			self::NOTIFY_PATH,
+			array(
+				'methods'             => WP_REST_Server::CREATABLE,
+				'callback'            => array( $this, 'notify' ),
+				'permission_callback' => '__return_true', // The channel token is checked by the extension.
+			)
+		);
 		register_rest_route(
 			self::NAMESPACE_PUBLIC,
 			'/oauth/callback',
@@ -354,34 +351,13 @@ class KC_Meet_Rest {
 		if ( empty( $config ) && empty( $template ) ) {
 			return self::invalid( __( 'Missing google_meet_config.', 'kc-googlemeet' ) );
 		}
-		foreach ( array( 'client_id', 'client_secret', 'app_name', 'redirect_uri' ) as $key ) {
-			if ( isset( $config[ $key ] ) && ! is_scalar( $config[ $key ] ) ) {
-				/* translators: %s: field name */
-				return self::invalid( sprintf( __( 'Invalid value for %s.', 'kc-googlemeet' ), $key ) );
-			}
-		}
-		$sync = KC_Meet_Settings::pick_sync_choices( $config );
-		if ( ! empty( $sync['invalid'] ) ) {
-			$key = $sync['invalid'][0];
-			return self::invalid(
-				sprintf(
-					/* translators: 1: field name, 2: allowed values */
-					__( 'Invalid value for %1$s (allowed: %2$s).', 'kc-googlemeet' ),
-					$key,
-					implode( ', ', KC_Meet_Settings::SYNC_CHOICES[ $key ] )
-				)
-			);
-		}
-
 		$data = array();
 		if ( ! empty( $config ) ) {
-			$changes = array_merge( array_intersect_key( $config, array_flip( array( 'client_id', 'client_secret', 'app_name', 'redirect_uri' ) ) ), $sync['changes'] );
-			if ( array_key_exists( 'enableCal', $config ) ) {
-				$changes['enabled'] = KC_Meet_Settings::truthy( $config['enableCal'] );
-			} elseif ( array_key_exists( 'enabled', $config ) ) {
-				$changes['enabled'] = KC_Meet_Settings::truthy( $config['enabled'] );
+			// The one validator: nothing is saved when any field is invalid.
+			$saved = KC_Meet_Settings::save( $config );
+			if ( is_wp_error( $saved ) ) {
+				return self::invalid( $saved->get_error_message(), (array) ( $saved->get_error_data()['errors'] ?? array() ) );
 			}
-			KC_Meet_Settings::save( $changes );
 			$data['google_meet_config'] = array(
 				'status'  => true,
 				'message' => __( 'Google Meet settings saved.', 'kc-googlemeet' ),
@@ -517,18 +493,19 @@ class KC_Meet_Rest {
 	/**
 	 * A 400 error for a bad request.
 	 *
-	 * @param string $message Message.
+	 * @param string                $message Message.
+	 * @param array<string, string> $errors  Invalid settings: field => message.
 	 * @return WP_Error
 	 */
-	private static function invalid( $message ) {
-		return new WP_Error(
-			'kc_meet_invalid_argument',
-			$message,
-			array(
-				'status'       => 400,
-				'kc_meet_code' => 5001,
-			)
+	private static function invalid( $message, array $errors = array() ) {
+		$data = array(
+			'status'       => 400,
+			'kc_meet_code' => 5001,
 		);
+		if ( ! empty( $errors ) ) {
+			$data['errors'] = $errors;
+		}
+		return new WP_Error( 'kc_meet_invalid_argument', $message, $data );
 	}
 
 	/**

@@ -8,19 +8,38 @@
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Reads and writes the option `kiviCare_google_meet_setting`, which KiviCare core also reads.
+ * The one place that reads, defaults and validates kc-meet's settings.
  *
- * Both vendor shapes are accepted: 1.x `{client_id, client_secret, app_name, enableCal}` and
- * 4.x `{enabled, client_id, client_secret, auth_type, redirect_uri, default_settings}`; the
- * option may be stored as an array or as a JSON string. Saving keeps the existing shape, the
- * storage format and every key it does not change, and sets both `enabled` (4.x) and
- * `enableCal` (3.x). An empty client secret keeps the stored one. The secret is never returned
- * by {@see self::public_view()}.
+ * Options:
+ * - `kiviCare_google_meet_setting` (owned by the vendor add-on; core reads it on every request).
+ *   Both vendor shapes are accepted: 1.x `{client_id, client_secret, app_name, enableCal}` and
+ *   4.x `{enabled, client_id, client_secret, auth_type, redirect_uri, default_settings}`, stored
+ *   as an array or as a JSON string. Saving keeps the stored shape, the storage format and every
+ *   key it does not change. An empty client secret keeps the stored one; the secret is never
+ *   returned by {@see self::public_view()}. Our own keys live in the same option (core ignores
+ *   them): `kc_meet_on_google_move` ('apply' default | 'revert': what a move made in Google
+ *   Calendar does) and `kc_meet_on_google_delete` ('flag' default | 'cancel' | 'recreate': what
+ *   a deletion made in Google Calendar does), see {@see self::SYNC_CHOICES}.
+ * - `kiviCare_woocommerce_payment` ('on' | 'off', core's): on exactly when core sees it on —
+ *   core compares `get_option(…) == 'on'`, so only 'on' (or boolean true) is on; '1', 'yes' are
+ *   off for core and so for us ({@see self::woocommerce_payment()}).
+ * - `kc_meet_woo_unpaid_minutes` (ours): minutes an order may stay unpaid, an integer from
+ *   {@see self::UNPAID_MINUTES_MIN} to {@see self::UNPAID_MINUTES_MAX}, default 30
+ *   ({@see self::unpaid_minutes()}).
  *
- * Two-way sync choices live in the same option under our own keys (core ignores them):
- * `kc_meet_on_google_move` ('apply' default | 'revert': what a move made in Google Calendar
- * does) and `kc_meet_on_google_delete` ('flag' default | 'cancel' | 'recreate': what a deletion
- * made in Google Calendar does). See {@see self::SYNC_CHOICES}.
+ * The rule for "enabled" (the on/off switch), used for the stored option and for every request
+ * that changes it (settings screen, KiviCare 4.x REST routes, KiviCare 3.x filters): Google Meet
+ * is on when `enabled` is truthy or `enableCal` is truthy, truthy being true, a non-zero number
+ * or (case-insensitive, trimmed) '1', 'yes', 'on', 'true' ({@see self::is_enabled()}). That is
+ * the union of what core reads (3.x: `enableCal` '1'/'true'/'Yes'; 4.x: `enabled` truthy or
+ * `enableCal` 'Yes'/'on'). A save always writes both keys (`enabled` true|false, `enableCal`
+ * 'Yes'|'No'), and `auth_type` 'oauth'|'none' when the stored shape has it (KiviCare 4.3 also
+ * counts `auth_type` 'oauth' as on), so every core version reads the same switch. Switching on
+ * needs a client ID and secret (stored or sent with it).
+ *
+ * {@see self::validate()} is the validator every writer goes through (REST, 3.x filters, the
+ * settings screen's sanitize callbacks); {@see self::save()} validates and writes, or writes
+ * nothing and answers a WP_Error naming every invalid field.
  */
 final class KC_Meet_Settings {
 
@@ -30,6 +49,48 @@ final class KC_Meet_Settings {
 	 * @var string
 	 */
 	const OPTION = 'kiviCare_google_meet_setting';
+
+	/**
+	 * Option: KiviCare's WooCommerce payment switch ('on'|'off'; core reads it).
+	 *
+	 * @var string
+	 */
+	const WOO_PAYMENT_OPTION = 'kiviCare_woocommerce_payment';
+
+	/**
+	 * Option: minutes an order may stay unpaid before its appointment is cancelled.
+	 *
+	 * @var string
+	 */
+	const UNPAID_MINUTES_OPTION = 'kc_meet_woo_unpaid_minutes';
+
+	/**
+	 * Default of {@see self::UNPAID_MINUTES_OPTION}.
+	 *
+	 * @var int
+	 */
+	const UNPAID_MINUTES_DEFAULT = 30;
+
+	/**
+	 * Smallest accepted value of {@see self::UNPAID_MINUTES_OPTION}.
+	 *
+	 * @var int
+	 */
+	const UNPAID_MINUTES_MIN = 1;
+
+	/**
+	 * Largest accepted value of {@see self::UNPAID_MINUTES_OPTION} (a week).
+	 *
+	 * @var int
+	 */
+	const UNPAID_MINUTES_MAX = 10080;
+
+	/**
+	 * Longest accepted client ID, client secret and application name.
+	 *
+	 * @var int
+	 */
+	const MAX_LENGTH = 255;
 
 	/**
 	 * Post type of the Google event template (the vendor's: `kiviCare_` . 'gmeet_tmp', lower case).
@@ -98,6 +159,16 @@ final class KC_Meet_Settings {
 	}
 
 	/**
+	 * Whether the stored option says anything about the switch yet (`enabled` or `enableCal`).
+	 *
+	 * @return bool
+	 */
+	public static function has_switch() {
+		$raw = self::raw();
+		return array_key_exists( 'enabled', $raw ) || array_key_exists( 'enableCal', $raw );
+	}
+
+	/**
 	 * A two-way sync choice: the value when it is allowed for the key, else the key's default.
 	 *
 	 * @param string $key   self::ON_GOOGLE_MOVE or self::ON_GOOGLE_DELETE.
@@ -114,8 +185,8 @@ final class KC_Meet_Settings {
 	 *
 	 * @param array $input Submitted settings (any keys).
 	 * @return array{changes: array<string, string>, invalid: string[]} `changes`: the valid
-	 *               choices present, by option key (ready for {@see self::save()}); `invalid`: the
-	 *               keys present with a value that is not allowed.
+	 *               choices present, by option key; `invalid`: the keys present with a value that
+	 *               is not allowed.
 	 */
 	public static function pick_sync_choices( array $input ) {
 		$picked = array(
@@ -157,10 +228,10 @@ final class KC_Meet_Settings {
 	}
 
 	/**
-	 * Whether Google Meet is enabled in a stored settings array (`enabled` truthy, or
-	 * `enableCal` 'Yes'/'yes'/'on'/'1'/'true').
+	 * The switch in a settings array, stored or sent: `enabled` truthy or `enableCal` truthy
+	 * (see the class doc: the one rule).
 	 *
-	 * @param array $raw Stored settings.
+	 * @param array $raw Settings (either vendor shape, or a request's keys).
 	 * @return bool
 	 */
 	public static function is_enabled( array $raw ) {
@@ -168,6 +239,20 @@ final class KC_Meet_Settings {
 			return true;
 		}
 		return isset( $raw['enableCal'] ) && self::truthy( $raw['enableCal'] );
+	}
+
+	/**
+	 * The switch a request sets: null when it names neither `enabled` nor `enableCal`, else
+	 * {@see self::is_enabled()} of it.
+	 *
+	 * @param array $input Request keys.
+	 * @return bool|null
+	 */
+	public static function enabled_in( array $input ) {
+		if ( ! array_key_exists( 'enabled', $input ) && ! array_key_exists( 'enableCal', $input ) ) {
+			return null;
+		}
+		return self::is_enabled( $input );
 	}
 
 	/**
@@ -181,54 +266,406 @@ final class KC_Meet_Settings {
 	}
 
 	/**
-	 * Saves settings, keeping the stored shape, format and other keys.
+	 * Whether KiviCare's WooCommerce payment is on, read as core reads it
+	 * (`get_option( 'kiviCare_woocommerce_payment' ) == 'on'`).
 	 *
-	 * @param array $changes Any of: `client_id` (string), `client_secret` (string; '' or missing
-	 *                       keeps the stored secret), `app_name` (string), `enabled` (bool|string:
-	 *                       true, 'Yes', 'on', '1', ...), `kc_meet_on_google_move`,
-	 *                       `kc_meet_on_google_delete` (see self::SYNC_CHOICES; a value that is
-	 *                       not allowed is ignored). Missing keys keep their stored value.
-	 * @return array The public view after saving.
+	 * @param mixed $value A value to judge; omitted: the stored option.
+	 * @return bool
 	 */
-	public static function save( array $changes ) {
-		$stored    = get_option( self::OPTION, array() );
-		$as_json   = is_string( $stored ) && '' !== trim( $stored );
-		$raw       = self::decode( $stored );
-		$new_value = $raw;
+	public static function woocommerce_payment( $value = null ) {
+		$value = func_num_args() > 0 ? $value : get_option( self::WOO_PAYMENT_OPTION, 'off' );
+		return true === $value || 'on' === $value;
+	}
 
-		if ( array_key_exists( 'client_id', $changes ) && is_scalar( $changes['client_id'] ) ) {
-			$new_value['client_id'] = self::clean( (string) $changes['client_id'] );
+	/**
+	 * Minutes an order may stay unpaid: the stored value when it is a whole number in range,
+	 * else the default.
+	 *
+	 * @return int
+	 */
+	public static function unpaid_minutes() {
+		$minutes = self::parse_minutes( get_option( self::UNPAID_MINUTES_OPTION, self::UNPAID_MINUTES_DEFAULT ) );
+		return null === $minutes ? self::UNPAID_MINUTES_DEFAULT : $minutes;
+	}
+
+	/**
+	 * A whole number of minutes in range, or null.
+	 *
+	 * @param mixed $value Stored or submitted value (int, or a string of digits).
+	 * @return int|null
+	 */
+	public static function parse_minutes( $value ) {
+		if ( is_string( $value ) ) {
+			$value = trim( $value );
+			if ( ! preg_match( '/^\d{1,6}$/', $value ) ) {
+				return null;
+			}
+			$value = (int) $value;
 		}
-		if ( array_key_exists( 'client_secret', $changes ) && is_scalar( $changes['client_secret'] ) ) {
-			$secret = self::clean( (string) $changes['client_secret'] );
-			if ( '' !== $secret ) {
-				$new_value['client_secret'] = $secret;
+		if ( is_float( $value ) && floor( $value ) === $value ) {
+			$value = (int) $value;
+		}
+		if ( ! is_int( $value ) || $value < self::UNPAID_MINUTES_MIN || $value > self::UNPAID_MINUTES_MAX ) {
+			return null;
+		}
+		return $value;
+	}
+
+	/**
+	 * The one validator of a change to `kiviCare_google_meet_setting`.
+	 *
+	 * Accepted keys (any subset; others are ignored): `client_id` (letters, digits, `.`, `-`,
+	 * `_`; up to 255), `client_secret` (printable, no spaces; up to 255; '' keeps the stored
+	 * one), `app_name` (text, up to 255), `enabled` / `enableCal` (the switch, see
+	 * {@see self::enabled_in()}; switching on needs a client ID and secret), `redirect_uri` (one
+	 * of the URIs the site serves, {@see KC_Meet_Config::redirect_uris()}; '' keeps it) and the
+	 * sync choices {@see self::SYNC_CHOICES}.
+	 *
+	 * @param array $input Submitted settings.
+	 * @return array{changes: array, errors: array<string, string>} `changes`: normalized values
+	 *               ready for {@see self::save()}; `errors`: field key => message (translatable,
+	 *               never containing the submitted secret).
+	 */
+	public static function validate( array $input ) {
+		$changes = array();
+		$errors  = array();
+
+		if ( array_key_exists( 'client_id', $input ) ) {
+			$value = is_scalar( $input['client_id'] ) ? trim( (string) $input['client_id'] ) : null;
+			if ( null === $value || strlen( $value ) > self::MAX_LENGTH || ( '' !== $value && ! preg_match( '/^[A-Za-z0-9][A-Za-z0-9._-]*$/', $value ) ) ) {
+				$errors['client_id'] = __( 'The client ID may only contain letters, digits, dots, hyphens and underscores (Google\'s look like 1234-abc.apps.googleusercontent.com).', 'kc-googlemeet' );
+			} else {
+				$changes['client_id'] = $value;
 			}
 		}
-		if ( array_key_exists( 'app_name', $changes ) && is_scalar( $changes['app_name'] ) ) {
-			$new_value['app_name'] = sanitize_text_field( (string) $changes['app_name'] );
-		}
-		if ( array_key_exists( 'enabled', $changes ) && null !== $changes['enabled'] ) {
-			$enabled                = self::truthy( $changes['enabled'] );
-			$new_value['enabled']   = $enabled;
-			$new_value['enableCal'] = $enabled ? 'Yes' : 'No';
-		}
-		foreach ( self::pick_sync_choices( $changes )['changes'] as $key => $value ) {
-			$new_value[ $key ] = $value;
-		}
-		foreach ( array( 'client_id', 'client_secret' ) as $key ) {
-			if ( ! isset( $new_value[ $key ] ) ) {
-				$new_value[ $key ] = '';
+		if ( array_key_exists( 'client_secret', $input ) ) {
+			$value = is_scalar( $input['client_secret'] ) ? trim( (string) $input['client_secret'] ) : null;
+			if ( null === $value || strlen( $value ) > self::MAX_LENGTH || ( '' !== $value && ! preg_match( '/^[\x21-\x7E]+$/', $value ) ) ) {
+				$errors['client_secret'] = __( 'The client secret is not valid: paste it exactly as Google Cloud shows it (no spaces). It was not saved; enter it again.', 'kc-googlemeet' );
+			} elseif ( '' !== $value ) {
+				$changes['client_secret'] = $value;
 			}
 		}
-		if ( isset( $changes['redirect_uri'] ) && is_string( $changes['redirect_uri'] )
-			&& null !== self::served_match( $changes['redirect_uri'], KC_Meet_Config::redirect_uris() ) ) {
-			// The redirect URI the client is registered for (one the plugin serves).
-			$new_value['redirect_uri'] = esc_url_raw( trim( $changes['redirect_uri'] ) );
+		if ( array_key_exists( 'app_name', $input ) ) {
+			$value = is_scalar( $input['app_name'] ) ? sanitize_text_field( (string) $input['app_name'] ) : null;
+			if ( null === $value || strlen( $value ) > self::MAX_LENGTH ) {
+				$errors['app_name'] = __( 'The application name must be text of at most 255 characters.', 'kc-googlemeet' );
+			} else {
+				$changes['app_name'] = $value;
+			}
+		}
+		foreach ( array( 'enabled', 'enableCal' ) as $key ) {
+			if ( array_key_exists( $key, $input ) && null !== $input[ $key ] && ! is_scalar( $input[ $key ] ) ) {
+				$errors['enabled'] = __( 'The Google Meet switch must be on or off.', 'kc-googlemeet' );
+			}
+		}
+		$enabled = isset( $errors['enabled'] ) ? null : self::enabled_in( $input );
+		if ( null !== $enabled ) {
+			$changes['enabled'] = $enabled;
+		}
+		if ( array_key_exists( 'redirect_uri', $input ) ) {
+			$value = is_string( $input['redirect_uri'] ) ? trim( $input['redirect_uri'] ) : null;
+			if ( null === $value || ( '' !== $value && null === self::served_match( $value, KC_Meet_Config::redirect_uris() ) ) ) {
+				$errors['redirect_uri'] = __( 'The redirect URI must be one of the URIs this site serves.', 'kc-googlemeet' );
+			} elseif ( '' !== $value ) {
+				$changes['redirect_uri'] = esc_url_raw( $value );
+			}
+		}
+		$sync = self::pick_sync_choices( $input );
+		$changes += $sync['changes'];
+		foreach ( $sync['invalid'] as $key ) {
+			$errors[ $key ] = sprintf(
+				/* translators: 1: setting name, 2: allowed values */
+				__( 'Invalid value for %1$s (allowed: %2$s).', 'kc-googlemeet' ),
+				$key,
+				implode( ', ', self::SYNC_CHOICES[ $key ] )
+			);
 		}
 
-		update_option( self::OPTION, $as_json ? wp_json_encode( $new_value ) : $new_value );
+		if ( true === ( $changes['enabled'] ?? null ) && ! isset( $errors['client_id'] ) && ! isset( $errors['client_secret'] ) ) {
+			$current = self::get();
+			$id      = $changes['client_id'] ?? $current['client_id'];
+			$secret  = $changes['client_secret'] ?? $current['client_secret'];
+			if ( '' === $id || '' === $secret ) {
+				$errors['enabled'] = __( 'Google Meet can be switched on only with a client ID and a client secret.', 'kc-googlemeet' );
+			}
+		}
+
+		return array(
+			'changes' => $changes,
+			'errors'  => $errors,
+		);
+	}
+
+	/**
+	 * Validates and saves a change, keeping the stored shape, format and other keys; saves
+	 * nothing when any field is invalid.
+	 *
+	 * @param array $input See {@see self::validate()}. Missing keys keep their stored value.
+	 * @return array|WP_Error The public view after saving, or a WP_Error (code
+	 *                        `kc_meet_invalid_settings`, message: every problem, data: `status`
+	 *                        400, `kc_meet_code` 5001, `errors` field => message).
+	 */
+	public static function save( array $input ) {
+		$checked = self::validate( $input );
+		if ( ! empty( $checked['errors'] ) ) {
+			return self::invalid( $checked['errors'] );
+		}
+		$stored = get_option( self::OPTION, array() );
+		$value  = self::merge( $stored, $checked['changes'] );
+		if ( $value !== $stored ) {
+			update_option( self::OPTION, $value );
+		}
 		return self::public_view();
+	}
+
+	/**
+	 * A WP_Error for invalid settings.
+	 *
+	 * @param array<string, string> $errors Field => message.
+	 * @return WP_Error
+	 */
+	public static function invalid( array $errors ) {
+		return new WP_Error(
+			'kc_meet_invalid_settings',
+			implode( ' ', array_values( $errors ) ),
+			array(
+				'status'       => 400,
+				'kc_meet_code' => 5001,
+				'errors'       => $errors,
+			)
+		);
+	}
+
+	/**
+	 * The stored value with validated changes applied, in the stored format (array, or a JSON
+	 * string when it was stored as one): both switch keys written, `auth_type` kept in step when
+	 * the shape has it, `client_id` and `client_secret` always present.
+	 *
+	 * @param mixed $stored  The stored option value.
+	 * @param array $changes Changes from {@see self::validate()}.
+	 * @return array|string
+	 */
+	private static function merge( $stored, array $changes ) {
+		$as_json = is_string( $stored ) && '' !== trim( $stored );
+		$value   = self::decode( $stored );
+		foreach ( array( 'client_id', 'client_secret', 'app_name', 'redirect_uri' ) as $key ) {
+			if ( array_key_exists( $key, $changes ) ) {
+				$value[ $key ] = $changes[ $key ];
+			}
+		}
+		if ( array_key_exists( 'enabled', $changes ) ) {
+			$value['enabled']   = (bool) $changes['enabled'];
+			$value['enableCal'] = $changes['enabled'] ? 'Yes' : 'No';
+			if ( array_key_exists( 'auth_type', $value ) ) {
+				$value['auth_type'] = $changes['enabled'] ? 'oauth' : 'none';
+			}
+		}
+		foreach ( array_keys( self::SYNC_CHOICES ) as $key ) {
+			if ( array_key_exists( $key, $changes ) ) {
+				$value[ $key ] = $changes[ $key ];
+			}
+		}
+		$value += array(
+			'client_id'     => '',
+			'client_secret' => '',
+		);
+		return $as_json ? (string) wp_json_encode( $value ) : $value;
+	}
+
+	/**
+	 * Settings group of the settings screen (`option_page` of options.php).
+	 *
+	 * @var string
+	 */
+	const GROUP = 'kc_meet_settings';
+
+	/**
+	 * Hidden field that marks a submission of the settings screen inside the option's array.
+	 *
+	 * @var string
+	 */
+	const FORM_MARKER = 'kc_meet_form';
+
+	/**
+	 * Transient prefix (+ user id): what the admin typed when the screen refused it.
+	 *
+	 * @var string
+	 */
+	const TYPED_TRANSIENT = 'kc_meet_settings_typed_';
+
+	/**
+	 * Registers the three options of the settings screen with the Settings API, on `admin_init`
+	 * of options.php only: that is where the screen's form is saved, and no other page view pays
+	 * for it. The sanitize callbacks run on every write of these options in such a request, so
+	 * they only validate what the screen submitted and leave other writers' values as they are
+	 * (those go through {@see self::save()}).
+	 *
+	 * @return void
+	 */
+	public static function register() {
+		global $pagenow;
+		if ( 'options.php' !== $pagenow ) {
+			return;
+		}
+		register_setting(
+			self::GROUP,
+			self::OPTION,
+			array(
+				'type'              => 'object',
+				'show_in_rest'      => false,
+				'sanitize_callback' => array( __CLASS__, 'sanitize_option' ),
+			)
+		);
+		register_setting(
+			self::GROUP,
+			self::WOO_PAYMENT_OPTION,
+			array(
+				'type'              => 'string',
+				'show_in_rest'      => false,
+				'sanitize_callback' => array( __CLASS__, 'sanitize_woocommerce_payment' ),
+			)
+		);
+		register_setting(
+			self::GROUP,
+			self::UNPAID_MINUTES_OPTION,
+			array(
+				'type'              => 'integer',
+				'show_in_rest'      => false,
+				'sanitize_callback' => array( __CLASS__, 'sanitize_unpaid_minutes' ),
+			)
+		);
+		add_filter( 'option_page_capability_' . self::GROUP, array( __CLASS__, 'capability' ) );
+	}
+
+	/**
+	 * `option_page_capability_kc_meet_settings`: who may save the screen.
+	 *
+	 * @return string
+	 */
+	public static function capability() {
+		return KC_Meet_Access::ADMIN_CAP;
+	}
+
+	/**
+	 * Sanitize callback of `kiviCare_google_meet_setting`.
+	 *
+	 * A submission of the settings screen (an array carrying {@see self::FORM_MARKER}) is
+	 * validated by {@see self::validate()}: valid → the stored value with the changes (shape and
+	 * format kept); invalid → one settings error per field, the stored value unchanged, and what
+	 * was typed (never the secret) kept for the screen to show again. A missing value (null)
+	 * keeps the stored one. Anything else is another writer's value and passes unchanged.
+	 *
+	 * @param mixed $value Submitted or written value.
+	 * @return mixed
+	 */
+	public static function sanitize_option( $value ) {
+		$stored = get_option( self::OPTION ); // As stored (false when missing: writing it back changes nothing).
+		if ( null === $value ) {
+			return $stored;
+		}
+		if ( ! is_array( $value ) || ! array_key_exists( self::FORM_MARKER, $value ) ) {
+			return $value;
+		}
+		$keys  = array_merge( array( 'client_id', 'client_secret', 'app_name', 'enabled', 'redirect_uri' ), array_keys( self::SYNC_CHOICES ) );
+		$input = array_intersect_key( $value, array_flip( $keys ) );
+		if ( ! current_user_can( KC_Meet_Access::ADMIN_CAP ) ) {
+			return $stored;
+		}
+		if ( ! self::has_switch() && self::truthy( $input['enabled'] ?? null ) ) {
+			// The screen shows a never-set switch on, meaning "on with the first client": until
+			// a client ID and secret are saved, it stays unset instead of refusing the save.
+			$current = self::get();
+			$id      = is_scalar( $input['client_id'] ?? null ) ? trim( (string) $input['client_id'] ) : $current['client_id'];
+			$secret  = is_scalar( $input['client_secret'] ?? null ) && '' !== trim( (string) $input['client_secret'] ) ? trim( (string) $input['client_secret'] ) : $current['client_secret'];
+			if ( '' === $id || '' === $secret ) {
+				unset( $input['enabled'] );
+			}
+		}
+		$checked = self::validate( $input );
+		if ( ! empty( $checked['errors'] ) ) {
+			foreach ( $checked['errors'] as $key => $message ) {
+				add_settings_error( self::OPTION, 'kc_meet_' . $key, $message, 'error' );
+			}
+			unset( $input['client_secret'] );
+			self::keep_typed( array( self::OPTION => $input ) );
+			return $stored;
+		}
+		return self::merge( $stored, $checked['changes'] );
+	}
+
+	/**
+	 * Sanitize callback of `kiviCare_woocommerce_payment`: 'on' when core would read it as on
+	 * ({@see self::woocommerce_payment()}), else 'off'. A missing value (null: the field was not
+	 * on the submitted form) keeps the stored one.
+	 *
+	 * @param mixed $value Submitted or written value.
+	 * @return string|mixed
+	 */
+	public static function sanitize_woocommerce_payment( $value ) {
+		if ( null === $value ) {
+			return get_option( self::WOO_PAYMENT_OPTION ); // As stored: nothing changes.
+		}
+		return self::woocommerce_payment( $value ) ? 'on' : 'off';
+	}
+
+	/**
+	 * Sanitize callback of `kc_meet_woo_unpaid_minutes`: a whole number from
+	 * {@see self::UNPAID_MINUTES_MIN} to {@see self::UNPAID_MINUTES_MAX}; anything else is
+	 * refused with a settings error (what was typed kept for the screen) and the stored value
+	 * stays. A missing value (null) keeps the stored one.
+	 *
+	 * @param mixed $value Submitted or written value.
+	 * @return int|mixed
+	 */
+	public static function sanitize_unpaid_minutes( $value ) {
+		$stored = get_option( self::UNPAID_MINUTES_OPTION ); // As stored (false when missing: writing it back changes nothing).
+		if ( null === $value ) {
+			return $stored;
+		}
+		$minutes = self::parse_minutes( $value );
+		if ( null === $minutes ) {
+			add_settings_error(
+				self::UNPAID_MINUTES_OPTION,
+				'kc_meet_unpaid_minutes',
+				sprintf(
+					/* translators: 1: smallest number of minutes, 2: largest number of minutes */
+					__( 'The time an order may stay unpaid must be a whole number of minutes from %1$d to %2$d.', 'kc-googlemeet' ),
+					self::UNPAID_MINUTES_MIN,
+					self::UNPAID_MINUTES_MAX
+				),
+				'error'
+			);
+			self::keep_typed( array( self::UNPAID_MINUTES_OPTION => is_scalar( $value ) ? (string) $value : '' ) );
+			return $stored;
+		}
+		return $minutes;
+	}
+
+	/**
+	 * What the current admin typed into the screen when it was refused (read once), by option.
+	 *
+	 * @return array
+	 */
+	public static function take_typed() {
+		$key   = self::TYPED_TRANSIENT . get_current_user_id();
+		$typed = get_transient( $key );
+		if ( false !== $typed ) {
+			delete_transient( $key );
+		}
+		return is_array( $typed ) ? $typed : array();
+	}
+
+	/**
+	 * Keeps what was typed (merged with what an earlier callback of the same submission kept).
+	 *
+	 * @param array $typed Values by option name (never a secret).
+	 * @return void
+	 */
+	private static function keep_typed( array $typed ) {
+		$key      = self::TYPED_TRANSIENT . get_current_user_id();
+		$previous = get_transient( $key );
+		set_transient( $key, array_merge( is_array( $previous ) ? $previous : array(), $typed ), 10 * MINUTE_IN_SECONDS );
 	}
 
 	/**
@@ -441,15 +878,5 @@ final class KC_Meet_Settings {
 			$value = get_object_vars( $value );
 		}
 		return is_array( $value ) ? $value : array();
-	}
-
-	/**
-	 * Trims a credential and strips control characters.
-	 *
-	 * @param string $value Raw value.
-	 * @return string
-	 */
-	private static function clean( $value ) {
-		return trim( (string) preg_replace( '/[\x00-\x1F\x7F]/', '', $value ) );
 	}
 }

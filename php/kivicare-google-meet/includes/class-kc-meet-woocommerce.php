@@ -65,21 +65,21 @@ class KC_Meet_WooCommerce {
 	 *
 	 * @var string
 	 */
-	const OPTION = 'kiviCare_woocommerce_payment';
+	const OPTION = KC_Meet_Settings::WOO_PAYMENT_OPTION;
 
 	/**
 	 * Option: minutes an order may stay unpaid before its appointment is cancelled.
 	 *
 	 * @var string
 	 */
-	const TIMEOUT_OPTION = 'kc_meet_woo_unpaid_minutes';
+	const TIMEOUT_OPTION = KC_Meet_Settings::UNPAID_MINUTES_OPTION;
 
 	/**
 	 * Default unpaid timeout, minutes.
 	 *
 	 * @var int
 	 */
-	const DEFAULT_TIMEOUT_MINUTES = 30;
+	const DEFAULT_TIMEOUT_MINUTES = KC_Meet_Settings::UNPAID_MINUTES_DEFAULT;
 
 	/**
 	 * Single action (appointment id) run when the unpaid timeout expires.
@@ -173,25 +173,24 @@ class KC_Meet_WooCommerce {
 	}
 
 	/**
-	 * The setting's value, 'on' or 'off'.
+	 * The setting's value, 'on' or 'off', read as core reads it ({@see KC_Meet_Settings::woocommerce_payment()}).
 	 *
 	 * @return string
 	 */
 	public static function module_status() {
-		$value = get_option( self::OPTION, 'off' );
-		return in_array( $value, array( 'on', true, '1', 1, 'true', 'yes' ), true ) ? 'on' : 'off';
+		return KC_Meet_Settings::woocommerce_payment() ? 'on' : 'off';
 	}
 
 	/**
-	 * Seconds an order may stay unpaid (option `kc_meet_woo_unpaid_minutes`, default 30 minutes;
-	 * filter `kc_meet_woo_unpaid_timeout_seconds`).
+	 * Seconds an order may stay unpaid (option `kc_meet_woo_unpaid_minutes` read by
+	 * {@see KC_Meet_Settings::unpaid_minutes()}, default 30 minutes; filter
+	 * `kc_meet_woo_unpaid_timeout_seconds`).
 	 *
 	 * @param int $appointment_id Appointment.
 	 * @return int At least 60.
 	 */
 	public static function timeout_seconds( $appointment_id = 0 ) {
-		$minutes = get_option( self::TIMEOUT_OPTION, self::DEFAULT_TIMEOUT_MINUTES );
-		$minutes = is_numeric( $minutes ) && (float) $minutes > 0 ? (float) $minutes : self::DEFAULT_TIMEOUT_MINUTES;
+		$minutes = KC_Meet_Settings::unpaid_minutes();
 		/**
 		 * Filters how long (seconds) an appointment's order may stay unpaid before the
 		 * appointment is cancelled.

@@ -64,15 +64,21 @@ final class BrowserSettingsPageTest extends WpTestCase {
 		$wd->type($wd->find('#kc-meet-client-id'), self::CLIENT_ID);
 		$wd->type($wd->find('#kc-meet-client-secret'), self::CLIENT_SECRET);
 		$wd->click($wd->find('#kc-meet-settings-form [type=submit]'));
-		$wd->waitFor(static fn($w) => strpos($w->url(), 'kc_meet_saved=1') !== false);
+		// Saved through WordPress's options.php (Settings API), which sends the browser back with
+		// WordPress's notice (its script then drops `settings-updated` from the address bar).
+		$wd->waitFor(static fn($w) => $w->find('#setting-error-settings_updated') !== '');
 		$wd->waitFor(static fn($w) => $w->find('#kc-meet-client-id') !== '');
 
+		$this->assertStringContainsString('Settings saved.', $wd->text($wd->find('#wpbody-content')));
 		$this->assertSame(self::CLIENT_ID, $wd->property($wd->find('#kc-meet-client-id'), 'value'));
 		$this->assertSame('', $wd->property($wd->find('#kc-meet-client-secret'), 'value'), 'the secret field is filled in');
+		$this->assertSame('1', $wd->attribute($wd->find('#kc-meet-secret-state'), 'data-saved'), 'the screen says a secret is saved');
 		$this->assertStringNotContainsString(self::CLIENT_SECRET, $wd->source(), 'the page source contains the saved secret');
+		$this->assertTrue((bool) $wd->property($wd->find('#kc-meet-enabled'), 'checked'), 'Google Meet is on');
 		$saved = $this->wpOk('return get_option("kiviCare_google_meet_setting");');
 		$this->assertSame(self::CLIENT_ID, $saved['client_id']);
 		$this->assertSame(self::CLIENT_SECRET, $saved['client_secret']);
+		$this->assertSame([true, 'Yes'], [$saved['enabled'], $saved['enableCal']]);
 		$codes = [];
 		foreach ($wd->findAll('#kc-meet-problems .kc-meet-problem') as $el) {
 			$codes[] = $wd->attribute($el, 'data-code');
@@ -88,9 +94,34 @@ final class BrowserSettingsPageTest extends WpTestCase {
 		$wd->clear($wd->find('#kc-meet-client-id'));
 		$wd->type($wd->find('#kc-meet-client-id'), 'other-client.apps.googleusercontent.com');
 		$wd->click($wd->find('#kc-meet-settings-form [type=submit]'));
-		$wd->waitFor(static fn($w) => strpos($w->url(), 'kc_meet_saved=1') !== false);
+		$wd->waitFor(static fn($w) => $w->find('#setting-error-settings_updated') !== '');
 		$saved = $this->wpOk('return get_option("kiviCare_google_meet_setting");');
 		$this->assertSame('other-client.apps.googleusercontent.com', $saved['client_id']);
 		$this->assertSame(self::CLIENT_SECRET, $saved['client_secret']);
+	}
+
+	public function test_copy_buttons_copy_the_addresses_to_register_in_google_cloud(): void {
+		$this->openSettings();
+		$wd = $this->wd;
+		$expected = $this->wpOk('return ["redirect" => KC_Meet_Config::redirect_uri(), "notify" => KC_Meet_Config::notify_url()];');
+		$buttons = $wd->findAll('#kc-meet-settings-form .kc-meet-copy');
+		$this->assertGreaterThanOrEqual(4, count($buttons));
+		foreach ($buttons as $button) {
+			$this->assertFalse((bool) $wd->property($button, 'hidden'), 'the script shows the Copy buttons');
+		}
+		foreach (['kc-meet-redirect-uri' => $expected['redirect'], 'kc-meet-notify-url' => $expected['notify']] as $target => $value) {
+			$button = $wd->find('#kc-meet-settings-form .kc-meet-copy[data-copy-target="' . $target . '"]');
+			$wd->click($button);
+			$wd->waitFor(static fn($w) => (string) $w->attribute($button, 'data-copied') !== '');
+			$this->assertSame($value, $wd->attribute($button, 'data-copied'), "$target: the button copied the address");
+			$script = 'var b = document.querySelector(\'.kc-meet-copy[data-copy-target="' . $target . '"]\'); return b && b.nextElementSibling ? b.nextElementSibling.textContent : "";';
+			$status = '';
+			$wd->waitFor(static function ($w) use (&$status, $script) {
+				$status = trim((string) $w->exec($script));
+				return $status !== '';
+			});
+			$this->assertMatchesRegularExpression('/Copied\.|Ctrl\+C/', $status);
+		}
+		$this->screenshot('kc-meet-settings-screen');
 	}
 }
