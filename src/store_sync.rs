@@ -132,6 +132,22 @@ pub struct SyncRow {
     pub etag: String,
 }
 
+/// An appointment's event row as sync reads it under the appointment's lock, with the state
+/// of the appointment's job (one statement).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LockedEvent {
+    pub event_id: String,
+    pub doctor_id: u64,
+    pub state: String,
+    pub etag: String,
+    pub meet_url: String,
+    /// `Y-m-d H:M:S`, UTC.
+    pub start_utc: String,
+    pub end_utc: String,
+    /// The appointment's job (`queued`, `failed`), if it has one.
+    pub job_state: Option<String>,
+}
+
 /// Ids per statement when a page's rows are read: a fixed count (the last id repeated), so every
 /// chunk runs the same prepared statement.
 const ROWS_CHUNK: usize = 250;
@@ -243,6 +259,78 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// The appointment's [`LockedEvent`], `None` without an event row.
+    pub fn locked_event(&self, appointment_id: u64) -> Result<Option<LockedEvent>> {
+        let mut c = self.conn()?;
+        type Row = (String, u64, String, String, String, Option<String>, Option<String>, Option<String>);
+        let row: Option<Row> = c.exec_first(
+            format!(
+                "SELECT e.event_id, e.doctor_id, e.state, e.etag, e.meet_url, DATE_FORMAT(e.start_utc, '%Y-%m-%d %H:%i:%s'),
+                 DATE_FORMAT(e.end_utc, '%Y-%m-%d %H:%i:%s'), j.state
+                 FROM `{}` e LEFT JOIN `{}` j ON j.appointment_id = e.appointment_id WHERE e.appointment_id = ?",
+                self.t.events, self.t.jobs
+            ),
+            (appointment_id,),
+        )?;
+        Ok(row.map(|(event_id, doctor_id, state, etag, meet_url, start_utc, end_utc, job_state)| LockedEvent {
+            event_id,
+            doctor_id,
+            state,
+            etag,
+            meet_url,
+            start_utc: start_utc.unwrap_or_default(),
+            end_utc: end_utc.unwrap_or_default(),
+            job_state,
+        }))
+    }
+
+    /// A move made in Google, applied in one transaction: the KiviCare appointment's times (the
+    /// UTC columns too when `has_utc`), our event row and the mapping row's link.
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply_google_move(
+        &self,
+        appointment_id: u64,
+        local: (&str, &str),
+        utc: (&str, &str),
+        has_utc: bool,
+        meet_url: &str,
+        etag: &str,
+        updated: &str,
+    ) -> Result<()> {
+        let p = self.t.prefix();
+        let (sd, st) = local.0.split_once(' ').unwrap_or((local.0, "00:00:00"));
+        let (ed, et) = local.1.split_once(' ').unwrap_or((local.1, "00:00:00"));
+        let mut c = self.conn()?;
+        let mut tx = c.start_transaction(mysql::TxOpts::default())?;
+        if has_utc {
+            tx.exec_drop(
+                format!(
+                    "UPDATE `{p}kc_appointments` SET appointment_start_date = ?, appointment_start_time = ?, appointment_end_date = ?,
+                     appointment_end_time = ?, appointment_start_utc = ?, appointment_end_utc = ? WHERE id = ?"
+                ),
+                (sd, st, ed, et, utc.0, utc.1, appointment_id),
+            )?;
+        } else {
+            tx.exec_drop(
+                format!(
+                    "UPDATE `{p}kc_appointments` SET appointment_start_date = ?, appointment_start_time = ?, appointment_end_date = ?,
+                     appointment_end_time = ? WHERE id = ?"
+                ),
+                (sd, st, ed, et, appointment_id),
+            )?;
+        }
+        tx.exec_drop(
+            format!(
+                "UPDATE `{}` SET start_utc = ?, end_utc = ?, meet_url = ?, etag = ?, google_updated = ?, updated_at = UTC_TIMESTAMP() WHERE appointment_id = ?",
+                self.t.events
+            ),
+            (utc.0, utc.1, meet_url, etag, updated, appointment_id),
+        )?;
+        tx.exec_drop(format!("UPDATE `{}` SET url = ? WHERE appointment_id = ?", self.t.mapping), (meet_url, appointment_id))?;
+        tx.commit()?;
+        Ok(())
     }
 
     pub fn request_sync(&self, doctor_id: u64) -> Result<()> {
@@ -362,12 +450,6 @@ impl Store {
         Ok(())
     }
 
-    /// Moves a KiviCare appointment (the local columns, and the UTC ones when the table has them).
-    pub fn move_appointment(&self, id: u64, start_local: &str, end_local: &str, start_utc: &str, end_utc: &str) -> Result<()> {
-        let has_utc = self.appointments_have_utc()?;
-        self.move_appointment_as(id, start_local, end_local, start_utc, end_utc, has_utc)
-    }
-
     /// Whether KiviCare's appointments table has the UTC columns (4.x).
     pub fn appointments_have_utc(&self) -> Result<bool> {
         let mut c = self.conn()?;
@@ -376,32 +458,6 @@ impl Store {
             (format!("{}kc_appointments", self.t.prefix()),),
         )?;
         Ok(has_utc.is_some())
-    }
-
-    /// [`Store::move_appointment`] when the caller knows [`Store::appointments_have_utc`].
-    pub fn move_appointment_as(&self, id: u64, start_local: &str, end_local: &str, start_utc: &str, end_utc: &str, has_utc: bool) -> Result<()> {
-        let p = self.t.prefix();
-        let mut c = self.conn()?;
-        let (sd, st) = start_local.split_once(' ').unwrap_or((start_local, "00:00:00"));
-        let (ed, et) = end_local.split_once(' ').unwrap_or((end_local, "00:00:00"));
-        if has_utc {
-            c.exec_drop(
-                format!(
-                    "UPDATE `{p}kc_appointments` SET appointment_start_date = ?, appointment_start_time = ?, appointment_end_date = ?,
-                     appointment_end_time = ?, appointment_start_utc = ?, appointment_end_utc = ? WHERE id = ?"
-                ),
-                (sd, st, ed, et, start_utc, end_utc, id),
-            )?;
-        } else {
-            c.exec_drop(
-                format!(
-                    "UPDATE `{p}kc_appointments` SET appointment_start_date = ?, appointment_start_time = ?, appointment_end_date = ?,
-                     appointment_end_time = ? WHERE id = ?"
-                ),
-                (sd, st, ed, et, id),
-            )?;
-        }
-        Ok(())
     }
 
     /// Cancels a KiviCare appointment (status 0).

@@ -32,7 +32,6 @@ use crate::calendar::Calendar;
 use crate::error::{Error, Result};
 use crate::runtime::Context;
 use crate::store_sync::{ChannelRow, ChannelState, MAX_RETRY_ATTEMPTS, RetryItem, SyncPosition, SyncRow};
-use crate::store_events::EventState;
 use crate::{doctors, events};
 
 /// Requests in flight at once when many doctors sync. Bounded by Google's quotas ("Manage
@@ -579,15 +578,12 @@ fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, info: &Item, pas
     };
     let Some(appt) = appointment else { return Ok(()) };
     let _lock = ctx.store.lock(&format!("appt:{appt}"), Duration::from_secs(20))?;
-    let stored = {
-        let mut c = ctx.store.conn()?;
-        ctx.store.get_event(&mut c, appt)?
-    };
+    let stored = ctx.store.locked_event(appt)?;
     // The appointment's event: the row names it and has not let it go. A row that has (state
     // `deleted`/`deleting`) while Google shows the event alive means an insert landed after our
     // delete of the same id answered 404.
     let current = stored.as_ref().is_some_and(|s| {
-        s.event_id == info.id && s.doctor_id == doctor_id && matches!(s.state, EventState::Active | EventState::Creating)
+        s.event_id == info.id && s.doctor_id == doctor_id && matches!(s.state.as_str(), "active" | "creating")
     });
     if !current && marked.is_some() && info.status != "cancelled" {
         // One of ours that is not the appointment's event: an insert Google finished after we
@@ -611,7 +607,7 @@ fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, info: &Item, pas
     if info.etag == stored.etag || stored.state != "active" {
         return Ok(()); // our own write, or an event we already let go of
     }
-    let queued_here = ctx.store.job_by_appointment(appt)?.is_some_and(|j| j.state == "queued");
+    let queued_here = stored.job_state.as_deref() == Some("queued");
     let mut change = |kind: &'static str, from: Option<String>, to: Option<(String, String)>| {
         let _ = ctx.store.audit(Some(doctor_id), Some(appt), "google_change", kind, &format!("event {}", info.id));
         r.changes_applied += 1;
@@ -673,8 +669,8 @@ fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, info: &Item, pas
             Some(known) => known,
             None => *pass.appointments_have_utc.insert(ctx.store.appointments_have_utc()?),
         };
-        ctx.store.move_appointment_as(appt, &local(&start), &local(&end), &start, &end, has_utc)?;
-        ctx.store.update_event_from_google(appt, &start, &end, &info.meet_url_or(&stored.meet_url), &info.etag, &info.updated)?;
+        let meet = info.meet_url_or(&stored.meet_url);
+        ctx.store.apply_google_move(appt, (&local(&start), &local(&end)), (&start, &end), has_utc, &meet, &info.etag, &info.updated)?;
         change("moved", Some(stored.start_utc.clone()), Some((start, end)));
         return Ok(());
     }
