@@ -895,3 +895,58 @@ pub fn channels(ctx: &Context, doctor_id: Option<u64>) -> Result<Vec<ChannelRow>
     ctx.store.require_schema()?;
     ctx.store.active_channels(doctor_id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(body: &str) -> ListPage {
+        serde_json::from_str(body).expect("a listing parses")
+    }
+
+    #[test]
+    fn a_listed_page_keeps_what_sync_reads_and_skips_the_rest() {
+        let p = page(
+            r#"{"kind":"calendar#events","nextSyncToken":"s+/=","items":[
+                {"id":"kcmabcg1g0","status":"confirmed","etag":"\"3\"","updated":"2026-01-01T00:00:00.000Z",
+                 "description":"long text","attendees":[{"email":"p@example.com"}],"reminders":{"useDefault":true},
+                 "start":{"dateTime":"2026-03-01T10:00:00+01:00","timeZone":"Europe/Berlin"},"end":{"dateTime":"2026-03-01T10:30:00+01:00"},
+                 "hangoutLink":"https://meet.google.com/old-link",
+                 "conferenceData":{"entryPoints":[{"entryPointType":"phone","uri":"tel:+1"},{"entryPointType":"video","uri":"https://meet.google.com/abc-defg-hij"}]},
+                 "extendedProperties":{"private":{"kc_meet_site":"abc","kc_meet_appointment":"1","other":"x"},"shared":{"k":"v"}}},
+                {"id":"foreign","status":"confirmed","start":{"date":"2026-03-02"},"end":{"date":"2026-03-03"}},
+                {"id":"gone","status":"cancelled"}]}"#,
+        );
+        assert_eq!(p.next_sync_token.as_deref(), Some("s+/="));
+        assert_eq!(p.next_page_token, None);
+        assert_eq!(p.items.len(), 3);
+        let ours = &p.items[0];
+        assert_eq!(ours.etag, "\"3\"");
+        assert_eq!(ours.marked("abc"), Some(1));
+        assert_eq!(ours.marked("another-site"), None);
+        assert_eq!(ours.meet_url(), "https://meet.google.com/abc-defg-hij");
+        assert_eq!(utc_of(ours.start.as_ref()).as_deref(), Some("2026-03-01 09:00:00"));
+        assert_eq!(utc_of(ours.end.as_ref()).as_deref(), Some("2026-03-01 09:30:00"));
+        let foreign = &p.items[1];
+        assert_eq!(foreign.marked("abc"), None);
+        assert_eq!(utc_of(foreign.start.as_ref()), None, "an all-day event has no time");
+        assert_eq!(foreign.meet_url(), "");
+        assert_eq!(p.items[2].status, "cancelled");
+    }
+
+    #[test]
+    fn the_meet_link_falls_back_to_hangout_link_and_then_to_ours() {
+        let p = page(r#"{"items":[{"id":"a","hangoutLink":"https://meet.google.com/h"},{"id":"b","conferenceData":{"entryPoints":[{"entryPointType":"video"}]}}]}"#);
+        assert_eq!(p.items[0].meet_url(), "https://meet.google.com/h");
+        assert_eq!(p.items[0].meet_url_or("https://meet.google.com/stored"), "https://meet.google.com/h");
+        assert_eq!(p.items[1].meet_url_or("https://meet.google.com/stored"), "https://meet.google.com/stored");
+    }
+
+    #[test]
+    fn a_marked_appointment_must_be_a_number_of_this_site() {
+        let p = page(r#"{"items":[{"id":"a","extendedProperties":{"private":{"kc_meet_site":"abc","kc_meet_appointment":"x1"}}},{"id":"b","extendedProperties":{"private":{"kc_meet_appointment":"7"}}}]}"#);
+        assert_eq!(p.items[0].marked("abc"), None);
+        assert_eq!(p.items[1].marked("abc"), None);
+        assert_eq!(Item::deleted("z").status, "cancelled");
+    }
+}
