@@ -203,7 +203,8 @@ impl Store {
     /// [`SyncStart`] of a doctor in one statement.
     pub fn sync_start(&self, doctor_id: u64) -> Result<SyncStart> {
         let mut c = self.conn()?;
-        let row: Option<(Option<String>, Option<String>, Option<String>, Option<String>)> = c.exec_first(
+        type Row = (Option<String>, Option<String>, Option<String>, Option<String>);
+        let row: Option<Row> = c.exec_first(
             format!(
                 "SELECT d.sync_token, d.sync_page_token, d.calendar_id, m.value FROM `{}` d LEFT JOIN `{}` m ON m.name = ? WHERE d.doctor_id = ?",
                 self.t.doctors, self.t.meta
@@ -246,7 +247,7 @@ impl Store {
             let sql = format!("SELECT {columns} FROM `{}` WHERE event_id IN ({marks})", self.t.events);
             for chunk in event_ids.chunks(ROWS_CHUNK) {
                 let last = chunk[chunk.len() - 1];
-                let params = chunk.iter().chain(std::iter::repeat(&last).take(ROWS_CHUNK - chunk.len())).map(|id| mysql::Value::from(*id)).collect();
+                let params = chunk.iter().chain(std::iter::repeat_n(&last, ROWS_CHUNK - chunk.len())).map(|id| mysql::Value::from(*id)).collect();
                 read(&sql, params)?;
             }
         }
@@ -254,7 +255,7 @@ impl Store {
             let sql = format!("SELECT {columns} FROM `{}` WHERE appointment_id IN ({marks})", self.t.events);
             for chunk in appointment_ids.chunks(ROWS_CHUNK) {
                 let last = chunk[chunk.len() - 1];
-                let params = chunk.iter().chain(std::iter::repeat(&last).take(ROWS_CHUNK - chunk.len())).map(|id| mysql::Value::from(*id)).collect();
+                let params = chunk.iter().chain(std::iter::repeat_n(&last, ROWS_CHUNK - chunk.len())).map(|id| mysql::Value::from(*id)).collect();
                 read(&sql, params)?;
             }
         }
