@@ -111,6 +111,47 @@ impl ChannelState {
     }
 }
 
+/// What a sync reads about a doctor before its first request: the position, the re-read list
+/// and the calendar (one statement).
+#[derive(Debug, Clone, Default)]
+pub struct SyncStart {
+    pub position: SyncPosition,
+    pub retries: Vec<RetryItem>,
+    /// The calendar the doctor connected (`primary` when none is recorded).
+    pub calendar_id: String,
+}
+
+/// What sync needs of an event row to decide, without a lock, that a listed event asks for
+/// nothing: who it belongs to, its state and the etag of our last write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncRow {
+    pub appointment_id: u64,
+    pub event_id: String,
+    pub doctor_id: u64,
+    pub state: String,
+    pub etag: String,
+}
+
+/// An appointment's event row as sync reads it under the appointment's lock, with the state
+/// of the appointment's job (one statement).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LockedEvent {
+    pub event_id: String,
+    pub doctor_id: u64,
+    pub state: String,
+    pub etag: String,
+    pub meet_url: String,
+    /// `Y-m-d H:M:S`, UTC.
+    pub start_utc: String,
+    pub end_utc: String,
+    /// The appointment's job (`queued`, `failed`), if it has one.
+    pub job_state: Option<String>,
+}
+
+/// Ids per statement when a page's rows are read: a fixed count (the last id repeated), so every
+/// chunk runs the same prepared statement.
+const ROWS_CHUNK: usize = 250;
+
 impl Store {
     pub fn sync_position(&self, doctor_id: u64) -> Result<SyncPosition> {
         let mut c = self.conn()?;
@@ -156,6 +197,140 @@ impl Store {
                 (Self::retry_key(doctor_id), json),
             )?;
         }
+        Ok(())
+    }
+
+    /// [`SyncStart`] of a doctor in one statement.
+    pub fn sync_start(&self, doctor_id: u64) -> Result<SyncStart> {
+        let mut c = self.conn()?;
+        type Row = (Option<String>, Option<String>, Option<String>, Option<String>);
+        let row: Option<Row> = c.exec_first(
+            format!(
+                "SELECT d.sync_token, d.sync_page_token, d.calendar_id, m.value FROM `{}` d LEFT JOIN `{}` m ON m.name = ? WHERE d.doctor_id = ?",
+                self.t.doctors, self.t.meta
+            ),
+            (Self::retry_key(doctor_id), doctor_id),
+        )?;
+        let Some((sync_token, page, calendar_id, retries)) = row else {
+            // No row yet: nothing stored; the re-read list may still exist on its own.
+            return Ok(SyncStart { retries: self.sync_retries(doctor_id)?, calendar_id: "primary".into(), ..SyncStart::default() });
+        };
+        Ok(SyncStart {
+            position: SyncPosition::from_columns(sync_token, page),
+            retries: retries.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default(),
+            calendar_id: calendar_id.filter(|c| !c.is_empty()).unwrap_or_else(|| "primary".into()),
+        })
+    }
+
+    /// The event rows of a listed page: those named by one of `event_ids` and those of one of
+    /// `appointment_ids`, read in a few statements without any lock.
+    pub fn sync_rows(&self, event_ids: &[&str], appointment_ids: &[u64]) -> Result<Vec<SyncRow>> {
+        let mut out = vec![];
+        if event_ids.is_empty() && appointment_ids.is_empty() {
+            return Ok(out);
+        }
+        let mut c = self.conn()?;
+        let marks = vec!["?"; ROWS_CHUNK].join(",");
+        let columns = "appointment_id, event_id, doctor_id, state, etag";
+        let mut read = |sql: &str, params: Vec<mysql::Value>| -> Result<()> {
+            let rows: Vec<(u64, String, u64, String, String)> = c.exec(sql, params)?;
+            out.extend(rows.into_iter().map(|(appointment_id, event_id, doctor_id, state, etag)| SyncRow {
+                appointment_id,
+                event_id,
+                doctor_id,
+                state,
+                etag,
+            }));
+            Ok(())
+        };
+        if !event_ids.is_empty() {
+            let sql = format!("SELECT {columns} FROM `{}` WHERE event_id IN ({marks})", self.t.events);
+            for chunk in event_ids.chunks(ROWS_CHUNK) {
+                let last = chunk[chunk.len() - 1];
+                let params = chunk.iter().chain(std::iter::repeat_n(&last, ROWS_CHUNK - chunk.len())).map(|id| mysql::Value::from(*id)).collect();
+                read(&sql, params)?;
+            }
+        }
+        if !appointment_ids.is_empty() {
+            let sql = format!("SELECT {columns} FROM `{}` WHERE appointment_id IN ({marks})", self.t.events);
+            for chunk in appointment_ids.chunks(ROWS_CHUNK) {
+                let last = chunk[chunk.len() - 1];
+                let params = chunk.iter().chain(std::iter::repeat_n(&last, ROWS_CHUNK - chunk.len())).map(|id| mysql::Value::from(*id)).collect();
+                read(&sql, params)?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The appointment's [`LockedEvent`], `None` without an event row.
+    pub fn locked_event(&self, appointment_id: u64) -> Result<Option<LockedEvent>> {
+        let mut c = self.conn()?;
+        type Row = (String, u64, String, String, String, Option<String>, Option<String>, Option<String>);
+        let row: Option<Row> = c.exec_first(
+            format!(
+                "SELECT e.event_id, e.doctor_id, e.state, e.etag, e.meet_url, DATE_FORMAT(e.start_utc, '%Y-%m-%d %H:%i:%s'),
+                 DATE_FORMAT(e.end_utc, '%Y-%m-%d %H:%i:%s'), j.state
+                 FROM `{}` e LEFT JOIN `{}` j ON j.appointment_id = e.appointment_id WHERE e.appointment_id = ?",
+                self.t.events, self.t.jobs
+            ),
+            (appointment_id,),
+        )?;
+        Ok(row.map(|(event_id, doctor_id, state, etag, meet_url, start_utc, end_utc, job_state)| LockedEvent {
+            event_id,
+            doctor_id,
+            state,
+            etag,
+            meet_url,
+            start_utc: start_utc.unwrap_or_default(),
+            end_utc: end_utc.unwrap_or_default(),
+            job_state,
+        }))
+    }
+
+    /// A move made in Google, applied in one transaction: the KiviCare appointment's times (the
+    /// UTC columns too when `has_utc`), our event row and the mapping row's link.
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply_google_move(
+        &self,
+        appointment_id: u64,
+        local: (&str, &str),
+        utc: (&str, &str),
+        has_utc: bool,
+        meet_url: &str,
+        etag: &str,
+        updated: &str,
+    ) -> Result<()> {
+        let p = self.t.prefix();
+        let (sd, st) = local.0.split_once(' ').unwrap_or((local.0, "00:00:00"));
+        let (ed, et) = local.1.split_once(' ').unwrap_or((local.1, "00:00:00"));
+        let mut c = self.conn()?;
+        let mut tx = c.start_transaction(mysql::TxOpts::default())?;
+        if has_utc {
+            tx.exec_drop(
+                format!(
+                    "UPDATE `{p}kc_appointments` SET appointment_start_date = ?, appointment_start_time = ?, appointment_end_date = ?,
+                     appointment_end_time = ?, appointment_start_utc = ?, appointment_end_utc = ? WHERE id = ?"
+                ),
+                (sd, st, ed, et, utc.0, utc.1, appointment_id),
+            )?;
+        } else {
+            tx.exec_drop(
+                format!(
+                    "UPDATE `{p}kc_appointments` SET appointment_start_date = ?, appointment_start_time = ?, appointment_end_date = ?,
+                     appointment_end_time = ? WHERE id = ?"
+                ),
+                (sd, st, ed, et, appointment_id),
+            )?;
+        }
+        tx.exec_drop(
+            format!(
+                "UPDATE `{}` SET start_utc = ?, end_utc = ?, meet_url = ?, etag = ?, google_updated = ?, updated_at = UTC_TIMESTAMP() WHERE appointment_id = ?",
+                self.t.events
+            ),
+            (utc.0, utc.1, meet_url, etag, updated, appointment_id),
+        )?;
+        tx.exec_drop(format!("UPDATE `{}` SET url = ? WHERE appointment_id = ?", self.t.mapping), (meet_url, appointment_id))?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -276,34 +451,14 @@ impl Store {
         Ok(())
     }
 
-    /// Moves a KiviCare appointment (the local columns, and the UTC ones when the table has them).
-    pub fn move_appointment(&self, id: u64, start_local: &str, end_local: &str, start_utc: &str, end_utc: &str) -> Result<()> {
-        let p = self.t.prefix();
+    /// Whether KiviCare's appointments table has the UTC columns (4.x).
+    pub fn appointments_have_utc(&self) -> Result<bool> {
         let mut c = self.conn()?;
         let has_utc: Option<String> = c.exec_first(
             "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'appointment_start_utc'",
-            (format!("{p}kc_appointments"),),
+            (format!("{}kc_appointments", self.t.prefix()),),
         )?;
-        let (sd, st) = start_local.split_once(' ').unwrap_or((start_local, "00:00:00"));
-        let (ed, et) = end_local.split_once(' ').unwrap_or((end_local, "00:00:00"));
-        if has_utc.is_some() {
-            c.exec_drop(
-                format!(
-                    "UPDATE `{p}kc_appointments` SET appointment_start_date = ?, appointment_start_time = ?, appointment_end_date = ?,
-                     appointment_end_time = ?, appointment_start_utc = ?, appointment_end_utc = ? WHERE id = ?"
-                ),
-                (sd, st, ed, et, start_utc, end_utc, id),
-            )?;
-        } else {
-            c.exec_drop(
-                format!(
-                    "UPDATE `{p}kc_appointments` SET appointment_start_date = ?, appointment_start_time = ?, appointment_end_date = ?,
-                     appointment_end_time = ? WHERE id = ?"
-                ),
-                (sd, st, ed, et, id),
-            )?;
-        }
-        Ok(())
+        Ok(has_utc.is_some())
     }
 
     /// Cancels a KiviCare appointment (status 0).

@@ -18,21 +18,20 @@
 //! channels per doctor with a random token compared in constant time, renewal before expiry,
 //! `channels.stop` on disconnect and replacement.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::appointments::{self, Input};
-use crate::calendar::{Calendar, EventInfo};
+use crate::calendar::Calendar;
 use crate::error::{Error, Result};
 use crate::runtime::Context;
-use crate::store_sync::{ChannelRow, ChannelState, MAX_RETRY_ATTEMPTS, RetryItem, SyncPosition};
-use crate::store_events::EventState;
+use crate::store_sync::{ChannelRow, ChannelState, MAX_RETRY_ATTEMPTS, RetryItem, SyncPosition, SyncRow};
 use crate::{doctors, events};
 
 /// Requests in flight at once when many doctors sync. Bounded by Google's quotas ("Manage
@@ -238,11 +237,30 @@ fn list_query(pos: &SyncPosition) -> Vec<(&'static str, String)> {
     query
 }
 
+/// What one doctor's sync keeps between pages: the site's key (computed once) and whether
+/// KiviCare's appointments table has UTC columns (asked once, on the first move).
+struct Pass {
+    site: Option<String>,
+    appointments_have_utc: Option<bool>,
+}
+
+impl Pass {
+    fn new() -> Pass {
+        Pass { site: None, appointments_have_utc: None }
+    }
+
+    fn site(&mut self, ctx: &Context) -> &str {
+        self.site.get_or_insert_with(|| events::site_key(ctx))
+    }
+}
+
 fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, r: &mut DoctorSync) -> Result<()> {
-    let calendar_id = doctors::status(ctx, doctor_id as i64)?.calendar_id.unwrap_or_else(|| "primary".into());
-    let mut pos = if full { SyncPosition::default() } else { ctx.store.sync_position(doctor_id)? };
-    let mut retries = ctx.store.sync_retries(doctor_id)?;
-    reread_failed(ctx, doctor_id, &calendar_id, &mut retries, deadline, r)?;
+    let start = ctx.store.sync_start(doctor_id)?;
+    let calendar_id = start.calendar_id;
+    let mut pos = if full { SyncPosition::default() } else { start.position };
+    let mut retries = start.retries;
+    let mut pass = Pass::new();
+    reread_failed(ctx, doctor_id, &calendar_id, &mut retries, deadline, &mut pass, r)?;
     let mut restarted = false;
     loop {
         r.full = pos.sync_token.is_none();
@@ -252,7 +270,7 @@ fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, r: 
         }
         let query = list_query(&pos);
         r.pages += 1;
-        let page = match doctors::with_token(ctx, doctor_id, |t| Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).list_events(&calendar_id, &query)) {
+        let page = match doctors::with_token(ctx, doctor_id, |t| list_page(ctx, t, &calendar_id, &query)) {
             Ok(p) => p,
             Err(e) if e.http_status == Some(410) && !restarted => {
                 // The token is stale: list everything again; nothing local is deleted.
@@ -263,16 +281,15 @@ fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, r: 
             }
             Err(e) => return Err(e),
         };
+        r.events_seen += page.items.len() as u32;
         let mut failed = false;
-        for item in &page.items {
-            r.events_seen += 1;
-            if let Err(e) = apply_item(ctx, doctor_id, &calendar_id, item, r) {
+        for item in needing_work(ctx, doctor_id, &page.items, &mut pass)? {
+            if let Err(e) = apply_item(ctx, doctor_id, &calendar_id, item, &mut pass, r) {
                 // The position moves on (one bad change must not block the others), so the
                 // event is kept for a targeted re-read instead of being lost.
                 let _ = ctx.store.audit(Some(doctor_id), None, "sync.apply", "failed", &e.message);
-                let id = EventInfo::from_value(item).id;
-                if !id.is_empty() && !retries.iter().any(|x| x.event_id == id) {
-                    retries.push(RetryItem { event_id: id, attempts: 0 });
+                if !item.id.is_empty() && !retries.iter().any(|x| x.event_id == item.id) {
+                    retries.push(RetryItem { event_id: item.id.clone(), attempts: 0 });
                     failed = true;
                 }
             }
@@ -300,6 +317,47 @@ fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, r: 
     }
 }
 
+/// The items of a page that may ask for work, decided from the page's event rows read at once
+/// (a few statements per page, no lock). An item is left out only when [`apply_item`], which
+/// reads the row again under the appointment's lock, would do nothing with it as the rows stand:
+/// not ours (neither our properties nor one of our event ids); ours and current with the etag
+/// of our last write (an echo) or not active; or no longer the appointment's event while Google
+/// shows it deleted. A row a concurrent write changes after this read is the same as a sync run
+/// just before that write.
+fn needing_work<'a>(ctx: &Context, doctor_id: u64, items: &'a [Item], pass: &mut Pass) -> Result<Vec<&'a Item>> {
+    if items.is_empty() {
+        return Ok(vec![]);
+    }
+    let site = pass.site(ctx).to_string();
+    let marked: Vec<Option<u64>> = items.iter().map(|i| i.marked(&site)).collect();
+    let unmarked_ids: Vec<&str> = items.iter().zip(&marked).filter(|(i, m)| m.is_none() && !i.id.is_empty()).map(|(i, _)| i.id.as_str()).collect();
+    let mut appointment_ids: Vec<u64> = marked.iter().flatten().copied().collect();
+    appointment_ids.sort_unstable();
+    appointment_ids.dedup();
+    let rows = ctx.store.sync_rows(&unmarked_ids, &appointment_ids)?;
+    let mut by_appointment: HashMap<u64, &SyncRow> = HashMap::with_capacity(rows.len());
+    let mut by_event: HashMap<&str, u64> = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        by_appointment.insert(row.appointment_id, row);
+        by_event.entry(row.event_id.as_str()).or_insert(row.appointment_id);
+    }
+    Ok(items
+        .iter()
+        .zip(marked)
+        .filter(|(item, marked)| {
+            // Deleted events may come back without their properties: matched by our ids.
+            let Some(appt) = marked.or_else(|| by_event.get(item.id.as_str()).copied()) else { return false };
+            let stored = by_appointment.get(&appt);
+            let current = stored.is_some_and(|s| s.event_id == item.id && s.doctor_id == doctor_id && matches!(s.state.as_str(), "active" | "creating"));
+            match stored {
+                Some(s) if current => s.state == "active" && s.etag != item.etag,
+                _ => marked.is_some() && item.status != "cancelled",
+            }
+        })
+        .map(|(item, _)| item)
+        .collect())
+}
+
 /// Re-reads the events whose change failed to apply at an earlier sync and applies them again.
 /// An event Google no longer has (404) is applied as deleted; one that keeps failing is given
 /// up after [`MAX_RETRY_ATTEMPTS`] syncs, with an audit line an admin can act on.
@@ -309,6 +367,7 @@ fn reread_failed(
     calendar_id: &str,
     retries: &mut Vec<RetryItem>,
     deadline: Instant,
+    pass: &mut Pass,
     r: &mut DoctorSync,
 ) -> Result<()> {
     if retries.is_empty() {
@@ -328,10 +387,11 @@ fn reread_failed(
             Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).get_event_value(calendar_id, &item.event_id)
         });
         let applied = match read {
-            Ok(v) => apply_item(ctx, doctor_id, calendar_id, &v, r),
-            Err(e) if matches!(e.http_status, Some(404) | Some(410)) => {
-                apply_item(ctx, doctor_id, calendar_id, &serde_json::json!({"id": item.event_id, "status": "cancelled"}), r)
-            }
+            Ok(v) => match serde_json::from_value::<Item>(v) {
+                Ok(event) => apply_item(ctx, doctor_id, calendar_id, &event, pass, r),
+                Err(_) => Err(Error::new(crate::error::Code::GoogleError, "Google's answer to events.get has an unexpected shape")),
+            },
+            Err(e) if matches!(e.http_status, Some(404) | Some(410)) => apply_item(ctx, doctor_id, calendar_id, &Item::deleted(&item.event_id), pass, r),
             Err(e) if e.is_transient() || e.http_status == Some(401) => {
                 // Google is unavailable: keep every item and let the listing report it.
                 kept.push(item);
@@ -364,18 +424,153 @@ fn reread_failed(
     Ok(())
 }
 
-fn utc_of(v: &Value) -> Option<String> {
-    let s = v.get("dateTime").and_then(Value::as_str)?;
+/// What sync reads of a listed event; the rest of Google's resource (description, attendees,
+/// reminders …) is skipped by the parser without being built.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Item {
+    #[serde(default)]
+    id: String,
+    /// `confirmed`, `tentative` or `cancelled` (deleted).
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    etag: String,
+    #[serde(default)]
+    updated: String,
+    #[serde(default)]
+    start: Option<When>,
+    #[serde(default)]
+    end: Option<When>,
+    #[serde(default)]
+    hangout_link: Option<String>,
+    #[serde(default)]
+    conference_data: Option<ConferenceData>,
+    #[serde(default)]
+    extended_properties: Option<ExtendedProperties>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct When {
+    #[serde(default)]
+    date_time: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConferenceData {
+    #[serde(default)]
+    entry_points: Vec<EntryPoint>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EntryPoint {
+    #[serde(default)]
+    entry_point_type: String,
+    #[serde(default)]
+    uri: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ExtendedProperties {
+    #[serde(default)]
+    private: Option<OurProperties>,
+}
+
+/// Our private extended properties; other keys are ignored.
+#[derive(Debug, Default, Deserialize)]
+struct OurProperties {
+    #[serde(default)]
+    kc_meet_site: Option<String>,
+    #[serde(default)]
+    kc_meet_appointment: Option<String>,
+}
+
+impl Item {
+    /// A deleted event as the listing would show it.
+    fn deleted(id: &str) -> Item {
+        Item { id: id.to_string(), status: "cancelled".into(), ..Item::default() }
+    }
+
+    /// The appointment our private properties name, when they carry this site's key.
+    fn marked(&self, site: &str) -> Option<u64> {
+        let p = self.extended_properties.as_ref()?.private.as_ref()?;
+        if p.kc_meet_site.as_deref() != Some(site) {
+            return None;
+        }
+        p.kc_meet_appointment.as_deref()?.parse().ok()
+    }
+
+    /// The Meet link: the video entry point's, else `hangoutLink`; empty while pending.
+    fn meet_url(&self) -> &str {
+        self.conference_data
+            .as_ref()
+            .and_then(|c| c.entry_points.iter().find(|e| e.entry_point_type == "video"))
+            .and_then(|e| e.uri.as_deref())
+            .or(self.hangout_link.as_deref())
+            .unwrap_or_default()
+    }
+
+    fn meet_url_or(&self, fallback: &str) -> String {
+        let m = self.meet_url();
+        if m.is_empty() { fallback.to_string() } else { m.to_string() }
+    }
+}
+
+fn utc_of(w: Option<&When>) -> Option<String> {
+    let s = w?.date_time.as_deref()?;
     chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&chrono::Utc).format("%Y-%m-%d %H:%M:%S").to_string())
 }
 
+/// One page of `events.list`, parsed straight from the body into the fields sync reads.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListPage {
+    #[serde(default)]
+    items: Vec<Item>,
+    #[serde(default)]
+    next_page_token: Option<String>,
+    #[serde(default)]
+    next_sync_token: Option<String>,
+}
+
+/// `events.list`: one page (`maxResults` 2500), `query` as [`list_query`] makes it. The same
+/// request and error mapping as [`Calendar::list_events`], without building the whole answer
+/// as a JSON tree. (<https://developers.google.com/calendar/api/guides/sync>)
+fn list_page(ctx: &Context, token: &crate::redact::Secret, calendar_id: &str, query: &[(&'static str, String)]) -> Result<ListPage> {
+    const WHAT: &str = "events.list";
+    let mut url = ctx.config.endpoints.calendar.clone();
+    match url.path_segments_mut() {
+        Ok(mut p) => {
+            p.pop_if_empty().extend(["calendars", calendar_id, "events"]);
+        }
+        Err(()) => return Err(Error::new(crate::error::Code::ConfigInvalid, "the Calendar endpoint is not an http(s) URL")),
+    }
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("maxResults", "2500");
+        for (k, v) in query {
+            q.append_pair(k, v);
+        }
+    }
+    let resp = crate::http::send(WHAT, ctx.http.get(url).bearer_auth(token.expose()))?;
+    let status = resp.status().as_u16();
+    if !(200..300).contains(&status) {
+        // Google's errors (410 for a stale sync token, 401, 429 with Retry-After …).
+        return crate::http::json(WHAT, resp).map(|_| ListPage::default());
+    }
+    let body = resp.bytes().map_err(|e| crate::http::transport_error(WHAT, &e))?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(ListPage::default());
+    }
+    serde_json::from_slice(&body).map_err(|_| Error::new(crate::error::Code::GoogleError, format!("Google's answer to {WHAT} is not JSON (HTTP {status})")))
+}
+
 /// Applies one listed event, if it is ours and not our own echo.
-fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, item: &Value, r: &mut DoctorSync) -> Result<()> {
-    let info = EventInfo::from_value(item);
-    let marked = match info.private.get("kc_meet_appointment").and_then(Value::as_str).and_then(|s| s.parse::<u64>().ok()) {
-        Some(a) if info.private.get("kc_meet_site").and_then(Value::as_str) == Some(events::site_key(ctx).as_str()) => Some(a),
-        _ => None,
-    };
+fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, info: &Item, pass: &mut Pass, r: &mut DoctorSync) -> Result<()> {
+    let marked = info.marked(pass.site(ctx));
     let appointment = match marked {
         Some(a) => Some(a),
         // Deleted events may come back without their properties: match them by our ids.
@@ -383,15 +578,12 @@ fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, item: &Value, r:
     };
     let Some(appt) = appointment else { return Ok(()) };
     let _lock = ctx.store.lock(&format!("appt:{appt}"), Duration::from_secs(20))?;
-    let stored = {
-        let mut c = ctx.store.conn()?;
-        ctx.store.get_event(&mut c, appt)?
-    };
+    let stored = ctx.store.locked_event(appt)?;
     // The appointment's event: the row names it and has not let it go. A row that has (state
     // `deleted`/`deleting`) while Google shows the event alive means an insert landed after our
     // delete of the same id answered 404.
     let current = stored.as_ref().is_some_and(|s| {
-        s.event_id == info.id && s.doctor_id == doctor_id && matches!(s.state, EventState::Active | EventState::Creating)
+        s.event_id == info.id && s.doctor_id == doctor_id && matches!(s.state.as_str(), "active" | "creating")
     });
     if !current && marked.is_some() && info.status != "cancelled" {
         // One of ours that is not the appointment's event: an insert Google finished after we
@@ -415,7 +607,7 @@ fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, item: &Value, r:
     if info.etag == stored.etag || stored.state != "active" {
         return Ok(()); // our own write, or an event we already let go of
     }
-    let queued_here = ctx.store.job_by_appointment(appt)?.is_some_and(|j| j.state == "queued");
+    let queued_here = stored.job_state.as_deref() == Some("queued");
     let mut change = |kind: &'static str, from: Option<String>, to: Option<(String, String)>| {
         let _ = ctx.store.audit(Some(doctor_id), Some(appt), "google_change", kind, &format!("event {}", info.id));
         r.changes_applied += 1;
@@ -453,7 +645,7 @@ fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, item: &Value, r:
         }
         return Ok(());
     }
-    let (Some(start), Some(end)) = (item.get("start").and_then(utc_of), item.get("end").and_then(utc_of)) else {
+    let (Some(start), Some(end)) = (utc_of(info.start.as_ref()), utc_of(info.end.as_ref())) else {
         return Ok(());
     };
     if start != stored.start_utc || end != stored.end_utc {
@@ -473,8 +665,12 @@ fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, item: &Value, r:
             let utc = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").map(|n| n.and_utc()).unwrap_or_default();
             appointments::rfc3339_in(utc, a.zone)[..19].replace('T', " ")
         };
-        ctx.store.move_appointment(appt, &local(&start), &local(&end), &start, &end)?;
-        ctx.store.update_event_from_google(appt, &start, &end, &info.meet_url_or(&stored.meet_url), &info.etag, &info.updated)?;
+        let has_utc = match pass.appointments_have_utc {
+            Some(known) => known,
+            None => *pass.appointments_have_utc.insert(ctx.store.appointments_have_utc()?),
+        };
+        let meet = info.meet_url_or(&stored.meet_url);
+        ctx.store.apply_google_move(appt, (&local(&start), &local(&end)), (&start, &end), has_utc, &meet, &info.etag, &info.updated)?;
         change("moved", Some(stored.start_utc.clone()), Some((start, end)));
         return Ok(());
     }
@@ -484,12 +680,6 @@ fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, item: &Value, r:
         change("meet_link_changed", None, None);
     }
     Ok(())
-}
-
-impl EventInfo {
-    fn meet_url_or(&self, fallback: &str) -> String {
-        if self.meet_url.is_empty() { fallback.to_string() } else { self.meet_url.clone() }
-    }
 }
 
 fn hash(token: &str) -> String {
@@ -704,4 +894,59 @@ fn stop_doctor_channels_as(ctx: &Context, doctor_id: u64, lock_held: bool) -> Re
 pub fn channels(ctx: &Context, doctor_id: Option<u64>) -> Result<Vec<ChannelRow>> {
     ctx.store.require_schema()?;
     ctx.store.active_channels(doctor_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(body: &str) -> ListPage {
+        serde_json::from_str(body).expect("a listing parses")
+    }
+
+    #[test]
+    fn a_listed_page_keeps_what_sync_reads_and_skips_the_rest() {
+        let p = page(
+            r#"{"kind":"calendar#events","nextSyncToken":"s+/=","items":[
+                {"id":"kcmabcg1g0","status":"confirmed","etag":"\"3\"","updated":"2026-01-01T00:00:00.000Z",
+                 "description":"long text","attendees":[{"email":"p@example.com"}],"reminders":{"useDefault":true},
+                 "start":{"dateTime":"2026-03-01T10:00:00+01:00","timeZone":"Europe/Berlin"},"end":{"dateTime":"2026-03-01T10:30:00+01:00"},
+                 "hangoutLink":"https://meet.google.com/old-link",
+                 "conferenceData":{"entryPoints":[{"entryPointType":"phone","uri":"tel:+1"},{"entryPointType":"video","uri":"https://meet.google.com/abc-defg-hij"}]},
+                 "extendedProperties":{"private":{"kc_meet_site":"abc","kc_meet_appointment":"1","other":"x"},"shared":{"k":"v"}}},
+                {"id":"foreign","status":"confirmed","start":{"date":"2026-03-02"},"end":{"date":"2026-03-03"}},
+                {"id":"gone","status":"cancelled"}]}"#,
+        );
+        assert_eq!(p.next_sync_token.as_deref(), Some("s+/="));
+        assert_eq!(p.next_page_token, None);
+        assert_eq!(p.items.len(), 3);
+        let ours = &p.items[0];
+        assert_eq!(ours.etag, "\"3\"");
+        assert_eq!(ours.marked("abc"), Some(1));
+        assert_eq!(ours.marked("another-site"), None);
+        assert_eq!(ours.meet_url(), "https://meet.google.com/abc-defg-hij");
+        assert_eq!(utc_of(ours.start.as_ref()).as_deref(), Some("2026-03-01 09:00:00"));
+        assert_eq!(utc_of(ours.end.as_ref()).as_deref(), Some("2026-03-01 09:30:00"));
+        let foreign = &p.items[1];
+        assert_eq!(foreign.marked("abc"), None);
+        assert_eq!(utc_of(foreign.start.as_ref()), None, "an all-day event has no time");
+        assert_eq!(foreign.meet_url(), "");
+        assert_eq!(p.items[2].status, "cancelled");
+    }
+
+    #[test]
+    fn the_meet_link_falls_back_to_hangout_link_and_then_to_ours() {
+        let p = page(r#"{"items":[{"id":"a","hangoutLink":"https://meet.google.com/h"},{"id":"b","conferenceData":{"entryPoints":[{"entryPointType":"video"}]}}]}"#);
+        assert_eq!(p.items[0].meet_url(), "https://meet.google.com/h");
+        assert_eq!(p.items[0].meet_url_or("https://meet.google.com/stored"), "https://meet.google.com/h");
+        assert_eq!(p.items[1].meet_url_or("https://meet.google.com/stored"), "https://meet.google.com/stored");
+    }
+
+    #[test]
+    fn a_marked_appointment_must_be_a_number_of_this_site() {
+        let p = page(r#"{"items":[{"id":"a","extendedProperties":{"private":{"kc_meet_site":"abc","kc_meet_appointment":"x1"}}},{"id":"b","extendedProperties":{"private":{"kc_meet_appointment":"7"}}}]}"#);
+        assert_eq!(p.items[0].marked("abc"), None);
+        assert_eq!(p.items[1].marked("abc"), None);
+        assert_eq!(Item::deleted("z").status, "cancelled");
+    }
 }
