@@ -106,6 +106,15 @@ final class KC_Meet_Users {
 			return;
 		}
 		switch_to_blog( (int) $site->blog_id );
+		/*
+		 * WordPress switched to the new site before its tables existed (wp_is_site_initialized()),
+		 * and our switch_blog hook read its options then: the misses ("home", permalinks, time
+		 * zone) are cached as missing although populate_options() wrote them since. Forget them
+		 * and configure again, or the extension gets no redirect URI and refuses to migrate.
+		 */
+		wp_cache_delete( 'notoptions', 'options' );
+		wp_cache_delete( 'alloptions', 'options' );
+		KC_Meet_Plugin::instance()->reconfigure();
 		KC_Meet_Lifecycle::migrate_now();
 		restore_current_blog();
 	}
