@@ -222,7 +222,7 @@ suite_selected() { # suite_selected CONFIG ARGS...
 		prev="$a"
 	done
 	[[ -z "$filter" ]] && return 0
-	phpunit -c "$cfg" --list-tests 2>/dev/null | sed -n 's/^ - //p' | grep -Eiq -- "$filter"
+	phpunit -c "$cfg" --list-tests 2>/dev/null | sed -n 's/^ - //p' | grep -Ei -- "$filter" >/dev/null
 }
 
 status=0
