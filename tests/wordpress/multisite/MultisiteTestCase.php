@@ -71,6 +71,16 @@ abstract class MultisiteTestCase extends WpTestCase {
 		}
 	}
 
+	/** Connects a doctor of site 2 through site 2 (its own redirect URI and callback). */
+	protected function connectOnSite2(string $who, string $email, ?string $initiator = null): Response {
+		$initiator ??= $who;
+		$authUrl = $this->wpOnOk(self::SITE2, 'return kc_meet_auth_url((int) $args["d"], (int) $args["i"]);', ['d' => $this->id($who), 'i' => $this->id($initiator)]);
+		$consent = $this->emu()->authorize($authUrl, 'allow', $email);
+		$this->assertSame(200, $consent['_status'], json_encode($consent));
+		$this->assertStringStartsWith(Env::wpUrl() . '/site2/', $consent['redirect'], 'site 2 has its own callback');
+		return $this->loggedIn($initiator)->get($consent['redirect']);
+	}
+
 	/** A push channel of a doctor as the extension stores it, in the channels table of a site ("wp_" / "wp_2_"). */
 	protected function channelRow(string $prefix, string $id, string $who): void {
 		Db::query($this->db, "INSERT INTO {$prefix}kc_meet_channels (channel_id, doctor_id, resource_id, token_hash, expires_at, state, created_at)

@@ -21,16 +21,6 @@ final class SiteAdminTest extends MultisiteTestCase {
 		return $ids;
 	}
 
-	/** Connects a doctor of site 2 through site 2 (its own redirect URI and callback). */
-	private function connectOnSite2(string $who, string $email, ?string $initiator = null): Response {
-		$initiator ??= $who;
-		$authUrl = $this->wpOnOk(self::SITE2, 'return kc_meet_auth_url((int) $args["d"], (int) $args["i"]);', ['d' => $this->id($who), 'i' => $this->id($initiator)]);
-		$consent = $this->emu()->authorize($authUrl, 'allow', $email);
-		$this->assertSame(200, $consent['_status'], json_encode($consent));
-		$this->assertStringStartsWith(Env::wpUrl() . '/site2/', $consent['redirect'], 'site 2 has its own callback');
-		return $this->loggedIn($initiator)->get($consent['redirect']);
-	}
-
 	private function twoSitesWithDoctors(): void {
 		$this->configureOAuthOnBothSites();
 		$this->connectDoctor('doctor');
