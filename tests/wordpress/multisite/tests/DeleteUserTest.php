@@ -65,4 +65,21 @@ final class DeleteUserTest extends MultisiteTestCase {
 		$this->assertSame('kcm-chan-site1', Db::value($this->db, "SELECT channel_id FROM wp_kc_meet_channels WHERE doctor_id = ? AND state = 'active'", [$this->id('doctor')]));
 		$this->assertSame('connected', $this->wpOk('return kc_meet_status((int) $args["d"])["status"];', ['d' => $this->id('doctor')]));
 	}
+
+	public function test_the_personal_data_eraser_on_one_site_stops_the_doctors_channels_on_every_site_before_revoking(): void {
+		$this->connectedDoctorOnBothSites();
+		$before = count($this->emu()->requests());
+		$r = $this->wpOnOk(self::SITE2, ['admin' => true, 'user' => 1, 'code' => '
+			$erasers = apply_filters("wp_privacy_personal_data_erasers", []);
+			return call_user_func($erasers["kc-meet"]["callback"], $args["email"], 1);', 'args' => ['email' => $this->users['doctor']['email']]]);
+		$this->assertTrue($r['items_removed'], json_encode($r));
+		$paths = array_column($this->requestsSince($before), 'path');
+		$this->assertCount(2, array_keys($paths, '/calendar/v3/channels/stop', true), 'the channels of both sites: ' . json_encode($paths));
+		$this->assertCount(1, array_keys($paths, '/revoke', true));
+		$this->assertLessThan(array_search('/revoke', $paths, true), max(array_keys($paths, '/calendar/v3/channels/stop', true)), 'stopped while the grant worked');
+		$this->assertNull($this->metaValue($this->id('doctor'), 'google_meet_access_token'));
+		foreach (['wp_', 'wp_2_'] as $p) {
+			$this->assertSame([], Db::query($this->db, "SELECT channel_id FROM {$p}kc_meet_channels WHERE doctor_id = ? AND state = 'active'", [$this->id('doctor')]), "no active channel left on $p");
+		}
+	}
 }
