@@ -14,8 +14,9 @@ defined( 'ABSPATH' ) || exit;
  *   the Google Calendar events of the appointments they are doctor or patient of
  *   (`kc_meet_privacy_export()`);
  * - eraser: disconnects their Google account (channels stopped, on every site of a network;
- *   grant revoked, tokens erased) and removes this site's audit rows about them (`kc_meet_privacy_erase()`); the appointments' events and
- *   Meet links are the clinic's appointment records and are reported as retained;
+ *   grant revoked, tokens erased) and removes this site's audit rows about them
+ *   (`kc_meet_privacy_erase()`); the appointments' events and Meet links are the clinic's
+ *   appointment records and are reported as retained;
  * - `wp_add_privacy_policy_content`: which data goes to Google and why.
  */
 final class KC_Meet_Privacy {
