@@ -29,4 +29,5 @@ if (is_wp_error($r)) {
 }
 delete_site_option('upload_space_check_disabled');
 update_site_option('upload_space_check_disabled', 1);
-echo json_encode(['network' => $domain, 'sites' => (int) $wpdb->get_var("SELECT COUNT(*) FROM {$wpdb->blogs}"), 'super_admins' => get_site_option('site_admins')]), "\n";
+// Not get_site_option(): until the constants are on it reads this site's options table.
+echo json_encode(['network' => $domain, 'sites' => (int) $wpdb->get_var("SELECT COUNT(*) FROM {$wpdb->blogs}"), 'super_admins' => maybe_unserialize($wpdb->get_var("SELECT meta_value FROM {$wpdb->sitemeta} WHERE site_id = 1 AND meta_key = 'site_admins'"))]), "\n";
