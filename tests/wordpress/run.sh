@@ -11,12 +11,18 @@
 #    activates the plugin (activation hook → kc_meet_migrate())
 # 5. serves the scratch WordPress with `php -S` (PHP_CLI_SERVER_WORKERS=4) and the built extension
 # 6. runs PHPUnit (tests/wordpress/phpunit.xml); each test clones the template into its own database
-# 7. cleans up (servers, databases of this run) even on failure; exits with PHPUnit's status.
+# 7. the same for a subdirectory network (multisite/): a second copy of WordPress with
+#    multisite/wp-config.php, turned into a network by WordPress's install_network() +
+#    populate_network(), a second site, KiviCare's tables on both, kc-meet network-activated, its own
+#    template database and php -S; PHPUnit with tests/wordpress/phpunit-multisite.xml. With PHPUnit
+#    arguments (e.g. --filter), a bed whose suite has no matching test is not set up.
+# 8. cleans up (servers, databases of this run) even on failure; exits with PHPUnit's status.
 #
 # Env: KC_MEET_EXT (default target/release/libkc_meet.so), KC_MEET_WP_DIR (scratch WordPress, default
 # target/wp-test/site), KC_MEET_WP_KEEP=1 (keep databases and servers' logs for inspection),
 # KC_MEET_WP_NO_APT=1 (never apt-get install), KC_MEET_PLUGIN_SRC (the plugin folder to install),
 # KC_MEET_WP_BENCH=1 (run tests/bench/run.php on the bed instead of PHPUnit: ./build.sh bench).
+# KC_MEET_WP_MULTISITE=0 (skip the multisite run; its scratch copy is KC_MEET_WP_DIR + "-multisite").
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,6 +34,7 @@ DB_USER="${KC_MEET_DB_USER:-kcmeet_test}"
 DB_PASSWORD="${KC_MEET_DB_PASSWORD:-kcmeet_test_pw}"
 RUN_ID="r$(date +%s)$$"
 TEMPLATE_DB="kcm_tpl_${RUN_ID}"
+MS_TEMPLATE_DB="kcm_tpl_${RUN_ID}_ms"
 ADMIN_PASSWORD="Admin-pass-123!"
 
 log() { printf '[wp-test] %s\n' "$*" >&2; }
@@ -50,7 +57,7 @@ cleanup() {
 	done
 	if [[ "${KC_MEET_WP_KEEP:-0}" != 1 ]]; then
 		local dbs
-		dbs="$(mysql_root -N -e "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'kcm\\_t\\_${RUN_ID}\\_%' OR schema_name = '${TEMPLATE_DB}'" 2>/dev/null)"
+		dbs="$(mysql_root -N -e "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'kcm\\_t\\_${RUN_ID}\\_%' OR schema_name = '${TEMPLATE_DB}' OR schema_name = '${MS_TEMPLATE_DB}'" 2>/dev/null)"
 		for db in $dbs; do mysql_root -e "DROP DATABASE IF EXISTS \`$db\`" 2>/dev/null; done
 		rm -rf "$TMP"
 	else
@@ -204,7 +211,66 @@ if [[ "${KC_MEET_WP_DEMO:-0}" == 1 ]]; then
 	fi
 	exit "$status"
 fi
-phpunit -c "$HERE/phpunit.xml" "$@"
-status=$?
-log "PHPUnit exit status $status after $(( $(date +%s) - start ))s; logs in $LOG_DIR"
+# Whether a PHPUnit configuration has a test the arguments select (PHPUnit cannot combine
+# --list-tests with --filter: the filter, a case-insensitive regex on "Class::method", is applied here).
+suite_selected() { # suite_selected CONFIG ARGS...
+	local cfg="$1" filter="" prev=""
+	shift
+	for a in "$@"; do
+		if [[ "$prev" == --filter ]]; then filter="$a"; fi
+		if [[ "$a" == --filter=* ]]; then filter="${a#--filter=}"; fi
+		prev="$a"
+	done
+	[[ -z "$filter" ]] && return 0
+	phpunit -c "$cfg" --list-tests 2>/dev/null | sed -n 's/^ - //p' | grep -Ei -- "$filter" >/dev/null
+}
+
+status=0
+if suite_selected "$HERE/phpunit.xml" "$@"; then
+	phpunit -c "$HERE/phpunit.xml" "$@"
+	status=$?
+	log "PHPUnit exit status $status after $(( $(date +%s) - start ))s; logs in $LOG_DIR"
+fi
+
+# ---------------------------------------------------------------- 7. the same on a network
+[[ "${KC_MEET_WP_MULTISITE:-1}" == 0 ]] && exit "$status"
+[[ "$EXT" == none ]] && { log "no multisite run without the extension"; exit "$status"; }
+suite_selected "$HERE/phpunit-multisite.xml" "$@" || exit "$status"
+ms_start=$(date +%s)
+MS_DIR="${WP_DIR}-multisite"
+rm -rf "$MS_DIR"
+cp -a "$WP_DIR" "$MS_DIR" || die "could not copy $WP_DIR"
+mv "$MS_DIR/wp-config.php" "$MS_DIR/wp-config-site.php"
+cp "$HERE/multisite/wp-config.php" "$MS_DIR/wp-config.php"
+cp "$HERE/multisite/mu-plugins/"*.php "$MS_DIR/wp-content/mu-plugins/"
+mysql_root -e "CREATE DATABASE \`${MS_TEMPLATE_DB}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_ci" || die "could not create $MS_TEMPLATE_DB"
+MS_PORT="$(free_port)"
+MS_URL="http://127.0.0.1:${MS_PORT}"
+export KC_MEET_WP_DIR="$MS_DIR" KC_MEET_WP_URL="$MS_URL" KC_MEET_TEMPLATE_DB="$MS_TEMPLATE_DB"
+TEMPLATE_DB="$MS_TEMPLATE_DB" # for run_job
+KC_MEET_MS_INSTALLING=1 KC_MEET_TEST_DB="$MS_TEMPLATE_DB" php "${PHP_EXT[@]}" "$HERE/bin/setup-template.php" >"$TMP/ms-setup.json" 2>"$TMP/ms-setup.err" \
+	|| { cat "$TMP/ms-setup.json" "$TMP/ms-setup.err" >&2; die "wp_install() of the network's main site failed"; }
+KC_MEET_MS_INSTALLING=1 KC_MEET_TEST_DB="$MS_TEMPLATE_DB" php "${PHP_EXT[@]}" "$HERE/multisite/setup-network.php" >"$TMP/ms-network.json" 2>>"$TMP/ms-setup.err" \
+	|| { cat "$TMP/ms-network.json" "$TMP/ms-setup.err" >&2; die "install_network() / populate_network() failed"; }
+log "network: $(cat "$TMP/ms-network.json")"
+R="$(run_job '{"scenario":"multisite-template","user":1,"admin":true}')"
+if ! printf '%s' "$R" | php -r '$r = json_decode(stream_get_contents(STDIN), true); exit(is_array($r) && $r["completed"] && !$r["exception"] && !$r["fatal"] && ($r["result"]["network_active"] ?? false) === true ? 0 : 1);'; then
+	echo "$R" >&2
+	die "setting up the network's sites and network-activating the plugin failed"
+fi
+log "sites with KiviCare's tables, plugin network-active"
+PHP_CLI_SERVER_WORKERS=4 setsid php "${PHP_EXT[@]}" -d variables_order=EGPCS \
+	-S "127.0.0.1:${MS_PORT}" -t "$MS_DIR" "$HERE/multisite/router.php" >"$LOG_DIR/php-server-multisite.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 100); do
+	code="$(php -r '$c = curl_init($argv[1]); curl_setopt_array($c, [CURLOPT_RETURNTRANSFER => true, CURLOPT_TIMEOUT => 5, CURLOPT_HTTPHEADER => ["X-KC-Test-DB: " . $argv[2]]]); curl_exec($c); echo curl_getinfo($c, CURLINFO_RESPONSE_CODE);' "$MS_URL/wp-login.php" "$MS_TEMPLATE_DB" 2>/dev/null)"
+	[[ "$code" == 200 ]] && break
+	sleep 0.1
+done
+[[ "$code" == 200 ]] || { tail -20 "$LOG_DIR/php-server-multisite.log" >&2; die "php -S (network) did not answer on $MS_URL (last status $code)"; }
+log "network at $MS_URL (template $MS_TEMPLATE_DB, set up in $(( $(date +%s) - ms_start ))s)"
+phpunit -c "$HERE/phpunit-multisite.xml" "$@"
+ms_status=$?
+log "PHPUnit (multisite) exit status $ms_status after $(( $(date +%s) - ms_start ))s; logs in $LOG_DIR"
+(( status == 0 )) && status=$ms_status
 exit "$status"

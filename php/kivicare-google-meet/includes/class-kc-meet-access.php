@@ -11,10 +11,11 @@ defined( 'ABSPATH' ) || exit;
  * Who may do what. A doctor's Google connection may be managed by that doctor (a user with
  * KiviCare's `kiviCare_doctor` role acting on themselves) or by a user who can `manage_options`
  * and may edit that user (`edit_user`); either way the doctor must be a member of the current
- * site with the doctor role there. The tokens are network-wide user meta, so on a multisite a
- * site administrator (who has `manage_options` but, without `manage_network_users`, no
- * `edit_user` on other users) cannot connect or disconnect a user of another site, nor any user
- * who is not a doctor. The plugin settings only by users who can `manage_options`.
+ * site with the doctor role there. On a network, where only network administrators have
+ * `edit_user` on other users, a site administrator (`manage_options` on their site) manages the
+ * doctors of their own site, and cannot connect or disconnect a user of another site, a user who
+ * is not a doctor on their site, nor a super admin. The plugin settings only by users who can
+ * `manage_options`.
  */
 final class KC_Meet_Access {
 
@@ -59,7 +60,8 @@ final class KC_Meet_Access {
 	/**
 	 * Whether a user may connect, disconnect or inspect a doctor's Google connection. The target
 	 * must be a member of the current site with KiviCare's doctor role on it; the acting user
-	 * must be that doctor, or a user who can manage_options and edit_user on the doctor.
+	 * must be that doctor, or a user who can manage_options and edit_user on the doctor (on a
+	 * network: manage_options on this site, and the doctor is not a super admin).
 	 *
 	 * @param int      $doctor_id Doctor (WP user id).
 	 * @param int|null $user_id   Acting user (default: current user).
@@ -77,6 +79,17 @@ final class KC_Meet_Access {
 		if ( $user_id === $doctor_id ) {
 			return true;
 		}
-		return user_can( $user_id, self::ADMIN_CAP ) && user_can( $user_id, 'edit_user', $doctor_id );
+		if ( ! user_can( $user_id, self::ADMIN_CAP ) ) {
+			return false;
+		}
+		if ( user_can( $user_id, 'edit_user', $doctor_id ) ) {
+			return true;
+		}
+		/*
+		 * On a network WordPress gives `edit_user` on other users to network administrators only:
+		 * a site administrator still manages the doctors of their own site (membership and role
+		 * checked above), never a super admin's connection (WordPress's own rule for edit_user).
+		 */
+		return is_multisite() && ! is_super_admin( $doctor_id );
 	}
 }

@@ -13,9 +13,10 @@ defined( 'ABSPATH' ) || exit;
  * - exporter "Google Meet (KiviCare)": the user's Google connection, the audit trail about them and
  *   the Google Calendar events of the appointments they are doctor or patient of
  *   (`kc_meet_privacy_export()`);
- * - eraser: disconnects their Google account (channels stopped, grant revoked, tokens erased) and
- *   removes the audit rows about them (`kc_meet_privacy_erase()`); the appointments' events and
- *   Meet links are the clinic's appointment records and are reported as retained;
+ * - eraser: disconnects their Google account (channels stopped, on every site of a network;
+ *   grant revoked, tokens erased) and removes this site's audit rows about them
+ *   (`kc_meet_privacy_erase()`); the appointments' events and Meet links are the clinic's
+ *   appointment records and are reported as retained;
  * - `wp_add_privacy_policy_content`: which data goes to Google and why.
  */
 final class KC_Meet_Privacy {
@@ -184,6 +185,10 @@ final class KC_Meet_Privacy {
 		$user   = get_user_by( 'email', (string) $email );
 		if ( ! $user ) {
 			return $result;
+		}
+		if ( is_multisite() && KC_Meet_Users::has_token( $user->ID ) ) {
+			// The grant is network-wide: the other sites' channels go while it still works.
+			KC_Meet_Users::stop_channels_on_every_site( $user->ID, true );
 		}
 		try {
 			$erased = KC_Meet_Native::privacy_erase( $user->ID );

@@ -89,7 +89,8 @@ class KC_Meet_Profile {
 
 	/**
 	 * The page showing a doctor's profile to a user: profile.php for the doctor themselves,
-	 * else user-edit.php?user_id=….
+	 * user-edit.php?user_id=… for a user who may edit them, else (a site administrator of a
+	 * network) the Google Meet doctors screen.
 	 *
 	 * @param int $doctor_id Doctor.
 	 * @param int $viewer_id User who will see the page.
@@ -98,6 +99,10 @@ class KC_Meet_Profile {
 	public static function profile_url( $doctor_id, $viewer_id ) {
 		if ( (int) $doctor_id > 0 && (int) $doctor_id === (int) $viewer_id ) {
 			return admin_url( 'profile.php' );
+		}
+		if ( (int) $doctor_id > 0 && ! user_can( (int) $viewer_id, 'edit_user', (int) $doctor_id ) ) {
+			// A site administrator of a network may not open other users' profiles: their doctors screen.
+			return add_query_arg( 'page', KC_Meet_Admin_Screens::MENU_SLUG, admin_url( 'admin.php' ) );
 		}
 		return add_query_arg( 'user_id', (int) $doctor_id, admin_url( 'user-edit.php' ) );
 	}

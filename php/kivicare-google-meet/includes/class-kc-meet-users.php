@@ -37,7 +37,7 @@ final class KC_Meet_Users {
 	 * @param int $user_id User.
 	 * @return bool
 	 */
-	private static function has_token( $user_id ) {
+	public static function has_token( $user_id ) {
 		return '' !== (string) get_user_meta( (int) $user_id, 'google_meet_access_token', true );
 	}
 
@@ -76,19 +76,37 @@ final class KC_Meet_Users {
 		if ( ! self::has_token( $user_id ) ) {
 			return;
 		}
-		foreach ( KC_Meet_Lifecycle::site_ids() as $site_id ) {
-			switch_to_blog( $site_id );
-			try {
-				KC_Meet_Native::stop_channels( $user_id );
-			} catch ( \Throwable $e ) {
-				unset( $e ); // kc-meet does not run on this site (no tables), or Google failed: the channel expires by itself.
-			}
-			restore_current_blog();
-		}
+		self::stop_channels_on_every_site( $user_id );
 		try {
 			KC_Meet_Native::disconnect( $user_id );
 		} catch ( \Throwable $e ) {
 			KC_Meet_Events::record_failure( 0, 'delete_user', $e, 'users' );
+		}
+	}
+
+	/**
+	 * Stops a doctor's push channels on every site of the network (each site has its own
+	 * channels table), e.g. before the network-wide grant is revoked. Best effort: a site where
+	 * kc-meet does not run has no channels table, and a channel Google does not stop expires by
+	 * itself.
+	 *
+	 * @param int  $user_id      Doctor.
+	 * @param bool $skip_current Leave the current site out (its channels are stopped by the caller).
+	 * @return void
+	 */
+	public static function stop_channels_on_every_site( $user_id, $skip_current = false ) {
+		$current = get_current_blog_id();
+		foreach ( KC_Meet_Lifecycle::site_ids() as $site_id ) {
+			if ( $skip_current && $site_id === $current ) {
+				continue;
+			}
+			switch_to_blog( $site_id );
+			try {
+				KC_Meet_Native::stop_channels( (int) $user_id );
+			} catch ( \Throwable $e ) {
+				unset( $e ); // kc-meet does not run on this site (no tables), or Google failed: the channel expires by itself.
+			}
+			restore_current_blog();
 		}
 	}
 
@@ -106,6 +124,15 @@ final class KC_Meet_Users {
 			return;
 		}
 		switch_to_blog( (int) $site->blog_id );
+		/*
+		 * WordPress switched to the new site before its tables existed (wp_is_site_initialized()),
+		 * and our switch_blog hook read its options then: the misses ("home", permalinks, time
+		 * zone) are cached as missing although populate_options() wrote them since. Forget them
+		 * and configure again, or the extension gets no redirect URI and refuses to migrate.
+		 */
+		wp_cache_delete( 'notoptions', 'options' );
+		wp_cache_delete( 'alloptions', 'options' );
+		KC_Meet_Plugin::instance()->reconfigure();
 		KC_Meet_Lifecycle::migrate_now();
 		restore_current_blog();
 	}
