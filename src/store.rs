@@ -8,8 +8,10 @@
 //!
 //! Connections cost nothing on the way in and out of the pool: a checkout sends nothing to the
 //! server (no ping, no `COM_RESET_CONNECTION`, no `SET NAMES` again; prepared statements stay
-//! cached on the connection), so a native call's statements all run on the one connection the
-//! worker keeps between requests. A connection the server closed (restart, `KILL`,
+//! cached on the connection). A call's first named lock pins the connection it took to the
+//! thread ([`Conn`]): every statement of the call, its reads, writes and further locks, runs on
+//! that one connection, which goes back to the pool with the call's last lock, so a native
+//! call uses the one connection the worker keeps between requests. A connection the server closed (restart, `KILL`,
 //! `wait_timeout`) is noticed at checkout by one non-blocking peek at its socket and replaced, so
 //! a restarted MariaDB costs one reconnect and loses nothing. Because sessions are not reset,
 //! nothing here may leave session state behind (no `SET SESSION`, no user variables, locks only
@@ -173,6 +175,10 @@ pub struct Store {
     lock_ns: String,
     /// Whether the site's mapping table has `created_at` (4.x shape), learnt once it exists.
     pub(crate) mapping_created_at: std::sync::Arc<std::sync::OnceLock<bool>>,
+    /// Set once the site's posts table is known to exist.
+    pub(crate) posts_known: std::sync::Arc<std::sync::OnceLock<()>>,
+    /// Set once KiviCare's appointments table is known to exist.
+    pub(crate) appointments_known: std::sync::Arc<std::sync::OnceLock<()>>,
     /// `1 +` the schema-error epoch ([`crate::error::schema_error_epoch`]) at which the schema
     /// was last found current; 0 = not checked yet.
     schema_ok: std::sync::Arc<AtomicU64>,
@@ -341,6 +347,8 @@ impl Store {
             t: Tables::new(config),
             lock_ns,
             mapping_created_at: Default::default(),
+            posts_known: Default::default(),
+            appointments_known: Default::default(),
             schema_ok: Default::default(),
             id: STORE_IDS.fetch_add(1, Ordering::Relaxed),
         }
@@ -780,39 +788,45 @@ impl Store {
     /// Everything a doctor's state and token come from, in one statement: the token meta, the
     /// connect flag (both as `get_meta` reads them) and our row.
     pub fn doctor_state<Q: Queryable>(&self, q: &mut Q, doctor_id: u64) -> Result<(Option<String>, Option<String>, Option<DoctorRow>)> {
+        let (columns, join) = self.doctor_state_sql("x.id");
+        let row: Option<mysql::Row> = q.exec_first(format!("SELECT {columns} FROM (SELECT ? AS id) x {join}"), (doctor_id,))?;
+        Ok(row.map(|r| Self::doctor_state_from(&r, 0)).unwrap_or((None, None, None)))
+    }
+
+    /// The columns and the join that read [`Store::doctor_state`] for the doctor `id` (an SQL
+    /// expression), to be part of a larger statement.
+    pub(crate) fn doctor_state_sql(&self, id: &str) -> (String, String) {
         let meta = |key: &str| {
-            format!(
-                "(SELECT meta_value FROM `{}` WHERE user_id = x.id AND meta_key = '{key}' ORDER BY umeta_id LIMIT 1)",
-                self.t.usermeta
-            )
+            format!("(SELECT meta_value FROM `{}` WHERE user_id = {id} AND meta_key = '{key}' ORDER BY umeta_id LIMIT 1)", self.t.usermeta)
         };
-        let row: Option<mysql::Row> = q.exec_first(
+        (
             format!(
-                "SELECT {}, {}, d.doctor_id, d.status, d.email, d.calendar_id, d.scopes, d.token_expires_at, \
+                "{}, {}, d.doctor_id, d.status, d.email, d.calendar_id, d.scopes, d.token_expires_at, \
                  DATE_FORMAT(d.connected_at, '%Y-%m-%dT%H:%i:%sZ'), DATE_FORMAT(d.last_refresh_at, '%Y-%m-%dT%H:%i:%sZ'), \
-                 d.last_error, DATE_FORMAT(d.last_error_at, '%Y-%m-%dT%H:%i:%sZ') \
-                 FROM (SELECT ? AS id) x LEFT JOIN `{}` d ON d.doctor_id = x.id",
+                 d.last_error, DATE_FORMAT(d.last_error_at, '%Y-%m-%dT%H:%i:%sZ')",
                 meta(meta::TOKEN),
-                meta(meta::CONNECT),
-                self.t.doctors
+                meta(meta::CONNECT)
             ),
-            (doctor_id,),
-        )?;
-        let Some(r) = row else { return Ok((None, None, None)) };
-        let text = |i: usize| r.get::<Option<String>, _>(i).flatten();
-        let doctor = r.get::<Option<u64>, _>(2).flatten().map(|id| DoctorRow {
+            format!("LEFT JOIN `{}` d ON d.doctor_id = {id}", self.t.doctors),
+        )
+    }
+
+
+    pub(crate) fn doctor_state_from(r: &mysql::Row, at: usize) -> (Option<String>, Option<String>, Option<DoctorRow>) {
+        let text = |i: usize| r.get::<Option<String>, _>(at + i).flatten();
+        let doctor = r.get::<Option<u64>, _>(at + 2).flatten().map(|id| DoctorRow {
             doctor_id: id,
             status: text(3).unwrap_or_default(),
             email: text(4),
             calendar_id: text(5),
             scopes: text(6),
-            token_expires_at: r.get::<Option<i64>, _>(7).flatten(),
+            token_expires_at: r.get::<Option<i64>, _>(at + 7).flatten(),
             connected_at: text(8),
             last_refresh_at: text(9),
             last_error: text(10),
             last_error_at: text(11),
         });
-        Ok((text(0), text(1), doctor))
+        (text(0), text(1), doctor)
     }
 
     /// This store's number (shared by its clones).

@@ -22,14 +22,32 @@ fn questions(ctx: &Context) -> (u64, u64) {
     (row.1, id)
 }
 
-/// Statements `f` sent; fails when it used another connection than the worker's one.
-fn counted<T>(ctx: &Arc<Context>, what: &str, f: impl FnOnce() -> T) -> (u64, T) {
+/// Write statements (INSERT, UPDATE, DELETE, REPLACE) and explicit COMMITs the worker's idle
+/// connection has sent so far.
+fn writes(ctx: &Context) -> (u64, u64) {
+    let mut c = ctx.store.conn().unwrap();
+    let rows: Vec<(String, u64)> = c
+        .query(
+            "SHOW SESSION STATUS WHERE Variable_name IN ('Com_insert', 'Com_update', 'Com_delete', 'Com_replace', \
+             'Com_insert_select', 'Com_update_multi', 'Com_delete_multi', 'Com_commit')",
+        )
+        .unwrap();
+    let w = rows.iter().filter(|(k, _)| k != "Com_commit").map(|(_, v)| v).sum();
+    let commits = rows.iter().filter(|(k, _)| k == "Com_commit").map(|(_, v)| *v).sum();
+    (w, commits)
+}
+
+/// What `f` sent: statements, writes, explicit commits. Fails when it used another connection
+/// than the worker's one.
+fn counted<T>(ctx: &Arc<Context>, what: &str, f: impl FnOnce() -> T) -> ((u64, u64, u64), T) {
+    let (w0, c0) = writes(ctx);
     let (q0, id0) = questions(ctx);
     let out = f();
     let (q1, id1) = questions(ctx);
+    let (w1, c1) = writes(ctx);
     assert_eq!(id0, id1, "{what}: the call ran on the worker's one connection");
     // Each reading is two statements (the id and the SHOW, which counts itself).
-    (q1 - q0 - 2, out)
+    ((q1 - q0 - 2, w1 - w0, c1 - c0), out)
 }
 
 fn none() -> Value {
@@ -60,11 +78,21 @@ fn each_operation_stays_within_its_statement_budget_on_one_connection() {
     assert_eq!(s.status, "connected");
     let (cancel, o) = counted(&ctx, "cancel", || events::delete(&ctx, id as i64).unwrap());
     assert_eq!(o.state, "deleted");
-    eprintln!("statements: create {create}, reschedule {reschedule}, cancel {cancel}, unchanged {unchanged}, status {status}");
+    eprintln!("statements, writes, commits: create {create:?}, reschedule {reschedule:?}, cancel {cancel:?}, unchanged {unchanged:?}, status {status:?}");
 
-    assert!(create <= 99, "create: {create} statements");
-    assert!(reschedule <= 99, "reschedule: {reschedule} statements");
-    assert!(cancel <= 99, "cancel: {cancel} statements");
-    assert!(unchanged <= 99, "unchanged: {unchanged} statements");
-    assert!(status <= 99, "status: {status} statements");
+    // Create: lock, the appointment's load (our row, job, mapping, template, doctor and token),
+    // the appointment, the intent (committed before the insert), one transaction for the
+    // outcome (start, event row, mapping row, audit, commit), unlock.
+    assert!(create.0 <= 10, "create: {} statements", create.0);
+    assert_eq!((create.1, create.2), (4, 1), "create: the intent, then event + mapping + audit committed once");
+    // Reschedule: the same without the intent.
+    assert!(reschedule.0 <= 9, "reschedule: {} statements", reschedule.0);
+    assert_eq!((reschedule.1, reschedule.2), (3, 1), "reschedule: event + mapping + audit committed once");
+    // Cancel: lock, load, one transaction (start, event row, mapping rows, audit, commit), unlock.
+    assert!(cancel.0 <= 8, "cancel: {} statements", cancel.0);
+    assert_eq!((cancel.1, cancel.2), (3, 1), "cancel: event + mapping + audit committed once");
+    // Nothing to do: lock, load, the appointment, unlock; no write.
+    assert!(unchanged.0 <= 4, "unchanged: {} statements", unchanged.0);
+    assert_eq!((unchanged.1, unchanged.2), (0, 0), "unchanged writes nothing");
+    assert!(status.0 <= 1, "status: {} statements", status.0);
 }
