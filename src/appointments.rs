@@ -188,21 +188,46 @@ struct Row {
     telemed: bool,
 }
 
+/// Separates the services in [`read_row`]'s list (ASCII unit separator: not in a name).
+const SERVICE_SEPARATOR: char = '\u{1f}';
+
+/// The appointment row with its patient, doctor, doctor's zone, clinic and services, in one
+/// statement (plain reads, no locks).
 fn read_row(ctx: &Context, id: u64) -> Result<Option<Row>> {
     let p = &ctx.config.table_prefix;
     let b = &ctx.config.base_prefix;
     let mut c = ctx.store.conn()?;
-    // SELECT a.* so both table shapes work: 4.2+ has the UTC columns, older sites do not.
-    let row: Option<mysql::Row> = c.exec_first(format!("SELECT a.* FROM `{p}kc_appointments` a WHERE a.id = ?"), (id,))?;
+    // SELECT a.* so both table shapes work: 4.2+ has the UTC columns, older sites do not. What
+    // joins to it comes after, under names no KiviCare column has.
+    let row: Option<mysql::Row> = c.exec_first(
+        format!(
+            "SELECT a.*,
+               (SELECT display_name FROM `{b}users` WHERE ID = a.patient_id) AS kcm_patient_name,
+               (SELECT user_email FROM `{b}users` WHERE ID = a.patient_id) AS kcm_patient_email,
+               (SELECT display_name FROM `{b}users` WHERE ID = a.doctor_id) AS kcm_doctor_name,
+               (SELECT user_email FROM `{b}users` WHERE ID = a.doctor_id) AS kcm_doctor_email,
+               (SELECT meta_value FROM `{b}usermeta` WHERE user_id = a.doctor_id AND meta_key = 'timezone' ORDER BY umeta_id LIMIT 1) AS kcm_doctor_tz,
+               cl.name AS kcm_clinic_name, cl.address AS kcm_clinic_address, cl.city AS kcm_clinic_city,
+               cl.postal_code AS kcm_clinic_postal, cl.country AS kcm_clinic_country,
+               -- A video consultation: one of its services is mapped telemed for this doctor and clinic.
+               (SELECT GROUP_CONCAT(CONCAT(COALESCE(sdm.telemed_service, 'no'), ':', COALESCE(NULLIF(sdm.service_name_alias, ''), s.name, ''))
+                         ORDER BY asm.id SEPARATOR '{SERVICE_SEPARATOR}')
+                FROM `{p}kc_appointment_service_mapping` asm
+                LEFT JOIN `{p}kc_services` s ON s.id = asm.service_id
+                LEFT JOIN `{p}kc_service_doctor_mapping` sdm ON sdm.service_id = asm.service_id AND sdm.doctor_id = a.doctor_id
+                     AND (sdm.clinic_id = a.clinic_id OR COALESCE(a.clinic_id, 0) = 0)
+                WHERE asm.appointment_id = a.id) AS kcm_services
+             FROM `{p}kc_appointments` a
+             LEFT JOIN `{p}kc_clinics` cl ON cl.id = a.clinic_id AND a.clinic_id > 0
+             WHERE a.id = ?"
+        ),
+        (id,),
+    )?;
     let Some(row) = row else { return Ok(None) };
-    let text = |name: &str| -> Option<String> {
-        row.columns_ref()
-            .iter()
-            .position(|c| c.name_str() == name)
-            .and_then(|i| row.as_ref(i))
-            .and_then(value_text)
-            .filter(|s| !s.is_empty() && !s.starts_with("0000"))
+    let raw = |name: &str| -> Option<String> {
+        row.columns_ref().iter().position(|c| c.name_str() == name).and_then(|i| row.as_ref(i)).and_then(value_text)
     };
+    let text = |name: &str| -> Option<String> { raw(name).filter(|s| !s.is_empty() && !s.starts_with("0000")) };
     let num = |name: &str| -> Option<u64> { text(name).and_then(|s| s.parse().ok()) };
     let mut r = Row {
         doctor_id: num("doctor_id").unwrap_or(0),
@@ -217,41 +242,32 @@ fn read_row(ctx: &Context, id: u64) -> Result<Option<Row>> {
         description: text("description").unwrap_or_default(),
         ..Row::default()
     };
-    let user = |c: &mut mysql::PooledConn, uid: u64| -> Result<(String, String)> {
-        Ok(c.exec_first::<(String, String), _, _>(format!("SELECT display_name, user_email FROM `{b}users` WHERE ID = ?"), (uid,))?
-            .unwrap_or_default())
-    };
-    if let Some(pid) = r.patient_id {
-        (r.patient_name, r.patient_email) = user(&mut c, pid)?;
+    if r.patient_id.is_some() {
+        r.patient_name = raw("kcm_patient_name").unwrap_or_default();
+        r.patient_email = raw("kcm_patient_email").unwrap_or_default();
     }
-    (r.doctor_name, r.doctor_email) = user(&mut c, r.doctor_id)?;
-    r.doctor_tz = c
-        .exec_first::<String, _, _>(
-            format!("SELECT meta_value FROM `{b}usermeta` WHERE user_id = ? AND meta_key = 'timezone' ORDER BY umeta_id LIMIT 1"),
-            (r.doctor_id,),
-        )?
-        .filter(|s| !s.is_empty());
-    if let Some(cid) = r.clinic_id {
-        let clinic: Option<(Option<String>, Option<String>, Option<String>, Option<String>, Option<String>)> = c.exec_first(
-            format!("SELECT name, address, city, postal_code, country FROM `{p}kc_clinics` WHERE id = ?"),
-            (cid,),
-        )?;
-        if let Some((name, address, city, postal, country)) = clinic {
-            r.clinic_name = name.unwrap_or_default();
-            r.clinic_address = [address, city, postal, country].into_iter().flatten().filter(|s| !s.trim().is_empty()).collect::<Vec<_>>().join(", ");
-        }
+    r.doctor_name = raw("kcm_doctor_name").unwrap_or_default();
+    r.doctor_email = raw("kcm_doctor_email").unwrap_or_default();
+    r.doctor_tz = raw("kcm_doctor_tz").filter(|s| !s.is_empty());
+    if r.clinic_id.is_some() && raw("kcm_clinic_name").is_some() {
+        r.clinic_name = raw("kcm_clinic_name").unwrap_or_default();
+        r.clinic_address = ["kcm_clinic_address", "kcm_clinic_city", "kcm_clinic_postal", "kcm_clinic_country"]
+            .into_iter()
+            .filter_map(raw)
+            .filter(|s| !s.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join(", ");
     }
-    // A video consultation: one of its services is mapped telemed for this doctor and clinic.
-    let services: Vec<(String, String)> = c.exec(
-        format!(
-            "SELECT COALESCE(NULLIF(sdm.service_name_alias, ''), s.name, ''), COALESCE(sdm.telemed_service, 'no')
-             FROM `{p}kc_appointment_service_mapping` asm
-             LEFT JOIN `{p}kc_services` s ON s.id = asm.service_id
-             LEFT JOIN `{p}kc_service_doctor_mapping` sdm ON sdm.service_id = asm.service_id AND sdm.doctor_id = ? AND (sdm.clinic_id = ? OR ? = 0)
-             WHERE asm.appointment_id = ? ORDER BY asm.id"
-        ),
-        (r.doctor_id, r.clinic_id.unwrap_or(0), r.clinic_id.unwrap_or(0), id),
-    )?;
+    let services: Vec<(String, String)> = raw("kcm_services")
+        .map(|list| {
+            list.split(SERVICE_SEPARATOR)
+                .map(|s| {
+                    let (telemed, name) = s.split_once(':').unwrap_or((s, ""));
+                    (name.to_string(), telemed.to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     r.telemed = services.iter().any(|(_, t)| t == "yes");
     r.services = services.into_iter().filter(|(_, t)| t == "yes").map(|(n, _)| n).collect();
     Ok(Some(r))

@@ -312,15 +312,90 @@ fn stored_refresh_of_account(ctx: &Context, doctor_id: u64, account: &str) -> Op
     tokens::open(ctx.keyring().ok()?, doctor_id, &stored).ok()?.record.refresh()
 }
 
-/// `kc_meet_status()`: the doctor's state from the database; no Google request.
+/// `kc_meet_status()`: the doctor's state from the database (one statement); no Google request.
 pub fn status(ctx: &Context, doctor_id: i64) -> Result<DoctorStatus> {
     let doctor_id = check_id("doctor_id", doctor_id)?;
     ctx.store.require_schema()?;
+    let stored = read_stored(ctx, doctor_id)?;
+    Ok(stored.status(doctor_id))
+}
+
+/// What the doctor's state and token are made of, as read in one statement.
+#[derive(Clone)]
+struct Stored {
+    token: Option<String>,
+    flag: Option<String>,
+    row: Option<DoctorRow>,
+}
+
+impl Stored {
+    fn status(&self, doctor_id: u64) -> DoctorStatus {
+        let has_token = self.token.as_deref().is_some_and(|t| !t.is_empty());
+        derive_status(doctor_id, has_token, self.flag.as_deref(), self.row.clone())
+    }
+}
+
+thread_local! {
+    /// The doctor read once for the current call ([`for_call`]): store, doctor, what was read.
+    static CALL_DOCTOR: std::cell::RefCell<Option<(u64, u64, Stored)>> = const { std::cell::RefCell::new(None) };
+}
+
+fn read_stored(ctx: &Context, doctor_id: u64) -> Result<Stored> {
+    let cached = CALL_DOCTOR.with(|c| {
+        c.borrow().as_ref().filter(|(store, id, _)| *store == ctx.store.id() && *id == doctor_id).map(|(_, _, s)| s.clone())
+    });
+    if let Some(s) = cached {
+        return Ok(s);
+    }
     let mut conn = ctx.store.conn()?;
-    let has_token = ctx.store.get_meta(&mut conn, doctor_id, meta::TOKEN)?.is_some_and(|t| !t.is_empty());
-    let flag = ctx.store.get_meta(&mut conn, doctor_id, meta::CONNECT)?;
-    let row = ctx.store.get_doctor(&mut conn, doctor_id)?;
-    Ok(derive_status(doctor_id, has_token, flag.as_deref(), row))
+    let (token, flag, row) = ctx.store.doctor_state(&mut conn, doctor_id)?;
+    Ok(Stored { token, flag, row })
+}
+
+/// Forgets the call's copy of a doctor whose stored state this process is changing.
+fn forget_call_copy(doctor_id: u64) {
+    CALL_DOCTOR.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.as_ref().is_some_and(|(_, id, _)| *id == doctor_id) {
+            *c = None;
+        }
+    });
+}
+
+/// The doctor's state read once for a call on this thread: until the guard drops, [`status`]
+/// and the token of [`with_token`] for this doctor come from this one read (one statement per
+/// call instead of one per use). A refresh or a change of the doctor's state reads again.
+pub struct CallDoctor(());
+
+impl Drop for CallDoctor {
+    fn drop(&mut self) {
+        CALL_DOCTOR.with(|c| *c.borrow_mut() = None);
+    }
+}
+
+/// Reads the doctor for the current call (see [`CallDoctor`]). The guard is `None` when the
+/// call already has one (its drop ends the call's copy).
+pub fn for_call(ctx: &Context, doctor_id: u64) -> Result<(DoctorStatus, Option<CallDoctor>)> {
+    ctx.store.require_schema()?;
+    let stored = read_stored(ctx, doctor_id)?;
+    let status = stored.status(doctor_id);
+    Ok((status, hold(ctx, doctor_id, stored)))
+}
+
+/// Makes `state`, read by a larger statement of the call (the appointment's load), the call's
+/// copy of the doctor (see [`CallDoctor`]).
+pub fn hold_for_call(ctx: &Context, doctor_id: u64, state: crate::store_events::DoctorState) -> Option<CallDoctor> {
+    let (token, flag, row) = state;
+    hold(ctx, doctor_id, Stored { token, flag, row })
+}
+
+fn hold(ctx: &Context, doctor_id: u64, stored: Stored) -> Option<CallDoctor> {
+    CALL_DOCTOR.with(|c| {
+        let mut c = c.borrow_mut();
+        let held = c.is_some();
+        *c = Some((ctx.store.id(), doctor_id, stored));
+        (!held).then(|| CallDoctor(()))
+    })
 }
 
 /// The one rule for a doctor's state.
@@ -362,7 +437,9 @@ fn derive_status(doctor_id: u64, has_token: bool, connect_flag: Option<&str>, ro
 /// Loads the doctor's token if the doctor may use it; re-stores legacy plaintext sealed, unless
 /// the caller already holds the doctor's lock (`lock_held`: the reseal takes it).
 fn load_usable(ctx: &Context, doctor_id: u64, lock_held: bool) -> Result<TokenRecord> {
-    let st = status(ctx, doctor_id as i64)?;
+    ctx.store.require_schema()?;
+    let read = read_stored(ctx, doctor_id)?;
+    let st = read.status(doctor_id);
     match ConnectionState::of(st.status) {
         ConnectionState::NotConnected => {
             return Err(Error::new(Code::NotConnected, format!("doctor {doctor_id} has not connected a Google account")));
@@ -376,8 +453,7 @@ fn load_usable(ctx: &Context, doctor_id: u64, lock_held: bool) -> Result<TokenRe
         ConnectionState::Connected => {}
     }
     let keyring = ctx.keyring()?;
-    let mut conn = ctx.store.conn()?;
-    let stored = ctx.store.get_meta(&mut conn, doctor_id, meta::TOKEN)?.unwrap_or_default();
+    let stored = read.token.unwrap_or_default();
     let loaded = match tokens::open(keyring, doctor_id, &stored) {
         Ok(l) => l,
         Err(e) if e.code == Code::NeedsReconnect => {
@@ -389,6 +465,8 @@ fn load_usable(ctx: &Context, doctor_id: u64, lock_held: bool) -> Result<TokenRe
     if loaded.needs_reseal && !lock_held {
         // Legacy plaintext (vendor add-on) or an old key: store it sealed under the current key.
         if let Some(_lock) = ctx.store.try_lock(&lock_name(doctor_id), Duration::from_secs(2))? {
+            forget_call_copy(doctor_id);
+            let mut conn = ctx.store.conn()?;
             let current = ctx.store.get_meta(&mut conn, doctor_id, meta::TOKEN)?;
             if current.as_deref() == Some(stored.as_str()) {
                 ctx.store.set_meta(&mut conn, doctor_id, meta::TOKEN, &tokens::seal(keyring, doctor_id, &loaded.record))?;
@@ -400,6 +478,7 @@ fn load_usable(ctx: &Context, doctor_id: u64, lock_held: bool) -> Result<TokenRe
 }
 
 fn mark_needs_reconnect(ctx: &Context, doctor_id: u64, why: &str) {
+    forget_call_copy(doctor_id);
     let _ = ctx.store.set_doctor_status(doctor_id, ConnectionState::NeedsReconnect.as_str(), Some(why));
     let _ = ctx.store.audit(Some(doctor_id), None, "refresh", "needs_reconnect", why);
 }
@@ -429,6 +508,8 @@ fn access_token_as(ctx: &Context, doctor_id: u64, lock: Lock) -> Result<Secret> 
 /// Refreshes the doctor's token unless another process already replaced `stale`.
 /// One refresh at a time per doctor, across processes.
 fn refresh(ctx: &Context, doctor_id: u64, stale: &Secret, lock: Lock) -> Result<Secret> {
+    // What the call read before may be stale now: read under the lock.
+    forget_call_copy(doctor_id);
     let _lock = match lock {
         Lock::Take => Some(ctx.store.lock(&lock_name(doctor_id), DOCTOR_LOCK_WAIT)?),
         Lock::Held => None,

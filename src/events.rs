@@ -9,9 +9,17 @@
 //!   (<https://developers.google.com/calendar/api/v3/reference/events/insert>);
 //! - the id is recorded (state `creating`) before the insert is sent, so an event Google made
 //!   while every answer was lost is still known: a cancel deletes it, a retry adopts it;
-//! - every call takes the appointment's MySQL lock first and only then reads the appointment
-//!   and our row (one statement), so two PHP processes, cron and sync never act on a stale
-//!   read; a snapshot PHP passed that is older than the one behind the stored state loses;
+//! - every call takes the appointment's MySQL lock first and only then reads our row, its job,
+//!   its mapping rows and the event template (one statement), the appointment (one statement)
+//!   and the doctor's state and token (one statement, [`doctors::for_call`]), so two PHP
+//!   processes, cron and sync never act on a stale read; a snapshot PHP passed that is older
+//!   than the one behind the stored state loses;
+//! - commits: a create commits twice, because the intent (`creating`, event id and generation)
+//!   must be durable before the insert is sent; the outcome (event row, mapping row, the job
+//!   it ends, the audit entry) is one transaction committed once. An update and a delete commit
+//!   once (their outcome; a delete whose answer was lost marks the id `deleting` instead); a new
+//!   Meet link twice (its conference request is recorded before Google hears of it). A call
+//!   with nothing to do ("unchanged") only reads;
 //! - an event that already exists (a 409, a pending conference, a vendor event) is compared
 //!   with the appointment and patched when its times or its conference differ;
 //! - a call's budget bounds its wall time: lock waits and every request are cut to the time
@@ -35,7 +43,7 @@ use crate::redact::Secret;
 use crate::retry;
 use crate::runtime::Context;
 use crate::store::meta;
-use crate::store_events::{EventRow, EventState, Job, JobAction, JobState, Loaded, Origin, str_enum};
+use crate::store_events::{AuditNote, EventRow, EventState, Job, JobAction, JobState, Loaded, MappingRows, Origin, str_enum};
 use crate::{doctors, store_events};
 
 /// How long a call waits for another process working on the same appointment (always cut to
@@ -187,7 +195,7 @@ fn snapshot_of(input: &Input) -> u64 {
 }
 
 /// How one call runs: where its appointment data comes from and which job it may end.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct Call {
     /// When PHP's snapshot of the appointment was taken (the call's start), µs; 0 when the
     /// call reads the appointment from the database under the lock.
@@ -196,6 +204,19 @@ struct Call {
     from_job: bool,
     /// The version of the appointment's job loaded under the lock.
     job: Option<u64>,
+    /// The appointment's mapping rows loaded under the lock (what a save replaces).
+    mapping: MappingRows,
+    /// The site's event template, loaded with them.
+    template: Option<(String, String)>,
+}
+
+impl Call {
+    /// Takes what the call's writes depend on from what was loaded under the lock.
+    fn loaded(&mut self, loaded: &Loaded) {
+        self.job = loaded.job.as_ref().map(|j| j.version);
+        self.mapping = loaded.mapping_rows;
+        self.template = loaded.template.clone();
+    }
 }
 
 /// The call's budget: the configured request budget from now.
@@ -233,7 +254,8 @@ fn removal(ctx: &Context, id: u64, mut call: Call) -> Result<Outcome> {
         Err(e) => return finish(ctx, id, None, JobAction::Remove, &call, Err(e)),
     };
     let loaded = ctx.store.load(id)?;
-    call.job = loaded.job.as_ref().map(|j| j.version);
+    let _doctor = hold_doctor(ctx, &loaded);
+    call.loaded(&loaded);
     remove_locked(ctx, id, &loaded, &call, None)
 }
 
@@ -241,7 +263,7 @@ fn removal(ctx: &Context, id: u64, mut call: Call) -> Result<Outcome> {
 /// transient failure is returned for the runner to reschedule instead of queued again.
 pub(crate) fn ensure(ctx: &Context, id: u64, input: &Input, from_job: bool) -> Result<Outcome> {
     let _budget = budget(ctx);
-    let mut call = Call { snapshot_us: snapshot_of(input), from_job, job: None };
+    let mut call = Call { snapshot_us: snapshot_of(input), from_job, ..Call::default() };
     ctx.store.require_schema()?;
     let _lock = match lock(ctx, id) {
         Ok(l) => l,
@@ -249,7 +271,8 @@ pub(crate) fn ensure(ctx: &Context, id: u64, input: &Input, from_job: bool) -> R
     };
     // Under the lock: nothing another process does for this appointment can interleave now.
     let loaded = ctx.store.load(id)?;
-    call.job = loaded.job.as_ref().map(|j| j.version);
+    let _doctor = hold_doctor(ctx, &loaded);
+    call.loaded(&loaded);
     let Some(appt) = appointments::resolve(ctx, id, input)? else {
         if from_job {
             return Ok(Outcome::skipped(id, Reason::AppointmentNotFound, None));
@@ -257,6 +280,12 @@ pub(crate) fn ensure(ctx: &Context, id: u64, input: &Input, from_job: bool) -> R
         return Err(Error::invalid_argument(format!("appointment {id} does not exist")));
     };
     ensure_locked(ctx, &appt, &loaded, &call)
+}
+
+/// Makes the doctor read with the appointment's row the call's copy ([`doctors::CallDoctor`]).
+fn hold_doctor(ctx: &Context, loaded: &Loaded) -> Option<doctors::CallDoctor> {
+    let (doctor_id, state) = loaded.doctor.clone()?;
+    doctors::hold_for_call(ctx, doctor_id, state)
 }
 
 /// The vendor add-on's event for the appointment: a mapping row naming an event that is not
@@ -286,7 +315,7 @@ fn ensure_locked(ctx: &Context, appt: &Appointment, loaded: &Loaded, call: &Call
     }
     let gone = appt.status == 0 || !appt.telemed;
     let mut loaded = loaded.clone();
-    let mut call = *call;
+    let mut call = call.clone();
     let moved = live_event(&loaded).is_some_and(|e| e.doctor_id != appt.doctor_id);
     if gone || moved {
         if live_event(&loaded).is_some() || (gone && vendor_event(&loaded).is_some()) {
@@ -303,10 +332,11 @@ fn ensure_locked(ctx: &Context, appt: &Appointment, loaded: &Loaded, call: &Call
             loaded.job = None;
             loaded.mapping = None;
             call.job = None;
+            call.mapping = MappingRows::default();
         } else if appt.status == 0 {
             if call.snapshot_us > 0 {
                 // Remember when it was cancelled, so an older snapshot cannot bring it back.
-                ctx.store.forget(id, call.snapshot_us, call.job)?;
+                ctx.store.forget(id, call.snapshot_us, call.job, None)?;
             }
             return Ok(Outcome::skipped(id, Reason::Cancelled, Some(appt.doctor_id)));
         } else {
@@ -316,8 +346,8 @@ fn ensure_locked(ctx: &Context, appt: &Appointment, loaded: &Loaded, call: &Call
     if appt.status == 2 {
         return Ok(Outcome::skipped(id, Reason::PendingStatus, Some(appt.doctor_id)));
     }
-    // The doctor's state, read once per call.
-    let doctor = doctors::status(ctx, appt.doctor_id as i64)?;
+    // The doctor's state and token, read once per call (one statement).
+    let (doctor, _doctor_read) = doctors::for_call(ctx, appt.doctor_id)?;
     match doctor.status {
         "not_connected" => return Ok(Outcome::skipped(id, Reason::DoctorNotConnected, Some(appt.doctor_id))),
         "needs_reconnect" => {
@@ -399,7 +429,7 @@ fn utc_text(t: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 fn write_create(ctx: &Context, a: &Appointment, cal: &Cal, mut generation: u32, call: &Call) -> Result<Outcome> {
-    let (body, summary, warnings) = event_body(ctx, a, cal.account.as_deref())?;
+    let (body, summary, warnings) = event_body(ctx, a, cal.account.as_deref(), call.template.as_ref())?;
     let site = site_id(ctx)?;
     let mut info = None;
     let mut n = 0;
@@ -445,9 +475,13 @@ fn write_create(ctx: &Context, a: &Appointment, cal: &Cal, mut generation: u32, 
     }
     let info = info.ok_or_else(|| Error::google(409, Some("duplicate".into()), "no free event id for this appointment"))?;
     let info = wait_for_conference(ctx, a, &cal.id, info);
-    let row = save(ctx, a, &cal.id, generation, &summary, &info, call, n, Origin::KcMeet)?;
+    let row = save(ctx, a, &cal.id, generation, &summary, &info, call, n, Origin::KcMeet, |row| AuditNote {
+        doctor_id: Some(a.doctor_id),
+        action: "create",
+        outcome: if row.meet_url.is_empty() { "pending" } else { "ok" },
+        detail: format!("event {}", row.event_id),
+    })?;
     let pending = row.meet_url.is_empty();
-    let _ = ctx.store.audit(Some(a.doctor_id), Some(a.id), "create", if pending { "pending" } else { "ok" }, &format!("event {}", row.event_id));
     let mut o = Outcome::new(a.id, if pending { State::Pending } else { State::Created }).with_event(&row);
     o.warnings = warnings;
     Ok(o)
@@ -509,7 +543,18 @@ fn wait_for_conference(ctx: &Context, a: &Appointment, calendar_id: &str, mut in
 }
 
 #[allow(clippy::too_many_arguments)]
-fn save(ctx: &Context, a: &Appointment, calendar_id: &str, generation: u32, summary: &str, info: &EventInfo, call: &Call, conference_n: u32, origin: Origin) -> Result<EventRow> {
+fn save(
+    ctx: &Context,
+    a: &Appointment,
+    calendar_id: &str,
+    generation: u32,
+    summary: &str,
+    info: &EventInfo,
+    call: &Call,
+    conference_n: u32,
+    origin: Origin,
+    note: impl FnOnce(&EventRow) -> AuditNote<'static>,
+) -> Result<EventRow> {
     let row = EventRow {
         appointment_id: a.id,
         doctor_id: a.doctor_id,
@@ -533,7 +578,7 @@ fn save(ctx: &Context, a: &Appointment, calendar_id: &str, generation: u32, summ
     };
     // While the link is pending the job stays: it is what finishes the conference.
     let ends_job = if row.meet_url.is_empty() { None } else { call.job };
-    ctx.store.save_event(&row, &local_now(ctx), ends_job)?;
+    ctx.store.save_event(&row, &local_now(ctx), ends_job, call.mapping, &note(&row))?;
     Ok(row)
 }
 
@@ -542,7 +587,7 @@ fn local_now(ctx: &Context) -> String {
 }
 
 fn write_update(ctx: &Context, a: &Appointment, e: &EventRow, cal: &Cal, call: &Call) -> Result<Outcome> {
-    let (body, summary, warnings) = event_body(ctx, a, cal.account.as_deref())?;
+    let (body, summary, warnings) = event_body(ctx, a, cal.account.as_deref(), call.template.as_ref())?;
     let same_time = e.start_utc == utc_text(a.start) && e.end_utc == utc_text(a.end);
     let settled = !e.meet_url.is_empty() && e.conference_status != CONFERENCE_REQUESTED;
     if same_time && e.summary == summary && settled {
@@ -571,9 +616,13 @@ fn write_update(ctx: &Context, a: &Appointment, e: &EventRow, cal: &Cal, call: &
         }
     };
     let info = wait_for_conference(ctx, a, &e.calendar_id, info);
-    let row = save(ctx, a, &e.calendar_id, e.generation, &summary, &info, call, n, e.origin)?;
+    let row = save(ctx, a, &e.calendar_id, e.generation, &summary, &info, call, n, e.origin, |row| AuditNote {
+        doctor_id: Some(a.doctor_id),
+        action: "update",
+        outcome: "ok",
+        detail: format!("event {} now {} to {} UTC", row.event_id, row.start_utc, row.end_utc),
+    })?;
     let pending = row.meet_url.is_empty();
-    let _ = ctx.store.audit(Some(a.doctor_id), Some(a.id), "update", "ok", &format!("event {} now {} to {} UTC", row.event_id, row.start_utc, row.end_utc));
     let mut o = Outcome::new(a.id, if pending { State::Pending } else { State::Updated }).with_event(&row);
     o.warnings = warnings;
     Ok(o)
@@ -597,14 +646,18 @@ fn adopt(ctx: &Context, a: &Appointment, cal: &Cal, vendor_id: &str, loaded: &Lo
         Err(e) if matches!(e.http_status, Some(404) | Some(410)) => return write_create(ctx, a, cal, generation, call),
         Err(e) => return Err(e),
     };
-    let (body, summary, mut warnings) = event_body(ctx, a, cal.account.as_deref())?;
+    let (body, summary, mut warnings) = event_body(ctx, a, cal.account.as_deref(), call.template.as_ref())?;
     let site = site_id(ctx)?;
     let mut n = 0;
     let before = found.etag.clone();
     let info = converge_event(ctx, a, &body, &calendar_id, &site, generation, &mut n, found)?;
     let info = wait_for_conference(ctx, a, &calendar_id, info);
-    let row = save(ctx, a, &calendar_id, generation, &summary, &info, call, n, Origin::Vendor)?;
-    let _ = ctx.store.audit(Some(a.doctor_id), Some(a.id), "adopt", "ok", &format!("the vendor add-on's event {} is now kc-meet's", row.event_id));
+    let row = save(ctx, a, &calendar_id, generation, &summary, &info, call, n, Origin::Vendor, |row| AuditNote {
+        doctor_id: Some(a.doctor_id),
+        action: "adopt",
+        outcome: "ok",
+        detail: format!("the vendor add-on's event {} is now kc-meet's", row.event_id),
+    })?;
     let state = if row.meet_url.is_empty() { State::Pending } else if info.etag != before { State::Updated } else { State::Unchanged };
     warnings.push("the event made by the previous Google Meet add-on was taken over (same event, same Meet link)".into());
     let mut o = Outcome::new(a.id, state).with_event(&row);
@@ -623,16 +676,17 @@ fn remove_locked(ctx: &Context, id: u64, loaded: &Loaded, call: &Call, doctor_hi
         let unknown = loaded.event.is_none() && loaded.mapping.is_none() && loaded.job.is_none()
             && appointments::resolve(ctx, id, &Input::default())?.is_none();
         if !unknown {
-            ctx.store.forget(id, call.snapshot_us, call.job)?;
+            ctx.store.forget(id, call.snapshot_us, call.job, None)?;
         }
         return Ok(Outcome::skipped(id, Reason::NoEvent, None));
     };
-    if doctors::status(ctx, e.doctor_id as i64)?.status == "not_connected" {
-        ctx.store.forget(id, call.snapshot_us, call.job)?;
+    let (doctor, _doctor_read) = doctors::for_call(ctx, e.doctor_id)?;
+    if doctor.status == "not_connected" {
+        let note = AuditNote { doctor_id: Some(e.doctor_id), action: "delete", outcome: "local_only", detail: "doctor not connected".into() };
+        ctx.store.forget(id, call.snapshot_us, call.job, Some(&note))?;
         let mut o = Outcome::new(id, State::Deleted).with_event(e);
         o.meet_url = None;
         o.warnings.push("the doctor is not connected to Google: the event stays in their calendar".into());
-        let _ = ctx.store.audit(Some(e.doctor_id), Some(id), "delete", "local_only", "doctor not connected");
         return Ok(o);
     }
     // A `creating` row's id may or may not exist at Google: deleting it settles both (404/410
@@ -645,9 +699,11 @@ fn remove_locked(ctx: &Context, id: u64, loaded: &Loaded, call: &Call, doctor_hi
                 let _ = ctx.store.mark_deleting(id, &e.event_id);
             }
         })
-        .and_then(|_| ctx.store.forget(id, call.snapshot_us, call.job))
+        .and_then(|_| {
+            let note = AuditNote { doctor_id: Some(e.doctor_id), action: "delete", outcome: "ok", detail: format!("event {}", e.event_id) };
+            ctx.store.forget(id, call.snapshot_us, call.job, Some(&note))
+        })
         .map(|_| {
-            let _ = ctx.store.audit(Some(e.doctor_id), Some(id), "delete", "ok", &format!("event {}", e.event_id));
             let mut o = Outcome::new(id, State::Deleted).with_event(e);
             o.meet_url = None;
             o
@@ -661,21 +717,27 @@ fn remove_vendor(ctx: &Context, id: u64, vendor_id: &str, call: &Call, doctor_hi
         Some(d) => Some(d),
         None => appointments::resolve(ctx, id, &Input::default()).ok().flatten().map(|a| a.doctor_id),
     };
-    let status = match doctor_id {
-        Some(d) => Some(doctors::status(ctx, d as i64)?),
-        None => None,
+    let (status, _doctor_read) = match doctor_id {
+        Some(d) => {
+            let (s, g) = doctors::for_call(ctx, d)?;
+            (Some(s), g)
+        }
+        None => (None, None),
     };
     let Some(doctor) = status.filter(|s| s.status != "not_connected") else {
-        ctx.store.forget(id, call.snapshot_us, call.job)?;
+        ctx.store.forget(id, call.snapshot_us, call.job, None)?;
         let mut o = Outcome::skipped(id, Reason::NoEvent, doctor_id);
         o.warnings.push("the previous Google Meet add-on's event could not be removed (no connected doctor): remove it in Google Calendar".into());
         return Ok(o);
     };
     let calendar_id = vendor_calendar(ctx, doctor.doctor_id, doctor.calendar_id.as_deref().unwrap_or("primary"))?;
     let result = google(ctx, doctor.doctor_id, id, "events.delete", |c| c.delete_event(&calendar_id, vendor_id, "all"))
-        .and_then(|_| ctx.store.forget(id, call.snapshot_us, call.job))
+        .and_then(|_| {
+            let note =
+                AuditNote { doctor_id: Some(doctor.doctor_id), action: "delete", outcome: "ok", detail: format!("the vendor add-on's event {vendor_id}") };
+            ctx.store.forget(id, call.snapshot_us, call.job, Some(&note))
+        })
         .map(|_| {
-            let _ = ctx.store.audit(Some(doctor.doctor_id), Some(id), "delete", "ok", &format!("the vendor add-on's event {vendor_id}"));
             let mut o = Outcome::new(id, State::Deleted);
             o.event_id = Some(vendor_id.to_string());
             o.doctor_id = Some(doctor.doctor_id);
@@ -699,7 +761,8 @@ pub fn regenerate(ctx: &Context, id: i64, input: &Value) -> Result<Outcome> {
         Err(e) => return finish(ctx, id, input.doctor_id, JobAction::Ensure, &call, Err(e)),
     };
     let loaded = ctx.store.load(id)?;
-    call.job = loaded.job.as_ref().map(|j| j.version);
+    let _doctor = hold_doctor(ctx, &loaded);
+    call.loaded(&loaded);
     let Some(appt) = appointments::resolve(ctx, id, &input)? else {
         return Err(Error::invalid_argument(format!("appointment {id} does not exist")));
     };
@@ -710,22 +773,27 @@ pub fn regenerate(ctx: &Context, id: i64, input: &Value) -> Result<Outcome> {
         _ => return Ok(first),
     }
     let loaded = ctx.store.load(id)?;
+    let _doctor = hold_doctor(ctx, &loaded);
     let Some(e) = loaded.event.clone().filter(|e| e.state == EventState::Active) else { return Ok(first) };
-    call.job = loaded.job.as_ref().map(|j| j.version);
+    call.loaded(&loaded);
     let n = e.conference_n + 1;
     // The request is recorded before Google hears of it: if this call cannot finish, the job
     // asks Google for the same conference (same requestId) instead of yet another one.
     ctx.store.set_conference_n(id, n)?;
     let result = (|| {
-        let (body, summary, warnings) = event_body(ctx, &appt, None)?;
+        let (body, summary, warnings) = event_body(ctx, &appt, None, call.template.as_ref())?;
         let site = site_id(ctx)?;
         let found = google(ctx, appt.doctor_id, id, "events.get", |c| c.get_event(&e.calendar_id, &e.event_id))?;
         let mut n = n;
         let info = converge_event(ctx, &appt, &body, &e.calendar_id, &site, e.generation, &mut n, found)?;
         let info = wait_for_conference(ctx, &appt, &e.calendar_id, info);
-        let row = save(ctx, &appt, &e.calendar_id, e.generation, &summary, &info, &call, n, e.origin)?;
+        let row = save(ctx, &appt, &e.calendar_id, e.generation, &summary, &info, &call, n, e.origin, |row| AuditNote {
+            doctor_id: Some(appt.doctor_id),
+            action: "regenerate",
+            outcome: if row.meet_url.is_empty() { "pending" } else { "ok" },
+            detail: format!("event {} has a new Meet conference", row.event_id),
+        })?;
         let pending = row.meet_url.is_empty();
-        let _ = ctx.store.audit(Some(appt.doctor_id), Some(id), "regenerate", if pending { "pending" } else { "ok" }, &format!("event {} has a new Meet conference", row.event_id));
         let mut o = Outcome::new(id, if pending { State::Pending } else { State::Regenerated }).with_event(&row);
         o.warnings = warnings;
         Ok(o)
@@ -745,7 +813,8 @@ pub(crate) fn converge(ctx: &Context, id: u64) -> Result<Outcome> {
         Err(e) => return finish(ctx, id, None, JobAction::Ensure, &call, Err(e)),
     };
     let loaded = ctx.store.load(id)?;
-    call.job = loaded.job.as_ref().map(|j| j.version);
+    let _doctor = hold_doctor(ctx, &loaded);
+    call.loaded(&loaded);
     match appointments::resolve(ctx, id, &Input::default())? {
         Some(appt) => ensure_locked(ctx, &appt, &loaded, &call),
         None => remove_locked(ctx, id, &loaded, &call, None),
@@ -761,8 +830,10 @@ pub(crate) fn run_job<T>(ctx: &Context, id: u64, grace_s: i64, settle: impl FnOn
     let _budget = budget(ctx);
     let _lock = lock(ctx, id)?;
     let loaded = ctx.store.load(id)?;
+    let _doctor = hold_doctor(ctx, &loaded);
     let Some(job) = loaded.job.clone().filter(|j| j.state == JobState::Queued) else { return Ok(None) };
-    let call = Call { snapshot_us: 0, from_job: true, job: Some(job.version) };
+    let mut call = Call { snapshot_us: 0, from_job: true, ..Call::default() };
+    call.loaded(&loaded);
     let result = match appointments::resolve(ctx, id, &Input::default()) {
         Ok(Some(appt)) => ensure_locked(ctx, &appt, &loaded, &call),
         Ok(None) if job_age_s(&job.created_at) < grace_s && job.action == JobAction::Ensure => {
@@ -823,7 +894,7 @@ fn attendee_email_ok(e: &str) -> bool {
 /// The event resource for an appointment: content from the site's template when it has one,
 /// else a default that carries no clinical notes; the patient (and the doctor's WordPress
 /// address, when it is not the calendar's own) as attendees, never as a room resource.
-fn event_body(ctx: &Context, a: &Appointment, account: Option<&str>) -> Result<(Value, String, Vec<String>)> {
+fn event_body(ctx: &Context, a: &Appointment, account: Option<&str>, template: Option<&(String, String)>) -> Result<(Value, String, Vec<String>)> {
     let services = if a.services.is_empty() { "Video consultation".to_string() } else { a.services.join(", ") };
     let fields = [
         ("service_name", services.as_str()),
@@ -842,9 +913,9 @@ fn event_body(ctx: &Context, a: &Appointment, account: Option<&str>) -> Result<(
         }
         out
     };
-    let (summary, description) = match ctx.store.event_template()? {
+    let (summary, description) = match template {
         Some((title, content)) if !title.trim().is_empty() || !content.trim().is_empty() => {
-            (plain(&fill(&title, false)), fill(&content, true))
+            (plain(&fill(title, false)), fill(content, true))
         }
         _ => {
             let with = if a.doctor_name.is_empty() { String::new() } else { format!(" with {}", plain(&a.doctor_name)) };

@@ -8,8 +8,10 @@
 //!
 //! Connections cost nothing on the way in and out of the pool: a checkout sends nothing to the
 //! server (no ping, no `COM_RESET_CONNECTION`, no `SET NAMES` again; prepared statements stay
-//! cached on the connection), so a native call's statements all run on the one connection the
-//! worker keeps between requests. A connection the server closed (restart, `KILL`,
+//! cached on the connection). A call's first named lock pins the connection it took to the
+//! thread ([`Conn`]): every statement of the call, its reads, writes and further locks, runs on
+//! that one connection, which goes back to the pool with the call's last lock, so a native
+//! call uses the one connection the worker keeps between requests. A connection the server closed (restart, `KILL`,
 //! `wait_timeout`) is noticed at checkout by one non-blocking peek at its socket and replaced, so
 //! a restarted MariaDB costs one reconnect and loses nothing. Because sessions are not reset,
 //! nothing here may leave session state behind (no `SET SESSION`, no user variables, locks only
@@ -17,12 +19,13 @@
 //! The schema version is checked once per [`Store`] (one per process and configuration) and
 //! again after any statement failed on a missing table or column.
 
+use std::cell::RefCell;
 use std::os::unix::io::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use mysql::prelude::Queryable;
-use mysql::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, PooledConn, TxOpts, params};
+use mysql::prelude::{AsStatement, Queryable};
+use mysql::{Binary, Opts, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, PooledConn, QueryResult, Statement, Text, TxOpts, params};
 use serde::Serialize;
 
 use crate::config::{Config, DbConfig, DbTarget};
@@ -172,21 +175,163 @@ pub struct Store {
     lock_ns: String,
     /// Whether the site's mapping table has `created_at` (4.x shape), learnt once it exists.
     pub(crate) mapping_created_at: std::sync::Arc<std::sync::OnceLock<bool>>,
+    /// Set once the site's posts table is known to exist.
+    pub(crate) posts_known: std::sync::Arc<std::sync::OnceLock<()>>,
+    /// Set once KiviCare's appointments table is known to exist.
+    pub(crate) appointments_known: std::sync::Arc<std::sync::OnceLock<()>>,
     /// `1 +` the schema-error epoch ([`crate::error::schema_error_epoch`]) at which the schema
     /// was last found current; 0 = not checked yet.
     schema_ok: std::sync::Arc<AtomicU64>,
+    /// This store's number (shared by its clones), for the call connection.
+    id: u64,
 }
 
-/// A MySQL named lock (`GET_LOCK`), held on its own connection until dropped.
+/// A MySQL named lock (`GET_LOCK`), held until dropped: on the thread's call connection when
+/// it took the lock there (see [`Conn`]), else on a connection of its own.
 pub struct LockGuard {
-    conn: PooledConn,
+    /// The connection the lock lives on, when it is not the call connection.
+    own: Option<PooledConn>,
     name: String,
+    /// The store whose call connection holds the lock.
+    pinned: Option<u64>,
 }
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
         // Best effort: if the connection broke, MySQL released the lock with it.
-        let _ = self.conn.exec_drop("DO RELEASE_LOCK(?)", (self.name.as_str(),));
+        if let Some(c) = self.own.as_mut() {
+            let _ = c.exec_drop("DO RELEASE_LOCK(?)", (self.name.as_str(),));
+            return;
+        }
+        if let Some(store) = self.pinned {
+            let name = std::mem::take(&mut self.name);
+            CALL_CONN.with(|slot| {
+                let mut slot = slot.borrow_mut();
+                let Some(pin) = slot.as_mut().filter(|p| p.store == store) else { return };
+                pin.locks = pin.locks.saturating_sub(1);
+                pin.pending.push(name);
+                if let Some(mut c) = pin.conn.take() {
+                    // Not lent out: release now (else the connection does when it comes back).
+                    pin.release_pending(&mut c);
+                    if pin.locks > 0 {
+                        pin.conn = Some(c);
+                    } else {
+                        *slot = None;
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// The connection a call keeps for all its statements: pinned to the thread by the first
+/// named lock the call takes ([`Store::try_lock`]), lent to every [`Store::conn`] of the same
+/// store on that thread while the lock is held, and given back to the pool when the call's
+/// last lock is released. So a call's lock, reads and writes share one connection and one
+/// checkout, and its locks are released on the connection that took them.
+struct Pinned {
+    store: u64,
+    /// `None` while lent out.
+    conn: Option<PooledConn>,
+    /// Lock guards alive on it.
+    locks: usize,
+    /// Locks to release once the connection is back.
+    pending: Vec<String>,
+}
+
+impl Pinned {
+    fn release_pending(&mut self, c: &mut PooledConn) {
+        for name in self.pending.drain(..) {
+            let _ = c.exec_drop("DO RELEASE_LOCK(?)", (name.as_str(),));
+        }
+    }
+}
+
+thread_local! {
+    static CALL_CONN: RefCell<Option<Pinned>> = const { RefCell::new(None) };
+}
+
+/// Stores made in this process, numbered: a call connection serves only its own store.
+static STORE_IDS: AtomicU64 = AtomicU64::new(1);
+
+/// A connection from [`Store::conn`]: the thread's call connection (given back to the call on
+/// drop) or a pooled one (given back to the pool).
+pub struct Conn {
+    inner: Option<PooledConn>,
+    /// The store whose call connection this is.
+    pinned: Option<u64>,
+}
+
+impl Conn {
+    fn pooled(c: PooledConn) -> Conn {
+        Conn { inner: Some(c), pinned: None }
+    }
+
+    fn get(&mut self) -> &mut PooledConn {
+        // `inner` is only emptied by `drop`.
+        self.inner.as_mut().expect("a connection until dropped")
+    }
+}
+
+impl std::ops::Deref for Conn {
+    type Target = PooledConn;
+    fn deref(&self) -> &PooledConn {
+        self.inner.as_ref().expect("a connection until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut PooledConn {
+        self.get()
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        let (Some(mut c), Some(store)) = (self.inner.take(), self.pinned) else { return };
+        CALL_CONN.with(|slot| {
+            let mut slot = slot.borrow_mut();
+            if let Some(pin) = slot.as_mut().filter(|p| p.store == store && p.conn.is_none()) {
+                pin.release_pending(&mut c);
+                if pin.locks > 0 {
+                    pin.conn = Some(c);
+                } else {
+                    *slot = None;
+                }
+            }
+        });
+    }
+}
+
+impl Queryable for Conn {
+    fn query_iter<T: AsRef<str>>(&mut self, query: T) -> mysql::Result<QueryResult<'_, '_, '_, Text>> {
+        self.get().query_iter(query)
+    }
+
+    fn prep<T: AsRef<str>>(&mut self, query: T) -> mysql::Result<Statement> {
+        self.get().prep(query)
+    }
+
+    fn close(&mut self, stmt: Statement) -> mysql::Result<()> {
+        self.get().close(stmt)
+    }
+
+    fn exec_iter<S, P>(&mut self, stmt: S, params: P) -> mysql::Result<QueryResult<'_, '_, '_, Binary>>
+    where
+        S: AsStatement,
+        P: Into<Params>,
+    {
+        self.get().exec_iter(stmt, params)
+    }
+
+    fn exec_batch<S, P, I>(&mut self, stmt: S, params: I) -> mysql::Result<()>
+    where
+        Self: Sized,
+        S: AsStatement,
+        P: Into<Params>,
+        I: IntoIterator<Item = P>,
+    {
+        self.get().exec_batch(stmt, params)
     }
 }
 
@@ -197,12 +342,34 @@ impl Store {
         use sha2::Digest;
         let h = sha2::Sha256::digest(format!("{}|{}", config.db.name, config.base_prefix).as_bytes());
         let lock_ns = h.iter().take(6).map(|b| format!("{b:02x}")).collect();
-        Store { pool, t: Tables::new(config), lock_ns, mapping_created_at: Default::default(), schema_ok: Default::default() }
+        Store {
+            pool,
+            t: Tables::new(config),
+            lock_ns,
+            mapping_created_at: Default::default(),
+            posts_known: Default::default(),
+            appointments_known: Default::default(),
+            schema_ok: Default::default(),
+            id: STORE_IDS.fetch_add(1, Ordering::Relaxed),
+        }
     }
 
-    /// A pooled connection, reused without any round trip. One the server has closed since it
-    /// was last used is dropped and replaced, so a restarted MySQL is reconnected.
-    pub fn conn(&self) -> Result<PooledConn> {
+    /// A connection: the call's own while one of its named locks is held on this thread (see
+    /// [`Conn`]), else a pooled one, reused without any round trip. A pooled connection the
+    /// server has closed since it was last used is dropped and replaced, so a restarted MySQL is
+    /// reconnected.
+    pub fn conn(&self) -> Result<Conn> {
+        let lent = CALL_CONN.with(|slot| {
+            let mut slot = slot.borrow_mut();
+            slot.as_mut().filter(|p| p.store == self.id).and_then(|p| p.conn.take())
+        });
+        if let Some(c) = lent {
+            return Ok(Conn { inner: Some(c), pinned: Some(self.id) });
+        }
+        self.pooled_conn().map(Conn::pooled)
+    }
+
+    fn pooled_conn(&self) -> Result<PooledConn> {
         // Every pooled connection may have died at once (a restart): try each, then a new one.
         for _ in 0..=POOL_MAX {
             let mut c = self.checkout()?;
@@ -236,12 +403,31 @@ impl Store {
     /// [`crate::retry::time_left`]); `None` when another process holds it.
     pub fn try_lock(&self, name: &str, wait: Duration) -> Result<Option<LockGuard>> {
         let wait = crate::retry::capped(wait);
+        // The thread's first lock pins its connection for the call (see [`Conn`]).
         let mut conn = self.conn()?;
+        let pin = conn.pinned.is_none()
+            && CALL_CONN.with(|slot| slot.borrow().is_none());
         let full = format!("kcm:{}:{name}", self.lock_ns);
         let got: Option<Option<i64>> = conn.exec_first("SELECT GET_LOCK(?, ?)", (full.as_str(), wait.as_secs_f64()))?;
-        match got.flatten() {
-            Some(1) => Ok(Some(LockGuard { conn, name: full })),
-            _ => Ok(None),
+        if got.flatten() != Some(1) {
+            return Ok(None);
+        }
+        if pin {
+            if let Some(c) = conn.inner.take() {
+                CALL_CONN.with(|slot| *slot.borrow_mut() = Some(Pinned { store: self.id, conn: Some(c), locks: 1, pending: vec![] }));
+            }
+            return Ok(Some(LockGuard { own: None, name: full, pinned: Some(self.id) }));
+        }
+        match conn.pinned {
+            Some(store) => {
+                CALL_CONN.with(|slot| {
+                    if let Some(p) = slot.borrow_mut().as_mut().filter(|p| p.store == store) {
+                        p.locks += 1;
+                    }
+                });
+                Ok(Some(LockGuard { own: None, name: full, pinned: Some(store) }))
+            }
+            None => Ok(Some(LockGuard { own: conn.inner.take(), name: full, pinned: None })),
         }
     }
 
@@ -597,6 +783,55 @@ impl Store {
             last_error: r.8,
             last_error_at: r.9,
         }))
+    }
+
+    /// Everything a doctor's state and token come from, in one statement: the token meta, the
+    /// connect flag (both as `get_meta` reads them) and our row.
+    pub fn doctor_state<Q: Queryable>(&self, q: &mut Q, doctor_id: u64) -> Result<(Option<String>, Option<String>, Option<DoctorRow>)> {
+        let (columns, join) = self.doctor_state_sql("x.id");
+        let row: Option<mysql::Row> = q.exec_first(format!("SELECT {columns} FROM (SELECT ? AS id) x {join}"), (doctor_id,))?;
+        Ok(row.map(|r| Self::doctor_state_from(&r, 0)).unwrap_or((None, None, None)))
+    }
+
+    /// The columns and the join that read [`Store::doctor_state`] for the doctor `id` (an SQL
+    /// expression), to be part of a larger statement.
+    pub(crate) fn doctor_state_sql(&self, id: &str) -> (String, String) {
+        let meta = |key: &str| {
+            format!("(SELECT meta_value FROM `{}` WHERE user_id = {id} AND meta_key = '{key}' ORDER BY umeta_id LIMIT 1)", self.t.usermeta)
+        };
+        (
+            format!(
+                "{}, {}, d.doctor_id, d.status, d.email, d.calendar_id, d.scopes, d.token_expires_at, \
+                 DATE_FORMAT(d.connected_at, '%Y-%m-%dT%H:%i:%sZ'), DATE_FORMAT(d.last_refresh_at, '%Y-%m-%dT%H:%i:%sZ'), \
+                 d.last_error, DATE_FORMAT(d.last_error_at, '%Y-%m-%dT%H:%i:%sZ')",
+                meta(meta::TOKEN),
+                meta(meta::CONNECT)
+            ),
+            format!("LEFT JOIN `{}` d ON d.doctor_id = {id}", self.t.doctors),
+        )
+    }
+
+
+    pub(crate) fn doctor_state_from(r: &mysql::Row, at: usize) -> (Option<String>, Option<String>, Option<DoctorRow>) {
+        let text = |i: usize| r.get::<Option<String>, _>(at + i).flatten();
+        let doctor = r.get::<Option<u64>, _>(at + 2).flatten().map(|id| DoctorRow {
+            doctor_id: id,
+            status: text(3).unwrap_or_default(),
+            email: text(4),
+            calendar_id: text(5),
+            scopes: text(6),
+            token_expires_at: r.get::<Option<i64>, _>(at + 7).flatten(),
+            connected_at: text(8),
+            last_refresh_at: text(9),
+            last_error: text(10),
+            last_error_at: text(11),
+        });
+        (text(0), text(1), doctor)
+    }
+
+    /// This store's number (shared by its clones).
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// Whether a WordPress user with this id exists (network-wide `{base}users`).

@@ -178,6 +178,32 @@ pub struct Loaded {
     pub job: Option<Job>,
     /// The first mapping row's `event_id`, `url`, `event_url`.
     pub mapping: Option<(String, String, String)>,
+    /// Which mapping rows the appointment has (what a write must replace).
+    pub mapping_rows: MappingRows,
+    /// The site's event template post (title, content), if it has one.
+    pub template: Option<(String, String)>,
+    /// The appointment's doctor (KiviCare's row, else our event's) with what their state and
+    /// token come from ([`Store::doctor_state`]).
+    pub doctor: Option<(u64, DoctorState)>,
+}
+
+/// A doctor's token meta, connect flag and our row, as [`Store::doctor_state`] reads them.
+pub type DoctorState = (Option<String>, Option<String>, Option<crate::store::DoctorRow>);
+
+/// An appointment's mapping rows as loaded under its lock: the first one's id and how many.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MappingRows {
+    pub first_id: Option<u64>,
+    pub count: u64,
+}
+
+/// An audit entry written with the call's other writes, in their transaction.
+#[derive(Debug, Clone)]
+pub struct AuditNote<'a> {
+    pub doctor_id: Option<u64>,
+    pub action: &'a str,
+    pub outcome: &'a str,
+    pub detail: String,
 }
 
 const ISO: &str = "'%Y-%m-%dT%H:%i:%sZ'";
@@ -296,22 +322,42 @@ impl Store {
         Ok(row.and_then(|r| event_from(&r, 0)))
     }
 
-    /// The event row, its job and the first mapping row, in one statement.
+    /// The event row, its job, the first mapping row (with how many there are) and the site's
+    /// event template, in one statement.
     pub fn load(&self, appointment_id: u64) -> Result<Loaded> {
         let mut c = self.conn()?;
+        let template = if Self::table_known(&mut c, &self.posts_known, &self.t.posts)? {
+            format!(
+                "(SELECT CONCAT(CHAR_LENGTH(post_title), ':', post_title, post_content) FROM `{}`
+                  WHERE post_type = 'kivicare_gmeet_tmp' AND post_status <> 'trash'
+                  ORDER BY (post_name = 'kivicare_doctor_gm_event_template') DESC, ID LIMIT 1)",
+                self.t.posts
+            )
+        } else {
+            "NULL".to_string()
+        };
+        let appointments = format!("{}kc_appointments", self.t.prefix());
+        // The doctor: the appointment's as KiviCare has it, else our event's (plain read).
+        let doctor = if Self::table_known(&mut c, &self.appointments_known, &appointments)? {
+            format!("COALESCE((SELECT ap.doctor_id FROM `{appointments}` ap WHERE ap.id = x.id), e.doctor_id)")
+        } else {
+            "e.doctor_id".to_string()
+        };
+        let (doctor_columns, doctor_join) = self.doctor_state_sql(&format!("({doctor})"));
         let row: Option<mysql::Row> = c.exec_first(
             format!(
-                "SELECT {}, {}, m.event_id, m.url, COALESCE(m.event_url, '')
+                "SELECT {}, {}, m.event_id, m.url, COALESCE(m.event_url, ''), m.id,
+                   (SELECT COUNT(*) FROM `{mapping}` WHERE appointment_id = x.id), {template}, {doctor}, {doctor_columns}
                  FROM (SELECT ? AS id) x
                  LEFT JOIN `{}` e ON e.appointment_id = x.id
                  LEFT JOIN `{}` j ON j.appointment_id = x.id
-                 LEFT JOIN `{}` m ON m.id = (SELECT MIN(id) FROM `{}` WHERE appointment_id = x.id)",
+                 LEFT JOIN `{mapping}` m ON m.id = (SELECT MIN(id) FROM `{mapping}` WHERE appointment_id = x.id)
+                 {doctor_join}",
                 event_columns("e"),
                 job_columns("j"),
                 self.t.events,
                 self.t.jobs,
-                self.t.mapping,
-                self.t.mapping
+                mapping = self.t.mapping,
             ),
             (appointment_id,),
         )?;
@@ -321,7 +367,49 @@ impl Store {
             let text = |i: usize| r.get::<Option<String>, _>(at + i).flatten().unwrap_or_default();
             (event_id, text(1), text(2))
         });
-        Ok(Loaded { event: event_from(&r, 0), job: job_from(&r, EVENT_COLUMNS), mapping })
+        let mapping_rows = MappingRows {
+            first_id: r.get::<Option<u64>, _>(at + 3).flatten(),
+            count: r.get::<Option<u64>, _>(at + 4).flatten().unwrap_or(0),
+        };
+        // Title and content in one column: the title's length (in characters), ':', both.
+        let template = r.get::<Option<String>, _>(at + 5).flatten().and_then(|v| {
+            let (len, rest) = v.split_once(':')?;
+            let len: usize = len.parse().ok()?;
+            let split = rest.char_indices().nth(len).map(|(i, _)| i).unwrap_or(rest.len());
+            Some((rest[..split].to_string(), rest[split..].to_string()))
+        });
+        let doctor = r
+            .get::<Option<u64>, _>(at + 6)
+            .flatten()
+            .filter(|d| *d > 0)
+            .map(|d| (d, Store::doctor_state_from(&r, at + 7)));
+        Ok(Loaded { event: event_from(&r, 0), job: job_from(&r, EVENT_COLUMNS), mapping, mapping_rows, template, doctor })
+    }
+
+    /// Whether the site has the table `name` (WordPress's posts table, where the event template
+    /// lives; KiviCare's appointments), learnt once it does: tests of the bare extension have
+    /// neither.
+    fn table_known<Q: Queryable>(q: &mut Q, known: &std::sync::OnceLock<()>, name: &str) -> Result<bool> {
+        if known.get().is_some() {
+            return Ok(true);
+        }
+        let found: Option<String> =
+            q.exec_first("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?", (name,))?;
+        if found.is_some() {
+            let _ = known.set(());
+        }
+        Ok(found.is_some())
+    }
+
+    fn audit_in<Q: Queryable>(&self, q: &mut Q, appointment_id: u64, note: &AuditNote<'_>) -> Result<()> {
+        q.exec_drop(
+            format!(
+                "INSERT INTO `{}` (created_at, doctor_id, appointment_id, action, outcome, detail) VALUES (UTC_TIMESTAMP(3), ?, ?, ?, ?, ?)",
+                self.t.audit
+            ),
+            (note.doctor_id, appointment_id, note.action, note.outcome, crate::redact::text(&note.detail)),
+        )?;
+        Ok(())
     }
 
     /// Records the intent to insert `e.event_id` before the insert is sent, so an event Google
@@ -363,9 +451,10 @@ impl Store {
         Ok(())
     }
 
-    /// Records the event and makes the mapping table hold exactly one row for the appointment,
-    /// in one transaction; ends the job the caller loaded (`job_version`), if any.
-    pub fn save_event(&self, e: &EventRow, local_now: &str, job_version: Option<u64>) -> Result<()> {
+    /// Records the event and makes the mapping table hold exactly one row for the appointment
+    /// (`rows`: what the caller loaded under the appointment's lock), ends the job the caller
+    /// loaded (`job_version`), if any, and writes the audit entry: one transaction, one commit.
+    pub fn save_event(&self, e: &EventRow, local_now: &str, job_version: Option<u64>, rows: MappingRows, note: &AuditNote<'_>) -> Result<()> {
         let mut c = self.conn()?;
         let mut tx = c.start_transaction(TxOpts::default())?;
         tx.exec_drop(
@@ -388,19 +477,15 @@ impl Store {
                 "snap" => e.snapshot_us, "cn" => e.conference_n, "o" => e.origin.as_str(),
             },
         )?;
-        let ids: Vec<u64> = tx.exec(
-            format!("SELECT id FROM `{}` WHERE appointment_id = ? ORDER BY id", self.t.mapping),
-            (e.appointment_id,),
-        )?;
         let has_created_at = self.mapping_has_created_at(&mut tx)?;
-        match ids.split_first() {
-            Some((first, rest)) => {
+        match rows.first_id {
+            Some(first) => {
                 tx.exec_drop(
                     format!("UPDATE `{}` SET event_id = ?, url = ?, event_url = ?, password = '' WHERE id = ?", self.t.mapping),
                     (&e.event_id, &e.meet_url, &e.event_url, first),
                 )?;
-                for id in rest {
-                    tx.exec_drop(format!("DELETE FROM `{}` WHERE id = ?", self.t.mapping), (id,))?;
+                if rows.count > 1 {
+                    tx.exec_drop(format!("DELETE FROM `{}` WHERE appointment_id = ? AND id <> ?", self.t.mapping), (e.appointment_id, first))?;
                 }
             }
             None if has_created_at => tx.exec_drop(
@@ -416,6 +501,7 @@ impl Store {
         if let Some(v) = job_version {
             tx.exec_drop(format!("DELETE FROM `{}` WHERE appointment_id = ? AND version = ?", self.t.jobs), (e.appointment_id, v))?;
         }
+        self.audit_in(&mut tx, e.appointment_id, note)?;
         tx.commit()?;
         Ok(())
     }
@@ -424,7 +510,8 @@ impl Store {
     /// generation kept, because Google reserves a deleted event's id, and the time of the PHP
     /// snapshot that asked for it, so an older snapshot cannot bring the event back), its
     /// mapping rows go, and the job the caller loaded ends.
-    pub fn forget(&self, appointment_id: u64, snapshot_us: u64, job_version: Option<u64>) -> Result<()> {
+    /// `note`, when given, is written in the same transaction (one commit).
+    pub fn forget(&self, appointment_id: u64, snapshot_us: u64, job_version: Option<u64>, note: Option<&AuditNote<'_>>) -> Result<()> {
         let mut c = self.conn()?;
         let mut tx = c.start_transaction(TxOpts::default())?;
         if snapshot_us > 0 {
@@ -448,6 +535,9 @@ impl Store {
         tx.exec_drop(format!("DELETE FROM `{}` WHERE appointment_id = ?", self.t.mapping), (appointment_id,))?;
         if let Some(v) = job_version {
             tx.exec_drop(format!("DELETE FROM `{}` WHERE appointment_id = ? AND version = ?", self.t.jobs), (appointment_id, v))?;
+        }
+        if let Some(note) = note {
+            self.audit_in(&mut tx, appointment_id, note)?;
         }
         tx.commit()?;
         Ok(())
@@ -645,24 +735,6 @@ impl Store {
     }
 
     // ----- content and history --------------------------------------------------------------
-
-    /// The site's event template post (title, content), if it has one.
-    pub fn event_template(&self) -> Result<Option<(String, String)>> {
-        let mut c = self.conn()?;
-        match c.exec_first::<(String, String), _, _>(
-            format!(
-                "SELECT post_title, post_content FROM `{}` WHERE post_type = 'kivicare_gmeet_tmp' AND post_status <> 'trash'
-                 ORDER BY (post_name = 'kivicare_doctor_gm_event_template') DESC, ID LIMIT 1",
-                self.t.posts
-            ),
-            (),
-        ) {
-            Ok(v) => Ok(v),
-            // A site without the posts table (tests of the bare extension) has no template.
-            Err(mysql::Error::MySqlError(e)) if e.code == 1146 => Ok(None),
-            Err(e) => Err(e.into()),
-        }
-    }
 
     pub fn audit_for(&self, appointment_id: u64, limit: u32) -> Result<Vec<AuditEntry>> {
         let mut c = self.conn()?;
