@@ -138,7 +138,7 @@ fn decide(ctx: &Context, id: u64, action: &str, (start, end): (DateTime<Utc>, Da
                     .map(|s| s.replace('T', " "))
                     .ok_or_else(|| Error::invalid_argument("the appointment's time cannot be written in its zone"))
             };
-            ctx.store.move_appointment(id, &local(start)?, &local(end)?, &utc_text(start), &utc_text(end))?;
+            ctx.store.move_appointment(id, (&local(start)?, &local(end)?), (&utc_text(start), &utc_text(end)))?;
         }
         c.exec_drop(
             format!("UPDATE `{}` SET flag = '', updated_at = UTC_TIMESTAMP() WHERE appointment_id = ? AND flag = ?", ctx.store.t.events),

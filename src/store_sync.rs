@@ -300,28 +300,9 @@ impl Store {
         etag: &str,
         updated: &str,
     ) -> Result<()> {
-        let p = self.t.prefix();
-        let (sd, st) = local.0.split_once(' ').unwrap_or((local.0, "00:00:00"));
-        let (ed, et) = local.1.split_once(' ').unwrap_or((local.1, "00:00:00"));
         let mut c = self.conn()?;
         let mut tx = c.start_transaction(mysql::TxOpts::default())?;
-        if has_utc {
-            tx.exec_drop(
-                format!(
-                    "UPDATE `{p}kc_appointments` SET appointment_start_date = ?, appointment_start_time = ?, appointment_end_date = ?,
-                     appointment_end_time = ?, appointment_start_utc = ?, appointment_end_utc = ? WHERE id = ?"
-                ),
-                (sd, st, ed, et, utc.0, utc.1, appointment_id),
-            )?;
-        } else {
-            tx.exec_drop(
-                format!(
-                    "UPDATE `{p}kc_appointments` SET appointment_start_date = ?, appointment_start_time = ?, appointment_end_date = ?,
-                     appointment_end_time = ? WHERE id = ?"
-                ),
-                (sd, st, ed, et, appointment_id),
-            )?;
-        }
+        self.write_appointment_times(&mut tx, appointment_id, local, utc, has_utc)?;
         tx.exec_drop(
             format!(
                 "UPDATE `{}` SET start_utc = ?, end_utc = ?, meet_url = ?, etag = ?, google_updated = ?, updated_at = UTC_TIMESTAMP() WHERE appointment_id = ?",
@@ -448,6 +429,39 @@ impl Store {
         )?;
         tx.exec_drop(format!("UPDATE `{}` SET url = ? WHERE appointment_id = ?", self.t.mapping), (meet_url, appointment_id))?;
         tx.commit()?;
+        Ok(())
+    }
+
+    /// Moves a KiviCare appointment to new times, as KiviCare stores them (the UTC columns too
+    /// when the table has them): a move made in Google accepted by an admin.
+    pub fn move_appointment(&self, appointment_id: u64, local: (&str, &str), utc: (&str, &str)) -> Result<()> {
+        let has_utc = self.appointments_have_utc()?;
+        let mut c = self.conn()?;
+        self.write_appointment_times(&mut c, appointment_id, local, utc, has_utc)
+    }
+
+    /// The one UPDATE of a KiviCare appointment's times (`local` as 'Y-m-d H:i:s').
+    fn write_appointment_times(&self, q: &mut impl mysql::prelude::Queryable, appointment_id: u64, local: (&str, &str), utc: (&str, &str), has_utc: bool) -> Result<()> {
+        let p = self.t.prefix();
+        let (sd, st) = local.0.split_once(' ').unwrap_or((local.0, "00:00:00"));
+        let (ed, et) = local.1.split_once(' ').unwrap_or((local.1, "00:00:00"));
+        if has_utc {
+            q.exec_drop(
+                format!(
+                    "UPDATE `{p}kc_appointments` SET appointment_start_date = ?, appointment_start_time = ?, appointment_end_date = ?,
+                     appointment_end_time = ?, appointment_start_utc = ?, appointment_end_utc = ? WHERE id = ?"
+                ),
+                (sd, st, ed, et, utc.0, utc.1, appointment_id),
+            )?;
+        } else {
+            q.exec_drop(
+                format!(
+                    "UPDATE `{p}kc_appointments` SET appointment_start_date = ?, appointment_start_time = ?, appointment_end_date = ?,
+                     appointment_end_time = ? WHERE id = ?"
+                ),
+                (sd, st, ed, et, appointment_id),
+            )?;
+        }
         Ok(())
     }
 
