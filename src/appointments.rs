@@ -84,6 +84,10 @@ impl Input {
                     let n: i64 = s.trim().parse().map_err(|_| Error::invalid_argument("appointment duration must be a number of minutes"))?;
                     m.insert("duration".into(), Value::from(n));
                 }
+                // A service row PHP sends as an empty array arrives as a JSON list: not a row.
+                if let Some(Value::Array(rows)) = m.get_mut("service_rows") {
+                    rows.retain(Value::is_object);
+                }
                 for (k, v) in m.clone() {
                     // PHP's empty array is a JSON list, also where a map is expected (`row`).
                     if v.is_null() || (k == "row" && v.as_array().is_some_and(|a| a.is_empty())) {
@@ -227,7 +231,9 @@ pub fn decide_times(input: &Input, stored: &[StoredTimes], doctor_tz: Option<&st
             (None, Some(minutes)) => Some(start + chrono::Duration::minutes(minutes)),
             (None, None) => None,
         };
-        if let Some(end) = end {
+        // An end not after the start (core 4.0.3 sends the booking moment as the start) says
+        // nothing usable: the row's times apply then.
+        if let Some(end) = end.filter(|e| *e > start) {
             return Ok(Some((start, end, zone)));
         }
     }
@@ -722,6 +728,16 @@ mod tests {
             "row": {"appointment_start_utc": "2031-01-15 08:00:00", "appointment_end_utc": "2031-01-15 09:00:00"}}));
         assert_eq!(decide(&i, None).0, "2031-01-15T12:00:00+00:00");
         assert_eq!(Input::from_value(&serde_json::json!({"duration": 0})).unwrap_err().code, crate::error::Code::InvalidArgument);
+        // A caller's end not after its start leaves the row's times in charge.
+        let i = input(serde_json::json!({"start": "2031-01-15 12:00:00", "end": "2031-01-15 11:00:00",
+            "row": {"appointment_start_utc": "2031-01-15 08:00:00", "appointment_end_utc": "2031-01-15 09:00:00"}}));
+        assert_eq!(decide(&i, None).0, "2031-01-15T08:00:00+00:00");
+    }
+
+    #[test]
+    fn service_rows_that_are_not_rows_are_ignored() {
+        let i = input(serde_json::json!({"service_rows": [[], {"name": "Video visit", "service_name_alias": null, "telemed_service": "yes"}]}));
+        assert_eq!(i.service_rows.map(|r| r.len()), Some(1));
     }
 
     #[test]
