@@ -16,10 +16,14 @@ defined( 'ABSPATH' ) || exit;
  *   `kc_meet_delete_event()`. Both return the extension's result and let its exceptions through,
  *   after recording them ({@see self::record_failure()}): callers turn them into what their
  *   caller expects, and must never let them escape into KiviCare core.
- * - Nothing is remembered between calls: the extension is idempotent (a repeated call answers
- *   `unchanged`, data read before its stored state answers `skipped`/`stale_snapshot`; the data
- *   carries `read_at`), so core 3.x's save filter once per telemed service and core 4.x's
- *   provider call followed by its actions each cost one native call and no Google request.
+ * - Every call goes to the extension, which is idempotent (a repeated call answers `unchanged`,
+ *   a delete with nothing left `skipped`/`no_event`, data read before its stored state
+ *   `skipped`/`stale_snapshot`; the data carries `read_at`): core 3.x's save filter once per
+ *   telemed service and core 4.x's provider call followed by its actions each cost one native
+ *   call and no Google request. Only what this request did is remembered, for reporting: when
+ *   core's actions (fired by WooCommerce's order handling, say) already made the change, a
+ *   caller that asks again right after gets that result (`created`, `deleted` …) instead of the
+ *   extension's "nothing to do" ({@see self::reported()}).
  * - {@see self::mapping()} reads the mapping on the extension's connection (falling back to
  *   `$wpdb` when the extension is unusable), cached for the request and dropped on every write.
  *
@@ -43,6 +47,14 @@ final class KC_Meet_Events {
 	 * @var int
 	 */
 	const MAX_ERRORS = 20;
+
+	/**
+	 * The last result of this request that changed something, by "blog:appointment":
+	 * `['op' => 'ensure'|'delete', 'result' => array]`.
+	 *
+	 * @var array<string, array>
+	 */
+	private static $changed = array();
 
 	/**
 	 * Mappings read in this request, by "blog:appointment" (false: none).
@@ -87,7 +99,7 @@ final class KC_Meet_Events {
 			self::record_failure( $appointment_id, $action, $e, $context );
 			throw $e;
 		}
-		$result = is_array( $result ) ? $result : array();
+		$result = self::reported( $appointment_id, 'ensure', is_array( $result ) ? $result : array() );
 		/**
 		 * Fires after each event operation of the extension.
 		 *
@@ -117,7 +129,7 @@ final class KC_Meet_Events {
 			self::record_failure( $appointment_id, 'delete', $e, $context );
 			throw $e;
 		}
-		$result = is_array( $result ) ? $result : array();
+		$result = self::reported( $appointment_id, 'delete', is_array( $result ) ? $result : array() );
 		/** This action is documented in includes/class-kc-meet-events.php */
 		do_action( 'kc_meet_event_result', $result, 'delete', $appointment_id, (string) $context );
 		return $result;
@@ -309,6 +321,35 @@ final class KC_Meet_Events {
 	 */
 	public static function reset() {
 		self::$mappings = array();
+		self::$changed  = array();
+	}
+
+	/**
+	 * The result to report for an operation: the extension's, unless it found nothing to do
+	 * (`unchanged`; a delete `skipped` for `no_event`) right after the same operation changed
+	 * the appointment in this request — then that change.
+	 *
+	 * @param int    $appointment_id Appointment.
+	 * @param string $op             ensure|delete.
+	 * @param array  $result         The extension's result.
+	 * @return array
+	 */
+	private static function reported( $appointment_id, $op, array $result ) {
+		$slot  = self::slot( $appointment_id );
+		$state = (string) ( $result['state'] ?? '' );
+		$noop  = 'ensure' === $op ? 'unchanged' === $state : ( 'skipped' === $state && 'no_event' === ( $result['reason'] ?? '' ) );
+		if ( $noop && isset( self::$changed[ $slot ] ) && $op === self::$changed[ $slot ]['op'] ) {
+			return self::$changed[ $slot ]['result'];
+		}
+		if ( $noop || 'skipped' === $state || 'failed' === $state ) {
+			unset( self::$changed[ $slot ] );
+		} else {
+			self::$changed[ $slot ] = array(
+				'op'     => $op,
+				'result' => $result,
+			);
+		}
+		return $result;
 	}
 
 	/**
