@@ -231,9 +231,7 @@ pub fn decide_times(input: &Input, stored: &[StoredTimes], doctor_tz: Option<&st
             (None, Some(minutes)) => Some(start + chrono::Duration::minutes(minutes)),
             (None, None) => None,
         };
-        // An end not after the start (core 4.0.3 sends the booking moment as the start) says
-        // nothing usable: the row's times apply then.
-        if let Some(end) = end.filter(|e| *e > start) {
+        if let Some(end) = end {
             return Ok(Some((start, end, zone)));
         }
     }
@@ -728,10 +726,6 @@ mod tests {
             "row": {"appointment_start_utc": "2031-01-15 08:00:00", "appointment_end_utc": "2031-01-15 09:00:00"}}));
         assert_eq!(decide(&i, None).0, "2031-01-15T12:00:00+00:00");
         assert_eq!(Input::from_value(&serde_json::json!({"duration": 0})).unwrap_err().code, crate::error::Code::InvalidArgument);
-        // A caller's end not after its start leaves the row's times in charge.
-        let i = input(serde_json::json!({"start": "2031-01-15 12:00:00", "end": "2031-01-15 11:00:00",
-            "row": {"appointment_start_utc": "2031-01-15 08:00:00", "appointment_end_utc": "2031-01-15 09:00:00"}}));
-        assert_eq!(decide(&i, None).0, "2031-01-15T08:00:00+00:00");
     }
 
     #[test]
