@@ -44,6 +44,23 @@ pub struct Input {
     /// When the plugin read this data (Unix seconds, e.g. `microtime(true)`); defaults to the
     /// call's start. Data read before the stored state was made never wins over it.
     pub read_at: Option<f64>,
+    /// The appointment's `kc_appointments` row as the plugin read it on WordPress's connection
+    /// (column => value, unconverted; columns other than the time columns are ignored). Its
+    /// times are decided here exactly as the database row's are ([`StoredTimes`]); the
+    /// explicit `start_utc`/`end_utc` and `start`/`end` win over it.
+    pub row: Option<serde_json::Map<String, Value>>,
+    /// The doctor's `timezone` user meta, raw (an unusable value is ignored, as in the database).
+    pub doctor_timezone: Option<String>,
+    /// Length in minutes: the end when `start` comes without `end` (KiviCare 4.x's meetings).
+    pub duration: Option<i64>,
+    /// The appointment's service rows as the plugin read them: `name` (`kc_services.name`),
+    /// `service_name_alias` and `telemed_service` (of the doctor's `kc_service_doctor_mapping`
+    /// row). The names of the telemed ones win over `services` (see [`service_label`]).
+    pub service_rows: Option<Vec<serde_json::Map<String, Value>>>,
+    /// PHP `date()` formats of the site (`date_format`, `time_format` options) for
+    /// `appointment_date` / `appointment_time` when those are not given.
+    pub date_format: Option<String>,
+    pub time_format: Option<String>,
 }
 
 impl Input {
@@ -63,8 +80,17 @@ impl Input {
                 if let Some(Value::Number(n)) = m.get("telemed").cloned() {
                     m.insert("telemed".into(), Value::Bool(n.as_i64() != Some(0)));
                 }
+                if let Some(Value::String(s)) = m.get("duration") {
+                    let n: i64 = s.trim().parse().map_err(|_| Error::invalid_argument("appointment duration must be a number of minutes"))?;
+                    m.insert("duration".into(), Value::from(n));
+                }
+                // A service row PHP sends as an empty array arrives as a JSON list: not a row.
+                if let Some(Value::Array(rows)) = m.get_mut("service_rows") {
+                    rows.retain(Value::is_object);
+                }
                 for (k, v) in m.clone() {
-                    if v.is_null() {
+                    // PHP's empty array is a JSON list, also where a map is expected (`row`).
+                    if v.is_null() || (k == "row" && v.as_array().is_some_and(|a| a.is_empty())) {
                         m.remove(&k);
                     }
                 }
@@ -73,10 +99,18 @@ impl Input {
                 // A time or zone that cannot be read would leave the event at another hour:
                 // refuse it rather than fall back to the stored time or the doctor's zone. A
                 // start without its end is fine (the stored times are used), but not a bad one.
-                for (what, t) in [("start_utc", &input.start_utc), ("end_utc", &input.end_utc), ("start", &input.start), ("end", &input.end)] {
+                for (what, t) in [("start_utc", &input.start_utc), ("end_utc", &input.end_utc)] {
                     if let Some(t) = t {
                         parse_dt(what, t)?;
                     }
+                }
+                for (what, t) in [("start", &input.start), ("end", &input.end)] {
+                    if let Some(t) = t {
+                        parse_moment(what, t)?;
+                    }
+                }
+                if input.duration.is_some_and(|d| !(1..=7 * 24 * 60).contains(&d)) {
+                    return Err(Error::invalid_argument("appointment duration must be between 1 minute and 7 days"));
                 }
                 if let Some(z) = &input.timezone {
                     parse_timezone(z).map_err(|_| {
@@ -92,8 +126,193 @@ impl Input {
     /// Whether the plugin passed no snapshot of the appointment (no doctor, no time): then the
     /// database is the only source.
     pub(crate) fn is_empty(&self) -> bool {
-        self.doctor_id.is_none() && self.start_utc.is_none() && self.start.is_none()
+        self.doctor_id.is_none() && self.start_utc.is_none() && self.start.is_none() && self.row.is_none()
     }
+
+    /// The time columns of the `row` the plugin passed.
+    fn stored_times(&self) -> Option<StoredTimes> {
+        let row = self.row.as_ref()?;
+        let text = |k: &str| row.get(k).and_then(json_text);
+        let join = |d: Option<String>, t: Option<String>| d.zip(t).map(|(d, t)| format!("{d} {t}"));
+        Some(StoredTimes {
+            start_local: join(text("appointment_start_date"), text("appointment_start_time")),
+            // 3.x rows may leave the end date empty: the appointment ends on its start day.
+            end_local: join(text("appointment_end_date").or_else(|| text("appointment_start_date")), text("appointment_end_time")),
+            start_utc: text("appointment_start_utc"),
+            end_utc: text("appointment_end_utc"),
+            timezone: text("appointment_timezone"),
+        })
+    }
+}
+
+/// A JSON value of a raw column as text; `None` when null, empty or a zero date.
+fn json_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+    .filter(|s| !s.is_empty() && !s.starts_with("0000"))
+}
+
+/// The name an appointment's service goes by: the doctor's `service_name_alias` when set, else
+/// the service's own `name` (KIVICARE.md, `kc_service_doctor_mapping`). The one place of that rule.
+pub fn service_label(name: Option<&str>, alias: Option<&str>) -> String {
+    alias.map(str::trim).filter(|a| !a.is_empty()).or(name.map(str::trim)).unwrap_or_default().to_string()
+}
+
+/// Whether a `kc_service_doctor_mapping.telemed_service` value marks a video consultation.
+pub fn is_telemed_flag(flag: Option<&str>) -> bool {
+    flag.is_some_and(|f| f.trim().eq_ignore_ascii_case("yes"))
+}
+
+/// The time columns of a `kc_appointments` row, unconverted.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoredTimes {
+    /// `appointment_start_date` + `appointment_start_time` (local).
+    pub start_local: Option<String>,
+    /// `appointment_end_date` (else the start date) + `appointment_end_time` (local).
+    pub end_local: Option<String>,
+    /// `appointment_start_utc` / `appointment_end_utc` (4.2+, NULL on older rows).
+    pub start_utc: Option<String>,
+    pub end_utc: Option<String>,
+    /// `appointment_timezone` (4.2+, column default 'UTC').
+    pub timezone: Option<String>,
+}
+
+impl StoredTimes {
+    /// The zone the row names, when it is a real choice: always when the row has UTC times, but
+    /// not the column default 'UTC' of a row without them (core < 4.2 wrote local times only).
+    fn zone(&self) -> Option<SiteTz> {
+        let name = self.timezone.as_deref().map(str::trim).filter(|z| !z.is_empty())?;
+        if self.start_utc.is_none() && name.eq_ignore_ascii_case("UTC") {
+            return None;
+        }
+        parse_timezone(name).ok()
+    }
+
+    /// Start and end in UTC: the UTC columns when set (an end missing there keeps the local
+    /// columns' length), else the local columns in `zone`. `None` when the row has no usable time.
+    fn instants(&self, zone: SiteTz) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let local = |s: &Option<String>| s.as_deref().and_then(|s| parse_dt("time", s).ok());
+        let (ls, le) = (local(&self.start_local), local(&self.end_local));
+        if let Some(start) = local(&self.start_utc) {
+            let end = local(&self.end_utc).or_else(|| ls.zip(le).filter(|(s, e)| e > s).map(|(s, e)| start + (e - s)))?;
+            return Some((start.and_utc(), end.and_utc()));
+        }
+        Some((local_to_utc(ls?, zone), local_to_utc(le?, zone)))
+    }
+}
+
+/// Which time applies to an appointment and in which zone, from what the plugin passed
+/// (`input`), the row's time columns (`stored`: the plugin's `row`, then the extension's own
+/// read), the doctor's `timezone` meta and the site's zone.
+///
+/// Zone: the caller's `timezone`, else the row's ([`StoredTimes::zone`]), else the doctor's
+/// meta, else the site's. Times: the caller's `start_utc`/`end_utc`; else the caller's
+/// `start` with `end` or `duration` (local in the zone, or RFC 3339 with an offset); else the
+/// first of `stored` with a usable time. Local times in a DST gap or overlap are resolved by
+/// [`local_to_utc`]. `None` when nothing gives both a start and an end.
+pub fn decide_times(input: &Input, stored: &[StoredTimes], doctor_tz: Option<&str>, site: SiteTz) -> Result<Option<(DateTime<Utc>, DateTime<Utc>, SiteTz)>> {
+    let zone = input
+        .timezone
+        .as_deref()
+        .and_then(|z| parse_timezone(z).ok())
+        .or_else(|| stored.iter().find_map(StoredTimes::zone))
+        .or_else(|| doctor_tz.map(str::trim).filter(|z| !z.is_empty()).and_then(|z| parse_timezone(z).ok()))
+        .unwrap_or(site);
+    if let (Some(s), Some(e)) = (input.start_utc.as_ref(), input.end_utc.as_ref()) {
+        return Ok(Some((parse_dt("start_utc", s)?.and_utc(), parse_dt("end_utc", e)?.and_utc(), zone)));
+    }
+    if let Some(s) = input.start.as_ref() {
+        let start = parse_moment("start", s)?.in_zone(zone);
+        let end = match (input.end.as_ref(), input.duration) {
+            (Some(e), _) => Some(parse_moment("end", e)?.in_zone(zone)),
+            (None, Some(minutes)) => Some(start + chrono::Duration::minutes(minutes)),
+            (None, None) => None,
+        };
+        if let Some(end) = end {
+            return Ok(Some((start, end, zone)));
+        }
+    }
+    Ok(stored.iter().find_map(|t| t.instants(zone)).map(|(s, e)| (s, e, zone)))
+}
+
+/// A time the plugin passed: local (in the appointment's zone) or an instant with its offset.
+enum Moment {
+    Local(NaiveDateTime),
+    Instant(DateTime<Utc>),
+}
+
+impl Moment {
+    fn in_zone(self, zone: SiteTz) -> DateTime<Utc> {
+        match self {
+            Moment::Local(t) => local_to_utc(t, zone),
+            Moment::Instant(t) => t,
+        }
+    }
+}
+
+/// 'Y-m-d H:i(:s)' (local), or ISO 8601 / RFC 3339 with `Z` or an offset (what core 4.x's
+/// `update_meeting` sends).
+fn parse_moment(what: &str, s: &str) -> Result<Moment> {
+    let t = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(&t.replacen(' ', "T", 1)) {
+        return Ok(Moment::Instant(t.with_timezone(&Utc)));
+    }
+    for f in ["%Y-%m-%dT%H:%M%:z", "%Y-%m-%d %H:%M%:z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"] {
+        if let Ok(t) = DateTime::parse_from_str(t, f) {
+            return Ok(Moment::Instant(t.with_timezone(&Utc)));
+        }
+    }
+    parse_dt(what, t).map(Moment::Local)
+}
+
+/// Formats `t` with a PHP `date()` format (the site's `date_format` / `time_format`), in
+/// English. Unknown letters are kept as they are; `\` escapes the next character.
+pub fn php_date(t: &DateTime<chrono::FixedOffset>, format: &str) -> String {
+    use chrono::{Datelike, Timelike};
+    let mut out = String::new();
+    let mut chars = format.chars();
+    while let Some(c) = chars.next() {
+        let piece = match c {
+            '\\' => chars.next().map(String::from).unwrap_or_default(),
+            'd' => t.format("%d").to_string(),
+            'D' => t.format("%a").to_string(),
+            'j' => t.day().to_string(),
+            'l' => t.format("%A").to_string(),
+            'N' => t.weekday().number_from_monday().to_string(),
+            'w' => t.weekday().num_days_from_sunday().to_string(),
+            'S' => match (t.day() % 10, t.day()) {
+                (_, 11..=13) => "th",
+                (1, _) => "st",
+                (2, _) => "nd",
+                (3, _) => "rd",
+                _ => "th",
+            }
+            .to_string(),
+            'F' => t.format("%B").to_string(),
+            'M' => t.format("%b").to_string(),
+            'm' => t.format("%m").to_string(),
+            'n' => t.month().to_string(),
+            'Y' => t.year().to_string(),
+            'y' => t.format("%y").to_string(),
+            'a' => if t.hour() < 12 { "am" } else { "pm" }.to_string(),
+            'A' => if t.hour() < 12 { "AM" } else { "PM" }.to_string(),
+            'g' => t.hour12().1.to_string(),
+            'G' => t.hour().to_string(),
+            'h' => format!("{:02}", t.hour12().1),
+            'H' => format!("{:02}", t.hour()),
+            'i' => format!("{:02}", t.minute()),
+            's' => format!("{:02}", t.second()),
+            'P' => t.format("%:z").to_string(),
+            'O' => t.format("%z").to_string(),
+            'U' => t.timestamp().to_string(),
+            other => other.to_string(),
+        };
+        out.push_str(&piece);
+    }
+    out
 }
 
 /// A resolved appointment.
@@ -190,6 +409,8 @@ struct Row {
 
 /// Separates the services in [`read_row`]'s list (ASCII unit separator: not in a name).
 const SERVICE_SEPARATOR: char = '\u{1f}';
+/// Separates a service's fields in that list (ASCII record separator).
+const SERVICE_FIELD: char = '\u{1e}';
 
 /// The appointment row with its patient, doctor, doctor's zone, clinic and services, in one
 /// statement (plain reads, no locks).
@@ -209,8 +430,8 @@ fn read_row(ctx: &Context, id: u64) -> Result<Option<Row>> {
                (SELECT meta_value FROM `{b}usermeta` WHERE user_id = a.doctor_id AND meta_key = 'timezone' ORDER BY umeta_id LIMIT 1) AS kcm_doctor_tz,
                cl.name AS kcm_clinic_name, cl.address AS kcm_clinic_address, cl.city AS kcm_clinic_city,
                cl.postal_code AS kcm_clinic_postal, cl.country AS kcm_clinic_country,
-               -- A video consultation: one of its services is mapped telemed for this doctor and clinic.
-               (SELECT GROUP_CONCAT(CONCAT(COALESCE(sdm.telemed_service, 'no'), ':', COALESCE(NULLIF(sdm.service_name_alias, ''), s.name, ''))
+               -- The appointment's services, with this doctor's and clinic's mapping.
+               (SELECT GROUP_CONCAT(CONCAT_WS('{SERVICE_FIELD}', COALESCE(sdm.telemed_service, ''), COALESCE(sdm.service_name_alias, ''), COALESCE(s.name, ''))
                          ORDER BY asm.id SEPARATOR '{SERVICE_SEPARATOR}')
                 FROM `{p}kc_appointment_service_mapping` asm
                 LEFT JOIN `{p}kc_services` s ON s.id = asm.service_id
@@ -258,18 +479,27 @@ fn read_row(ctx: &Context, id: u64) -> Result<Option<Row>> {
             .collect::<Vec<_>>()
             .join(", ");
     }
-    let services: Vec<(String, String)> = raw("kcm_services")
+    // Each service as `telemed_service FIELD alias FIELD name`: the rules of what a telemed service
+    // is and which name it shows are service_label() and is_telemed_flag(), not SQL.
+    let services: Vec<(Option<String>, Option<String>, Option<String>)> = raw("kcm_services")
         .map(|list| {
             list.split(SERVICE_SEPARATOR)
                 .map(|s| {
-                    let (telemed, name) = s.split_once(':').unwrap_or((s, ""));
-                    (name.to_string(), telemed.to_string())
+                    let mut f = s.split(SERVICE_FIELD).map(|v| Some(v.to_string()).filter(|v| !v.is_empty()));
+                    let telemed = f.next().flatten();
+                    let alias = f.next().flatten();
+                    let name = f.next().flatten();
+                    (name, alias, telemed)
                 })
                 .collect()
         })
         .unwrap_or_default();
-    r.telemed = services.iter().any(|(_, t)| t == "yes");
-    r.services = services.into_iter().filter(|(_, t)| t == "yes").map(|(n, _)| n).collect();
+    r.telemed = services.iter().any(|(_, _, t)| is_telemed_flag(t.as_deref()));
+    r.services = services
+        .into_iter()
+        .filter(|(_, _, t)| is_telemed_flag(t.as_deref()))
+        .map(|(name, alias, _)| service_label(name.as_deref(), alias.as_deref()))
+        .collect();
     Ok(Some(r))
 }
 
@@ -305,22 +535,16 @@ pub fn resolve(ctx: &Context, id: u64, input: &Input) -> Result<Option<Appointme
     if doctor_id == 0 {
         return Err(Error::invalid_argument(format!("appointment {id} has no doctor")));
     }
-    // 4.2+ rows carry their zone; its column default 'UTC' says nothing about older rows.
-    let zone_name = input.timezone.clone().or(row.timezone.clone().filter(|z| !z.is_empty() && z != "UTC")).or(row.doctor_tz.clone());
-    let zone = match zone_name {
-        Some(z) => parse_timezone(&z).unwrap_or(ctx.config.timezone),
-        None => ctx.config.timezone,
+    let db_times = StoredTimes {
+        start_local: row.start_local.clone(),
+        end_local: row.end_local.clone(),
+        start_utc: row.start_utc.clone(),
+        end_utc: row.end_utc.clone(),
+        timezone: row.timezone.clone(),
     };
-    // UTC columns first, then local wall times in the zone.
-    let (start, end) = if let (Some(s), Some(e)) = (input.start_utc.as_ref(), input.end_utc.as_ref()) {
-        (parse_dt("start_utc", s)?.and_utc(), parse_dt("end_utc", e)?.and_utc())
-    } else if let (Some(s), Some(e)) = (input.start.as_ref(), input.end.as_ref()) {
-        (local_to_utc(parse_dt("start", s)?, zone), local_to_utc(parse_dt("end", e)?, zone))
-    } else if let (Some(s), Some(e)) = (row.start_utc.as_ref(), row.end_utc.as_ref()) {
-        (parse_dt("start_utc", s)?.and_utc(), parse_dt("end_utc", e)?.and_utc())
-    } else if let (Some(s), Some(e)) = (row.start_local.as_ref(), row.end_local.as_ref()) {
-        (local_to_utc(parse_dt("start", s)?, zone), local_to_utc(parse_dt("end", e)?, zone))
-    } else {
+    let stored: Vec<StoredTimes> = input.stored_times().into_iter().chain([db_times]).collect();
+    let doctor_tz = input.doctor_timezone.as_deref().filter(|z| !z.trim().is_empty()).or(row.doctor_tz.as_deref());
+    let Some((start, end, zone)) = decide_times(input, &stored, doctor_tz, ctx.config.timezone)? else {
         return Err(Error::invalid_argument(format!("appointment {id} has no start and end time")));
     };
     if end <= start {
@@ -330,6 +554,32 @@ pub fn resolve(ctx: &Context, id: u64, input: &Input) -> Result<Option<Appointme
         SiteTz::Named(tz) => tz.offset_from_utc_datetime(&start.naive_utc()).fix(),
         SiteTz::Offset(o) => o,
     });
+    // Services: the telemed ones of the rows the plugin read, else its list, else ours.
+    let handed_rows = input.service_rows.as_ref().map(|rows| {
+        let text = |r: &serde_json::Map<String, Value>, k: &str| r.get(k).and_then(json_text);
+        let telemed: Vec<String> = rows
+            .iter()
+            .filter(|r| is_telemed_flag(text(r, "telemed_service").as_deref()))
+            .map(|r| service_label(text(r, "name").as_deref(), text(r, "service_name_alias").as_deref()))
+            .filter(|n| !n.is_empty())
+            .fold(Vec::new(), |mut v, n| {
+                if !v.contains(&n) {
+                    v.push(n);
+                }
+                v
+            });
+        telemed
+    });
+    let handed_telemed = handed_rows.as_ref().is_some_and(|names| !names.is_empty());
+    let services = handed_rows.filter(|n| !n.is_empty()).or(input.services.clone().filter(|s| !s.is_empty())).unwrap_or(row.services);
+    let format_or = |given: &Option<String>, format: &Option<String>, default: &str| {
+        given.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| match format.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+            Some(f) => php_date(&local, f),
+            None => local.format(default).to_string(),
+        })
+    };
+    let appointment_date = format_or(&input.appointment_date, &input.date_format, "%Y-%m-%d");
+    let appointment_time = format_or(&input.appointment_time, &input.time_format, "%H:%M");
     let pick = |a: &Option<String>, b: String| a.clone().filter(|s| !s.is_empty()).unwrap_or(b);
     Ok(Some(Appointment {
         id,
@@ -340,8 +590,8 @@ pub fn resolve(ctx: &Context, id: u64, input: &Input) -> Result<Option<Appointme
         start,
         end,
         zone,
-        telemed: input.telemed.unwrap_or(false) || row.telemed,
-        services: input.services.clone().filter(|s| !s.is_empty()).unwrap_or(row.services),
+        telemed: input.telemed.unwrap_or(false) || handed_telemed || row.telemed,
+        services,
         patient_name: pick(&input.patient_name, row.patient_name),
         patient_email: pick(&input.patient_email, row.patient_email),
         doctor_name: pick(&input.doctor_name, row.doctor_name),
@@ -349,8 +599,8 @@ pub fn resolve(ctx: &Context, id: u64, input: &Input) -> Result<Option<Appointme
         clinic_name: pick(&input.clinic_name, row.clinic_name),
         clinic_address: pick(&input.clinic_address, row.clinic_address),
         description: pick(&input.description, row.description),
-        appointment_date: pick(&input.appointment_date, local.format("%Y-%m-%d").to_string()),
-        appointment_time: pick(&input.appointment_time, local.format("%H:%M").to_string()),
+        appointment_date,
+        appointment_time,
     }))
 }
 
@@ -419,5 +669,108 @@ mod tests {
         for z in ["", "UTC", "Europe/Berlin", "+05:30", "UTC-3"] {
             assert_eq!(Input::from_value(&serde_json::json!({"timezone": z})).unwrap().timezone.as_deref(), Some(z));
         }
+    }
+
+    fn berlin() -> SiteTz {
+        SiteTz::Named(chrono_tz::Europe::Berlin)
+    }
+
+    fn input(v: serde_json::Value) -> Input {
+        Input::from_value(&v).unwrap()
+    }
+
+    fn decide(i: &Input, doctor_tz: Option<&str>) -> (String, String, Option<String>) {
+        let stored: Vec<StoredTimes> = i.stored_times().into_iter().collect();
+        let (s, e, z) = decide_times(i, &stored, doctor_tz, SiteTz::Named(chrono_tz::UTC)).unwrap().unwrap();
+        (rfc3339_in(s, z), rfc3339_in(e, z), iana_name(z))
+    }
+
+    #[test]
+    fn a_row_with_utc_times_uses_them_in_its_own_zone() {
+        let i = input(serde_json::json!({"row": {
+            "appointment_start_date": "2031-07-01", "appointment_start_time": "10:00:00",
+            "appointment_end_date": "2031-07-01", "appointment_end_time": "10:30:00",
+            "appointment_start_utc": "2031-07-01 08:00:00", "appointment_end_utc": "2031-07-01 08:30:00",
+            "appointment_timezone": "Europe/Berlin", "visit_type": "x"}}));
+        let expected_offset = rfc3339_in(local_to_utc(at("2031-07-01 10:00:00"), berlin()), berlin())[19..].to_string();
+        let (s, e, z) = decide(&i, Some("America/New_York"));
+        assert_eq!(s, format!("2031-07-01T10:00:00{expected_offset}"));
+        assert_eq!(e, format!("2031-07-01T10:30:00{expected_offset}"));
+        assert_eq!(z.as_deref(), Some("Europe/Berlin"));
+    }
+
+    #[test]
+    fn a_row_without_utc_times_ignores_the_utc_column_default_and_takes_the_doctors_zone() {
+        let i = input(serde_json::json!({"row": {
+            "appointment_start_date": "2031-01-15", "appointment_start_time": "10:00:00",
+            "appointment_end_date": "2031-01-15", "appointment_end_time": "10:30:00",
+            "appointment_start_utc": null, "appointment_end_utc": null, "appointment_timezone": "UTC"}}));
+        let (s, _, z) = decide(&i, Some("America/New_York"));
+        assert_eq!(s, "2031-01-15T10:00:00-05:00");
+        assert_eq!(z.as_deref(), Some("America/New_York"));
+        // Without the doctor's zone: the site's.
+        assert_eq!(decide(&i, None).0, "2031-01-15T10:00:00+00:00");
+    }
+
+    #[test]
+    fn a_row_with_utc_times_and_the_utc_zone_is_in_utc_whatever_the_doctor_says() {
+        let i = input(serde_json::json!({"row": {
+            "appointment_start_utc": "2031-01-15 10:00:00", "appointment_end_utc": "2031-01-15 10:30:00", "appointment_timezone": "UTC"}}));
+        assert_eq!(decide(&i, Some("America/New_York")).0, "2031-01-15T10:00:00+00:00");
+    }
+
+    #[test]
+    fn a_missing_utc_end_keeps_the_local_length() {
+        let i = input(serde_json::json!({"row": {
+            "appointment_start_date": "2031-01-15", "appointment_start_time": "10:00:00",
+            "appointment_end_date": "", "appointment_end_time": "10:45:00",
+            "appointment_start_utc": "2031-01-15 09:00:00", "appointment_end_utc": null, "appointment_timezone": "Europe/Berlin"}}));
+        let (s, e, _) = decide(&i, None);
+        assert_eq!((&s[..19], &e[..19]), ("2031-01-15T10:00:00", "2031-01-15T10:45:00"));
+    }
+
+    #[test]
+    fn local_row_times_in_a_dst_gap_move_forward() {
+        let i = input(serde_json::json!({"row": {
+            "appointment_start_date": "2026-03-08", "appointment_start_time": "02:30:00",
+            "appointment_end_date": "2026-03-08", "appointment_end_time": "03:30:00"}}));
+        assert_eq!(decide(&i, Some("America/New_York")).0, "2026-03-08T03:30:00-04:00");
+    }
+
+    #[test]
+    fn core_start_with_a_duration_or_an_offset_is_read_here() {
+        let i = input(serde_json::json!({"start": "2031-01-15 10:00:00", "duration": "45", "timezone": "America/New_York"}));
+        let (s, e, _) = decide(&i, None);
+        assert_eq!((s.as_str(), e.as_str()), ("2031-01-15T10:00:00-05:00", "2031-01-15T10:45:00-05:00"));
+        let i = input(serde_json::json!({"start": "2031-01-15T10:00:00+01:00", "end": "2031-01-15T11:00:00+01:00", "timezone": "America/New_York"}));
+        assert_eq!(decide(&i, None).0, "2031-01-15T04:00:00-05:00");
+        // The caller's explicit times win over the row it passed.
+        let i = input(serde_json::json!({"start": "2031-01-15 12:00:00", "end": "2031-01-15 13:00:00",
+            "row": {"appointment_start_utc": "2031-01-15 08:00:00", "appointment_end_utc": "2031-01-15 09:00:00"}}));
+        assert_eq!(decide(&i, None).0, "2031-01-15T12:00:00+00:00");
+        assert_eq!(Input::from_value(&serde_json::json!({"duration": 0})).unwrap_err().code, crate::error::Code::InvalidArgument);
+    }
+
+    #[test]
+    fn service_rows_that_are_not_rows_are_ignored() {
+        let i = input(serde_json::json!({"service_rows": [[], {"name": "Video visit", "service_name_alias": null, "telemed_service": "yes"}]}));
+        assert_eq!(i.service_rows.map(|r| r.len()), Some(1));
+    }
+
+    #[test]
+    fn a_service_goes_by_its_alias_when_the_doctor_set_one() {
+        assert_eq!(service_label(Some("Video visit"), Some(" Online consultation ")), "Online consultation");
+        assert_eq!(service_label(Some("Video visit"), Some("")), "Video visit");
+        assert_eq!(service_label(Some("Video visit"), None), "Video visit");
+        assert!(is_telemed_flag(Some("yes")) && !is_telemed_flag(Some("no")) && !is_telemed_flag(None));
+    }
+
+    #[test]
+    fn php_date_formats_like_wordpress_in_english() {
+        let t = DateTime::parse_from_rfc3339("2031-01-03T14:05:09+01:00").unwrap();
+        assert_eq!(php_date(&t, "F j, Y"), "January 3, 2031");
+        assert_eq!(php_date(&t, "g:i a"), "2:05 pm");
+        assert_eq!(php_date(&t, "d/m/Y H:i"), "03/01/2031 14:05");
+        assert_eq!(php_date(&t, "jS \\o\\f M"), "3rd of Jan");
     }
 }

@@ -13,26 +13,40 @@ defined( 'ABSPATH' ) || exit;
  *
  * `$wpdb` is the connection KiviCare core writes with: inside core 4.x's open transaction it sees
  * the new (uncommitted) appointment row and its service rows, which the extension's own
- * connection cannot see. Plain, non-locking SELECTs only.
+ * connection cannot see. Plain, non-locking SELECTs only. The plugin converts, the extension
+ * decides: what is read here is handed over raw, and every rule about it lives in
+ * `src/appointments.rs`.
  *
- * What is read:
- * - `{prefix}kc_appointments`: doctor, patient, clinic, status, description and the time —
- *   `appointment_start_utc`/`appointment_end_utc` when those columns exist and are set (4.2+),
- *   else the local date/time columns plus `appointment_timezone` (when it holds a real zone: a row
- *   without UTC times keeps the column default 'UTC', which is ignored), else nothing about the
- *   zone (the extension then uses the doctor's `timezone` meta, else the site's);
+ * What is read and handed over:
+ * - `{prefix}kc_appointments`: doctor, patient, clinic, status, description, and the time columns
+ *   unconverted as `row` (local date/time columns, `appointment_start_utc`/`_end_utc`,
+ *   `appointment_timezone`). Which of them applies, the 'UTC' column default of a row without
+ *   UTC times, the doctor's and the site's zone, DST gaps and overlaps: decided by the extension
+ *   (`decide_times()`);
+ * - the doctor's `timezone` user meta, raw, as `doctor_timezone`;
  * - `{prefix}kc_clinics`: name; address = address, city, postal code, country joined by ", ";
  * - the patient and doctor users: display name and e-mail;
- * - telemed services: `kc_appointment_service_mapping` ⨝ `kc_service_doctor_mapping`
- *   (`telemed_service = 'yes'` for the appointment's doctor and clinic) ⨝ `kc_services` (name).
+ * - the appointment's service rows (`kc_appointment_service_mapping` ⨝ `kc_services` ⨝ the
+ *   doctor's `kc_service_doctor_mapping` for the clinic) as `service_rows`: `name`,
+ *   `service_name_alias`, `telemed_service`. Which are video consultations and the name each goes
+ *   by (the alias first): decided by the extension (`service_label()`);
+ * - the site's `date_format` / `time_format`; `appointment_date` / `appointment_time` are the
+ *   row's local date and time columns in those formats (what KiviCare shows; no conversion);
+ * - `read_at`: when the reading started, so the extension never lets older data win.
  *
- * What core handed over (normalized by {@see self::from_core3()} / {@see self::from_core4()}) is
- * merged in: it fills what the tables do not know (no row yet, no service rows yet). When the row
- * is readable its times always win over core's (`start_time` is "now" when core 4.x regenerates a
- * link, the booking moment in 4.0.3). `status` given by the caller wins over the row's;
- * without a row, `_status_fallback` (from_core4(): 1) applies.
- * `telemed` is true when the caller says so or a telemed service is found, false when the
- * appointment's service rows are readable and none is a telemed service, and left out otherwise.
+ * Merge rules of what core handed over (normalized by {@see self::from_core3()} /
+ * {@see self::from_core4()}), and where each lives:
+ * - ids: the row's, else core's (here);
+ * - `status`: the caller's, else the row's; without a row, `_status_fallback` (from_core4(): 1)
+ *   (here);
+ * - times: when the row is readable only the row is handed over, so its times always win over
+ *   core's (`start_time` is "now" when core 4.x regenerates a link, the booking moment in 4.0.3)
+ *   (here); without a row core's `start`/`end`/`duration`/`timezone` are handed over and the
+ *   extension reads them (local or ISO 8601 with offset, end from the duration);
+ * - services: the telemed rows' names win over core's list (`services`), which wins over what the
+ *   extension reads itself (extension); `telemed` is true when the caller says so or a telemed
+ *   row is found (extension);
+ * - people, clinic, description: the tables', else core's (here).
  *
  * The result only ever holds the keys of the native contract ({@see self::KEYS}), never null or
  * empty values, and passes through the filter `kc_meet_appointment_data`.
@@ -54,9 +68,13 @@ final class KC_Meet_Appointment_Data {
 		'end_utc',
 		'start',
 		'end',
+		'duration',
 		'timezone',
+		'row',
+		'doctor_timezone',
 		'telemed',
 		'services',
+		'service_rows',
 		'patient_name',
 		'patient_email',
 		'doctor_name',
@@ -66,6 +84,24 @@ final class KC_Meet_Appointment_Data {
 		'description',
 		'appointment_date',
 		'appointment_time',
+		'date_format',
+		'time_format',
+		'read_at',
+	);
+
+	/**
+	 * The time columns of `kc_appointments` handed over raw (older sites lack the last three).
+	 *
+	 * @var string[]
+	 */
+	const TIME_COLUMNS = array(
+		'appointment_start_date',
+		'appointment_start_time',
+		'appointment_end_date',
+		'appointment_end_time',
+		'appointment_start_utc',
+		'appointment_end_utc',
+		'appointment_timezone',
 	);
 
 	/**
@@ -76,32 +112,22 @@ final class KC_Meet_Appointment_Data {
 	const REGENERATED_TOPIC = 'Regenerated Telemed Service';
 
 	/**
-	 * 'Y-m-d H:i:s' pattern (seconds optional).
-	 *
-	 * @var string
-	 */
-	const DATETIME_PATTERN = '/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?$/';
-
-	/**
 	 * Builds the `$appointment` array for an appointment.
 	 *
-	 * @param int        $appointment_id Appointment.
-	 * @param array      $handed         What the caller knows (contract keys, e.g. from
-	 *                                   from_core3()/from_core4()); fills the gaps of the tables.
-	 * @param array|null $snapshot       A snapshot() of the appointment (null reads it now).
+	 * @param int   $appointment_id Appointment.
+	 * @param array $handed         What the caller knows (contract keys, e.g. from
+	 *                              from_core3()/from_core4()); fills the gaps of the tables.
 	 * @return array Contract keys only.
 	 */
-	public static function build( $appointment_id, array $handed = array(), $snapshot = null ) {
+	public static function build( $appointment_id, array $handed = array() ) {
 		$appointment_id = (int) $appointment_id;
-		$snapshot       = is_array( $snapshot ) ? $snapshot : self::snapshot( $appointment_id );
-		$row            = $snapshot['row'];
-		$data           = array();
+		$data           = array( 'read_at' => microtime( true ) );
+		$row            = self::row( $appointment_id );
 
 		foreach ( array( 'doctor_id', 'patient_id', 'clinic_id' ) as $key ) {
 			$value        = null !== $row && isset( $row[ $key ] ) ? (int) $row[ $key ] : (int) ( $handed[ $key ] ?? 0 );
 			$data[ $key ] = $value > 0 ? $value : null;
 		}
-		$doctor_id = (int) $data['doctor_id'];
 
 		if ( isset( $handed['status'] ) && is_numeric( $handed['status'] ) ) {
 			$data['status'] = (int) $handed['status'];
@@ -111,48 +137,41 @@ final class KC_Meet_Appointment_Data {
 			$data['status'] = (int) $handed['_status_fallback'];
 		}
 
-		// Times: the row's when readable, else what the caller handed over.
-		$times = null !== $row ? self::row_times( $row, $doctor_id ) : self::handed_times( $handed, $doctor_id );
-		$data  = array_merge( $data, $times['keys'] );
+		// Times: the row's columns when readable, else what the caller handed over.
+		if ( null !== $row ) {
+			$data['row'] = array_intersect_key( $row, array_flip( self::TIME_COLUMNS ) );
+		} else {
+			$data = array_merge( $data, self::handed_times( $handed ) );
+		}
+		if ( $data['doctor_id'] ) {
+			$data['doctor_timezone'] = get_user_meta( (int) $data['doctor_id'], 'timezone', true );
+		}
 
-		// Telemed services.
-		$services      = is_array( $snapshot['services'] ) ? $snapshot['services'] : null;
-		$telemed_names = array();
-		foreach ( (array) $services as $service ) {
-			if ( ! empty( $service['telemed'] ) && '' !== $service['name'] ) {
-				$telemed_names[] = $service['name'];
-			}
-		}
-		$telemed_names = array_values( array_unique( $telemed_names ) );
-		if ( ! empty( $handed['telemed'] ) || ! empty( $telemed_names ) ) {
-			$data['telemed'] = true;
-		} elseif ( null !== $row && ! empty( $services ) ) {
-			$data['telemed'] = false;
-		}
-		$data['services'] = ! empty( $telemed_names ) ? $telemed_names : self::clean_list( $handed['services'] ?? array() );
+		// Services.
+		$data['telemed']      = ! empty( $handed['telemed'] ) ? true : null;
+		$data['services']     = self::clean_list( $handed['services'] ?? array() );
+		$data['service_rows'] = null !== $row ? self::services( $appointment_id, (int) $data['doctor_id'], (int) $data['clinic_id'] ) : null;
 
 		// People.
 		foreach ( array( 'patient', 'doctor' ) as $who ) {
-			$user                       = $data[ $who . '_id' ] ? get_userdata( (int) $data[ $who . '_id' ] ) : false;
-			$data[ $who . '_name' ]     = $user ? (string) $user->display_name : ( $handed[ $who . '_name' ] ?? null );
-			$data[ $who . '_email' ]    = $user && is_email( $user->user_email ) ? (string) $user->user_email : ( $handed[ $who . '_email' ] ?? null );
+			$user                    = $data[ $who . '_id' ] ? get_userdata( (int) $data[ $who . '_id' ] ) : false;
+			$data[ $who . '_name' ]  = $user ? (string) $user->display_name : ( $handed[ $who . '_name' ] ?? null );
+			$data[ $who . '_email' ] = $user && is_email( $user->user_email ) ? (string) $user->user_email : ( $handed[ $who . '_email' ] ?? null );
 		}
 
 		// Clinic.
-		$clinic                 = $snapshot['clinic'];
+		$clinic                 = null !== $row ? self::clinic( (int) $data['clinic_id'] ) : null;
 		$data['clinic_name']    = null !== $clinic ? (string) ( $clinic['name'] ?? '' ) : ( $handed['clinic_name'] ?? null );
 		$data['clinic_address'] = null !== $clinic ? self::clinic_address( $clinic ) : ( $handed['clinic_address'] ?? null );
 
 		$data['description'] = null !== $row && isset( $row['description'] ) ? (string) $row['description'] : ( $handed['description'] ?? null );
 
 		// Date and time as the event text shows them (site formats).
-		if ( null !== $times['timestamp'] ) {
-			$data['appointment_date'] = wp_date( (string) get_option( 'date_format', 'F j, Y' ), $times['timestamp'], $times['zone'] );
-			$data['appointment_time'] = wp_date( (string) get_option( 'time_format', 'g:i a' ), $times['timestamp'], $times['zone'] );
-		} else {
-			$data['appointment_date'] = $handed['appointment_date'] ?? null;
-			$data['appointment_time'] = $handed['appointment_time'] ?? null;
-		}
+		$data['date_format']      = (string) get_option( 'date_format', 'F j, Y' );
+		$data['time_format']      = (string) get_option( 'time_format', 'g:i a' );
+		$shown                    = null !== $row ? self::shown( $row, $data['date_format'], $data['time_format'] ) : array();
+		$data['appointment_date'] = $handed['appointment_date'] ?? ( $shown['date'] ?? null );
+		$data['appointment_time'] = $handed['appointment_time'] ?? ( $shown['time'] ?? null );
 
 		/**
 		 * Filters the appointment data handed to kc_meet_create_event()/kc_meet_update_event().
@@ -164,40 +183,6 @@ final class KC_Meet_Appointment_Data {
 		 */
 		$filtered = apply_filters( 'kc_meet_appointment_data', $data, $appointment_id, $handed );
 		return self::sanitize( is_array( $filtered ) ? $filtered : $data );
-	}
-
-	/**
-	 * What the tables say about an appointment (read through $wpdb, non-locking).
-	 *
-	 * @param int $appointment_id Appointment.
-	 * @return array{row: array|null, services: array|null, clinic: array|null} `services` is a list
-	 *               of `['service_id' => int, 'name' => string, 'telemed' => bool]` (null when the
-	 *               tables cannot be read), `clinic` the clinic row.
-	 */
-	public static function snapshot( $appointment_id ) {
-		$row = self::row( $appointment_id );
-		if ( null === $row ) {
-			return array(
-				'row'      => null,
-				'services' => null,
-				'clinic'   => null,
-			);
-		}
-		return array(
-			'row'      => $row,
-			'services' => self::services( (int) $row['id'], (int) ( $row['doctor_id'] ?? 0 ), (int) ( $row['clinic_id'] ?? 0 ) ),
-			'clinic'   => self::clinic( (int) ( $row['clinic_id'] ?? 0 ) ),
-		);
-	}
-
-	/**
-	 * A short hash of a snapshot (to tell whether an appointment changed within a request).
-	 *
-	 * @param array $snapshot A snapshot().
-	 * @return string
-	 */
-	public static function fingerprint( array $snapshot ) {
-		return md5( (string) wp_json_encode( $snapshot ) );
 	}
 
 	/**
@@ -223,20 +208,26 @@ final class KC_Meet_Appointment_Data {
 	}
 
 	/**
-	 * Names of the appointment's telemed services (empty when none or unreadable).
+	 * The appointment's service rows its doctor offers as a video consultation (empty when none or
+	 * unreadable): `service_id`, `name`, `service_name_alias`, `telemed_service`.
 	 *
 	 * @param int $appointment_id Appointment.
-	 * @return string[]
+	 * @return array[]
 	 */
 	public static function telemed_services( $appointment_id ) {
-		$snapshot = self::snapshot( $appointment_id );
-		$names    = array();
-		foreach ( (array) $snapshot['services'] as $service ) {
-			if ( ! empty( $service['telemed'] ) ) {
-				$names[] = $service['name'];
-			}
+		$row = self::row( $appointment_id );
+		if ( null === $row ) {
+			return array();
 		}
-		return array_values( array_unique( $names ) );
+		$rows = self::services( (int) $appointment_id, (int) ( $row['doctor_id'] ?? 0 ), (int) ( $row['clinic_id'] ?? 0 ) );
+		return array_values(
+			array_filter(
+				(array) $rows,
+				static function ( $service ) {
+					return 'yes' === strtolower( trim( (string) $service['telemed_service'] ) );
+				}
+			)
+		);
 	}
 
 	/**
@@ -343,225 +334,94 @@ final class KC_Meet_Appointment_Data {
 	}
 
 	/**
-	 * Normalizes a time zone for the extension: an IANA name, or an offset '+05:30' ('UTC+5:30',
-	 * '+5.5' accepted); '' when unusable.
+	 * What core handed over about the time, for an appointment whose row cannot be read:
+	 * from_core4()'s `_start_time`, `_end_time`, `_duration`, `_timezone` (or contract keys a
+	 * caller set directly), passed on unconverted. Values of a shape the extension would refuse
+	 * are left out (the extension then reads its own row): core's data never fails a booking.
 	 *
-	 * @param mixed $name Time zone.
-	 * @return string
+	 * @param array $handed Handed data.
+	 * @return array Contract keys.
 	 */
-	public static function normalize_timezone( $name ) {
-		$name = is_string( $name ) ? trim( $name ) : '';
-		if ( '' === $name ) {
-			return '';
+	private static function handed_times( array $handed ) {
+		$keys = array();
+		$pick = static function ( array $names ) use ( $handed ) {
+			foreach ( $names as $name ) {
+				if ( isset( $handed[ $name ] ) && is_scalar( $handed[ $name ] ) && '' !== trim( (string) $handed[ $name ] ) ) {
+					return trim( (string) $handed[ $name ] );
+				}
+			}
+			return null;
+		};
+		foreach ( array(
+			'start_utc' => array( 'start_utc' ),
+			'end_utc'   => array( 'end_utc' ),
+			'start'     => array( 'start', '_start_time' ),
+			'end'       => array( 'end', '_end_time' ),
+		) as $key => $names ) {
+			$value = $pick( $names );
+			if ( null !== $value && preg_match( '/^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i', $value ) ) {
+				$keys[ $key ] = $value;
+			}
 		}
-		if ( preg_match( '/^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2})|\.(\d+))?$/i', $name, $m ) ) {
-			$minutes = isset( $m[4] ) && '' !== $m[4] ? (int) round( (float) ( '0.' . $m[4] ) * 60 ) : (int) ( $m[3] ?? 0 );
-			return sprintf( '%s%02d:%02d', $m[1], (int) $m[2], $minutes );
+		$duration = $pick( array( 'duration', '_duration' ) );
+		if ( null !== $duration && ctype_digit( $duration ) && (int) $duration > 0 && (int) $duration <= 7 * 24 * 60 ) {
+			$keys['duration'] = (int) $duration;
 		}
-		try {
-			new DateTimeZone( $name );
-		} catch ( \Throwable $e ) {
-			return '';
+		$timezone = $pick( array( 'timezone', '_timezone' ) );
+		if ( null !== $timezone && self::is_zone_name( $timezone ) ) {
+			$keys['timezone'] = $timezone;
 		}
-		return $name;
+		return $keys;
 	}
 
 	/**
-	 * Times of a row.
+	 * Whether a zone name has a shape the extension reads (an IANA name or an offset); which
+	 * zone applies is the extension's decision.
 	 *
-	 * @param array $row       Appointment row.
-	 * @param int   $doctor_id Doctor.
-	 * @return array{keys: array, timestamp: int|null, zone: DateTimeZone}
+	 * @param string $name Zone.
+	 * @return bool
 	 */
-	private static function row_times( array $row, $doctor_id ) {
-		$start_date  = (string) ( $row['appointment_start_date'] ?? '' );
-		$local_start = self::datetime( $start_date . ' ' . ( $row['appointment_start_time'] ?? '' ) );
-		$end_date    = '' !== (string) ( $row['appointment_end_date'] ?? '' ) ? (string) $row['appointment_end_date'] : $start_date;
-		$local_end   = self::datetime( $end_date . ' ' . ( $row['appointment_end_time'] ?? '' ) );
-		if ( null !== $local_start && null !== $local_end && $local_end <= $local_start ) {
-			$local_end = null;
+	private static function is_zone_name( $name ) {
+		if ( preg_match( '/^(?:UTC|GMT)?\s*[+-]\d{1,2}(?::\d{2}|\.\d+)?$/i', $name ) ) {
+			return true;
 		}
-		$utc_start = self::datetime( $row['appointment_start_utc'] ?? '' );
-		$utc_end   = self::datetime( $row['appointment_end_utc'] ?? '' );
-		$tz_name   = self::normalize_timezone( $row['appointment_timezone'] ?? '' );
-		$utc       = new DateTimeZone( 'UTC' );
-
-		if ( null !== $utc_start ) {
-			if ( null === $utc_end && null !== $local_start && null !== $local_end ) {
-				$length  = strtotime( $local_end . ' UTC' ) - strtotime( $local_start . ' UTC' );
-				$utc_end = gmdate( 'Y-m-d H:i:s', strtotime( $utc_start . ' UTC' ) + $length );
-			}
-			if ( null !== $utc_end && $utc_end <= $utc_start ) {
-				$utc_end = null;
-			}
-			$zone = '' !== $tz_name ? new DateTimeZone( $tz_name ) : self::default_zone( $doctor_id );
-			return array(
-				'keys'      => array(
-					'start_utc' => $utc_start,
-					'end_utc'   => $utc_end,
-				),
-				'timestamp' => ( new DateTimeImmutable( $utc_start, $utc ) )->getTimestamp(),
-				'zone'      => $zone,
-			);
-		}
-		if ( null === $local_start ) {
-			return array(
-				'keys'      => array(),
-				'timestamp' => null,
-				'zone'      => self::default_zone( $doctor_id ),
-			);
-		}
-		// Without UTC times a 4.2+ row keeps the column default 'UTC': not a real choice of zone.
-		$own_zone = '' !== $tz_name && 'UTC' !== strtoupper( $tz_name );
-		$zone     = $own_zone ? new DateTimeZone( $tz_name ) : self::default_zone( $doctor_id );
-		return array(
-			'keys'      => array(
-				'start'    => $local_start,
-				'end'      => $local_end,
-				'timezone' => $own_zone ? $tz_name : null,
-			),
-			'timestamp' => ( new DateTimeImmutable( $local_start, $zone ) )->getTimestamp(),
-			'zone'      => $zone,
-		);
+		return in_array( $name, timezone_identifiers_list( DateTimeZone::ALL_WITH_BC ), true ) || 'UTC' === strtoupper( $name );
 	}
 
 	/**
-	 * Times from what core handed over (from_core4()'s `_start_time`, `_end_time`, `_duration`,
-	 * `_timezone`, or contract keys a caller set directly).
+	 * The row's local date and time as KiviCare shows them, in the site's formats (wall time:
+	 * no zone is involved).
 	 *
-	 * @param array $handed    Handed data.
-	 * @param int   $doctor_id Doctor.
-	 * @return array{keys: array, timestamp: int|null, zone: DateTimeZone}
+	 * @param array  $row         Appointment row.
+	 * @param string $date_format PHP date format.
+	 * @param string $time_format PHP time format.
+	 * @return array{date?: string, time?: string}
 	 */
-	private static function handed_times( array $handed, $doctor_id ) {
-		$tz_name = self::normalize_timezone( $handed['timezone'] ?? ( $handed['_timezone'] ?? '' ) );
-		$zone    = '' !== $tz_name ? new DateTimeZone( $tz_name ) : self::default_zone( $doctor_id );
-		$utc     = new DateTimeZone( 'UTC' );
-		$none    = array(
-			'keys'      => array(),
-			'timestamp' => null,
-			'zone'      => $zone,
-		);
-
-		// Contract keys set directly by a caller.
-		$start_utc = self::datetime( $handed['start_utc'] ?? '' );
-		if ( null !== $start_utc ) {
-			$end_utc = self::datetime( $handed['end_utc'] ?? '' );
-			return array(
-				'keys'      => array(
-					'start_utc' => $start_utc,
-					'end_utc'   => null !== $end_utc && $end_utc > $start_utc ? $end_utc : null,
-				),
-				'timestamp' => ( new DateTimeImmutable( $start_utc, $utc ) )->getTimestamp(),
-				'zone'      => $zone,
-			);
+	private static function shown( array $row, $date_format, $time_format ) {
+		$local = trim( (string) ( $row['appointment_start_date'] ?? '' ) . ' ' . (string) ( $row['appointment_start_time'] ?? '' ) );
+		if ( ! preg_match( '/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?$/', $local ) || 0 === strpos( $local, '0000' ) ) {
+			return array();
 		}
-
-		$start = self::moment( $handed['start'] ?? ( $handed['_start_time'] ?? '' ), $zone );
-		if ( null === $start ) {
-			return $none;
-		}
-		$end = self::moment( $handed['end'] ?? ( $handed['_end_time'] ?? '' ), $zone );
-		if ( null === $end && isset( $handed['_duration'] ) && is_numeric( $handed['_duration'] ) && (int) $handed['_duration'] > 0 ) {
-			$end = array(
-				'at'       => $start['at']->modify( '+' . (int) $handed['_duration'] . ' minutes' ),
-				'explicit' => $start['explicit'],
-			);
-		}
-		if ( null !== $end && $end['at'] <= $start['at'] ) {
-			$end = null;
-		}
-
-		if ( $start['explicit'] || ( null !== $end && $end['explicit'] ) ) {
-			$keys = array(
-				'start_utc' => $start['at']->setTimezone( $utc )->format( 'Y-m-d H:i:s' ),
-				'end_utc'   => null !== $end ? $end['at']->setTimezone( $utc )->format( 'Y-m-d H:i:s' ) : null,
-			);
-		} else {
-			$keys = array(
-				'start'    => $start['at']->format( 'Y-m-d H:i:s' ),
-				'end'      => null !== $end ? $end['at']->format( 'Y-m-d H:i:s' ) : null,
-				'timezone' => '' !== $tz_name ? $tz_name : null,
-			);
+		$utc  = new DateTimeZone( 'UTC' );
+		$wall = date_create_immutable( $local, $utc );
+		if ( false === $wall ) {
+			return array();
 		}
 		return array(
-			'keys'      => $keys,
-			'timestamp' => $start['at']->getTimestamp(),
-			'zone'      => $zone,
+			'date' => wp_date( $date_format, $wall->getTimestamp(), $utc ),
+			'time' => wp_date( $time_format, $wall->getTimestamp(), $utc ),
 		);
 	}
 
 	/**
-	 * Parses a local 'Y-m-d H:i(:s)' (in $zone) or an ISO 8601 time with offset.
-	 *
-	 * @param mixed        $value Time.
-	 * @param DateTimeZone $zone  Zone of local times.
-	 * @return array{at: DateTimeImmutable, explicit: bool}|null
-	 */
-	private static function moment( $value, DateTimeZone $zone ) {
-		$value = is_string( $value ) ? trim( $value ) : '';
-		if ( '' === $value ) {
-			return null;
-		}
-		try {
-			if ( preg_match( '/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i', $value ) ) {
-				return array(
-					'at'       => new DateTimeImmutable( $value ),
-					'explicit' => true,
-				);
-			}
-			$local = self::datetime( $value );
-			if ( null !== $local ) {
-				return array(
-					'at'       => new DateTimeImmutable( $local, $zone ),
-					'explicit' => false,
-				);
-			}
-		} catch ( \Throwable $e ) {
-			return null;
-		}
-		return null;
-	}
-
-	/**
-	 * A 'Y-m-d H:i:s' string from a date-time column value, or null when empty/zero/invalid.
-	 *
-	 * @param mixed $value Value.
-	 * @return string|null
-	 */
-	private static function datetime( $value ) {
-		$value = is_string( $value ) ? trim( $value ) : '';
-		if ( ! preg_match( self::DATETIME_PATTERN, $value ) || 0 === strpos( $value, '0000-00-00' ) ) {
-			return null;
-		}
-		$value = str_replace( 'T', ' ', $value );
-		return 16 === strlen( $value ) ? $value . ':00' : $value;
-	}
-
-	/**
-	 * The zone local times are in when the appointment names none: the doctor's `timezone` user
-	 * meta, else the site's.
-	 *
-	 * @param int $doctor_id Doctor.
-	 * @return DateTimeZone
-	 */
-	private static function default_zone( $doctor_id ) {
-		if ( (int) $doctor_id > 0 ) {
-			$name = self::normalize_timezone( get_user_meta( (int) $doctor_id, 'timezone', true ) );
-			if ( '' !== $name ) {
-				return new DateTimeZone( $name );
-			}
-		}
-		return wp_timezone();
-	}
-
-	/**
-	 * The appointment's services with whether each is a telemed service for its doctor and clinic.
+	 * The appointment's service rows, raw: `service_id`, `name` (`kc_services`),
+	 * `service_name_alias` and `telemed_service` of the doctor's `kc_service_doctor_mapping` row
+	 * for the clinic (NULL without one). What they mean is the extension's decision.
 	 *
 	 * @param int $appointment_id Appointment.
 	 * @param int $doctor_id      Doctor.
-	 * @param int $clinic_id      Clinic.
-	 * @return array|null List of `['service_id', 'name', 'telemed']`; null when unreadable.
+	 * @param int $clinic_id      Clinic (0: any of the doctor's clinics).
+	 * @return array[]|null Null when unreadable.
 	 */
 	private static function services( $appointment_id, $doctor_id, $clinic_id ) {
 		global $wpdb;
@@ -571,16 +431,16 @@ final class KC_Meet_Appointment_Data {
 				// phpcs:disable WordPress.DB.DirectDatabaseQuery.DirectQuery,WordPress.DB.DirectDatabaseQuery.NoCaching,WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- KiviCare's tables; fresh read needed.
 				return $wpdb->get_results(
 					$wpdb->prepare(
-						"SELECT asm.service_id AS service_id, COALESCE(s.name, '') AS name,
-							MAX(CASE WHEN sdm.telemed_service = 'yes' THEN 1 ELSE 0 END) AS telemed
+						"SELECT asm.service_id AS service_id, s.name AS name, sdm.service_name_alias AS service_name_alias,
+							sdm.telemed_service AS telemed_service
 						FROM `{$p}kc_appointment_service_mapping` asm
-						LEFT JOIN `{$p}kc_service_doctor_mapping` sdm
-							ON sdm.service_id = asm.service_id AND sdm.doctor_id = %d AND sdm.clinic_id = %d
 						LEFT JOIN `{$p}kc_services` s ON s.id = asm.service_id
+						LEFT JOIN `{$p}kc_service_doctor_mapping` sdm
+							ON sdm.service_id = asm.service_id AND sdm.doctor_id = %d AND (sdm.clinic_id = %d OR %d = 0)
 						WHERE asm.appointment_id = %d
-						GROUP BY asm.service_id, s.name
-						ORDER BY MIN(asm.id)",
+						ORDER BY asm.id",
 						$doctor_id,
+						$clinic_id,
 						$clinic_id,
 						$appointment_id
 					),
@@ -592,15 +452,18 @@ final class KC_Meet_Appointment_Data {
 		if ( ! is_array( $rows ) ) {
 			return null;
 		}
-		$services = array();
-		foreach ( $rows as $row ) {
-			$services[] = array(
-				'service_id' => (int) $row['service_id'],
-				'name'       => trim( (string) $row['name'] ),
-				'telemed'    => 1 === (int) $row['telemed'],
-			);
-		}
-		return $services;
+		// The service_name_alias column is missing on old sites: the query then fails as a whole.
+		return array_map(
+			static function ( $row ) {
+				return array(
+					'service_id'         => (int) $row['service_id'],
+					'name'               => $row['name'],
+					'service_name_alias' => $row['service_name_alias'],
+					'telemed_service'    => $row['telemed_service'],
+				);
+			},
+			$rows
+		);
 	}
 
 	/**
@@ -688,6 +551,18 @@ final class KC_Meet_Appointment_Data {
 				case 'services':
 					$value = self::clean_list( $value );
 					break;
+				case 'duration':
+					$value = is_numeric( $value ) && (int) $value > 0 ? (int) $value : null;
+					break;
+				case 'read_at':
+					$value = is_numeric( $value ) && (float) $value > 0 ? (float) $value : null;
+					break;
+				case 'row':
+					$value = is_array( $value ) ? self::scalars( $value ) : null;
+					break;
+				case 'service_rows':
+					$value = is_array( $value ) ? array_values( array_map( array( __CLASS__, 'scalars' ), array_filter( $value, 'is_array' ) ) ) : null;
+					break;
 				default:
 					$value = is_scalar( $value ) ? trim( (string) $value ) : null;
 			}
@@ -695,6 +570,22 @@ final class KC_Meet_Appointment_Data {
 				continue;
 			}
 			$clean[ $key ] = $value;
+		}
+		return $clean;
+	}
+
+	/**
+	 * A row's scalar and null values by column name (what the extension reads raw).
+	 *
+	 * @param array $row Row.
+	 * @return array
+	 */
+	private static function scalars( array $row ) {
+		$clean = array();
+		foreach ( $row as $key => $value ) {
+			if ( is_string( $key ) && ( null === $value || is_scalar( $value ) ) ) {
+				$clean[ $key ] = is_bool( $value ) ? (int) $value : $value;
+			}
 		}
 		return $clean;
 	}

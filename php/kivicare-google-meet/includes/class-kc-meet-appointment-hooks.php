@@ -13,9 +13,9 @@ defined( 'ABSPATH' ) || exit;
  *
  * Actions (every callback catches everything: a failure is recorded by {@see KC_Meet_Events},
  * never thrown into core's flow):
- * - `kc_after_create_appointment` (id, data, request), 4.x: create — skipped when the provider's
- *   create_meeting() already synced the appointment in this request and nothing changed since;
- * - `kc_appointment_updated` (id, update, appointment, request), 4.x: update (same skip);
+ * - `kc_after_create_appointment` (id, data, request), 4.x: create (after the provider's
+ *   create_meeting() the extension answers `unchanged`, without a Google request);
+ * - `kc_appointment_updated` (id, update, appointment, request), 4.x: update;
  * - `kc_appointment_status_update` (id, status, appointment), 3.x and 4.x: status 0 → delete,
  *   1/3/4 → create-or-update with that status, 2 → nothing;
  * - `kc_appointment_cancelled` (id), `kc_appointment_deleted` (id, appointment),
@@ -452,7 +452,7 @@ class KC_Meet_Appointment_Hooks {
 	}
 
 	/**
-	 * Create/update from an action, unless already synced in this request or not our doctor.
+	 * Create/update from an action, unless not our doctor.
 	 *
 	 * @param int    $appointment_id Appointment.
 	 * @param string $action         create|update.
@@ -464,9 +464,6 @@ class KC_Meet_Appointment_Hooks {
 			return null;
 		}
 		try {
-			if ( empty( $handed ) && KC_Meet_Events::synced_this_request( $appointment_id ) ) {
-				return null;
-			}
 			$row = KC_Meet_Appointment_Data::row( $appointment_id );
 			if ( null !== $row && ! KC_Meet_Events::doctor_uses_meet( (int) ( $row['doctor_id'] ?? 0 ) ) ) {
 				return null;

@@ -16,10 +16,14 @@ defined( 'ABSPATH' ) || exit;
  *   `kc_meet_delete_event()`. Both return the extension's result and let its exceptions through,
  *   after recording them ({@see self::record_failure()}): callers turn them into what their
  *   caller expects, and must never let them escape into KiviCare core.
- * - Within one request an identical operation is not repeated (core 3.x calls the save filter
- *   once per telemed service; core 4.x calls the provider and then fires its actions): the first
- *   result is returned again. {@see self::synced_this_request()} tells the action listeners that
- *   an appointment was already synced and has not changed since.
+ * - Every call goes to the extension, which is idempotent (a repeated call answers `unchanged`,
+ *   a delete with nothing left `skipped`/`no_event`, data read before its stored state
+ *   `skipped`/`stale_snapshot`; the data carries `read_at`): core 3.x's save filter once per
+ *   telemed service and core 4.x's provider call followed by its actions each cost one native
+ *   call and no Google request. Only what this request did is remembered, for reporting: when
+ *   core's actions (fired by WooCommerce's order handling, say) already made the change, a
+ *   caller that asks again right after gets that result (`created`, `deleted` …) instead of the
+ *   extension's "nothing to do" ({@see self::reported()}).
  * - {@see self::mapping()} reads the mapping on the extension's connection (falling back to
  *   `$wpdb` when the extension is unusable), cached for the request and dropped on every write.
  *
@@ -45,12 +49,12 @@ final class KC_Meet_Events {
 	const MAX_ERRORS = 20;
 
 	/**
-	 * Results of this request, by "blog:appointment": `['key' => string, 'fingerprint' =>
-	 * string|null, 'op' => 'ensure'|'delete', 'result' => array]`.
+	 * The last result of this request that changed something, by "blog:appointment":
+	 * `['op' => 'ensure'|'delete', 'result' => array]`.
 	 *
 	 * @var array<string, array>
 	 */
-	private static $done = array();
+	private static $changed = array();
 
 	/**
 	 * Mappings read in this request, by "blog:appointment" (false: none).
@@ -81,14 +85,8 @@ final class KC_Meet_Events {
 	public static function ensure( $action, $appointment_id, array $handed = array(), $context = '' ) {
 		$appointment_id = (int) $appointment_id;
 		$action         = in_array( $action, array( 'update', 'regenerate' ), true ) ? $action : 'create';
-		$snapshot       = KC_Meet_Appointment_Data::snapshot( $appointment_id );
-		$payload        = KC_Meet_Appointment_Data::build( $appointment_id, $handed, $snapshot );
-		$key            = md5( $action . '|' . wp_json_encode( $payload ) );
-		$slot = self::slot( $appointment_id );
-		if ( isset( self::$done[ $slot ] ) && self::$done[ $slot ]['key'] === $key ) {
-			return self::$done[ $slot ]['result'];
-		}
-
+		$payload        = KC_Meet_Appointment_Data::build( $appointment_id, $handed );
+		self::forget( $appointment_id );
 		try {
 			if ( 'regenerate' === $action ) {
 				$result = KC_Meet_Native::regenerate_event( $appointment_id, $payload );
@@ -98,12 +96,10 @@ final class KC_Meet_Events {
 				$result = KC_Meet_Native::create_event( $appointment_id, $payload );
 			}
 		} catch ( \Throwable $e ) {
-			self::forget( $appointment_id );
 			self::record_failure( $appointment_id, $action, $e, $context );
 			throw $e;
 		}
-		$result = is_array( $result ) ? $result : array();
-		self::remember( $appointment_id, $key, 'ensure', $result, null !== $snapshot['row'] ? KC_Meet_Appointment_Data::fingerprint( $snapshot ) : null );
+		$result = self::reported( $appointment_id, 'ensure', is_array( $result ) ? $result : array() );
 		/**
 		 * Fires after each event operation of the extension.
 		 *
@@ -126,38 +122,17 @@ final class KC_Meet_Events {
 	 */
 	public static function delete( $appointment_id, $context = '' ) {
 		$appointment_id = (int) $appointment_id;
-		$slot           = self::slot( $appointment_id );
-		if ( isset( self::$done[ $slot ] ) && 'delete' === self::$done[ $slot ]['op'] ) {
-			return self::$done[ $slot ]['result'];
-		}
+		self::forget( $appointment_id );
 		try {
 			$result = KC_Meet_Native::delete_event( $appointment_id );
 		} catch ( \Throwable $e ) {
-			self::forget( $appointment_id );
 			self::record_failure( $appointment_id, 'delete', $e, $context );
 			throw $e;
 		}
-		$result = is_array( $result ) ? $result : array();
-		self::remember( $appointment_id, 'delete', 'delete', $result, null );
+		$result = self::reported( $appointment_id, 'delete', is_array( $result ) ? $result : array() );
 		/** This action is documented in includes/class-kc-meet-events.php */
 		do_action( 'kc_meet_event_result', $result, 'delete', $appointment_id, (string) $context );
 		return $result;
-	}
-
-	/**
-	 * Whether ensure() already ran for the appointment in this request and the appointment (row
-	 * and services, as seen through $wpdb) has not changed since.
-	 *
-	 * @param int $appointment_id Appointment.
-	 * @return bool
-	 */
-	public static function synced_this_request( $appointment_id ) {
-		$appointment_id = (int) $appointment_id;
-		$done           = self::$done[ self::slot( $appointment_id ) ] ?? null;
-		if ( null === $done || 'ensure' !== $done['op'] || null === $done['fingerprint'] ) {
-			return false;
-		}
-		return KC_Meet_Appointment_Data::fingerprint( KC_Meet_Appointment_Data::snapshot( $appointment_id ) ) === $done['fingerprint'];
 	}
 
 	/**
@@ -340,13 +315,41 @@ final class KC_Meet_Events {
 	}
 
 	/**
-	 * Forgets this request's memory (results and mappings), e.g. between CLI items or tests.
+	 * Forgets the mappings read in this request, e.g. between CLI items or tests.
 	 *
 	 * @return void
 	 */
 	public static function reset() {
-		self::$done     = array();
 		self::$mappings = array();
+		self::$changed  = array();
+	}
+
+	/**
+	 * The result to report for an operation: the extension's, unless it found nothing to do
+	 * (`unchanged`; a delete `skipped` for `no_event`) right after the same operation changed
+	 * the appointment in this request — then that change.
+	 *
+	 * @param int    $appointment_id Appointment.
+	 * @param string $op             ensure|delete.
+	 * @param array  $result         The extension's result.
+	 * @return array
+	 */
+	private static function reported( $appointment_id, $op, array $result ) {
+		$slot  = self::slot( $appointment_id );
+		$state = (string) ( $result['state'] ?? '' );
+		$noop  = 'ensure' === $op ? 'unchanged' === $state : ( 'skipped' === $state && 'no_event' === ( $result['reason'] ?? '' ) );
+		if ( $noop && isset( self::$changed[ $slot ] ) && $op === self::$changed[ $slot ]['op'] ) {
+			return self::$changed[ $slot ]['result'];
+		}
+		if ( $noop || 'skipped' === $state || 'failed' === $state ) {
+			unset( self::$changed[ $slot ] );
+		} else {
+			self::$changed[ $slot ] = array(
+				'op'     => $op,
+				'result' => $result,
+			);
+		}
+		return $result;
 	}
 
 	/**
@@ -375,35 +378,13 @@ final class KC_Meet_Events {
 	}
 
 	/**
-	 * Remembers a result.
-	 *
-	 * @param int         $appointment_id Appointment.
-	 * @param string      $key            Operation key.
-	 * @param string      $op             ensure|delete.
-	 * @param array       $result         Result.
-	 * @param string|null $fingerprint    Snapshot fingerprint.
-	 * @return void
-	 */
-	private static function remember( $appointment_id, $key, $op, array $result, $fingerprint ) {
-		$slot = self::slot( $appointment_id );
-		unset( self::$mappings[ $slot ] );
-		self::$done[ $slot ] = array(
-			'key'         => $key,
-			'op'          => $op,
-			'result'      => $result,
-			'fingerprint' => $fingerprint,
-		);
-	}
-
-	/**
-	 * Forgets what this request knows about an appointment.
+	 * Forgets the appointment's mapping read in this request (an event operation may change it).
 	 *
 	 * @param int $appointment_id Appointment.
 	 * @return void
 	 */
 	private static function forget( $appointment_id ) {
-		$slot = self::slot( $appointment_id );
-		unset( self::$done[ $slot ], self::$mappings[ $slot ] );
+		unset( self::$mappings[ self::slot( $appointment_id ) ] );
 	}
 
 	/**

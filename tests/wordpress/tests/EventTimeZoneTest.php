@@ -49,4 +49,43 @@ final class EventTimeZoneTest extends WpTestCase {
 		$this->assertSame(strtotime("$day 04:30:00 UTC"), self::instant($event['start']));
 		$this->assertArrayNotHasKey('timeZone', $event['start'], '"+05:30" is not an IANA zone name Google would accept');
 	}
+
+	public function test_inside_core_4s_transaction_a_row_without_utc_times_is_in_the_doctors_zone_not_the_utc_column_default(): void {
+		// The extension cannot see the row (core's open transaction): the plugin hands it over raw,
+		// with appointment_timezone at its column default 'UTC' and no UTC times.
+		$this->readyToBook();
+		$this->wpOk('update_option("timezone_string", "America/New_York"); update_user_meta((int) $args["d"], "timezone", "Europe/Berlin");', ['d' => $this->id('doctor')]);
+		$day = self::day(9);
+		$b = $this->kc4Book($day, ['start' => '10:00:00', 'end' => '10:45:00', 'utc' => false]);
+		$this->assertStringStartsWith('https://meet.google.com/', (string) ($b['meeting']['join_url'] ?? ''), json_encode($b));
+		$berlin = self::berlin($day, '10:00:00', '10:45:00');
+		$event = $this->liveEvents()[0];
+		$this->assertSame(strtotime($berlin['start_utc'] . ' UTC'), self::instant($event['start']), json_encode($event['start']));
+		$this->assertSame(strtotime($berlin['end_utc'] . ' UTC'), self::instant($event['end']));
+		$this->assertSame($berlin['start'], $event['start']['dateTime'], 'the wall time in Berlin, with its offset of that day');
+		$this->assertSame('Europe/Berlin', $event['start']['timeZone'] ?? null);
+	}
+
+	public function test_core_4_2_utc_times_win_over_the_local_columns_and_the_doctors_zone(): void {
+		$this->readyToBook();
+		$this->wpOk('update_option("timezone_string", "Europe/Berlin"); update_user_meta((int) $args["d"], "timezone", "America/New_York");', ['d' => $this->id('doctor')]);
+		$day = self::day(10);
+		$b = $this->kc4Book($day, ['start' => '09:15:00', 'end' => '09:45:00']);
+		$this->assertStringStartsWith('https://meet.google.com/', (string) ($b['meeting']['join_url'] ?? ''), json_encode($b));
+		$berlin = self::berlin($day, '09:15:00', '09:45:00');
+		$event = $this->liveEvents()[0];
+		$this->assertSame($berlin['start'], $event['start']['dateTime']);
+		$this->assertSame($berlin['end'], $event['end']['dateTime']);
+		$this->assertSame('Europe/Berlin', $event['start']['timeZone'] ?? null, "the row's appointment_timezone, not the doctor's meta");
+	}
+
+	public function test_the_doctors_service_alias_names_the_event_inside_core_4s_transaction(): void {
+		$this->readyToBook();
+		Db::query($this->db, 'UPDATE wp_kc_service_doctor_mapping SET service_name_alias = ? WHERE service_id = ?', ['Online follow-up', $this->kc['services']['Video Consultation']]);
+		$b = $this->kc4Book(self::day(11));
+		$this->assertStringStartsWith('https://meet.google.com/', (string) ($b['meeting']['join_url'] ?? ''), json_encode($b));
+		$summary = $this->liveEvents()[0]['summary'];
+		$this->assertStringStartsWith('Online follow-up', $summary);
+		$this->assertStringNotContainsString('Video Consultation', $summary, "core's topic (the service's own name) does not win over the alias");
+	}
 }

@@ -14,21 +14,20 @@ defined( 'ABSPATH' ) || exit;
  * 4.x add-on used, because KiviCare core 4.x reads the table only through it and without checking
  * that it exists. Autoloaded by {@see \KC_Meet_Autoloader} whenever the plugin is active.
  *
- * Written for these core calls (observed in core 4.0.3 – 4.3.0):
- * - `KCAppointment::getGoogleMeet()`:
- *   `KCGMAppointmentGoogleMeetMapping::query()->where('appointmentId', $id)->first()`, then reads
+ * What core 4.0.3 – 4.3.0 calls (see {@see KCGMAppointmentGoogleMeetMappingQuery}, which does
+ * exactly that, in SQL):
+ * - `KCAppointment::getGoogleMeet()` and the notification e-mails:
+ *   `KCGMAppointmentGoogleMeetMapping::query()->where('appointmentId', $id)->first()`, then
  *   `->url`, `->eventUrl`, `->eventId`, `->appointmentId`, `->password`, `->createdAt`;
- * - the reschedule path: `::query()->where('appointment_id', $id)->select(['eventId'])->first()`
+ * - the reschedule path: `::query()->select(['eventId'])->where('appointmentId', $id)->first()`
  *   followed by `->eventId` (camelCase column names are mapped to the real snake_case columns —
- *   in the vendor's add-on this threw and the event was never moved);
- * - lists and e-mails: `->get()` / `->first()` with `where('appointment_id', …)`.
+ *   in the vendor's add-on this threw and the event was never moved).
  *
  * Properties exist in both spellings (`appointmentId` / `appointment_id`, `eventId` /
  * `event_id`, `eventUrl` / `event_url`, `createdAt` / `created_at`; `id`, `url`, `password`,
  * `extra`). Reads by appointment id go through `kc_meet_mapping()` (so core sees what the
  * extension wrote, even inside core's own transaction); other reads through `$wpdb`. Rows are
- * written only by the extension: {@see self::delete()} removes the Google event
- * (`kc_meet_delete_event()`), which removes the row; there is no save().
+ * written and removed only by the extension: there is no save() or delete().
  *
  * Static calls of query methods are forwarded to a new query (`::where(...)`, `::get()`, …).
  */
@@ -192,16 +191,6 @@ class KCGMAppointmentGoogleMeetMapping implements \ArrayAccess, \JsonSerializabl
 	}
 
 	/**
-	 * The mapping of an appointment, or null.
-	 *
-	 * @param int $appointment_id Appointment.
-	 * @return static|null
-	 */
-	public static function findByAppointment( $appointment_id ) { // phpcs:ignore WordPress.NamingConventions.ValidFunctionName.MethodNameInvalid -- model API.
-		return self::query()->where( 'appointment_id', (int) $appointment_id )->first();
-	}
-
-	/**
 	 * The mapping table of the current site.
 	 *
 	 * @return string
@@ -247,16 +236,6 @@ class KCGMAppointmentGoogleMeetMapping implements \ArrayAccess, \JsonSerializabl
 			$row[ $column ] = $this->$column;
 		}
 		return $row;
-	}
-
-	/**
-	 * Removes the Google event of this mapping's appointment (and so the row).
-	 *
-	 * @return bool
-	 */
-	public function delete() {
-		return (int) $this->appointment_id > 0
-			&& 1 === self::query()->where( 'appointment_id', (int) $this->appointment_id )->delete();
 	}
 
 	/**

@@ -10,44 +10,34 @@ namespace KCGMApp\models;
 defined( 'ABSPATH' ) || exit;
 
 /**
- * A small fluent query over the mapping table, for KiviCare core 4.x (see
- * {@see KCGMAppointmentGoogleMeetMapping} for the calls it was written for).
+ * The query KiviCare core 4.x (4.0 – 4.3) makes on the mapping table through the add-on's model
+ * class, and nothing more:
+ * - `query()->where('appointmentId', $id)->first()` (`KCAppointment::getGoogleMeet()`, the
+ *   notification e-mails' Meet link and event link);
+ * - `query()->select(['eventId'])->where('appointmentId', $id)->first()` (the reschedule path);
+ * - the plugin's own `where('event_id', $id)->first()` (the provider) and
+ *   `fromTable()->where('appointment_id', $id)->first()`.
  *
- * Supported: `where($column, $value)`, `where($column, $operator, $value)` (operators `=`, `!=`,
- * `<>`, `>`, `>=`, `<`, `<=`, `in`, `not in`, `like`), `where([$column => $value, …])`,
- * `whereIn()`, `select([...])` / `select('a', 'b')`, `orderBy()`, `limit()`/`take()`,
- * `offset()`/`skip()`, `get()` (list of models), `first()`, `count()`, `exists()`, `pluck()`,
- * `delete()` (removes the Google events through `kc_meet_delete_event()`; returns how many).
+ * `where($column, $value)`, `where($column, '=', $value)` and `where([$column => $value, …])`
+ * (equality only, ANDed); `select(…)`; `first()` (one row: `LIMIT 1`) and `get()` (every row).
  * Column names may be camelCase (`appointmentId`, `eventId`, `eventUrl`, `createdAt`) or the real
- * snake_case names; an unknown column matches nothing (never reaches SQL).
+ * snake_case names. An unknown column or another operator is a programming error: it throws
+ * `\InvalidArgumentException` instead of quietly matching nothing or everything.
  *
- * When the query filters on `appointment_id` with `=` or `in`, rows come from
- * `kc_meet_mapping()` (the extension's connection: it sees what the extension committed even while
- * WordPress's connection is inside core's transaction); otherwise, or after `fromTable()`, from
- * the table through `$wpdb`. Other conditions are applied to those rows the same way in both cases.
+ * Rows come in table order (`ORDER BY id`: core reads the first row per appointment). When the
+ * only condition is `appointment_id`, the row comes from `kc_meet_mapping()` — the extension's
+ * connection sees what the extension committed even while WordPress's connection is inside
+ * core's transaction — unless `fromTable()` asks for `$wpdb`; otherwise one SQL query through
+ * `$wpdb` does the filtering and the limit.
  */
 class KCGMAppointmentGoogleMeetMappingQuery {
 
 	/**
-	 * Operators.
+	 * Conditions: column => value (equality).
 	 *
-	 * @var string[]
-	 */
-	const OPERATORS = array( '=', '!=', '<>', '>', '>=', '<', '<=', 'in', 'not in', 'like' );
-
-	/**
-	 * Conditions: list of [column, operator, value].
-	 *
-	 * @var array[]
+	 * @var array<string, mixed>
 	 */
 	private $wheres = array();
-
-	/**
-	 * Whether a condition can never match (unknown column or operator).
-	 *
-	 * @var bool
-	 */
-	private $impossible = false;
 
 	/**
 	 * Selected columns (null: all).
@@ -57,65 +47,41 @@ class KCGMAppointmentGoogleMeetMappingQuery {
 	private $columns = null;
 
 	/**
-	 * Order: list of [column, 'ASC'|'DESC'].
+	 * Whether two conditions contradict each other (nothing matches).
 	 *
-	 * @var array[]
+	 * @var bool
 	 */
-	private $orders = array();
+	private $contradictory = false;
 
 	/**
-	 * Limit (null: none).
-	 *
-	 * @var int|null
-	 */
-	private $limit = null;
-
-	/**
-	 * Offset.
-	 *
-	 * @var int
-	 */
-	private $offset = 0;
-
-	/**
-	 * Whether to read the table through $wpdb even for appointment ids.
+	 * Whether to read the table through $wpdb even for an appointment id.
 	 *
 	 * @var bool
 	 */
 	private $from_table = false;
 
 	/**
-	 * Adds a condition.
+	 * Adds an equality condition.
 	 *
 	 * @param string|array $column   Column, or [column => value, …].
-	 * @param mixed        $operator Operator, or the value when only two arguments are given.
+	 * @param mixed        $operator '=', or the value when only two arguments are given.
 	 * @param mixed        $value    Value.
 	 * @return $this
+	 * @throws \InvalidArgumentException For an unknown column, another operator or a non-scalar value.
 	 */
 	public function where( $column, $operator = null, $value = null ) {
 		if ( is_array( $column ) ) {
 			foreach ( $column as $name => $expected ) {
-				$this->add_condition( (string) $name, '=', $expected );
+				$this->add_condition( (string) $name, $expected );
 			}
 			return $this;
 		}
 		if ( 2 === func_num_args() ) {
-			$value    = $operator;
-			$operator = '=';
+			$value = $operator;
+		} elseif ( '=' !== trim( (string) $operator ) ) {
+			throw new \InvalidArgumentException( esc_html( sprintf( 'KCGMAppointmentGoogleMeetMapping: only "=" conditions are supported, not "%s".', (string) $operator ) ) );
 		}
-		$this->add_condition( (string) $column, strtolower( trim( (string) $operator ) ), $value );
-		return $this;
-	}
-
-	/**
-	 * Adds an IN condition.
-	 *
-	 * @param string $column Column.
-	 * @param array  $values Values.
-	 * @return $this
-	 */
-	public function whereIn( $column, $values ) { // phpcs:ignore WordPress.NamingConventions.ValidFunctionName.MethodNameInvalid -- query-builder API.
-		$this->add_condition( (string) $column, 'in', (array) $values );
+		$this->add_condition( (string) $column, $value );
 		return $this;
 	}
 
@@ -124,6 +90,7 @@ class KCGMAppointmentGoogleMeetMappingQuery {
 	 *
 	 * @param mixed ...$columns Names, or one array of names; '*' for all.
 	 * @return $this
+	 * @throws \InvalidArgumentException For an unknown column.
 	 */
 	public function select( ...$columns ) {
 		if ( 1 === count( $columns ) && is_array( $columns[0] ) ) {
@@ -135,70 +102,10 @@ class KCGMAppointmentGoogleMeetMappingQuery {
 				$this->columns = null;
 				return $this;
 			}
-			$column = KCGMAppointmentGoogleMeetMapping::column( (string) $name );
-			if ( null !== $column ) {
-				$selected[] = $column;
-			}
+			$selected[] = self::column_of( (string) $name );
 		}
 		$this->columns = array_values( array_unique( $selected ) );
 		return $this;
-	}
-
-	/**
-	 * Orders the rows.
-	 *
-	 * @param string $column    Column.
-	 * @param string $direction ASC|DESC.
-	 * @return $this
-	 */
-	public function orderBy( $column, $direction = 'ASC' ) { // phpcs:ignore WordPress.NamingConventions.ValidFunctionName.MethodNameInvalid -- query-builder API.
-		$column = KCGMAppointmentGoogleMeetMapping::column( (string) $column );
-		if ( null !== $column ) {
-			$this->orders[] = array( $column, 'DESC' === strtoupper( (string) $direction ) ? 'DESC' : 'ASC' );
-		}
-		return $this;
-	}
-
-	/**
-	 * Limits the rows.
-	 *
-	 * @param int $limit Limit.
-	 * @return $this
-	 */
-	public function limit( $limit ) {
-		$this->limit = max( 0, (int) $limit );
-		return $this;
-	}
-
-	/**
-	 * Alias of limit().
-	 *
-	 * @param int $limit Limit.
-	 * @return $this
-	 */
-	public function take( $limit ) {
-		return $this->limit( $limit );
-	}
-
-	/**
-	 * Skips rows.
-	 *
-	 * @param int $offset Offset.
-	 * @return $this
-	 */
-	public function offset( $offset ) {
-		$this->offset = max( 0, (int) $offset );
-		return $this;
-	}
-
-	/**
-	 * Alias of offset().
-	 *
-	 * @param int $offset Offset.
-	 * @return $this
-	 */
-	public function skip( $offset ) {
-		return $this->offset( $offset );
 	}
 
 	/**
@@ -212,13 +119,37 @@ class KCGMAppointmentGoogleMeetMappingQuery {
 	}
 
 	/**
-	 * The matching mappings.
+	 * The first matching mapping (lowest row id), or null.
+	 *
+	 * @return KCGMAppointmentGoogleMeetMapping|null
+	 */
+	public function first() {
+		$models = $this->models( 1 );
+		return $models[0] ?? null;
+	}
+
+	/**
+	 * Every matching mapping, in table order.
 	 *
 	 * @return KCGMAppointmentGoogleMeetMapping[]
 	 */
 	public function get() {
+		return $this->models( null );
+	}
+
+	/**
+	 * Matching rows as models.
+	 *
+	 * @param int|null $limit At most this many (null: all).
+	 * @return KCGMAppointmentGoogleMeetMapping[]
+	 */
+	private function models( $limit ) {
+		if ( $this->contradictory ) {
+			return array();
+		}
+		$rows   = $this->uses_extension() ? $this->mapping_rows() : $this->table_rows( $limit );
 		$models = array();
-		foreach ( $this->rows() as $row ) {
+		foreach ( $rows as $row ) {
 			if ( null !== $this->columns ) {
 				$row = array_intersect_key( $row, array_flip( $this->columns ) );
 			}
@@ -228,178 +159,56 @@ class KCGMAppointmentGoogleMeetMappingQuery {
 	}
 
 	/**
-	 * The first matching mapping, or null.
-	 *
-	 * @return KCGMAppointmentGoogleMeetMapping|null
-	 */
-	public function first() {
-		$query        = clone $this;
-		$query->limit = 1;
-		$models       = $query->get();
-		return $models[0] ?? null;
-	}
-
-	/**
-	 * How many mappings match.
-	 *
-	 * @return int
-	 */
-	public function count() {
-		return count( $this->rows() );
-	}
-
-	/**
-	 * Whether any mapping matches.
+	 * Whether the row comes from kc_meet_mapping(): the only condition is an appointment id.
 	 *
 	 * @return bool
 	 */
-	public function exists() {
-		return null !== $this->first();
+	private function uses_extension() {
+		return ! $this->from_table && array( 'appointment_id' ) === array_keys( $this->wheres );
 	}
 
 	/**
-	 * One column of the matching mappings.
+	 * The appointment's mapping from kc_meet_mapping() (through KC_Meet_Events, which falls back
+	 * to $wpdb when the extension cannot answer).
 	 *
-	 * @param string $column Column.
-	 * @return array
+	 * @return array[]
 	 */
-	public function pluck( $column ) {
-		$column = KCGMAppointmentGoogleMeetMapping::column( (string) $column );
-		if ( null === $column ) {
+	private function mapping_rows() {
+		$id = $this->wheres['appointment_id'];
+		if ( ! is_numeric( $id ) || (int) $id <= 0 ) {
 			return array();
 		}
-		return array_map(
-			static function ( $row ) use ( $column ) {
-				return $row[ $column ] ?? null;
-			},
-			$this->rows()
-		);
-	}
-
-	/**
-	 * Removes the Google events of the matching appointments (`kc_meet_delete_event()`, which
-	 * also removes the mapping rows). Failures are recorded and skipped, never thrown.
-	 *
-	 * @return int How many appointments' events were removed.
-	 */
-	public function delete() {
-		$query          = clone $this;
-		$query->columns = null;
-		$ids            = array();
-		foreach ( $query->rows() as $row ) {
-			if ( (int) ( $row['appointment_id'] ?? 0 ) > 0 ) {
-				$ids[ (int) $row['appointment_id'] ] = true;
-			}
-		}
-		$deleted = 0;
-		foreach ( array_keys( $ids ) as $appointment_id ) {
-			try {
-				$result = \KC_Meet_Events::delete( $appointment_id, 'model' );
-				if ( \KC_Meet_Event_Result::is_success( $result ) ) {
-					++$deleted;
-				}
-			} catch ( \Throwable $e ) {
-				unset( $e ); // Recorded by KC_Meet_Events.
-			}
-		}
-		return $deleted;
-	}
-
-	/**
-	 * Matching rows (arrays keyed by column), ordered and limited.
-	 *
-	 * @return array[]
-	 */
-	private function rows() {
-		if ( $this->impossible ) {
+		$mapping = \KC_Meet_Events::mapping( (int) $id );
+		if ( ! is_array( $mapping ) ) {
 			return array();
 		}
-		$ids  = $this->from_table ? null : $this->appointment_ids();
-		$rows = null !== $ids ? $this->mapping_rows( $ids ) : $this->table_rows();
-		$rows = array_values( array_filter( $rows, array( $this, 'matches' ) ) );
-		if ( ! empty( $this->orders ) ) {
-			usort( $rows, array( $this, 'compare_rows' ) );
-		}
-		return array_slice( $rows, $this->offset, $this->limit );
+		return array( array_intersect_key( $mapping, array_flip( KCGMAppointmentGoogleMeetMapping::COLUMNS ) ) );
 	}
 
 	/**
-	 * Appointment ids of the first `appointment_id` = / in condition, or null.
+	 * Rows from the table through $wpdb: conditions, order and limit in one prepared query (a
+	 * missing table or column: none).
 	 *
-	 * @return int[]|null
-	 */
-	private function appointment_ids() {
-		foreach ( $this->wheres as $where ) {
-			list( $column, $operator, $value ) = $where;
-			if ( 'appointment_id' !== $column || ! in_array( $operator, array( '=', 'in' ), true ) ) {
-				continue;
-			}
-			$ids = array();
-			foreach ( (array) $value as $id ) {
-				if ( is_numeric( $id ) && (int) $id > 0 ) {
-					$ids[] = (int) $id;
-				}
-			}
-			return array_values( array_unique( $ids ) );
-		}
-		return null;
-	}
-
-	/**
-	 * Rows from kc_meet_mapping() (through KC_Meet_Events, cached for the request).
-	 *
-	 * @param int[] $ids Appointment ids.
+	 * @param int|null $limit At most this many (null: all).
 	 * @return array[]
 	 */
-	private function mapping_rows( array $ids ) {
-		$rows = array();
-		foreach ( $ids as $id ) {
-			$mapping = \KC_Meet_Events::mapping( $id );
-			if ( is_array( $mapping ) ) {
-				$row = array_fill_keys( KCGMAppointmentGoogleMeetMapping::COLUMNS, null );
-				foreach ( $mapping as $name => $value ) {
-					if ( array_key_exists( $name, $row ) ) {
-						$row[ $name ] = $value;
-					}
-				}
-				$rows[] = $row;
-			}
-		}
-		return $rows;
-	}
-
-	/**
-	 * Rows from the table through $wpdb (conditions in SQL, prepared; missing table → none).
-	 *
-	 * @return array[]
-	 */
-	private function table_rows() {
+	private function table_rows( $limit ) {
 		global $wpdb;
 		$table  = KCGMAppointmentGoogleMeetMapping::table_name();
 		$sql    = array();
 		$params = array();
-		foreach ( $this->wheres as $where ) {
-			list( $column, $operator, $value ) = $where;
-			if ( 'in' === $operator || 'not in' === $operator ) {
-				$values = array_values( array_filter( (array) $value, 'is_scalar' ) );
-				if ( empty( $values ) ) {
-					if ( 'in' === $operator ) {
-						return array();
-					}
-					continue;
-				}
-				$sql[]  = "`{$column}` " . strtoupper( $operator ) . ' (' . implode( ', ', array_fill( 0, count( $values ), '%s' ) ) . ')';
-				$params = array_merge( $params, array_map( 'strval', $values ) );
-			} elseif ( null === $value ) {
-				$sql[] = "`{$column}` IS " . ( in_array( $operator, array( '!=', '<>' ), true ) ? 'NOT NULL' : 'NULL' );
+		foreach ( $this->wheres as $column => $value ) {
+			if ( null === $value ) {
+				$sql[] = "`{$column}` IS NULL";
 			} else {
-				$sql[]    = "`{$column}` " . strtoupper( $operator ) . ' %s';
-				$params[] = is_scalar( $value ) ? (string) $value : '';
+				$sql[]    = "`{$column}` = %s";
+				$params[] = (string) $value;
 			}
 		}
-		$query = "SELECT * FROM `{$table}`" . ( $sql ? ' WHERE ' . implode( ' AND ', $sql ) : '' ) . ' ORDER BY id ASC';
+		$query = "SELECT * FROM `{$table}`" . ( $sql ? ' WHERE ' . implode( ' AND ', $sql ) : '' ) . ' ORDER BY id ASC'
+			. ( null !== $limit ? ' LIMIT ' . (int) $limit : '' );
 		if ( ! empty( $params ) ) {
-			$query = $wpdb->prepare( $query, $params ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared -- columns and operators are whitelisted, values are placeholders.
+			$query = $wpdb->prepare( $query, $params ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared -- columns are whitelisted, values are placeholders.
 		}
 		$previous = $wpdb->suppress_errors( true );
 		try {
@@ -411,95 +220,36 @@ class KCGMAppointmentGoogleMeetMappingQuery {
 	}
 
 	/**
-	 * Whether a row meets every condition.
+	 * Adds an equality condition (a second one on the same column must agree with the first).
 	 *
-	 * @param array $row Row.
-	 * @return bool
-	 */
-	private function matches( array $row ) {
-		foreach ( $this->wheres as $where ) {
-			list( $column, $operator, $expected ) = $where;
-			$actual                              = $row[ $column ] ?? null;
-			switch ( $operator ) {
-				case 'in':
-				case 'not in':
-					$found = false;
-					foreach ( (array) $expected as $candidate ) {
-						if ( is_scalar( $candidate ) && null !== $actual && 0 === self::compare( $actual, $candidate ) ) {
-							$found = true;
-							break;
-						}
-					}
-					$ok = 'in' === $operator ? $found : ! $found;
-					break;
-				case 'like':
-					$pattern = '/^' . str_replace( array( '%', '_' ), array( '.*', '.' ), preg_quote( (string) $expected, '/' ) ) . '$/is';
-					$ok      = null !== $actual && 1 === preg_match( $pattern, (string) $actual );
-					break;
-				default:
-					if ( null === $expected || null === $actual ) {
-						$same = null === $expected && null === $actual;
-						$ok   = in_array( $operator, array( '!=', '<>' ), true ) ? ! $same : ( '=' === $operator && $same );
-						break;
-					}
-					$cmp = self::compare( $actual, $expected );
-					$ok  = ( '=' === $operator && 0 === $cmp ) || ( in_array( $operator, array( '!=', '<>' ), true ) && 0 !== $cmp )
-						|| ( '>' === $operator && $cmp > 0 ) || ( '>=' === $operator && $cmp >= 0 )
-						|| ( '<' === $operator && $cmp < 0 ) || ( '<=' === $operator && $cmp <= 0 );
-			}
-			if ( ! $ok ) {
-				return false;
-			}
-		}
-		return true;
-	}
-
-	/**
-	 * usort() callback for orderBy().
-	 *
-	 * @param array $a Row.
-	 * @param array $b Row.
-	 * @return int
-	 */
-	private function compare_rows( array $a, array $b ) {
-		foreach ( $this->orders as $order ) {
-			list( $column, $direction ) = $order;
-			$cmp                        = self::compare( $a[ $column ] ?? '', $b[ $column ] ?? '' );
-			if ( 0 !== $cmp ) {
-				return 'DESC' === $direction ? -$cmp : $cmp;
-			}
-		}
-		return 0;
-	}
-
-	/**
-	 * Compares two scalars like MySQL would: numerically when both are numeric.
-	 *
-	 * @param mixed $a Value.
-	 * @param mixed $b Value.
-	 * @return int
-	 */
-	private static function compare( $a, $b ) {
-		if ( is_numeric( $a ) && is_numeric( $b ) ) {
-			return (float) $a <=> (float) $b;
-		}
-		return strcasecmp( (string) $a, (string) $b );
-	}
-
-	/**
-	 * Adds a condition, or marks the query impossible for an unknown column/operator.
-	 *
-	 * @param string $name     Column name.
-	 * @param string $operator Operator.
-	 * @param mixed  $value    Value.
+	 * @param string $name  Column name.
+	 * @param mixed  $value Value.
 	 * @return void
+	 * @throws \InvalidArgumentException For an unknown column or a non-scalar value.
 	 */
-	private function add_condition( $name, $operator, $value ) {
-		$column = KCGMAppointmentGoogleMeetMapping::column( $name );
-		if ( null === $column || ! in_array( $operator, self::OPERATORS, true ) || ( ! is_scalar( $value ) && null !== $value && ! in_array( $operator, array( 'in', 'not in' ), true ) ) ) {
-			$this->impossible = true;
-			return;
+	private function add_condition( $name, $value ) {
+		$column = self::column_of( $name );
+		if ( null !== $value && ! is_scalar( $value ) ) {
+			throw new \InvalidArgumentException( esc_html( sprintf( 'KCGMAppointmentGoogleMeetMapping: the value of "%s" must be a scalar.', $name ) ) );
 		}
-		$this->wheres[] = array( $column, $operator, $value );
+		if ( array_key_exists( $column, $this->wheres ) && $this->wheres[ $column ] !== $value && (string) $this->wheres[ $column ] !== (string) $value ) {
+			$this->contradictory = true; // Two different values for one column: nothing matches.
+		}
+		$this->wheres[ $column ] = $value;
+	}
+
+	/**
+	 * The column of a name (camelCase or snake_case).
+	 *
+	 * @param string $name Name.
+	 * @return string
+	 * @throws \InvalidArgumentException For an unknown column.
+	 */
+	private static function column_of( $name ) {
+		$column = KCGMAppointmentGoogleMeetMapping::column( $name );
+		if ( null === $column ) {
+			throw new \InvalidArgumentException( esc_html( sprintf( 'KCGMAppointmentGoogleMeetMapping has no column "%s".', $name ) ) );
+		}
+		return $column;
 	}
 }
