@@ -485,3 +485,15 @@ fn reconcile_takes_no_options_and_reports_missing_starts_in_utc() {
     assert_eq!(dry.missing[0].appointment_id, id);
     assert_eq!(dry.missing[0].start_utc, "2031-05-06 08:00:00");
 }
+
+#[test]
+fn the_doctors_service_alias_names_the_event_when_the_extension_reads_the_row() {
+    let bed = bed();
+    bed.sql().query_drop("UPDATE wp_kc_service_doctor_mapping SET service_name_alias = 'Online follow-up' WHERE service_id = 1 AND doctor_id = 2").unwrap();
+    let id = bed.book(Booking::default());
+    events::create(&bed.ctx, id as i64, &none()).unwrap();
+    let ev = &bed.live_events(DOC)[0];
+    let summary = ev["summary"].as_str().unwrap();
+    assert!(summary.contains("Online follow-up"), "{summary}");
+    assert!(!summary.contains("Video Consult"), "{summary}");
+}
