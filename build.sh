@@ -87,7 +87,7 @@ build() {
 }
 
 stubs() {
-  [ -f "$EXT" ] || build
+  build
   php -n -d extension="$EXT" tests/php/gen-stubs.php > stubs/kc_meet.stub.php
   echo "wrote stubs/kc_meet.stub.php"
 }
@@ -125,7 +125,7 @@ test_all() {
 }
 
 bench() {
-  [ -f "$EXT" ] || build
+  build
   log "kc-meet vs the PHP way, side by side (php-fpm over FastCGI, WordPress, HTTPS Google emulator)"
   KC_MEET_WP_BENCH=1 KC_MEET_WP_DIR="$ROOT/target/bench/site" bash tests/wordpress/run.sh
   log "sync: one doctor's large calendar, and an idle round over many doctors"
@@ -160,8 +160,8 @@ case "${1:-}" in
   stubs) deps; stubs ;;
   pot) bash tests/make-pot.sh ;;
   bench) deps; bench ;;
-  bench-smoke) deps; [ -f "$EXT" ] || build; bench_smoke ;;
-  demo) deps; [ -f "$EXT" ] || build; KC_MEET_WP_DEMO=1 bash tests/wordpress/run.sh ;;
+  bench-smoke) deps; build; bench_smoke ;;
+  demo) deps; build; KC_MEET_WP_DEMO=1 bash tests/wordpress/run.sh ;;
   test) deps; test_all ;;
   *) sed -n '2,23p' "$0"; exit 2 ;;
 esac
