@@ -143,10 +143,6 @@ final class KC_Meet_Autoloader {
 			return;
 		}
 		$file = self::$dir . $relative;
-		if ( ! is_readable( $file ) ) {
-			// Transition: the files before they moved into their folders.
-			$file = self::$dir . ( 0 === strpos( $relative, self::MODELS_DIR ) ? 'models/' . substr( $relative, strlen( self::MODELS_DIR ) ) : basename( $relative ) );
-		}
 		if ( is_readable( $file ) ) {
 			require_once $file;
 		}

@@ -146,6 +146,7 @@ class KC_Meet_KiviCare4 {
 			}
 			return false;
 		}
+		// Not autoloaded (KC_Meet_Autoloader::EXCLUDED): the provider file sits next to this one in kivicare/.
 		require_once __DIR__ . '/class-kc-meet-telemed-provider.php';
 		return class_exists( self::PROVIDER_CLASS, false );
 	}
