@@ -55,4 +55,30 @@ final class PluginPackageTest extends PHPUnit\Framework\TestCase {
 			$this->assertFileExists("$includes/" . KC_Meet_Autoloader::file_for($class), "FOLDERS names $class");
 		}
 	}
+	/** The start-up check names every native function the plugin calls, and the built extension has them all. */
+	public function test_the_start_up_check_lists_every_native_function_the_plugin_calls(): void {
+		$plugin = dirname(__DIR__, 3) . '/php/kivicare-google-meet';
+		if (!defined('ABSPATH')) {
+			define('ABSPATH', '/');
+		}
+		require_once "$plugin/includes/class-kc-meet-plugin.php";
+		$called = [];
+		$files = new RecursiveIteratorIterator(new RecursiveDirectoryIterator("$plugin/includes", FilesystemIterator::SKIP_DOTS));
+		foreach ($files as $file) {
+			if ('php' === $file->getExtension()) {
+				preg_match_all("/(?<![\\w>:\$])(kc_meet_[a-z_]+)\\s*\\(|'(kc_meet_[a-z_]+)'/", file_get_contents($file->getPathname()), $m);
+				foreach (array_merge($m[1], $m[2]) as $name) {
+					if ('' !== $name && function_exists($name)) {
+						$called[$name] = true;
+					}
+				}
+			}
+		}
+		$called = array_keys($called);
+		sort($called);
+		$listed = KC_Meet_Plugin::FUNCTIONS;
+		sort($listed);
+		$this->assertSame($called, $listed, 'KC_Meet_Plugin::FUNCTIONS = the kc_meet_* functions the plugin calls');
+		$this->assertSame([], KC_Meet_Plugin::missing_functions());
+	}
 }

@@ -620,9 +620,6 @@ class KC_Meet_CLI_Command extends KC_Meet_CLI_Base {
 	 */
 	public function sync( $args, $assoc_args ) {
 		unset( $args );
-		if ( ! KC_Meet_Native::has_sync() ) {
-			WP_CLI::error( sprintf( 'The loaded kc_meet extension (%s) has no two-way sync: update it.', KC_Meet_Native::version() ) );
-		}
 		$format = $this->format( $assoc_args );
 		$opts   = array(
 			'full'     => ! empty( $assoc_args['full'] ),
