@@ -58,6 +58,7 @@ final class KC_Meet_Autoloader {
 		'kc_meet_profile'              => 'admin/',
 		'kc_meet_notices'              => 'admin/',
 		'kc_meet_doctor_notices'       => 'admin/',
+		'kc_meet_redirects'            => 'admin/',
 		'kc_meet_cli_base'             => 'cli/',
 		'kc_meet_cli_command'          => 'cli/',
 		'kc_meet_cli_event_command'    => 'cli/',

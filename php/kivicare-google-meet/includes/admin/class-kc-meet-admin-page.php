@@ -57,6 +57,8 @@ defined( 'ABSPATH' ) || exit;
  */
 class KC_Meet_Admin_Page {
 
+	use KC_Meet_Redirects;
+
 	/**
 	 * Page slug.
 	 *
@@ -158,8 +160,7 @@ class KC_Meet_Admin_Page {
 		if ( $appointment_id > 0 ) {
 			KC_Meet_Sync_Changes::dismiss( $appointment_id );
 		}
-		wp_safe_redirect( self::url( array( 'kc_meet_dismissed' => '1' ) ) . '#kc-meet-review' );
-		$this->finish();
+		$this->redirect_and_exit( self::url( array( 'kc_meet_dismissed' => '1' ) ) . '#kc-meet-review' );
 	}
 
 	/**
@@ -186,8 +187,7 @@ class KC_Meet_Admin_Page {
 				'kc_meet_code'  => (int) $e->getCode(),
 			);
 		}
-		wp_safe_redirect( self::url( $args ) . '#kc-meet-jobs' );
-		$this->finish();
+		$this->redirect_and_exit( self::url( $args ) . '#kc-meet-jobs' );
 	}
 
 	/**
@@ -201,8 +201,7 @@ class KC_Meet_Admin_Page {
 		}
 		check_admin_referer( self::CLEAR_ERRORS_ACTION );
 		KC_Meet_Events::clear_errors();
-		wp_safe_redirect( self::url( array( 'kc_meet_cleared' => '1' ) ) . '#kc-meet-jobs' );
-		$this->finish();
+		$this->redirect_and_exit( self::url( array( 'kc_meet_cleared' => '1' ) ) . '#kc-meet-jobs' );
 	}
 
 	/**
@@ -1137,14 +1136,5 @@ class KC_Meet_Admin_Page {
 			default:
 				return $status;
 		}
-	}
-
-	/**
-	 * Ends the request after a redirect.
-	 *
-	 * @return void
-	 */
-	protected function finish() {
-		exit;
 	}
 }
