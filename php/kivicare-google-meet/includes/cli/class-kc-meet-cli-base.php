@@ -186,17 +186,6 @@ abstract class KC_Meet_CLI_Base {
 	}
 
 	/**
-	 * A user's display name ('' when unknown).
-	 *
-	 * @param int $user_id User id.
-	 * @return string
-	 */
-	protected function user_name( $user_id ) {
-		$user = (int) $user_id > 0 ? get_userdata( (int) $user_id ) : false;
-		return $user ? (string) $user->display_name : '';
-	}
-
-	/**
 	 * Adds `from`, `to` (Y-m-d) and `doctor_id` options of the reconcile pass from --from, --to
 	 * and --doctor; WP_CLI::error() when invalid.
 	 *
