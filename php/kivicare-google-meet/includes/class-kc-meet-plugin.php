@@ -341,15 +341,6 @@ final class KC_Meet_Plugin {
 	}
 
 	/**
-	 * Whether the last configuration succeeded.
-	 *
-	 * @return bool
-	 */
-	public function is_ready() {
-		return $this->ready;
-	}
-
-	/**
 	 * The configuration error (code and secret-free message), or null: this request's when it
 	 * configured, else the one kept from the last rejected configuration.
 	 *
