@@ -44,6 +44,7 @@ final class KC_Meet_Autoloader {
 	const FOLDERS = array(
 		'kc_meet_kivicare3'            => 'kivicare/',
 		'kc_meet_kivicare4'            => 'kivicare/',
+		'kc_meet_kivicare4_routes'     => 'kivicare/',
 		'kc_meet_telemed_provider'     => 'kivicare/',
 		'kc_meet_appointment_hooks'    => 'kivicare/',
 		'kc_meet_appointment_data'     => 'kivicare/',

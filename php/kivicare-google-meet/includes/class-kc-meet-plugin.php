@@ -397,6 +397,7 @@ final class KC_Meet_Plugin {
 			$this->component( 'admin_appointments', 'KC_Meet_Admin_Appointments' );
 		}
 		$this->component( 'rest', 'KC_Meet_Rest' );
+		$this->component( 'kivicare4_routes', 'KC_Meet_KiviCare4_Routes' );
 		$this->component( 'kivicare3', 'KC_Meet_KiviCare3' );
 		$this->component( 'kivicare4', 'KC_Meet_KiviCare4' );
 		$this->component( 'appointments', 'KC_Meet_Appointment_Hooks' );
@@ -419,8 +420,8 @@ final class KC_Meet_Plugin {
 	/**
 	 * Returns (creating and hooking it on first use) a feature component.
 	 *
-	 * @param string $name       Component name: admin, profile, rest, kivicare3, kivicare4,
-	 *                           appointments, background.
+	 * @param string $name       Component name: admin, profile, rest, kivicare4_routes,
+	 *                           kivicare3, kivicare4, appointments, background, woocommerce, ….
 	 * @param string $class_name Class to create when missing.
 	 * @return object|null
 	 */
