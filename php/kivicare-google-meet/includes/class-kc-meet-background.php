@@ -14,8 +14,7 @@ defined( 'ABSPATH' ) || exit;
  * - `kc_meet_reconcile` daily → `kc_meet_reconcile()` (events whose appointment is gone or
  *   cancelled are removed, telemedicine appointments without an event get one). Its options
  *   pass through the filter `kc_meet_reconcile_options` (default: the extension's defaults);
- * - with an extension that has two-way sync ({@see KC_Meet_Native::has_sync()}):
- *   `kc_meet_sync` every 5 minutes → `kc_meet_sync(['budget_s' => 20.0])`, its changes
+ * - `kc_meet_sync` every 5 minutes → `kc_meet_sync(['budget_s' => 20.0])`, its changes
  *   dispatched by {@see KC_Meet_Sync_Changes} (the safety net under push notifications, and the
  *   only way changes arrive when the site is not reachable over HTTPS), and
  *   `kc_meet_renew_channels` twice daily → `kc_meet_renew_channels()`.
@@ -118,15 +117,12 @@ class KC_Meet_Background {
 	 * @return array<string, array{0:string, 1:int}>
 	 */
 	public static function recurring_hooks() {
-		$hooks = array(
-			KC_Meet_Lifecycle::CRON_RUN_JOBS  => array( self::SCHEDULE, MINUTE_IN_SECONDS ),
-			KC_Meet_Lifecycle::CRON_RECONCILE => array( 'daily', DAY_IN_SECONDS ),
+		return array(
+			KC_Meet_Lifecycle::CRON_RUN_JOBS       => array( self::SCHEDULE, MINUTE_IN_SECONDS ),
+			KC_Meet_Lifecycle::CRON_RECONCILE      => array( 'daily', DAY_IN_SECONDS ),
+			KC_Meet_Lifecycle::CRON_SYNC           => array( self::SYNC_SCHEDULE, 5 * MINUTE_IN_SECONDS ),
+			KC_Meet_Lifecycle::CRON_RENEW_CHANNELS => array( 'twicedaily', 12 * HOUR_IN_SECONDS ),
 		);
-		if ( KC_Meet_Native::has_sync() ) {
-			$hooks[ KC_Meet_Lifecycle::CRON_SYNC ]           = array( self::SYNC_SCHEDULE, 5 * MINUTE_IN_SECONDS );
-			$hooks[ KC_Meet_Lifecycle::CRON_RENEW_CHANNELS ] = array( 'twicedaily', 12 * HOUR_IN_SECONDS );
-		}
-		return $hooks;
 	}
 
 	/**

@@ -130,7 +130,7 @@ final class KC_Meet_Config {
 	public static function redirect_uris() {
 		return array(
 			'kc-meet'  => self::rest_route_url( self::CALLBACK_ROUTE ),
-			'kivicare' => self::rest_route_url( KC_Meet_Rest::NAMESPACE_KIVICARE . KC_Meet_Rest::VENDOR_CALLBACK_PATH ),
+			'kivicare' => self::rest_route_url( KC_Meet_KiviCare4_Routes::NAMESPACE_KIVICARE . KC_Meet_KiviCare4_Routes::VENDOR_CALLBACK_PATH ),
 		);
 	}
 

@@ -9,7 +9,8 @@ defined( 'ABSPATH' ) || exit;
 
 /**
  * The only place that calls the `kc_meet_*` functions (apart from the plugin bootstrap's
- * `kc_meet_configure()`).
+ * `kc_meet_configure()`). The plugin runs only when the loaded extension has every one of them
+ * ({@see KC_Meet_Plugin::FUNCTIONS}).
  *
  * Every method makes sure the extension is configured for the current site first and throws
  * the extension's `\KcMeet\ConfigurationException` when it is not (so a failed configuration
@@ -122,8 +123,7 @@ final class KC_Meet_Native {
 
 	/**
 	 * Asks Google whether the doctor's connection works (refreshing the token when due) and
-	 * returns the status; falls back to kc_meet_status() on an extension without
-	 * kc_meet_check_connection().
+	 * returns the status (kc_meet_check_connection()).
 	 *
 	 * @param int $doctor_id Doctor.
 	 * @return array Status array (see kc_meet_status()).
@@ -131,10 +131,7 @@ final class KC_Meet_Native {
 	public static function check_connection( $doctor_id ) {
 		self::ensure_ready();
 		try {
-			if ( function_exists( 'kc_meet_check_connection' ) ) {
-				return self::watched( 'kc_meet_check_connection', (int) $doctor_id );
-			}
-			return self::watched( 'kc_meet_status', (int) $doctor_id );
+			return self::watched( 'kc_meet_check_connection', (int) $doctor_id );
 		} finally {
 			// A refresh or a broken grant may have changed the doctor's meta.
 			self::clear_user_cache( (int) $doctor_id );
@@ -262,16 +259,6 @@ final class KC_Meet_Native {
 	}
 
 	/**
-	 * Whether the extension can give an appointment's event a new Meet link
-	 * (kc_meet_regenerate_event()).
-	 *
-	 * @return bool
-	 */
-	public static function has_regenerate() {
-		return function_exists( 'kc_meet_regenerate_event' );
-	}
-
-	/**
 	 * Gives the appointment's event a new Meet conference (a new conference request id: the
 	 * same event, a new link) and updates the mapping row; creates the event when it has none.
 	 *
@@ -362,16 +349,6 @@ final class KC_Meet_Native {
 	public static function reconcile( array $opts = array() ) {
 		self::ensure_ready();
 		return self::watched( 'kc_meet_reconcile', $opts );
-	}
-
-	/**
-	 * Whether the extension has two-way sync (kc_meet_sync() and the push-channel functions, and
-	 * the configuration keys `notify_url`, `on_google_move`, `on_google_delete`).
-	 *
-	 * @return bool
-	 */
-	public static function has_sync() {
-		return function_exists( 'kc_meet_sync' ) && function_exists( 'kc_meet_handle_notification' );
 	}
 
 	/**

@@ -60,6 +60,45 @@ final class KC_Meet_Plugin {
 	const CONFIG_ERROR_OPTION = 'kc_meet_config_error';
 
 	/**
+	 * Every native function the plugin calls (through {@see KC_Meet_Native}): the extension
+	 * must have all of them ({@see self::extension_available()}).
+	 *
+	 * @var string[]
+	 */
+	const FUNCTIONS = array(
+		'kc_meet_appointment_state',
+		'kc_meet_appointments',
+		'kc_meet_auth_url',
+		'kc_meet_channels',
+		'kc_meet_check_connection',
+		'kc_meet_configure',
+		'kc_meet_connect',
+		'kc_meet_connect_postmessage',
+		'kc_meet_create_event',
+		'kc_meet_delete_event',
+		'kc_meet_disconnect',
+		'kc_meet_doctors',
+		'kc_meet_handle_notification',
+		'kc_meet_health',
+		'kc_meet_jobs',
+		'kc_meet_mapping',
+		'kc_meet_migrate',
+		'kc_meet_privacy_erase',
+		'kc_meet_privacy_export',
+		'kc_meet_reconcile',
+		'kc_meet_regenerate_event',
+		'kc_meet_renew_channels',
+		'kc_meet_retry_job',
+		'kc_meet_review_move',
+		'kc_meet_run_jobs',
+		'kc_meet_status',
+		'kc_meet_stop_channels',
+		'kc_meet_sync',
+		'kc_meet_update_event',
+		'kc_meet_version',
+	);
+
+	/**
 	 * Singleton.
 	 *
 	 * @var KC_Meet_Plugin|null
@@ -173,12 +212,34 @@ final class KC_Meet_Plugin {
 	}
 
 	/**
-	 * Whether the kc_meet extension is loaded.
+	 * Whether the kc_meet extension is loaded and has every function the plugin calls: the one
+	 * start-up check. Without it (or with an older extension) the plugin registers nothing but
+	 * the notice and the WP-CLI commands' explanation ({@see self::missing_functions()}).
 	 *
 	 * @return bool
 	 */
 	public static function extension_available() {
-		return extension_loaded( 'kc_meet' ) && function_exists( 'kc_meet_configure' );
+		static $available = null;
+		if ( null === $available ) {
+			$available = extension_loaded( 'kc_meet' ) && array() === self::missing_functions();
+		}
+		return $available;
+	}
+
+	/**
+	 * The functions of {@see self::FUNCTIONS} the loaded PHP lacks (all of them without the
+	 * extension; some with an extension older than the plugin).
+	 *
+	 * @return string[]
+	 */
+	public static function missing_functions() {
+		$missing = array();
+		foreach ( self::FUNCTIONS as $function ) {
+			if ( ! function_exists( $function ) ) {
+				$missing[] = $function;
+			}
+		}
+		return $missing;
 	}
 
 	/**
@@ -280,15 +341,6 @@ final class KC_Meet_Plugin {
 	}
 
 	/**
-	 * Whether the last configuration succeeded.
-	 *
-	 * @return bool
-	 */
-	public function is_ready() {
-		return $this->ready;
-	}
-
-	/**
 	 * The configuration error (code and secret-free message), or null: this request's when it
 	 * configured, else the one kept from the last rejected configuration.
 	 *
@@ -345,6 +397,7 @@ final class KC_Meet_Plugin {
 			$this->component( 'admin_appointments', 'KC_Meet_Admin_Appointments' );
 		}
 		$this->component( 'rest', 'KC_Meet_Rest' );
+		$this->component( 'kivicare4_routes', 'KC_Meet_KiviCare4_Routes' );
 		$this->component( 'kivicare3', 'KC_Meet_KiviCare3' );
 		$this->component( 'kivicare4', 'KC_Meet_KiviCare4' );
 		$this->component( 'appointments', 'KC_Meet_Appointment_Hooks' );
@@ -367,8 +420,8 @@ final class KC_Meet_Plugin {
 	/**
 	 * Returns (creating and hooking it on first use) a feature component.
 	 *
-	 * @param string $name       Component name: admin, profile, rest, kivicare3, kivicare4,
-	 *                           appointments, background.
+	 * @param string $name       Component name: admin, profile, rest, kivicare4_routes,
+	 *                           kivicare3, kivicare4, appointments, background, woocommerce, ….
 	 * @param string $class_name Class to create when missing.
 	 * @return object|null
 	 */

@@ -32,6 +32,22 @@ final class KC_Meet_Users {
 	}
 
 	/**
+	 * A user's display name: the one lookup of the admin screens and the WP-CLI tables.
+	 *
+	 * @param int  $user_id  User.
+	 * @param bool $numbered For an unknown user, "User #id" (translated) instead of ''.
+	 * @return string
+	 */
+	public static function display_name( $user_id, $numbered = false ) {
+		$user = (int) $user_id > 0 ? get_userdata( (int) $user_id ) : false;
+		if ( $user ) {
+			return (string) $user->display_name;
+		}
+		/* translators: %d: user id */
+		return $numbered ? sprintf( __( 'User #%d', 'kc-googlemeet' ), (int) $user_id ) : '';
+	}
+
+	/**
 	 * Whether the user holds a Google Meet token (network-wide user meta).
 	 *
 	 * @param int $user_id User.

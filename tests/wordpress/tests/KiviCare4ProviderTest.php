@@ -37,6 +37,26 @@ final class KiviCare4ProviderTest extends WpTestCase {
 		$this->assertTrue(version_compare((string) $r['addon'], '4.0.0', '>='), 'KIVICARE_GOOGLE_MEET_ADDON_VERSION >= 4.0.0');
 	}
 
+	public function test_provider_declares_exactly_the_methods_its_compatibility_check_assumes(): void {
+		// KC_Meet_KiviCare4::PROVIDER_METHODS describes the provider's methods for the check run
+		// against core's abstract class before the provider file is loaded: it must match the file.
+		$r = $this->provider('$declared = [];
+			foreach ((new ReflectionClass(\KC_Meet_KiviCare4::PROVIDER_CLASS))->getMethods() as $m) {
+				if ($m->getDeclaringClass()->getName() !== \KC_Meet_KiviCare4::PROVIDER_CLASS || $m->isPrivate() || $m->isStatic()) {
+					continue;
+				}
+				$declared[$m->getName()] = [$m->hasReturnType() ? (string) $m->getReturnType() : "", $m->getNumberOfParameters(), $m->getNumberOfRequiredParameters(), $m->isPublic()];
+			}
+			$listed = [];
+			foreach (\KC_Meet_KiviCare4::PROVIDER_METHODS as $name => $spec) {
+				$listed[$name] = array_merge($spec, [true]);
+			}
+			ksort($declared);
+			ksort($listed);
+			return ["declared" => $declared, "listed" => $listed];');
+		$this->assertSame($r['listed'], $r['declared'], 'PROVIDER_METHODS = the public methods KC_Meet_Telemed_Provider declares [return type, parameters, required, public]');
+	}
+
 	public function test_provider_is_not_registered_without_kivicare4_core(): void {
 		$r = $this->wpOk('return array_keys(apply_filters("kc_telemed_providers", []));');
 		$this->assertSame([], $r);

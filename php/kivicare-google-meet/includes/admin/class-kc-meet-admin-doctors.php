@@ -298,9 +298,7 @@ class KC_Meet_Admin_Doctors extends KC_Meet_Admin_Screens {
 				<?php endif; ?>
 				<?php if ( 'not_connected' !== $row['status'] ) : ?>
 					<?php self::action_button( self::CHECK_ACTION, 'doctor_id', $id, __( 'Test connection', 'kc-googlemeet' ), '', 'kc-meet-check' ); ?>
-					<?php if ( KC_Meet_Native::has_sync() ) : ?>
-						<?php self::action_button( self::SYNC_ACTION, 'doctor_id', $id, __( 'Sync now', 'kc-googlemeet' ), '', 'kc-meet-sync' ); ?>
-					<?php endif; ?>
+					<?php self::action_button( self::SYNC_ACTION, 'doctor_id', $id, __( 'Sync now', 'kc-googlemeet' ), '', 'kc-meet-sync' ); ?>
 					<?php
 					self::action_button(
 						self::DISCONNECT_ACTION,

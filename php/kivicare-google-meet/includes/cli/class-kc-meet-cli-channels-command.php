@@ -80,7 +80,7 @@ class KC_Meet_CLI_Channels_Command extends KC_Meet_CLI_Base {
 			$items[] = array(
 				'channel_id'   => (string) ( $channel['channel_id'] ?? '' ),
 				'doctor_id'    => (int) ( $channel['doctor_id'] ?? 0 ),
-				'doctor'       => $this->user_name( (int) ( $channel['doctor_id'] ?? 0 ) ),
+				'doctor'       => KC_Meet_Users::display_name( (int) ( $channel['doctor_id'] ?? 0 ) ),
 				'resource_id'  => (string) ( $channel['resource_id'] ?? '' ),
 				'expires'      => $expires > 0 ? gmdate( 'Y-m-d H:i:s', $expires ) . ' UTC' : '',
 				'state'        => (string) ( $channel['state'] ?? '' ),

@@ -22,6 +22,8 @@ defined( 'ABSPATH' ) || exit;
  */
 class KC_Meet_Profile {
 
+	use KC_Meet_Redirects;
+
 	/**
 	 * admin-post action that starts the Google consent.
 	 *
@@ -194,8 +196,7 @@ class KC_Meet_Profile {
 			return;
 		}
 		// Not wp_safe_redirect(): the target is Google (or the configured auth endpoint).
-		wp_redirect( $url ); // phpcs:ignore WordPress.Security.SafeRedirect.wp_redirect_wp_redirect
-		$this->finish();
+		$this->redirect_and_exit( $url, true );
 	}
 
 	/**
@@ -257,17 +258,7 @@ class KC_Meet_Profile {
 		if ( 'error' === $result ) {
 			$args['kc_meet_code'] = (int) $code;
 		}
-		wp_safe_redirect( add_query_arg( $args, self::profile_url( $doctor_id, get_current_user_id() ) ) );
-		$this->finish();
-	}
-
-	/**
-	 * Ends the request after a redirect.
-	 *
-	 * @return void
-	 */
-	protected function finish() {
-		exit;
+		$this->redirect_and_exit( add_query_arg( $args, self::profile_url( $doctor_id, get_current_user_id() ) ) );
 	}
 
 	/**

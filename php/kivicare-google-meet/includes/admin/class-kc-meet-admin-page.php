@@ -57,6 +57,8 @@ defined( 'ABSPATH' ) || exit;
  */
 class KC_Meet_Admin_Page {
 
+	use KC_Meet_Redirects;
+
 	/**
 	 * Page slug.
 	 *
@@ -158,8 +160,7 @@ class KC_Meet_Admin_Page {
 		if ( $appointment_id > 0 ) {
 			KC_Meet_Sync_Changes::dismiss( $appointment_id );
 		}
-		wp_safe_redirect( self::url( array( 'kc_meet_dismissed' => '1' ) ) . '#kc-meet-review' );
-		$this->finish();
+		$this->redirect_and_exit( self::url( array( 'kc_meet_dismissed' => '1' ) ) . '#kc-meet-review' );
 	}
 
 	/**
@@ -186,8 +187,7 @@ class KC_Meet_Admin_Page {
 				'kc_meet_code'  => (int) $e->getCode(),
 			);
 		}
-		wp_safe_redirect( self::url( $args ) . '#kc-meet-jobs' );
-		$this->finish();
+		$this->redirect_and_exit( self::url( $args ) . '#kc-meet-jobs' );
 	}
 
 	/**
@@ -201,8 +201,7 @@ class KC_Meet_Admin_Page {
 		}
 		check_admin_referer( self::CLEAR_ERRORS_ACTION );
 		KC_Meet_Events::clear_errors();
-		wp_safe_redirect( self::url( array( 'kc_meet_cleared' => '1' ) ) . '#kc-meet-jobs' );
-		$this->finish();
+		$this->redirect_and_exit( self::url( array( 'kc_meet_cleared' => '1' ) ) . '#kc-meet-jobs' );
 	}
 
 	/**
@@ -734,7 +733,7 @@ class KC_Meet_Admin_Page {
 						$expires   = (int) floor( (int) ( $channel['expires_at'] ?? 0 ) / 1000 );
 						?>
 						<tr class="kc-meet-channel" data-channel-id="<?php echo esc_attr( (string) ( $channel['channel_id'] ?? '' ) ); ?>" data-doctor-id="<?php echo esc_attr( (string) $doctor_id ); ?>" data-state="<?php echo esc_attr( (string) ( $channel['state'] ?? '' ) ); ?>">
-							<td><?php echo esc_html( self::user_name( $doctor_id ) ); ?></td>
+							<td><?php echo esc_html( KC_Meet_Users::display_name( $doctor_id, true ) ); ?></td>
 							<td title="<?php echo esc_attr( self::date_time( $expires ) ); ?>"><?php echo esc_html( self::relative_time( $expires ) ); ?></td>
 							<td><?php echo esc_html( (string) ( $channel['state'] ?? '' ) ); ?></td>
 						</tr>
@@ -794,7 +793,7 @@ class KC_Meet_Admin_Page {
 								}
 								?>
 							</td>
-							<td><?php echo esc_html( self::user_name( (int) $entry['doctor_id'] ) ); ?></td>
+							<td><?php echo esc_html( KC_Meet_Users::display_name( (int) $entry['doctor_id'], true ) ); ?></td>
 							<td title="<?php echo esc_attr( self::date_time( (int) $entry['flagged_at'] ) ); ?>"><?php echo esc_html( self::relative_time( (int) $entry['flagged_at'] ) ); ?></td>
 							<td>
 								<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>">
@@ -810,18 +809,6 @@ class KC_Meet_Admin_Page {
 			</table>
 		</div>
 		<?php
-	}
-
-	/**
-	 * Display name of a user, or "User #id".
-	 *
-	 * @param int $user_id User.
-	 * @return string
-	 */
-	private static function user_name( $user_id ) {
-		$user = $user_id > 0 ? get_userdata( $user_id ) : false;
-		/* translators: %d: user id */
-		return $user ? (string) $user->display_name : sprintf( __( 'User #%d', 'kc-googlemeet' ), (int) $user_id );
 	}
 
 	/**
@@ -960,7 +947,7 @@ class KC_Meet_Admin_Page {
 					<?php
 					foreach ( $doctors as $doctor ) :
 						$doctor_id = (int) ( $doctor['doctor_id'] ?? 0 );
-						$name      = self::user_name( $doctor_id );
+						$name      = KC_Meet_Users::display_name( $doctor_id, true );
 						?>
 						<tr class="kc-meet-doctor" data-doctor-id="<?php echo esc_attr( (string) $doctor_id ); ?>" data-status="<?php echo esc_attr( (string) ( $doctor['status'] ?? '' ) ); ?>">
 							<td><?php echo esc_html( $name ); ?></td>
@@ -1137,14 +1124,5 @@ class KC_Meet_Admin_Page {
 			default:
 				return $status;
 		}
-	}
-
-	/**
-	 * Ends the request after a redirect.
-	 *
-	 * @return void
-	 */
-	protected function finish() {
-		exit;
 	}
 }

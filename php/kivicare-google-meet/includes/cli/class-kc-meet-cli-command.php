@@ -114,7 +114,7 @@ class KC_Meet_CLI_Command extends KC_Meet_CLI_Base {
 			$doctor_id = (int) ( $status['doctor_id'] ?? 0 );
 			$items[]   = array(
 				'doctor_id'        => $doctor_id,
-				'doctor'           => $this->user_name( $doctor_id ),
+				'doctor'           => KC_Meet_Users::display_name( $doctor_id ),
 				'status'           => (string) ( $status['status'] ?? '' ),
 				'email'            => (string) ( $status['email'] ?? '' ),
 				'calendar_id'      => (string) ( $status['calendar_id'] ?? '' ),
@@ -620,9 +620,6 @@ class KC_Meet_CLI_Command extends KC_Meet_CLI_Base {
 	 */
 	public function sync( $args, $assoc_args ) {
 		unset( $args );
-		if ( ! KC_Meet_Native::has_sync() ) {
-			WP_CLI::error( sprintf( 'The loaded kc_meet extension (%s) has no two-way sync: update it.', KC_Meet_Native::version() ) );
-		}
 		$format = $this->format( $assoc_args );
 		$opts   = array(
 			'full'     => ! empty( $assoc_args['full'] ),
@@ -687,7 +684,7 @@ class KC_Meet_CLI_Command extends KC_Meet_CLI_Base {
 		$doctor_id = (int) ( $doctor['doctor_id'] ?? 0 );
 		return array(
 			'doctor_id'       => $doctor_id,
-			'doctor'          => $this->user_name( $doctor_id ),
+			'doctor'          => KC_Meet_Users::display_name( $doctor_id ),
 			'pages'           => (int) ( $doctor['pages'] ?? 0 ),
 			'events_seen'     => (int) ( $doctor['events_seen'] ?? 0 ),
 			'changes_applied' => (int) ( $doctor['changes_applied'] ?? 0 ),

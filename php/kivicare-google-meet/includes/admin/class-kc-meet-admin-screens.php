@@ -19,6 +19,8 @@ defined( 'ABSPATH' ) || exit;
  */
 abstract class KC_Meet_Admin_Screens {
 
+	use KC_Meet_Redirects;
+
 	/**
 	 * Menu slug of the top-level menu (the Doctors screen).
 	 *
@@ -167,17 +169,7 @@ abstract class KC_Meet_Admin_Screens {
 		// Keep the filters and page the admin was looking at.
 		$referer = wp_get_referer();
 		$base    = $referer && false !== strpos( $referer, 'page=' . $this->slug() ) ? remove_query_arg( array( 'kc_meet_done', 'kc_meet_id', 'kc_meet_code' ), $referer ) : $this->url();
-		wp_safe_redirect( add_query_arg( $args, $base ) );
-		$this->finish();
-	}
-
-	/**
-	 * Ends the request after a redirect (tests override it).
-	 *
-	 * @return void
-	 */
-	protected function finish() {
-		exit;
+		$this->redirect_and_exit( add_query_arg( $args, $base ) );
 	}
 
 	/**

@@ -43,7 +43,8 @@ final class KC_Meet_Notices {
 	const REVIEW_WAITING = 'kc_meet_review_waiting';
 
 	/**
-	 * Renders the notice shown when the kc_meet extension is not loaded (managers only).
+	 * Renders the notice shown when the kc_meet extension is not loaded or older than the plugin
+	 * (managers only).
 	 *
 	 * @return void
 	 */
@@ -55,14 +56,25 @@ final class KC_Meet_Notices {
 			load_plugin_textdomain( 'kc-googlemeet', false, dirname( plugin_basename( KC_MEET_PLUGIN_FILE ) ) . '/languages' );
 		}
 		echo '<div class="notice notice-error" id="kc-meet-missing-extension"><p>';
-		echo esc_html__( 'KiviCare Google Meet needs the kc_meet PHP extension, which is not loaded, so Google Meet is not available.', 'kc-googlemeet' );
-		echo ' ';
-		printf(
-			/* translators: 1: php.ini line, 2: php.ini */
-			esc_html__( 'Install the extension (libkc_meet.so) into PHP\'s extension directory, add %1$s to %2$s (or a conf.d file) and restart PHP.', 'kc-googlemeet' ),
-			'<code>extension=kc_meet</code>',
-			'<code>php.ini</code>'
-		);
+		if ( extension_loaded( 'kc_meet' ) ) {
+			printf(
+				/* translators: 1: extension version, 2: list of PHP functions */
+				esc_html__( 'KiviCare Google Meet needs a newer kc_meet PHP extension: the loaded one (version %1$s) lacks %2$s, so Google Meet is not available.', 'kc-googlemeet' ),
+				esc_html( '' !== KC_Meet_Native::version() ? KC_Meet_Native::version() : '?' ),
+				'<code>' . esc_html( implode( ', ', KC_Meet_Plugin::missing_functions() ) ) . '</code>'
+			);
+			echo ' ';
+			esc_html_e( 'Replace libkc_meet.so in PHP\'s extension directory with the one shipped with this plugin version and restart PHP.', 'kc-googlemeet' );
+		} else {
+			echo esc_html__( 'KiviCare Google Meet needs the kc_meet PHP extension, which is not loaded, so Google Meet is not available.', 'kc-googlemeet' );
+			echo ' ';
+			printf(
+				/* translators: 1: php.ini line, 2: php.ini */
+				esc_html__( 'Install the extension (libkc_meet.so) into PHP\'s extension directory, add %1$s to %2$s (or a conf.d file) and restart PHP.', 'kc-googlemeet' ),
+				'<code>extension=kc_meet</code>',
+				'<code>php.ini</code>'
+			);
+		}
 		echo '</p></div>';
 	}
 
@@ -157,9 +169,6 @@ final class KC_Meet_Notices {
 	 * @return void
 	 */
 	public static function render_review_count() {
-		if ( ! KC_Meet_Native::has_sync() ) {
-			return;
-		}
 		$screen = function_exists( 'get_current_screen' ) ? get_current_screen() : null;
 		if ( $screen instanceof WP_Screen && 'settings_page_' . KC_Meet_Admin_Page::SLUG === $screen->id ) {
 			return;

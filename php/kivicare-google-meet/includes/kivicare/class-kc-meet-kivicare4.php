@@ -43,8 +43,8 @@ class KC_Meet_KiviCare4 {
 	/**
 	 * Methods of KC_Meet_Telemed_Provider as declared there (all public, untyped parameters):
 	 * name => [return type ('' none), number of parameters, number of required parameters].
-	 * Must match the provider file: {@see self::declaration_mismatches()} checks it once the
-	 * provider is loaded.
+	 * Must match the provider file: KiviCare4ProviderTest (tests/wordpress) checks it with the
+	 * provider loaded.
 	 *
 	 * @var array<string, array{0:string, 1:int, 2:int}>
 	 */
@@ -146,6 +146,7 @@ class KC_Meet_KiviCare4 {
 			}
 			return false;
 		}
+		// Not autoloaded (KC_Meet_Autoloader::EXCLUDED): the provider file sits next to this one in kivicare/.
 		require_once __DIR__ . '/class-kc-meet-telemed-provider.php';
 		return class_exists( self::PROVIDER_CLASS, false );
 	}
@@ -248,15 +249,6 @@ class KC_Meet_KiviCare4 {
 	}
 
 	/**
-	 * Problems found by the last compatibility check.
-	 *
-	 * @return string[]
-	 */
-	public function problems() {
-		return $this->problems;
-	}
-
-	/**
 	 * Which parent methods KC_Meet_Telemed_Provider would not be compatible with.
 	 *
 	 * @param string $parent_class Abstract provider class.
@@ -299,46 +291,6 @@ class KC_Meet_KiviCare4 {
 			}
 		}
 		return $problems;
-	}
-
-	/**
-	 * Self-check: differences between {@see self::PROVIDER_METHODS} and the methods that
-	 * KC_Meet_Telemed_Provider really declares (needs the provider loaded).
-	 *
-	 * @return string[] Empty when they agree.
-	 */
-	public static function declaration_mismatches() {
-		if ( ! class_exists( self::PROVIDER_CLASS, false ) ) {
-			return array( self::PROVIDER_CLASS . ' not loaded' );
-		}
-		$mismatches = array();
-		$reflection = new ReflectionClass( self::PROVIDER_CLASS );
-		$declared   = array();
-		foreach ( $reflection->getMethods() as $method ) {
-			if ( $method->getDeclaringClass()->getName() !== self::PROVIDER_CLASS || $method->isPrivate() || $method->isStatic() ) {
-				continue;
-			}
-			$name              = $method->getName();
-			$declared[ $name ] = true;
-			$actual            = array(
-				$method->hasReturnType() ? (string) $method->getReturnType() : '',
-				$method->getNumberOfParameters(),
-				$method->getNumberOfRequiredParameters(),
-			);
-			if ( ! isset( self::PROVIDER_METHODS[ $name ] ) ) {
-				$mismatches[] = $name . '() missing from PROVIDER_METHODS';
-			} elseif ( self::PROVIDER_METHODS[ $name ] !== $actual ) {
-				$mismatches[] = $name . '() differs from PROVIDER_METHODS';
-			} elseif ( ! $method->isPublic() ) {
-				$mismatches[] = $name . '() must be public';
-			}
-		}
-		foreach ( array_keys( self::PROVIDER_METHODS ) as $name ) {
-			if ( ! isset( $declared[ $name ] ) ) {
-				$mismatches[] = $name . '() not declared by the provider';
-			}
-		}
-		return $mismatches;
 	}
 
 	/**

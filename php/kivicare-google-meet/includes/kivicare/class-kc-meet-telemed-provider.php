@@ -250,8 +250,7 @@ class KC_Meet_Telemed_Provider extends \App\abstracts\KCAbstractTelemedProvider 
 		$handed            = KC_Meet_Appointment_Data::from_core4( $meeting_data );
 		$handed['telemed'] = true; // Core calls the provider for telemed appointments only.
 		// Core's "Regenerate link" promises a new link: the same event gets a new conference.
-		$regenerate = KC_Meet_Appointment_Data::REGENERATED_TOPIC === trim( (string) ( $meeting_data['topic'] ?? '' ) )
-			&& KC_Meet_Native::has_regenerate();
+		$regenerate = KC_Meet_Appointment_Data::REGENERATED_TOPIC === trim( (string) ( $meeting_data['topic'] ?? '' ) );
 		try {
 			$result = KC_Meet_Events::ensure( $regenerate ? 'regenerate' : 'create', $appointment_id, $handed, 'provider' );
 		} catch ( \Throwable $e ) {

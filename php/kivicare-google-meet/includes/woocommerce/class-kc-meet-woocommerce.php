@@ -49,9 +49,10 @@ defined( 'ABSPATH' ) || exit;
  * (bank transfer, cheque, cash on delivery; status on-hold) are left alone: an admin marks them
  * paid days later. Payment unschedules the action.
  *
- * Also here: the setting `kiviCare_woocommerce_payment` ('on'|'off') with KiviCare 3.x's filters
- * `kcgm_change_woocommerce_module_status` / `kcgm_get_woocommerce_module_status`, 3.x's
- * `kcgm_woocommerce_add_to_cart` ({@see KC_Meet_WooCommerce_Products}), and KiviCare 4.x's
+ * Also here: the setting `kiviCare_woocommerce_payment` ('on'|'off') with the callbacks of
+ * KiviCare 3.x's filters `kcgm_change_woocommerce_module_status` /
+ * `kcgm_get_woocommerce_module_status` and `kcgm_woocommerce_add_to_cart`
+ * ({@see KC_Meet_WooCommerce_Products}; hooked by {@see KC_Meet_KiviCare3}), and KiviCare 4.x's
  * `woocommerce` gateway on `kc_payment_gateways` (core's own `App\paymentGateways\KCWooCommerce`,
  * registered exactly as the vendor did, only when that class exists).
  *
@@ -132,15 +133,13 @@ class KC_Meet_WooCommerce {
 	private $decided = array();
 
 	/**
-	 * Hooks WooCommerce, KiviCare and the timeout.
+	 * Hooks WooCommerce, KiviCare 4.x's gateway and the timeout. KiviCare 3.x's WooCommerce
+	 * filters reach this object's callbacks through {@see KC_Meet_KiviCare3::register()}, the
+	 * home of every `kcgm_*` filter.
 	 *
 	 * @return void
 	 */
 	public function register() {
-		// KiviCare 3.x.
-		add_filter( 'kcgm_change_woocommerce_module_status', array( $this, 'change_module_status' ) );
-		add_filter( 'kcgm_get_woocommerce_module_status', array( $this, 'get_module_status' ) );
-		add_filter( 'kcgm_woocommerce_add_to_cart', array( $this, 'add_to_cart' ) );
 		// KiviCare 4.x.
 		add_filter( 'kc_payment_gateways', array( $this, 'register_gateway' ) );
 

@@ -29,14 +29,26 @@ abstract class KC_Meet_CLI_Base {
 	const MACHINE_FORMATS = array( 'json', 'csv', 'yaml' );
 
 	/**
-	 * `before_invoke` of every `wp kc-meet` command: without the extension, says what is missing
-	 * and how to install it (exit 1) instead of failing in the middle of a command.
+	 * `before_invoke` of every `wp kc-meet` command: without the extension, or with one older
+	 * than the plugin ({@see KC_Meet_Plugin::extension_available()}), says what is missing and
+	 * how to install it (exit 1) instead of failing in the middle of a command.
 	 *
 	 * @return void
 	 */
 	public static function require_extension() {
 		if ( KC_Meet_Plugin::extension_available() ) {
 			return;
+		}
+		if ( extension_loaded( 'kc_meet' ) ) {
+			WP_CLI::error(
+				sprintf(
+					'The kc_meet PHP extension loaded in the PHP that runs WP-CLI (%1$s, version %2$s) is older than the plugin: it lacks %3$s. Replace libkc_meet.so in %4$s with the one shipped with this plugin version (and in the web server\'s PHP), then check with `wp kc-meet health`.',
+					PHP_BINARY,
+					'' !== KC_Meet_Native::version() ? KC_Meet_Native::version() : '?',
+					implode( ', ', KC_Meet_Plugin::missing_functions() ),
+					(string) ini_get( 'extension_dir' )
+				)
+			);
 		}
 		$ini = php_ini_loaded_file();
 		WP_CLI::error(
@@ -171,17 +183,6 @@ abstract class KC_Meet_CLI_Base {
 			WP_CLI::error( sprintf( '--%s must be a positive number of seconds.', $name ) );
 		}
 		return (float) $assoc_args[ $name ];
-	}
-
-	/**
-	 * A user's display name ('' when unknown).
-	 *
-	 * @param int $user_id User id.
-	 * @return string
-	 */
-	protected function user_name( $user_id ) {
-		$user = (int) $user_id > 0 ? get_userdata( (int) $user_id ) : false;
-		return $user ? (string) $user->display_name : '';
 	}
 
 	/**

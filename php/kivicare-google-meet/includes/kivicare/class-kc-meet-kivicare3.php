@@ -22,6 +22,8 @@ defined( 'ABSPATH' ) || exit;
  *   settings writer shares (empty secret keeps the stored one; an invalid field saves nothing
  *   and answers `status` false with every problem and `code` 5001); needs `manage_options`.
  * - `kcgm_edit_googlemeet`: `['status' => true, 'data' => settings without the secret]`.
+ * - `kcgm_change_woocommerce_module_status`, `kcgm_get_woocommerce_module_status`,
+ *   `kcgm_woocommerce_add_to_cart`: answered by {@see KC_Meet_WooCommerce}.
  *
  *
  * Appointment events (argument `['appoinment_id' => id, …]` — core's spelling):
@@ -59,6 +61,11 @@ class KC_Meet_KiviCare3 {
 		add_filter( 'kcgm_save_appointment_event_link_send', array( $this, 'send_link' ) );
 		add_filter( 'kcgm_save_appointment_event_link_resend', array( $this, 'resend_link' ) );
 		add_filter( 'kcgm_save_googlemeet_event_template', array( $this, 'save_event_template' ) );
+		// The WooCommerce module: answered by the WooCommerce component.
+		$woocommerce = KC_Meet_Plugin::instance()->component( 'woocommerce', 'KC_Meet_WooCommerce' );
+		add_filter( 'kcgm_change_woocommerce_module_status', array( $woocommerce, 'change_module_status' ) );
+		add_filter( 'kcgm_get_woocommerce_module_status', array( $woocommerce, 'get_module_status' ) );
+		add_filter( 'kcgm_woocommerce_add_to_cart', array( $woocommerce, 'add_to_cart' ) );
 	}
 
 	/**
