@@ -388,12 +388,13 @@ final class KC_Meet_Events {
 	}
 
 	/**
-	 * Cache slot of an appointment: ids are per site on a multisite network.
+	 * The key of an appointment in a per-request cache: ids are per site on a multisite network,
+	 * so the key carries the site. Every per-request cache of the plugin uses it.
 	 *
 	 * @param int $appointment_id Appointment.
 	 * @return string
 	 */
-	private static function slot( $appointment_id ) {
+	public static function slot( $appointment_id ) {
 		return get_current_blog_id() . ':' . (int) $appointment_id;
 	}
 }

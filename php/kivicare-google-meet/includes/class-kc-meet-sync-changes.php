@@ -128,7 +128,7 @@ final class KC_Meet_Sync_Changes {
 				}
 			}
 
-			$slot                       = self::slot( $appointment_id );
+			$slot                       = KC_Meet_Events::slot( $appointment_id );
 			self::$dispatching[ $slot ] = true;
 			try {
 				/**
@@ -163,7 +163,7 @@ final class KC_Meet_Sync_Changes {
 	 * @return bool
 	 */
 	public static function is_dispatching( $appointment_id ) {
-		return isset( self::$dispatching[ self::slot( (int) $appointment_id ) ] );
+		return isset( self::$dispatching[ KC_Meet_Events::slot( (int) $appointment_id ) ] );
 	}
 
 	/**
@@ -544,13 +544,4 @@ final class KC_Meet_Sync_Changes {
 		);
 	}
 
-	/**
-	 * Slot of an appointment: ids are per site on a multisite network.
-	 *
-	 * @param int $appointment_id Appointment.
-	 * @return string
-	 */
-	private static function slot( $appointment_id ) {
-		return get_current_blog_id() . ':' . (int) $appointment_id;
-	}
 }

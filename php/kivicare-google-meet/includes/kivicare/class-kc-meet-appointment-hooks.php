@@ -293,7 +293,7 @@ class KC_Meet_Appointment_Hooks {
 			if ( $appointment_id <= 0 ) {
 				return (bool) $is;
 			}
-			$slot = self::slot( $appointment_id );
+			$slot = KC_Meet_Events::slot( $appointment_id );
 			if ( ! isset( $this->urls[ $slot ] ) && $this->in_list ) {
 				return (bool) $is; // The list item filter sets it from the joined link.
 			}
@@ -319,7 +319,7 @@ class KC_Meet_Appointment_Hooks {
 			}
 			$joined = self::joined_url( $appointment );
 			if ( $appointment_id > 0 && null !== $joined ) {
-				$this->urls[ self::slot( $appointment_id ) ] = $joined;
+				$this->urls[ KC_Meet_Events::slot( $appointment_id ) ] = $joined;
 			}
 			return $this->with_meet_keys( $item, $appointment_id );
 		} catch ( \Throwable $e ) {
@@ -406,7 +406,7 @@ class KC_Meet_Appointment_Hooks {
 		$urls    = array();
 		$unknown = array();
 		foreach ( array_unique( array_map( 'intval', $appointment_ids ) ) as $id ) {
-			$slot = self::slot( $id );
+			$slot = KC_Meet_Events::slot( $id );
 			if ( isset( $this->urls[ $slot ] ) ) {
 				$urls[ $id ] = $this->urls[ $slot ];
 			} elseif ( $id > 0 ) {
@@ -425,7 +425,7 @@ class KC_Meet_Appointment_Hooks {
 				$urls[ (int) $row['appointment_id'] ] = trim( (string) $row['url'] );
 			}
 			foreach ( $unknown as $id ) {
-				$this->urls[ self::slot( $id ) ] = $urls[ $id ];
+				$this->urls[ KC_Meet_Events::slot( $id ) ] = $urls[ $id ];
 			}
 		}
 		return $urls;
@@ -438,18 +438,9 @@ class KC_Meet_Appointment_Hooks {
 	 * @return void
 	 */
 	private function forget_url( $appointment_id ) {
-		unset( $this->urls[ self::slot( $appointment_id ) ] );
+		unset( $this->urls[ KC_Meet_Events::slot( $appointment_id ) ] );
 	}
 
-	/**
-	 * Cache slot of an appointment: ids are per site on a multisite network.
-	 *
-	 * @param int $appointment_id Appointment.
-	 * @return string
-	 */
-	private static function slot( $appointment_id ) {
-		return get_current_blog_id() . ':' . (int) $appointment_id;
-	}
 
 	/**
 	 * Create/update from an action, unless not our doctor.

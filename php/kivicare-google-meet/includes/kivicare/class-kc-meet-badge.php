@@ -185,7 +185,7 @@ class KC_Meet_Badge {
 				$joined = self::joined_state( $item );
 			}
 			if ( null !== $joined ) {
-				$this->states[ self::slot( $id ) ] = $joined;
+				$this->states[ KC_Meet_Events::slot( $id ) ] = $joined;
 			}
 			return $this->with_state( $item, $id );
 		} catch ( \Throwable $e ) {
@@ -234,7 +234,7 @@ class KC_Meet_Badge {
 	 * @return mixed
 	 */
 	private function with_state( $item, $id ) {
-		$slot = self::slot( $id );
+		$slot = KC_Meet_Events::slot( $id );
 		if ( ! isset( $this->states[ $slot ] ) ) {
 			$this->read( array( $id ) );
 		}
@@ -266,7 +266,7 @@ class KC_Meet_Badge {
 			return;
 		}
 		foreach ( $ids as $id ) {
-			$this->states[ self::slot( $id ) ] = '';
+			$this->states[ KC_Meet_Events::slot( $id ) ] = '';
 		}
 		if ( ! self::tables_ready() ) {
 			return;
@@ -313,17 +313,8 @@ class KC_Meet_Badge {
 	 */
 	private function store_rows( $rows ) {
 		foreach ( is_array( $rows ) ? $rows : array() as $row ) {
-			$this->states[ self::slot( (int) $row->id ) ] = (string) $row->state;
+			$this->states[ KC_Meet_Events::slot( (int) $row->id ) ] = (string) $row->state;
 		}
 	}
 
-	/**
-	 * Slot of an appointment: ids are per site on a multisite network.
-	 *
-	 * @param int $appointment_id Appointment.
-	 * @return string
-	 */
-	private static function slot( $appointment_id ) {
-		return get_current_blog_id() . ':' . (int) $appointment_id;
-	}
 }
