@@ -16,13 +16,13 @@ use std::time::Duration;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::calendar::Calendar;
-use crate::error::{Code, Error, Result};
-use crate::oauth::{self, OAuth, TokenSet};
-use crate::redact::Secret;
+use crate::google::calendar::Calendar;
+use crate::base::error::{Code, Error, Result};
+use crate::google::oauth::{self, OAuth, TokenSet};
+use crate::base::redact::Secret;
 use crate::runtime::Context;
 use crate::store::{DoctorRow, meta};
-use crate::tokens::{self, TokenRecord};
+use crate::store::tokens::{self, TokenRecord};
 
 /// How long an authorization link stays valid.
 pub const STATE_TTL_S: i64 = 600;
@@ -384,7 +384,7 @@ pub fn for_call(ctx: &Context, doctor_id: u64) -> Result<(DoctorStatus, Option<C
 
 /// Makes `state`, read by a larger statement of the call (the appointment's load), the call's
 /// copy of the doctor (see [`CallDoctor`]).
-pub fn hold_for_call(ctx: &Context, doctor_id: u64, state: crate::store_events::DoctorState) -> Option<CallDoctor> {
+pub fn hold_for_call(ctx: &Context, doctor_id: u64, state: crate::store::events::DoctorState) -> Option<CallDoctor> {
     let (token, flag, row) = state;
     hold(ctx, doctor_id, Stored { token, flag, row })
 }

@@ -23,7 +23,7 @@
 //! - an event that already exists (a 409, a pending conference, a vendor event) is compared
 //!   with the appointment and patched when its times or its conference differ;
 //! - a call's budget bounds its wall time: lock waits and every request are cut to the time
-//!   left ([`crate::retry`]); transient failures (Google's, a lock held too long) become a job
+//!   left ([`crate::base::retry`]); transient failures (Google's, a lock held too long) become a job
 //!   ([`crate::jobs`]) and the call answers `queued`: a booking never fails because of Google;
 //! - an update only patches start, end and summary: the Meet link only changes on request
 //!   (regenerate), with a new conference `requestId`.
@@ -37,14 +37,15 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::appointments::{self, Appointment, Input, iana_name, rfc3339_in};
-use crate::calendar::{Calendar, EventInfo};
-use crate::error::{Code, Error, Result};
-use crate::redact::Secret;
-use crate::retry;
+use crate::google::calendar::{Calendar, EventInfo};
+use crate::base::error::{Code, Error, Result};
+use crate::base::redact::Secret;
+use crate::base::retry;
 use crate::runtime::Context;
 use crate::store::meta;
-use crate::store_events::{AuditNote, EventRow, EventState, Job, JobAction, JobState, Loaded, MappingRows, Origin, str_enum};
-use crate::{doctors, store_events};
+use crate::store::events::{AuditNote, EventRow, EventState, Job, JobAction, JobState, Loaded, MappingRows, Origin, str_enum};
+use crate::doctors;
+use crate::store::events as store_events;
 
 /// How long a call waits for another process working on the same appointment (always cut to
 /// the call's budget).

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::config::Problem;
+use crate::base::config::Problem;
 use crate::doctors::{self, DoctorStatus};
 use crate::runtime;
 use crate::store::SCHEMA_VERSION;

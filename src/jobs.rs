@@ -11,10 +11,10 @@ use mysql::prelude::Queryable;
 use serde::Serialize;
 
 use crate::appointments::Input;
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use crate::events::{self, Outcome, Reason, State};
 use crate::runtime::Context;
-use crate::store_events::Job;
+use crate::store::events::Job;
 
 /// A job's report line.
 #[derive(Debug, Serialize)]
@@ -63,7 +63,7 @@ pub fn run(ctx: &Context, limit: i64, budget_s: f64) -> Result<RunReport> {
         return Ok(report);
     };
     let deadline = Instant::now() + Duration::from_secs_f64(budget_s);
-    let _budget = crate::retry::deadline_scope(deadline);
+    let _budget = crate::base::retry::deadline_scope(deadline);
     for listed in ctx.store.due_jobs(limit as u32)? {
         // Leave room for one more request: stop before the budget, not after it.
         if Instant::now() + ctx.config.request_budget.min(Duration::from_secs(5)) > deadline {
@@ -285,11 +285,11 @@ pub fn reconcile(ctx: &Context, opts: &serde_json::Value) -> Result<ReconcileRep
 }
 
 /// `kc_meet_jobs()`.
-pub fn list(ctx: &Context, opts: &serde_json::Value) -> Result<Vec<crate::store_events::Job>> {
+pub fn list(ctx: &Context, opts: &serde_json::Value) -> Result<Vec<crate::store::events::Job>> {
     ctx.store.require_schema()?;
     let state = opts.get("state").and_then(|v| v.as_str()).filter(|s| !s.is_empty());
     if let Some(s) = state {
-        if crate::store_events::JobState::parse(s).is_none() {
+        if crate::store::events::JobState::parse(s).is_none() {
             return Err(Error::invalid_argument("state must be queued or failed"));
         }
     }
@@ -298,7 +298,7 @@ pub fn list(ctx: &Context, opts: &serde_json::Value) -> Result<Vec<crate::store_
 }
 
 /// `kc_meet_retry_job()`.
-pub fn retry(ctx: &Context, id: i64) -> Result<crate::store_events::Job> {
+pub fn retry(ctx: &Context, id: i64) -> Result<crate::store::events::Job> {
     if id <= 0 || !ctx.store.retry_job(id as u64)? {
         return Err(Error::invalid_argument(format!("there is no job {id}")));
     }

@@ -9,27 +9,18 @@
 //! `tokens`, `crypto`) → (`http`, `config`, `error`, `redact`).
 
 pub mod appointments;
-pub mod calendar;
-pub mod config;
-pub mod crypto;
+pub mod base;
 pub mod doctors;
 pub mod events;
-pub mod jobs;
-pub mod error;
+pub mod google;
 pub mod health;
-pub mod http;
-pub mod oauth;
+pub mod jobs;
 pub mod privacy;
-pub mod redact;
-pub mod retry;
 pub mod review;
 pub mod runtime;
 pub mod screens;
 pub mod store;
-pub mod store_events;
-pub mod store_sync;
 pub mod sync;
-pub mod tokens;
 
 #[cfg(feature = "php")]
 mod php;

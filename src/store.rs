@@ -19,6 +19,10 @@
 //! The schema version is checked once per [`Store`] (one per process and configuration) and
 //! again after any statement failed on a missing table or column.
 
+pub mod events;
+pub mod sync;
+pub mod tokens;
+
 use std::cell::RefCell;
 use std::os::unix::io::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,9 +32,9 @@ use mysql::prelude::{AsStatement, Queryable};
 use mysql::{Binary, Opts, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, PooledConn, QueryResult, Statement, Text, TxOpts, params};
 use serde::Serialize;
 
-use crate::config::{Config, DbConfig, DbTarget};
-use crate::error::{Code, Error, Result};
-use crate::redact;
+use crate::base::config::{Config, DbConfig, DbTarget};
+use crate::base::error::{Code, Error, Result};
+use crate::base::redact;
 
 /// The schema this build expects; `migrate()` brings a site up to it.
 pub const SCHEMA_VERSION: i64 = 4;
@@ -179,7 +183,7 @@ pub struct Store {
     pub(crate) posts_known: std::sync::Arc<std::sync::OnceLock<()>>,
     /// Set once KiviCare's appointments table is known to exist.
     pub(crate) appointments_known: std::sync::Arc<std::sync::OnceLock<()>>,
-    /// `1 +` the schema-error epoch ([`crate::error::schema_error_epoch`]) at which the schema
+    /// `1 +` the schema-error epoch ([`crate::base::error::schema_error_epoch`]) at which the schema
     /// was last found current; 0 = not checked yet.
     schema_ok: std::sync::Arc<AtomicU64>,
     /// This store's number (shared by its clones), for the call connection.
@@ -400,9 +404,9 @@ impl Store {
     }
 
     /// Takes the named lock, waiting up to `wait` (never past the current call's budget,
-    /// [`crate::retry::time_left`]); `None` when another process holds it.
+    /// [`crate::base::retry::time_left`]); `None` when another process holds it.
     pub fn try_lock(&self, name: &str, wait: Duration) -> Result<Option<LockGuard>> {
-        let wait = crate::retry::capped(wait);
+        let wait = crate::base::retry::capped(wait);
         // The thread's first lock pins its connection for the call (see [`Conn`]).
         let mut conn = self.conn()?;
         let pin = conn.pinned.is_none()
@@ -457,7 +461,7 @@ impl Store {
     /// database once per store, and again after a statement failed on a missing table or column
     /// anywhere in the process (tables dropped, a site restored from an old backup).
     pub fn require_schema(&self) -> Result<()> {
-        let epoch = crate::error::schema_error_epoch();
+        let epoch = crate::base::error::schema_error_epoch();
         if self.schema_ok.load(Ordering::Acquire) == epoch + 1 {
             return Ok(());
         }
@@ -476,7 +480,7 @@ impl Store {
     /// Creates or upgrades our tables (idempotent; serialised by a lock), and KiviCare's
     /// mapping table in its 4.x shape when the site has none.
     pub fn migrate(&self) -> Result<MigrateReport> {
-        let epoch = crate::error::schema_error_epoch();
+        let epoch = crate::base::error::schema_error_epoch();
         let report = self.migrate_locked()?;
         self.schema_ok.store(epoch + 1, Ordering::Release);
         Ok(report)

@@ -28,16 +28,16 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::appointments::{self, Input};
-use crate::calendar::Calendar;
-use crate::error::{Error, Result};
+use crate::google::calendar::Calendar;
+use crate::base::error::{Error, Result};
 use crate::runtime::Context;
-use crate::store_sync::{ChannelRow, ChannelState, MAX_RETRY_ATTEMPTS, RetryItem, SyncPosition, SyncRow};
+use crate::store::sync::{ChannelRow, ChannelState, MAX_RETRY_ATTEMPTS, RetryItem, SyncPosition, SyncRow};
 use crate::{doctors, events};
 
 /// Requests in flight at once when many doctors sync. Bounded by Google's quotas ("Manage
 /// quotas": 10,000 requests per minute per project, 600 per minute per user): an idle round is one
 /// request per doctor (user), so 1,000 doctors use a tenth of the project's minute even at full
-/// speed; 429 and rate-limit 403s back off with jitter (crate::retry). And by the MySQL pool
+/// speed; 429 and rate-limit 403s back off with jitter (crate::base::retry). And by the MySQL pool
 /// (crate::store): each worker holds up to three connections.
 pub const CONCURRENCY: usize = 24;
 /// The first listing covers this window around today.
@@ -178,7 +178,7 @@ fn sync_doctor(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant) -> 
     let mut r = DoctorSync { doctor_id, ..DoctorSync::default() };
     // The budget bounds every request and lock wait of this worker thread, not only the pages
     // between them: a Google that hangs cannot hold the push route or cron past it.
-    let _budget = crate::retry::deadline_scope(deadline);
+    let _budget = crate::base::retry::deadline_scope(deadline);
     // Two nodes never sync the same doctor at once: the second one skips.
     let lock = match ctx.store.try_lock(&format!("sync:{doctor_id}"), Duration::ZERO) {
         Ok(Some(l)) => l,
@@ -389,7 +389,7 @@ fn reread_failed(
         let applied = match read {
             Ok(v) => match serde_json::from_value::<Item>(v) {
                 Ok(event) => apply_item(ctx, doctor_id, calendar_id, &event, pass, r),
-                Err(_) => Err(Error::new(crate::error::Code::GoogleError, "Google's answer to events.get has an unexpected shape")),
+                Err(_) => Err(Error::new(crate::base::error::Code::GoogleError, "Google's answer to events.get has an unexpected shape")),
             },
             Err(e) if matches!(e.http_status, Some(404) | Some(410)) => apply_item(ctx, doctor_id, calendar_id, &Item::deleted(&item.event_id), pass, r),
             Err(e) if e.is_transient() || e.http_status == Some(401) => {
@@ -539,14 +539,14 @@ struct ListPage {
 /// `events.list`: one page (`maxResults` 2500), `query` as [`list_query`] makes it. The same
 /// request and error mapping as [`Calendar::list_events`], without building the whole answer
 /// as a JSON tree. (<https://developers.google.com/calendar/api/guides/sync>)
-fn list_page(ctx: &Context, token: &crate::redact::Secret, calendar_id: &str, query: &[(&'static str, String)]) -> Result<ListPage> {
+fn list_page(ctx: &Context, token: &crate::base::redact::Secret, calendar_id: &str, query: &[(&'static str, String)]) -> Result<ListPage> {
     const WHAT: &str = "events.list";
     let mut url = ctx.config.endpoints.calendar.clone();
     match url.path_segments_mut() {
         Ok(mut p) => {
             p.pop_if_empty().extend(["calendars", calendar_id, "events"]);
         }
-        Err(()) => return Err(Error::new(crate::error::Code::ConfigInvalid, "the Calendar endpoint is not an http(s) URL")),
+        Err(()) => return Err(Error::new(crate::base::error::Code::ConfigInvalid, "the Calendar endpoint is not an http(s) URL")),
     }
     {
         let mut q = url.query_pairs_mut();
@@ -555,17 +555,17 @@ fn list_page(ctx: &Context, token: &crate::redact::Secret, calendar_id: &str, qu
             q.append_pair(k, v);
         }
     }
-    let resp = crate::http::send(WHAT, ctx.http.get(url).bearer_auth(token.expose()))?;
+    let resp = crate::google::http::send(WHAT, ctx.http.get(url).bearer_auth(token.expose()))?;
     let status = resp.status().as_u16();
     if !(200..300).contains(&status) {
         // Google's errors (410 for a stale sync token, 401, 429 with Retry-After …).
-        return crate::http::json(WHAT, resp).map(|_| ListPage::default());
+        return crate::google::http::json(WHAT, resp).map(|_| ListPage::default());
     }
-    let body = resp.bytes().map_err(|e| crate::http::transport_error(WHAT, &e))?;
+    let body = resp.bytes().map_err(|e| crate::google::http::transport_error(WHAT, &e))?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(ListPage::default());
     }
-    serde_json::from_slice(&body).map_err(|_| Error::new(crate::error::Code::GoogleError, format!("Google's answer to {WHAT} is not JSON (HTTP {status})")))
+    serde_json::from_slice(&body).map_err(|_| Error::new(crate::base::error::Code::GoogleError, format!("Google's answer to {WHAT} is not JSON (HTTP {status})")))
 }
 
 /// Applies one listed event, if it is ours and not our own echo.
@@ -817,7 +817,7 @@ pub fn stop_channel(ctx: &Context, ch: &ChannelRow) -> Result<()> {
 }
 
 fn stop_channel_as(ctx: &Context, ch: &ChannelRow, lock_held: bool) -> Result<()> {
-    let stop = |t: &crate::redact::Secret| Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).stop_channel(&ch.channel_id, &ch.resource_id);
+    let stop = |t: &crate::base::redact::Secret| Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).stop_channel(&ch.channel_id, &ch.resource_id);
     let r = if lock_held { doctors::with_token_lock_held(ctx, ch.doctor_id, stop) } else { doctors::with_token(ctx, ch.doctor_id, stop) };
     ctx.store.set_channel_state(&ch.channel_id, ChannelState::Stopped)?;
     let _ = ctx.store.audit(Some(ch.doctor_id), None, "channel", "stopped", &ch.channel_id);

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::{Bed, CLIENT_ID};
 use kc_meet::doctors;
-use kc_meet::error::Code;
+use kc_meet::base::error::Code;
 use mysql::prelude::Queryable;
 use serde_json::json;
 
@@ -309,7 +309,7 @@ fn connecting_another_account_revokes_the_previous_ones_grant() {
 /// The refresh token stored for doctor 2, decrypted.
 fn stored_refresh(bed: &Bed) -> Option<String> {
     let stored = bed.meta(2, "google_meet_access_token").unwrap();
-    kc_meet::tokens::open(bed.ctx.keyring().unwrap(), 2, &stored).unwrap().record.refresh_token
+    kc_meet::store::tokens::open(bed.ctx.keyring().unwrap(), 2, &stored).unwrap().record.refresh_token
 }
 
 #[test]
@@ -456,7 +456,7 @@ fn a_changed_encryption_key_is_reported_and_a_rotated_one_reseals() {
     let mut rotated = bed.raw.clone();
     rotated["encryption_key"] = json!("a brand new key");
     rotated["encryption_key_previous"] = json!([common::KEY]);
-    let ctx = kc_meet::runtime::Context::connect(kc_meet::config::Config::from_value(&rotated).unwrap()).unwrap();
+    let ctx = kc_meet::runtime::Context::connect(kc_meet::base::config::Config::from_value(&rotated).unwrap()).unwrap();
     let before = bed.meta(2, "google_meet_access_token").unwrap();
     doctors::check_connection(&ctx, 2).unwrap();
     let after = bed.meta(2, "google_meet_access_token").unwrap();
@@ -464,7 +464,7 @@ fn a_changed_encryption_key_is_reported_and_a_rotated_one_reseals() {
 
     let mut lost = bed.raw.clone();
     lost["encryption_key"] = json!("nobody knows this one");
-    let ctx = kc_meet::runtime::Context::connect(kc_meet::config::Config::from_value(&lost).unwrap()).unwrap();
+    let ctx = kc_meet::runtime::Context::connect(kc_meet::base::config::Config::from_value(&lost).unwrap()).unwrap();
     assert_eq!(doctors::check_connection(&ctx, 2).unwrap_err().code, Code::EncryptionKey);
 }
 
@@ -473,7 +473,7 @@ fn mysql_down_is_a_database_error() {
     let bed = Bed::new();
     let mut raw = bed.raw.clone();
     raw["db_host"] = json!("127.0.0.1:1");
-    let ctx = kc_meet::runtime::Context::connect(kc_meet::config::Config::from_value(&raw).unwrap()).unwrap();
+    let ctx = kc_meet::runtime::Context::connect(kc_meet::base::config::Config::from_value(&raw).unwrap()).unwrap();
     let t = std::time::Instant::now();
     assert_eq!(doctors::status(&ctx, 2).unwrap_err().code, Code::DbUnreachable);
     assert!(t.elapsed() < Duration::from_secs(15));
@@ -528,7 +528,7 @@ fn google_over_tls_is_trusted_through_ca_file_only() {
     // Without the CA, the emulator's certificate is not trusted.
     let mut raw = bed.raw.clone();
     raw.as_object_mut().unwrap().remove("ca_file");
-    let ctx = kc_meet::runtime::Context::connect(kc_meet::config::Config::from_value(&raw).unwrap()).unwrap();
+    let ctx = kc_meet::runtime::Context::connect(kc_meet::base::config::Config::from_value(&raw).unwrap()).unwrap();
     let back = bed.emu.consent(&doctors::auth_url(&ctx, 3, 3).unwrap(), "x@example.com", "allow", None);
     let e = doctors::connect(&ctx, 3, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), None).unwrap_err();
     assert_eq!(e.code, Code::GoogleUnreachable);

@@ -8,10 +8,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Bed, Booking, REDIRECT};
-use kc_meet::config::Config;
-use kc_meet::error::Code;
+use kc_meet::base::config::Config;
+use kc_meet::base::error::Code;
 use kc_meet::runtime::Context;
-use kc_meet::store_events::JobAction;
+use kc_meet::store::events::JobAction;
 use kc_meet::{events, jobs};
 use mysql::prelude::Queryable;
 use serde_json::{Value, json};

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::{Bed, Booking};
 use kc_meet::runtime::Context;
-use kc_meet::store_sync::SyncPosition;
+use kc_meet::store::sync::SyncPosition;
 use kc_meet::{doctors, events, sync};
 use mysql::prelude::Queryable;
 use serde_json::{Value, json};

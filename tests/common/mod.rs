@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
-use kc_meet::config::Config;
+use kc_meet::base::config::Config;
 use kc_meet::runtime::Context;
 use mysql::prelude::Queryable;
 use serde_json::{Value, json};

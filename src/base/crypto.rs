@@ -15,8 +15,8 @@ use hkdf::Hkdf;
 use rand::RngCore;
 use sha2::Sha256;
 
-use crate::error::{Code, Error, Result};
-use crate::redact::Secret;
+use crate::base::error::{Code, Error, Result};
+use crate::base::redact::Secret;
 
 const PREFIX: &str = "kcm1";
 const SALT: &[u8] = b"kc-meet token encryption v1";

@@ -8,9 +8,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
-use crate::error::{Error, Result};
-use crate::http;
-use crate::redact::Secret;
+use crate::base::error::{Error, Result};
+use crate::google::http;
+use crate::base::redact::Secret;
 
 /// A calendar resource (`calendars.get`).
 #[derive(Debug, Clone, Deserialize)]

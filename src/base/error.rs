@@ -6,7 +6,7 @@
 //!
 //! Messages are written for an administrator. They must never carry a token, a client secret,
 //! an authorization code or a PKCE verifier: constructors take only what is safe to show, and
-//! Google's own error text is passed through [`crate::redact`] before it lands here.
+//! Google's own error text is passed through [`crate::base::redact`] before it lands here.
 
 use std::fmt;
 
@@ -91,10 +91,10 @@ pub struct Error {
 }
 
 impl Error {
-    /// An error whose message is cut by [`crate::redact::cut`]: whatever it quotes from the
+    /// An error whose message is cut by [`crate::base::redact::cut`]: whatever it quotes from the
     /// caller comes back as a short prefix.
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Self { code, message: crate::redact::cut(&message.into()), http_status: None, reason: None, retry_after_s: None }
+        Self { code, message: crate::base::redact::cut(&message.into()), http_status: None, reason: None, retry_after_s: None }
     }
 
     pub fn config(message: impl Into<String>) -> Self {
@@ -164,7 +164,7 @@ impl From<mysql::Error> for Error {
         }
         match &e {
             E::IoError(_) | E::DriverError(_) => {
-                Error::new(Code::DbUnreachable, format!("MySQL is unreachable: {}", crate::redact::text(&e.to_string())))
+                Error::new(Code::DbUnreachable, format!("MySQL is unreachable: {}", crate::base::redact::text(&e.to_string())))
             }
             E::MySqlError(me) if me.code == 1146 => Error::new(
                 Code::SchemaMissing,
@@ -172,9 +172,9 @@ impl From<mysql::Error> for Error {
             ),
             E::MySqlError(me) if matches!(me.code, 1045 | 1044 | 1049 | 2002 | 2003 | 2006 | 2013) => Error::new(
                 Code::DbUnreachable,
-                format!("MySQL refused the connection: {}", crate::redact::text(&me.message)),
+                format!("MySQL refused the connection: {}", crate::base::redact::text(&me.message)),
             ),
-            _ => Error::new(Code::DbQuery, format!("MySQL query failed: {}", crate::redact::text(&e.to_string()))),
+            _ => Error::new(Code::DbQuery, format!("MySQL query failed: {}", crate::base::redact::text(&e.to_string()))),
         }
     }
 }

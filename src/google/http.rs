@@ -14,8 +14,8 @@ use std::time::Duration;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::Value;
 
-use crate::error::{Code, Error, Result};
-use crate::redact;
+use crate::base::error::{Code, Error, Result};
+use crate::base::redact;
 
 /// Builds the client. `ca_file` (PEM, one or more certificates) is trusted in addition to the
 /// system roots, for a corporate proxy or the test emulator.
@@ -62,11 +62,11 @@ pub fn transport_error(what: &str, e: &reqwest::Error) -> Error {
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Sends a request; transport failures become [`Code::GoogleUnreachable`]. Inside a call's
-/// budget ([`crate::retry::deadline_scope`]) the request's timeout is cut to the time left
+/// budget ([`crate::base::retry::deadline_scope`]) the request's timeout is cut to the time left
 /// (connect to last body byte), and with no time left nothing is sent: a Google that hangs
 /// cannot hold a PHP worker past its budget.
 pub fn send(what: &str, req: RequestBuilder) -> Result<Response> {
-    let req = match crate::retry::time_left() {
+    let req = match crate::base::retry::time_left() {
         Some(left) if left.is_zero() => {
             return Err(Error::new(Code::GoogleUnreachable, format!("Google could not be reached ({what}): the call's time budget is used up")));
         }

@@ -12,8 +12,8 @@ use chrono::FixedOffset;
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::error::{Code, Error, Result};
-use crate::redact::Secret;
+use crate::base::error::{Code, Error, Result};
+use crate::base::redact::Secret;
 
 /// Google's production endpoints.
 pub const GOOGLE_AUTH_URL: &str = "https://accounts.google.com/o/oauth2/v2/auth";

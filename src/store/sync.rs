@@ -6,7 +6,7 @@ use mysql::params;
 use mysql::prelude::Queryable;
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::base::error::Result;
 use crate::store::Store;
 
 /// Where a doctor's sync stands.
@@ -169,7 +169,7 @@ impl Store {
                  sync_requested = IF(:p IS NULL, 0, 1) WHERE doctor_id = :d",
                 self.t.doctors
             ),
-            params! { "s" => &pos.sync_token, "p" => pos.page_column(), "e" => error.map(crate::redact::text), "d" => doctor_id },
+            params! { "s" => &pos.sync_token, "p" => pos.page_column(), "e" => error.map(crate::base::redact::text), "d" => doctor_id },
         )?;
         Ok(())
     }

@@ -15,7 +15,7 @@ use mysql::prelude::Queryable;
 use mysql::{PooledConn, TxOpts, params};
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use crate::store::Store;
 
 /// A closed set of states stored as text: typed in Rust (a typo does not compile), the same
@@ -313,7 +313,7 @@ impl Store {
         };
         // Two processes may race here: the first write wins and both read it back.
         c.exec_drop(format!("INSERT IGNORE INTO `{}` (name, value) VALUES ('site_key', ?)", self.t.meta), (&key,))?;
-        read(&mut c)?.ok_or_else(|| Error::new(crate::error::Code::DbQuery, "the site key could not be stored"))
+        read(&mut c)?.ok_or_else(|| Error::new(crate::base::error::Code::DbQuery, "the site key could not be stored"))
     }
 
     pub fn get_event<Q: Queryable>(&self, q: &mut Q, appointment_id: u64) -> Result<Option<EventRow>> {
@@ -407,7 +407,7 @@ impl Store {
                 "INSERT INTO `{}` (created_at, doctor_id, appointment_id, action, outcome, detail) VALUES (UTC_TIMESTAMP(3), ?, ?, ?, ?, ?)",
                 self.t.audit
             ),
-            (note.doctor_id, appointment_id, note.action, note.outcome, crate::redact::text(&note.detail)),
+            (note.doctor_id, appointment_id, note.action, note.outcome, crate::base::redact::text(&note.detail)),
         )?;
         Ok(())
     }
@@ -624,7 +624,7 @@ impl Store {
                    last_error = COALESCE(:err, last_error), version = version + 1, updated_at = UTC_TIMESTAMP()",
                 self.t.jobs
             ),
-            params! { "a" => appointment_id, "d" => doctor_id, "act" => action.as_str(), "delay" => delay_s, "err" => error.map(crate::redact::text) },
+            params! { "a" => appointment_id, "d" => doctor_id, "act" => action.as_str(), "delay" => delay_s, "err" => error.map(crate::base::redact::text) },
         )?;
         Ok(())
     }
@@ -640,7 +640,7 @@ impl Store {
                  WHERE appointment_id = :a AND version = :v",
                 self.t.jobs
             ),
-            params! { "a" => appointment_id, "v" => version, "p" => permanent, "delay" => delay_s, "err" => crate::redact::text(error) },
+            params! { "a" => appointment_id, "v" => version, "p" => permanent, "delay" => delay_s, "err" => crate::base::redact::text(error) },
         )?;
         Ok(())
     }
@@ -656,7 +656,7 @@ impl Store {
                    next_run_at = UTC_TIMESTAMP(), last_error = :err, version = version + 1, updated_at = UTC_TIMESTAMP()",
                 self.t.jobs
             ),
-            params! { "a" => appointment_id, "d" => doctor_id, "act" => action.as_str(), "err" => crate::redact::text(error) },
+            params! { "a" => appointment_id, "d" => doctor_id, "act" => action.as_str(), "err" => crate::base::redact::text(error) },
         )?;
         Ok(())
     }

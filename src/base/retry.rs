@@ -6,7 +6,7 @@
 //! waiting for the booking page): when it runs out, the caller turns the write into a job.
 //!
 //! A call's budget bounds more than the retries: every HTTP request is cut to the time left
-//! ([`crate::http::send`]) and every lock wait is capped by it ([`crate::store::Store::try_lock`]),
+//! ([`crate::google::http::send`]) and every lock wait is capped by it ([`crate::store::Store::try_lock`]),
 //! so a booking never holds a PHP worker much longer than its budget, whatever Google or another
 //! process does. The deadline is per thread (a call runs on the thread PHP called it on) and
 //! scoped: [`deadline_scope`] sets it until its guard drops, and nested scopes only shorten it.
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 
 thread_local! {
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
@@ -93,7 +93,7 @@ pub fn backoff(attempt: u32, retry_after_s: Option<u32>) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Code;
+    use crate::base::error::Code;
 
     #[test]
     fn transient_errors_are_retried_until_success() {
