@@ -11,7 +11,7 @@
 //!   while every answer was lost is still known: a cancel deletes it, a retry adopts it;
 //! - every call takes the appointment's MySQL lock first and only then reads our row, its job,
 //!   its mapping rows and the event template (one statement), the appointment (one statement)
-//!   and the doctor's state and token (one statement, [`doctors::for_call`]), so two PHP
+//!   and the doctor's state and token (one statement, [`grant::for_call`]), so two PHP
 //!   processes, cron and sync never act on a stale read; a snapshot PHP passed that is older
 //!   than the one behind the stored state loses;
 //! - commits: a create commits twice, because the intent (`creating`, event id and generation)
@@ -24,7 +24,7 @@
 //!   with the appointment and patched when its times or its conference differ;
 //! - a call's budget bounds its wall time: lock waits and every request are cut to the time
 //!   left ([`crate::base::retry`]); transient failures (Google's, a lock held too long) become a job
-//!   ([`crate::jobs`]) and the call answers `queued`: a booking never fails because of Google;
+//!   (`store::events::queue_job`), run later by the job runner, and the call answers `queued`: a booking never fails because of Google;
 //! - an update only patches start, end and summary: the Meet link only changes on request
 //!   (regenerate), with a new conference `requestId`.
 
@@ -44,7 +44,7 @@ use crate::base::retry;
 use crate::runtime::Context;
 use crate::store::meta;
 use crate::store::events::{AuditNote, EventRow, EventState, Job, JobAction, JobState, Loaded, MappingRows, Origin, str_enum};
-use crate::doctors;
+use crate::grant;
 use crate::store::events as store_events;
 
 /// How long a call waits for another process working on the same appointment (always cut to
@@ -283,10 +283,10 @@ pub(crate) fn ensure(ctx: &Context, id: u64, input: &Input, from_job: bool) -> R
     ensure_locked(ctx, &appt, &loaded, &call)
 }
 
-/// Makes the doctor read with the appointment's row the call's copy ([`doctors::CallDoctor`]).
-fn hold_doctor(ctx: &Context, loaded: &Loaded) -> Option<doctors::CallDoctor> {
+/// Makes the doctor read with the appointment's row the call's copy ([`grant::CallDoctor`]).
+fn hold_doctor(ctx: &Context, loaded: &Loaded) -> Option<grant::CallDoctor> {
     let (doctor_id, state) = loaded.doctor.clone()?;
-    doctors::hold_for_call(ctx, doctor_id, state)
+    grant::hold_for_call(ctx, doctor_id, state)
 }
 
 /// The vendor add-on's event for the appointment: a mapping row naming an event that is not
@@ -348,7 +348,7 @@ fn ensure_locked(ctx: &Context, appt: &Appointment, loaded: &Loaded, call: &Call
         return Ok(Outcome::skipped(id, Reason::PendingStatus, Some(appt.doctor_id)));
     }
     // The doctor's state and token, read once per call (one statement).
-    let (doctor, _doctor_read) = doctors::for_call(ctx, appt.doctor_id)?;
+    let (doctor, _doctor_read) = grant::for_call(ctx, appt.doctor_id)?;
     match doctor.status {
         "not_connected" => return Ok(Outcome::skipped(id, Reason::DoctorNotConnected, Some(appt.doctor_id))),
         "needs_reconnect" => {
@@ -418,7 +418,7 @@ fn google<T>(ctx: &Context, doctor_id: u64, appt: u64, what: &str, mut call: imp
     let budget = retry::time_left().unwrap_or(ctx.config.request_budget);
     retry::with_backoff(
         budget,
-        || doctors::with_token(ctx, doctor_id, |token: &Secret| call(&Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, token))),
+        || grant::with_token(ctx, doctor_id, |token: &Secret| call(&Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, token))),
         |attempt, e| {
             let _ = ctx.store.audit(Some(doctor_id), Some(appt), what, "attempt_failed", &format!("attempt {attempt}: {}", e.message));
         },
@@ -681,7 +681,7 @@ fn remove_locked(ctx: &Context, id: u64, loaded: &Loaded, call: &Call, doctor_hi
         }
         return Ok(Outcome::skipped(id, Reason::NoEvent, None));
     };
-    let (doctor, _doctor_read) = doctors::for_call(ctx, e.doctor_id)?;
+    let (doctor, _doctor_read) = grant::for_call(ctx, e.doctor_id)?;
     if doctor.status == "not_connected" {
         let note = AuditNote { doctor_id: Some(e.doctor_id), action: "delete", outcome: "local_only", detail: "doctor not connected".into() };
         ctx.store.forget(id, call.snapshot_us, call.job, Some(&note))?;
@@ -720,7 +720,7 @@ fn remove_vendor(ctx: &Context, id: u64, vendor_id: &str, call: &Call, doctor_hi
     };
     let (status, _doctor_read) = match doctor_id {
         Some(d) => {
-            let (s, g) = doctors::for_call(ctx, d)?;
+            let (s, g) = grant::for_call(ctx, d)?;
             (Some(s), g)
         }
         None => (None, None),

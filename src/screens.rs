@@ -2,10 +2,10 @@
 //! Google event, and the site's KiviCare doctors with their connection.
 //!
 //! Owns only read queries that join KiviCare's tables with ours (events, jobs, doctors,
-//! channels). Each page is one SQL statement (rows plus `COUNT(*) OVER ()` for the total), so a
+//! channels); the store's doc names them as its exceptions. Each page is one SQL statement (rows plus `COUNT(*) OVER ()` for the total), so a
 //! clinic with 50,000 appointments pages through them without a native call or a query per
 //! row. It writes nothing and makes no Google request: the actions on the screens go through
-//! the use-case modules (`events`, `jobs`, `doctors`, `sync`).
+//! the use-case modules (`events`, `jobs`, `connection`, `sync`, `channels`).
 
 use mysql::{Row, params};
 use mysql::prelude::Queryable;
@@ -34,7 +34,7 @@ const STATE_SQL: &str = "CASE WHEN j.state = 'failed' THEN 'failed'
     ELSE 'missing' END";
 
 /// A doctor's state: connected = a stored token and the connect flag not 'off'; then our row
-/// may say needs_reconnect (the rule of `doctors::derive_status`, as SQL over a page).
+/// may say needs_reconnect (the rule of `grant::derive_status`, as SQL over a page).
 const DOCTOR_STATUS_SQL: &str = "CASE WHEN tok.umeta_id IS NULL OR COALESCE(flag.meta_value, '') = 'off' THEN 'not_connected'
     WHEN d.status = 'needs_reconnect' THEN 'needs_reconnect' ELSE 'connected' END";
 

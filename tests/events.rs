@@ -324,7 +324,7 @@ fn core_4x_books_inside_an_open_transaction_and_nothing_blocks() {
     assert_eq!(events::mapping(&bed.ctx, id as i64).unwrap().unwrap().url, o.meet_url.clone().unwrap());
     // Core rolls back: the reconcile pass removes the event.
     core.query_drop("ROLLBACK").unwrap();
-    let r = jobs::reconcile(&bed.ctx, &json!({})).unwrap();
+    let r = kc_meet::reconcile::reconcile(&bed.ctx, &json!({})).unwrap();
     assert_eq!(r.orphans.len(), 1);
     assert_eq!(r.orphans[0].reason, "appointment_deleted");
     assert!(bed.live_events(DOC).is_empty());
@@ -349,10 +349,10 @@ fn a_delete_core_never_reports_is_found_by_reconcile() {
     let id = bed.book(Booking::default());
     events::create(&bed.ctx, id as i64, &none()).unwrap();
     bed.sql().exec_drop("DELETE FROM wp_kc_appointments WHERE id = ?", (id,)).unwrap();
-    let dry = jobs::reconcile(&bed.ctx, &json!({"dry_run": true})).unwrap();
+    let dry = kc_meet::reconcile::reconcile(&bed.ctx, &json!({"dry_run": true})).unwrap();
     assert_eq!(dry.orphans.len(), 1);
     assert_eq!(bed.live_events(DOC).len(), 1, "dry run changes nothing");
-    let r = jobs::reconcile(&bed.ctx, &json!({})).unwrap();
+    let r = kc_meet::reconcile::reconcile(&bed.ctx, &json!({})).unwrap();
     assert_eq!(r.fixed, 1);
     assert!(bed.live_events(DOC).is_empty());
     assert!(mapping_rows(&bed, id).is_empty());
@@ -363,7 +363,7 @@ fn reconcile_creates_missing_events_for_connected_doctors() {
     let bed = bed();
     let id = bed.book(Booking::default());
     let in_person = bed.book(Booking { telemed: false, ..Booking::default() });
-    let r = jobs::reconcile(&bed.ctx, &json!({"from": "2031-01-01", "to": "2031-12-31"})).unwrap();
+    let r = kc_meet::reconcile::reconcile(&bed.ctx, &json!({"from": "2031-01-01", "to": "2031-12-31"})).unwrap();
     assert_eq!(r.missing.iter().map(|m| m.appointment_id).collect::<Vec<_>>(), vec![id]);
     assert_eq!(r.fixed, 1);
     assert!(events::mapping(&bed.ctx, in_person as i64).unwrap().is_none());
@@ -479,8 +479,8 @@ fn a_later_success_resolves_a_failed_job() {
 fn reconcile_takes_no_options_and_reports_missing_starts_in_utc() {
     let bed = bed();
     let id = bed.book(Booking::default()); // 10:00 in Europe/Paris, UTC+2 in May
-    jobs::reconcile(&bed.ctx, &Value::Null).expect("no options means the defaults");
-    let dry = jobs::reconcile(&bed.ctx, &json!({"dry_run": true, "from": "2031-01-01", "to": "2031-12-31"})).unwrap();
+    kc_meet::reconcile::reconcile(&bed.ctx, &Value::Null).expect("no options means the defaults");
+    let dry = kc_meet::reconcile::reconcile(&bed.ctx, &json!({"dry_run": true, "from": "2031-01-01", "to": "2031-12-31"})).unwrap();
     assert_eq!(dry.missing.len(), 1);
     assert_eq!(dry.missing[0].appointment_id, id);
     assert_eq!(dry.missing[0].start_utc, "2031-05-06 08:00:00");

@@ -344,10 +344,10 @@ fn the_vendors_live_event_is_taken_over_not_made_twice() {
     let link = ev["hangoutLink"].as_str().unwrap().to_string();
     vendor_mapping(&bed, id, &ev, false);
 
-    let dry = jobs::reconcile(&bed.ctx, &json!({"dry_run": true, "from": "2031-01-01", "to": "2031-12-31"})).unwrap();
+    let dry = kc_meet::reconcile::reconcile(&bed.ctx, &json!({"dry_run": true, "from": "2031-01-01", "to": "2031-12-31"})).unwrap();
     assert!(dry.missing.is_empty(), "a vendor-mapped appointment is not missing its event");
     assert_eq!(dry.adopted.iter().map(|a| a.appointment_id).collect::<Vec<_>>(), vec![id]);
-    let r = jobs::reconcile(&bed.ctx, &json!({"from": "2031-01-01", "to": "2031-12-31"})).unwrap();
+    let r = kc_meet::reconcile::reconcile(&bed.ctx, &json!({"from": "2031-01-01", "to": "2031-12-31"})).unwrap();
     assert_eq!(r.fixed, 1);
     let live = bed.live_events(DOC);
     assert_eq!(live.len(), 1, "no second event, no second invitation");

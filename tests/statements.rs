@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use common::{Bed, Booking};
 use kc_meet::runtime::Context;
-use kc_meet::{doctors, events};
+use kc_meet::{events, grant};
 use mysql::prelude::Queryable;
 use serde_json::{Value, json};
 
@@ -74,7 +74,7 @@ fn each_operation_stays_within_its_statement_budget_on_one_connection() {
         .unwrap();
     let (reschedule, o) = counted(&ctx, "reschedule", || events::update(&ctx, id as i64, &none()).unwrap());
     assert_eq!(o.state, "updated");
-    let (status, s) = counted(&ctx, "status", || doctors::status(&ctx, 2).unwrap());
+    let (status, s) = counted(&ctx, "status", || grant::status(&ctx, 2).unwrap());
     assert_eq!(s.status, "connected");
     let (cancel, o) = counted(&ctx, "cancel", || events::delete(&ctx, id as i64).unwrap());
     assert_eq!(o.state, "deleted");

@@ -1,7 +1,8 @@
 //! The site configuration handed over by `kc_meet_configure()`: parsing and validation.
 //!
 //! Owns the meaning of every configuration key. It does no I/O besides checking that a
-//! configured CA file exists: connections are made lazily elsewhere ([`crate::runtime`]).
+//! configured CA file exists and, for a `localhost` database, which MySQL socket exists:
+//! connections are made lazily in the worker, by the runtime.
 //! Unknown keys and malformed values are errors ([`Code::ConfigInvalid`]); a client or key that
 //! is merely missing is not, because a site is configured before the admin has entered them:
 //! [`Config::problems`] reports those, and the operations that need them refuse to run.

@@ -144,41 +144,6 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Counts statements that failed on a missing table (1146) or column (1054): a cached "the
-/// schema is current" ([`crate::store::Store::require_schema`]) is trusted only while it stays
-/// the same.
-static SCHEMA_ERRORS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// The number of schema errors this process has seen.
-pub fn schema_error_epoch() -> u64 {
-    SCHEMA_ERRORS.load(std::sync::atomic::Ordering::Acquire)
-}
-
-impl From<mysql::Error> for Error {
-    fn from(e: mysql::Error) -> Self {
-        use mysql::Error as E;
-        if let E::MySqlError(me) = &e {
-            if matches!(me.code, 1146 | 1054) {
-                SCHEMA_ERRORS.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-            }
-        }
-        match &e {
-            E::IoError(_) | E::DriverError(_) => {
-                Error::new(Code::DbUnreachable, format!("MySQL is unreachable: {}", crate::base::redact::text(&e.to_string())))
-            }
-            E::MySqlError(me) if me.code == 1146 => Error::new(
-                Code::SchemaMissing,
-                "kc-meet's tables are missing: run kc_meet_migrate() (or `wp kc-meet migrate`)",
-            ),
-            E::MySqlError(me) if matches!(me.code, 1045 | 1044 | 1049 | 2002 | 2003 | 2006 | 2013) => Error::new(
-                Code::DbUnreachable,
-                format!("MySQL refused the connection: {}", crate::base::redact::text(&me.message)),
-            ),
-            _ => Error::new(Code::DbQuery, format!("MySQL query failed: {}", crate::base::redact::text(&e.to_string()))),
-        }
-    }
-}
-
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]

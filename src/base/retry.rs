@@ -1,4 +1,5 @@
-//! Retrying Google within a time budget, and the budget of a whole call.
+//! Which failures are retried and how: Google's rule within a time budget, and the budget of a
+//! whole call.
 //!
 //! Google's rule (<https://developers.google.com/calendar/api/guides/errors>): retry 429, 5xx,
 //! the rate-limit 403s and transport failures with exponential backoff and jitter, honouring
@@ -6,7 +7,8 @@
 //! waiting for the booking page): when it runs out, the caller turns the write into a job.
 //!
 //! A call's budget bounds more than the retries: every HTTP request is cut to the time left
-//! ([`crate::google::http::send`]) and every lock wait is capped by it ([`crate::store::Store::try_lock`]),
+//! (Google's HTTP client reads [`time_left`]) and every lock wait is capped by it ([`capped`], read
+//! by the store's lock),
 //! so a booking never holds a PHP worker much longer than its budget, whatever Google or another
 //! process does. The deadline is per thread (a call runs on the thread PHP called it on) and
 //! scoped: [`deadline_scope`] sets it until its guard drops, and nested scopes only shorten it.

@@ -6,7 +6,7 @@
 //! bodies into [`Error`]. It must not know about OAuth or Calendar semantics.
 //!
 //! A `reqwest::blocking::Client` owns a background thread, which does not survive `fork()`:
-//! clients are built lazily inside the worker ([`crate::runtime`]), never at module load.
+//! clients are built lazily inside the worker, by the runtime, never at module load.
 
 use std::path::Path;
 use std::time::Duration;

@@ -2,8 +2,8 @@
 //! revocation.
 //!
 //! Owns the protocol only (built on the `oauth2` crate, sent through our HTTPS client); it does
-//! not store anything and does not decide what a failure means for the doctor (that is
-//! [`crate::doctors`]). Google rules honoured here
+//! not store anything and does not decide what a failure means for the doctor (the grant and
+//! the connection use case decide). Google rules honoured here
 //! (<https://developers.google.com/identity/protocols/oauth2/web-server>):
 //! `access_type=offline` so a refresh token is issued, `prompt=consent` so it is issued again on
 //! reconnect, PKCE S256, only the Calendar scope, and the scopes actually granted are read from
@@ -242,7 +242,7 @@ impl std::error::Error for TransportFailure {}
 /// A fresh PKCE pair (S256) from the OS's generator (fork-safe): 32 random bytes make a
 /// 43-character verifier, as RFC 7636 §4.1 recommends.
 pub fn pkce_pair() -> (PkceCodeChallenge, Secret) {
-    let verifier = crate::random_token(32);
+    let verifier = crate::base::crypto::random_token(32);
     let challenge = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(verifier.clone()));
     (challenge, Secret::new(verifier))
 }

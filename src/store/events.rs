@@ -3,7 +3,7 @@
 //!
 //! Owns their SQL. One mapping row per appointment is ours to guarantee (no version of the
 //! table has a unique key): every write replaces the appointment's rows in one transaction,
-//! under the appointment's lock taken by [`crate::events`]. The mapping table comes in two
+//! under the appointment's lock, which the caller holds. The mapping table comes in two
 //! shapes (1.x without `created_at`); writes use only the columns the site's table has. Also
 //! owns the site's stored id (`site_key` in our meta table) and the schema-4 columns.
 //!
