@@ -7,3 +7,4 @@ pub mod crypto;
 pub mod error;
 pub mod redact;
 pub mod retry;
+pub mod str_enum;

@@ -25,7 +25,7 @@ pub const STATE_TTL_S: i64 = 600;
 #[derive(Debug, Clone, Serialize)]
 pub struct Connected {
     pub doctor_id: u64,
-    pub status: &'static str,
+    pub status: grant::ConnectionState,
     pub email: String,
     pub calendar_id: String,
     pub scopes: Vec<String>,
@@ -36,7 +36,7 @@ pub struct Connected {
 #[derive(Debug, Clone, Serialize)]
 pub struct Disconnected {
     pub doctor_id: u64,
-    pub status: &'static str,
+    pub status: grant::ConnectionState,
     pub was_connected: bool,
     /// Google confirmed the grant is gone (revoked now, or already unknown to Google).
     pub revoked: bool,
@@ -227,7 +227,7 @@ fn finish_connect(ctx: &Context, doctor_id: u64, initiator: u64, tokens: TokenSe
     }
     Ok(Connected {
         doctor_id,
-        status: grant::ConnectionState::Connected.as_str(),
+        status: grant::ConnectionState::Connected,
         email: info.id,
         calendar_id: "primary".into(),
         scopes: tokens.scopes,
@@ -303,7 +303,7 @@ pub fn disconnect(ctx: &Context, doctor_id: i64) -> Result<Disconnected> {
         let detail = revoke_error.clone().unwrap_or_else(|| "grant revoked at Google".into());
         let _ = ctx.store.audit(Some(doctor_id), None, "disconnect", outcome, &detail);
     }
-    Ok(Disconnected { doctor_id, status: grant::ConnectionState::NotConnected.as_str(), was_connected, revoked, revoke_error })
+    Ok(Disconnected { doctor_id, status: grant::ConnectionState::NotConnected, was_connected, revoked, revoke_error })
 }
 
 #[cfg(test)]

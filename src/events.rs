@@ -43,8 +43,10 @@ use crate::base::redact::Secret;
 use crate::base::retry;
 use crate::runtime::Context;
 use crate::store::meta;
-use crate::store::events::{AuditNote, EventRow, EventState, Job, JobAction, JobState, Loaded, MappingRows, Origin, str_enum};
-use crate::grant;
+use crate::store::events::{AuditNote, EventRow, EventState, Job, JobAction, JobState, Loaded, MappingRows, Origin};
+use crate::base::config::SendUpdates;
+use crate::base::str_enum::str_enum;
+use crate::grant::{self, ConnectionState};
 use crate::store::events as store_events;
 
 /// How long a call waits for another process working on the same appointment (always cut to
@@ -350,8 +352,8 @@ fn ensure_locked(ctx: &Context, appt: &Appointment, loaded: &Loaded, call: &Call
     // The doctor's state and token, read once per call (one statement).
     let (doctor, _doctor_read) = grant::for_call(ctx, appt.doctor_id)?;
     match doctor.status {
-        "not_connected" => return Ok(Outcome::skipped(id, Reason::DoctorNotConnected, Some(appt.doctor_id))),
-        "needs_reconnect" => {
+        ConnectionState::NotConnected => return Ok(Outcome::skipped(id, Reason::DoctorNotConnected, Some(appt.doctor_id))),
+        ConnectionState::NeedsReconnect => {
             let why = "the doctor must reconnect Google Calendar";
             let _ = ctx.store.record_failed_job(id, Some(appt.doctor_id), JobAction::Ensure, why);
             return Ok(Outcome::skipped(id, Reason::DoctorNeedsReconnect, Some(appt.doctor_id)));
@@ -365,7 +367,7 @@ fn ensure_locked(ctx: &Context, appt: &Appointment, loaded: &Loaded, call: &Call
             // Our delete of this id may still land at Google: never reuse it. One more try to
             // delete it now (a 404 is fine; if it fails, sync removes it as a stray of ours),
             // then the booking gets the next generation.
-            let _ = google(ctx, e.doctor_id, id, "events.delete", |c| c.delete_event(&e.calendar_id, &e.event_id, "all"));
+            let _ = google(ctx, e.doctor_id, id, "events.delete", |c| c.delete_event(&e.calendar_id, &e.event_id, SendUpdates::All));
             write_create(ctx, appt, &cal, e.generation + 1, &call)
         }
         Some(e) => write_create(ctx, appt, &cal, e.generation, &call),
@@ -453,7 +455,7 @@ fn write_create(ctx: &Context, a: &Appointment, cal: &Cal, mut generation: u32, 
         let mut b = body.clone();
         b["id"] = json!(eid);
         b["conferenceData"] = json!({"createRequest": {"requestId": eid, "conferenceSolutionKey": {"type": "hangoutsMeet"}}});
-        match google(ctx, a.doctor_id, a.id, "events.insert", |c| c.insert_event(&cal.id, &b, &ctx.config.send_updates)) {
+        match google(ctx, a.doctor_id, a.id, "events.insert", |c| c.insert_event(&cal.id, &b, ctx.config.send_updates)) {
             Ok(i) => {
                 info = Some(i);
                 break;
@@ -510,7 +512,7 @@ fn converge_event(ctx: &Context, a: &Appointment, body: &Value, calendar_id: &st
     }
     let wanted = !has_conference || info.conference_status == "failure" || replace;
     if replace {
-        google(ctx, a.doctor_id, a.id, "events.patch", |c| c.patch_event(calendar_id, &info.id, &json!({"conferenceData": null}), "none"))?;
+        google(ctx, a.doctor_id, a.id, "events.patch", |c| c.patch_event(calendar_id, &info.id, &json!({"conferenceData": null}), SendUpdates::None))?;
     }
     if wanted {
         let rid = request_id(site, a.id, generation, *n);
@@ -520,7 +522,7 @@ fn converge_event(ctx: &Context, a: &Appointment, body: &Value, calendar_id: &st
         return Ok(info);
     }
     let patch = Value::Object(patch);
-    google(ctx, a.doctor_id, a.id, "events.patch", |c| c.patch_event(calendar_id, &info.id, &patch, &ctx.config.send_updates))
+    google(ctx, a.doctor_id, a.id, "events.patch", |c| c.patch_event(calendar_id, &info.id, &patch, ctx.config.send_updates))
 }
 
 /// Re-reads an event whose conference is `pending` a few times within the budget.
@@ -608,7 +610,7 @@ fn write_update(ctx: &Context, a: &Appointment, e: &EventRow, cal: &Cal, call: &
         converge_event(ctx, a, &body, &e.calendar_id, &site, e.generation, &mut n, found)?
     } else {
         let patch = json!({"start": body["start"], "end": body["end"], "summary": body["summary"]});
-        match google(ctx, a.doctor_id, a.id, "events.patch", |c| c.patch_event(&e.calendar_id, &e.event_id, &patch, &ctx.config.send_updates)) {
+        match google(ctx, a.doctor_id, a.id, "events.patch", |c| c.patch_event(&e.calendar_id, &e.event_id, &patch, ctx.config.send_updates)) {
             Ok(i) if i.status != "cancelled" => converge_event(ctx, a, &body, &e.calendar_id, &site, e.generation, &mut n, i)?,
             // Deleted at Google meanwhile (by hand): a booking that still stands gets a new event.
             Ok(_) => return write_create(ctx, a, cal, e.generation + 1, call),
@@ -682,7 +684,7 @@ fn remove_locked(ctx: &Context, id: u64, loaded: &Loaded, call: &Call, doctor_hi
         return Ok(Outcome::skipped(id, Reason::NoEvent, None));
     };
     let (doctor, _doctor_read) = grant::for_call(ctx, e.doctor_id)?;
-    if doctor.status == "not_connected" {
+    if doctor.status == ConnectionState::NotConnected {
         let note = AuditNote { doctor_id: Some(e.doctor_id), action: "delete", outcome: "local_only", detail: "doctor not connected".into() };
         ctx.store.forget(id, call.snapshot_us, call.job, Some(&note))?;
         let mut o = Outcome::new(id, State::Deleted).with_event(e);
@@ -692,7 +694,7 @@ fn remove_locked(ctx: &Context, id: u64, loaded: &Loaded, call: &Call, doctor_hi
     }
     // A `creating` row's id may or may not exist at Google: deleting it settles both (404/410
     // count as done).
-    let result = google(ctx, e.doctor_id, id, "events.delete", |c| c.delete_event(&e.calendar_id, &e.event_id, "all"))
+    let result = google(ctx, e.doctor_id, id, "events.delete", |c| c.delete_event(&e.calendar_id, &e.event_id, SendUpdates::All))
         .inspect_err(|err| {
             // A delete whose answer was lost (timeout, reset) may still be carried out at
             // Google, even after a later write: the id is not reused from now on.
@@ -725,14 +727,14 @@ fn remove_vendor(ctx: &Context, id: u64, vendor_id: &str, call: &Call, doctor_hi
         }
         None => (None, None),
     };
-    let Some(doctor) = status.filter(|s| s.status != "not_connected") else {
+    let Some(doctor) = status.filter(|s| s.status != ConnectionState::NotConnected) else {
         ctx.store.forget(id, call.snapshot_us, call.job, None)?;
         let mut o = Outcome::skipped(id, Reason::NoEvent, doctor_id);
         o.warnings.push("the previous Google Meet add-on's event could not be removed (no connected doctor): remove it in Google Calendar".into());
         return Ok(o);
     };
     let calendar_id = vendor_calendar(ctx, doctor.doctor_id, doctor.calendar_id.as_deref().unwrap_or("primary"))?;
-    let result = google(ctx, doctor.doctor_id, id, "events.delete", |c| c.delete_event(&calendar_id, vendor_id, "all"))
+    let result = google(ctx, doctor.doctor_id, id, "events.delete", |c| c.delete_event(&calendar_id, vendor_id, SendUpdates::All))
         .and_then(|_| {
             let note =
                 AuditNote { doctor_id: Some(doctor.doctor_id), action: "delete", outcome: "ok", detail: format!("the vendor add-on's event {vendor_id}") };
@@ -1067,6 +1069,6 @@ mod tests {
         assert_eq!(serde_json::to_value(Reason::StaleSnapshot).unwrap(), "stale_snapshot");
         assert_eq!(State::parse("queued"), Some(State::Queued));
         assert_eq!(State::parse("queue"), None);
-        assert!(State::Skipped == "skipped");
+        assert!(State::Skipped.as_str() == "skipped");
     }
 }

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::base::error::{Code, Error, Result};
 use crate::base::redact::Secret;
+use crate::base::str_enum::str_enum;
 use crate::google::oauth::OAuth;
 use crate::runtime::Context;
 use crate::store::{DoctorRow, meta};
@@ -29,30 +30,20 @@ pub const REFRESH_MARGIN_S: i64 = 300;
 /// How long a process waits for another one refreshing or rewriting the same doctor's tokens.
 pub(crate) const DOCTOR_LOCK_WAIT: Duration = Duration::from_secs(20);
 
-/// A doctor's connection state. PHP sees it as its string (`as_str`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnectionState {
-    Connected,
-    NotConnected,
-    NeedsReconnect,
+str_enum! {
+    /// A doctor's connection state: the strings of our table's `status` column and of what PHP
+    /// receives.
+    pub enum ConnectionState {
+        Connected = "connected",
+        NotConnected = "not_connected",
+        NeedsReconnect = "needs_reconnect",
+    }
 }
 
 impl ConnectionState {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ConnectionState::Connected => "connected",
-            ConnectionState::NotConnected => "not_connected",
-            ConnectionState::NeedsReconnect => "needs_reconnect",
-        }
-    }
-
-    /// The state a status string names (what [`DoctorStatus::status`] and our table hold).
+    /// The state our table's `status` column holds; anything else counts as not connected.
     pub fn of(status: &str) -> ConnectionState {
-        match status {
-            "connected" => ConnectionState::Connected,
-            "needs_reconnect" => ConnectionState::NeedsReconnect,
-            _ => ConnectionState::NotConnected,
-        }
+        ConnectionState::parse(status).unwrap_or(ConnectionState::NotConnected)
     }
 }
 
@@ -60,7 +51,7 @@ impl ConnectionState {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct DoctorStatus {
     pub doctor_id: u64,
-    pub status: &'static str,
+    pub status: ConnectionState,
     pub email: Option<String>,
     pub calendar_id: Option<String>,
     pub scopes: Vec<String>,
@@ -181,7 +172,7 @@ fn derive_status(doctor_id: u64, has_token: bool, connect_flag: Option<&str>, ro
         (true, ConnectionState::NeedsReconnect) => ConnectionState::NeedsReconnect,
         (true, _) => ConnectionState::Connected,
     };
-    let status = state.as_str();
+    let status = state;
     if state == ConnectionState::NotConnected {
         return DoctorStatus {
             doctor_id,
@@ -214,7 +205,7 @@ fn load_usable(ctx: &Context, doctor_id: u64, lock_held: bool) -> Result<TokenRe
     ctx.store.require_schema()?;
     let read = read_stored(ctx, doctor_id)?;
     let st = read.status(doctor_id);
-    match ConnectionState::of(st.status) {
+    match st.status {
         ConnectionState::NotConnected => {
             return Err(Error::new(Code::NotConnected, format!("doctor {doctor_id} has not connected a Google account")));
         }
@@ -372,24 +363,24 @@ mod tests {
 
     #[test]
     fn no_token_means_not_connected_whatever_the_row_says() {
-        assert_eq!(derive_status(1, false, Some("on"), row("connected")).status, "not_connected");
+        assert_eq!(derive_status(1, false, Some("on"), row("connected")).status.as_str(), "not_connected");
         assert_eq!(derive_status(1, false, None, None).email, None);
     }
 
     #[test]
     fn connect_flag_off_overrides_a_leftover_token() {
-        assert_eq!(derive_status(1, true, Some("off"), row("connected")).status, "not_connected");
+        assert_eq!(derive_status(1, true, Some("off"), row("connected")).status.as_str(), "not_connected");
     }
 
     #[test]
     fn broken_grant_shows_as_needs_reconnect() {
-        assert_eq!(derive_status(1, true, Some("on"), row("needs_reconnect")).status, "needs_reconnect");
+        assert_eq!(derive_status(1, true, Some("on"), row("needs_reconnect")).status.as_str(), "needs_reconnect");
     }
 
     #[test]
     fn legacy_token_without_our_row_counts_as_connected_on_primary() {
         let s = derive_status(1, true, None, None);
-        assert_eq!((s.status, s.calendar_id.as_deref()), ("connected", Some("primary")));
+        assert_eq!((s.status.as_str(), s.calendar_id.as_deref()), ("connected", Some("primary")));
     }
 
 }

@@ -100,7 +100,7 @@ pub fn report() -> Health {
         Ok(list) => h.doctors = list,
         Err(e) => h.db.error = Some(e.message),
     }
-    for d in h.doctors.iter().filter(|d| grant::ConnectionState::of(d.status) == grant::ConnectionState::NeedsReconnect) {
+    for d in h.doctors.iter().filter(|d| d.status == grant::ConnectionState::NeedsReconnect) {
         h.problems.push(ProblemOut {
             code: "doctor_needs_reconnect",
             message: format!("Doctor {} ({}) must reconnect Google Calendar.", d.doctor_id, d.email.as_deref().unwrap_or("unknown account")),

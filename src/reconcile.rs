@@ -104,7 +104,7 @@ pub fn reconcile(ctx: &Context, opts: &serde_json::Value) -> Result<ReconcileRep
         }
         let connected: Vec<u64> = crate::grant::all_statuses(ctx)?
             .into_iter()
-            .filter(|s| s.status == "connected" && o.doctor_id.is_none_or(|d| d == s.doctor_id))
+            .filter(|s| s.status == crate::grant::ConnectionState::Connected && o.doctor_id.is_none_or(|d| d == s.doctor_id))
             .map(|s| s.doctor_id)
             .collect();
         if !connected.is_empty() {

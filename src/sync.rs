@@ -25,8 +25,11 @@ use serde_json::Value;
 
 use crate::appointments::{self, Input};
 use crate::google::calendar::Calendar;
+use crate::base::config::{DeletePolicy, MovePolicy, SendUpdates};
 use crate::base::error::{Error, Result};
+use crate::base::str_enum::str_enum;
 use crate::runtime::Context;
+use crate::store::events::{EventState, JobState};
 use crate::store::sync::{MAX_RETRY_ATTEMPTS, RetryItem, SyncPosition, SyncRow};
 use crate::{events, grant};
 
@@ -42,44 +45,21 @@ const _: () = assert!(3 * CONCURRENCY <= crate::store::POOL_MAX);
 /// The first listing covers this window around today.
 const WINDOW_PAST_DAYS: i64 = 30;
 const WINDOW_FUTURE_DAYS: i64 = 365;
-/// What a move made in Google does (config `on_google_move`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum MovePolicy {
-    /// The appointment follows the event.
-    Apply,
-    /// The event is put back at the appointment's time.
-    Revert,
-}
-
-/// What a deletion made in Google does (config `on_google_delete`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DeletePolicy {
-    /// The appointment is kept and flagged for an admin.
-    Flag,
-    /// The appointment is cancelled.
-    Cancel,
-    /// A new event is made for the appointment.
-    Recreate,
-}
-
-impl MovePolicy {
-    fn of(ctx: &Context) -> MovePolicy {
-        // The configuration accepts only `apply` and `revert`.
-        match ctx.config.on_google_move.as_str() {
-            "revert" => MovePolicy::Revert,
-            _ => MovePolicy::Apply,
-        }
-    }
-}
-
-impl DeletePolicy {
-    fn of(ctx: &Context) -> DeletePolicy {
-        // The configuration accepts only `flag`, `cancel` and `recreate`.
-        match ctx.config.on_google_delete.as_str() {
-            "cancel" => DeletePolicy::Cancel,
-            "recreate" => DeletePolicy::Recreate,
-            _ => DeletePolicy::Flag,
-        }
+str_enum! {
+    /// What sync did about a change made in Google (the plugin dispatches on these strings).
+    pub enum ChangeKind {
+        /// The appointment follows the event's new time (`on_google_move` = apply).
+        Moved = "moved",
+        /// The event was put back at the appointment's time (`on_google_move` = revert).
+        Reverted = "reverted",
+        /// The event was deleted in Google; the appointment is kept and flagged.
+        DeletedFlagged = "deleted_flagged",
+        /// The event was deleted in Google; the appointment was cancelled.
+        Cancelled = "cancelled",
+        /// The event was deleted in Google; a new one was made.
+        Recreated = "recreated",
+        /// The event's Meet link changed in Google.
+        MeetLinkChanged = "meet_link_changed",
     }
 }
 
@@ -89,7 +69,7 @@ pub struct Change {
     pub appointment_id: u64,
     pub doctor_id: u64,
     /// `moved`, `reverted`, `deleted_flagged`, `cancelled`, `recreated`, `meet_link_changed`.
-    pub kind: &'static str,
+    pub kind: ChangeKind,
     pub event_id: String,
     pub from_start_utc: Option<String>,
     pub to_start_utc: Option<String>,
@@ -343,9 +323,9 @@ fn needing_work<'a>(ctx: &Context, doctor_id: u64, items: &'a [Item], pass: &mut
             // Deleted events may come back without their properties: matched by our ids.
             let Some(appt) = marked.or_else(|| by_event.get(item.id.as_str()).copied()) else { return false };
             let stored = by_appointment.get(&appt);
-            let current = stored.is_some_and(|s| s.event_id == item.id && s.doctor_id == doctor_id && matches!(s.state.as_str(), "active" | "creating"));
+            let current = stored.is_some_and(|s| s.event_id == item.id && s.doctor_id == doctor_id && matches!(s.state, EventState::Active | EventState::Creating));
             match stored {
-                Some(s) if current => s.state == "active" && s.etag != item.etag,
+                Some(s) if current => s.state == EventState::Active && s.etag != item.etag,
                 _ => marked.is_some() && item.status != "cancelled",
             }
         })
@@ -578,7 +558,7 @@ fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, info: &Item, pas
     // `deleted`/`deleting`) while Google shows the event alive means an insert landed after our
     // delete of the same id answered 404.
     let current = stored.as_ref().is_some_and(|s| {
-        s.event_id == info.id && s.doctor_id == doctor_id && matches!(s.state.as_str(), "active" | "creating")
+        s.event_id == info.id && s.doctor_id == doctor_id && matches!(s.state, EventState::Active | EventState::Creating)
     });
     if !current && marked.is_some() && info.status != "cancelled" {
         // One of ours that is not the appointment's event: an insert Google finished after we
@@ -587,7 +567,7 @@ fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, info: &Item, pas
         // Under the appointment's lock, so no insert of ours is in flight: it goes, and its
         // attendees are told.
         let result = grant::with_token(ctx, doctor_id, |t| {
-            Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).delete_event(calendar_id, &info.id, "all")
+            Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).delete_event(calendar_id, &info.id, SendUpdates::All)
         });
         match result {
             Ok(_) => {
@@ -599,12 +579,12 @@ fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, info: &Item, pas
         return Ok(());
     }
     let Some(stored) = stored.filter(|_| current) else { return Ok(()) };
-    if info.etag == stored.etag || stored.state != "active" {
+    if info.etag == stored.etag || stored.state != EventState::Active {
         return Ok(()); // our own write, or an event we already let go of
     }
-    let queued_here = stored.job_state.as_deref() == Some("queued");
-    let mut change = |kind: &'static str, from: Option<String>, to: Option<(String, String)>| {
-        let _ = ctx.store.audit(Some(doctor_id), Some(appt), "google_change", kind, &format!("event {}", info.id));
+    let queued_here = stored.job_state == Some(JobState::Queued);
+    let mut change = |kind: ChangeKind, from: Option<String>, to: Option<(String, String)>| {
+        let _ = ctx.store.audit(Some(doctor_id), Some(appt), "google_change", kind.as_str(), &format!("event {}", info.id));
         r.changes_applied += 1;
         r.changes.push(Change {
             appointment_id: appt,
@@ -620,22 +600,22 @@ fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, info: &Item, pas
         if queued_here {
             return Ok(());
         }
-        match DeletePolicy::of(ctx) {
+        match ctx.config.on_google_delete {
             DeletePolicy::Cancel => {
                 ctx.store.cancel_appointment(appt)?;
                 ctx.store.forget_event(appt)?;
-                change("cancelled", None, None);
+                change(ChangeKind::Cancelled, None, None);
             }
             DeletePolicy::Recreate => {
                 ctx.store.forget_event(appt)?;
                 drop(_lock);
                 events::ensure(ctx, appt, &Input::default(), false)?;
-                change("recreated", None, None);
+                change(ChangeKind::Recreated, None, None);
             }
             DeletePolicy::Flag => {
                 ctx.store.forget_event(appt)?;
                 ctx.store.flag_event(appt, "deleted_in_google")?;
-                change("deleted_flagged", None, None);
+                change(ChangeKind::DeletedFlagged, None, None);
             }
         }
         return Ok(());
@@ -648,11 +628,11 @@ fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, info: &Item, pas
             let _ = ctx.store.audit(Some(doctor_id), Some(appt), "google_change", "kivicare_wins", "a KiviCare change is queued for this appointment");
             return Ok(());
         }
-        if MovePolicy::of(ctx) == MovePolicy::Revert {
+        if ctx.config.on_google_move == MovePolicy::Revert {
             ctx.store.update_event_from_google(appt, &start, &end, &info.meet_url_or(&stored.meet_url), &info.etag, &info.updated)?;
             drop(_lock);
             events::ensure(ctx, appt, &Input::default(), false)?;
-            change("reverted", Some(start), Some((stored.start_utc.clone(), stored.end_utc.clone())));
+            change(ChangeKind::Reverted, Some(start), Some((stored.start_utc.clone(), stored.end_utc.clone())));
             return Ok(());
         }
         let Some(a) = appointments::resolve(ctx, appt, &Input::default())? else { return Ok(()) };
@@ -666,13 +646,13 @@ fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, info: &Item, pas
         };
         let meet = info.meet_url_or(&stored.meet_url);
         ctx.store.apply_google_move(appt, (&local(&start), &local(&end)), (&start, &end), has_utc, &meet, &info.etag, &info.updated)?;
-        change("moved", Some(stored.start_utc.clone()), Some((start, end)));
+        change(ChangeKind::Moved, Some(stored.start_utc.clone()), Some((start, end)));
         return Ok(());
     }
     let meet = info.meet_url_or(&stored.meet_url);
     ctx.store.update_event_from_google(appt, &start, &end, &meet, &info.etag, &info.updated)?;
     if meet != stored.meet_url {
-        change("meet_link_changed", None, None);
+        change(ChangeKind::MeetLinkChanged, None, None);
     }
     Ok(())
 }

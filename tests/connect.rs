@@ -46,7 +46,7 @@ fn auth_url_asks_for_offline_calendar_access_with_pkce_and_a_doctor_bound_state(
 fn connect_stores_sealed_tokens_and_the_flags_core_reads() {
     let bed = Bed::new();
     let c = bed.connect(2, "dr.house@example.com");
-    assert_eq!(c.status, "connected");
+    assert_eq!(c.status.as_str(), "connected");
     assert_eq!(c.email, "dr.house@example.com");
     assert_eq!(c.calendar_id, "primary");
     assert_eq!(c.scopes, vec![CAL.to_string()]);
@@ -57,7 +57,7 @@ fn connect_stores_sealed_tokens_and_the_flags_core_reads() {
     assert!(token.starts_with("kcm1:"));
 
     let s = grant::status(&bed.ctx, 2).unwrap();
-    assert_eq!(s.status, "connected");
+    assert_eq!(s.status.as_str(), "connected");
     assert_eq!(s.email.as_deref(), Some("dr.house@example.com"));
     assert!(s.token_expires_at.unwrap() > chrono::Utc::now().timestamp() + 3000);
 }
@@ -196,7 +196,7 @@ fn two_processes_needing_a_refresh_at_once_refresh_once() {
         })
         .collect();
     for h in handles {
-        assert_eq!(h.join().unwrap().unwrap(), "connected");
+        assert_eq!(h.join().unwrap().unwrap().as_str(), "connected");
     }
     assert_eq!(bed.emu.refreshes(), 1);
 }
@@ -210,7 +210,7 @@ fn invalid_grant_means_needs_reconnect_without_a_retry_storm() {
     let e = connection::check_connection(&bed.ctx, 2).unwrap_err();
     assert_eq!(e.code, Code::NeedsReconnect);
     let s = grant::status(&bed.ctx, 2).unwrap();
-    assert_eq!(s.status, "needs_reconnect");
+    assert_eq!(s.status.as_str(), "needs_reconnect");
     assert!(s.last_error.unwrap().contains("connect"));
     bed.emu.delete("/__emu/requests");
     for _ in 0..5 {
@@ -219,7 +219,7 @@ fn invalid_grant_means_needs_reconnect_without_a_retry_storm() {
     assert!(bed.emu.requests().is_empty(), "no request for a doctor who must reconnect");
     // Connecting again heals it.
     bed.connect(2, "d@example.com");
-    assert_eq!(grant::status(&bed.ctx, 2).unwrap().status, "connected");
+    assert_eq!(grant::status(&bed.ctx, 2).unwrap().status.as_str(), "connected");
 }
 
 #[test]
@@ -228,7 +228,7 @@ fn a_token_google_drops_early_is_refreshed_once_and_the_call_retried() {
     bed.connect(2, "d@example.com");
     bed.emu.post("/__emu/expire_access_tokens", json!({"email": "d@example.com"}));
     let s = connection::check_connection(&bed.ctx, 2).unwrap();
-    assert_eq!(s.status, "connected");
+    assert_eq!(s.status.as_str(), "connected");
     assert_eq!(bed.emu.refreshes(), 1);
 }
 
@@ -238,7 +238,7 @@ fn disconnect_revokes_at_google_erases_tokens_and_stops_all_requests() {
     bed.connect(2, "d@example.com");
     let d = connection::disconnect(&bed.ctx, 2).unwrap();
     assert!(d.was_connected && d.revoked);
-    assert_eq!(d.status, "not_connected");
+    assert_eq!(d.status.as_str(), "not_connected");
     assert!(bed.emu.grants().iter().all(|g| g["revoked"] == true));
     assert!(bed.meta(2, "google_meet_access_token").is_none());
     assert_eq!(bed.meta(2, "kiviCare_google_meet_connect").as_deref(), Some("off"));
@@ -247,7 +247,7 @@ fn disconnect_revokes_at_google_erases_tokens_and_stops_all_requests() {
     assert!(rows.is_none());
 
     bed.emu.delete("/__emu/requests");
-    assert_eq!(grant::status(&bed.ctx, 2).unwrap().status, "not_connected");
+    assert_eq!(grant::status(&bed.ctx, 2).unwrap().status.as_str(), "not_connected");
     assert_eq!(connection::check_connection(&bed.ctx, 2).unwrap_err().code, Code::NotConnected);
     assert!(bed.emu.requests().is_empty());
 }
@@ -288,7 +288,7 @@ fn reconnecting_the_same_account_keeps_the_new_grant_working() {
     assert!(bed.emu.grants().iter().all(|g| g["revoked"] == false));
     bed.emu.post("/__emu/expire_access_tokens", json!({"email": "d@example.com"}));
     let s = connection::check_connection(&bed.ctx, 2).unwrap();
-    assert_eq!((s.status, s.email.as_deref()), ("connected", Some("d@example.com")));
+    assert_eq!((s.status.as_str(), s.email.as_deref()), ("connected", Some("d@example.com")));
     assert_eq!(bed.emu.refreshes(), 1, "the stored refresh token still works");
 }
 
@@ -325,7 +325,7 @@ fn three_refreshes_in_a_row_keep_the_refresh_token_google_does_not_send_again() 
         assert_eq!(stored_refresh(&bed).as_deref(), Some(original.as_str()), "after refresh {n}");
     }
     assert_eq!(bed.emu.grants()[0]["refresh_count"], 3);
-    assert_eq!(grant::status(&bed.ctx, 2).unwrap().status, "connected");
+    assert_eq!(grant::status(&bed.ctx, 2).unwrap().status.as_str(), "connected");
 }
 
 #[test]
@@ -342,12 +342,12 @@ fn a_failing_token_endpoint_is_a_retryable_error_not_a_broken_connection() {
         let e = connection::check_connection(&bed.ctx, 2).unwrap_err();
         assert!(e.is_transient(), "{fault}: {e:?}");
         let s = grant::status(&bed.ctx, 2).unwrap();
-        assert_eq!(s.status, "connected", "{fault}");
+        assert_eq!(s.status.as_str(), "connected", "{fault}");
         assert!(s.last_error.is_some());
         assert_eq!(stored_refresh(&bed).is_some(), true);
     }
     // Google is back: the next call refreshes with the stored refresh token.
-    assert_eq!(connection::check_connection(&bed.ctx, 2).unwrap().status, "connected");
+    assert_eq!(connection::check_connection(&bed.ctx, 2).unwrap().status.as_str(), "connected");
 }
 
 #[test]
@@ -391,7 +391,7 @@ fn a_vendor_plaintext_token_keeps_working_and_is_stored_sealed() {
             (legacy.to_string(),),
         )
         .unwrap();
-    assert_eq!(grant::status(&bed.ctx, 3).unwrap().status, "connected");
+    assert_eq!(grant::status(&bed.ctx, 3).unwrap().status.as_str(), "connected");
     let s = connection::check_connection(&bed.ctx, 3).unwrap();
     assert_eq!(s.email.as_deref(), Some("old@example.com"));
     assert_eq!(bed.emu.refreshes(), 1, "the expired legacy token was refreshed");
@@ -488,7 +488,7 @@ fn operations_before_migrate_ask_for_it() {
     assert_eq!(grant::status(&bed.other_process(), 2).unwrap_err().code, Code::SchemaMissing);
     let r = bed.ctx.store.migrate().unwrap();
     assert_eq!(r.previous_version, 0);
-    assert_eq!(grant::status(&bed.ctx, 2).unwrap().status, "not_connected");
+    assert_eq!(grant::status(&bed.ctx, 2).unwrap().status.as_str(), "not_connected");
 }
 
 #[test]
@@ -557,10 +557,10 @@ fn a_grant_revoked_in_the_middle_of_a_booking_leaves_a_visible_state_and_no_even
     bed.emu.post("/__emu/revoke_grant", json!({"email": "d@example.com"}));
     let id = bed.book(common::Booking::default());
     let r = kc_meet::events::create(&bed.ctx, id as i64, &serde_json::Value::Null).unwrap();
-    assert!(r.state == "skipped" && r.reason.is_some_and(|x| x == "doctor_needs_reconnect"), "{r:?}");
-    assert_eq!(grant::status(&bed.ctx, 2).unwrap().status, "needs_reconnect");
+    assert!(r.state.as_str() == "skipped" && r.reason.is_some_and(|x| x.as_str() == "doctor_needs_reconnect"), "{r:?}");
+    assert_eq!(grant::status(&bed.ctx, 2).unwrap().status.as_str(), "needs_reconnect");
     let job = kc_meet::events::state(&bed.ctx, id as i64).unwrap().job.expect("the booking's event is kept as a job");
-    assert_eq!(job.state, "failed");
+    assert_eq!(job.state.as_str(), "failed");
     assert!(bed.live_events("d@example.com").is_empty());
     // The doctor connects again; the admin retries the job: the event is made.
     bed.connect(2, "d@example.com");
@@ -581,7 +581,7 @@ fn retry_after_and_rate_limit_403s_are_honoured_within_the_booking_budget() {
     let id = bed.book(common::Booking::default());
     let t = std::time::Instant::now();
     let r = kc_meet::events::create(&bed.ctx, id as i64, &serde_json::Value::Null).unwrap();
-    assert_eq!(r.state, "created");
+    assert_eq!(r.state.as_str(), "created");
     assert!(t.elapsed() >= Duration::from_secs(2), "Google asked for 2 s: {:?}", t.elapsed());
     let inserts: Vec<(std::time::Duration, u64)> = {
         let reqs = bed.emu.requests();
@@ -610,7 +610,7 @@ fn a_popup_reconnect_without_a_new_refresh_token_keeps_the_one_we_hold() {
     assert_eq!(bed.emu.count("POST", "/revoke"), 0, "nothing revoked");
     assert_eq!(stored_refresh(&bed).as_deref(), Some(original.as_str()));
     bed.emu.post("/__emu/expire_access_tokens", json!({"email": "d@example.com"}));
-    assert_eq!(connection::check_connection(&bed.ctx, 2).unwrap().status, "connected");
+    assert_eq!(connection::check_connection(&bed.ctx, 2).unwrap().status.as_str(), "connected");
     // Another account without a refresh token is still refused, and its token given back.
     let code = popup_code(&bed, "e@example.com", json!({"access_type": "online"}));
     assert_eq!(connection::connect_postmessage(&bed.ctx, 2, &code).unwrap_err().code, Code::CodeRejected);

@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("base::crypto", 2),
     ("base::config", 2),
     ("base::retry", 2),
+    ("base::str_enum", 0),
     // adapters: Google's HTTP APIs and the MySQL database
     ("google", 3),
     ("google::http", 3),
@@ -26,7 +27,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("store", 3),
     ("store::tokens", 3),
     ("store::events", 3),
-    ("store::sync", 3),
+    ("store::sync", 4),
     // the per-process context
     ("runtime", 5),
     // the domain: a doctor's grant, an appointment, its event

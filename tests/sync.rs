@@ -185,10 +185,10 @@ fn a_deletion_in_google_is_flagged_by_default_and_the_appointment_kept() {
     let (id, eid) = booked(&bed);
     bed.emu.post("/__emu/ui/delete", json!({"email": DOC, "event_id": eid}));
     let r = sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
-    let kinds: Vec<_> = r.doctors[0].changes.iter().map(|c| c.kind).collect();
+    let kinds: Vec<_> = r.doctors[0].changes.iter().map(|c| c.kind.as_str()).collect();
     let st = events::state(&bed.ctx, id as i64).unwrap();
     assert_eq!(kinds, ["deleted_flagged"]);
-    assert_eq!(st.event.unwrap().state, "deleted");
+    assert_eq!(st.event.unwrap().state.as_str(), "deleted");
     assert_eq!(appointment_start(&bed, id).2, 1, "the appointment is kept");
     let flag: Option<String> = bed.sql().exec_first("SELECT flag FROM wp_kc_meet_events WHERE appointment_id = ?", (id,)).unwrap();
     assert_eq!(flag.as_deref(), Some("deleted_in_google"));
@@ -436,7 +436,7 @@ fn a_kivicare_change_queued_at_the_same_time_wins_over_google() {
     // KiviCare moves the appointment while Google is down: the write is queued...
     bed.emu.fault(json!({"method": "PATCH", "path": "/calendar/v3", "action": "status", "status": 503, "times": 0}));
     bed.sql().exec_drop("UPDATE wp_kc_appointments SET appointment_start_time = '12:00:00', appointment_end_time = '12:30:00' WHERE id = ?", (id,)).unwrap();
-    assert_eq!(events::update(&bed.ctx, id as i64, &Value::Null).unwrap().state, "queued");
+    assert_eq!(events::update(&bed.ctx, id as i64, &Value::Null).unwrap().state.as_str(), "queued");
     // ...and meanwhile the doctor moves the event in Google Calendar.
     bed.emu.post("/__emu/ui/move", json!({"email": DOC, "event_id": eid,
         "start": {"dateTime": format!("{}T06:00:00Z", day(20))}, "end": {"dateTime": format!("{}T06:30:00Z", day(20))}}));
@@ -743,7 +743,7 @@ fn an_insert_that_lands_after_its_ids_delete_answered_404_is_removed_by_the_sync
     let (id, eid) = booked(&bed);
     // Cancelled: the event is deleted and the row keeps its id in state `deleted`.
     bed.sql().exec_drop("UPDATE wp_kc_appointments SET status = 0 WHERE id = ?", (id,)).unwrap();
-    assert_eq!(events::update(&bed.ctx, id as i64, &Value::Null).unwrap().state, "deleted");
+    assert_eq!(events::update(&bed.ctx, id as i64, &Value::Null).unwrap().state.as_str(), "deleted");
     sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
     // An earlier insert of that same id that Google carried out only now (its delete had
     // answered 404): the same id, alive again, with our private properties.
