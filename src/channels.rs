@@ -162,7 +162,7 @@ fn stop_channel_as(ctx: &Context, ch: &ChannelRow, lock_held: bool) -> Result<()
     ctx.store.set_channel_state(&ch.channel_id, ChannelState::Stopped)?;
     let _ = ctx.store.audit(Some(ch.doctor_id), None, "channel", "stopped", &ch.channel_id);
     match r {
-        Err(e) if e.is_transient() => Err(e),
+        Err(e) if crate::base::retry::is_transient(&e) => Err(e),
         _ => Ok(()),
     }
 }

@@ -395,7 +395,7 @@ fn finish(ctx: &Context, id: u64, doctor_id: Option<u64>, action: JobAction, cal
         }
         Ok(o) => Ok(o),
         Err(e) if call.from_job => Err(e),
-        Err(e) if e.is_transient() => {
+        Err(e) if crate::base::retry::is_transient(&e) => {
             ctx.store.queue_job(id, doctor_id, action, 30, Some(&e.message))?;
             let _ = ctx.store.audit(doctor_id, Some(id), action.as_str(), "queued", &e.message);
             let mut o = Outcome::new(id, State::Queued);

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::base::error::{Error, Result};
+use crate::base::retry::{MAX_JOB_ATTEMPTS, is_transient, job_backoff_s};
 use crate::events::{self, Outcome, Reason, State};
 use crate::runtime::Context;
 use crate::store::events::Job;
@@ -38,12 +39,6 @@ pub struct RunReport {
 /// A job that waited this long for an appointment row that never appeared gives up: the
 /// booking was rolled back.
 const MISSING_ROW_GRACE_S: i64 = 120;
-/// Transient failures are retried for about a day, then wait for an admin.
-const MAX_ATTEMPTS: u32 = 15;
-
-fn backoff_s(attempts: u32) -> i64 {
-    (30i64 << attempts.min(7)).min(3600)
-}
 
 /// Runs due jobs until `limit` or `budget` is reached. Each job converges its appointment
 /// (makes Google match the appointment as it is now, whatever the job was queued for) under
@@ -72,8 +67,8 @@ pub fn run(ctx: &Context, limit: i64, budget_s: f64) -> Result<RunReport> {
             Ok(Some(v)) => v,
             Ok(None) => (Counter::Done, "resolved".to_string(), None),
             // The appointment's lock (or the database) was not to be had: later.
-            Err(e) if e.is_transient() => {
-                ctx.store.job_failed(listed.appointment_id, listed.version, false, backoff_s(listed.attempts), &e.message)?;
+            Err(e) if is_transient(&e) => {
+                ctx.store.job_failed(listed.appointment_id, listed.version, false, job_backoff_s(listed.attempts), &e.message)?;
                 (Counter::Retried, "retry".to_string(), Some(e.message))
             }
             Err(e) => {
@@ -110,16 +105,16 @@ fn settle(ctx: &Context, job: &Job, result: Result<Outcome>) -> Result<(Counter,
         }
         Ok(o) if o.state == State::Pending => {
             // Google is still creating the conference: look again later, but not forever.
-            let give_up = job.attempts + 1 >= MAX_ATTEMPTS;
-            ctx.store.job_failed(a, v, give_up, backoff_s(job.attempts), "the Meet conference is still being created")?;
+            let give_up = job.attempts + 1 >= MAX_JOB_ATTEMPTS;
+            ctx.store.job_failed(a, v, give_up, job_backoff_s(job.attempts), "the Meet conference is still being created")?;
             (if give_up { Counter::Failed } else { Counter::Retried }, "pending".to_string(), None)
         }
         Ok(o) => {
             ctx.store.delete_job(a, v)?;
             (Counter::Done, o.state.to_string(), None)
         }
-        Err(e) if e.is_transient() && job.attempts + 1 < MAX_ATTEMPTS => {
-            ctx.store.job_failed(a, v, false, backoff_s(job.attempts), &e.message)?;
+        Err(e) if is_transient(&e) && job.attempts + 1 < MAX_JOB_ATTEMPTS => {
+            ctx.store.job_failed(a, v, false, job_backoff_s(job.attempts), &e.message)?;
             (Counter::Retried, "retry".to_string(), Some(e.message))
         }
         Err(e) => {

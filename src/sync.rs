@@ -27,10 +27,11 @@ use crate::appointments::{self, Input};
 use crate::google::calendar::Calendar;
 use crate::base::config::{DeletePolicy, MovePolicy, SendUpdates};
 use crate::base::error::{Error, Result};
+use crate::base::retry::{MAX_REREAD_ATTEMPTS, is_transient};
 use crate::base::str_enum::str_enum;
 use crate::runtime::Context;
 use crate::store::events::{EventState, JobState};
-use crate::store::sync::{MAX_RETRY_ATTEMPTS, RetryItem, SyncPosition, SyncRow};
+use crate::store::sync::{RetryItem, SyncPosition, SyncRow};
 use crate::{events, grant};
 
 /// Requests in flight at once when many doctors sync. Bounded by Google's quotas ("Manage
@@ -170,7 +171,7 @@ pub(crate) fn sync_doctor(ctx: &Context, doctor_id: u64, full: bool, deadline: I
     // A request cut by the budget is not a failure: the listing stopped where the budget ended
     // and the next run resumes from the stored position.
     let result = match result {
-        Err(e) if e.is_transient() && Instant::now() >= deadline => {
+        Err(e) if is_transient(&e) && Instant::now() >= deadline => {
             r.remaining = true;
             Ok(())
         }
@@ -335,7 +336,7 @@ fn needing_work<'a>(ctx: &Context, doctor_id: u64, items: &'a [Item], pass: &mut
 
 /// Re-reads the events whose change failed to apply at an earlier sync and applies them again.
 /// An event Google no longer has (404) is applied as deleted; one that keeps failing is given
-/// up after [`MAX_RETRY_ATTEMPTS`] syncs, with an audit line an admin can act on.
+/// up after [`MAX_REREAD_ATTEMPTS`] syncs, with an audit line an admin can act on.
 fn reread_failed(
     ctx: &Context,
     doctor_id: u64,
@@ -367,7 +368,7 @@ fn reread_failed(
                 Err(_) => Err(Error::new(crate::base::error::Code::GoogleError, "Google's answer to events.get has an unexpected shape")),
             },
             Err(e) if matches!(e.http_status, Some(404) | Some(410)) => apply_item(ctx, doctor_id, calendar_id, &Item::deleted(&item.event_id), pass, r),
-            Err(e) if e.is_transient() || e.http_status == Some(401) => {
+            Err(e) if is_transient(&e) || e.http_status == Some(401) => {
                 // Google is unavailable: keep every item and let the listing report it.
                 kept.push(item);
                 kept.extend(pending);
@@ -383,7 +384,7 @@ fn reread_failed(
             }
             Err(e) => {
                 item.attempts += 1;
-                if item.attempts >= MAX_RETRY_ATTEMPTS {
+                if item.attempts >= MAX_REREAD_ATTEMPTS {
                     let _ = ctx.store.audit(Some(doctor_id), None, "sync.apply", "given_up", &format!("event {}: {}", item.event_id, e.message));
                 } else {
                     let _ = ctx.store.audit(Some(doctor_id), None, "sync.apply", "failed", &e.message);

@@ -340,7 +340,7 @@ fn a_failing_token_endpoint_is_a_retryable_error_not_a_broken_connection() {
     ] {
         bed.emu.fault(fault.clone());
         let e = connection::check_connection(&bed.ctx, 2).unwrap_err();
-        assert!(e.is_transient(), "{fault}: {e:?}");
+        assert!(kc_meet::base::retry::is_transient(&e), "{fault}: {e:?}");
         let s = grant::status(&bed.ctx, 2).unwrap();
         assert_eq!(s.status.as_str(), "connected", "{fault}");
         assert!(s.last_error.is_some());

@@ -230,7 +230,7 @@ fn a_lock_held_too_long_queues_the_booking_and_a_job_retries_with_code_2004() {
     assert!(t.elapsed() < BUDGET + MARGIN, "waited {:?}", t.elapsed());
     assert_eq!(o.state.as_str(), "queued", "the booking stands; the event follows");
     let e = bed.other_process().store.lock(&format!("appt:{id}"), Duration::from_millis(100)).err().unwrap();
-    assert_eq!((e.code, e.code as i32, e.is_transient()), (Code::LockTimeout, 2004, true));
+    assert_eq!((e.code, e.code as i32, kc_meet::base::retry::is_transient(&e)), (Code::LockTimeout, 2004, true));
     // A job meeting the same lock is retried later, not failed.
     let r = run_due_jobs(&bed);
     assert_eq!((r.retried, r.failed), (1, 0));

@@ -1,6 +1,7 @@
 //! The one error type of the extension and its stable codes.
 //!
-//! Every variant names what the caller must do (fix configuration, reconnect, retry later).
+//! Codes group by what the caller must do (fix configuration, reconnect, retry later); which
+//! failures are worth retrying is `retry::is_transient`.
 //! The PHP boundary maps each [`ErrorKind`] onto one `KcMeet\…` exception class and each
 //! [`Code`] onto that exception's integer code; both are public API and never change meaning.
 //!
@@ -117,23 +118,6 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         self.code.kind()
     }
-
-    /// Whether the same request may succeed later (Google rule: retry 429, 5xx, rate-limit
-    /// 403s and transport failures; never 400/401/404).
-    pub fn is_transient(&self) -> bool {
-        match self.code {
-            Code::GoogleUnreachable | Code::DbUnreachable | Code::LockTimeout => true,
-            Code::GoogleError => match self.http_status {
-                Some(429) | Some(500..=599) => true,
-                Some(403) => matches!(
-                    self.reason.as_deref(),
-                    Some("rateLimitExceeded") | Some("userRateLimitExceeded")
-                ),
-                _ => false,
-            },
-            _ => false,
-        }
-    }
 }
 
 impl fmt::Display for Error {
@@ -161,21 +145,8 @@ mod tests {
     }
 
     #[test]
-    fn only_google_rules_make_an_error_transient() {
-        assert!(Error::google(503, None, "x").is_transient());
-        assert!(Error::google(429, Some("rateLimitExceeded".into()), "x").is_transient());
-        assert!(Error::google(403, Some("userRateLimitExceeded".into()), "x").is_transient());
-        assert!(!Error::google(403, Some("forbidden".into()), "x").is_transient());
-        assert!(!Error::google(400, None, "x").is_transient());
-        assert!(!Error::google(404, None, "x").is_transient());
-        assert!(Error::new(Code::GoogleUnreachable, "x").is_transient());
-    }
-
-    #[test]
-    fn a_lock_wait_that_times_out_is_a_transient_database_error() {
+    fn a_lock_wait_that_times_out_is_a_database_error() {
         assert_eq!(Code::LockTimeout as i32, 2004);
         assert_eq!(Code::LockTimeout.kind(), ErrorKind::Database);
-        assert!(Error::new(Code::LockTimeout, "x").is_transient());
-        assert!(!Error::new(Code::DbQuery, "x").is_transient());
     }
 }

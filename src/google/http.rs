@@ -139,7 +139,7 @@ mod tests {
         );
         assert_eq!(e.http_status, Some(403));
         assert_eq!(e.reason.as_deref(), Some("rateLimitExceeded"));
-        assert!(e.is_transient());
+        assert!(crate::base::retry::is_transient(&e));
         assert_eq!(e.message, "Google answered HTTP 403 (rateLimitExceeded): Rate Limit Exceeded");
     }
 

@@ -55,9 +55,6 @@ impl SyncPosition {
     }
 }
 
-/// How often a change that failed to apply is re-read before it is given up (and audited).
-pub const MAX_RETRY_ATTEMPTS: u32 = 20;
-
 /// A change that failed to apply: the event to re-read, and how often that failed.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RetryItem {
