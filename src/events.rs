@@ -44,7 +44,7 @@ use crate::base::retry;
 use crate::runtime::Context;
 use crate::store::meta;
 use crate::store::events::{AuditNote, EventRow, EventState, Job, JobAction, JobState, Loaded, MappingRows, Origin};
-use crate::base::config::SendUpdates;
+use crate::base::config::{SendUpdates, SiteTz};
 use crate::base::str_enum::str_enum;
 use crate::grant::{self, ConnectionState};
 use crate::store::events as store_events;
@@ -586,7 +586,12 @@ fn save(
 }
 
 fn local_now(ctx: &Context) -> String {
-    appointments::rfc3339_in(chrono::Utc::now(), ctx.config.timezone)[..19].replace('T', " ")
+    local_wall(chrono::Utc::now(), ctx.config.timezone)
+}
+
+/// `t` as the wall time KiviCare stores (`Y-m-d H:M:S`) in `zone`.
+pub(crate) fn local_wall(t: chrono::DateTime<chrono::Utc>, zone: SiteTz) -> String {
+    appointments::rfc3339_in(t, zone)[..19].replace('T', " ")
 }
 
 fn write_update(ctx: &Context, a: &Appointment, e: &EventRow, cal: &Cal, call: &Call) -> Result<Outcome> {

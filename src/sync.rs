@@ -639,7 +639,7 @@ fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, info: &Item, pas
         let Some(a) = appointments::resolve(ctx, appt, &Input::default())? else { return Ok(()) };
         let local = |t: &str| -> String {
             let utc = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").map(|n| n.and_utc()).unwrap_or_default();
-            appointments::rfc3339_in(utc, a.zone)[..19].replace('T', " ")
+            events::local_wall(utc, a.zone)
         };
         let has_utc = match pass.appointments_have_utc {
             Some(known) => known,
