@@ -117,14 +117,12 @@ pub fn reconcile(ctx: &Context, opts: &serde_json::Value) -> Result<ReconcileRep
                      FROM `{p}kc_appointments` a
                      WHERE a.doctor_id IN ({list}) AND a.status IN (1, 3, 4)
                        AND a.appointment_start_date BETWEEN ? AND ?
-                       AND EXISTS (SELECT 1 FROM `{p}kc_appointment_service_mapping` asm
-                                   JOIN `{p}kc_service_doctor_mapping` sdm ON sdm.service_id = asm.service_id
-                                        AND sdm.doctor_id = a.doctor_id AND sdm.clinic_id = a.clinic_id AND sdm.telemed_service = 'yes'
-                                   WHERE asm.appointment_id = a.id)
+                       AND {telemed}
                        AND NOT EXISTS (SELECT 1 FROM `{}` e WHERE e.appointment_id = a.id AND (e.state = 'active' OR e.flag <> ''))
                      ORDER BY a.appointment_start_date, a.appointment_start_time LIMIT {limit}",
                     ctx.store.t.mapping,
-                    ctx.store.t.events
+                    ctx.store.t.events,
+                    telemed = crate::store::telemed_exists(&p),
                 ),
                 (&from, &to),
             )?;

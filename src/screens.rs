@@ -170,18 +170,15 @@ pub fn appointments(ctx: &Context, opts: &Value) -> Result<Page<AppointmentRow>>
     let p = ctx.store.t.prefix();
     let users = users_table(ctx);
     let (events, jobs) = (&ctx.store.t.events, &ctx.store.t.jobs);
-    // Telemedicine = a service mapped with telemed_service = 'yes' for the appointment's doctor
-    // and clinic (KIVICARE.md); an appointment we already hold an event or job for stays listed
-    // even if its services changed since.
+    // Telemedicine (`store::telemed_exists`); an appointment we already hold an event or job
+    // for stays listed even if its services changed since.
+    let telemed = crate::store::telemed_exists(p);
     let from_where = format!(
         "FROM `{p}kc_appointments` a
          LEFT JOIN `{events}` e ON e.appointment_id = a.id
          LEFT JOIN `{jobs}` j ON j.appointment_id = a.id
          WHERE (e.appointment_id IS NOT NULL OR j.id IS NOT NULL
-                OR EXISTS (SELECT 1 FROM `{p}kc_appointment_service_mapping` asm
-                           JOIN `{p}kc_service_doctor_mapping` sdm ON sdm.service_id = asm.service_id
-                                AND sdm.doctor_id = a.doctor_id AND sdm.clinic_id = a.clinic_id AND sdm.telemed_service = 'yes'
-                           WHERE asm.appointment_id = a.id))
+                OR {telemed})
            AND (:doctor = 0 OR a.doctor_id = :doctor)
            AND (:appt = 0 OR a.id = :appt)
            AND (:from = '' OR a.appointment_start_date >= :from)

@@ -59,6 +59,18 @@ pub mod meta {
     pub const TELEMED_TYPE: &str = "telemed_type";
 }
 
+/// KiviCare's rule for a video consultation, as an SQL condition on the appointment aliased
+/// `a`: one of its services is mapped with `telemed_service = 'yes'` for the appointment's
+/// doctor and clinic (KIVICARE.md). Tables carry the site's prefix `p`.
+pub fn telemed_exists(p: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM `{p}kc_appointment_service_mapping` asm
+                 JOIN `{p}kc_service_doctor_mapping` sdm ON sdm.service_id = asm.service_id
+                      AND sdm.doctor_id = a.doctor_id AND sdm.clinic_id = a.clinic_id AND sdm.telemed_service = 'yes'
+                 WHERE asm.appointment_id = a.id)"
+    )
+}
+
 /// Counts statements that failed on a missing table (1146) or column (1054): a cached "the
 /// schema is current" ([`Store::require_schema`]) is trusted only while it stays
 /// the same.
