@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::base::config::{SiteTz, parse_timezone};
-use crate::base::error::{Error, Result};
+use crate::error::{Error, Result};
 use crate::runtime::Context;
 
 /// What the plugin may pass (`$appointment`); every key optional, unknown keys refused.
@@ -409,10 +409,10 @@ mod tests {
         use serde_json::json;
         for z in ["Europe/Paris'; DROP TABLE wp_users; --", "Mars/Olympus", "+25:00"] {
             let e = Input::from_value(&serde_json::json!({"timezone": z})).unwrap_err();
-            assert_eq!(e.code, crate::base::error::Code::InvalidArgument, "{z}");
+            assert_eq!(e.code, crate::error::Code::InvalidArgument, "{z}");
         }
         for t in [json!({"start": "x"}), json!({"end": "2031-13-01 10:00:00"}), json!({"start_utc": "tomorrow", "end_utc": "2031-05-06 10:00:00"})] {
-            assert_eq!(Input::from_value(&t).unwrap_err().code, crate::base::error::Code::InvalidArgument, "{t}");
+            assert_eq!(Input::from_value(&t).unwrap_err().code, crate::error::Code::InvalidArgument, "{t}");
         }
         let i = Input::from_value(&json!({"start": "2031-05-06 10:00:00", "end": null})).unwrap();
         assert_eq!((i.start.as_deref(), i.end), (Some("2031-05-06 10:00:00"), None));

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::base::crypto::random_token;
-use crate::base::error::Result;
+use crate::error::Result;
 use crate::grant;
 use crate::google::calendar::Calendar;
 use crate::runtime::Context;

@@ -8,7 +8,7 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::base::error::{Code, Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::base::redact::Secret;
 use crate::channels;
 use crate::grant::{self, DOCTOR_LOCK_WAIT, DoctorStatus, check_id, lock_name};

@@ -38,7 +38,7 @@ use sha2::{Digest, Sha256};
 
 use crate::appointments::{self, Appointment, Input, iana_name, rfc3339_in};
 use crate::google::calendar::{Calendar, EventInfo};
-use crate::base::error::{Code, Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::base::redact::Secret;
 use crate::base::retry;
 use crate::runtime::Context;

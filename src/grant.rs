@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::base::error::{Code, Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::base::redact::Secret;
 use crate::base::str_enum::str_enum;
 use crate::google::oauth::OAuth;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::base::error::{Error, Result};
+use crate::error::{Error, Result};
 use crate::base::retry::{MAX_JOB_ATTEMPTS, is_transient, job_backoff_s};
 use crate::events::{self, Outcome, Reason, State};
 use crate::runtime::Context;

@@ -33,7 +33,8 @@
 //! store/         MySQL: pool, locks, schema, doctors' rows and meta, audit (store.rs);
 //!                events (events, jobs, mapping), sync (positions, channels, moves), tokens
 //! ─────────────────────────────────────────────────────────────────────────────────────
-//! base/          shared vocabulary: error, redact, config, crypto, retry (and the call budget)
+//! error          the error type and its stable codes (public API: the PHP stubs read it)
+//! base/          shared vocabulary: redact, config, crypto, retry (and the call budget), str_enum
 //! ```
 //!
 //! Inside a band, arrows go from a line to lines below it only where `tests/layers.rs` gives
@@ -43,6 +44,7 @@ pub mod appointments;
 pub mod base;
 pub mod channels;
 pub mod connection;
+pub mod error;
 pub mod events;
 pub mod google;
 pub mod grant;

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::base::error::{Code, Error, ErrorKind};
+use crate::error::{Code, Error, ErrorKind};
 use crate::runtime::{self, Context};
 use crate::{channels, connection, events, grant, health, jobs, privacy, reconcile, screens, sync};
 
@@ -234,7 +234,7 @@ fn value_to_zval(v: &Value) -> PhpResult<Zval> {
 }
 
 /// Converts a result struct into a PHP array (or throws).
-fn out<T: Serialize>(r: crate::base::error::Result<T>) -> PhpResult<ZBox<ZendHashTable>> {
+fn out<T: Serialize>(r: crate::error::Result<T>) -> PhpResult<ZBox<ZendHashTable>> {
     let v = r.map_err(to_php)?;
     let mut ht = ZendHashTable::new();
     if let Value::Object(map) = serde_json::to_value(v).expect("results always serialize") {

@@ -12,7 +12,7 @@ use mysql::prelude::Queryable;
 use serde::Serialize;
 
 use crate::{connection, grant};
-use crate::base::error::{Error, Result};
+use crate::error::{Error, Result};
 use crate::runtime::Context;
 
 /// At most this many audit rows go into one export (the audit keeps the newest first).

@@ -10,7 +10,7 @@ use mysql::prelude::Queryable;
 use serde::Serialize;
 
 use crate::appointments::Input;
-use crate::base::error::{Error, Result};
+use crate::error::{Error, Result};
 use crate::events::{self, Reason, State};
 use crate::runtime::Context;
 

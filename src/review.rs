@@ -25,7 +25,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::appointments::{self, Input};
-use crate::base::error::{Error, Result};
+use crate::error::{Error, Result};
 use crate::events::{self, Outcome};
 use crate::runtime::Context;
 

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::base::config::{Config, DbConfig};
 use crate::base::crypto::Keyring;
-use crate::base::error::{Code, Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::store::{self, Store};
 
 /// Everything a use case needs: the site's configuration and handles to MySQL and Google.

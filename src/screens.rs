@@ -12,7 +12,7 @@ use mysql::prelude::Queryable;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::base::error::{Error, Result};
+use crate::error::{Error, Result};
 use crate::runtime::Context;
 
 /// Largest page a caller may ask for (a list table shows 20–100 rows).

@@ -45,7 +45,7 @@ use mysql::{Binary, Opts, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, 
 use serde::Serialize;
 
 use crate::base::config::{Config, DbConfig, DbTarget};
-use crate::base::error::{Code, Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::base::redact;
 
 /// The schema this build expects; `migrate()` brings a site up to it.

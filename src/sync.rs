@@ -26,7 +26,7 @@ use serde_json::Value;
 use crate::appointments::{self, Input};
 use crate::google::calendar::Calendar;
 use crate::base::config::{DeletePolicy, MovePolicy, SendUpdates};
-use crate::base::error::{Error, Result};
+use crate::error::{Error, Result};
 use crate::base::retry::{MAX_REREAD_ATTEMPTS, is_transient};
 use crate::base::str_enum::str_enum;
 use crate::runtime::Context;
@@ -365,7 +365,7 @@ fn reread_failed(
         let applied = match read {
             Ok(v) => match serde_json::from_value::<Item>(v) {
                 Ok(event) => apply_item(ctx, doctor_id, calendar_id, &event, pass, r),
-                Err(_) => Err(Error::new(crate::base::error::Code::GoogleError, "Google's answer to events.get has an unexpected shape")),
+                Err(_) => Err(Error::new(crate::error::Code::GoogleError, "Google's answer to events.get has an unexpected shape")),
             },
             Err(e) if matches!(e.http_status, Some(404) | Some(410)) => apply_item(ctx, doctor_id, calendar_id, &Item::deleted(&item.event_id), pass, r),
             Err(e) if is_transient(&e) || e.http_status == Some(401) => {
@@ -522,7 +522,7 @@ fn list_page(ctx: &Context, token: &crate::base::redact::Secret, calendar_id: &s
         Ok(mut p) => {
             p.pop_if_empty().extend(["calendars", calendar_id, "events"]);
         }
-        Err(()) => return Err(Error::new(crate::base::error::Code::ConfigInvalid, "the Calendar endpoint is not an http(s) URL")),
+        Err(()) => return Err(Error::new(crate::error::Code::ConfigInvalid, "the Calendar endpoint is not an http(s) URL")),
     }
     {
         let mut q = url.query_pairs_mut();
@@ -541,7 +541,7 @@ fn list_page(ctx: &Context, token: &crate::base::redact::Secret, calendar_id: &s
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(ListPage::default());
     }
-    serde_json::from_slice(&body).map_err(|_| Error::new(crate::base::error::Code::GoogleError, format!("Google's answer to {WHAT} is not JSON (HTTP {status})")))
+    serde_json::from_slice(&body).map_err(|_| Error::new(crate::error::Code::GoogleError, format!("Google's answer to {WHAT} is not JSON (HTTP {status})")))
 }
 
 /// Applies one listed event, if it is ours and not our own echo.

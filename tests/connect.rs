@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::{Bed, CLIENT_ID};
 use kc_meet::{connection, grant};
-use kc_meet::base::error::Code;
+use kc_meet::error::Code;
 use mysql::prelude::Queryable;
 use serde_json::json;
 

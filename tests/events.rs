@@ -3,7 +3,7 @@
 mod common;
 
 use common::{Bed, Booking};
-use kc_meet::base::error::Code;
+use kc_meet::error::Code;
 use kc_meet::{events, jobs};
 use mysql::prelude::Queryable;
 use serde_json::{Value, json};

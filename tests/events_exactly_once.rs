@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::{Bed, Booking, REDIRECT};
 use kc_meet::base::config::Config;
-use kc_meet::base::error::Code;
+use kc_meet::error::Code;
 use kc_meet::runtime::Context;
 use kc_meet::store::events::JobAction;
 use kc_meet::{events, jobs};

@@ -14,7 +14,7 @@ const LAYERS: &[(&str, u32)] = &[
     // base/: the shared vocabulary
     ("base", 0),
     ("base::redact", 0),
-    ("base::error", 1),
+    ("error", 1),
     ("base::crypto", 2),
     ("base::config", 2),
     ("base::retry", 2),

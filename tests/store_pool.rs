@@ -6,7 +6,7 @@ mod common;
 
 use common::Bed;
 use kc_meet::grant;
-use kc_meet::base::error::Code;
+use kc_meet::error::Code;
 use kc_meet::runtime::Context;
 use mysql::prelude::Queryable;
 

@@ -13,7 +13,7 @@ use chrono::FixedOffset;
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::base::error::{Code, Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::base::redact::Secret;
 
 /// Google's production endpoints.

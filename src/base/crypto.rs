@@ -15,7 +15,7 @@ use hkdf::Hkdf;
 use rand::RngCore;
 use sha2::Sha256;
 
-use crate::base::error::{Code, Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::base::redact::Secret;
 
 const PREFIX: &str = "kcm1";

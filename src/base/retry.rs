@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 
-use crate::base::error::{Code, Error, Result};
+use crate::error::{Code, Error, Result};
 
 thread_local! {
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
@@ -145,7 +145,7 @@ mod tests {
         assert_eq!(job_backoff_s(7), 3600);
         assert_eq!(job_backoff_s(40), 3600);
     }
-    use crate::base::error::Code;
+    use crate::error::Code;
 
     #[test]
     fn transient_errors_are_retried_until_success() {

@@ -9,7 +9,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::base::config::SendUpdates;
-use crate::base::error::{Error, Result};
+use crate::error::{Error, Result};
 use crate::google::http;
 use crate::base::redact::Secret;
 

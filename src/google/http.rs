@@ -14,7 +14,7 @@ use std::time::Duration;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::Value;
 
-use crate::base::error::{Code, Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::base::redact;
 
 /// Builds the client. `ca_file` (PEM, one or more certificates) is trusted in addition to the

@@ -20,7 +20,7 @@ use oauth2::{
 use reqwest::blocking::Client;
 
 use crate::base::config::Config;
-use crate::base::error::{Code, Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::google::http;
 use crate::base::redact::Secret;
 

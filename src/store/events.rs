@@ -15,7 +15,7 @@ use mysql::prelude::Queryable;
 use mysql::{PooledConn, TxOpts, params};
 use serde::Serialize;
 
-use crate::base::error::{Error, Result};
+use crate::error::{Error, Result};
 use crate::base::str_enum::str_enum;
 use crate::store::Store;
 
@@ -275,7 +275,7 @@ impl Store {
         };
         // Two processes may race here: the first write wins and both read it back.
         c.exec_drop(format!("INSERT IGNORE INTO `{}` (name, value) VALUES ('site_key', ?)", self.t.meta), (&key,))?;
-        read(&mut c)?.ok_or_else(|| Error::new(crate::base::error::Code::DbQuery, "the site key could not be stored"))
+        read(&mut c)?.ok_or_else(|| Error::new(crate::error::Code::DbQuery, "the site key could not be stored"))
     }
 
     pub fn get_event<Q: Queryable>(&self, q: &mut Q, appointment_id: u64) -> Result<Option<EventRow>> {

@@ -6,7 +6,7 @@ use mysql::params;
 use mysql::prelude::Queryable;
 use serde::Serialize;
 
-use crate::base::error::Result;
+use crate::error::Result;
 use crate::store::Store;
 use crate::store::events::{EventState, JobState};
 
