@@ -13,7 +13,7 @@ use mysql::prelude::Queryable;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config::{SiteTz, parse_timezone};
+use crate::base::config::{SiteTz, parse_timezone};
 use crate::error::{Error, Result};
 use crate::runtime::Context;
 

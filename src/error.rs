@@ -1,12 +1,13 @@
 //! The one error type of the extension and its stable codes.
 //!
-//! Every variant names what the caller must do (fix configuration, reconnect, retry later).
+//! Codes group by what the caller must do (fix configuration, reconnect, retry later); which
+//! failures are worth retrying is `retry::is_transient`.
 //! The PHP boundary maps each [`ErrorKind`] onto one `KcMeet\…` exception class and each
 //! [`Code`] onto that exception's integer code; both are public API and never change meaning.
 //!
 //! Messages are written for an administrator. They must never carry a token, a client secret,
 //! an authorization code or a PKCE verifier: constructors take only what is safe to show, and
-//! Google's own error text is passed through [`crate::redact`] before it lands here.
+//! Google's own error text is passed through [`crate::base::redact`] before it lands here.
 
 use std::fmt;
 
@@ -91,10 +92,10 @@ pub struct Error {
 }
 
 impl Error {
-    /// An error whose message is cut by [`crate::redact::cut`]: whatever it quotes from the
+    /// An error whose message is cut by [`crate::base::redact::cut`]: whatever it quotes from the
     /// caller comes back as a short prefix.
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Self { code, message: crate::redact::cut(&message.into()), http_status: None, reason: None, retry_after_s: None }
+        Self { code, message: crate::base::redact::cut(&message.into()), http_status: None, reason: None, retry_after_s: None }
     }
 
     pub fn config(message: impl Into<String>) -> Self {
@@ -117,23 +118,6 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         self.code.kind()
     }
-
-    /// Whether the same request may succeed later (Google rule: retry 429, 5xx, rate-limit
-    /// 403s and transport failures; never 400/401/404).
-    pub fn is_transient(&self) -> bool {
-        match self.code {
-            Code::GoogleUnreachable | Code::DbUnreachable | Code::LockTimeout => true,
-            Code::GoogleError => match self.http_status {
-                Some(429) | Some(500..=599) => true,
-                Some(403) => matches!(
-                    self.reason.as_deref(),
-                    Some("rateLimitExceeded") | Some("userRateLimitExceeded")
-                ),
-                _ => false,
-            },
-            _ => false,
-        }
-    }
 }
 
 impl fmt::Display for Error {
@@ -143,41 +127,6 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
-
-/// Counts statements that failed on a missing table (1146) or column (1054): a cached "the
-/// schema is current" ([`crate::store::Store::require_schema`]) is trusted only while it stays
-/// the same.
-static SCHEMA_ERRORS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// The number of schema errors this process has seen.
-pub fn schema_error_epoch() -> u64 {
-    SCHEMA_ERRORS.load(std::sync::atomic::Ordering::Acquire)
-}
-
-impl From<mysql::Error> for Error {
-    fn from(e: mysql::Error) -> Self {
-        use mysql::Error as E;
-        if let E::MySqlError(me) = &e {
-            if matches!(me.code, 1146 | 1054) {
-                SCHEMA_ERRORS.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-            }
-        }
-        match &e {
-            E::IoError(_) | E::DriverError(_) => {
-                Error::new(Code::DbUnreachable, format!("MySQL is unreachable: {}", crate::redact::text(&e.to_string())))
-            }
-            E::MySqlError(me) if me.code == 1146 => Error::new(
-                Code::SchemaMissing,
-                "kc-meet's tables are missing: run kc_meet_migrate() (or `wp kc-meet migrate`)",
-            ),
-            E::MySqlError(me) if matches!(me.code, 1045 | 1044 | 1049 | 2002 | 2003 | 2006 | 2013) => Error::new(
-                Code::DbUnreachable,
-                format!("MySQL refused the connection: {}", crate::redact::text(&me.message)),
-            ),
-            _ => Error::new(Code::DbQuery, format!("MySQL query failed: {}", crate::redact::text(&e.to_string()))),
-        }
-    }
-}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -196,21 +145,8 @@ mod tests {
     }
 
     #[test]
-    fn only_google_rules_make_an_error_transient() {
-        assert!(Error::google(503, None, "x").is_transient());
-        assert!(Error::google(429, Some("rateLimitExceeded".into()), "x").is_transient());
-        assert!(Error::google(403, Some("userRateLimitExceeded".into()), "x").is_transient());
-        assert!(!Error::google(403, Some("forbidden".into()), "x").is_transient());
-        assert!(!Error::google(400, None, "x").is_transient());
-        assert!(!Error::google(404, None, "x").is_transient());
-        assert!(Error::new(Code::GoogleUnreachable, "x").is_transient());
-    }
-
-    #[test]
-    fn a_lock_wait_that_times_out_is_a_transient_database_error() {
+    fn a_lock_wait_that_times_out_is_a_database_error() {
         assert_eq!(Code::LockTimeout as i32, 2004);
         assert_eq!(Code::LockTimeout.kind(), ErrorKind::Database);
-        assert!(Error::new(Code::LockTimeout, "x").is_transient());
-        assert!(!Error::new(Code::DbQuery, "x").is_transient());
     }
 }

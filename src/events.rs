@@ -11,7 +11,7 @@
 //!   while every answer was lost is still known: a cancel deletes it, a retry adopts it;
 //! - every call takes the appointment's MySQL lock first and only then reads our row, its job,
 //!   its mapping rows and the event template (one statement), the appointment (one statement)
-//!   and the doctor's state and token (one statement, [`doctors::for_call`]), so two PHP
+//!   and the doctor's state and token (one statement, [`grant::for_call`]), so two PHP
 //!   processes, cron and sync never act on a stale read; a snapshot PHP passed that is older
 //!   than the one behind the stored state loses;
 //! - commits: a create commits twice, because the intent (`creating`, event id and generation)
@@ -23,8 +23,8 @@
 //! - an event that already exists (a 409, a pending conference, a vendor event) is compared
 //!   with the appointment and patched when its times or its conference differ;
 //! - a call's budget bounds its wall time: lock waits and every request are cut to the time
-//!   left ([`crate::retry`]); transient failures (Google's, a lock held too long) become a job
-//!   ([`crate::jobs`]) and the call answers `queued`: a booking never fails because of Google;
+//!   left ([`crate::base::retry`]); transient failures (Google's, a lock held too long) become a job
+//!   (`store::events::queue_job`), run later by the job runner, and the call answers `queued`: a booking never fails because of Google;
 //! - an update only patches start, end and summary: the Meet link only changes on request
 //!   (regenerate), with a new conference `requestId`.
 
@@ -37,14 +37,17 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::appointments::{self, Appointment, Input, iana_name, rfc3339_in};
-use crate::calendar::{Calendar, EventInfo};
+use crate::google::calendar::{Calendar, EventInfo};
 use crate::error::{Code, Error, Result};
-use crate::redact::Secret;
-use crate::retry;
+use crate::base::redact::Secret;
+use crate::base::retry;
 use crate::runtime::Context;
 use crate::store::meta;
-use crate::store_events::{AuditNote, EventRow, EventState, Job, JobAction, JobState, Loaded, MappingRows, Origin, str_enum};
-use crate::{doctors, store_events};
+use crate::store::events::{AuditNote, EventRow, EventState, Job, JobAction, JobState, Loaded, MappingRows, Origin};
+use crate::base::config::{SendUpdates, SiteTz};
+use crate::base::str_enum::str_enum;
+use crate::grant::{self, ConnectionState};
+use crate::store::events as store_events;
 
 /// How long a call waits for another process working on the same appointment (always cut to
 /// the call's budget).
@@ -282,10 +285,10 @@ pub(crate) fn ensure(ctx: &Context, id: u64, input: &Input, from_job: bool) -> R
     ensure_locked(ctx, &appt, &loaded, &call)
 }
 
-/// Makes the doctor read with the appointment's row the call's copy ([`doctors::CallDoctor`]).
-fn hold_doctor(ctx: &Context, loaded: &Loaded) -> Option<doctors::CallDoctor> {
+/// Makes the doctor read with the appointment's row the call's copy ([`grant::CallDoctor`]).
+fn hold_doctor(ctx: &Context, loaded: &Loaded) -> Option<grant::CallDoctor> {
     let (doctor_id, state) = loaded.doctor.clone()?;
-    doctors::hold_for_call(ctx, doctor_id, state)
+    grant::hold_for_call(ctx, doctor_id, state)
 }
 
 /// The vendor add-on's event for the appointment: a mapping row naming an event that is not
@@ -347,10 +350,10 @@ fn ensure_locked(ctx: &Context, appt: &Appointment, loaded: &Loaded, call: &Call
         return Ok(Outcome::skipped(id, Reason::PendingStatus, Some(appt.doctor_id)));
     }
     // The doctor's state and token, read once per call (one statement).
-    let (doctor, _doctor_read) = doctors::for_call(ctx, appt.doctor_id)?;
+    let (doctor, _doctor_read) = grant::for_call(ctx, appt.doctor_id)?;
     match doctor.status {
-        "not_connected" => return Ok(Outcome::skipped(id, Reason::DoctorNotConnected, Some(appt.doctor_id))),
-        "needs_reconnect" => {
+        ConnectionState::NotConnected => return Ok(Outcome::skipped(id, Reason::DoctorNotConnected, Some(appt.doctor_id))),
+        ConnectionState::NeedsReconnect => {
             let why = "the doctor must reconnect Google Calendar";
             let _ = ctx.store.record_failed_job(id, Some(appt.doctor_id), JobAction::Ensure, why);
             return Ok(Outcome::skipped(id, Reason::DoctorNeedsReconnect, Some(appt.doctor_id)));
@@ -364,7 +367,7 @@ fn ensure_locked(ctx: &Context, appt: &Appointment, loaded: &Loaded, call: &Call
             // Our delete of this id may still land at Google: never reuse it. One more try to
             // delete it now (a 404 is fine; if it fails, sync removes it as a stray of ours),
             // then the booking gets the next generation.
-            let _ = google(ctx, e.doctor_id, id, "events.delete", |c| c.delete_event(&e.calendar_id, &e.event_id, "all"));
+            let _ = google(ctx, e.doctor_id, id, "events.delete", |c| c.delete_event(&e.calendar_id, &e.event_id, SendUpdates::All));
             write_create(ctx, appt, &cal, e.generation + 1, &call)
         }
         Some(e) => write_create(ctx, appt, &cal, e.generation, &call),
@@ -392,7 +395,7 @@ fn finish(ctx: &Context, id: u64, doctor_id: Option<u64>, action: JobAction, cal
         }
         Ok(o) => Ok(o),
         Err(e) if call.from_job => Err(e),
-        Err(e) if e.is_transient() => {
+        Err(e) if crate::base::retry::is_transient(&e) => {
             ctx.store.queue_job(id, doctor_id, action, 30, Some(&e.message))?;
             let _ = ctx.store.audit(doctor_id, Some(id), action.as_str(), "queued", &e.message);
             let mut o = Outcome::new(id, State::Queued);
@@ -417,7 +420,7 @@ fn google<T>(ctx: &Context, doctor_id: u64, appt: u64, what: &str, mut call: imp
     let budget = retry::time_left().unwrap_or(ctx.config.request_budget);
     retry::with_backoff(
         budget,
-        || doctors::with_token(ctx, doctor_id, |token: &Secret| call(&Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, token))),
+        || grant::with_token(ctx, doctor_id, |token: &Secret| call(&Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, token))),
         |attempt, e| {
             let _ = ctx.store.audit(Some(doctor_id), Some(appt), what, "attempt_failed", &format!("attempt {attempt}: {}", e.message));
         },
@@ -452,7 +455,7 @@ fn write_create(ctx: &Context, a: &Appointment, cal: &Cal, mut generation: u32, 
         let mut b = body.clone();
         b["id"] = json!(eid);
         b["conferenceData"] = json!({"createRequest": {"requestId": eid, "conferenceSolutionKey": {"type": "hangoutsMeet"}}});
-        match google(ctx, a.doctor_id, a.id, "events.insert", |c| c.insert_event(&cal.id, &b, &ctx.config.send_updates)) {
+        match google(ctx, a.doctor_id, a.id, "events.insert", |c| c.insert_event(&cal.id, &b, ctx.config.send_updates)) {
             Ok(i) => {
                 info = Some(i);
                 break;
@@ -509,7 +512,7 @@ fn converge_event(ctx: &Context, a: &Appointment, body: &Value, calendar_id: &st
     }
     let wanted = !has_conference || info.conference_status == "failure" || replace;
     if replace {
-        google(ctx, a.doctor_id, a.id, "events.patch", |c| c.patch_event(calendar_id, &info.id, &json!({"conferenceData": null}), "none"))?;
+        google(ctx, a.doctor_id, a.id, "events.patch", |c| c.patch_event(calendar_id, &info.id, &json!({"conferenceData": null}), SendUpdates::None))?;
     }
     if wanted {
         let rid = request_id(site, a.id, generation, *n);
@@ -519,7 +522,7 @@ fn converge_event(ctx: &Context, a: &Appointment, body: &Value, calendar_id: &st
         return Ok(info);
     }
     let patch = Value::Object(patch);
-    google(ctx, a.doctor_id, a.id, "events.patch", |c| c.patch_event(calendar_id, &info.id, &patch, &ctx.config.send_updates))
+    google(ctx, a.doctor_id, a.id, "events.patch", |c| c.patch_event(calendar_id, &info.id, &patch, ctx.config.send_updates))
 }
 
 /// Re-reads an event whose conference is `pending` a few times within the budget.
@@ -583,7 +586,12 @@ fn save(
 }
 
 fn local_now(ctx: &Context) -> String {
-    appointments::rfc3339_in(chrono::Utc::now(), ctx.config.timezone)[..19].replace('T', " ")
+    local_wall(chrono::Utc::now(), ctx.config.timezone)
+}
+
+/// `t` as the wall time KiviCare stores (`Y-m-d H:M:S`) in `zone`.
+pub(crate) fn local_wall(t: chrono::DateTime<chrono::Utc>, zone: SiteTz) -> String {
+    appointments::rfc3339_in(t, zone)[..19].replace('T', " ")
 }
 
 fn write_update(ctx: &Context, a: &Appointment, e: &EventRow, cal: &Cal, call: &Call) -> Result<Outcome> {
@@ -607,7 +615,7 @@ fn write_update(ctx: &Context, a: &Appointment, e: &EventRow, cal: &Cal, call: &
         converge_event(ctx, a, &body, &e.calendar_id, &site, e.generation, &mut n, found)?
     } else {
         let patch = json!({"start": body["start"], "end": body["end"], "summary": body["summary"]});
-        match google(ctx, a.doctor_id, a.id, "events.patch", |c| c.patch_event(&e.calendar_id, &e.event_id, &patch, &ctx.config.send_updates)) {
+        match google(ctx, a.doctor_id, a.id, "events.patch", |c| c.patch_event(&e.calendar_id, &e.event_id, &patch, ctx.config.send_updates)) {
             Ok(i) if i.status != "cancelled" => converge_event(ctx, a, &body, &e.calendar_id, &site, e.generation, &mut n, i)?,
             // Deleted at Google meanwhile (by hand): a booking that still stands gets a new event.
             Ok(_) => return write_create(ctx, a, cal, e.generation + 1, call),
@@ -680,8 +688,8 @@ fn remove_locked(ctx: &Context, id: u64, loaded: &Loaded, call: &Call, doctor_hi
         }
         return Ok(Outcome::skipped(id, Reason::NoEvent, None));
     };
-    let (doctor, _doctor_read) = doctors::for_call(ctx, e.doctor_id)?;
-    if doctor.status == "not_connected" {
+    let (doctor, _doctor_read) = grant::for_call(ctx, e.doctor_id)?;
+    if doctor.status == ConnectionState::NotConnected {
         let note = AuditNote { doctor_id: Some(e.doctor_id), action: "delete", outcome: "local_only", detail: "doctor not connected".into() };
         ctx.store.forget(id, call.snapshot_us, call.job, Some(&note))?;
         let mut o = Outcome::new(id, State::Deleted).with_event(e);
@@ -691,7 +699,7 @@ fn remove_locked(ctx: &Context, id: u64, loaded: &Loaded, call: &Call, doctor_hi
     }
     // A `creating` row's id may or may not exist at Google: deleting it settles both (404/410
     // count as done).
-    let result = google(ctx, e.doctor_id, id, "events.delete", |c| c.delete_event(&e.calendar_id, &e.event_id, "all"))
+    let result = google(ctx, e.doctor_id, id, "events.delete", |c| c.delete_event(&e.calendar_id, &e.event_id, SendUpdates::All))
         .inspect_err(|err| {
             // A delete whose answer was lost (timeout, reset) may still be carried out at
             // Google, even after a later write: the id is not reused from now on.
@@ -719,19 +727,19 @@ fn remove_vendor(ctx: &Context, id: u64, vendor_id: &str, call: &Call, doctor_hi
     };
     let (status, _doctor_read) = match doctor_id {
         Some(d) => {
-            let (s, g) = doctors::for_call(ctx, d)?;
+            let (s, g) = grant::for_call(ctx, d)?;
             (Some(s), g)
         }
         None => (None, None),
     };
-    let Some(doctor) = status.filter(|s| s.status != "not_connected") else {
+    let Some(doctor) = status.filter(|s| s.status != ConnectionState::NotConnected) else {
         ctx.store.forget(id, call.snapshot_us, call.job, None)?;
         let mut o = Outcome::skipped(id, Reason::NoEvent, doctor_id);
         o.warnings.push("the previous Google Meet add-on's event could not be removed (no connected doctor): remove it in Google Calendar".into());
         return Ok(o);
     };
     let calendar_id = vendor_calendar(ctx, doctor.doctor_id, doctor.calendar_id.as_deref().unwrap_or("primary"))?;
-    let result = google(ctx, doctor.doctor_id, id, "events.delete", |c| c.delete_event(&calendar_id, vendor_id, "all"))
+    let result = google(ctx, doctor.doctor_id, id, "events.delete", |c| c.delete_event(&calendar_id, vendor_id, SendUpdates::All))
         .and_then(|_| {
             let note =
                 AuditNote { doctor_id: Some(doctor.doctor_id), action: "delete", outcome: "ok", detail: format!("the vendor add-on's event {vendor_id}") };
@@ -1066,6 +1074,6 @@ mod tests {
         assert_eq!(serde_json::to_value(Reason::StaleSnapshot).unwrap(), "stale_snapshot");
         assert_eq!(State::parse("queued"), Some(State::Queued));
         assert_eq!(State::parse("queue"), None);
-        assert!(State::Skipped == "skipped");
+        assert!(State::Skipped.as_str() == "skipped");
     }
 }

@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
-use crate::config::Problem;
-use crate::doctors::{self, DoctorStatus};
+use crate::base::config::Problem;
+use crate::grant::{self, DoctorStatus};
 use crate::runtime;
 use crate::store::SCHEMA_VERSION;
 
@@ -96,11 +96,11 @@ pub fn report() -> Health {
         });
         return h;
     }
-    match doctors::all_statuses(&ctx) {
+    match grant::all_statuses(&ctx) {
         Ok(list) => h.doctors = list,
         Err(e) => h.db.error = Some(e.message),
     }
-    for d in h.doctors.iter().filter(|d| doctors::ConnectionState::of(d.status) == doctors::ConnectionState::NeedsReconnect) {
+    for d in h.doctors.iter().filter(|d| d.status == grant::ConnectionState::NeedsReconnect) {
         h.problems.push(ProblemOut {
             code: "doctor_needs_reconnect",
             message: format!("Doctor {} ({}) must reconnect Google Calendar.", d.doctor_id, d.email.as_deref().unwrap_or("unknown account")),

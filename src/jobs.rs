@@ -1,20 +1,18 @@
-//! Background work: the jobs that finish what a request could not, and reconciliation.
+//! The job runner: the jobs that finish what a request could not.
 //!
-//! Owns running jobs under a site-wide lock and a time budget (stopping cleanly before it runs
-//! out), their backoff, and the reconcile pass that finds what core never told us about:
-//! events whose appointment was deleted, rolled back or cancelled without a hook, and
-//! telemedicine appointments of connected doctors without an event.
+//! Owns running due jobs under a site-wide lock and a time budget (stopping cleanly before it
+//! runs out), their backoff, the listing of jobs and an admin's retry. The reconcile pass, which
+//! also converges appointments, has its own module.
 
 use std::time::{Duration, Instant};
 
-use mysql::prelude::Queryable;
 use serde::Serialize;
 
-use crate::appointments::Input;
 use crate::error::{Error, Result};
+use crate::base::retry::{MAX_JOB_ATTEMPTS, is_transient, job_backoff_s};
 use crate::events::{self, Outcome, Reason, State};
 use crate::runtime::Context;
-use crate::store_events::Job;
+use crate::store::events::Job;
 
 /// A job's report line.
 #[derive(Debug, Serialize)]
@@ -41,12 +39,6 @@ pub struct RunReport {
 /// A job that waited this long for an appointment row that never appeared gives up: the
 /// booking was rolled back.
 const MISSING_ROW_GRACE_S: i64 = 120;
-/// Transient failures are retried for about a day, then wait for an admin.
-const MAX_ATTEMPTS: u32 = 15;
-
-fn backoff_s(attempts: u32) -> i64 {
-    (30i64 << attempts.min(7)).min(3600)
-}
 
 /// Runs due jobs until `limit` or `budget` is reached. Each job converges its appointment
 /// (makes Google match the appointment as it is now, whatever the job was queued for) under
@@ -63,7 +55,7 @@ pub fn run(ctx: &Context, limit: i64, budget_s: f64) -> Result<RunReport> {
         return Ok(report);
     };
     let deadline = Instant::now() + Duration::from_secs_f64(budget_s);
-    let _budget = crate::retry::deadline_scope(deadline);
+    let _budget = crate::base::retry::deadline_scope(deadline);
     for listed in ctx.store.due_jobs(limit as u32)? {
         // Leave room for one more request: stop before the budget, not after it.
         if Instant::now() + ctx.config.request_budget.min(Duration::from_secs(5)) > deadline {
@@ -75,8 +67,8 @@ pub fn run(ctx: &Context, limit: i64, budget_s: f64) -> Result<RunReport> {
             Ok(Some(v)) => v,
             Ok(None) => (Counter::Done, "resolved".to_string(), None),
             // The appointment's lock (or the database) was not to be had: later.
-            Err(e) if e.is_transient() => {
-                ctx.store.job_failed(listed.appointment_id, listed.version, false, backoff_s(listed.attempts), &e.message)?;
+            Err(e) if is_transient(&e) => {
+                ctx.store.job_failed(listed.appointment_id, listed.version, false, job_backoff_s(listed.attempts), &e.message)?;
                 (Counter::Retried, "retry".to_string(), Some(e.message))
             }
             Err(e) => {
@@ -113,16 +105,16 @@ fn settle(ctx: &Context, job: &Job, result: Result<Outcome>) -> Result<(Counter,
         }
         Ok(o) if o.state == State::Pending => {
             // Google is still creating the conference: look again later, but not forever.
-            let give_up = job.attempts + 1 >= MAX_ATTEMPTS;
-            ctx.store.job_failed(a, v, give_up, backoff_s(job.attempts), "the Meet conference is still being created")?;
+            let give_up = job.attempts + 1 >= MAX_JOB_ATTEMPTS;
+            ctx.store.job_failed(a, v, give_up, job_backoff_s(job.attempts), "the Meet conference is still being created")?;
             (if give_up { Counter::Failed } else { Counter::Retried }, "pending".to_string(), None)
         }
         Ok(o) => {
             ctx.store.delete_job(a, v)?;
             (Counter::Done, o.state.to_string(), None)
         }
-        Err(e) if e.is_transient() && job.attempts + 1 < MAX_ATTEMPTS => {
-            ctx.store.job_failed(a, v, false, backoff_s(job.attempts), &e.message)?;
+        Err(e) if is_transient(&e) && job.attempts + 1 < MAX_JOB_ATTEMPTS => {
+            ctx.store.job_failed(a, v, false, job_backoff_s(job.attempts), &e.message)?;
             (Counter::Retried, "retry".to_string(), Some(e.message))
         }
         Err(e) => {
@@ -132,164 +124,12 @@ fn settle(ctx: &Context, job: &Job, result: Result<Outcome>) -> Result<(Counter,
     })
 }
 
-/// `kc_meet_reconcile()` options.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReconcileOpts {
-    #[serde(default)]
-    pub dry_run: bool,
-    pub doctor_id: Option<u64>,
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub create_missing: Option<bool>,
-    pub remove_orphans: Option<bool>,
-    pub limit: Option<u32>,
-    pub budget_s: Option<f64>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Orphan {
-    pub appointment_id: u64,
-    pub event_id: String,
-    pub reason: &'static str,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Missing {
-    pub appointment_id: u64,
-    pub doctor_id: u64,
-    pub start_utc: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ItemError {
-    pub appointment_id: u64,
-    pub error: String,
-}
-
-/// An appointment whose event the vendor add-on made (its mapping row): taken over, never
-/// made twice.
-#[derive(Debug, Serialize)]
-pub struct Adopted {
-    pub appointment_id: u64,
-    pub doctor_id: u64,
-    pub event_id: String,
-}
-
-#[derive(Debug, Default, Serialize)]
-pub struct ReconcileReport {
-    pub orphans: Vec<Orphan>,
-    pub missing: Vec<Missing>,
-    pub adopted: Vec<Adopted>,
-    pub fixed: u32,
-    pub errors: Vec<ItemError>,
-}
-
-/// Finds (and unless `dry_run`, fixes) events without a live appointment and telemedicine
-/// appointments of connected doctors without an event.
-pub fn reconcile(ctx: &Context, opts: &serde_json::Value) -> Result<ReconcileReport> {
-    let o: ReconcileOpts = match opts {
-        serde_json::Value::Null => ReconcileOpts::default(),
-        serde_json::Value::Array(a) if a.is_empty() => ReconcileOpts::default(),
-        v => serde_json::from_value(v.clone()).map_err(|e| Error::invalid_argument(format!("bad reconcile options: {e}")))?,
-    };
-    ctx.store.require_schema()?;
-    let deadline = Instant::now() + Duration::from_secs_f64(o.budget_s.unwrap_or(60.0).clamp(0.0, 3600.0));
-    let limit = o.limit.unwrap_or(500).clamp(1, 10_000) as usize;
-    let mut report = ReconcileReport::default();
-
-    if o.remove_orphans.unwrap_or(true) {
-        let active = ctx.store.active_events(o.doctor_id)?;
-        let ids: Vec<u64> = active.iter().map(|e| e.appointment_id).collect();
-        let live: std::collections::HashMap<u64, i64> = ctx.store.existing_appointments(&ids)?.into_iter().collect();
-        for e in active.iter().take(limit) {
-            let reason = match live.get(&e.appointment_id) {
-                None => "appointment_deleted",
-                Some(0) => "cancelled",
-                Some(_) => continue,
-            };
-            report.orphans.push(Orphan { appointment_id: e.appointment_id, event_id: e.event_id.clone(), reason });
-        }
-    }
-    if o.create_missing.unwrap_or(true) {
-        let p = ctx.store.t.prefix().to_string();
-        let from = o.from.clone().unwrap_or_else(|| (chrono::Utc::now() - chrono::Duration::days(1)).format("%Y-%m-%d").to_string());
-        let to = o.to.clone().unwrap_or_else(|| (chrono::Utc::now() + chrono::Duration::days(365)).format("%Y-%m-%d").to_string());
-        for (what, d) in [("from", &from), ("to", &to)] {
-            if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
-                return Err(Error::invalid_argument(format!("{what} must be a date (Y-m-d)")));
-            }
-        }
-        let connected: Vec<u64> = crate::doctors::all_statuses(ctx)?
-            .into_iter()
-            .filter(|s| s.status == "connected" && o.doctor_id.is_none_or(|d| d == s.doctor_id))
-            .map(|s| s.doctor_id)
-            .collect();
-        if !connected.is_empty() {
-            let list = connected.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
-            let mut c = ctx.store.conn()?;
-            let rows: Vec<(u64, u64, String, Option<String>)> = c.exec(
-                format!(
-                    "SELECT a.id, a.doctor_id, CONCAT(a.appointment_start_date, ' ', a.appointment_start_time),
-                       (SELECT m.event_id FROM `{}` m WHERE m.appointment_id = a.id AND m.event_id <> '' ORDER BY m.id LIMIT 1)
-                     FROM `{p}kc_appointments` a
-                     WHERE a.doctor_id IN ({list}) AND a.status IN (1, 3, 4)
-                       AND a.appointment_start_date BETWEEN ? AND ?
-                       AND EXISTS (SELECT 1 FROM `{p}kc_appointment_service_mapping` asm
-                                   JOIN `{p}kc_service_doctor_mapping` sdm ON sdm.service_id = asm.service_id
-                                        AND sdm.doctor_id = a.doctor_id AND sdm.clinic_id = a.clinic_id AND sdm.telemed_service = 'yes'
-                                   WHERE asm.appointment_id = a.id)
-                       AND NOT EXISTS (SELECT 1 FROM `{}` e WHERE e.appointment_id = a.id AND (e.state = 'active' OR e.flag <> ''))
-                     ORDER BY a.appointment_start_date, a.appointment_start_time LIMIT {limit}",
-                    ctx.store.t.mapping,
-                    ctx.store.t.events
-                ),
-                (&from, &to),
-            )?;
-            // The listing selects on local dates; report the start in UTC as the appointment
-            // code resolves it (UTC columns, else the appointment's, doctor's or site's zone).
-            for (appointment_id, doctor_id, local_start, vendor_event) in rows {
-                // The vendor add-on's event exists already: take it over, never make a second.
-                if let Some(event_id) = vendor_event {
-                    report.adopted.push(Adopted { appointment_id, doctor_id, event_id });
-                    continue;
-                }
-                let start_utc = match crate::appointments::resolve(ctx, appointment_id, &Input::default()) {
-                    Ok(Some(a)) => a.start.format("%Y-%m-%d %H:%M:%S").to_string(),
-                    _ => local_start,
-                };
-                report.missing.push(Missing { appointment_id, doctor_id, start_utc });
-            }
-        }
-    }
-    if o.dry_run {
-        return Ok(report);
-    }
-    let orphan_ids: Vec<u64> = report.orphans.iter().map(|x| x.appointment_id).collect();
-    let missing_ids: Vec<u64> =
-        report.missing.iter().map(|x| x.appointment_id).chain(report.adopted.iter().map(|x| x.appointment_id)).collect();
-    for id in orphan_ids.into_iter().chain(missing_ids) {
-        if Instant::now() > deadline {
-            break;
-        }
-        // Re-read under the appointment's lock: a re-booking since the listing keeps its event.
-        match events::converge(ctx, id) {
-            Ok(out) if out.reason == Some(Reason::Adopted) => report.fixed += 1,
-            Ok(out) if matches!(out.state, State::Deleted | State::Created | State::Pending | State::Updated) => report.fixed += 1,
-            Ok(_) => {}
-            Err(e) => report.errors.push(ItemError { appointment_id: id, error: e.message }),
-        }
-    }
-    let _ = ctx.store.audit(None, None, "reconcile", "ok", &format!("{} orphans, {} missing, {} adopted, {} fixed", report.orphans.len(), report.missing.len(), report.adopted.len(), report.fixed));
-    Ok(report)
-}
-
 /// `kc_meet_jobs()`.
-pub fn list(ctx: &Context, opts: &serde_json::Value) -> Result<Vec<crate::store_events::Job>> {
+pub fn list(ctx: &Context, opts: &serde_json::Value) -> Result<Vec<crate::store::events::Job>> {
     ctx.store.require_schema()?;
     let state = opts.get("state").and_then(|v| v.as_str()).filter(|s| !s.is_empty());
     if let Some(s) = state {
-        if crate::store_events::JobState::parse(s).is_none() {
+        if crate::store::events::JobState::parse(s).is_none() {
             return Err(Error::invalid_argument("state must be queued or failed"));
         }
     }
@@ -298,7 +138,7 @@ pub fn list(ctx: &Context, opts: &serde_json::Value) -> Result<Vec<crate::store_
 }
 
 /// `kc_meet_retry_job()`.
-pub fn retry(ctx: &Context, id: i64) -> Result<crate::store_events::Job> {
+pub fn retry(ctx: &Context, id: i64) -> Result<crate::store::events::Job> {
     if id <= 0 || !ctx.store.retry_job(id as u64)? {
         return Err(Error::invalid_argument(format!("there is no job {id}")));
     }

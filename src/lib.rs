@@ -1,35 +1,62 @@
 //! kc-meet: Google Meet telemedicine for KiviCare on WordPress.
 //!
-//! The domain code (configuration, OAuth, the Calendar client, the WordPress database, the
-//! doctors' connections) builds and is tested without PHP. Only [`php`], behind the `php`
-//! feature, imports ext-php-rs: it converts arguments, makes one call into the modules here,
-//! and converts the result or maps the error onto a `KcMeet\…` exception.
+//! The domain code builds and is tested without PHP. Only `php`, behind the `php` feature,
+//! imports ext-php-rs: it converts arguments, makes one call into the modules here, and
+//! converts the result or maps the error onto a `KcMeet\…` exception.
 //!
-//! Dependencies point one way: `php` → `doctors`/`health` → (`oauth`, `calendar`, `store`,
-//! `tokens`, `crypto`) → (`http`, `config`, `error`, `redact`).
+//! The modules form layers; a module names (in code or in docs) only modules of a lower layer,
+//! plus its own folder's root and submodules. `tests/layers.rs` checks every `crate::` path
+//! against this map, so the map cannot go stale:
+//!
+//! ```text
+//! php            the PHP boundary (the only module importing ext-php-rs)
+//! ─────────────────────────────────────────────────────────────────────────────────────
+//! privacy        personal-data export and erasure (erasure disconnects through connection)
+//! connection     connect, check, disconnect; opens and stops the doctor's push channels
+//! health         kc_meet_health()'s report
+//! screens        the admin screens' listings
+//! ─────────────────────────────────────────────────────────────────────────────────────
+//! channels       push: watch, renew, stop, notification (syncs one doctor through sync)
+//! reconcile      finds and converges what core never told us about
+//! jobs           the job runner: due jobs, backoff, admin retry
+//! ─────────────────────────────────────────────────────────────────────────────────────
+//! sync           listing and applying Google's changes; what each sync policy does
+//! review         an admin's accept or revert of a move made in Google
+//! ─────────────────────────────────────────────────────────────────────────────────────
+//! events         one Google event per telemedicine appointment (create … regenerate)
+//! grant          a doctor's state, tokens with refresh, the doctor's lock
+//! appointments   a KiviCare appointment: read, merged with the plugin's data, in UTC
+//! ─────────────────────────────────────────────────────────────────────────────────────
+//! runtime        the worker's context: configuration, MySQL pool, HTTPS client, keys
+//! ─────────────────────────────────────────────────────────────────────────────────────
+//! google/        Google's APIs: http (transport, error bodies), oauth, calendar
+//! store/         MySQL: pool, locks, schema, doctors' rows and meta, audit (store.rs);
+//!                events (events, jobs, mapping), sync (positions, channels, moves), tokens
+//! ─────────────────────────────────────────────────────────────────────────────────────
+//! error          the error type and its stable codes (public API: the PHP stubs read it)
+//! base/          shared vocabulary: redact, config, crypto, retry (and the call budget), str_enum
+//! ```
+//!
+//! Inside a band, arrows go from a line to lines below it only where `tests/layers.rs` gives
+//! the target the lower number (e.g. privacy → connection, events → grant, oauth → http).
 
 pub mod appointments;
-pub mod calendar;
-pub mod config;
-pub mod crypto;
-pub mod doctors;
-pub mod events;
-pub mod jobs;
+pub mod base;
+pub mod channels;
+pub mod connection;
 pub mod error;
+pub mod events;
+pub mod google;
+pub mod grant;
 pub mod health;
-pub mod http;
-pub mod oauth;
+pub mod jobs;
 pub mod privacy;
-pub mod redact;
-pub mod retry;
+pub mod reconcile;
 pub mod review;
 pub mod runtime;
 pub mod screens;
 pub mod store;
-pub mod store_events;
-pub mod store_sync;
 pub mod sync;
-pub mod tokens;
 
 #[cfg(feature = "php")]
 mod php;
@@ -37,11 +64,3 @@ mod php;
 /// The extension's version (`kc_meet_version()`).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// `bytes` random bytes from the OS (fork-safe), base64url without padding.
-pub fn random_token(bytes: usize) -> String {
-    use base64::Engine;
-    use rand::RngCore;
-    let mut buf = vec![0u8; bytes];
-    rand::rngs::OsRng.fill_bytes(&mut buf);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
-}

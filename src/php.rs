@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use crate::error::{Code, Error, ErrorKind};
 use crate::runtime::{self, Context};
-use crate::{doctors, events, health, jobs, privacy, screens, sync};
+use crate::{channels, connection, events, grant, health, jobs, privacy, reconcile, screens, sync};
 
 const BASE: &str = "KcMeet\\Exception";
 
@@ -297,7 +297,7 @@ pub fn kc_meet_migrate() -> PhpResult<ZBox<ZendHashTable>> {
 /// single-use state expires in 10 minutes.
 #[php_function]
 pub fn kc_meet_auth_url(doctor_id: i64, initiator_user_id: i64) -> PhpResult<String> {
-    doctors::auth_url(&*ctx()?, doctor_id, initiator_user_id).map_err(to_php)
+    connection::auth_url(&*ctx()?, doctor_id, initiator_user_id).map_err(to_php)
 }
 
 /// Completes the OAuth redirect: verifies $state, exchanges $code, stores the tokens encrypted.
@@ -307,7 +307,7 @@ pub fn kc_meet_auth_url(doctor_id: i64, initiator_user_id: i64) -> PhpResult<Str
 #[php_function]
 pub fn kc_meet_connect(doctor_id: i64, code: Text, state: Text, user_id: Option<i64>) -> PhpResult<ZBox<ZendHashTable>> {
     let (code, state) = (code.utf8("code")?, state.utf8("state")?);
-    out(doctors::connect(&*ctx()?, doctor_id, code, state, user_id))
+    out(connection::connect(&*ctx()?, doctor_id, code, state, user_id))
 }
 
 /// Connects with a code from Google Identity Services' popup (KiviCare 3.x, redirect URI
@@ -315,7 +315,7 @@ pub fn kc_meet_connect(doctor_id: i64, code: Text, state: Text, user_id: Option<
 #[php_function]
 pub fn kc_meet_connect_postmessage(doctor_id: i64, code: Text) -> PhpResult<ZBox<ZendHashTable>> {
     let code = code.utf8("code")?;
-    out(doctors::connect_postmessage(&*ctx()?, doctor_id, code))
+    out(connection::connect_postmessage(&*ctx()?, doctor_id, code))
 }
 
 /// The doctor's connection state (no Google request): doctor_id, status
@@ -323,21 +323,21 @@ pub fn kc_meet_connect_postmessage(doctor_id: i64, code: Text) -> PhpResult<ZBox
 /// token_expires_at, connected_at, last_error, last_error_at.
 #[php_function]
 pub fn kc_meet_status(doctor_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
-    out(doctors::status(&*ctx()?, doctor_id))
+    out(grant::status(&*ctx()?, doctor_id))
 }
 
 /// Asks Google whether the doctor's connection works (refreshing the token when due) and
 /// returns the status.
 #[php_function]
 pub fn kc_meet_check_connection(doctor_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
-    out(doctors::check_connection(&*ctx()?, doctor_id))
+    out(connection::check_connection(&*ctx()?, doctor_id))
 }
 
 /// Revokes the doctor's grant at Google and erases the tokens. Returns doctor_id, status,
 /// was_connected, revoked, revoke_error.
 #[php_function]
 pub fn kc_meet_disconnect(doctor_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
-    out(doctors::disconnect(&*ctx()?, doctor_id))
+    out(connection::disconnect(&*ctx()?, doctor_id))
 }
 
 /// Version, configuration problems, database reachability, schema version and every
@@ -411,7 +411,7 @@ pub fn kc_meet_retry_job(job_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
 #[php_function]
 pub fn kc_meet_reconcile(opts: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
     let opts = opt_value(opts, "opts")?;
-    out(jobs::reconcile(&*ctx()?, &opts))
+    out(reconcile::reconcile(&*ctx()?, &opts))
 }
 
 /// Everything known about an appointment's event: mapping, event, job, audit trail.
@@ -446,17 +446,17 @@ pub fn kc_meet_sync(opts: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTabl
 pub fn kc_meet_handle_notification(headers: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
     // Headers that cannot be converted are a malformed request: 400, as for a missing header.
     let Ok(headers) = table_to_value(headers, "headers") else {
-        let rejected = sync::NotificationResult { status: 400, action: "rejected", reason: Some("malformed_headers"), doctor_id: None, changes: vec![] };
+        let rejected = channels::NotificationResult { status: 400, action: "rejected", reason: Some("malformed_headers"), doctor_id: None, changes: vec![] };
         return out(Ok::<_, Error>(rejected));
     };
-    out(sync::handle_notification(&*ctx()?, &headers))
+    out(channels::handle_notification(&*ctx()?, &headers))
 }
 
 /// Renews push channels that expire within a day and opens missing ones (stops them all when
 /// the site has no HTTPS notification URL). Returns created, renewed, stopped, failures.
 #[php_function]
 pub fn kc_meet_renew_channels() -> PhpResult<ZBox<ZendHashTable>> {
-    out(sync::renew_channels(&*ctx()?))
+    out(channels::renew_channels(&*ctx()?))
 }
 
 /// Active push channels, of one doctor or all (0).
@@ -464,14 +464,14 @@ pub fn kc_meet_renew_channels() -> PhpResult<ZBox<ZendHashTable>> {
 #[php(defaults(doctor_id = 0))]
 pub fn kc_meet_channels(doctor_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
     let d = if doctor_id == 0 { None } else { Some(positive_id(doctor_id, "doctor_id")?) };
-    out(sync::channels(&*ctx()?, d).map(|c| serde_json::json!({ "channels": c })))
+    out(channels::channels(&*ctx()?, d).map(|c| serde_json::json!({ "channels": c })))
 }
 
 /// Stops the doctor's push channels. Returns stopped.
 #[php_function]
 pub fn kc_meet_stop_channels(doctor_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
     let d = positive_id(doctor_id, "doctor_id")?;
-    out(sync::stop_doctor_channels(&*ctx()?, d).map(|n| serde_json::json!({ "doctor_id": d, "stopped": n })))
+    out(channels::stop_doctor_channels(&*ctx()?, d).map(|n| serde_json::json!({ "doctor_id": d, "stopped": n })))
 }
 
 /// A page of the site's telemedicine appointments with the state of their Google event, in one

@@ -3,7 +3,7 @@
 //!
 //! Owns the read of a user's rows across our tables (connection, audit trail, the events of
 //! the appointments they are doctor or patient of) and the erasure of what is ours to erase:
-//! the Google connection (through [`crate::doctors::disconnect`], which revokes the grant and
+//! the Google connection (through [`crate::connection::disconnect`], which revokes the grant and
 //! stops the push channels first) and the audit rows about the user. The events and KiviCare's
 //! mapping rows of appointments are the clinic's appointment records: they are reported as
 //! retained, never deleted here (the appointment itself is KiviCare's to erase).
@@ -11,7 +11,7 @@
 use mysql::prelude::Queryable;
 use serde::Serialize;
 
-use crate::doctors;
+use crate::{connection, grant};
 use crate::error::{Error, Result};
 use crate::runtime::Context;
 
@@ -45,7 +45,7 @@ pub struct AppointmentEvent {
 #[derive(Debug, Clone, Serialize)]
 pub struct Export {
     pub user_id: u64,
-    pub connection: doctors::DoctorStatus,
+    pub connection: grant::DoctorStatus,
     pub audit: Vec<AuditRow>,
     pub appointments: Vec<AppointmentEvent>,
 }
@@ -98,7 +98,7 @@ fn appointments(ctx: &Context, user_id: u64) -> Result<Vec<AppointmentEvent>> {
 pub fn export(ctx: &Context, user_id: i64) -> Result<Export> {
     let id = user(user_id)?;
     ctx.store.require_schema()?;
-    let connection = doctors::status(ctx, user_id)?;
+    let connection = grant::status(ctx, user_id)?;
     let mut c = ctx.store.conn()?;
     let audit: Vec<mysql::Row> = c.exec(
         format!(
@@ -126,7 +126,7 @@ pub fn export(ctx: &Context, user_id: i64) -> Result<Export> {
 pub fn erase(ctx: &Context, user_id: i64) -> Result<Erased> {
     let id = user(user_id)?;
     ctx.store.require_schema()?;
-    let d = doctors::disconnect(ctx, user_id)?;
+    let d = connection::disconnect(ctx, user_id)?;
     let mut c = ctx.store.conn()?;
     c.exec_drop(format!("DELETE FROM `{}` WHERE doctor_id = ?", ctx.store.t.audit), (id,))?;
     let removed = c.affected_rows();

@@ -14,8 +14,8 @@ use once_cell::sync::Lazy;
 use reqwest::blocking::Client;
 use serde_json::Value;
 
-use crate::config::{Config, DbConfig};
-use crate::crypto::Keyring;
+use crate::base::config::{Config, DbConfig};
+use crate::base::crypto::Keyring;
 use crate::error::{Code, Error, Result};
 use crate::store::{self, Store};
 
@@ -37,7 +37,7 @@ impl Context {
     /// Builds a context with a fresh pool and client (CLI tools, tests).
     pub fn connect(config: Config) -> Result<Context> {
         let pool = store::open_pool(&config.db)?;
-        let http = crate::http::build_client(config.ca_file.as_deref())?;
+        let http = crate::google::http::build_client(config.ca_file.as_deref())?;
         Ok(Context::new(Arc::new(config), pool, http))
     }
 
@@ -124,7 +124,7 @@ pub fn context() -> Result<Arc<Context>> {
     let (pool, http) = match old {
         Some(p) if p.db == config.db && p.ca_file == config.ca_file => (p.pool, p.http),
         Some(p) if p.ca_file == config.ca_file => (store::open_pool(&config.db)?, p.http),
-        _ => (store::open_pool(&config.db)?, crate::http::build_client(config.ca_file.as_deref())?),
+        _ => (store::open_pool(&config.db)?, crate::google::http::build_client(config.ca_file.as_deref())?),
     };
     let context = Arc::new(Context::new(config.clone(), pool.clone(), http.clone()));
     rt.parts = Some(Parts { db: config.db.clone(), ca_file: config.ca_file.clone(), pool, http, context: context.clone() });

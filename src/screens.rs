@@ -2,10 +2,10 @@
 //! Google event, and the site's KiviCare doctors with their connection.
 //!
 //! Owns only read queries that join KiviCare's tables with ours (events, jobs, doctors,
-//! channels). Each page is one SQL statement (rows plus `COUNT(*) OVER ()` for the total), so a
+//! channels); the store's doc names them as its exceptions. Each page is one SQL statement (rows plus `COUNT(*) OVER ()` for the total), so a
 //! clinic with 50,000 appointments pages through them without a native call or a query per
 //! row. It writes nothing and makes no Google request: the actions on the screens go through
-//! the use-case modules (`events`, `jobs`, `doctors`, `sync`).
+//! the use-case modules (`events`, `jobs`, `connection`, `sync`, `channels`).
 
 use mysql::{Row, params};
 use mysql::prelude::Queryable;
@@ -34,7 +34,7 @@ const STATE_SQL: &str = "CASE WHEN j.state = 'failed' THEN 'failed'
     ELSE 'missing' END";
 
 /// A doctor's state: connected = a stored token and the connect flag not 'off'; then our row
-/// may say needs_reconnect (the rule of `doctors::derive_status`, as SQL over a page).
+/// may say needs_reconnect (the rule of `grant::derive_status`, as SQL over a page).
 const DOCTOR_STATUS_SQL: &str = "CASE WHEN tok.umeta_id IS NULL OR COALESCE(flag.meta_value, '') = 'off' THEN 'not_connected'
     WHEN d.status = 'needs_reconnect' THEN 'needs_reconnect' ELSE 'connected' END";
 
@@ -170,18 +170,15 @@ pub fn appointments(ctx: &Context, opts: &Value) -> Result<Page<AppointmentRow>>
     let p = ctx.store.t.prefix();
     let users = users_table(ctx);
     let (events, jobs) = (&ctx.store.t.events, &ctx.store.t.jobs);
-    // Telemedicine = a service mapped with telemed_service = 'yes' for the appointment's doctor
-    // and clinic (KIVICARE.md); an appointment we already hold an event or job for stays listed
-    // even if its services changed since.
+    // Telemedicine (`store::telemed_exists`); an appointment we already hold an event or job
+    // for stays listed even if its services changed since.
+    let telemed = crate::store::telemed_exists(p);
     let from_where = format!(
         "FROM `{p}kc_appointments` a
          LEFT JOIN `{events}` e ON e.appointment_id = a.id
          LEFT JOIN `{jobs}` j ON j.appointment_id = a.id
          WHERE (e.appointment_id IS NOT NULL OR j.id IS NOT NULL
-                OR EXISTS (SELECT 1 FROM `{p}kc_appointment_service_mapping` asm
-                           JOIN `{p}kc_service_doctor_mapping` sdm ON sdm.service_id = asm.service_id
-                                AND sdm.doctor_id = a.doctor_id AND sdm.clinic_id = a.clinic_id AND sdm.telemed_service = 'yes'
-                           WHERE asm.appointment_id = a.id))
+                OR {telemed})
            AND (:doctor = 0 OR a.doctor_id = :doctor)
            AND (:appt = 0 OR a.id = :appt)
            AND (:from = '' OR a.appointment_start_date >= :from)

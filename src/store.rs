@@ -1,10 +1,22 @@
 //! The WordPress MySQL database: our tables, their migrations, the doctor's user meta,
 //! cross-process locks and the audit trail.
 //!
-//! Owns every SQL statement of the extension. It never talks to Google and never decides
-//! what a doctor's state means (that is [`crate::doctors`]). Times are written as UTC computed
-//! here (`UTC_TIMESTAMP()`), never from the session time zone. KiviCare's own tables are only
-//! ever read, and never with a locking read.
+//! Owns the extension's SQL, except for statements that still live with their use case: the
+//! appointment's read (`appointments`), reconcile's candidates (`reconcile`), the admin screens'
+//! listings (`screens`), a move review's flag (`review`) and the privacy export and erasure of
+//! audit rows (`privacy`). It never talks to Google
+//! and never decides what a doctor's state means (the grant does). Times are written as UTC
+//! computed here (`UTC_TIMESTAMP()`), never from the session time zone.
+//!
+//! KiviCare's tables are read with plain, non-locking reads. The only writes to them are the
+//! mapping rows (`store::events`, one appointment's rows per transaction) and the moves and
+//! cancellations that sync and a move's review apply to `kc_appointments` (`store::sync`), each
+//! a single-row statement outside KiviCare's transactions. WordPress's `usermeta` is written for
+//! the doctor's token and connect flags.
+//!
+//! The submodules split the tables: `events` (our events and jobs, KiviCare's mapping table),
+//! `sync` (sync positions, re-reads, push channels, moves applied to appointments) and `tokens`
+//! (the sealed form of a stored token).
 //!
 //! Connections cost nothing on the way in and out of the pool: a checkout sends nothing to the
 //! server (no ping, no `COM_RESET_CONNECTION`, no `SET NAMES` again; prepared statements stay
@@ -19,6 +31,10 @@
 //! The schema version is checked once per [`Store`] (one per process and configuration) and
 //! again after any statement failed on a missing table or column.
 
+pub mod events;
+pub mod sync;
+pub mod tokens;
+
 use std::cell::RefCell;
 use std::os::unix::io::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,9 +44,9 @@ use mysql::prelude::{AsStatement, Queryable};
 use mysql::{Binary, Opts, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, PooledConn, QueryResult, Statement, Text, TxOpts, params};
 use serde::Serialize;
 
-use crate::config::{Config, DbConfig, DbTarget};
+use crate::base::config::{Config, DbConfig, DbTarget};
 use crate::error::{Code, Error, Result};
-use crate::redact;
+use crate::base::redact;
 
 /// The schema this build expects; `migrate()` brings a site up to it.
 pub const SCHEMA_VERSION: i64 = 4;
@@ -43,8 +59,57 @@ pub mod meta {
     pub const TELEMED_TYPE: &str = "telemed_type";
 }
 
+/// KiviCare's rule for a video consultation, as an SQL condition on the appointment aliased
+/// `a`: one of its services is mapped with `telemed_service = 'yes'` for the appointment's
+/// doctor and clinic (KIVICARE.md). Tables carry the site's prefix `p`.
+pub fn telemed_exists(p: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM `{p}kc_appointment_service_mapping` asm
+                 JOIN `{p}kc_service_doctor_mapping` sdm ON sdm.service_id = asm.service_id
+                      AND sdm.doctor_id = a.doctor_id AND sdm.clinic_id = a.clinic_id AND sdm.telemed_service = 'yes'
+                 WHERE asm.appointment_id = a.id)"
+    )
+}
+
+/// Counts statements that failed on a missing table (1146) or column (1054): a cached "the
+/// schema is current" ([`Store::require_schema`]) is trusted only while it stays
+/// the same.
+static SCHEMA_ERRORS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The number of schema errors this process has seen.
+pub fn schema_error_epoch() -> u64 {
+    SCHEMA_ERRORS.load(std::sync::atomic::Ordering::Acquire)
+}
+
+/// A MySQL failure as the caller must treat it: unreachable (transient), schema missing, or a
+/// failed query. The server's text is redacted.
+impl From<mysql::Error> for Error {
+    fn from(e: mysql::Error) -> Self {
+        use mysql::Error as E;
+        if let E::MySqlError(me) = &e {
+            if matches!(me.code, 1146 | 1054) {
+                SCHEMA_ERRORS.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            }
+        }
+        match &e {
+            E::IoError(_) | E::DriverError(_) => {
+                Error::new(Code::DbUnreachable, format!("MySQL is unreachable: {}", crate::base::redact::text(&e.to_string())))
+            }
+            E::MySqlError(me) if me.code == 1146 => Error::new(
+                Code::SchemaMissing,
+                "kc-meet's tables are missing: run kc_meet_migrate() (or `wp kc-meet migrate`)",
+            ),
+            E::MySqlError(me) if matches!(me.code, 1045 | 1044 | 1049 | 2002 | 2003 | 2006 | 2013) => Error::new(
+                Code::DbUnreachable,
+                format!("MySQL refused the connection: {}", crate::base::redact::text(&me.message)),
+            ),
+            _ => Error::new(Code::DbQuery, format!("MySQL query failed: {}", crate::base::redact::text(&e.to_string()))),
+        }
+    }
+}
+
 /// Opens the site's connection pool. Nothing connects until the first query; the pool is made
-/// lazily in the worker process ([`crate::runtime`]).
+/// lazily in the worker process, by the runtime.
 pub fn open_pool(db: &DbConfig) -> Result<Pool> {
     let mut b = OptsBuilder::new()
         .user(Some(db.user.clone()))
@@ -77,8 +142,8 @@ pub fn open_pool(db: &DbConfig) -> Result<Pool> {
 
 /// The pool's size limit (per process and database). Connections are made only when needed: a
 /// PHP request uses one or two; a sync round over many doctors up to three per worker (its sync
-/// lock, an appointment's lock, a statement) for [`crate::sync::CONCURRENCY`] workers.
-const POOL_MAX: usize = 80;
+/// lock, an appointment's lock, a statement) for sync's concurrent workers (`sync::CONCURRENCY`, which asserts that it fits).
+pub const POOL_MAX: usize = 80;
 
 /// Whether a pooled connection's socket is still open with nothing unread, without a round
 /// trip: between statements the server sends nothing, so readable data or end-of-file means it
@@ -179,7 +244,7 @@ pub struct Store {
     pub(crate) posts_known: std::sync::Arc<std::sync::OnceLock<()>>,
     /// Set once KiviCare's appointments table is known to exist.
     pub(crate) appointments_known: std::sync::Arc<std::sync::OnceLock<()>>,
-    /// `1 +` the schema-error epoch ([`crate::error::schema_error_epoch`]) at which the schema
+    /// `1 +` the schema-error epoch ([`schema_error_epoch`]) at which the schema
     /// was last found current; 0 = not checked yet.
     schema_ok: std::sync::Arc<AtomicU64>,
     /// This store's number (shared by its clones), for the call connection.
@@ -400,9 +465,9 @@ impl Store {
     }
 
     /// Takes the named lock, waiting up to `wait` (never past the current call's budget,
-    /// [`crate::retry::time_left`]); `None` when another process holds it.
+    /// [`crate::base::retry::time_left`]); `None` when another process holds it.
     pub fn try_lock(&self, name: &str, wait: Duration) -> Result<Option<LockGuard>> {
-        let wait = crate::retry::capped(wait);
+        let wait = crate::base::retry::capped(wait);
         // The thread's first lock pins its connection for the call (see [`Conn`]).
         let mut conn = self.conn()?;
         let pin = conn.pinned.is_none()
@@ -457,7 +522,7 @@ impl Store {
     /// database once per store, and again after a statement failed on a missing table or column
     /// anywhere in the process (tables dropped, a site restored from an old backup).
     pub fn require_schema(&self) -> Result<()> {
-        let epoch = crate::error::schema_error_epoch();
+        let epoch = schema_error_epoch();
         if self.schema_ok.load(Ordering::Acquire) == epoch + 1 {
             return Ok(());
         }
@@ -476,7 +541,7 @@ impl Store {
     /// Creates or upgrades our tables (idempotent; serialised by a lock), and KiviCare's
     /// mapping table in its 4.x shape when the site has none.
     pub fn migrate(&self) -> Result<MigrateReport> {
-        let epoch = crate::error::schema_error_epoch();
+        let epoch = schema_error_epoch();
         let report = self.migrate_locked()?;
         self.schema_ok.store(epoch + 1, Ordering::Release);
         Ok(report)

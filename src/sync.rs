@@ -12,11 +12,9 @@
 //! never come back as changes: each stores the etag Google answered, and an item with that etag
 //! is an echo. When KiviCare has a change of its own still queued for the appointment, KiviCare
 //! wins (the queued write will put it on Google), so simultaneous changes resolve the same way
-//! every time.
-//!
-//! Owns push notifications too (<https://developers.google.com/calendar/api/guides/push>):
-//! channels per doctor with a random token compared in constant time, renewal before expiry,
-//! `channels.stop` on disconnect and replacement.
+//! every time. What each configured policy (`on_google_move`, `on_google_delete`) does is
+//! decided here and only here. Push channels have their own module, one layer up, which asks this
+//! module to sync one doctor.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -24,69 +22,47 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use crate::appointments::{self, Input};
-use crate::calendar::Calendar;
+use crate::google::calendar::Calendar;
+use crate::base::config::{DeletePolicy, MovePolicy, SendUpdates};
 use crate::error::{Error, Result};
+use crate::base::retry::{MAX_REREAD_ATTEMPTS, is_transient};
+use crate::base::str_enum::str_enum;
 use crate::runtime::Context;
-use crate::store_sync::{ChannelRow, ChannelState, MAX_RETRY_ATTEMPTS, RetryItem, SyncPosition, SyncRow};
-use crate::{doctors, events};
+use crate::store::events::{EventState, JobState};
+use crate::store::sync::{RetryItem, SyncPosition, SyncRow};
+use crate::{events, grant};
 
 /// Requests in flight at once when many doctors sync. Bounded by Google's quotas ("Manage
 /// quotas": 10,000 requests per minute per project, 600 per minute per user): an idle round is one
 /// request per doctor (user), so 1,000 doctors use a tenth of the project's minute even at full
-/// speed; 429 and rate-limit 403s back off with jitter (crate::retry). And by the MySQL pool
+/// speed; 429 and rate-limit 403s back off with jitter (crate::base::retry). And by the MySQL pool
 /// (crate::store): each worker holds up to three connections.
 pub const CONCURRENCY: usize = 24;
+// Each worker holds up to three pooled connections (its sync lock, an appointment's lock, a
+// statement); the pool must fit them.
+const _: () = assert!(3 * CONCURRENCY <= crate::store::POOL_MAX);
 /// The first listing covers this window around today.
 const WINDOW_PAST_DAYS: i64 = 30;
 const WINDOW_FUTURE_DAYS: i64 = 365;
-/// What a move made in Google does (config `on_google_move`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum MovePolicy {
-    /// The appointment follows the event.
-    Apply,
-    /// The event is put back at the appointment's time.
-    Revert,
-}
-
-/// What a deletion made in Google does (config `on_google_delete`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DeletePolicy {
-    /// The appointment is kept and flagged for an admin.
-    Flag,
-    /// The appointment is cancelled.
-    Cancel,
-    /// A new event is made for the appointment.
-    Recreate,
-}
-
-impl MovePolicy {
-    fn of(ctx: &Context) -> MovePolicy {
-        // The configuration accepts only `apply` and `revert`.
-        match ctx.config.on_google_move.as_str() {
-            "revert" => MovePolicy::Revert,
-            _ => MovePolicy::Apply,
-        }
+str_enum! {
+    /// What sync did about a change made in Google (the plugin dispatches on these strings).
+    pub enum ChangeKind {
+        /// The appointment follows the event's new time (`on_google_move` = apply).
+        Moved = "moved",
+        /// The event was put back at the appointment's time (`on_google_move` = revert).
+        Reverted = "reverted",
+        /// The event was deleted in Google; the appointment is kept and flagged.
+        DeletedFlagged = "deleted_flagged",
+        /// The event was deleted in Google; the appointment was cancelled.
+        Cancelled = "cancelled",
+        /// The event was deleted in Google; a new one was made.
+        Recreated = "recreated",
+        /// The event's Meet link changed in Google.
+        MeetLinkChanged = "meet_link_changed",
     }
 }
-
-impl DeletePolicy {
-    fn of(ctx: &Context) -> DeletePolicy {
-        // The configuration accepts only `flag`, `cancel` and `recreate`.
-        match ctx.config.on_google_delete.as_str() {
-            "cancel" => DeletePolicy::Cancel,
-            "recreate" => DeletePolicy::Recreate,
-            _ => DeletePolicy::Flag,
-        }
-    }
-}
-
-/// Channels live a week; renew those that expire within a day.
-const CHANNEL_TTL_S: i64 = 7 * 24 * 3600;
-const RENEW_WITHIN_MS: i64 = 24 * 3600 * 1000;
 
 /// A change made in Google and what was done about it.
 #[derive(Debug, Clone, Serialize)]
@@ -94,7 +70,7 @@ pub struct Change {
     pub appointment_id: u64,
     pub doctor_id: u64,
     /// `moved`, `reverted`, `deleted_flagged`, `cancelled`, `recreated`, `meet_link_changed`.
-    pub kind: &'static str,
+    pub kind: ChangeKind,
     pub event_id: String,
     pub from_start_utc: Option<String>,
     pub to_start_utc: Option<String>,
@@ -174,11 +150,11 @@ pub fn sync(ctx: &Context, opts: &Value) -> Result<SyncReport> {
     })
 }
 
-fn sync_doctor(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant) -> DoctorSync {
+pub(crate) fn sync_doctor(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant) -> DoctorSync {
     let mut r = DoctorSync { doctor_id, ..DoctorSync::default() };
     // The budget bounds every request and lock wait of this worker thread, not only the pages
     // between them: a Google that hangs cannot hold the push route or cron past it.
-    let _budget = crate::retry::deadline_scope(deadline);
+    let _budget = crate::base::retry::deadline_scope(deadline);
     // Two nodes never sync the same doctor at once: the second one skips.
     let lock = match ctx.store.try_lock(&format!("sync:{doctor_id}"), Duration::ZERO) {
         Ok(Some(l)) => l,
@@ -195,7 +171,7 @@ fn sync_doctor(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant) -> 
     // A request cut by the budget is not a failure: the listing stopped where the budget ended
     // and the next run resumes from the stored position.
     let result = match result {
-        Err(e) if e.is_transient() && Instant::now() >= deadline => {
+        Err(e) if is_transient(&e) && Instant::now() >= deadline => {
             r.remaining = true;
             Ok(())
         }
@@ -270,7 +246,7 @@ fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, r: 
         }
         let query = list_query(&pos);
         r.pages += 1;
-        let page = match doctors::with_token(ctx, doctor_id, |t| list_page(ctx, t, &calendar_id, &query)) {
+        let page = match grant::with_token(ctx, doctor_id, |t| list_page(ctx, t, &calendar_id, &query)) {
             Ok(p) => p,
             Err(e) if e.http_status == Some(410) && !restarted => {
                 // The token is stale: list everything again; nothing local is deleted.
@@ -348,9 +324,9 @@ fn needing_work<'a>(ctx: &Context, doctor_id: u64, items: &'a [Item], pass: &mut
             // Deleted events may come back without their properties: matched by our ids.
             let Some(appt) = marked.or_else(|| by_event.get(item.id.as_str()).copied()) else { return false };
             let stored = by_appointment.get(&appt);
-            let current = stored.is_some_and(|s| s.event_id == item.id && s.doctor_id == doctor_id && matches!(s.state.as_str(), "active" | "creating"));
+            let current = stored.is_some_and(|s| s.event_id == item.id && s.doctor_id == doctor_id && matches!(s.state, EventState::Active | EventState::Creating));
             match stored {
-                Some(s) if current => s.state == "active" && s.etag != item.etag,
+                Some(s) if current => s.state == EventState::Active && s.etag != item.etag,
                 _ => marked.is_some() && item.status != "cancelled",
             }
         })
@@ -360,7 +336,7 @@ fn needing_work<'a>(ctx: &Context, doctor_id: u64, items: &'a [Item], pass: &mut
 
 /// Re-reads the events whose change failed to apply at an earlier sync and applies them again.
 /// An event Google no longer has (404) is applied as deleted; one that keeps failing is given
-/// up after [`MAX_RETRY_ATTEMPTS`] syncs, with an audit line an admin can act on.
+/// up after [`MAX_REREAD_ATTEMPTS`] syncs, with an audit line an admin can act on.
 fn reread_failed(
     ctx: &Context,
     doctor_id: u64,
@@ -383,7 +359,7 @@ fn reread_failed(
             kept.extend(pending.drain(..));
             break;
         }
-        let read = doctors::with_token(ctx, doctor_id, |t| {
+        let read = grant::with_token(ctx, doctor_id, |t| {
             Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).get_event_value(calendar_id, &item.event_id)
         });
         let applied = match read {
@@ -392,7 +368,7 @@ fn reread_failed(
                 Err(_) => Err(Error::new(crate::error::Code::GoogleError, "Google's answer to events.get has an unexpected shape")),
             },
             Err(e) if matches!(e.http_status, Some(404) | Some(410)) => apply_item(ctx, doctor_id, calendar_id, &Item::deleted(&item.event_id), pass, r),
-            Err(e) if e.is_transient() || e.http_status == Some(401) => {
+            Err(e) if is_transient(&e) || e.http_status == Some(401) => {
                 // Google is unavailable: keep every item and let the listing report it.
                 kept.push(item);
                 kept.extend(pending);
@@ -408,7 +384,7 @@ fn reread_failed(
             }
             Err(e) => {
                 item.attempts += 1;
-                if item.attempts >= MAX_RETRY_ATTEMPTS {
+                if item.attempts >= MAX_REREAD_ATTEMPTS {
                     let _ = ctx.store.audit(Some(doctor_id), None, "sync.apply", "given_up", &format!("event {}: {}", item.event_id, e.message));
                 } else {
                     let _ = ctx.store.audit(Some(doctor_id), None, "sync.apply", "failed", &e.message);
@@ -539,7 +515,7 @@ struct ListPage {
 /// `events.list`: one page (`maxResults` 2500), `query` as [`list_query`] makes it. The same
 /// request and error mapping as [`Calendar::list_events`], without building the whole answer
 /// as a JSON tree. (<https://developers.google.com/calendar/api/guides/sync>)
-fn list_page(ctx: &Context, token: &crate::redact::Secret, calendar_id: &str, query: &[(&'static str, String)]) -> Result<ListPage> {
+fn list_page(ctx: &Context, token: &crate::base::redact::Secret, calendar_id: &str, query: &[(&'static str, String)]) -> Result<ListPage> {
     const WHAT: &str = "events.list";
     let mut url = ctx.config.endpoints.calendar.clone();
     match url.path_segments_mut() {
@@ -555,13 +531,13 @@ fn list_page(ctx: &Context, token: &crate::redact::Secret, calendar_id: &str, qu
             q.append_pair(k, v);
         }
     }
-    let resp = crate::http::send(WHAT, ctx.http.get(url).bearer_auth(token.expose()))?;
+    let resp = crate::google::http::send(WHAT, ctx.http.get(url).bearer_auth(token.expose()))?;
     let status = resp.status().as_u16();
     if !(200..300).contains(&status) {
         // Google's errors (410 for a stale sync token, 401, 429 with Retry-After …).
-        return crate::http::json(WHAT, resp).map(|_| ListPage::default());
+        return crate::google::http::json(WHAT, resp).map(|_| ListPage::default());
     }
-    let body = resp.bytes().map_err(|e| crate::http::transport_error(WHAT, &e))?;
+    let body = resp.bytes().map_err(|e| crate::google::http::transport_error(WHAT, &e))?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(ListPage::default());
     }
@@ -583,7 +559,7 @@ fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, info: &Item, pas
     // `deleted`/`deleting`) while Google shows the event alive means an insert landed after our
     // delete of the same id answered 404.
     let current = stored.as_ref().is_some_and(|s| {
-        s.event_id == info.id && s.doctor_id == doctor_id && matches!(s.state.as_str(), "active" | "creating")
+        s.event_id == info.id && s.doctor_id == doctor_id && matches!(s.state, EventState::Active | EventState::Creating)
     });
     if !current && marked.is_some() && info.status != "cancelled" {
         // One of ours that is not the appointment's event: an insert Google finished after we
@@ -591,8 +567,8 @@ fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, info: &Item, pas
         // processed), an older generation, or the old doctor's event after a doctor change.
         // Under the appointment's lock, so no insert of ours is in flight: it goes, and its
         // attendees are told.
-        let result = doctors::with_token(ctx, doctor_id, |t| {
-            Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).delete_event(calendar_id, &info.id, "all")
+        let result = grant::with_token(ctx, doctor_id, |t| {
+            Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).delete_event(calendar_id, &info.id, SendUpdates::All)
         });
         match result {
             Ok(_) => {
@@ -604,12 +580,12 @@ fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, info: &Item, pas
         return Ok(());
     }
     let Some(stored) = stored.filter(|_| current) else { return Ok(()) };
-    if info.etag == stored.etag || stored.state != "active" {
+    if info.etag == stored.etag || stored.state != EventState::Active {
         return Ok(()); // our own write, or an event we already let go of
     }
-    let queued_here = stored.job_state.as_deref() == Some("queued");
-    let mut change = |kind: &'static str, from: Option<String>, to: Option<(String, String)>| {
-        let _ = ctx.store.audit(Some(doctor_id), Some(appt), "google_change", kind, &format!("event {}", info.id));
+    let queued_here = stored.job_state == Some(JobState::Queued);
+    let mut change = |kind: ChangeKind, from: Option<String>, to: Option<(String, String)>| {
+        let _ = ctx.store.audit(Some(doctor_id), Some(appt), "google_change", kind.as_str(), &format!("event {}", info.id));
         r.changes_applied += 1;
         r.changes.push(Change {
             appointment_id: appt,
@@ -625,22 +601,22 @@ fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, info: &Item, pas
         if queued_here {
             return Ok(());
         }
-        match DeletePolicy::of(ctx) {
+        match ctx.config.on_google_delete {
             DeletePolicy::Cancel => {
                 ctx.store.cancel_appointment(appt)?;
                 ctx.store.forget_event(appt)?;
-                change("cancelled", None, None);
+                change(ChangeKind::Cancelled, None, None);
             }
             DeletePolicy::Recreate => {
                 ctx.store.forget_event(appt)?;
                 drop(_lock);
                 events::ensure(ctx, appt, &Input::default(), false)?;
-                change("recreated", None, None);
+                change(ChangeKind::Recreated, None, None);
             }
             DeletePolicy::Flag => {
                 ctx.store.forget_event(appt)?;
                 ctx.store.flag_event(appt, "deleted_in_google")?;
-                change("deleted_flagged", None, None);
+                change(ChangeKind::DeletedFlagged, None, None);
             }
         }
         return Ok(());
@@ -653,17 +629,17 @@ fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, info: &Item, pas
             let _ = ctx.store.audit(Some(doctor_id), Some(appt), "google_change", "kivicare_wins", "a KiviCare change is queued for this appointment");
             return Ok(());
         }
-        if MovePolicy::of(ctx) == MovePolicy::Revert {
+        if ctx.config.on_google_move == MovePolicy::Revert {
             ctx.store.update_event_from_google(appt, &start, &end, &info.meet_url_or(&stored.meet_url), &info.etag, &info.updated)?;
             drop(_lock);
             events::ensure(ctx, appt, &Input::default(), false)?;
-            change("reverted", Some(start), Some((stored.start_utc.clone(), stored.end_utc.clone())));
+            change(ChangeKind::Reverted, Some(start), Some((stored.start_utc.clone(), stored.end_utc.clone())));
             return Ok(());
         }
         let Some(a) = appointments::resolve(ctx, appt, &Input::default())? else { return Ok(()) };
         let local = |t: &str| -> String {
             let utc = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").map(|n| n.and_utc()).unwrap_or_default();
-            appointments::rfc3339_in(utc, a.zone)[..19].replace('T', " ")
+            events::local_wall(utc, a.zone)
         };
         let has_utc = match pass.appointments_have_utc {
             Some(known) => known,
@@ -671,229 +647,15 @@ fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, info: &Item, pas
         };
         let meet = info.meet_url_or(&stored.meet_url);
         ctx.store.apply_google_move(appt, (&local(&start), &local(&end)), (&start, &end), has_utc, &meet, &info.etag, &info.updated)?;
-        change("moved", Some(stored.start_utc.clone()), Some((start, end)));
+        change(ChangeKind::Moved, Some(stored.start_utc.clone()), Some((start, end)));
         return Ok(());
     }
     let meet = info.meet_url_or(&stored.meet_url);
     ctx.store.update_event_from_google(appt, &start, &end, &meet, &info.etag, &info.updated)?;
     if meet != stored.meet_url {
-        change("meet_link_changed", None, None);
+        change(ChangeKind::MeetLinkChanged, None, None);
     }
     Ok(())
-}
-
-fn hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// `kc_meet_handle_notification()`'s answer.
-#[derive(Debug, Serialize)]
-pub struct NotificationResult {
-    /// The HTTP status to answer Google with.
-    pub status: u16,
-    /// `acknowledged`, `synced`, `queued`, `closed` (`not_exists`), `ignored_replay`, or `rejected`.
-    pub action: &'static str,
-    pub reason: Option<&'static str>,
-    pub doctor_id: Option<u64>,
-    pub changes: Vec<Change>,
-}
-
-fn rejected(status: u16, reason: &'static str) -> NotificationResult {
-    NotificationResult { status, action: "rejected", reason: Some(reason), doctor_id: None, changes: vec![] }
-}
-
-/// `kc_meet_handle_notification()`: checks a push message against our channels without any
-/// Google request, acknowledges `sync`, and syncs the doctor on `exists`.
-pub fn handle_notification(ctx: &Context, headers: &Value) -> Result<NotificationResult> {
-    let h = |name: &str| -> Option<String> {
-        headers.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(name) || k.replace('_', "-").eq_ignore_ascii_case(name)).and_then(|(_, v)| match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Array(a) => a.first().and_then(Value::as_str).map(str::to_string),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        })
-    };
-    ctx.store.require_schema()?;
-    let Some(channel_id) = h("X-Goog-Channel-ID") else { return Ok(rejected(400, "no_channel_header")) };
-    let Some(ch) = ctx.store.channel(&channel_id)? else { return Ok(rejected(404, "unknown_channel")) };
-    let given = hash(&h("X-Goog-Channel-Token").unwrap_or_default());
-    if !bool::from(given.as_bytes().ct_eq(ch.token_hash.as_bytes())) {
-        return Ok(rejected(403, "wrong_token"));
-    }
-    if ch.state == ChannelState::Opening {
-        // Google's first message can overtake its answer to events.watch.
-        return Ok(if h("X-Goog-Resource-State").as_deref() == Some("sync") {
-            NotificationResult { status: 200, action: "acknowledged", reason: None, doctor_id: Some(ch.doctor_id), changes: vec![] }
-        } else {
-            rejected(404, "channel_closed")
-        });
-    }
-    if h("X-Goog-Resource-ID").as_deref() != Some(ch.resource_id.as_str()) {
-        return Ok(rejected(403, "wrong_resource"));
-    }
-    if ch.state != ChannelState::Active || ch.expires_at < chrono::Utc::now().timestamp_millis() {
-        return Ok(rejected(404, "channel_closed"));
-    }
-    let number = h("X-Goog-Message-Number").and_then(|n| n.parse::<i64>().ok()).unwrap_or(0);
-    let mut result = NotificationResult { status: 200, action: "acknowledged", reason: None, doctor_id: Some(ch.doctor_id), changes: vec![] };
-    if !ctx.store.advance_channel_message(&channel_id, number)? {
-        result.action = "ignored_replay";
-        return Ok(result);
-    }
-    match h("X-Goog-Resource-State").as_deref() {
-        Some("exists") => {
-            ctx.store.request_sync(ch.doctor_id)?;
-            // Sync now if it is quick; otherwise the periodic sync picks up the request.
-            let r = sync_doctor(ctx, ch.doctor_id, false, Instant::now() + Duration::from_secs(3));
-            result.action = if r.skipped || r.remaining || r.error.is_some() { "queued" } else { "synced" };
-            result.changes = r.changes;
-        }
-        Some("not_exists") => {
-            // The watched calendar is gone for this channel: Google sends nothing more on it.
-            // It is closed here, and a sync is requested so the periodic run reports the cause
-            // (and renewal opens a new channel while the doctor stays connected).
-            ctx.store.set_channel_state(&channel_id, ChannelState::Stopped)?;
-            ctx.store.request_sync(ch.doctor_id)?;
-            let _ = ctx.store.audit(Some(ch.doctor_id), None, "channel", "not_exists", &format!("channel {channel_id}"));
-            result.action = "closed";
-        }
-        _ => {} // "sync": the channel works
-    }
-    Ok(result)
-}
-
-/// A channel report line.
-#[derive(Debug, Serialize)]
-pub struct ChannelReport {
-    pub created: u32,
-    pub renewed: u32,
-    pub stopped: u32,
-    pub failures: Vec<ItemFailure>,
-    pub push_enabled: bool,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ItemFailure {
-    pub doctor_id: u64,
-    pub error: String,
-}
-
-/// Opens a channel for the doctor and stops the one it replaces.
-pub fn open_channel(ctx: &Context, doctor_id: u64) -> Result<ChannelRow> {
-    let channel_id = format!("kcm-{}", crate::random_token(18));
-    let token = crate::random_token(32);
-    let calendar_id = doctors::status(ctx, doctor_id as i64)?.calendar_id.unwrap_or_else(|| "primary".into());
-    // Recorded before asking Google: its first ("sync") message can arrive before the answer.
-    let mut row = ChannelRow {
-        channel_id: channel_id.clone(),
-        doctor_id,
-        resource_id: String::new(),
-        token_hash: hash(&token),
-        expires_at: chrono::Utc::now().timestamp_millis() + CHANNEL_TTL_S * 1000,
-        state: ChannelState::Opening,
-        last_message: 0,
-    };
-    ctx.store.insert_channel(&row)?;
-    let ch = match doctors::with_token(ctx, doctor_id, |t| {
-        Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).watch(&calendar_id, &channel_id, &ctx.config.notify_url, &token, CHANNEL_TTL_S)
-    }) {
-        Ok(ch) => ch,
-        Err(e) => {
-            let _ = ctx.store.set_channel_state(&channel_id, ChannelState::Failed);
-            return Err(e);
-        }
-    };
-    row.resource_id = ch.resource_id;
-    row.expires_at = ch.expiration_ms;
-    row.state = ChannelState::Active;
-    ctx.store.activate_channel(&row)?;
-    let _ = ctx.store.audit(Some(doctor_id), None, "channel", "opened", &format!("channel {} until {}", row.channel_id, row.expires_at));
-    Ok(row)
-}
-
-/// Stops a channel at Google (best effort when the doctor's grant is gone) and here.
-pub fn stop_channel(ctx: &Context, ch: &ChannelRow) -> Result<()> {
-    stop_channel_as(ctx, ch, false)
-}
-
-fn stop_channel_as(ctx: &Context, ch: &ChannelRow, lock_held: bool) -> Result<()> {
-    let stop = |t: &crate::redact::Secret| Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).stop_channel(&ch.channel_id, &ch.resource_id);
-    let r = if lock_held { doctors::with_token_lock_held(ctx, ch.doctor_id, stop) } else { doctors::with_token(ctx, ch.doctor_id, stop) };
-    ctx.store.set_channel_state(&ch.channel_id, ChannelState::Stopped)?;
-    let _ = ctx.store.audit(Some(ch.doctor_id), None, "channel", "stopped", &ch.channel_id);
-    match r {
-        Err(e) if e.is_transient() => Err(e),
-        _ => Ok(()),
-    }
-}
-
-/// `kc_meet_renew_channels()`: renews channels expiring within a day, opens missing ones.
-pub fn renew_channels(ctx: &Context) -> Result<ChannelReport> {
-    ctx.store.require_schema()?;
-    let mut rep = ChannelReport { created: 0, renewed: 0, stopped: 0, failures: vec![], push_enabled: ctx.config.push_enabled() };
-    let channels = ctx.store.active_channels(None)?;
-    let now = chrono::Utc::now().timestamp_millis();
-    let connected: Vec<u64> = ctx.store.doctors_to_sync(None)?;
-    if !rep.push_enabled {
-        // No HTTPS route: sync runs by polling; channels left from before are stopped.
-        for ch in &channels {
-            if stop_channel(ctx, ch).is_ok() {
-                rep.stopped += 1;
-            }
-        }
-        return Ok(rep);
-    }
-    for doctor in connected {
-        let mine: Vec<&ChannelRow> = channels.iter().filter(|c| c.doctor_id == doctor).collect();
-        let fresh = mine.iter().any(|c| c.expires_at > now + RENEW_WITHIN_MS);
-        if fresh {
-            continue;
-        }
-        match open_channel(ctx, doctor) {
-            Ok(_) => {
-                if mine.is_empty() { rep.created += 1 } else { rep.renewed += 1 }
-                for old in mine {
-                    if stop_channel(ctx, old).is_ok() {
-                        rep.stopped += 1;
-                    }
-                }
-            }
-            Err(e) => rep.failures.push(ItemFailure { doctor_id: doctor, error: e.message }),
-        }
-    }
-    // Channels of doctors who are no longer connected.
-    for ch in channels.iter().filter(|c| !ctx.store.doctors_to_sync(Some(c.doctor_id)).map(|d| !d.is_empty()).unwrap_or(true)) {
-        if ctx.store.set_channel_state(&ch.channel_id, ChannelState::Stopped).is_ok() {
-            rep.stopped += 1;
-        }
-    }
-    Ok(rep)
-}
-
-/// Stops every channel of a doctor (`wp kc-meet channels stop`).
-pub fn stop_doctor_channels(ctx: &Context, doctor_id: u64) -> Result<u32> {
-    stop_doctor_channels_as(ctx, doctor_id, false)
-}
-
-/// [`stop_doctor_channels`] for disconnect, which holds the doctor's lock: a token refresh on
-/// the way must not wait for that lock on another connection (it would wait for itself).
-pub(crate) fn stop_doctor_channels_lock_held(ctx: &Context, doctor_id: u64) -> Result<u32> {
-    stop_doctor_channels_as(ctx, doctor_id, true)
-}
-
-fn stop_doctor_channels_as(ctx: &Context, doctor_id: u64, lock_held: bool) -> Result<u32> {
-    let mut n = 0;
-    for ch in ctx.store.active_channels(Some(doctor_id))? {
-        stop_channel_as(ctx, &ch, lock_held)?;
-        n += 1;
-    }
-    Ok(n)
-}
-
-/// `kc_meet_channels()`.
-pub fn channels(ctx: &Context, doctor_id: Option<u64>) -> Result<Vec<ChannelRow>> {
-    ctx.store.require_schema()?;
-    ctx.store.active_channels(doctor_id)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Bed, CLIENT_ID};
-use kc_meet::doctors;
+use kc_meet::{connection, grant};
 use kc_meet::error::Code;
 use mysql::prelude::Queryable;
 use serde_json::json;
@@ -26,7 +26,7 @@ fn popup_code(bed: &Bed, email: &str, extra: serde_json::Value) -> String {
 #[test]
 fn auth_url_asks_for_offline_calendar_access_with_pkce_and_a_doctor_bound_state() {
     let bed = Bed::new();
-    let url = url::Url::parse(&doctors::auth_url(&bed.ctx, 2, 1).unwrap()).unwrap();
+    let url = url::Url::parse(&connection::auth_url(&bed.ctx, 2, 1).unwrap()).unwrap();
     let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
     assert!(url.as_str().starts_with(&format!("{}/o/oauth2/v2/auth?", bed.emu.base)));
     assert_eq!(q["client_id"], CLIENT_ID);
@@ -46,7 +46,7 @@ fn auth_url_asks_for_offline_calendar_access_with_pkce_and_a_doctor_bound_state(
 fn connect_stores_sealed_tokens_and_the_flags_core_reads() {
     let bed = Bed::new();
     let c = bed.connect(2, "dr.house@example.com");
-    assert_eq!(c.status, "connected");
+    assert_eq!(c.status.as_str(), "connected");
     assert_eq!(c.email, "dr.house@example.com");
     assert_eq!(c.calendar_id, "primary");
     assert_eq!(c.scopes, vec![CAL.to_string()]);
@@ -56,8 +56,8 @@ fn connect_stores_sealed_tokens_and_the_flags_core_reads() {
     let token = bed.meta(2, "google_meet_access_token").unwrap();
     assert!(token.starts_with("kcm1:"));
 
-    let s = doctors::status(&bed.ctx, 2).unwrap();
-    assert_eq!(s.status, "connected");
+    let s = grant::status(&bed.ctx, 2).unwrap();
+    assert_eq!(s.status.as_str(), "connected");
     assert_eq!(s.email.as_deref(), Some("dr.house@example.com"));
     assert!(s.token_expires_at.unwrap() > chrono::Utc::now().timestamp() + 3000);
 }
@@ -75,10 +75,10 @@ fn the_database_never_holds_a_google_token_in_plaintext() {
 #[test]
 fn forged_state_is_rejected_without_asking_google() {
     let bed = Bed::new();
-    let url = doctors::auth_url(&bed.ctx, 2, 2).unwrap();
+    let url = connection::auth_url(&bed.ctx, 2, 2).unwrap();
     let back = bed.emu.consent(&url, "d@example.com", "allow", None);
     bed.emu.delete("/__emu/requests");
-    let e = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), "2.forgedforgedforgedforgedforgedforged", None).unwrap_err();
+    let e = connection::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), "2.forgedforgedforgedforgedforgedforged", None).unwrap_err();
     assert_eq!(e.code, Code::BadState);
     assert_eq!(bed.emu.count("POST", "/token"), 0);
     assert!(bed.meta(2, "google_meet_access_token").is_none());
@@ -87,10 +87,10 @@ fn forged_state_is_rejected_without_asking_google() {
 #[test]
 fn expired_state_is_rejected() {
     let bed = Bed::new();
-    let url = doctors::auth_url(&bed.ctx, 2, 2).unwrap();
+    let url = connection::auth_url(&bed.ctx, 2, 2).unwrap();
     let back = bed.emu.consent(&url, "d@example.com", "allow", None);
     bed.sql().query_drop("UPDATE wp_kc_meet_oauth_states SET expires_at = UTC_TIMESTAMP() - INTERVAL 1 SECOND").unwrap();
-    let e = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), None).unwrap_err();
+    let e = connection::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), None).unwrap_err();
     assert_eq!(e.code, Code::BadState);
     assert!(e.message.contains("expired"));
     assert!(bed.meta(2, "google_meet_access_token").is_none());
@@ -99,36 +99,36 @@ fn expired_state_is_rejected() {
 #[test]
 fn a_state_works_once() {
     let bed = Bed::new();
-    let url = doctors::auth_url(&bed.ctx, 2, 2).unwrap();
+    let url = connection::auth_url(&bed.ctx, 2, 2).unwrap();
     let back = bed.emu.consent(&url, "d@example.com", "allow", None);
     let (code, state) = (back.code.unwrap(), back.state.unwrap());
-    doctors::connect(&bed.ctx, 2, &code, &state, None).unwrap();
-    let e = doctors::connect(&bed.ctx, 2, &code, &state, None).unwrap_err();
+    connection::connect(&bed.ctx, 2, &code, &state, None).unwrap();
+    let e = connection::connect(&bed.ctx, 2, &code, &state, None).unwrap_err();
     assert_eq!(e.code, Code::BadState);
 }
 
 #[test]
 fn another_doctors_state_is_rejected_and_left_usable_for_that_doctor() {
     let bed = Bed::new();
-    let url = doctors::auth_url(&bed.ctx, 2, 2).unwrap();
+    let url = connection::auth_url(&bed.ctx, 2, 2).unwrap();
     let back = bed.emu.consent(&url, "d@example.com", "allow", None);
     let (code, state) = (back.code.unwrap(), back.state.unwrap());
-    let e = doctors::connect(&bed.ctx, 3, &code, &state, None).unwrap_err();
+    let e = connection::connect(&bed.ctx, 3, &code, &state, None).unwrap_err();
     assert_eq!(e.code, Code::BadState);
     assert!(bed.meta(3, "google_meet_access_token").is_none());
-    doctors::connect(&bed.ctx, 2, &code, &state, None).unwrap();
+    connection::connect(&bed.ctx, 2, &code, &state, None).unwrap();
 }
 
 #[test]
 fn a_replayed_code_is_refused_by_google_and_nothing_is_stored() {
     let bed = Bed::new();
-    let first = bed.emu.consent(&doctors::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "allow", None);
-    doctors::connect(&bed.ctx, 2, first.code.as_deref().unwrap(), first.state.as_deref().unwrap(), None).unwrap();
-    doctors::disconnect(&bed.ctx, 2).unwrap();
+    let first = bed.emu.consent(&connection::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "allow", None);
+    connection::connect(&bed.ctx, 2, first.code.as_deref().unwrap(), first.state.as_deref().unwrap(), None).unwrap();
+    connection::disconnect(&bed.ctx, 2).unwrap();
     // An attacker replays the old code with a fresh state of their own.
-    let url = doctors::auth_url(&bed.ctx, 2, 2).unwrap();
+    let url = connection::auth_url(&bed.ctx, 2, 2).unwrap();
     let fresh_state = url::Url::parse(&url).unwrap().query_pairs().find(|(k, _)| k == "state").unwrap().1.to_string();
-    let e = doctors::connect(&bed.ctx, 2, first.code.as_deref().unwrap(), &fresh_state, None).unwrap_err();
+    let e = connection::connect(&bed.ctx, 2, first.code.as_deref().unwrap(), &fresh_state, None).unwrap_err();
     assert_eq!(e.code, Code::CodeRejected);
     assert!(bed.meta(2, "google_meet_access_token").is_none());
     assert!(!e.message.contains(first.code.as_deref().unwrap()));
@@ -137,10 +137,10 @@ fn a_replayed_code_is_refused_by_google_and_nothing_is_stored() {
 #[test]
 fn pkce_mismatch_is_refused() {
     let bed = Bed::new();
-    let a = bed.emu.consent(&doctors::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "allow", None);
-    let b = bed.emu.consent(&doctors::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "allow", None);
+    let a = bed.emu.consent(&connection::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "allow", None);
+    let b = bed.emu.consent(&connection::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "allow", None);
     // Code of flow A with the state (and so the verifier) of flow B.
-    let e = doctors::connect(&bed.ctx, 2, a.code.as_deref().unwrap(), b.state.as_deref().unwrap(), None).unwrap_err();
+    let e = connection::connect(&bed.ctx, 2, a.code.as_deref().unwrap(), b.state.as_deref().unwrap(), None).unwrap_err();
     assert_eq!(e.code, Code::CodeRejected);
     assert!(bed.meta(2, "google_meet_access_token").is_none());
 }
@@ -148,7 +148,7 @@ fn pkce_mismatch_is_refused() {
 #[test]
 fn consent_denied_redirects_back_without_a_code() {
     let bed = Bed::new();
-    let back = bed.emu.consent(&doctors::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "deny", None);
+    let back = bed.emu.consent(&connection::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "deny", None);
     assert_eq!(back.error.as_deref(), Some("access_denied"));
     assert!(back.code.is_none());
     assert!(back.state.unwrap().starts_with("2."));
@@ -157,9 +157,9 @@ fn consent_denied_redirects_back_without_a_code() {
 #[test]
 fn calendar_scope_not_granted_is_refused_and_the_grant_given_back() {
     let bed = Bed::new();
-    let url = doctors::auth_url(&bed.ctx, 2, 2).unwrap();
+    let url = connection::auth_url(&bed.ctx, 2, 2).unwrap();
     let back = bed.emu.consent(&url, "d@example.com", "allow", Some(&[]));
-    let e = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), None).unwrap_err();
+    let e = connection::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), None).unwrap_err();
     assert_eq!(e.code, Code::ScopeNotGranted);
     assert!(bed.meta(2, "google_meet_access_token").is_none());
     assert_eq!(bed.meta(2, "kiviCare_google_meet_connect"), None);
@@ -172,11 +172,11 @@ fn a_refresh_is_persisted_and_reused() {
     bed.emu.config(json!({"access_token_ttl": 60}));
     bed.connect(2, "d@example.com");
     bed.emu.config(json!({"access_token_ttl": 3599}));
-    doctors::check_connection(&bed.ctx, 2).unwrap();
+    connection::check_connection(&bed.ctx, 2).unwrap();
     assert_eq!(bed.emu.refreshes(), 1);
     // A later call, from another process, uses the stored refreshed token.
     let other = bed.other_process();
-    let s = doctors::check_connection(&other, 2).unwrap();
+    let s = connection::check_connection(&other, 2).unwrap();
     assert_eq!(bed.emu.refreshes(), 1);
     assert!(s.token_expires_at.unwrap() > chrono::Utc::now().timestamp() + 3000);
     assert!(!bed.dump().contains("ya29."));
@@ -192,11 +192,11 @@ fn two_processes_needing_a_refresh_at_once_refresh_once() {
     let handles: Vec<_> = (0..4)
         .map(|_| {
             let ctx = bed.other_process();
-            std::thread::spawn(move || doctors::check_connection(&ctx, 2).map(|s| s.status))
+            std::thread::spawn(move || connection::check_connection(&ctx, 2).map(|s| s.status))
         })
         .collect();
     for h in handles {
-        assert_eq!(h.join().unwrap().unwrap(), "connected");
+        assert_eq!(h.join().unwrap().unwrap().as_str(), "connected");
     }
     assert_eq!(bed.emu.refreshes(), 1);
 }
@@ -207,19 +207,19 @@ fn invalid_grant_means_needs_reconnect_without_a_retry_storm() {
     bed.emu.config(json!({"access_token_ttl": 60}));
     bed.connect(2, "d@example.com");
     bed.emu.post("/__emu/revoke_grant", json!({"email": "d@example.com"}));
-    let e = doctors::check_connection(&bed.ctx, 2).unwrap_err();
+    let e = connection::check_connection(&bed.ctx, 2).unwrap_err();
     assert_eq!(e.code, Code::NeedsReconnect);
-    let s = doctors::status(&bed.ctx, 2).unwrap();
-    assert_eq!(s.status, "needs_reconnect");
+    let s = grant::status(&bed.ctx, 2).unwrap();
+    assert_eq!(s.status.as_str(), "needs_reconnect");
     assert!(s.last_error.unwrap().contains("connect"));
     bed.emu.delete("/__emu/requests");
     for _ in 0..5 {
-        assert_eq!(doctors::check_connection(&bed.ctx, 2).unwrap_err().code, Code::NeedsReconnect);
+        assert_eq!(connection::check_connection(&bed.ctx, 2).unwrap_err().code, Code::NeedsReconnect);
     }
     assert!(bed.emu.requests().is_empty(), "no request for a doctor who must reconnect");
     // Connecting again heals it.
     bed.connect(2, "d@example.com");
-    assert_eq!(doctors::status(&bed.ctx, 2).unwrap().status, "connected");
+    assert_eq!(grant::status(&bed.ctx, 2).unwrap().status.as_str(), "connected");
 }
 
 #[test]
@@ -227,8 +227,8 @@ fn a_token_google_drops_early_is_refreshed_once_and_the_call_retried() {
     let bed = Bed::new();
     bed.connect(2, "d@example.com");
     bed.emu.post("/__emu/expire_access_tokens", json!({"email": "d@example.com"}));
-    let s = doctors::check_connection(&bed.ctx, 2).unwrap();
-    assert_eq!(s.status, "connected");
+    let s = connection::check_connection(&bed.ctx, 2).unwrap();
+    assert_eq!(s.status.as_str(), "connected");
     assert_eq!(bed.emu.refreshes(), 1);
 }
 
@@ -236,9 +236,9 @@ fn a_token_google_drops_early_is_refreshed_once_and_the_call_retried() {
 fn disconnect_revokes_at_google_erases_tokens_and_stops_all_requests() {
     let bed = Bed::new();
     bed.connect(2, "d@example.com");
-    let d = doctors::disconnect(&bed.ctx, 2).unwrap();
+    let d = connection::disconnect(&bed.ctx, 2).unwrap();
     assert!(d.was_connected && d.revoked);
-    assert_eq!(d.status, "not_connected");
+    assert_eq!(d.status.as_str(), "not_connected");
     assert!(bed.emu.grants().iter().all(|g| g["revoked"] == true));
     assert!(bed.meta(2, "google_meet_access_token").is_none());
     assert_eq!(bed.meta(2, "kiviCare_google_meet_connect").as_deref(), Some("off"));
@@ -247,19 +247,19 @@ fn disconnect_revokes_at_google_erases_tokens_and_stops_all_requests() {
     assert!(rows.is_none());
 
     bed.emu.delete("/__emu/requests");
-    assert_eq!(doctors::status(&bed.ctx, 2).unwrap().status, "not_connected");
-    assert_eq!(doctors::check_connection(&bed.ctx, 2).unwrap_err().code, Code::NotConnected);
+    assert_eq!(grant::status(&bed.ctx, 2).unwrap().status.as_str(), "not_connected");
+    assert_eq!(connection::check_connection(&bed.ctx, 2).unwrap_err().code, Code::NotConnected);
     assert!(bed.emu.requests().is_empty());
 }
 
 #[test]
 fn disconnecting_twice_or_a_never_connected_doctor_is_fine() {
     let bed = Bed::new();
-    let d = doctors::disconnect(&bed.ctx, 3).unwrap();
+    let d = connection::disconnect(&bed.ctx, 3).unwrap();
     assert!(!d.was_connected && !d.revoked);
     bed.connect(2, "d@example.com");
-    doctors::disconnect(&bed.ctx, 2).unwrap();
-    let again = doctors::disconnect(&bed.ctx, 2).unwrap();
+    connection::disconnect(&bed.ctx, 2).unwrap();
+    let again = connection::disconnect(&bed.ctx, 2).unwrap();
     assert!(!again.was_connected);
 }
 
@@ -268,7 +268,7 @@ fn disconnect_while_google_is_down_still_erases_the_tokens() {
     let bed = Bed::new();
     bed.connect(2, "d@example.com");
     bed.emu.fault(json!({"path": "/revoke", "action": "status", "status": 503, "times": 0}));
-    let d = doctors::disconnect(&bed.ctx, 2).unwrap();
+    let d = connection::disconnect(&bed.ctx, 2).unwrap();
     assert!(!d.revoked);
     assert!(d.revoke_error.unwrap().contains("503"));
     assert!(bed.meta(2, "google_meet_access_token").is_none());
@@ -287,8 +287,8 @@ fn reconnecting_the_same_account_keeps_the_new_grant_working() {
     assert_eq!(bed.emu.count("POST", "/revoke"), 0, "nothing revoked");
     assert!(bed.emu.grants().iter().all(|g| g["revoked"] == false));
     bed.emu.post("/__emu/expire_access_tokens", json!({"email": "d@example.com"}));
-    let s = doctors::check_connection(&bed.ctx, 2).unwrap();
-    assert_eq!((s.status, s.email.as_deref()), ("connected", Some("d@example.com")));
+    let s = connection::check_connection(&bed.ctx, 2).unwrap();
+    assert_eq!((s.status.as_str(), s.email.as_deref()), ("connected", Some("d@example.com")));
     assert_eq!(bed.emu.refreshes(), 1, "the stored refresh token still works");
 }
 
@@ -300,7 +300,7 @@ fn connecting_another_account_revokes_the_previous_ones_grant() {
     let revoked: Vec<(String, bool)> =
         bed.emu.grants().iter().map(|g| (g["email"].as_str().unwrap().to_string(), g["revoked"] == true)).collect();
     assert_eq!(revoked, vec![("old@example.com".into(), true), ("new@example.com".into(), false)]);
-    assert_eq!(doctors::check_connection(&bed.ctx, 2).unwrap().email.as_deref(), Some("new@example.com"));
+    assert_eq!(connection::check_connection(&bed.ctx, 2).unwrap().email.as_deref(), Some("new@example.com"));
     let audit: Option<String> =
         bed.sql().query_first("SELECT outcome FROM wp_kc_meet_audit WHERE action = 'previous_grant_revoked'").unwrap();
     assert_eq!(audit.as_deref(), Some("ok"));
@@ -309,7 +309,7 @@ fn connecting_another_account_revokes_the_previous_ones_grant() {
 /// The refresh token stored for doctor 2, decrypted.
 fn stored_refresh(bed: &Bed) -> Option<String> {
     let stored = bed.meta(2, "google_meet_access_token").unwrap();
-    kc_meet::tokens::open(bed.ctx.keyring().unwrap(), 2, &stored).unwrap().record.refresh_token
+    kc_meet::store::tokens::open(bed.ctx.keyring().unwrap(), 2, &stored).unwrap().record.refresh_token
 }
 
 #[test]
@@ -320,12 +320,12 @@ fn three_refreshes_in_a_row_keep_the_refresh_token_google_does_not_send_again() 
     let original = stored_refresh(&bed).expect("a refresh token after connecting");
     for n in 1..=3 {
         // Every stored token is inside the 5-minute margin: each call refreshes.
-        doctors::check_connection(&bed.ctx, 2).unwrap();
+        connection::check_connection(&bed.ctx, 2).unwrap();
         assert_eq!(bed.emu.refreshes(), n);
         assert_eq!(stored_refresh(&bed).as_deref(), Some(original.as_str()), "after refresh {n}");
     }
     assert_eq!(bed.emu.grants()[0]["refresh_count"], 3);
-    assert_eq!(doctors::status(&bed.ctx, 2).unwrap().status, "connected");
+    assert_eq!(grant::status(&bed.ctx, 2).unwrap().status.as_str(), "connected");
 }
 
 #[test]
@@ -339,35 +339,35 @@ fn a_failing_token_endpoint_is_a_retryable_error_not_a_broken_connection() {
         json!({"path": "/token", "action": "reset"}),
     ] {
         bed.emu.fault(fault.clone());
-        let e = doctors::check_connection(&bed.ctx, 2).unwrap_err();
-        assert!(e.is_transient(), "{fault}: {e:?}");
-        let s = doctors::status(&bed.ctx, 2).unwrap();
-        assert_eq!(s.status, "connected", "{fault}");
+        let e = connection::check_connection(&bed.ctx, 2).unwrap_err();
+        assert!(kc_meet::base::retry::is_transient(&e), "{fault}: {e:?}");
+        let s = grant::status(&bed.ctx, 2).unwrap();
+        assert_eq!(s.status.as_str(), "connected", "{fault}");
         assert!(s.last_error.is_some());
         assert_eq!(stored_refresh(&bed).is_some(), true);
     }
     // Google is back: the next call refreshes with the stored refresh token.
-    assert_eq!(doctors::check_connection(&bed.ctx, 2).unwrap().status, "connected");
+    assert_eq!(connection::check_connection(&bed.ctx, 2).unwrap().status.as_str(), "connected");
 }
 
 #[test]
 fn callback_of_another_user_than_the_initiator_is_refused_before_google_sees_the_code() {
     let bed = Bed::new();
     // The admin (user 1) starts connecting doctor 2; the redirect comes back in doctor 3's browser.
-    let url = doctors::auth_url(&bed.ctx, 2, 1).unwrap();
+    let url = connection::auth_url(&bed.ctx, 2, 1).unwrap();
     let back = bed.emu.consent(&url, "d@example.com", "allow", None);
     bed.emu.delete("/__emu/requests");
-    let e = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), Some(3)).unwrap_err();
+    let e = connection::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), Some(3)).unwrap_err();
     assert_eq!(e.code, Code::BadState);
     assert_eq!(bed.emu.count("POST", "/token"), 0, "the code never reached Google");
     assert!(bed.meta(2, "google_meet_access_token").is_none());
     // The state is used up: not even the initiator can replay it.
-    let again = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), Some(1)).unwrap_err();
+    let again = connection::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), Some(1)).unwrap_err();
     assert_eq!(again.code, Code::BadState);
     // The initiator's own callback connects.
-    let url = doctors::auth_url(&bed.ctx, 2, 1).unwrap();
+    let url = connection::auth_url(&bed.ctx, 2, 1).unwrap();
     let back = bed.emu.consent(&url, "d@example.com", "allow", None);
-    let c = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), Some(1)).unwrap();
+    let c = connection::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), Some(1)).unwrap();
     assert_eq!(c.initiator_user_id, 1);
 }
 
@@ -391,8 +391,8 @@ fn a_vendor_plaintext_token_keeps_working_and_is_stored_sealed() {
             (legacy.to_string(),),
         )
         .unwrap();
-    assert_eq!(doctors::status(&bed.ctx, 3).unwrap().status, "connected");
-    let s = doctors::check_connection(&bed.ctx, 3).unwrap();
+    assert_eq!(grant::status(&bed.ctx, 3).unwrap().status.as_str(), "connected");
+    let s = connection::check_connection(&bed.ctx, 3).unwrap();
     assert_eq!(s.email.as_deref(), Some("old@example.com"));
     assert_eq!(bed.emu.refreshes(), 1, "the expired legacy token was refreshed");
     assert!(bed.meta(3, "google_meet_access_token").unwrap().starts_with("kcm1:"));
@@ -403,7 +403,7 @@ fn a_vendor_plaintext_token_keeps_working_and_is_stored_sealed() {
 fn postmessage_code_from_core_3x_connects() {
     let bed = Bed::new();
     let code = popup_code(&bed, "pm@example.com", json!({"access_type": "offline"}));
-    let c = doctors::connect_postmessage(&bed.ctx, 3, &code).unwrap();
+    let c = connection::connect_postmessage(&bed.ctx, 3, &code).unwrap();
     assert_eq!(c.email, "pm@example.com");
     assert_eq!(bed.meta(3, "kiviCare_google_meet_connect").as_deref(), Some("on"));
 }
@@ -411,9 +411,9 @@ fn postmessage_code_from_core_3x_connects() {
 #[test]
 fn google_unreachable_during_the_exchange_is_reported_as_such() {
     let bed = Bed::new();
-    let back = bed.emu.consent(&doctors::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "allow", None);
+    let back = bed.emu.consent(&connection::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "allow", None);
     bed.emu.fault(json!({"path": "/token", "action": "reset", "times": 1}));
-    let e = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), None).unwrap_err();
+    let e = connection::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), None).unwrap_err();
     assert_eq!(e.code, Code::GoogleUnreachable);
     assert!(bed.meta(2, "google_meet_access_token").is_none());
 }
@@ -421,8 +421,8 @@ fn google_unreachable_during_the_exchange_is_reported_as_such() {
 #[test]
 fn a_wrong_client_secret_is_reported_as_a_configuration_problem() {
     let bed = Bed::with(|v| v["client_secret"] = json!("wrong"), None);
-    let back = bed.emu.consent(&doctors::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "allow", None);
-    let e = doctors::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), None).unwrap_err();
+    let back = bed.emu.consent(&connection::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "allow", None);
+    let e = connection::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), None).unwrap_err();
     assert_eq!(e.code, Code::ClientRejected);
     assert!(!e.message.contains("wrong"));
 }
@@ -430,23 +430,23 @@ fn a_wrong_client_secret_is_reported_as_a_configuration_problem() {
 #[test]
 fn unknown_doctor_and_bad_ids_are_invalid_arguments() {
     let bed = Bed::new();
-    assert_eq!(doctors::auth_url(&bed.ctx, 999, 1).unwrap_err().code, Code::InvalidArgument);
-    assert_eq!(doctors::auth_url(&bed.ctx, 0, 1).unwrap_err().code, Code::InvalidArgument);
-    assert_eq!(doctors::status(&bed.ctx, -4).unwrap_err().code, Code::InvalidArgument);
-    assert_eq!(doctors::connect(&bed.ctx, 2, "", "2.x", None).unwrap_err().code, Code::InvalidArgument);
+    assert_eq!(connection::auth_url(&bed.ctx, 999, 1).unwrap_err().code, Code::InvalidArgument);
+    assert_eq!(connection::auth_url(&bed.ctx, 0, 1).unwrap_err().code, Code::InvalidArgument);
+    assert_eq!(grant::status(&bed.ctx, -4).unwrap_err().code, Code::InvalidArgument);
+    assert_eq!(connection::connect(&bed.ctx, 2, "", "2.x", None).unwrap_err().code, Code::InvalidArgument);
 }
 
 #[test]
 fn missing_client_blocks_connecting_with_a_clear_error() {
     let bed = Bed::with(|v| v["client_id"] = json!(""), None);
-    let e = doctors::auth_url(&bed.ctx, 2, 2).unwrap_err();
+    let e = connection::auth_url(&bed.ctx, 2, 2).unwrap_err();
     assert_eq!(e.code, Code::NotConfigured);
 }
 
 #[test]
 fn missing_encryption_key_blocks_connecting() {
     let bed = Bed::with(|v| v["encryption_key"] = json!(""), None);
-    assert_eq!(doctors::auth_url(&bed.ctx, 2, 2).unwrap_err().code, Code::EncryptionKey);
+    assert_eq!(connection::auth_url(&bed.ctx, 2, 2).unwrap_err().code, Code::EncryptionKey);
 }
 
 #[test]
@@ -456,16 +456,16 @@ fn a_changed_encryption_key_is_reported_and_a_rotated_one_reseals() {
     let mut rotated = bed.raw.clone();
     rotated["encryption_key"] = json!("a brand new key");
     rotated["encryption_key_previous"] = json!([common::KEY]);
-    let ctx = kc_meet::runtime::Context::connect(kc_meet::config::Config::from_value(&rotated).unwrap()).unwrap();
+    let ctx = kc_meet::runtime::Context::connect(kc_meet::base::config::Config::from_value(&rotated).unwrap()).unwrap();
     let before = bed.meta(2, "google_meet_access_token").unwrap();
-    doctors::check_connection(&ctx, 2).unwrap();
+    connection::check_connection(&ctx, 2).unwrap();
     let after = bed.meta(2, "google_meet_access_token").unwrap();
     assert_ne!(before.split(':').nth(1), after.split(':').nth(1), "re-sealed under the new key id");
 
     let mut lost = bed.raw.clone();
     lost["encryption_key"] = json!("nobody knows this one");
-    let ctx = kc_meet::runtime::Context::connect(kc_meet::config::Config::from_value(&lost).unwrap()).unwrap();
-    assert_eq!(doctors::check_connection(&ctx, 2).unwrap_err().code, Code::EncryptionKey);
+    let ctx = kc_meet::runtime::Context::connect(kc_meet::base::config::Config::from_value(&lost).unwrap()).unwrap();
+    assert_eq!(connection::check_connection(&ctx, 2).unwrap_err().code, Code::EncryptionKey);
 }
 
 #[test]
@@ -473,9 +473,9 @@ fn mysql_down_is_a_database_error() {
     let bed = Bed::new();
     let mut raw = bed.raw.clone();
     raw["db_host"] = json!("127.0.0.1:1");
-    let ctx = kc_meet::runtime::Context::connect(kc_meet::config::Config::from_value(&raw).unwrap()).unwrap();
+    let ctx = kc_meet::runtime::Context::connect(kc_meet::base::config::Config::from_value(&raw).unwrap()).unwrap();
     let t = std::time::Instant::now();
-    assert_eq!(doctors::status(&ctx, 2).unwrap_err().code, Code::DbUnreachable);
+    assert_eq!(grant::status(&ctx, 2).unwrap_err().code, Code::DbUnreachable);
     assert!(t.elapsed() < Duration::from_secs(15));
 }
 
@@ -485,10 +485,10 @@ fn operations_before_migrate_ask_for_it() {
     bed.sql().query_drop("DROP TABLE wp_kc_meet_meta").unwrap();
     // A process that has not checked the schema yet (one that has trusts it until a statement
     // fails on a missing table: tests/store_pool.rs).
-    assert_eq!(doctors::status(&bed.other_process(), 2).unwrap_err().code, Code::SchemaMissing);
+    assert_eq!(grant::status(&bed.other_process(), 2).unwrap_err().code, Code::SchemaMissing);
     let r = bed.ctx.store.migrate().unwrap();
     assert_eq!(r.previous_version, 0);
-    assert_eq!(doctors::status(&bed.ctx, 2).unwrap().status, "not_connected");
+    assert_eq!(grant::status(&bed.ctx, 2).unwrap().status.as_str(), "not_connected");
 }
 
 #[test]
@@ -509,7 +509,7 @@ fn migrate_is_idempotent_and_keeps_an_existing_mapping_table() {
 
 #[test]
 fn google_over_tls_is_trusted_through_ca_file_only() {
-    let dir = std::env::temp_dir().join(format!("kcm-tls-{}", kc_meet::random_token(4)));
+    let dir = std::env::temp_dir().join(format!("kcm-tls-{}", kc_meet::base::crypto::random_token(4)));
     std::fs::create_dir_all(&dir).unwrap();
     let d = dir.to_str().unwrap();
     let sh = format!(
@@ -528,9 +528,9 @@ fn google_over_tls_is_trusted_through_ca_file_only() {
     // Without the CA, the emulator's certificate is not trusted.
     let mut raw = bed.raw.clone();
     raw.as_object_mut().unwrap().remove("ca_file");
-    let ctx = kc_meet::runtime::Context::connect(kc_meet::config::Config::from_value(&raw).unwrap()).unwrap();
-    let back = bed.emu.consent(&doctors::auth_url(&ctx, 3, 3).unwrap(), "x@example.com", "allow", None);
-    let e = doctors::connect(&ctx, 3, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), None).unwrap_err();
+    let ctx = kc_meet::runtime::Context::connect(kc_meet::base::config::Config::from_value(&raw).unwrap()).unwrap();
+    let back = bed.emu.consent(&connection::auth_url(&ctx, 3, 3).unwrap(), "x@example.com", "allow", None);
+    let e = connection::connect(&ctx, 3, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), None).unwrap_err();
     assert_eq!(e.code, Code::GoogleUnreachable);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -538,9 +538,9 @@ fn google_over_tls_is_trusted_through_ca_file_only() {
 #[test]
 fn no_error_message_carries_a_secret() {
     let bed = Bed::with(|v| v["client_secret"] = json!("GOCSPX-fake"), None);
-    let back = bed.emu.consent(&doctors::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "allow", None);
+    let back = bed.emu.consent(&connection::auth_url(&bed.ctx, 2, 2).unwrap(), "d@example.com", "allow", None);
     let code = back.code.unwrap();
-    let e = doctors::connect(&bed.ctx, 2, &code, back.state.as_deref().unwrap(), None).unwrap_err();
+    let e = connection::connect(&bed.ctx, 2, &code, back.state.as_deref().unwrap(), None).unwrap_err();
     for secret in ["GOCSPX", &code] {
         assert!(!e.message.contains(secret), "{secret} in {}", e.message);
     }
@@ -557,10 +557,10 @@ fn a_grant_revoked_in_the_middle_of_a_booking_leaves_a_visible_state_and_no_even
     bed.emu.post("/__emu/revoke_grant", json!({"email": "d@example.com"}));
     let id = bed.book(common::Booking::default());
     let r = kc_meet::events::create(&bed.ctx, id as i64, &serde_json::Value::Null).unwrap();
-    assert!(r.state == "skipped" && r.reason.is_some_and(|x| x == "doctor_needs_reconnect"), "{r:?}");
-    assert_eq!(doctors::status(&bed.ctx, 2).unwrap().status, "needs_reconnect");
+    assert!(r.state.as_str() == "skipped" && r.reason.is_some_and(|x| x.as_str() == "doctor_needs_reconnect"), "{r:?}");
+    assert_eq!(grant::status(&bed.ctx, 2).unwrap().status.as_str(), "needs_reconnect");
     let job = kc_meet::events::state(&bed.ctx, id as i64).unwrap().job.expect("the booking's event is kept as a job");
-    assert_eq!(job.state, "failed");
+    assert_eq!(job.state.as_str(), "failed");
     assert!(bed.live_events("d@example.com").is_empty());
     // The doctor connects again; the admin retries the job: the event is made.
     bed.connect(2, "d@example.com");
@@ -581,7 +581,7 @@ fn retry_after_and_rate_limit_403s_are_honoured_within_the_booking_budget() {
     let id = bed.book(common::Booking::default());
     let t = std::time::Instant::now();
     let r = kc_meet::events::create(&bed.ctx, id as i64, &serde_json::Value::Null).unwrap();
-    assert_eq!(r.state, "created");
+    assert_eq!(r.state.as_str(), "created");
     assert!(t.elapsed() >= Duration::from_secs(2), "Google asked for 2 s: {:?}", t.elapsed());
     let inserts: Vec<(std::time::Duration, u64)> = {
         let reqs = bed.emu.requests();
@@ -605,14 +605,14 @@ fn a_popup_reconnect_without_a_new_refresh_token_keeps_the_one_we_hold() {
     bed.connect(2, "d@example.com");
     let original = stored_refresh(&bed).unwrap();
     let code = popup_code(&bed, "d@example.com", json!({"prompt": ""}));
-    let c = doctors::connect_postmessage(&bed.ctx, 2, &code).unwrap();
+    let c = connection::connect_postmessage(&bed.ctx, 2, &code).unwrap();
     assert_eq!(c.email, "d@example.com");
     assert_eq!(bed.emu.count("POST", "/revoke"), 0, "nothing revoked");
     assert_eq!(stored_refresh(&bed).as_deref(), Some(original.as_str()));
     bed.emu.post("/__emu/expire_access_tokens", json!({"email": "d@example.com"}));
-    assert_eq!(doctors::check_connection(&bed.ctx, 2).unwrap().status, "connected");
+    assert_eq!(connection::check_connection(&bed.ctx, 2).unwrap().status.as_str(), "connected");
     // Another account without a refresh token is still refused, and its token given back.
     let code = popup_code(&bed, "e@example.com", json!({"access_type": "online"}));
-    assert_eq!(doctors::connect_postmessage(&bed.ctx, 2, &code).unwrap_err().code, Code::CodeRejected);
-    assert_eq!(doctors::check_connection(&bed.ctx, 2).unwrap().email.as_deref(), Some("d@example.com"));
+    assert_eq!(connection::connect_postmessage(&bed.ctx, 2, &code).unwrap_err().code, Code::CodeRejected);
+    assert_eq!(connection::check_connection(&bed.ctx, 2).unwrap().email.as_deref(), Some("d@example.com"));
 }

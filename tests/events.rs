@@ -32,7 +32,7 @@ fn create_writes_one_mapping_row_with_googles_meet_link() {
     let bed = bed();
     let id = bed.book(Booking::default());
     let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
-    assert_eq!(o.state, "created");
+    assert_eq!(o.state.as_str(), "created");
     let live = bed.live_events(DOC);
     assert_eq!(live.len(), 1);
     let ev = &live[0];
@@ -58,7 +58,7 @@ fn creating_twice_keeps_one_event() {
     let id = bed.book(Booking::default());
     let a = events::create(&bed.ctx, id as i64, &none()).unwrap();
     let b = events::create(&bed.ctx, id as i64, &none()).unwrap();
-    assert_eq!(b.state, "unchanged");
+    assert_eq!(b.state.as_str(), "unchanged");
     assert_eq!(a.meet_url, b.meet_url);
     assert_eq!(bed.live_events(DOC).len(), 1);
     assert_eq!(mapping_rows(&bed, id).len(), 1);
@@ -91,7 +91,7 @@ fn reschedule_moves_the_event_and_keeps_the_meet_link() {
         .exec_drop("UPDATE wp_kc_appointments SET appointment_start_date = '2031-05-07', appointment_start_time = '15:00:00', appointment_end_date = '2031-05-07', appointment_end_time = '15:45:00' WHERE id = ?", (id,))
         .unwrap();
     let b = events::update(&bed.ctx, id as i64, &none()).unwrap();
-    assert_eq!(b.state, "updated");
+    assert_eq!(b.state.as_str(), "updated");
     assert_eq!(a.meet_url, b.meet_url);
     assert_eq!(a.event_id, b.event_id);
     let ev = &bed.live_events(DOC)[0];
@@ -110,7 +110,7 @@ fn cancelling_by_status_removes_the_event_and_tells_the_attendees() {
     let a = events::create(&bed.ctx, id as i64, &none()).unwrap();
     bed.sql().exec_drop("UPDATE wp_kc_appointments SET status = 0 WHERE id = ?", (id,)).unwrap();
     let o = events::update(&bed.ctx, id as i64, &none()).unwrap();
-    assert_eq!(o.state, "deleted");
+    assert_eq!(o.state.as_str(), "deleted");
     assert!(bed.live_events(DOC).is_empty());
     assert!(mapping_rows(&bed, id).is_empty());
     let notes = bed.emu.get("/__emu/notifications");
@@ -127,7 +127,7 @@ fn delete_removes_the_event_and_is_idempotent() {
     let bed = bed();
     let id = bed.book(Booking::default());
     events::create(&bed.ctx, id as i64, &none()).unwrap();
-    assert_eq!(events::delete(&bed.ctx, id as i64).unwrap().state, "deleted");
+    assert_eq!(events::delete(&bed.ctx, id as i64).unwrap().state.as_str(), "deleted");
     assert!(bed.live_events(DOC).is_empty());
     let again = events::delete(&bed.ctx, id as i64).unwrap();
     assert_eq!((again.state.as_str(), again.reason.map(|r| r.as_str())), ("skipped", Some("no_event")));
@@ -140,7 +140,7 @@ fn booking_again_after_a_cancel_gets_a_new_event() {
     let a = events::create(&bed.ctx, id as i64, &none()).unwrap();
     events::delete(&bed.ctx, id as i64).unwrap();
     let b = events::create(&bed.ctx, id as i64, &none()).unwrap();
-    assert_eq!(b.state, "created");
+    assert_eq!(b.state.as_str(), "created");
     assert_ne!(a.event_id, b.event_id, "Google keeps a deleted event's id reserved");
     assert_eq!(bed.live_events(DOC).len(), 1);
 }
@@ -151,7 +151,7 @@ fn a_lost_insert_response_resolves_to_the_one_event_google_made() {
     let id = bed.book(Booking::default());
     bed.emu.fault(json!({"method": "POST", "path": "/calendar/v3", "action": "reset_after", "times": 1}));
     let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
-    assert_eq!(o.state, "created");
+    assert_eq!(o.state.as_str(), "created");
     assert_eq!(bed.google_events(DOC).len(), 1, "exactly one event at Google");
     assert_eq!(mapping_rows(&bed, id).len(), 1);
     assert!(o.meet_url.unwrap().starts_with("https://meet.google.com/"));
@@ -168,7 +168,7 @@ fn transient_google_errors_are_retried() {
         }
         bed.emu.fault(fault);
         let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
-        assert_eq!(o.state, "created", "after a {status}");
+        assert_eq!(o.state.as_str(), "created", "after a {status}");
         assert_eq!(bed.live_events(DOC).len(), 1);
     }
 }
@@ -179,10 +179,10 @@ fn google_down_for_longer_queues_the_write_and_a_job_creates_it_once() {
     let id = bed.book(Booking::default());
     bed.emu.fault(json!({"path": "/calendar/v3", "action": "status", "status": 503, "times": 0}));
     let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
-    assert_eq!(o.state, "queued");
+    assert_eq!(o.state.as_str(), "queued");
     assert!(mapping_rows(&bed, id).is_empty());
     let st = events::state(&bed.ctx, id as i64).unwrap();
-    assert_eq!(st.job.as_ref().unwrap().action, "ensure");
+    assert_eq!(st.job.as_ref().unwrap().action.as_str(), "ensure");
     bed.emu.delete("/__emu/faults");
     bed.sql().query_drop("UPDATE wp_kc_meet_jobs SET next_run_at = UTC_TIMESTAMP()").unwrap();
     let r = jobs::run(&bed.ctx, 10, 10.0).unwrap();
@@ -200,13 +200,13 @@ fn a_queued_create_then_cancel_collapses_into_nothing_at_google() {
     let bed = bed();
     let id = bed.book(Booking::default());
     bed.emu.fault(json!({"path": "/calendar/v3", "action": "status", "status": 503, "times": 0}));
-    assert_eq!(events::create(&bed.ctx, id as i64, &none()).unwrap().state, "queued");
+    assert_eq!(events::create(&bed.ctx, id as i64, &none()).unwrap().state.as_str(), "queued");
     bed.sql().exec_drop("UPDATE wp_kc_appointments SET status = 0 WHERE id = ?", (id,)).unwrap();
     // Google may have made the event behind a 503: the id recorded before the insert must be
     // deleted, which waits for Google too.
     let o = events::update(&bed.ctx, id as i64, &none()).unwrap();
     assert_eq!((o.state.as_str(), o.reason.map(|r| r.as_str())), ("queued", None));
-    assert_eq!(events::state(&bed.ctx, id as i64).unwrap().job.unwrap().action, "remove");
+    assert_eq!(events::state(&bed.ctx, id as i64).unwrap().job.unwrap().action.as_str(), "remove");
     bed.emu.delete("/__emu/faults");
     bed.sql().query_drop("UPDATE wp_kc_meet_jobs SET next_run_at = UTC_TIMESTAMP()").unwrap();
     jobs::run(&bed.ctx, 10, 10.0).unwrap();
@@ -239,7 +239,7 @@ fn a_pending_conference_gets_its_link_later() {
     bed.emu.config(json!({"conference_pending_reads": 6}));
     let id = bed.book(Booking::default());
     let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
-    assert_eq!(o.state, "pending");
+    assert_eq!(o.state.as_str(), "pending");
     assert_eq!(o.meet_url.as_deref(), Some(""));
     assert_eq!(events::mapping(&bed.ctx, id as i64).unwrap().unwrap().url, "");
     // The job keeps re-reading (each run a few times) until Google has the link.
@@ -318,13 +318,13 @@ fn core_4x_books_inside_an_open_transaction_and_nothing_blocks() {
     let t = std::time::Instant::now();
     let o = events::create(&bed.ctx, id as i64, &data).unwrap();
     assert!(t.elapsed() < std::time::Duration::from_secs(5), "no lock wait");
-    assert_eq!(o.state, "created");
+    assert_eq!(o.state.as_str(), "created");
     assert_eq!(bed.live_events(DOC)[0]["start"]["dateTime"], "2031-06-01T11:00:00+02:00");
     // What core's model class reads goes through the extension's connection: it sees the link.
     assert_eq!(events::mapping(&bed.ctx, id as i64).unwrap().unwrap().url, o.meet_url.clone().unwrap());
     // Core rolls back: the reconcile pass removes the event.
     core.query_drop("ROLLBACK").unwrap();
-    let r = jobs::reconcile(&bed.ctx, &json!({})).unwrap();
+    let r = kc_meet::reconcile::reconcile(&bed.ctx, &json!({})).unwrap();
     assert_eq!(r.orphans.len(), 1);
     assert_eq!(r.orphans[0].reason, "appointment_deleted");
     assert!(bed.live_events(DOC).is_empty());
@@ -349,10 +349,10 @@ fn a_delete_core_never_reports_is_found_by_reconcile() {
     let id = bed.book(Booking::default());
     events::create(&bed.ctx, id as i64, &none()).unwrap();
     bed.sql().exec_drop("DELETE FROM wp_kc_appointments WHERE id = ?", (id,)).unwrap();
-    let dry = jobs::reconcile(&bed.ctx, &json!({"dry_run": true})).unwrap();
+    let dry = kc_meet::reconcile::reconcile(&bed.ctx, &json!({"dry_run": true})).unwrap();
     assert_eq!(dry.orphans.len(), 1);
     assert_eq!(bed.live_events(DOC).len(), 1, "dry run changes nothing");
-    let r = jobs::reconcile(&bed.ctx, &json!({})).unwrap();
+    let r = kc_meet::reconcile::reconcile(&bed.ctx, &json!({})).unwrap();
     assert_eq!(r.fixed, 1);
     assert!(bed.live_events(DOC).is_empty());
     assert!(mapping_rows(&bed, id).is_empty());
@@ -363,7 +363,7 @@ fn reconcile_creates_missing_events_for_connected_doctors() {
     let bed = bed();
     let id = bed.book(Booking::default());
     let in_person = bed.book(Booking { telemed: false, ..Booking::default() });
-    let r = jobs::reconcile(&bed.ctx, &json!({"from": "2031-01-01", "to": "2031-12-31"})).unwrap();
+    let r = kc_meet::reconcile::reconcile(&bed.ctx, &json!({"from": "2031-01-01", "to": "2031-12-31"})).unwrap();
     assert_eq!(r.missing.iter().map(|m| m.appointment_id).collect::<Vec<_>>(), vec![id]);
     assert_eq!(r.fixed, 1);
     assert!(events::mapping(&bed.ctx, in_person as i64).unwrap().is_none());
@@ -402,7 +402,7 @@ fn a_patient_without_email_still_gets_an_event_with_a_warning() {
     bed.sql().query_drop("UPDATE wp_users SET user_email = '' WHERE ID = 4").unwrap();
     let id = bed.book(Booking::default());
     let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
-    assert_eq!(o.state, "created");
+    assert_eq!(o.state.as_str(), "created");
     assert!(o.warnings.iter().any(|w| w.contains("e-mail")));
     assert!(bed.live_events(DOC)[0]["attendees"].as_array().unwrap().iter().all(|a| a["email"] != ""));
 }
@@ -435,7 +435,7 @@ fn mysql_connections_dropping_mid_run_lose_and_duplicate_nothing() {
     let ids: Vec<u64> = (0..4).map(|i| bed.book(Booking { start: &format!("2031-05-0{} 10:00:00", i + 1), end: &format!("2031-05-0{} 10:30:00", i + 1), ..Booking::default() })).collect();
     bed.emu.fault(json!({"path": "/calendar/v3", "action": "status", "status": 503, "times": 0}));
     for id in &ids {
-        assert_eq!(events::create(&bed.ctx, *id as i64, &none()).unwrap().state, "queued");
+        assert_eq!(events::create(&bed.ctx, *id as i64, &none()).unwrap().state.as_str(), "queued");
     }
     bed.emu.delete("/__emu/faults");
     bed.emu.fault(json!({"method": "POST", "path": "/calendar/v3", "action": "delay", "delay_s": 0.4, "times": 0}));
@@ -471,7 +471,7 @@ fn a_later_success_resolves_a_failed_job() {
     bed.emu.fault(json!({"method": "POST", "path": "/calendar/v3", "action": "status", "status": 400, "times": 1}));
     assert!(events::create(&bed.ctx, id as i64, &none()).is_err());
     assert_eq!(jobs::list(&bed.ctx, &json!({"state": "failed"})).unwrap().len(), 1);
-    assert_eq!(events::create(&bed.ctx, id as i64, &none()).unwrap().state, "created");
+    assert_eq!(events::create(&bed.ctx, id as i64, &none()).unwrap().state.as_str(), "created");
     assert!(jobs::list(&bed.ctx, &json!({})).unwrap().is_empty(), "nothing left to retry");
 }
 
@@ -479,8 +479,8 @@ fn a_later_success_resolves_a_failed_job() {
 fn reconcile_takes_no_options_and_reports_missing_starts_in_utc() {
     let bed = bed();
     let id = bed.book(Booking::default()); // 10:00 in Europe/Paris, UTC+2 in May
-    jobs::reconcile(&bed.ctx, &Value::Null).expect("no options means the defaults");
-    let dry = jobs::reconcile(&bed.ctx, &json!({"dry_run": true, "from": "2031-01-01", "to": "2031-12-31"})).unwrap();
+    kc_meet::reconcile::reconcile(&bed.ctx, &Value::Null).expect("no options means the defaults");
+    let dry = kc_meet::reconcile::reconcile(&bed.ctx, &json!({"dry_run": true, "from": "2031-01-01", "to": "2031-12-31"})).unwrap();
     assert_eq!(dry.missing.len(), 1);
     assert_eq!(dry.missing[0].appointment_id, id);
     assert_eq!(dry.missing[0].start_utc, "2031-05-06 08:00:00");

@@ -8,10 +8,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Bed, Booking, REDIRECT};
-use kc_meet::config::Config;
+use kc_meet::base::config::Config;
 use kc_meet::error::Code;
 use kc_meet::runtime::Context;
-use kc_meet::store_events::JobAction;
+use kc_meet::store::events::JobAction;
 use kc_meet::{events, jobs};
 use mysql::prelude::Queryable;
 use serde_json::{Value, json};
@@ -75,7 +75,7 @@ fn a_cancel_after_every_insert_answer_was_lost_deletes_the_event_google_made() {
     bed.emu.delete("/__emu/faults");
 
     let o = events::delete(&bed.ctx, id as i64).unwrap();
-    assert_eq!(o.state, "deleted");
+    assert_eq!(o.state.as_str(), "deleted");
     assert!(bed.live_events(DOC).is_empty(), "the patient keeps no invitation for a cancelled appointment");
     let delete = bed.emu.requests().into_iter().find(|r| r["method"] == "DELETE").expect("the candidate id was deleted at Google");
     assert!(delete["query"]["sendUpdates"] == "all" || delete["query"]["sendUpdates"] == json!(["all"]));
@@ -98,7 +98,7 @@ fn a_call_waiting_for_the_lock_reads_the_appointment_after_it() {
     bed.sql().exec_drop("UPDATE wp_kc_appointments SET status = 0 WHERE id = ?", (id,)).unwrap();
     drop(guard);
     let o = waiter.join().unwrap();
-    assert_eq!(o.state, "deleted", "the update saw the cancellation, not what it could have read before the lock");
+    assert_eq!(o.state.as_str(), "deleted", "the update saw the cancellation, not what it could have read before the lock");
     assert!(bed.live_events(DOC).is_empty());
 }
 
@@ -108,14 +108,14 @@ fn data_read_before_a_cancel_does_not_bring_the_event_back() {
     let id = bed.book(Booking::default());
     events::create(&bed.ctx, id as i64, &none()).unwrap();
     let read_before = unix_now() - 2.0;
-    assert_eq!(events::delete(&bed.ctx, id as i64).unwrap().state, "deleted");
+    assert_eq!(events::delete(&bed.ctx, id as i64).unwrap().state.as_str(), "deleted");
     let stale = events::update(&bed.ctx, id as i64, &snapshot("2031-05-06 10:00:00", "2031-05-06 10:30:00", read_before)).unwrap();
     assert_eq!(state(&stale), ("skipped", Some("stale_snapshot")));
     assert!(bed.live_events(DOC).is_empty(), "the cancelled appointment got no event back");
     assert!(mapping_rows(&bed, id).is_empty());
     // A booking made after the cancel (data read now) does get its event.
     let again = events::update(&bed.ctx, id as i64, &snapshot("2031-05-06 10:00:00", "2031-05-06 10:30:00", unix_now())).unwrap();
-    assert_eq!(again.state, "created");
+    assert_eq!(again.state.as_str(), "created");
     assert_eq!(bed.live_events(DOC).len(), 1);
 }
 
@@ -126,7 +126,7 @@ fn an_older_reschedule_does_not_win_over_a_newer_one() {
     events::create(&bed.ctx, id as i64, &none()).unwrap();
     let t = unix_now();
     let newer = events::update(&bed.ctx, id as i64, &snapshot("2031-05-06 16:00:00", "2031-05-06 16:30:00", t - 1.0)).unwrap();
-    assert_eq!(newer.state, "updated");
+    assert_eq!(newer.state.as_str(), "updated");
     let older = events::update(&bed.ctx, id as i64, &snapshot("2031-05-06 15:00:00", "2031-05-06 15:30:00", t - 2.0)).unwrap();
     assert_eq!(state(&older), ("skipped", Some("stale_snapshot")));
     assert_eq!(older.meet_url, newer.meet_url, "the outcome still shows the event");
@@ -142,11 +142,11 @@ fn a_queued_removal_never_deletes_the_event_of_the_appointment_booked_again() {
     let made = events::create(&bed.ctx, id as i64, &none()).unwrap();
     bed.emu.fault(json!({"method": "DELETE", "path": "/calendar/v3", "action": "status", "status": 503, "times": 0}));
     bed.sql().exec_drop("UPDATE wp_kc_appointments SET status = 0 WHERE id = ?", (id,)).unwrap();
-    assert_eq!(events::update(&bed.ctx, id as i64, &none()).unwrap().state, "queued");
+    assert_eq!(events::update(&bed.ctx, id as i64, &none()).unwrap().state.as_str(), "queued");
     bed.emu.delete("/__emu/faults");
     // Booked again before the removal ran: the event is still there and stays.
     bed.sql().exec_drop("UPDATE wp_kc_appointments SET status = 1 WHERE id = ?", (id,)).unwrap();
-    assert_eq!(events::update(&bed.ctx, id as i64, &none()).unwrap().state, "unchanged");
+    assert_eq!(events::update(&bed.ctx, id as i64, &none()).unwrap().state.as_str(), "unchanged");
     let r = run_due_jobs(&bed);
     assert_eq!((r.ran, r.done), (1, 1));
     let live = bed.live_events(DOC);
@@ -164,7 +164,7 @@ fn a_doctor_change_whose_removal_is_queued_still_creates_the_new_doctors_event()
     events::create(&bed.ctx, id as i64, &none()).unwrap();
     bed.emu.fault(json!({"method": "DELETE", "path": "/calendar/v3", "action": "status", "status": 503, "times": 0}));
     bed.sql().exec_drop("UPDATE wp_kc_appointments SET doctor_id = 3 WHERE id = ?", (id,)).unwrap();
-    assert_eq!(events::update(&bed.ctx, id as i64, &none()).unwrap().state, "queued");
+    assert_eq!(events::update(&bed.ctx, id as i64, &none()).unwrap().state.as_str(), "queued");
     bed.emu.delete("/__emu/faults");
     let r = run_due_jobs(&bed);
     assert_eq!(r.done, 1);
@@ -179,7 +179,7 @@ fn a_job_queued_again_while_one_runs_is_not_dropped() {
     let bed = bed();
     let id = bed.book(Booking::default());
     bed.emu.fault(json!({"path": "/calendar/v3", "action": "status", "status": 503, "times": 0}));
-    assert_eq!(events::create(&bed.ctx, id as i64, &none()).unwrap().state, "queued");
+    assert_eq!(events::create(&bed.ctx, id as i64, &none()).unwrap().state.as_str(), "queued");
     let listed = events::state(&bed.ctx, id as i64).unwrap().job.unwrap();
     // Another process, whose lock wait ran out, queues the appointment again: a new version.
     bed.ctx.store.queue_job(id, Some(2), JobAction::Ensure, 0, Some("queued again")).unwrap();
@@ -203,7 +203,7 @@ fn an_event_found_after_a_409_is_moved_to_the_appointments_time() {
     let id = bed.book(Booking::default());
     // Google makes the event at 10:00 but every answer is lost.
     bed.emu.fault(json!({"method": "POST", "path": "/calendar/v3", "action": "reset_after", "times": 0}));
-    assert_eq!(events::create(&bed.ctx, id as i64, &none()).unwrap().state, "queued");
+    assert_eq!(events::create(&bed.ctx, id as i64, &none()).unwrap().state.as_str(), "queued");
     bed.emu.delete("/__emu/faults");
     // Rescheduled before the job runs.
     bed.sql()
@@ -228,13 +228,13 @@ fn a_lock_held_too_long_queues_the_booking_and_a_job_retries_with_code_2004() {
     let t = Instant::now();
     let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
     assert!(t.elapsed() < BUDGET + MARGIN, "waited {:?}", t.elapsed());
-    assert_eq!(o.state, "queued", "the booking stands; the event follows");
+    assert_eq!(o.state.as_str(), "queued", "the booking stands; the event follows");
     let e = bed.other_process().store.lock(&format!("appt:{id}"), Duration::from_millis(100)).err().unwrap();
-    assert_eq!((e.code, e.code as i32, e.is_transient()), (Code::LockTimeout, 2004, true));
+    assert_eq!((e.code, e.code as i32, kc_meet::base::retry::is_transient(&e)), (Code::LockTimeout, 2004, true));
     // A job meeting the same lock is retried later, not failed.
     let r = run_due_jobs(&bed);
     assert_eq!((r.retried, r.failed), (1, 0));
-    assert_eq!(events::state(&bed.ctx, id as i64).unwrap().job.unwrap().state, "queued");
+    assert_eq!(events::state(&bed.ctx, id as i64).unwrap().job.unwrap().state.as_str(), "queued");
     drop(guard);
     assert_eq!(run_due_jobs(&bed).done, 1);
     assert_eq!(bed.live_events(DOC).len(), 1);
@@ -250,7 +250,7 @@ fn a_google_that_hangs_cannot_hold_a_booking_or_a_job_run_past_its_budget() {
     let t = Instant::now();
     let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
     assert!(t.elapsed() < BUDGET + MARGIN, "a booking took {:?}", t.elapsed());
-    assert_eq!(o.state, "queued");
+    assert_eq!(o.state.as_str(), "queued");
     bed.sql().query_drop("UPDATE wp_kc_meet_jobs SET next_run_at = UTC_TIMESTAMP()").unwrap();
     let t = Instant::now();
     let r = jobs::run(&bed.ctx, 10, 3.0).unwrap();
@@ -344,10 +344,10 @@ fn the_vendors_live_event_is_taken_over_not_made_twice() {
     let link = ev["hangoutLink"].as_str().unwrap().to_string();
     vendor_mapping(&bed, id, &ev, false);
 
-    let dry = jobs::reconcile(&bed.ctx, &json!({"dry_run": true, "from": "2031-01-01", "to": "2031-12-31"})).unwrap();
+    let dry = kc_meet::reconcile::reconcile(&bed.ctx, &json!({"dry_run": true, "from": "2031-01-01", "to": "2031-12-31"})).unwrap();
     assert!(dry.missing.is_empty(), "a vendor-mapped appointment is not missing its event");
     assert_eq!(dry.adopted.iter().map(|a| a.appointment_id).collect::<Vec<_>>(), vec![id]);
-    let r = jobs::reconcile(&bed.ctx, &json!({"from": "2031-01-01", "to": "2031-12-31"})).unwrap();
+    let r = kc_meet::reconcile::reconcile(&bed.ctx, &json!({"from": "2031-01-01", "to": "2031-12-31"})).unwrap();
     assert_eq!(r.fixed, 1);
     let live = bed.live_events(DOC);
     assert_eq!(live.len(), 1, "no second event, no second invitation");
@@ -363,7 +363,7 @@ fn the_vendors_live_event_is_taken_over_not_made_twice() {
         .unwrap();
     let o = events::update(&bed.ctx, id as i64, &none()).unwrap();
     assert_eq!((o.state.as_str(), o.event_id.as_deref(), o.meet_url.as_deref()), ("updated", ev["id"].as_str(), Some(link.as_str())));
-    assert_eq!(events::delete(&bed.ctx, id as i64).unwrap().state, "deleted");
+    assert_eq!(events::delete(&bed.ctx, id as i64).unwrap().state.as_str(), "deleted");
     assert!(bed.live_events(DOC).is_empty());
     let delete = bed.emu.requests().into_iter().find(|r| r["method"] == "DELETE").unwrap();
     assert_eq!(delete["event_id"].as_str(), ev["id"].as_str());
@@ -385,7 +385,7 @@ fn a_vendor_event_without_a_meet_link_gets_one_on_the_same_event() {
     assert_eq!(o.meet_url.as_deref(), Some(link.as_str()));
     assert_eq!(mapping_rows(&bed, id), vec![(ev["id"].as_str().unwrap().to_string(), link)]);
     // Asked again: the same conference, no second request for one.
-    assert_eq!(events::create(&bed.ctx, id as i64, &none()).unwrap().state, "unchanged");
+    assert_eq!(events::create(&bed.ctx, id as i64, &none()).unwrap().state.as_str(), "unchanged");
 }
 
 #[test]
@@ -424,7 +424,7 @@ fn regenerating_gives_the_same_event_a_new_meet_link() {
     let id = bed.book(Booking::default());
     let a = events::create(&bed.ctx, id as i64, &none()).unwrap();
     let r = events::regenerate(&bed.ctx, id as i64, &none()).unwrap();
-    assert_eq!(r.state, "regenerated");
+    assert_eq!(r.state.as_str(), "regenerated");
     assert_eq!(r.event_id, a.event_id, "the same event");
     let link = r.meet_url.clone().unwrap();
     assert!(link.starts_with("https://meet.google.com/") && Some(&link) != a.meet_url.as_ref(), "a new link: {link}");
@@ -447,7 +447,7 @@ fn a_regeneration_google_could_not_finish_is_finished_by_the_job() {
     let id = bed.book(Booking::default());
     let a = events::create(&bed.ctx, id as i64, &none()).unwrap();
     bed.emu.fault(json!({"method": "PATCH", "path": "/calendar/v3", "action": "status", "status": 503, "times": 0}));
-    assert_eq!(events::regenerate(&bed.ctx, id as i64, &none()).unwrap().state, "queued");
+    assert_eq!(events::regenerate(&bed.ctx, id as i64, &none()).unwrap().state.as_str(), "queued");
     assert_eq!(mapping_rows(&bed, id)[0].1, a.meet_url.clone().unwrap(), "the old link shows until the new one exists");
     bed.emu.delete("/__emu/faults");
     assert_eq!(run_due_jobs(&bed).done, 1);
@@ -463,7 +463,7 @@ fn regenerating_an_appointment_without_an_event_creates_one() {
     let bed = bed();
     let id = bed.book(Booking::default());
     let r = events::regenerate(&bed.ctx, id as i64, &none()).unwrap();
-    assert_eq!(r.state, "regenerated");
+    assert_eq!(r.state.as_str(), "regenerated");
     assert_eq!(bed.live_events(DOC).len(), 1);
     assert_eq!(events::regenerate(&bed.ctx, 999_999, &none()).unwrap_err().code, Code::InvalidArgument);
 }
@@ -495,7 +495,7 @@ fn a_taken_over_vendor_event_moved_in_google_moves_the_appointment() {
                "end": {"dateTime": at("12:30"), "timeZone": "Europe/Paris"}}),
     );
     let r = kc_meet::sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
-    assert_eq!(r.doctors[0].changes.iter().map(|c| c.kind).collect::<Vec<_>>(), vec!["moved"], "sync treats it as ours");
+    assert_eq!(r.doctors[0].changes.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>(), vec!["moved"], "sync treats it as ours");
     let start: String = bed.sql().exec_first("SELECT CAST(appointment_start_time AS CHAR) FROM wp_kc_appointments WHERE id = ?", (id,)).unwrap().unwrap();
     assert_eq!(start, "12:00:00");
 }
@@ -509,7 +509,7 @@ fn a_delete_whose_answer_was_lost_is_never_undone_by_a_rebooking_that_reuses_its
     let delay = BUDGET.as_secs_f64() + 1.5;
     bed.emu.fault(json!({"method": "DELETE", "path": "/calendar/v3", "action": "delay", "delay_s": delay, "times": 1}));
     bed.sql().exec_drop("UPDATE wp_kc_appointments SET status = 0 WHERE id = ?", (id,)).unwrap();
-    assert_eq!(events::update(&bed.ctx, id as i64, &none()).unwrap().state, "queued");
+    assert_eq!(events::update(&bed.ctx, id as i64, &none()).unwrap().state.as_str(), "queued");
     // Booked again while that delete is still on its way.
     bed.sql().exec_drop("UPDATE wp_kc_appointments SET status = 1 WHERE id = ?", (id,)).unwrap();
     let again = events::update(&bed.ctx, id as i64, &none()).unwrap();

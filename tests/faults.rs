@@ -231,7 +231,7 @@ fn prepare(bed: &Bed, op: Op, fault: Fault, slot: u32) -> Case {
     let mut moved_to = None;
     if op != Op::Create && op != Op::Refresh {
         let o = events::create(&bed.ctx, id as i64, &Value::Null).unwrap();
-        assert!(o.state == "created" || o.state == "pending", "setup of {op:?}/{fault:?}: {o:?}");
+        assert!(o.state.as_str() == "created" || o.state.as_str() == "pending", "setup of {op:?}/{fault:?}: {o:?}");
     }
     match op {
         Op::Update => reschedule(bed, id, slot + 500),
@@ -381,7 +381,7 @@ fn retry_after_is_honoured_before_the_next_attempt() {
     let id = book(&bed, 1);
     bed.emu.fault(json!({"method": "POST", "path": "/calendar/v3/calendars/", "action": "status", "status": 429, "times": 1, "headers": {"Retry-After": "1"}}));
     let o = events::create(&bed.ctx, id as i64, &Value::Null).unwrap();
-    assert_eq!(o.state, "created");
+    assert_eq!(o.state.as_str(), "created");
     let inserts: Vec<f64> = bed
         .emu
         .requests()
@@ -405,7 +405,7 @@ fn a_fault_in_the_middle_of_many_bookings_loses_and_doubles_nothing() {
     }
     bed.emu.fault(json!({"path": "/calendar/v3/", "action": "status", "status": 503, "times": 0}));
     for id in &ids[5..] {
-        assert_eq!(events::create(&bed.ctx, *id as i64, &Value::Null).unwrap().state, "queued");
+        assert_eq!(events::create(&bed.ctx, *id as i64, &Value::Null).unwrap().state.as_str(), "queued");
     }
     assert!(calendar_problems(&bed, 2, DOC, false, false).is_empty());
     bed.emu.delete("/__emu/faults");

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use common::{Bed, Booking};
 use kc_meet::runtime::Context;
-use kc_meet::{doctors, events};
+use kc_meet::{events, grant};
 use mysql::prelude::Queryable;
 use serde_json::{Value, json};
 
@@ -62,22 +62,22 @@ fn each_operation_stays_within_its_statement_budget_on_one_connection() {
     // A worker that has served a call already (schema checked, site id read, pool warm).
     let ctx = bed.other_process();
     let warm = bed.book(Booking::default());
-    assert_eq!(events::create(&ctx, warm as i64, &none()).unwrap().state, "created");
+    assert_eq!(events::create(&ctx, warm as i64, &none()).unwrap().state.as_str(), "created");
 
     let id = bed.book(Booking { start: "2031-05-08 10:00:00", end: "2031-05-08 10:30:00", ..Booking::default() });
     let (create, o) = counted(&ctx, "create", || events::create(&ctx, id as i64, &none()).unwrap());
-    assert_eq!(o.state, "created");
+    assert_eq!(o.state.as_str(), "created");
     let (unchanged, o) = counted(&ctx, "unchanged", || events::create(&ctx, id as i64, &none()).unwrap());
-    assert_eq!(o.state, "unchanged");
+    assert_eq!(o.state.as_str(), "unchanged");
     bed.sql()
         .exec_drop("UPDATE wp_kc_appointments SET appointment_start_time = '11:00:00', appointment_end_time = '11:30:00' WHERE id = ?", (id,))
         .unwrap();
     let (reschedule, o) = counted(&ctx, "reschedule", || events::update(&ctx, id as i64, &none()).unwrap());
-    assert_eq!(o.state, "updated");
-    let (status, s) = counted(&ctx, "status", || doctors::status(&ctx, 2).unwrap());
-    assert_eq!(s.status, "connected");
+    assert_eq!(o.state.as_str(), "updated");
+    let (status, s) = counted(&ctx, "status", || grant::status(&ctx, 2).unwrap());
+    assert_eq!(s.status.as_str(), "connected");
     let (cancel, o) = counted(&ctx, "cancel", || events::delete(&ctx, id as i64).unwrap());
-    assert_eq!(o.state, "deleted");
+    assert_eq!(o.state.as_str(), "deleted");
     eprintln!("statements, writes, commits: create {create:?}, reschedule {reschedule:?}, cancel {cancel:?}, unchanged {unchanged:?}, status {status:?}");
 
     // Create: lock, the appointment's load (our row, job, mapping, template, doctor and token),

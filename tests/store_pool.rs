@@ -5,7 +5,7 @@
 mod common;
 
 use common::Bed;
-use kc_meet::doctors;
+use kc_meet::grant;
 use kc_meet::error::Code;
 use kc_meet::runtime::Context;
 use mysql::prelude::Queryable;
@@ -67,11 +67,11 @@ fn a_schema_error_makes_the_next_call_check_the_schema_again() {
     bed.sql().query_drop("DROP TABLE wp_kc_meet_meta").unwrap();
     bed.sql().query_drop("DROP TABLE wp_kc_meet_doctors").unwrap();
     // The cached check lets the call through; its first statement meets the missing table ...
-    assert_eq!(doctors::status(&bed.ctx, 2).unwrap_err().code, Code::SchemaMissing);
+    assert_eq!(grant::status(&bed.ctx, 2).unwrap_err().code, Code::SchemaMissing);
     // ... after which the store asks again instead of trusting what it knew.
     assert_eq!(bed.ctx.store.require_schema().unwrap_err().code, Code::SchemaMissing);
     bed.ctx.store.migrate().unwrap();
-    assert_eq!(doctors::status(&bed.ctx, 2).unwrap().status, "not_connected");
+    assert_eq!(grant::status(&bed.ctx, 2).unwrap().status.as_str(), "not_connected");
 }
 
 #[test]
@@ -79,12 +79,12 @@ fn a_connection_the_server_closed_is_replaced_and_the_call_succeeds() {
     let bed = Bed::new();
     bed.connect(2, "doc@gmail.example");
     let ctx = bed.other_process();
-    assert_eq!(doctors::status(&ctx, 2).unwrap().status, "connected");
+    assert_eq!(grant::status(&ctx, 2).unwrap().status.as_str(), "connected");
     let (_, before) = questions(&ctx);
     // What a MariaDB restart does to the worker's idle connection.
     bed.sql().query_drop(format!("KILL {before}")).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(100));
-    assert_eq!(doctors::status(&ctx, 2).unwrap().status, "connected");
+    assert_eq!(grant::status(&ctx, 2).unwrap().status.as_str(), "connected");
     let (_, after) = questions(&ctx);
     assert_ne!(before, after, "a new connection replaced the dead one");
     // Writes go through as well.

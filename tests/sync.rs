@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use common::{Bed, Booking};
 use kc_meet::runtime::Context;
-use kc_meet::store_sync::SyncPosition;
-use kc_meet::{doctors, events, sync};
+use kc_meet::store::sync::SyncPosition;
+use kc_meet::{channels, connection, events, grant, sync};
 use mysql::prelude::Queryable;
 use serde_json::{Value, json};
 
@@ -63,7 +63,7 @@ impl Receiver {
                     continue;
                 }
                 let mut result = match c2.get() {
-                    Some(ctx) => serde_json::to_value(sync::handle_notification(ctx, &headers).unwrap()).unwrap(),
+                    Some(ctx) => serde_json::to_value(channels::handle_notification(ctx, &headers).unwrap()).unwrap(),
                     None => json!({"status": 503}),
                 };
                 result["headers"] = headers;
@@ -151,7 +151,7 @@ fn audit_outcomes(bed: &Bed, id: u64) -> Vec<String> {
 #[test]
 fn connecting_opens_a_channel_and_google_confirms_it_with_sync() {
     let (bed, rx) = bed_with(|_| {});
-    let channels = sync::channels(&bed.ctx, Some(2)).unwrap();
+    let channels = channels::channels(&bed.ctx, Some(2)).unwrap();
     assert_eq!(channels.len(), 1);
     rx.wait_for("the sync message", |s| s.iter().any(|r| r["action"] == "acknowledged"));
     let _ = bed;
@@ -185,16 +185,16 @@ fn a_deletion_in_google_is_flagged_by_default_and_the_appointment_kept() {
     let (id, eid) = booked(&bed);
     bed.emu.post("/__emu/ui/delete", json!({"email": DOC, "event_id": eid}));
     let r = sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
-    let kinds: Vec<_> = r.doctors[0].changes.iter().map(|c| c.kind).collect();
+    let kinds: Vec<_> = r.doctors[0].changes.iter().map(|c| c.kind.as_str()).collect();
     let st = events::state(&bed.ctx, id as i64).unwrap();
     assert_eq!(kinds, ["deleted_flagged"]);
-    assert_eq!(st.event.unwrap().state, "deleted");
+    assert_eq!(st.event.unwrap().state.as_str(), "deleted");
     assert_eq!(appointment_start(&bed, id).2, 1, "the appointment is kept");
     let flag: Option<String> = bed.sql().exec_first("SELECT flag FROM wp_kc_meet_events WHERE appointment_id = ?", (id,)).unwrap();
     assert_eq!(flag.as_deref(), Some("deleted_in_google"));
     assert_eq!(audit_outcomes(&bed, id), vec!["deleted_flagged"]);
     // Reconcile does not undo the doctor's deletion behind the admin's back.
-    let rec = kc_meet::jobs::reconcile(&bed.ctx, &json!({})).unwrap();
+    let rec = kc_meet::reconcile::reconcile(&bed.ctx, &json!({})).unwrap();
     assert!(rec.missing.is_empty());
 }
 
@@ -316,14 +316,14 @@ fn a_sync_stopped_by_its_budget_resumes_where_it_stopped() {
 }
 
 fn post_headers(bed: &Bed, headers: Value) -> Value {
-    serde_json::to_value(sync::handle_notification(&bed.ctx, &headers).unwrap()).unwrap()
+    serde_json::to_value(channels::handle_notification(&bed.ctx, &headers).unwrap()).unwrap()
 }
 
 #[test]
 fn forged_notifications_do_nothing_and_cost_no_google_call() {
     let (bed, rx) = bed_with(|_| {});
     rx.wait_for("the sync message", |s| !s.is_empty());
-    let ch = sync::channels(&bed.ctx, Some(2)).unwrap().remove(0);
+    let ch = channels::channels(&bed.ctx, Some(2)).unwrap().remove(0);
     bed.emu.delete("/__emu/requests");
     let base = json!({"X-Goog-Channel-ID": ch.channel_id, "X-Goog-Resource-ID": ch.resource_id, "X-Goog-Resource-State": "exists", "X-Goog-Message-Number": "50", "X-Goog-Channel-Token": "wrong"});
     assert_eq!(post_headers(&bed, json!({"X-Goog-Resource-State": "exists"}))["status"], 400);
@@ -342,18 +342,18 @@ fn forged_notifications_do_nothing_and_cost_no_google_call() {
 #[test]
 fn channels_are_renewed_before_they_expire() {
     let (bed, _rx) = bed_with(|_| {});
-    let old = sync::channels(&bed.ctx, Some(2)).unwrap().remove(0);
+    let old = channels::channels(&bed.ctx, Some(2)).unwrap().remove(0);
     let soon = chrono::Utc::now().timestamp_millis() + 3600 * 1000;
     bed.sql().exec_drop("UPDATE wp_kc_meet_channels SET expires_at = ? WHERE channel_id = ?", (soon, &old.channel_id)).unwrap();
-    let r = sync::renew_channels(&bed.ctx).unwrap();
+    let r = channels::renew_channels(&bed.ctx).unwrap();
     assert_eq!((r.renewed, r.stopped), (1, 1));
-    let now = sync::channels(&bed.ctx, Some(2)).unwrap();
+    let now = channels::channels(&bed.ctx, Some(2)).unwrap();
     assert_eq!(now.len(), 1);
     assert_ne!(now[0].channel_id, old.channel_id);
     let stops = bed.emu.requests().iter().filter(|r| r["path"] == "/calendar/v3/channels/stop").count();
     assert_eq!(stops, 1);
     // A fresh channel is left alone.
-    assert_eq!(sync::renew_channels(&bed.ctx).unwrap().renewed, 0);
+    assert_eq!(channels::renew_channels(&bed.ctx).unwrap().renewed, 0);
 }
 
 #[test]
@@ -362,12 +362,12 @@ fn disconnect_stops_the_channel_and_later_notifications_are_rejected() {
     // Google's own first message: the genuine channel token, as an attacker who captured it has.
     let genuine = rx.wait_for("the sync message", |s| !s.is_empty())[0]["headers"].clone();
     let token = genuine["X-Goog-Channel-Token"].as_str().expect("Google sends the channel token").to_string();
-    let ch = sync::channels(&bed.ctx, Some(2)).unwrap().remove(0);
+    let ch = channels::channels(&bed.ctx, Some(2)).unwrap().remove(0);
     let token_ok = json!({"X-Goog-Channel-ID": ch.channel_id, "X-Goog-Channel-Token": token, "X-Goog-Resource-ID": ch.resource_id,
                           "X-Goog-Resource-State": "exists", "X-Goog-Message-Number": "99"});
     // While connected, that message is accepted...
     assert_eq!(post_headers(&bed, token_ok.clone())["status"], 200);
-    kc_meet::doctors::disconnect(&bed.ctx, 2).unwrap();
+    kc_meet::connection::disconnect(&bed.ctx, 2).unwrap();
     assert!(bed.emu.requests().iter().any(|r| r["path"] == "/calendar/v3/channels/stop"));
     // ...after the disconnect the same genuine message (newer number) is refused.
     let mut later = token_ok;
@@ -436,7 +436,7 @@ fn a_kivicare_change_queued_at_the_same_time_wins_over_google() {
     // KiviCare moves the appointment while Google is down: the write is queued...
     bed.emu.fault(json!({"method": "PATCH", "path": "/calendar/v3", "action": "status", "status": 503, "times": 0}));
     bed.sql().exec_drop("UPDATE wp_kc_appointments SET appointment_start_time = '12:00:00', appointment_end_time = '12:30:00' WHERE id = ?", (id,)).unwrap();
-    assert_eq!(events::update(&bed.ctx, id as i64, &Value::Null).unwrap().state, "queued");
+    assert_eq!(events::update(&bed.ctx, id as i64, &Value::Null).unwrap().state.as_str(), "queued");
     // ...and meanwhile the doctor moves the event in Google Calendar.
     bed.emu.post("/__emu/ui/move", json!({"email": DOC, "event_id": eid,
         "start": {"dateTime": format!("{}T06:00:00Z", day(20))}, "end": {"dateTime": format!("{}T06:30:00Z", day(20))}}));
@@ -465,7 +465,7 @@ fn disconnect_with_a_token_google_dropped_stops_the_channel_without_waiting_for_
     // Stopping the channel gets a 401 and refreshes: disconnect already holds the doctor's lock.
     bed.emu.post("/__emu/expire_access_tokens", json!({"email": DOC}));
     let t = Instant::now();
-    let d = doctors::disconnect(&bed.ctx, 2).unwrap();
+    let d = connection::disconnect(&bed.ctx, 2).unwrap();
     assert!(t.elapsed() < Duration::from_secs(5), "disconnect took {:?}", t.elapsed());
     assert!(d.revoked);
     assert!(emu_channels(&bed).iter().all(|c| c["stopped"] == true), "the channel is stopped at Google: {:?}", emu_channels(&bed));
@@ -512,7 +512,7 @@ fn a_full_listing_begun_on_an_earlier_day_resumes_with_its_own_window() {
     // Yesterday a full listing read its first page and stopped (budget).
     let yesterday = |d: i64| (chrono::Utc::now() + chrono::Duration::days(d - 1)).format("%Y-%m-%dT00:00:00Z").to_string();
     let window = (yesterday(-30), yesterday(365));
-    let token = doctors::access_token(&bed.ctx, 2).unwrap();
+    let token = grant::access_token(&bed.ctx, 2).unwrap();
     let first: Value = reqwest::blocking::Client::new()
         .get(format!("{}/calendar/v3/calendars/primary/events", bed.emu.base))
         .query(&[("maxResults", "2500"), ("timeMin", &window.0), ("timeMax", &window.1), ("showDeleted", "true")])
@@ -640,21 +640,21 @@ fn a_dropped_push_message_is_caught_by_the_periodic_sync() {
 fn not_exists_closes_the_channel_and_renewal_opens_a_new_one() {
     let (bed, rx) = bed_with(|_| {});
     rx.wait_for("the sync message", |s| !s.is_empty());
-    let ch = sync::channels(&bed.ctx, Some(2)).unwrap().remove(0);
+    let ch = channels::channels(&bed.ctx, Some(2)).unwrap().remove(0);
     bed.emu.post("/__emu/push_message", json!({"channel_id": ch.channel_id, "state": "not_exists"}));
     let seen = rx.wait_for("not_exists", |s| s.iter().any(|r| r["headers"]["X-Goog-Resource-State"] == "not_exists"));
     assert_eq!(seen.last().unwrap()["action"], "closed");
-    assert!(sync::channels(&bed.ctx, Some(2)).unwrap().is_empty(), "the channel is closed here too");
-    let r = sync::renew_channels(&bed.ctx).unwrap();
+    assert!(channels::channels(&bed.ctx, Some(2)).unwrap().is_empty(), "the channel is closed here too");
+    let r = channels::renew_channels(&bed.ctx).unwrap();
     assert_eq!(r.created, 1);
-    assert_eq!(sync::channels(&bed.ctx, Some(2)).unwrap().len(), 1);
+    assert_eq!(channels::channels(&bed.ctx, Some(2)).unwrap().len(), 1);
 }
 
 #[test]
 fn an_expired_channel_rejects_messages_and_is_replaced_on_renewal() {
     let (bed, rx) = bed_with(|_| {});
     let genuine = rx.wait_for("the sync message", |s| !s.is_empty())[0]["headers"].clone();
-    let old = sync::channels(&bed.ctx, Some(2)).unwrap().remove(0);
+    let old = channels::channels(&bed.ctx, Some(2)).unwrap().remove(0);
     let past = chrono::Utc::now().timestamp_millis() - 1000;
     bed.sql().exec_drop("UPDATE wp_kc_meet_channels SET expires_at = ? WHERE channel_id = ?", (past, &old.channel_id)).unwrap();
     let mut late = genuine;
@@ -662,9 +662,9 @@ fn an_expired_channel_rejects_messages_and_is_replaced_on_renewal() {
     late["X-Goog-Message-Number"] = json!("7");
     let r = post_headers(&bed, late);
     assert_eq!((r["status"].as_u64(), r["reason"].as_str()), (Some(404), Some("channel_closed")));
-    let rep = sync::renew_channels(&bed.ctx).unwrap();
+    let rep = channels::renew_channels(&bed.ctx).unwrap();
     assert_eq!((rep.renewed, rep.failures.len()), (1, 0));
-    let now = sync::channels(&bed.ctx, Some(2)).unwrap();
+    let now = channels::channels(&bed.ctx, Some(2)).unwrap();
     assert_eq!(now.len(), 1);
     assert_ne!(now[0].channel_id, old.channel_id);
 }
@@ -695,18 +695,18 @@ fn a_failing_list_keeps_the_position_and_the_next_sync_catches_up() {
 #[test]
 fn a_failing_watch_or_stop_is_reported_and_renewal_recovers() {
     let (bed, _rx) = bed_with(|_| {});
-    let old = sync::channels(&bed.ctx, Some(2)).unwrap().remove(0);
+    let old = channels::channels(&bed.ctx, Some(2)).unwrap().remove(0);
     let soon = chrono::Utc::now().timestamp_millis() + 3600 * 1000;
     bed.sql().exec_drop("UPDATE wp_kc_meet_channels SET expires_at = ? WHERE channel_id = ?", (soon, &old.channel_id)).unwrap();
     bed.emu.fault(json!({"method": "POST", "path": "/calendar/v3/calendars", "status": 503}));
-    let r = sync::renew_channels(&bed.ctx).unwrap();
+    let r = channels::renew_channels(&bed.ctx).unwrap();
     assert_eq!((r.renewed, r.failures.len()), (0, 1));
-    assert_eq!(sync::channels(&bed.ctx, Some(2)).unwrap()[0].channel_id, old.channel_id, "the old channel still serves");
+    assert_eq!(channels::channels(&bed.ctx, Some(2)).unwrap()[0].channel_id, old.channel_id, "the old channel still serves");
     // Watch works again, stop fails: the new channel is in place, the old one is closed here.
     bed.emu.fault(json!({"path": "/calendar/v3/channels/stop", "status": 500}));
-    let r = sync::renew_channels(&bed.ctx).unwrap();
+    let r = channels::renew_channels(&bed.ctx).unwrap();
     assert_eq!(r.renewed, 1);
-    let now = sync::channels(&bed.ctx, Some(2)).unwrap();
+    let now = channels::channels(&bed.ctx, Some(2)).unwrap();
     assert_eq!(now.len(), 1);
     assert_ne!(now[0].channel_id, old.channel_id);
 }
@@ -743,7 +743,7 @@ fn an_insert_that_lands_after_its_ids_delete_answered_404_is_removed_by_the_sync
     let (id, eid) = booked(&bed);
     // Cancelled: the event is deleted and the row keeps its id in state `deleted`.
     bed.sql().exec_drop("UPDATE wp_kc_appointments SET status = 0 WHERE id = ?", (id,)).unwrap();
-    assert_eq!(events::update(&bed.ctx, id as i64, &Value::Null).unwrap().state, "deleted");
+    assert_eq!(events::update(&bed.ctx, id as i64, &Value::Null).unwrap().state.as_str(), "deleted");
     sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
     // An earlier insert of that same id that Google carried out only now (its delete had
     // answered 404): the same id, alive again, with our private properties.

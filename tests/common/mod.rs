@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
-use kc_meet::config::Config;
+use kc_meet::base::config::Config;
 use kc_meet::runtime::Context;
 use mysql::prelude::Queryable;
 use serde_json::{Value, json};
@@ -163,7 +163,7 @@ impl Bed {
 
     /// `tweak` edits the configuration array before it is applied.
     pub fn with(tweak: impl FnOnce(&mut Value), tls: Option<(&str, &str)>) -> Bed {
-        let db = format!("kcm_t_{}", kc_meet::random_token(6).to_lowercase().replace(['-', '_'], "x"));
+        let db = format!("kcm_t_{}", kc_meet::base::crypto::random_token(6).to_lowercase().replace(['-', '_'], "x"));
         let admin = admin_pool(None);
         admin.get_conn().unwrap().query_drop(format!("CREATE DATABASE `{db}`")).unwrap();
         let mut c = admin_pool(Some(&db)).get_conn().unwrap();
@@ -230,10 +230,10 @@ impl Bed {
     }
 
     /// Runs the whole redirect flow for `doctor` and returns what `connect` returned.
-    pub fn connect(&self, doctor: i64, email: &str) -> kc_meet::doctors::Connected {
-        let url = kc_meet::doctors::auth_url(&self.ctx, doctor, doctor).unwrap();
+    pub fn connect(&self, doctor: i64, email: &str) -> kc_meet::connection::Connected {
+        let url = kc_meet::connection::auth_url(&self.ctx, doctor, doctor).unwrap();
         let back = self.emu.consent(&url, email, "allow", None);
-        kc_meet::doctors::connect(&self.ctx, doctor, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), Some(doctor)).unwrap()
+        kc_meet::connection::connect(&self.ctx, doctor, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), Some(doctor)).unwrap()
     }
 }
 
@@ -344,7 +344,7 @@ pub fn connect_many(bed: &Bed, first: u64, n: u64) {
                         .as_str()
                         .unwrap()
                         .to_string();
-                    kc_meet::doctors::connect_postmessage(&bed.ctx, *id as i64, &code).unwrap();
+                    kc_meet::connection::connect_postmessage(&bed.ctx, *id as i64, &code).unwrap();
                 }
             });
         }

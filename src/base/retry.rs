@@ -1,4 +1,5 @@
-//! Retrying Google within a time budget, and the budget of a whole call.
+//! Which failures are retried and how: Google's rule within a time budget, and the budget of a
+//! whole call.
 //!
 //! Google's rule (<https://developers.google.com/calendar/api/guides/errors>): retry 429, 5xx,
 //! the rate-limit 403s and transport failures with exponential backoff and jitter, honouring
@@ -6,7 +7,8 @@
 //! waiting for the booking page): when it runs out, the caller turns the write into a job.
 //!
 //! A call's budget bounds more than the retries: every HTTP request is cut to the time left
-//! ([`crate::http::send`]) and every lock wait is capped by it ([`crate::store::Store::try_lock`]),
+//! (Google's HTTP client reads [`time_left`]) and every lock wait is capped by it ([`capped`], read
+//! by the store's lock),
 //! so a booking never holds a PHP worker much longer than its budget, whatever Google or another
 //! process does. The deadline is per thread (a call runs on the thread PHP called it on) and
 //! scoped: [`deadline_scope`] sets it until its guard drops, and nested scopes only shorten it.
@@ -16,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 thread_local! {
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
@@ -52,6 +54,33 @@ pub fn capped(wait: Duration) -> Duration {
     time_left().map_or(wait, |left| left.min(wait))
 }
 
+/// Whether the same request may succeed later. Google's rule: retry 429, 5xx, the rate-limit
+/// 403s and transport failures, never 400/401/404; ours: an unreachable database and a lock
+/// held too long.
+pub fn is_transient(e: &Error) -> bool {
+    match e.code {
+        Code::GoogleUnreachable | Code::DbUnreachable | Code::LockTimeout => true,
+        Code::GoogleError => match e.http_status {
+            Some(429) | Some(500..=599) => true,
+            Some(403) => matches!(e.reason.as_deref(), Some("rateLimitExceeded") | Some("userRateLimitExceeded")),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// A job's transient failures are retried for about a day, then wait for an admin.
+pub const MAX_JOB_ATTEMPTS: u32 = 15;
+
+/// The wait before a job's next attempt, after `attempts` failed ones: 30 s doubling, at most
+/// an hour.
+pub fn job_backoff_s(attempts: u32) -> i64 {
+    (30i64 << attempts.min(7)).min(3600)
+}
+
+/// How often sync re-reads a change that failed to apply before it gives up (and audits it).
+pub const MAX_REREAD_ATTEMPTS: u32 = 20;
+
 /// Runs `call` until it succeeds, fails permanently, or the next wait would pass `budget`.
 /// `on_attempt` sees every failed attempt (for the audit trail).
 pub fn with_backoff<T>(
@@ -67,7 +96,7 @@ pub fn with_backoff<T>(
             Ok(v) => return Ok(v),
             Err(e) => {
                 on_attempt(attempt, &e);
-                if !e.is_transient() {
+                if !is_transient(&e) {
                     return Err(e);
                 }
                 let wait = backoff(attempt, e.retry_after_s);
@@ -93,6 +122,29 @@ pub fn backoff(attempt: u32, retry_after_s: Option<u32>) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_google_rules_and_our_own_make_an_error_transient() {
+        assert!(is_transient(&Error::google(503, None, "x")));
+        assert!(is_transient(&Error::google(429, Some("rateLimitExceeded".into()), "x")));
+        assert!(is_transient(&Error::google(403, Some("userRateLimitExceeded".into()), "x")));
+        assert!(!is_transient(&Error::google(403, Some("forbidden".into()), "x")));
+        assert!(!is_transient(&Error::google(400, None, "x")));
+        assert!(!is_transient(&Error::google(404, None, "x")));
+        assert!(is_transient(&Error::new(Code::GoogleUnreachable, "x")));
+        assert!(is_transient(&Error::new(Code::LockTimeout, "x")));
+        assert!(is_transient(&Error::new(Code::DbUnreachable, "x")));
+        assert!(!is_transient(&Error::new(Code::DbQuery, "x")));
+    }
+
+    #[test]
+    fn a_job_backs_off_from_half_a_minute_to_an_hour() {
+        assert_eq!(job_backoff_s(0), 30);
+        assert_eq!(job_backoff_s(1), 60);
+        assert_eq!(job_backoff_s(6), 1920);
+        assert_eq!(job_backoff_s(7), 3600);
+        assert_eq!(job_backoff_s(40), 3600);
+    }
     use crate::error::Code;
 
     #[test]

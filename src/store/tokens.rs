@@ -1,16 +1,16 @@
 //! A doctor's stored Google tokens: the record, its sealed form, and the vendor's legacy forms.
 //!
 //! Owns the meaning of the `google_meet_access_token` user meta value. What we write is always
-//! sealed ([`crate::crypto`]); what we read may also be the vendor add-on's plaintext, either as
+//! sealed ([`crate::base::crypto`]); what we read may also be the vendor add-on's plaintext, either as
 //! JSON or PHP-serialized by `update_user_meta`, in two shapes: 1.x (Google's PHP client:
 //! `expires_in` seconds plus `created`) and 4.x (`expires_in` holding an absolute Unix time).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::crypto::Keyring;
+use crate::base::crypto::Keyring;
 use crate::error::{Code, Error, Result};
-use crate::redact::Secret;
+use crate::base::redact::Secret;
 
 /// The decrypted token record.
 #[derive(Clone, Serialize, Deserialize)]

@@ -1,7 +1,8 @@
 //! The site configuration handed over by `kc_meet_configure()`: parsing and validation.
 //!
 //! Owns the meaning of every configuration key. It does no I/O besides checking that a
-//! configured CA file exists: connections are made lazily elsewhere ([`crate::runtime`]).
+//! configured CA file exists and, for a `localhost` database, which MySQL socket exists:
+//! connections are made lazily in the worker, by the runtime.
 //! Unknown keys and malformed values are errors ([`Code::ConfigInvalid`]); a client or key that
 //! is merely missing is not, because a site is configured before the admin has entered them:
 //! [`Config::problems`] reports those, and the operations that need them refuse to run.
@@ -13,7 +14,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::error::{Code, Error, Result};
-use crate::redact::Secret;
+use crate::base::redact::Secret;
 
 /// Google's production endpoints.
 pub const GOOGLE_AUTH_URL: &str = "https://accounts.google.com/o/oauth2/v2/auth";
@@ -98,16 +99,56 @@ pub struct Config {
     pub endpoints: Endpoints,
     pub ca_file: Option<PathBuf>,
     pub allow_insecure_loopback: bool,
-    /// Google's `sendUpdates` for our event writes: `all`, `externalOnly` or `none`.
-    pub send_updates: String,
+    /// Google's `sendUpdates` for our event writes (`send_updates`).
+    pub send_updates: SendUpdates,
     /// How long one call may retry Google before the write becomes a background job.
     pub request_budget: std::time::Duration,
     /// The public HTTPS URL of the plugin's push route; empty: no channels, sync by polling.
     pub notify_url: String,
-    /// A move made in Google: `apply` it to the appointment, or `revert` it at Google.
-    pub on_google_move: String,
-    /// A deletion made in Google: `flag` for review, `cancel` the appointment, or `recreate`.
-    pub on_google_delete: String,
+    /// A move made in Google (`on_google_move`); what it does is sync's.
+    pub on_google_move: MovePolicy,
+    /// A deletion made in Google (`on_google_delete`); what it does is sync's.
+    pub on_google_delete: DeletePolicy,
+}
+
+/// Who Google e-mails about our event writes (config `send_updates`, Google's `sendUpdates`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendUpdates {
+    All,
+    ExternalOnly,
+    None,
+}
+
+impl SendUpdates {
+    /// Google's value of the `sendUpdates` parameter.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SendUpdates::All => "all",
+            SendUpdates::ExternalOnly => "externalOnly",
+            SendUpdates::None => "none",
+        }
+    }
+}
+
+/// What a move made in Google does (config `on_google_move`: `apply` or `revert`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MovePolicy {
+    /// The appointment follows the event.
+    Apply,
+    /// The event is put back at the appointment's time.
+    Revert,
+}
+
+/// What a deletion made in Google does (config `on_google_delete`: `flag`, `cancel` or
+/// `recreate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeletePolicy {
+    /// The appointment is kept and flagged for an admin.
+    Flag,
+    /// The appointment is cancelled.
+    Cancel,
+    /// A new event is made for the appointment.
+    Recreate,
 }
 
 /// A configuration problem an admin should fix (reported by health, not thrown).
@@ -196,8 +237,9 @@ impl Config {
             ca_file,
             allow_insecure_loopback,
             send_updates: match opt_str(map, "send_updates")?.as_deref() {
-                None | Some("") | Some("all") => "all".into(),
-                Some(v @ ("externalOnly" | "none")) => v.into(),
+                None | Some("") | Some("all") => SendUpdates::All,
+                Some("externalOnly") => SendUpdates::ExternalOnly,
+                Some("none") => SendUpdates::None,
                 Some(_) => return Err(Error::config("send_updates must be all, externalOnly or none")),
             },
             request_budget: match map.get("request_budget_s") {
@@ -215,13 +257,14 @@ impl Config {
                 _ => String::new(),
             },
             on_google_move: match opt_str(map, "on_google_move")?.as_deref() {
-                None | Some("") | Some("apply") => "apply".into(),
-                Some("revert") => "revert".into(),
+                None | Some("") | Some("apply") => MovePolicy::Apply,
+                Some("revert") => MovePolicy::Revert,
                 Some(_) => return Err(Error::config("on_google_move must be apply or revert")),
             },
             on_google_delete: match opt_str(map, "on_google_delete")?.as_deref() {
-                None | Some("") | Some("flag") => "flag".into(),
-                Some(v @ ("cancel" | "recreate")) => v.into(),
+                None | Some("") | Some("flag") => DeletePolicy::Flag,
+                Some("cancel") => DeletePolicy::Cancel,
+                Some("recreate") => DeletePolicy::Recreate,
                 Some(_) => return Err(Error::config("on_google_delete must be flag, cancel or recreate")),
             },
         })

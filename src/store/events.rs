@@ -3,7 +3,7 @@
 //!
 //! Owns their SQL. One mapping row per appointment is ours to guarantee (no version of the
 //! table has a unique key): every write replaces the appointment's rows in one transaction,
-//! under the appointment's lock taken by [`crate::events`]. The mapping table comes in two
+//! under the appointment's lock, which the caller holds. The mapping table comes in two
 //! shapes (1.x without `created_at`); writes use only the columns the site's table has. Also
 //! owns the site's stored id (`site_key` in our meta table) and the schema-4 columns.
 //!
@@ -16,47 +16,9 @@ use mysql::{PooledConn, TxOpts, params};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::base::str_enum::str_enum;
 use crate::store::Store;
 
-/// A closed set of states stored as text: typed in Rust (a typo does not compile), the same
-/// strings in MySQL and in what PHP receives, and comparable with those strings.
-macro_rules! str_enum {
-    ($(#[$m:meta])* pub enum $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal,)+ }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum $name { $($(#[$vm])* $v,)+ }
-
-        impl $name {
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$v => $s,)+ }
-            }
-
-            /// The variant stored as `s`, if any.
-            pub fn parse(s: &str) -> Option<$name> {
-                match s { $($s => Some($name::$v),)+ _ => None }
-            }
-        }
-
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-
-        impl PartialEq<&str> for $name {
-            fn eq(&self, other: &&str) -> bool {
-                self.as_str() == *other
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-pub(crate) use str_enum;
 
 str_enum! {
     /// Where our record of an appointment's event stands.
@@ -407,7 +369,7 @@ impl Store {
                 "INSERT INTO `{}` (created_at, doctor_id, appointment_id, action, outcome, detail) VALUES (UTC_TIMESTAMP(3), ?, ?, ?, ?, ?)",
                 self.t.audit
             ),
-            (note.doctor_id, appointment_id, note.action, note.outcome, crate::redact::text(&note.detail)),
+            (note.doctor_id, appointment_id, note.action, note.outcome, crate::base::redact::text(&note.detail)),
         )?;
         Ok(())
     }
@@ -624,7 +586,7 @@ impl Store {
                    last_error = COALESCE(:err, last_error), version = version + 1, updated_at = UTC_TIMESTAMP()",
                 self.t.jobs
             ),
-            params! { "a" => appointment_id, "d" => doctor_id, "act" => action.as_str(), "delay" => delay_s, "err" => error.map(crate::redact::text) },
+            params! { "a" => appointment_id, "d" => doctor_id, "act" => action.as_str(), "delay" => delay_s, "err" => error.map(crate::base::redact::text) },
         )?;
         Ok(())
     }
@@ -640,7 +602,7 @@ impl Store {
                  WHERE appointment_id = :a AND version = :v",
                 self.t.jobs
             ),
-            params! { "a" => appointment_id, "v" => version, "p" => permanent, "delay" => delay_s, "err" => crate::redact::text(error) },
+            params! { "a" => appointment_id, "v" => version, "p" => permanent, "delay" => delay_s, "err" => crate::base::redact::text(error) },
         )?;
         Ok(())
     }
@@ -656,7 +618,7 @@ impl Store {
                    next_run_at = UTC_TIMESTAMP(), last_error = :err, version = version + 1, updated_at = UTC_TIMESTAMP()",
                 self.t.jobs
             ),
-            params! { "a" => appointment_id, "d" => doctor_id, "act" => action.as_str(), "err" => crate::redact::text(error) },
+            params! { "a" => appointment_id, "d" => doctor_id, "act" => action.as_str(), "err" => crate::base::redact::text(error) },
         )?;
         Ok(())
     }

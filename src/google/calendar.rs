@@ -8,9 +8,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
+use crate::base::config::SendUpdates;
 use crate::error::{Error, Result};
-use crate::http;
-use crate::redact::Secret;
+use crate::google::http;
+use crate::base::redact::Secret;
 
 /// A calendar resource (`calendars.get`).
 #[derive(Debug, Clone, Deserialize)]
@@ -127,9 +128,9 @@ impl<'a> Calendar<'a> {
 
     /// `events.insert` with `conferenceDataVersion=1`, so a `createRequest` makes a Meet link
     /// (<https://developers.google.com/calendar/api/v3/reference/events/insert>).
-    pub fn insert_event(&self, calendar_id: &str, body: &Value, send_updates: &str) -> Result<EventInfo> {
+    pub fn insert_event(&self, calendar_id: &str, body: &Value, send_updates: SendUpdates) -> Result<EventInfo> {
         let mut url = self.events_url(calendar_id, None);
-        url.query_pairs_mut().append_pair("conferenceDataVersion", "1").append_pair("sendUpdates", send_updates);
+        url.query_pairs_mut().append_pair("conferenceDataVersion", "1").append_pair("sendUpdates", send_updates.as_str());
         let req = self.http.post(url).bearer_auth(self.token.expose()).json(body);
         Ok(EventInfo::from_value(&http::json("events.insert", http::send("events.insert", req)?)?))
     }
@@ -148,18 +149,18 @@ impl<'a> Calendar<'a> {
     }
 
     /// `events.patch`: only the fields in `body` change; the conference (Meet link) stays.
-    pub fn patch_event(&self, calendar_id: &str, event_id: &str, body: &Value, send_updates: &str) -> Result<EventInfo> {
+    pub fn patch_event(&self, calendar_id: &str, event_id: &str, body: &Value, send_updates: SendUpdates) -> Result<EventInfo> {
         let mut url = self.events_url(calendar_id, Some(event_id));
-        url.query_pairs_mut().append_pair("conferenceDataVersion", "1").append_pair("sendUpdates", send_updates);
+        url.query_pairs_mut().append_pair("conferenceDataVersion", "1").append_pair("sendUpdates", send_updates.as_str());
         let req = self.http.patch(url).bearer_auth(self.token.expose()).json(body);
         Ok(EventInfo::from_value(&http::json("events.patch", http::send("events.patch", req)?)?))
     }
 
     /// `events.delete`. Google answers 410 for an event already deleted and 404 for one it
     /// never had: both mean the event is gone, which is what the caller wants.
-    pub fn delete_event(&self, calendar_id: &str, event_id: &str, send_updates: &str) -> Result<()> {
+    pub fn delete_event(&self, calendar_id: &str, event_id: &str, send_updates: SendUpdates) -> Result<()> {
         let mut url = self.events_url(calendar_id, Some(event_id));
-        url.query_pairs_mut().append_pair("sendUpdates", send_updates);
+        url.query_pairs_mut().append_pair("sendUpdates", send_updates.as_str());
         let req = self.http.delete(url).bearer_auth(self.token.expose());
         match http::json("events.delete", http::send("events.delete", req)?) {
             Ok(_) => Ok(()),

@@ -2,8 +2,8 @@
 //! revocation.
 //!
 //! Owns the protocol only (built on the `oauth2` crate, sent through our HTTPS client); it does
-//! not store anything and does not decide what a failure means for the doctor (that is
-//! [`crate::doctors`]). Google rules honoured here
+//! not store anything and does not decide what a failure means for the doctor (the grant and
+//! the connection use case decide). Google rules honoured here
 //! (<https://developers.google.com/identity/protocols/oauth2/web-server>):
 //! `access_type=offline` so a refresh token is issued, `prompt=consent` so it is issued again on
 //! reconnect, PKCE S256, only the Calendar scope, and the scopes actually granted are read from
@@ -19,10 +19,10 @@ use oauth2::{
 };
 use reqwest::blocking::Client;
 
-use crate::config::Config;
+use crate::base::config::Config;
 use crate::error::{Code, Error, Result};
-use crate::http;
-use crate::redact::Secret;
+use crate::google::http;
+use crate::base::redact::Secret;
 
 /// The only scope kc-meet asks for.
 pub const CALENDAR_SCOPE: &str = "https://www.googleapis.com/auth/calendar";
@@ -159,8 +159,8 @@ impl<'a> OAuth<'a> {
         // Inside a call's budget (`retry::deadline_scope`) a token request may take only the time
         // left, like every Calendar request (`http::send`): a token endpoint that hangs must not
         // hold a booking past its budget.
-        if let Some(left) = crate::retry::time_left() {
-            *req.timeout_mut() = Some(left.clamp(std::time::Duration::from_millis(1), crate::http::REQUEST_TIMEOUT));
+        if let Some(left) = crate::base::retry::time_left() {
+            *req.timeout_mut() = Some(left.clamp(std::time::Duration::from_millis(1), crate::google::http::REQUEST_TIMEOUT));
         }
         let resp = self.http.execute(req).map_err(TransportFailure)?;
         status.set(resp.status().as_u16());
@@ -208,7 +208,7 @@ impl<'a> OAuth<'a> {
                     BasicErrorResponseType::UnsupportedGrantType => "unsupported_grant_type".to_string(),
                     BasicErrorResponseType::Extension(s) => s.clone(),
                 };
-                let desc = crate::redact::text(resp.error_description().map(String::as_str).unwrap_or("no description"));
+                let desc = crate::base::redact::text(resp.error_description().map(String::as_str).unwrap_or("no description"));
                 let mut err = Error::google(status.get(), Some(reason.clone()), &desc);
                 if matches!(reason.as_str(), "invalid_client" | "unauthorized_client") {
                     err.code = Code::ClientRejected;
@@ -233,7 +233,7 @@ pub struct TransportFailure(reqwest::Error);
 
 impl std::fmt::Display for TransportFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "transport failure: {}", crate::redact::text(&self.0.to_string()))
+        write!(f, "transport failure: {}", crate::base::redact::text(&self.0.to_string()))
     }
 }
 
@@ -242,7 +242,7 @@ impl std::error::Error for TransportFailure {}
 /// A fresh PKCE pair (S256) from the OS's generator (fork-safe): 32 random bytes make a
 /// 43-character verifier, as RFC 7636 §4.1 recommends.
 pub fn pkce_pair() -> (PkceCodeChallenge, Secret) {
-    let verifier = crate::random_token(32);
+    let verifier = crate::base::crypto::random_token(32);
     let challenge = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(verifier.clone()));
     (challenge, Secret::new(verifier))
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::store::Store;
+use crate::store::events::{EventState, JobState};
 
 /// Where a doctor's sync stands.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -53,9 +54,6 @@ impl SyncPosition {
         }
     }
 }
-
-/// How often a change that failed to apply is re-read before it is given up (and audited).
-pub const MAX_RETRY_ATTEMPTS: u32 = 20;
 
 /// A change that failed to apply: the event to re-read, and how often that failed.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -128,7 +126,7 @@ pub struct SyncRow {
     pub appointment_id: u64,
     pub event_id: String,
     pub doctor_id: u64,
-    pub state: String,
+    pub state: EventState,
     pub etag: String,
 }
 
@@ -138,14 +136,14 @@ pub struct SyncRow {
 pub struct LockedEvent {
     pub event_id: String,
     pub doctor_id: u64,
-    pub state: String,
+    pub state: EventState,
     pub etag: String,
     pub meet_url: String,
     /// `Y-m-d H:M:S`, UTC.
     pub start_utc: String,
     pub end_utc: String,
-    /// The appointment's job (`queued`, `failed`), if it has one.
-    pub job_state: Option<String>,
+    /// The state of the appointment's job, if it has one.
+    pub job_state: Option<JobState>,
 }
 
 /// Ids per statement when a page's rows are read: a fixed count (the last id repeated), so every
@@ -169,7 +167,7 @@ impl Store {
                  sync_requested = IF(:p IS NULL, 0, 1) WHERE doctor_id = :d",
                 self.t.doctors
             ),
-            params! { "s" => &pos.sync_token, "p" => pos.page_column(), "e" => error.map(crate::redact::text), "d" => doctor_id },
+            params! { "s" => &pos.sync_token, "p" => pos.page_column(), "e" => error.map(crate::base::redact::text), "d" => doctor_id },
         )?;
         Ok(())
     }
@@ -238,7 +236,7 @@ impl Store {
                 appointment_id,
                 event_id,
                 doctor_id,
-                state,
+                state: EventState::parse(&state).unwrap_or_default(),
                 etag,
             }));
             Ok(())
@@ -278,12 +276,12 @@ impl Store {
         Ok(row.map(|(event_id, doctor_id, state, etag, meet_url, start_utc, end_utc, job_state)| LockedEvent {
             event_id,
             doctor_id,
-            state,
+            state: EventState::parse(&state).unwrap_or_default(),
             etag,
             meet_url,
             start_utc: start_utc.unwrap_or_default(),
             end_utc: end_utc.unwrap_or_default(),
-            job_state,
+            job_state: job_state.and_then(|s| JobState::parse(&s)),
         }))
     }
 

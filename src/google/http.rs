@@ -6,7 +6,7 @@
 //! bodies into [`Error`]. It must not know about OAuth or Calendar semantics.
 //!
 //! A `reqwest::blocking::Client` owns a background thread, which does not survive `fork()`:
-//! clients are built lazily inside the worker ([`crate::runtime`]), never at module load.
+//! clients are built lazily inside the worker, by the runtime, never at module load.
 
 use std::path::Path;
 use std::time::Duration;
@@ -15,7 +15,7 @@ use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::Value;
 
 use crate::error::{Code, Error, Result};
-use crate::redact;
+use crate::base::redact;
 
 /// Builds the client. `ca_file` (PEM, one or more certificates) is trusted in addition to the
 /// system roots, for a corporate proxy or the test emulator.
@@ -62,11 +62,11 @@ pub fn transport_error(what: &str, e: &reqwest::Error) -> Error {
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Sends a request; transport failures become [`Code::GoogleUnreachable`]. Inside a call's
-/// budget ([`crate::retry::deadline_scope`]) the request's timeout is cut to the time left
+/// budget ([`crate::base::retry::deadline_scope`]) the request's timeout is cut to the time left
 /// (connect to last body byte), and with no time left nothing is sent: a Google that hangs
 /// cannot hold a PHP worker past its budget.
 pub fn send(what: &str, req: RequestBuilder) -> Result<Response> {
-    let req = match crate::retry::time_left() {
+    let req = match crate::base::retry::time_left() {
         Some(left) if left.is_zero() => {
             return Err(Error::new(Code::GoogleUnreachable, format!("Google could not be reached ({what}): the call's time budget is used up")));
         }
@@ -139,7 +139,7 @@ mod tests {
         );
         assert_eq!(e.http_status, Some(403));
         assert_eq!(e.reason.as_deref(), Some("rateLimitExceeded"));
-        assert!(e.is_transient());
+        assert!(crate::base::retry::is_transient(&e));
         assert_eq!(e.message, "Google answered HTTP 403 (rateLimitExceeded): Rate Limit Exceeded");
     }
 

@@ -16,7 +16,7 @@ use rand::RngCore;
 use sha2::Sha256;
 
 use crate::error::{Code, Error, Result};
-use crate::redact::Secret;
+use crate::base::redact::Secret;
 
 const PREFIX: &str = "kcm1";
 const SALT: &[u8] = b"kc-meet token encryption v1";
@@ -114,6 +114,15 @@ impl Keyring {
         let plaintext = String::from_utf8(pt).map_err(|_| bad("not UTF-8"))?;
         Ok(Opened { plaintext: Secret::new(plaintext), needs_reseal })
     }
+}
+
+/// `bytes` random bytes from the OS (fork-safe), base64url without padding.
+pub fn random_token(bytes: usize) -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut buf = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
 }
 
 #[cfg(test)]
