@@ -3,11 +3,36 @@ namespace KcMeetTest;
 
 /**
  * Headless Chromium for a WpTestCase: a WebDriver session whose requests name this test's
- * database with the cookie kc_test_db (a browser cannot send X-KC-Test-DB), WordPress's login
- * form, and the end of the session.
+ * database with the cookie kc_test_db (a browser cannot send X-KC-Test-DB), started before each
+ * test and ended after it, WordPress's login form, and screenshots under
+ * target/wp-test/screenshots/. Chromium is a build dependency: missing, the test fails (no skip).
  */
 trait BrowserSession {
 	private ?WebDriver $wd = null;
+
+	protected function setUp(): void {
+		WebDriver::requireInstalled();
+		parent::setUp();
+		$this->startBrowser();
+	}
+
+	protected function tearDown(): void {
+		$this->stopBrowser();
+		parent::tearDown();
+	}
+
+	/** Saves the browser's page as target/wp-test/screenshots/$name.png (a real PNG) and returns its path. */
+	private function screenshot(string $name): string {
+		$dir = Env::root() . '/target/wp-test/screenshots';
+		if (!is_dir($dir)) {
+			mkdir($dir, 0777, true);
+		}
+		$file = "$dir/$name.png";
+		$this->wd->screenshot($file);
+		$this->assertGreaterThan(1000, filesize($file));
+		$this->assertSame("\x89PNG", (string) file_get_contents($file, false, null, 0, 4));
+		return $file;
+	}
 
 	/** Starts the browser on the site's origin with this test's database selected. */
 	private function startBrowser(): void {

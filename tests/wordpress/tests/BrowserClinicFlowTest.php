@@ -13,18 +13,6 @@ final class BrowserClinicFlowTest extends WpTestCase {
 	use KiviCareFixtures;
 	use BrowserSession;
 
-	protected function setUp(): void {
-		// No skip: a missing chromium or chromedriver fails the run (WebDriver throws).
-		WebDriver::requireInstalled();
-		parent::setUp();
-		$this->startBrowser();
-	}
-
-	protected function tearDown(): void {
-		$this->stopBrowser();
-		parent::tearDown();
-	}
-
 	private function logout(): void {
 		$this->wd->exec('document.cookie.split(";").forEach(function (c) { var n = c.split("=")[0].trim(); if (n.indexOf("wordpress_") === 0) { document.cookie = n + "=; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/"; document.cookie = n + "=; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/wp-admin"; } });');
 		$this->wd->go(Env::wpUrl() . '/wp-login.php?action=logout');
@@ -35,17 +23,6 @@ final class BrowserClinicFlowTest extends WpTestCase {
 	private function open(string $page, string $query, string $ready): void {
 		$this->wd->go(Env::wpUrl() . '/wp-admin/admin.php?page=' . $page . $query);
 		$this->wd->waitFor(static fn($w) => $w->find($ready) !== '');
-	}
-
-	private function screenshot(string $name): void {
-		$dir = Env::root() . '/target/wp-test/screenshots';
-		if (!is_dir($dir)) {
-			mkdir($dir, 0777, true);
-		}
-		$file = "$dir/$name.png";
-		$this->wd->screenshot($file);
-		$this->assertGreaterThan(1000, filesize($file));
-		$this->assertSame("\x89PNG", (string) file_get_contents($file, false, null, 0, 4));
 	}
 
 	private function rowState(string $css): string {

@@ -12,29 +12,6 @@ final class BrowserGoogleMoveReviewTest extends WpTestCase {
 	use KiviCareFixtures;
 	use BrowserSession;
 
-	protected function setUp(): void {
-		// No skip: a missing chromium or chromedriver fails the run (WebDriver throws).
-		WebDriver::requireInstalled();
-		parent::setUp();
-		$this->startBrowser();
-	}
-
-	protected function tearDown(): void {
-		$this->stopBrowser();
-		parent::tearDown();
-	}
-
-	private function screenshot(string $name): void {
-		$dir = Env::root() . '/target/wp-test/screenshots';
-		if (!is_dir($dir)) {
-			mkdir($dir, 0777, true);
-		}
-		$file = "$dir/$name.png";
-		$this->wd->screenshot($file);
-		$this->assertGreaterThan(1000, filesize($file));
-		$this->assertSame("\x89PNG", (string) file_get_contents($file, false, null, 0, 4));
-	}
-
 	/** The state core 4.x's appointment list carries for an appointment (KC_Meet_Badge). */
 	private function kiviCareListState(int $id): ?string {
 		$items = $this->wpOk(['kc_core' => '4', 'code' => 'return \KcMeetTestBed\KCAppointmentListStandIn::list(["perPage" => 10, "page" => 1])["appointments"];']);

@@ -6,36 +6,16 @@ namespace KcMeetTest;
  *     The browser names this test's database with the cookie kc_test_db (it cannot send X-KC-Test-DB).
  */
 final class BrowserSettingsPageTest extends WpTestCase {
-	use BrowserSession;
+	use BrowserSession { setUp as browserSetUp; }
 
 	protected function setUp(): void {
-		// No skip: a missing chromium or chromedriver fails the run (WebDriver throws).
-		WebDriver::requireInstalled();
-		parent::setUp();
-		$this->startBrowser();
+		$this->browserSetUp();
 		$this->login('admin');
-	}
-
-	protected function tearDown(): void {
-		$this->stopBrowser();
-		parent::tearDown();
 	}
 
 	private function openSettings(string $query = ''): void {
 		$this->wd->go(Env::wpUrl() . '/wp-admin/options-general.php?page=kc-meet' . $query);
 		$this->wd->waitFor(static fn($w) => $w->find('#kc-meet-health') !== '');
-	}
-
-	private function screenshot(string $name): string {
-		$dir = Env::root() . '/target';
-		if (!is_dir($dir)) {
-			mkdir($dir, 0777, true);
-		}
-		$file = "$dir/$name.png";
-		$this->wd->screenshot($file);
-		$this->assertGreaterThan(1000, filesize($file));
-		$this->assertSame("\x89PNG", substr((string) file_get_contents($file, false, null, 0, 4), 0, 4));
-		return $file;
 	}
 
 	public function test_settings_page_shows_the_redirect_uri_to_register(): void {
