@@ -9,11 +9,13 @@
 //!   (<https://developers.google.com/calendar/api/v3/reference/events/insert>);
 //! - the id is recorded (state `creating`) before the insert is sent, so an event Google made
 //!   while every answer was lost is still known: a cancel deletes it, a retry adopts it;
-//! - every call takes the appointment's MySQL lock first and only then reads our row, its job,
-//!   its mapping rows and the event template (one statement), the appointment (one statement)
-//!   and the doctor's state and token (one statement, [`grant::for_call`]), so two PHP
-//!   processes, cron and sync never act on a stale read; a snapshot PHP passed that is older
-//!   than the one behind the stored state loses;
+//! - every call that may write takes the appointment's MySQL lock first and only then reads our
+//!   row, its job, its mapping rows, the event template, the doctor's state and token and the
+//!   appointment (one statement, one snapshot), so two PHP processes, cron and sync never act on
+//!   a stale read; a snapshot PHP passed that is older than the one behind the stored state
+//!   loses. A create or update first reads that same statement without the lock and answers
+//!   "unchanged" from it when there is nothing at all to do (no write, no Google call, no
+//!   audit); anything else goes the locked way and reads again;
 //! - commits: a create commits twice, because the intent (`creating`, event id and generation)
 //!   must be durable before the insert is sent; the outcome (event row, mapping row, the job
 //!   it ends, the audit entry) is one transaction committed once. An update and a delete commit
