@@ -385,7 +385,7 @@ fn parse_dt(what: &str, s: &str) -> Result<NaiveDateTime> {
 
 /// A row of `kc_appointments` with what joins to it, as the extension's connection sees it.
 #[derive(Debug, Default)]
-struct Row {
+pub(crate) struct Row {
     doctor_id: u64,
     patient_id: Option<u64>,
     clinic_id: Option<u64>,
@@ -415,13 +415,19 @@ const SERVICE_FIELD: char = '\u{1e}';
 /// The appointment row with its patient, doctor, doctor's zone, clinic and services, in one
 /// statement (plain reads, no locks).
 fn read_row(ctx: &Context, id: u64) -> Result<Option<Row>> {
+    let mut c = ctx.store.conn()?;
+    let row: Option<mysql::Row> = c.exec_first(row_sql(ctx), (id,))?;
+    Ok(row.map(|r| row_from(&r, 0)))
+}
+
+/// [`read_row`]'s statement: one `?`, the appointment id. Also run as a part of the event
+/// core's load ([`crate::store::Store::load_with_appointment`]), so both come from one snapshot.
+pub(crate) fn row_sql(ctx: &Context) -> String {
     let p = &ctx.config.table_prefix;
     let b = &ctx.config.base_prefix;
-    let mut c = ctx.store.conn()?;
     // SELECT a.* so both table shapes work: 4.2+ has the UTC columns, older sites do not. What
     // joins to it comes after, under names no KiviCare column has.
-    let row: Option<mysql::Row> = c.exec_first(
-        format!(
+    format!(
             "SELECT a.*,
                (SELECT display_name FROM `{b}users` WHERE ID = a.patient_id) AS kcm_patient_name,
                (SELECT user_email FROM `{b}users` WHERE ID = a.patient_id) AS kcm_patient_email,
@@ -441,12 +447,13 @@ fn read_row(ctx: &Context, id: u64) -> Result<Option<Row>> {
              FROM `{p}kc_appointments` a
              LEFT JOIN `{p}kc_clinics` cl ON cl.id = a.clinic_id AND a.clinic_id > 0
              WHERE a.id = ?"
-        ),
-        (id,),
-    )?;
-    let Some(row) = row else { return Ok(None) };
+    )
+}
+
+/// The appointment's [`Row`] from the columns of [`row_sql`], which start at column `from` of `row`.
+pub(crate) fn row_from(row: &mysql::Row, from: usize) -> Row {
     let raw = |name: &str| -> Option<String> {
-        row.columns_ref().iter().position(|c| c.name_str() == name).and_then(|i| row.as_ref(i)).and_then(value_text)
+        row.columns_ref().iter().skip(from).position(|c| c.name_str() == name).and_then(|i| row.as_ref(from + i)).and_then(value_text)
     };
     let text = |name: &str| -> Option<String> { raw(name).filter(|s| !s.is_empty() && !s.starts_with("0000")) };
     let num = |name: &str| -> Option<u64> { text(name).and_then(|s| s.parse().ok()) };
@@ -500,7 +507,7 @@ fn read_row(ctx: &Context, id: u64) -> Result<Option<Row>> {
         .filter(|(_, _, t)| is_telemed_flag(t.as_deref()))
         .map(|(name, alias, _)| service_label(name.as_deref(), alias.as_deref()))
         .collect();
-    Ok(Some(r))
+    r
 }
 
 /// A column value as text, whatever type the server sent it as (DATE, TIME, DATETIME, numbers,
@@ -526,7 +533,11 @@ fn value_text(v: &mysql::Value) -> Option<String> {
 
 /// Resolves an appointment from the plugin's data and the database. `None` when neither knows it.
 pub fn resolve(ctx: &Context, id: u64, input: &Input) -> Result<Option<Appointment>> {
-    let row = read_row(ctx, id)?;
+    resolve_row(ctx, id, input, read_row(ctx, id)?)
+}
+
+/// [`resolve`] with the appointment's row already read (`None`: KiviCare has no such row).
+pub(crate) fn resolve_row(ctx: &Context, id: u64, input: &Input, row: Option<Row>) -> Result<Option<Appointment>> {
     if row.is_none() && input.is_empty() {
         return Ok(None);
     }

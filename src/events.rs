@@ -9,11 +9,13 @@
 //!   (<https://developers.google.com/calendar/api/v3/reference/events/insert>);
 //! - the id is recorded (state `creating`) before the insert is sent, so an event Google made
 //!   while every answer was lost is still known: a cancel deletes it, a retry adopts it;
-//! - every call takes the appointment's MySQL lock first and only then reads our row, its job,
-//!   its mapping rows and the event template (one statement), the appointment (one statement)
-//!   and the doctor's state and token (one statement, [`grant::for_call`]), so two PHP
-//!   processes, cron and sync never act on a stale read; a snapshot PHP passed that is older
-//!   than the one behind the stored state loses;
+//! - every call that may write takes the appointment's MySQL lock first and only then reads our
+//!   row, its job, its mapping rows, the event template, the doctor's state and token and the
+//!   appointment (one statement, one snapshot), so two PHP processes, cron and sync never act on
+//!   a stale read; a snapshot PHP passed that is older than the one behind the stored state
+//!   loses. A create or update first reads that same statement without the lock and answers
+//!   "unchanged" from it when there is nothing at all to do (no write, no Google call, no
+//!   audit); anything else goes the locked way and reads again;
 //! - commits: a create commits twice, because the intent (`creating`, event id and generation)
 //!   must be durable before the insert is sent; the outcome (event row, mapping row, the job
 //!   it ends, the audit entry) is one transaction committed once. An update and a delete commit
@@ -268,21 +270,62 @@ pub(crate) fn ensure(ctx: &Context, id: u64, input: &Input, from_job: bool) -> R
     let _budget = budget(ctx);
     let mut call = Call { snapshot_us: snapshot_of(input), from_job, ..Call::default() };
     ctx.store.require_schema()?;
+    if let Some(o) = probe(ctx, id, input, &call) {
+        return Ok(o);
+    }
     let _lock = match lock(ctx, id) {
         Ok(l) => l,
         Err(e) => return finish(ctx, id, input.doctor_id, JobAction::Ensure, &call, Err(e)),
     };
     // Under the lock: nothing another process does for this appointment can interleave now.
-    let loaded = ctx.store.load(id)?;
+    let (loaded, appt) = load_resolved(ctx, id, input)?;
     let _doctor = hold_doctor(ctx, &loaded);
     call.loaded(&loaded);
-    let Some(appt) = appointments::resolve(ctx, id, input)? else {
+    let Some(appt) = appt? else {
         if from_job {
             return Ok(Outcome::skipped(id, Reason::AppointmentNotFound, None));
         }
         return Err(Error::invalid_argument(format!("appointment {id} does not exist")));
     };
     ensure_locked(ctx, &appt, &loaded, &call)
+}
+
+/// The appointment's load and the appointment itself, from one statement (one snapshot) when
+/// the site has KiviCare's tables. The appointment's result is kept apart, so the caller holds
+/// the doctor before deciding what a missing or invalid appointment means.
+fn load_resolved(ctx: &Context, id: u64, input: &Input) -> Result<(Loaded, Result<Option<Appointment>>)> {
+    let (loaded, row) = ctx.store.load_with_appointment(id, &appointments::row_sql(ctx))?;
+    let appt = match row {
+        Some(row) => appointments::resolve_row(ctx, id, input, row.map(|(r, from)| appointments::row_from(&r, from))),
+        None => appointments::resolve(ctx, id, input),
+    };
+    Ok((loaded, appt))
+}
+
+/// The lock-free first look of [`ensure`]: one statement (the load with the appointment, one
+/// snapshot), no lock. It answers only a pure "unchanged" (the active event of the same doctor
+/// already matches the appointment, nothing queued, the mapping row shows that event, the data
+/// passed is not older than the stored state, the doctor connected): nothing is written, Google
+/// is not called. Anything else, or any doubt, is `None`: the locked path decides, reading again.
+fn probe(ctx: &Context, id: u64, input: &Input, call: &Call) -> Option<Outcome> {
+    let Ok((loaded, Ok(Some(appt)))) = load_resolved(ctx, id, input) else { return None };
+    let Some(e) = live_event(&loaded).filter(|e| e.state == EventState::Active) else { return None };
+    let mapping_equal = loaded.mapping_rows.count == 1
+        && loaded.mapping.as_ref().is_some_and(|(event_id, url, event_url)| {
+            *event_id == e.event_id && *url == e.meet_url && *event_url == e.event_url
+        });
+    let stale = call.snapshot_us > 0 && e.snapshot_us > call.snapshot_us;
+    if stale || loaded.job.is_some() || !mapping_equal || e.doctor_id != appt.doctor_id || matches!(appt.status, 0 | 2) || !appt.telemed {
+        return None;
+    }
+    let Some((doctor_id, state)) = loaded.doctor.clone().filter(|(d, _)| *d == appt.doctor_id) else { return None };
+    let _doctor = grant::hold_for_call(ctx, doctor_id, state);
+    let Ok((doctor, _doctor_read)) = grant::for_call(ctx, appt.doctor_id) else { return None };
+    if doctor.status != ConnectionState::Connected {
+        return None;
+    }
+    let Ok((_, summary, warnings)) = event_body(ctx, &appt, doctor.email.as_deref(), loaded.template.as_ref()) else { return None };
+    unchanged(&appt, e, &summary, &warnings)
 }
 
 /// Makes the doctor read with the appointment's row the call's copy ([`grant::CallDoctor`]).
@@ -594,15 +637,25 @@ pub(crate) fn local_wall(t: chrono::DateTime<chrono::Utc>, zone: SiteTz) -> Stri
     appointments::rfc3339_in(t, zone)[..19].replace('T', " ")
 }
 
-fn write_update(ctx: &Context, a: &Appointment, e: &EventRow, cal: &Cal, call: &Call) -> Result<Outcome> {
-    let (body, summary, warnings) = event_body(ctx, a, cal.account.as_deref(), call.template.as_ref())?;
+/// The one comparison of an active event with its appointment: `Some(unchanged)` when its
+/// times and summary match and its conference is settled (nothing to send to Google). Used by
+/// [`write_update`] under the lock and by [`probe`] without it.
+fn unchanged(a: &Appointment, e: &EventRow, summary: &str, warnings: &[String]) -> Option<Outcome> {
     let same_time = e.start_utc == utc_text(a.start) && e.end_utc == utc_text(a.end);
     let settled = !e.meet_url.is_empty() && e.conference_status != CONFERENCE_REQUESTED;
-    if same_time && e.summary == summary && settled {
+    (same_time && e.summary == summary && settled).then(|| {
         let mut o = Outcome::new(a.id, State::Unchanged).with_event(e);
-        o.warnings = warnings;
+        o.warnings = warnings.to_vec();
+        o
+    })
+}
+
+fn write_update(ctx: &Context, a: &Appointment, e: &EventRow, cal: &Cal, call: &Call) -> Result<Outcome> {
+    let (body, summary, warnings) = event_body(ctx, a, cal.account.as_deref(), call.template.as_ref())?;
+    if let Some(o) = unchanged(a, e, &summary, &warnings) {
         return Ok(o);
     }
+    let same_time = e.start_utc == utc_text(a.start) && e.end_utc == utc_text(a.end);
     let site = site_id(ctx)?;
     let mut n = e.conference_n;
     let info = if same_time && e.summary == summary {

@@ -91,6 +91,9 @@ fn a_call_waiting_for_the_lock_reads_the_appointment_after_it() {
     events::create(&bed.ctx, id as i64, &none()).unwrap();
     let holder = bed.other_process();
     let guard = holder.store.lock(&format!("appt:{id}"), Duration::from_secs(5)).unwrap();
+    // Rescheduled, so the update has something to write: it cannot answer "unchanged" from its
+    // lock-free look and waits for the lock.
+    bed.sql().exec_drop("UPDATE wp_kc_appointments SET appointment_start_time = '11:00:00', appointment_end_time = '11:30:00' WHERE id = ?", (id,)).unwrap();
     let ctx = bed.other_process();
     let waiter = std::thread::spawn(move || events::update(&ctx, id as i64, &Value::Null).unwrap());
     std::thread::sleep(Duration::from_millis(400));
@@ -521,4 +524,85 @@ fn a_delete_whose_answer_was_lost_is_never_undone_by_a_rebooking_that_reuses_its
     let rows = mapping_rows(&bed, id);
     assert_eq!(rows.len(), 1);
     assert_eq!(Some(rows[0].0.as_str()), live[0]["id"].as_str());
+}
+
+// ----- the lock-free look for "unchanged" ------------------------------------------------
+
+#[test]
+fn data_older_than_the_stored_state_is_stale_even_when_it_matches_the_event() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    events::create(&bed.ctx, id as i64, &none()).unwrap();
+    let t = unix_now();
+    let newer = events::update(&bed.ctx, id as i64, &snapshot("2031-05-06 16:00:00", "2031-05-06 16:30:00", t - 1.0)).unwrap();
+    assert_eq!(newer.state.as_str(), "updated");
+    // The same times, read before the stored state: the lock-free look must not call it unchanged.
+    let older = events::update(&bed.ctx, id as i64, &snapshot("2031-05-06 16:00:00", "2031-05-06 16:30:00", t - 2.0)).unwrap();
+    assert_eq!(state(&older), ("skipped", Some("stale_snapshot")));
+    // Read after it: nothing to do.
+    let same = events::update(&bed.ctx, id as i64, &snapshot("2031-05-06 16:00:00", "2031-05-06 16:30:00", unix_now())).unwrap();
+    assert_eq!(state(&same), ("unchanged", None));
+    assert_eq!(same.meet_url, newer.meet_url);
+}
+
+#[test]
+fn a_lock_free_look_racing_reschedules_never_skips_a_write() {
+    let bed = bed();
+    let id = bed.book(Booking { start: "2031-05-06 08:00:00", end: "2031-05-06 08:30:00", ..Booking::default() });
+    assert_eq!(events::create(&bed.ctx, id as i64, &none()).unwrap().state.as_str(), "created");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Another process keeps calling with the appointment as it reads it (read time taken before
+    // the read, as the plugin does), so its data is sometimes older than a reschedule's.
+    let prober = {
+        let ctx = bed.other_process();
+        let stop = stop.clone();
+        let mut sql = bed.sql();
+        std::thread::spawn(move || {
+            let mut seen = std::collections::BTreeMap::<String, usize>::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let read_at = unix_now();
+                let (start, end): (String, String) = sql
+                    .exec_first(
+                        "SELECT CONCAT(appointment_start_date, ' ', appointment_start_time), CONCAT(appointment_end_date, ' ', appointment_end_time)
+                         FROM wp_kc_appointments WHERE id = ?",
+                        (id,),
+                    )
+                    .unwrap()
+                    .unwrap();
+                let o = events::update(&ctx, id as i64, &snapshot(&start, &end, read_at)).unwrap();
+                let (s, r) = state(&o);
+                *seen.entry(format!("{s}/{}", r.unwrap_or("-"))).or_default() += 1;
+            }
+            seen
+        })
+    };
+    let ctx = bed.other_process();
+    for i in 0..10u32 {
+        let hour = 9 + i;
+        let (start, end) = (format!("2031-05-06 {hour:02}:00:00"), format!("2031-05-06 {hour:02}:30:00"));
+        bed.sql()
+            .exec_drop(
+                "UPDATE wp_kc_appointments SET appointment_start_time = ?, appointment_end_time = ? WHERE id = ?",
+                (&start[11..], &end[11..], id),
+            )
+            .unwrap();
+        // The reschedule's own call, with data read after its change was committed.
+        let o = events::update(&ctx, id as i64, &snapshot(&start, &end, unix_now())).unwrap();
+        assert!(matches!(state(&o), ("updated", None) | ("unchanged", None) | ("skipped", Some("stale_snapshot"))), "reschedule {i}: {o:?}");
+        // Whatever answered, the event now has the new times: no write was skipped.
+        let live = bed.live_events(DOC);
+        assert_eq!(live.len(), 1, "reschedule {i}: one event");
+        assert_eq!(utc_start(&live[0]), format!("2031-05-06T{:02}:00", hour - 2), "reschedule {i}: Google has the new time (Paris)");
+        let stored = events::state(&bed.ctx, id as i64).unwrap().event.unwrap();
+        assert!(stored.start_utc.contains(&format!("{:02}:00", hour - 2)), "reschedule {i}: the stored event has it: {}", stored.start_utc);
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let seen = prober.join().unwrap();
+    eprintln!("the racing caller's outcomes: {seen:?}");
+    for k in seen.keys() {
+        assert!(["unchanged/-", "updated/-", "skipped/stale_snapshot"].contains(&k.as_str()), "the racing caller answered {k}");
+    }
+    assert!(seen.get("unchanged/-").copied().unwrap_or(0) > 0, "the racing caller answered unchanged at least once: {seen:?}");
+    assert_eq!(bed.live_events(DOC).len(), 1);
+    assert!(events::state(&bed.ctx, id as i64).unwrap().job.is_none(), "nothing left queued");
 }

@@ -287,6 +287,19 @@ impl Store {
     /// The event row, its job, the first mapping row (with how many there are) and the site's
     /// event template, in one statement.
     pub fn load(&self, appointment_id: u64) -> Result<Loaded> {
+        Ok(self.load_joined(appointment_id, None)?.0)
+    }
+
+    /// [`Store::load`] and the appointment's row in one statement, so both come from one
+    /// snapshot. `appointment_sql` is the appointment's SELECT with one `?` (the id); its
+    /// columns come back as the statement's row and the index where they start: `Some(None)`
+    /// when KiviCare has no such appointment, `None` when the site has no KiviCare table
+    /// (nothing was read).
+    pub fn load_with_appointment(&self, appointment_id: u64, appointment_sql: &str) -> Result<(Loaded, Option<Option<(mysql::Row, usize)>>)> {
+        self.load_joined(appointment_id, Some(appointment_sql))
+    }
+
+    fn load_joined(&self, appointment_id: u64, appointment_sql: Option<&str>) -> Result<(Loaded, Option<Option<(mysql::Row, usize)>>)> {
         let mut c = self.conn()?;
         let template = if Self::table_known(&mut c, &self.posts_known, &self.t.posts)? {
             format!(
@@ -299,8 +312,15 @@ impl Store {
             "NULL".to_string()
         };
         let appointments = format!("{}kc_appointments", self.t.prefix());
+        let kivicare = Self::table_known(&mut c, &self.appointments_known, &appointments)?;
+        // The appointment's row after a marker column, when asked for and KiviCare is there.
+        let appointment_sql = appointment_sql.filter(|_| kivicare);
+        let (appointment_columns, appointment_join) = match appointment_sql {
+            Some(sql) => (", '' AS kcm_appointment_from, ap.*".to_string(), format!("LEFT JOIN ({sql}) ap ON TRUE")),
+            None => (String::new(), String::new()),
+        };
         // The doctor: the appointment's as KiviCare has it, else our event's (plain read).
-        let doctor = if Self::table_known(&mut c, &self.appointments_known, &appointments)? {
+        let doctor = if kivicare {
             format!("COALESCE((SELECT ap.doctor_id FROM `{appointments}` ap WHERE ap.id = x.id), e.doctor_id)")
         } else {
             "e.doctor_id".to_string()
@@ -309,21 +329,29 @@ impl Store {
         let row: Option<mysql::Row> = c.exec_first(
             format!(
                 "SELECT {}, {}, m.event_id, m.url, COALESCE(m.event_url, ''), m.id,
-                   (SELECT COUNT(*) FROM `{mapping}` WHERE appointment_id = x.id), {template}, {doctor}, {doctor_columns}
+                   (SELECT COUNT(*) FROM `{mapping}` WHERE appointment_id = x.id), {template}, {doctor}, {doctor_columns}{appointment_columns}
                  FROM (SELECT ? AS id) x
                  LEFT JOIN `{}` e ON e.appointment_id = x.id
                  LEFT JOIN `{}` j ON j.appointment_id = x.id
                  LEFT JOIN `{mapping}` m ON m.id = (SELECT MIN(id) FROM `{mapping}` WHERE appointment_id = x.id)
-                 {doctor_join}",
+                 {doctor_join}
+                 {appointment_join}",
                 event_columns("e"),
                 job_columns("j"),
                 self.t.events,
                 self.t.jobs,
                 mapping = self.t.mapping,
             ),
-            (appointment_id,),
+            if appointment_sql.is_some() { vec![appointment_id, appointment_id] } else { vec![appointment_id] },
         )?;
-        let Some(r) = row else { return Ok(Loaded::default()) };
+        let Some(r) = row else { return Ok((Loaded::default(), appointment_sql.map(|_| None))) };
+        let appointment = appointment_sql.map(|_| {
+            let from = r.columns_ref().iter().position(|c| c.name_str() == "kcm_appointment_from").map(|i| i + 1)?;
+            // The appointment's own `id` is NULL when the LEFT JOIN found no row.
+            let id = r.columns_ref().iter().skip(from).position(|c| c.name_str() == "id")?;
+            r.as_ref(from + id).filter(|v| **v != mysql::Value::NULL)?;
+            Some(from)
+        });
         let at = EVENT_COLUMNS + 11;
         let mapping = r.get::<Option<String>, _>(at).flatten().map(|event_id| {
             let text = |i: usize| r.get::<Option<String>, _>(at + i).flatten().unwrap_or_default();
@@ -345,7 +373,8 @@ impl Store {
             .flatten()
             .filter(|d| *d > 0)
             .map(|d| (d, Store::doctor_state_from(&r, at + 7)));
-        Ok(Loaded { event: event_from(&r, 0), job: job_from(&r, EVENT_COLUMNS), mapping, mapping_rows, template, doctor })
+        let loaded = Loaded { event: event_from(&r, 0), job: job_from(&r, EVENT_COLUMNS), mapping, mapping_rows, template, doctor };
+        Ok((loaded, appointment.map(|from| from.map(|from| (r, from)))))
     }
 
     /// Whether the site has the table `name` (WordPress's posts table, where the event template
