@@ -10,6 +10,10 @@ use kc_meet::error::Code;
 use kc_meet::runtime::Context;
 use mysql::prelude::Queryable;
 
+/// A schema error anywhere in the process makes every store check its schema again (the epoch is
+/// process-wide), so the test that causes one and the test that counts schema checks take turns.
+static SCHEMA_EPOCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Statements the server has counted on the store's (single idle) connection, and its id.
 fn questions(ctx: &Context) -> (u64, u64) {
     let mut c = ctx.store.conn().unwrap();
@@ -44,6 +48,7 @@ fn checking_a_connection_out_and_back_in_sends_nothing_and_keeps_the_session() {
 
 #[test]
 fn the_schema_is_checked_once_per_store() {
+    let _epoch = SCHEMA_EPOCH.lock().unwrap_or_else(|e| e.into_inner());
     let bed = Bed::new();
     let fresh = bed.other_process();
     fresh.store.require_schema().unwrap();
@@ -62,6 +67,7 @@ fn the_schema_is_checked_once_per_store() {
 
 #[test]
 fn a_schema_error_makes_the_next_call_check_the_schema_again() {
+    let _epoch = SCHEMA_EPOCH.lock().unwrap_or_else(|e| e.into_inner());
     let bed = Bed::new();
     bed.ctx.store.require_schema().unwrap();
     bed.sql().query_drop("DROP TABLE wp_kc_meet_meta").unwrap();
