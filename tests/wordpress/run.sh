@@ -177,15 +177,21 @@ else
 fi
 
 # ---------------------------------------------------------------- 5. php -S
-PHP_CLI_SERVER_WORKERS=4 setsid php "${PHP_EXT[@]}" -d variables_order=EGPCS \
-	-S "127.0.0.1:${WP_PORT}" -t "$WP_DIR" "$HERE/site/router.php" >"$LOG_DIR/php-server.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 100); do
-	code="$(php -r '$c = curl_init($argv[1]); curl_setopt_array($c, [CURLOPT_RETURNTRANSFER => true, CURLOPT_TIMEOUT => 5, CURLOPT_HTTPHEADER => ["X-KC-Test-DB: " . $argv[2]]]); curl_exec($c); echo curl_getinfo($c, CURLINFO_RESPONSE_CODE);' "$WP_URL/wp-login.php" "$TEMPLATE_DB" 2>/dev/null)"
-	[[ "$code" == 200 ]] && break
-	sleep 0.1
-done
-[[ "$code" == 200 ]] || { tail -20 "$LOG_DIR/php-server.log" >&2; die "php -S did not answer on $WP_URL (last status $code)"; }
+# serve PORT DOCROOT ROUTER LOG URL TEMPLATE_DB NAME: a php -S site, waited for until its login page answers.
+serve() {
+	local port="$1" root="$2" router="$3" logf="$4" url="$5" db="$6" name="$7" code=""
+	PHP_CLI_SERVER_WORKERS=4 setsid php "${PHP_EXT[@]}" -d variables_order=EGPCS \
+		-S "127.0.0.1:${port}" -t "$root" "$router" >"$logf" 2>&1 &
+	PIDS+=($!)
+	for _ in $(seq 1 100); do
+		code="$(php -r '$c = curl_init($argv[1]); curl_setopt_array($c, [CURLOPT_RETURNTRANSFER => true, CURLOPT_TIMEOUT => 5, CURLOPT_HTTPHEADER => ["X-KC-Test-DB: " . $argv[2]]]); curl_exec($c); echo curl_getinfo($c, CURLINFO_RESPONSE_CODE);' "$url/wp-login.php" "$db" 2>/dev/null)"
+		[[ "$code" == 200 ]] && return 0
+		sleep 0.1
+	done
+	tail -20 "$logf" >&2
+	die "$name did not answer on $url (last status $code)"
+}
+serve "$WP_PORT" "$WP_DIR" "$HERE/site/router.php" "$LOG_DIR/php-server.log" "$WP_URL" "$TEMPLATE_DB" "php -S"
 log "WordPress at $WP_URL (template $TEMPLATE_DB)"
 
 # ---------------------------------------------------------------- 6. PHPUnit (or the demo, or the bench)
@@ -259,15 +265,7 @@ if ! printf '%s' "$R" | php -r '$r = json_decode(stream_get_contents(STDIN), tru
 	die "setting up the network's sites and network-activating the plugin failed"
 fi
 log "sites with KiviCare's tables, plugin network-active"
-PHP_CLI_SERVER_WORKERS=4 setsid php "${PHP_EXT[@]}" -d variables_order=EGPCS \
-	-S "127.0.0.1:${MS_PORT}" -t "$MS_DIR" "$HERE/multisite/router.php" >"$LOG_DIR/php-server-multisite.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 100); do
-	code="$(php -r '$c = curl_init($argv[1]); curl_setopt_array($c, [CURLOPT_RETURNTRANSFER => true, CURLOPT_TIMEOUT => 5, CURLOPT_HTTPHEADER => ["X-KC-Test-DB: " . $argv[2]]]); curl_exec($c); echo curl_getinfo($c, CURLINFO_RESPONSE_CODE);' "$MS_URL/wp-login.php" "$MS_TEMPLATE_DB" 2>/dev/null)"
-	[[ "$code" == 200 ]] && break
-	sleep 0.1
-done
-[[ "$code" == 200 ]] || { tail -20 "$LOG_DIR/php-server-multisite.log" >&2; die "php -S (network) did not answer on $MS_URL (last status $code)"; }
+serve "$MS_PORT" "$MS_DIR" "$HERE/multisite/router.php" "$LOG_DIR/php-server-multisite.log" "$MS_URL" "$MS_TEMPLATE_DB" "php -S (network)"
 log "network at $MS_URL (template $MS_TEMPLATE_DB, set up in $(( $(date +%s) - ms_start ))s)"
 phpunit -c "$HERE/phpunit-multisite.xml" "$@"
 ms_status=$?
