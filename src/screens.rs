@@ -34,9 +34,12 @@ const STATE_SQL: &str = "CASE WHEN j.state = 'failed' THEN 'failed'
     ELSE 'missing' END";
 
 /// A doctor's state: connected = a stored token and the connect flag not 'off'; then our row
-/// may say needs_reconnect (the rule of `grant::derive_status`, as SQL over a page).
-const DOCTOR_STATUS_SQL: &str = "CASE WHEN tok.umeta_id IS NULL OR COALESCE(flag.meta_value, '') = 'off' THEN 'not_connected'
-    WHEN d.status = 'needs_reconnect' THEN 'needs_reconnect' ELSE 'connected' END";
+/// may say needs_reconnect (the rule of `grant::derive_status`, as SQL over a page). `tok` and
+/// `flag` are the doctor's first meta row of each key, as `grant` reads them. The comparisons are
+/// byte for byte, as in Rust: the tables' collations ignore case and trailing spaces, so a plain
+/// `=` would call `OFF` or `off ` off while the rule does not.
+const DOCTOR_STATUS_SQL: &str = "CASE WHEN COALESCE(LENGTH(tok.meta_value), 0) = 0 OR COALESCE(CAST(flag.meta_value AS BINARY) = 'off', FALSE) THEN 'not_connected'
+    WHEN COALESCE(CAST(d.status AS BINARY) = 'needs_reconnect', FALSE) THEN 'needs_reconnect' ELSE 'connected' END";
 
 /// The states [`STATE_SQL`] yields, in the order a filter lists them.
 pub const APPOINTMENT_STATES: [&str; 7] = ["linked", "pending", "queued", "failed", "flagged", "removed", "missing"];
@@ -275,7 +278,7 @@ pub fn doctors(ctx: &Context, opts: &Value) -> Result<Page<DoctorRow>> {
     let from_where = format!(
         "FROM `{users}` u
          JOIN `{um}` cap ON cap.user_id = u.ID AND cap.meta_key = :caps AND cap.meta_value LIKE '%\"kiviCare\\_doctor\"%'
-         LEFT JOIN `{um}` tok ON tok.umeta_id = (SELECT MIN(umeta_id) FROM `{um}` WHERE user_id = u.ID AND meta_key = '{token}' AND meta_value <> '')
+         LEFT JOIN `{um}` tok ON tok.umeta_id = (SELECT MIN(umeta_id) FROM `{um}` WHERE user_id = u.ID AND meta_key = '{token}')
          LEFT JOIN `{um}` flag ON flag.umeta_id = (SELECT MIN(umeta_id) FROM `{um}` WHERE user_id = u.ID AND meta_key = '{connect}')
          LEFT JOIN `{doctors}` d ON d.doctor_id = u.ID
          WHERE (:doctor = 0 OR u.ID = :doctor)
