@@ -300,6 +300,15 @@ USAGE_LIMIT_REASONS: dict[str, tuple[str, str]] = {
     "dailyLimitExceeded": ("usageLimits", "Daily Limit Exceeded"),
 }
 
+#: The statuses Calendar answers each usage-limit reason with (the errors guide: 403 for all of
+#: them, 429 "Too many requests" for rateLimitExceeded only).
+USAGE_LIMIT_STATUSES: dict[str, tuple[int, ...]] = {
+    "rateLimitExceeded": (403, 429),
+    "userRateLimitExceeded": (403,),
+    "quotaExceeded": (403,),
+    "dailyLimitExceeded": (403,),
+}
+
 
 def usage_limit_body(status: int, reason: str) -> dict[str, Any]:
     domain, message = USAGE_LIMIT_REASONS[reason]
@@ -1141,6 +1150,9 @@ class State:
             if reason not in USAGE_LIMIT_REASONS or body is not None:
                 raise ControlError(400, "reason must be one of " + ", ".join(USAGE_LIMIT_REASONS)
                                    + " (and excludes body)")
+            if status not in USAGE_LIMIT_STATUSES[reason]:
+                raise ControlError(400, f"Calendar answers {reason} only with status "
+                                   + " or ".join(map(str, USAGE_LIMIT_STATUSES[reason])))
             body = usage_limit_body(status, reason)
         with self.lock:
             self._fault_seq += 1

@@ -1429,6 +1429,7 @@ class StrictGoogleTests(EventsTestCase):
         for status, reason, message in ((403, "rateLimitExceeded", "Rate Limit Exceeded"),
                                         (403, "userRateLimitExceeded", "User Rate Limit Exceeded"),
                                         (403, "quotaExceeded", "Calendar usage limits exceeded."),
+                                        (403, "dailyLimitExceeded", "Daily Limit Exceeded"),
                                         (429, "rateLimitExceeded", "Rate Limit Exceeded")):
             self.ctl("POST", "/__emu/faults", {"path": "/calendar/v3", "status": status, "reason": reason,
                                                "headers": {"Retry-After": "2"}})
@@ -1437,6 +1438,12 @@ class StrictGoogleTests(EventsTestCase):
             self.assertEqual(body, {"error": {"code": status, "message": message, "errors": [
                 {"domain": "usageLimits", "reason": reason, "message": message}]}})
         self.ctl("POST", "/__emu/faults", {"path": "/x", "reason": "nope"}, expect=400)
+
+    def test_usage_limit_faults_only_take_the_statuses_calendar_answers_them_with(self):
+        for status, reason in ((429, "quotaExceeded"), (429, "dailyLimitExceeded"), (429, "userRateLimitExceeded"),
+                               (503, "dailyLimitExceeded"), (500, "rateLimitExceeded")):
+            self.ctl("POST", "/__emu/faults", {"path": "/x", "status": status, "reason": reason}, expect=400)
+        self.assertEqual(self.ctl("GET", "/__emu/faults")["faults"], [])
 
     def test_a_malformed_attendee_email_fails_the_whole_insert(self):
         for bad in ("patient", "a@localhost", "Pat <p@example.org>", "a@@example.org", "a b@example.org"):
