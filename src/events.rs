@@ -439,11 +439,13 @@ fn finish(ctx: &Context, id: u64, doctor_id: Option<u64>, action: JobAction, cal
         Ok(o) => Ok(o),
         Err(e) if call.from_job => Err(e),
         Err(e) if crate::base::retry::is_transient(&e) => {
-            ctx.store.queue_job(id, doctor_id, action, 30, Some(&e.message))?;
-            let _ = ctx.store.audit(doctor_id, Some(id), action.as_str(), "queued", &e.message);
+            // When: 30 s, or as long as one of Google's usage limits lasts.
+            let later = crate::base::retry::later(&e, 0);
+            ctx.store.queue_job(id, doctor_id, action, later.delay_s, Some(&later.note))?;
+            let _ = ctx.store.audit(doctor_id, Some(id), action.as_str(), "queued", &later.note);
             let mut o = Outcome::new(id, State::Queued);
             o.doctor_id = doctor_id;
-            o.warnings.push(format!("Google is unavailable; the change will be retried in the background: {}", e.message));
+            o.warnings.push(format!("Google is unavailable; the change will be retried in the background: {}", later.note));
             Ok(o)
         }
         Err(e) if e.code == Code::NeedsReconnect => {

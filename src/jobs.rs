@@ -1,15 +1,16 @@
 //! The job runner: the jobs that finish what a request could not.
 //!
 //! Owns running due jobs under a site-wide lock and a time budget (stopping cleanly before it
-//! runs out), their backoff, the listing of jobs and an admin's retry. The reconcile pass, which
-//! also converges appointments, has its own module.
+//! runs out), their backoff (Google's usage limits wait longer: `base::retry::later`), the
+//! listing of jobs and an admin's retry. The reconcile pass, which also converges
+//! appointments, has its own module.
 
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::base::retry::{MAX_JOB_ATTEMPTS, is_transient, job_backoff_s};
+use crate::base::retry::{self, MAX_JOB_ATTEMPTS, is_transient, job_backoff_s};
 use crate::events::{self, Outcome, Reason, State};
 use crate::runtime::Context;
 use crate::store::events::Job;
@@ -62,14 +63,19 @@ pub fn run(ctx: &Context, limit: i64, budget_s: f64) -> Result<RunReport> {
             break;
         }
         report.ran += 1;
-        let ran = events::run_job(ctx, listed.appointment_id, MISSING_ROW_GRACE_S, |job, result| settle(ctx, job, result));
+        let mut daily_limit = false;
+        let ran = events::run_job(ctx, listed.appointment_id, MISSING_ROW_GRACE_S, |job, result| {
+            daily_limit = result.as_ref().is_err_and(retry::is_daily_limit);
+            settle(ctx, job, result)
+        });
         let (counter, outcome, error) = match ran {
             Ok(Some(v)) => v,
             Ok(None) => (Counter::Done, "resolved".to_string(), None),
             // The appointment's lock (or the database) was not to be had: later.
             Err(e) if is_transient(&e) => {
-                ctx.store.job_failed(listed.appointment_id, listed.version, false, job_backoff_s(listed.attempts), &e.message)?;
-                (Counter::Retried, "retry".to_string(), Some(e.message))
+                let later = retry::later(&e, listed.attempts);
+                ctx.store.job_failed(listed.appointment_id, listed.version, false, later.delay_s, &later.note)?;
+                (Counter::Retried, "retry".to_string(), Some(later.note))
             }
             Err(e) => {
                 ctx.store.job_failed(listed.appointment_id, listed.version, true, 0, &e.message)?;
@@ -83,6 +89,11 @@ pub fn run(ctx: &Context, limit: i64, budget_s: f64) -> Result<RunReport> {
         }
         let _ = ctx.store.audit(listed.doctor_id, Some(listed.appointment_id), &format!("job.{}", listed.action), &outcome, error.as_deref().unwrap_or(""));
         report.jobs.push(Ran { id: listed.id, appointment_id: listed.appointment_id, action: listed.action.to_string(), outcome, error });
+        if daily_limit {
+            // The project's daily quota is used up: every other job would spend a request to
+            // learn the same. They run after the reset (the next run stops at the first again).
+            break;
+        }
     }
     report.remaining_due = ctx.store.count_due_jobs()?;
     Ok(report)
@@ -114,8 +125,10 @@ fn settle(ctx: &Context, job: &Job, result: Result<Outcome>) -> Result<(Counter,
             (Counter::Done, o.state.to_string(), None)
         }
         Err(e) if is_transient(&e) && job.attempts + 1 < MAX_JOB_ATTEMPTS => {
-            ctx.store.job_failed(a, v, false, job_backoff_s(job.attempts), &e.message)?;
-            (Counter::Retried, "retry".to_string(), Some(e.message))
+            // Google's usage limits wait until they are likely lifted; the rest back off.
+            let later = retry::later(&e, job.attempts);
+            ctx.store.job_failed(a, v, false, later.delay_s, &later.note)?;
+            (Counter::Retried, "retry".to_string(), Some(later.note))
         }
         Err(e) => {
             ctx.store.job_failed(a, v, true, 0, &e.message)?;

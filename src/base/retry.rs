@@ -6,6 +6,12 @@
 //! `Retry-After`; never retry anything else. In a web request the budget is small (the patient is
 //! waiting for the booking page): when it runs out, the caller turns the write into a job.
 //!
+//! Google's usage limits are the exception to "retry with backoff": a quick retry cannot cure
+//! them, so they are never retried within a call, only from the job queue, after a wait fit for
+//! the limit ([`later`]): the project's daily quota (`dailyLimitExceeded`) until it resets at
+//! midnight Pacific time, the account's Calendar usage limits (`quotaExceeded`, which replenish
+//! over hours) after minutes growing to hours.
+//!
 //! A call's budget bounds more than the retries: every HTTP request is cut to the time left
 //! (Google's HTTP client reads [`time_left`]) and every lock wait is capped by it ([`capped`], read
 //! by the store's lock),
@@ -55,18 +61,57 @@ pub fn capped(wait: Duration) -> Duration {
 }
 
 /// Whether the same request may succeed later. Google's rule: retry 429, 5xx, the rate-limit
-/// 403s and transport failures, never 400/401/404; ours: an unreachable database and a lock
-/// held too long.
+/// and usage-limit 403s and transport failures, never 400/401/404; ours: an unreachable
+/// database and a lock held too long. A usage limit is retried only from the job queue (see
+/// [`retry_in_call`], [`later`]).
 pub fn is_transient(e: &Error) -> bool {
     match e.code {
         Code::GoogleUnreachable | Code::DbUnreachable | Code::LockTimeout => true,
         Code::GoogleError => match e.http_status {
             Some(429) | Some(500..=599) => true,
-            Some(403) => matches!(e.reason.as_deref(), Some("rateLimitExceeded") | Some("userRateLimitExceeded")),
+            Some(403) => {
+                matches!(e.reason.as_deref(), Some("rateLimitExceeded") | Some("userRateLimitExceeded")) || usage_limit(e).is_some()
+            }
             _ => false,
         },
         _ => false,
     }
+}
+
+/// Whether a failed request may be tried again within the same call, after a short backoff:
+/// a transient failure that is not one of Google's usage limits.
+pub fn retry_in_call(e: &Error) -> bool {
+    is_transient(e) && usage_limit(e).is_none()
+}
+
+/// One of Google's usage limits that no quick retry cures
+/// (<https://developers.google.com/calendar/api/guides/errors>, 403 "Daily limit exceeded" and
+/// "Calendar usage limits exceeded").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UsageLimit {
+    /// `dailyLimitExceeded`: the Cloud project's daily quota of Calendar API requests is used
+    /// up; Google's per-day quotas reset at midnight Pacific time.
+    Daily,
+    /// `quotaExceeded`: the account reached one of Google Calendar's usage limits (too many
+    /// events or invitations in a short time); they replenish over hours.
+    Calendar,
+}
+
+fn usage_limit(e: &Error) -> Option<UsageLimit> {
+    if e.code != Code::GoogleError || !matches!(e.http_status, Some(403) | Some(429)) {
+        return None;
+    }
+    match e.reason.as_deref() {
+        Some("dailyLimitExceeded") => Some(UsageLimit::Daily),
+        Some("quotaExceeded") => Some(UsageLimit::Calendar),
+        _ => None,
+    }
+}
+
+/// Whether `e` is the Cloud project's daily quota: every request of the site fails the same
+/// way until it resets, so a job run stops at the first one.
+pub fn is_daily_limit(e: &Error) -> bool {
+    usage_limit(e) == Some(UsageLimit::Daily)
 }
 
 /// A job's transient failures are retried for about a day, then wait for an admin.
@@ -76,6 +121,80 @@ pub const MAX_JOB_ATTEMPTS: u32 = 15;
 /// an hour.
 pub fn job_backoff_s(attempts: u32) -> i64 {
     (30i64 << attempts.min(7)).min(3600)
+}
+
+/// When a transient failure is tried again from the job queue, and the text the admin reads on
+/// the job meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Later {
+    pub delay_s: i64,
+    pub note: String,
+}
+
+/// The wait before the next attempt of a job that failed with `e` after `attempts` earlier
+/// failed attempts (0 when the write is queued first), and the admin's note.
+pub fn later(e: &Error, attempts: u32) -> Later {
+    later_at(e, attempts, chrono::Utc::now())
+}
+
+/// Margin after midnight Pacific time before a job retries a daily limit (the reset is not
+/// to the second everywhere).
+const DAILY_RESET_MARGIN_S: i64 = 300;
+
+/// [`later`] at the instant `now`.
+pub fn later_at(e: &Error, attempts: u32, now: chrono::DateTime<chrono::Utc>) -> Later {
+    match usage_limit(e) {
+        Some(UsageLimit::Daily) => {
+            let reset = next_pacific_midnight(now);
+            Later {
+                delay_s: (reset - now).num_seconds().max(0) + DAILY_RESET_MARGIN_S,
+                note: format!(
+                    "{} The daily Google Calendar API quota of the site's Google Cloud project is used up; retried after it resets \
+                     at midnight Pacific time ({} UTC). A higher quota can be requested in the Google Cloud console.",
+                    sentence(&e.message),
+                    reset.format("%Y-%m-%d %H:%M")
+                ),
+            }
+        }
+        Some(UsageLimit::Calendar) => {
+            // 10 minutes, doubling, at most 4 hours: 15 attempts span about two days.
+            let delay_s = (600i64 << attempts.min(5)).min(4 * 3600);
+            Later {
+                delay_s,
+                note: format!(
+                    "{} The doctor's Google account reached Google Calendar's usage limits (too many events or invitations \
+                     in a short time); retried in {}.",
+                    sentence(&e.message),
+                    minutes_text(delay_s)
+                ),
+            }
+        }
+        None => Later { delay_s: job_backoff_s(attempts), note: e.message.clone() },
+    }
+}
+
+fn sentence(message: &str) -> String {
+    let m = message.trim_end();
+    if m.ends_with('.') { m.to_string() } else { format!("{m}.") }
+}
+
+fn minutes_text(s: i64) -> String {
+    match s / 60 {
+        m if m >= 120 && m % 60 == 0 => format!("{} hours", m / 60),
+        m => format!("{m} minutes"),
+    }
+}
+
+/// The next midnight in America/Los_Angeles after `now`, as a UTC instant.
+fn next_pacific_midnight(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    use chrono::{Days, TimeZone};
+    let tz = chrono_tz::America::Los_Angeles;
+    let tomorrow = now.with_timezone(&tz).date_naive() + Days::new(1);
+    // Midnight exists on every day there (DST changes happen at 02:00).
+    tz.from_local_datetime(&tomorrow.and_time(chrono::NaiveTime::MIN))
+        .earliest()
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or(now + chrono::Duration::days(1))
 }
 
 /// How often sync re-reads a change that failed to apply before it gives up (and audits it).
@@ -96,7 +215,8 @@ pub fn with_backoff<T>(
             Ok(v) => return Ok(v),
             Err(e) => {
                 on_attempt(attempt, &e);
-                if !is_transient(&e) {
+                // A usage limit goes to the job queue at once: retrying now only spends quota.
+                if !retry_in_call(&e) {
                     return Err(e);
                 }
                 let wait = backoff(attempt, e.retry_after_s);
@@ -128,6 +248,8 @@ mod tests {
         assert!(is_transient(&Error::google(503, None, "x")));
         assert!(is_transient(&Error::google(429, Some("rateLimitExceeded".into()), "x")));
         assert!(is_transient(&Error::google(403, Some("userRateLimitExceeded".into()), "x")));
+        assert!(is_transient(&Error::google(403, Some("quotaExceeded".into()), "x")));
+        assert!(is_transient(&Error::google(403, Some("dailyLimitExceeded".into()), "x")));
         assert!(!is_transient(&Error::google(403, Some("forbidden".into()), "x")));
         assert!(!is_transient(&Error::google(400, None, "x")));
         assert!(!is_transient(&Error::google(404, None, "x")));
@@ -135,6 +257,67 @@ mod tests {
         assert!(is_transient(&Error::new(Code::LockTimeout, "x")));
         assert!(is_transient(&Error::new(Code::DbUnreachable, "x")));
         assert!(!is_transient(&Error::new(Code::DbQuery, "x")));
+    }
+
+    fn usage_limit_error(reason: &str, message: &str) -> Error {
+        Error::google(403, Some(reason.into()), message)
+    }
+
+    #[test]
+    fn usage_limits_may_succeed_later_but_are_not_retried_within_the_call() {
+        for reason in ["quotaExceeded", "dailyLimitExceeded"] {
+            let e = usage_limit_error(reason, "x");
+            assert!(is_transient(&e), "{reason} goes away by itself");
+            assert!(!retry_in_call(&e), "{reason}: retrying at once only spends quota");
+            let mut n = 0;
+            let t = Instant::now();
+            let r: Result<()> = with_backoff(Duration::from_secs(30), || {
+                n += 1;
+                Err(usage_limit_error(reason, "x"))
+            }, |_, _| {});
+            assert_eq!((r.unwrap_err().reason.as_deref(), n), (Some(reason), 1));
+            assert!(t.elapsed() < Duration::from_millis(200));
+        }
+        assert!(retry_in_call(&usage_limit_error("rateLimitExceeded", "x")));
+        assert!(is_daily_limit(&usage_limit_error("dailyLimitExceeded", "x")));
+        assert!(!is_daily_limit(&usage_limit_error("quotaExceeded", "x")));
+    }
+
+    fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc)
+    }
+
+    #[test]
+    fn a_daily_limit_waits_until_midnight_pacific_time() {
+        let e = usage_limit_error("dailyLimitExceeded", "Daily Limit Exceeded");
+        // 07:00 PST: the quota resets at 08:00 UTC the next day.
+        let l = later_at(&e, 0, at("2026-12-06T15:00:00Z"));
+        assert_eq!(l.delay_s, 17 * 3600 + DAILY_RESET_MARGIN_S);
+        assert!(l.note.starts_with("Google answered HTTP 403 (dailyLimitExceeded): Daily Limit Exceeded. The daily Google Calendar API quota"), "{}", l.note);
+        assert!(l.note.contains("(2026-12-07 08:00 UTC)"), "{}", l.note);
+        // 23:30 PDT: half an hour to go, and the offset is summer time's.
+        assert_eq!(later_at(&e, 3, at("2026-07-01T06:30:00Z")).delay_s, 1800 + DAILY_RESET_MARGIN_S);
+        // Just after the reset: a whole day.
+        assert_eq!(later_at(&e, 0, at("2026-12-07T08:00:00Z")).delay_s, 24 * 3600 + DAILY_RESET_MARGIN_S);
+    }
+
+    #[test]
+    fn calendar_usage_limits_wait_minutes_growing_to_hours() {
+        let e = usage_limit_error("quotaExceeded", "Calendar usage limits exceeded.");
+        let now = at("2026-12-06T15:00:00Z");
+        let delays: Vec<i64> = [0, 1, 2, 4, 5, 14].iter().map(|&a| later_at(&e, a, now).delay_s).collect();
+        assert_eq!(delays, vec![600, 1200, 2400, 9600, 14400, 14400]);
+        let note = later_at(&e, 0, now).note;
+        assert!(note.starts_with("Google answered HTTP 403 (quotaExceeded): Calendar usage limits exceeded. The doctor's Google account"), "{note}");
+        assert!(note.ends_with("retried in 10 minutes."), "{note}");
+        assert!(later_at(&e, 5, now).note.ends_with("retried in 4 hours."));
+    }
+
+    #[test]
+    fn other_transient_failures_keep_the_job_backoff_and_googles_message() {
+        let e = Error::google(503, None, "down");
+        assert_eq!(later_at(&e, 0, chrono::Utc::now()), Later { delay_s: 30, note: e.message.clone() });
+        assert_eq!(later_at(&e, 7, chrono::Utc::now()).delay_s, 3600);
     }
 
     #[test]
