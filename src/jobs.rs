@@ -137,17 +137,32 @@ fn settle(ctx: &Context, job: &Job, result: Result<Outcome>) -> Result<(Counter,
     })
 }
 
-/// `kc_meet_jobs()`.
+/// The most jobs one `kc_meet_jobs()` call lists.
+pub const MAX_LISTED: i64 = 1000;
+
+/// `kc_meet_jobs()`'s options.
+#[derive(Debug, Default, serde::Deserialize)]
+struct ListOpts {
+    state: Option<String>,
+    limit: Option<i64>,
+}
+
+/// `kc_meet_jobs()`: jobs in `state` (queued or failed; any when absent), at most `limit`
+/// (1..=[`MAX_LISTED`], 100 when absent). An unknown option or a bad value is refused, never
+/// ignored (a misspelt filter would list everything).
 pub fn list(ctx: &Context, opts: &serde_json::Value) -> Result<Vec<crate::store::events::Job>> {
-    ctx.store.require_schema()?;
-    let state = opts.get("state").and_then(|v| v.as_str()).filter(|s| !s.is_empty());
-    if let Some(s) = state {
+    let o: ListOpts = crate::base::opts::parse(opts, "kc_meet_jobs()", &["state", "limit"])?;
+    if let Some(s) = o.state.as_deref() {
         if crate::store::events::JobState::parse(s).is_none() {
-            return Err(Error::invalid_argument("state must be queued or failed"));
+            return Err(Error::invalid_argument("kc_meet_jobs(): state must be queued or failed"));
         }
     }
-    let limit = opts.get("limit").and_then(|v| v.as_u64()).unwrap_or(100).clamp(1, 1000) as u32;
-    ctx.store.jobs(state, limit)
+    let limit = o.limit.unwrap_or(100);
+    if !(1..=MAX_LISTED).contains(&limit) {
+        return Err(Error::invalid_argument(format!("kc_meet_jobs(): limit must be an integer from 1 to {MAX_LISTED}, got {limit}")));
+    }
+    ctx.store.require_schema()?;
+    ctx.store.jobs(o.state.as_deref(), limit as u32)
 }
 
 /// `kc_meet_retry_job()`.

@@ -34,7 +34,8 @@
 //!                events (events, jobs, mapping), sync (positions, channels, moves), tokens
 //! ─────────────────────────────────────────────────────────────────────────────────────
 //! error          the error type and its stable codes (public API: the PHP stubs read it)
-//! base/          shared vocabulary: redact, config, crypto, retry (and the call budget), str_enum
+//! base/          shared vocabulary: redact, config, crypto, retry (and the call budget), opts,
+//!                str_enum
 //! ```
 //!
 //! Inside a band, arrows go from a line to lines below it only where `tests/layers.rs` gives

@@ -351,13 +351,22 @@ fn opt_value(t: Option<&ZendHashTable>, what: &str) -> PhpResult<Value> {
     t.map_or(Ok(Value::Null), |t| arg(t, what))
 }
 
+/// An options array (`key => value`): a non-empty list is refused, or its values would be
+/// taken for options in their declaration order.
+fn opt_map(t: Option<&ZendHashTable>, what: &str) -> PhpResult<Value> {
+    match opt_value(t, what)? {
+        Value::Array(a) if !a.is_empty() => Err(to_php(Error::invalid_argument(format!("{what} must be an array of key => value, not a list")))),
+        v => Ok(v),
+    }
+}
+
 /// Creates the appointment's Google Calendar event with a Meet link, or brings it up to date.
 /// $appointment carries what KiviCare handed over (see the README); what is missing is read from
 /// KiviCare's tables. Returns appointment_id, state (created|updated|deleted|unchanged|pending|
 /// queued|skipped), reason, event_id, meet_url, event_url, doctor_id, warnings.
 #[php_function]
 pub fn kc_meet_create_event(appointment_id: i64, appointment: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
-    let appointment = opt_value(appointment, "appointment")?;
+    let appointment = opt_map(appointment, "appointment")?;
     out(events::create(&*ctx()?, appointment_id, &appointment))
 }
 
@@ -365,7 +374,7 @@ pub fn kc_meet_create_event(appointment_id: i64, appointment: Option<&ZendHashTa
 /// missing and removing it when the appointment is cancelled. Same result as create.
 #[php_function]
 pub fn kc_meet_update_event(appointment_id: i64, appointment: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
-    let appointment = opt_value(appointment, "appointment")?;
+    let appointment = opt_map(appointment, "appointment")?;
     out(events::update(&*ctx()?, appointment_id, &appointment))
 }
 
@@ -380,7 +389,7 @@ pub fn kc_meet_delete_event(appointment_id: i64) -> PhpResult<ZBox<ZendHashTable
 /// appointment without an event gets one. Same result as create, with state 'regenerated'.
 #[php_function]
 pub fn kc_meet_regenerate_event(appointment_id: i64, appointment: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
-    let appointment = opt_value(appointment, "appointment")?;
+    let appointment = opt_map(appointment, "appointment")?;
     out(events::regenerate(&*ctx()?, appointment_id, &appointment))
 }
 
@@ -392,10 +401,12 @@ pub fn kc_meet_run_jobs(limit: i64, budget_s: f64) -> PhpResult<ZBox<ZendHashTab
     out(jobs::run(&*ctx()?, limit, budget_s))
 }
 
-/// Lists background jobs; $opts: state ('queued'|'failed'), limit.
+/// Lists background jobs; $opts: state ('queued'|'failed'; any when absent), limit (1..1000,
+/// default 100). Returns jobs.
+/// @throws \KcMeet\InvalidArgumentException on an unknown option or a bad value (code 5001)
 #[php_function]
 pub fn kc_meet_jobs(opts: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
-    let opts = opt_value(opts, "opts")?;
+    let opts = opt_map(opts, "opts")?;
     out(jobs::list(&*ctx()?, &opts).map(|jobs| serde_json::json!({ "jobs": jobs })))
 }
 
@@ -410,7 +421,7 @@ pub fn kc_meet_retry_job(job_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
 /// remove_orphans, limit, budget_s.
 #[php_function]
 pub fn kc_meet_reconcile(opts: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
-    let opts = opt_value(opts, "opts")?;
+    let opts = opt_map(opts, "opts")?;
     out(reconcile::reconcile(&*ctx()?, &opts))
 }
 
@@ -436,7 +447,7 @@ pub fn kc_meet_mapping(appointment_id: i64) -> PhpResult<Option<ZBox<ZendHashTab
 /// changes_applied, remaining, skipped, error, changes; and remaining, google_calls.
 #[php_function]
 pub fn kc_meet_sync(opts: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
-    let opts = opt_value(opts, "opts")?;
+    let opts = opt_map(opts, "opts")?;
     out(sync::sync(&*ctx()?, &opts))
 }
 
@@ -478,10 +489,10 @@ pub fn kc_meet_stop_channels(doctor_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
 /// query. $opts: doctor_id, state (linked|pending|queued|failed|flagged|removed|missing), from,
 /// to (local dates Y-m-d), appointment_id, order (asc|desc), page (from 1), per_page (max 500).
 /// Returns rows, total, page, per_page.
-/// @throws \KcMeet\InvalidArgumentException on a malformed filter
+/// @throws \KcMeet\InvalidArgumentException on an unknown option or a malformed filter (code 5001)
 #[php_function]
 pub fn kc_meet_appointments(opts: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
-    let opts = opt_value(opts, "opts")?;
+    let opts = opt_map(opts, "opts")?;
     out(screens::appointments(&*ctx()?, &opts))
 }
 
@@ -489,9 +500,10 @@ pub fn kc_meet_appointments(opts: Option<&ZendHashTable>) -> PhpResult<ZBox<Zend
 /// push channel, last sync and job counts, in one query. $opts: status (connected|
 /// needs_reconnect|not_connected), doctor_id, search, page, per_page. Returns rows, total,
 /// page, per_page.
+/// @throws \KcMeet\InvalidArgumentException on an unknown option or a malformed filter (code 5001)
 #[php_function]
 pub fn kc_meet_doctors(opts: Option<&ZendHashTable>) -> PhpResult<ZBox<ZendHashTable>> {
-    let opts = opt_value(opts, "opts")?;
+    let opts = opt_map(opts, "opts")?;
     out(screens::doctors(&*ctx()?, &opts))
 }
 

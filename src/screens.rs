@@ -121,12 +121,17 @@ fn opt_u64(opts: &Value, key: &str) -> Result<Option<u64>> {
     }
 }
 
-fn opt_str<'a>(opts: &'a Value, key: &str) -> Option<&'a str> {
-    opts.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
+/// A text option; empty (a form's blank filter) is none. Another type is refused, not ignored.
+fn opt_str<'a>(opts: &'a Value, key: &str) -> Result<Option<&'a str>> {
+    match opts.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim()).filter(|s| !s.is_empty())),
+        Some(_) => Err(Error::invalid_argument(format!("{key} must be a string"))),
+    }
 }
 
 fn opt_date(opts: &Value, key: &str) -> Result<Option<String>> {
-    match opt_str(opts, key) {
+    match opt_str(opts, key)? {
         None => Ok(None),
         Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .map(|d| Some(d.format("%Y-%m-%d").to_string()))
@@ -152,10 +157,11 @@ fn users_table(ctx: &Context) -> String {
 /// `order` = `asc`), filtered by `doctor_id`, `state` (one of [`APPOINTMENT_STATES`]),
 /// `from`/`to` (local dates, inclusive) and `appointment_id`.
 pub fn appointments(ctx: &Context, opts: &Value) -> Result<Page<AppointmentRow>> {
+    crate::base::opts::known_keys(opts, "kc_meet_appointments()", &["doctor_id", "state", "from", "to", "appointment_id", "order", "page", "per_page"])?;
     ctx.store.require_schema()?;
     let doctor_id = opt_u64(opts, "doctor_id")?;
     let appointment_id = opt_u64(opts, "appointment_id")?;
-    let state = opt_str(opts, "state");
+    let state = opt_str(opts, "state")?;
     if let Some(s) = state {
         if !APPOINTMENT_STATES.contains(&s) {
             return Err(Error::invalid_argument(format!("state must be one of {}", APPOINTMENT_STATES.join(", "))));
@@ -163,7 +169,7 @@ pub fn appointments(ctx: &Context, opts: &Value) -> Result<Page<AppointmentRow>>
     }
     let from = opt_date(opts, "from")?;
     let to = opt_date(opts, "to")?;
-    let order = match opt_str(opts, "order") {
+    let order = match opt_str(opts, "order")? {
         None | Some("desc") => "DESC",
         Some("asc") => "ASC",
         Some(_) => return Err(Error::invalid_argument("order must be asc or desc")),
@@ -259,15 +265,16 @@ pub fn appointments(ctx: &Context, opts: &Value) -> Result<Page<AppointmentRow>>
 /// is `kiviCare_doctor`, connected or not), by name; filters `status`, `doctor_id`, `search`
 /// (name, login or e-mail).
 pub fn doctors(ctx: &Context, opts: &Value) -> Result<Page<DoctorRow>> {
+    crate::base::opts::known_keys(opts, "kc_meet_doctors()", &["status", "doctor_id", "search", "page", "per_page"])?;
     ctx.store.require_schema()?;
-    let status = opt_str(opts, "status");
+    let status = opt_str(opts, "status")?;
     if let Some(s) = status {
         if !matches!(s, "connected" | "needs_reconnect" | "not_connected") {
             return Err(Error::invalid_argument("status must be connected, needs_reconnect or not_connected"));
         }
     }
     let doctor_id = opt_u64(opts, "doctor_id")?;
-    let search = opt_str(opts, "search").map(|s| format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    let search = opt_str(opts, "search")?.map(|s| format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
     let (page, per_page, offset) = paging(opts)?;
 
     let t = &ctx.store.t;
@@ -356,6 +363,14 @@ mod tests {
         assert_eq!(paging(&json!({"page": "2", "per_page": 10_000})).unwrap(), (2, MAX_PER_PAGE, MAX_PER_PAGE));
         assert!(paging(&json!({"page": -1})).is_err());
         assert!(paging(&json!({"per_page": "many"})).is_err());
+    }
+
+    #[test]
+    fn a_filter_of_another_type_is_refused_not_ignored() {
+        assert!(opt_str(&json!({"status": ["connected"]}), "status").is_err());
+        assert!(opt_str(&json!({"state": 5}), "state").is_err());
+        assert_eq!(opt_str(&json!({"state": " "}), "state").unwrap(), None);
+        assert_eq!(opt_str(&json!({"state": null}), "state").unwrap(), None);
     }
 
     #[test]

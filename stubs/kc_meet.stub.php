@@ -73,7 +73,7 @@ namespace {
      * query. $opts: doctor_id, state (linked|pending|queued|failed|flagged|removed|missing), from,
      * to (local dates Y-m-d), appointment_id, order (asc|desc), page (from 1), per_page (max 500).
      * Returns rows, total, page, per_page.
-     * @throws \KcMeet\InvalidArgumentException on a malformed filter
+     * @throws \KcMeet\InvalidArgumentException on an unknown option or a malformed filter (code 5001)
      * @param ?array $opts
      * @return array
      * @throws \KcMeet\Exception
@@ -177,6 +177,7 @@ namespace {
      * push channel, last sync and job counts, in one query. $opts: status (connected|
      * needs_reconnect|not_connected), doctor_id, search, page, per_page. Returns rows, total,
      * page, per_page.
+     * @throws \KcMeet\InvalidArgumentException on an unknown option or a malformed filter (code 5001)
      * @param ?array $opts
      * @return array
      * @throws \KcMeet\Exception
@@ -201,7 +202,9 @@ namespace {
     function kc_meet_health(): array {}
 
     /**
-     * Lists background jobs; $opts: state ('queued'|'failed'), limit.
+     * Lists background jobs; $opts: state ('queued'|'failed'; any when absent), limit (1..1000,
+     * default 100). Returns jobs.
+     * @throws \KcMeet\InvalidArgumentException on an unknown option or a bad value (code 5001)
      * @param ?array $opts
      * @return array
      * @throws \KcMeet\Exception

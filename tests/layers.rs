@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("base::crypto", 2),
     ("base::config", 2),
     ("base::retry", 2),
+    ("base::opts", 2),
     ("base::str_enum", 0),
     // adapters: Google's HTTP APIs and the MySQL database
     ("google", 3),

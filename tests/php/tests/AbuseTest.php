@@ -285,8 +285,44 @@ final class AbuseTest extends KcMeetTestCase {
 			'kc_meet_sync(budget INF)' => static fn() => kc_meet_sync(['budget_s' => INF]),
 			'kc_meet_sync(doctor_id an object)' => static fn() => kc_meet_sync(['doctor_id' => new stdClass()]),
 			'kc_meet_jobs(key invalid UTF-8)' => static fn() => kc_meet_jobs([self::BAD_UTF8 => 'queued']),
+			'kc_meet_jobs(unknown key)' => static fn() => kc_meet_jobs(['stat' => 'failed']),
+			'kc_meet_jobs(state empty)' => static fn() => kc_meet_jobs(['state' => '']),
+			'kc_meet_jobs(state an array)' => static fn() => kc_meet_jobs(['state' => ['failed']]),
+			'kc_meet_jobs(limit 0)' => static fn() => kc_meet_jobs(['limit' => 0]),
+			'kc_meet_jobs(limit negative)' => static fn() => kc_meet_jobs(['limit' => -5]),
+			'kc_meet_jobs(limit over the cap)' => static fn() => kc_meet_jobs(['limit' => 1001]),
+			'kc_meet_jobs(limit text)' => static fn() => kc_meet_jobs(['limit' => 'all']),
+			'kc_meet_jobs(limit a float)' => static fn() => kc_meet_jobs(['limit' => 2.5]),
+			'kc_meet_jobs(a list)' => static fn() => kc_meet_jobs(['failed', 5]),
+			'kc_meet_doctors(unknown key)' => static fn() => kc_meet_doctors(['state' => 'connected']),
+			'kc_meet_doctors(status an array)' => static fn() => kc_meet_doctors(['status' => ['connected']]),
+			'kc_meet_doctors(a list)' => static fn() => kc_meet_doctors(['connected']),
+			'kc_meet_appointments(unknown key)' => static fn() => kc_meet_appointments(['status' => 'failed']),
+			'kc_meet_appointments(state a number)' => static fn() => kc_meet_appointments(['state' => 3]),
+			'kc_meet_sync(a list)' => static fn() => kc_meet_sync([2]),
+			'kc_meet_reconcile(a list)' => static fn() => kc_meet_reconcile([true, 2]),
+			'kc_meet_create_event(appointment a list)' => fn() => kc_meet_create_event($this->appointment, [2, 4]),
 		];
 		$this->allRefused($cases, KcMeet\InvalidArgumentException::class);
+	}
+
+	public function test_an_unknown_option_is_named_in_the_exception(): void {
+		foreach ([
+			'kc_meet_jobs' => static fn() => kc_meet_jobs(['stat' => 'failed']),
+			'kc_meet_doctors' => static fn() => kc_meet_doctors(['stat' => 'failed']),
+			'kc_meet_appointments' => static fn() => kc_meet_appointments(['stat' => 'failed']),
+		] as $fn => $call) {
+			try {
+				$call();
+				$this->fail("$fn accepted an unknown option");
+			} catch (KcMeet\InvalidArgumentException $e) {
+				$this->assertSame(5001, $e->getCode());
+				$this->assertStringStartsWith("$fn(): unknown option 'stat' (known: ", $e->getMessage());
+			}
+		}
+		$this->assertSame([], kc_meet_jobs(['state' => 'failed', 'limit' => 1000])['jobs'], 'the known options still work');
+		$this->assertSame([], kc_meet_jobs([])['jobs']);
+		$this->assertSame([], kc_meet_jobs(null)['jobs']);
 	}
 
 	public function test_configure_refuses_bad_values_and_keeps_the_working_configuration(): void {
