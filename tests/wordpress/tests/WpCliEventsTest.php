@@ -173,6 +173,27 @@ final class WpCliEventsTest extends WpTestCase {
 		$this->assertSame([], $this->json($this->cli(['kc-meet', 'jobs', 'list', '--format=json'])['stdout']));
 	}
 
+	public function test_jobs_list_declares_exactly_the_options_it_reads(): void {
+		$synopsis = $this->wpOk(['cli' => true, 'code' => 'return WP_CLI::synopsis((string) (new ReflectionMethod("KC_Meet_CLI_Jobs_Command", "list_"))->getDocComment());']);
+		$this->assertSame('[--state=<state>] [--limit=<n>] [--fields=<fields>] [--format=<format>]', $synopsis);
+		$this->readyToBook();
+		$typo = $this->cli(['kc-meet', 'jobs', 'list', '--stat=failed']);
+		$this->assertSame(1, $typo['exit_code'], json_encode($typo));
+		$this->assertStringContainsString('unknown --stat parameter', $typo['stderr']);
+		$this->assertSame('', $typo['stdout'], 'nothing is listed');
+	}
+
+	public function test_jobs_list_turns_a_refused_option_into_an_error_with_exit_1(): void {
+		$this->readyToBook();
+		$cli = $this->cli(['kc-meet', 'jobs', 'list', '--limit=5000', '--format=json']);
+		$this->assertSame(1, $cli['exit_code'], json_encode($cli));
+		$this->assertSame('', $cli['stdout'], 'nothing is listed');
+		$this->assertStringContainsString('Error: kc_meet_jobs(): limit must be an integer from 1 to 1000, got 5000 (code 5001)', $cli['stderr']);
+		$ok = $this->cli(['kc-meet', 'jobs', 'list', '--limit=1000', '--format=json']);
+		$this->assertSame(0, $ok['exit_code'], json_encode($ok));
+		$this->assertSame([], $this->json($ok['stdout']));
+	}
+
 	public function test_jobs_retry_of_an_unknown_job_fails_with_exit_1(): void {
 		$this->readyToBook();
 		$cli = $this->cli(['kc-meet', 'jobs', 'retry', '4242']);

@@ -46,7 +46,7 @@ class KC_Meet_CLI_Jobs_Command extends KC_Meet_CLI_Base {
 	 * ---
 	 *
 	 * [--limit=<n>]
-	 * : Most jobs to list.
+	 * : Most jobs to list (1 to 1000).
 	 * ---
 	 * default: 100
 	 * ---
