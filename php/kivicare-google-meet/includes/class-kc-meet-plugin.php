@@ -10,8 +10,9 @@ defined( 'ABSPATH' ) || exit;
 /**
  * Bootstraps the plugin: checks for the kc_meet extension and hooks the features; configures the
  * extension for the current site only when it is needed: on the first native call of a request
- * ({@see KC_Meet_Native::ensure_ready()}), on `switch_blog` once configured, and whenever a
- * setting it depends on changes. A page view that calls no kc_meet function builds no
+ * ({@see KC_Meet_Native::ensure_ready()}), on `switch_blog` once configured (except to a new
+ * site of a network whose tables WordPress is still creating: then at the next native call), and
+ * whenever a setting it depends on changes. A page view that calls no kc_meet function builds no
  * configuration and never enters the extension.
  *
  * Without the extension the plugin registers exactly one admin notice and nothing else. When
@@ -134,6 +135,22 @@ final class KC_Meet_Plugin {
 	private $config_error = null;
 
 	/**
+	 * Whether a `switch_blog` left the extension configured for another site than the current
+	 * one (a site WordPress is still creating the tables of): the next native call configures.
+	 *
+	 * @var bool
+	 */
+	private $stale = false;
+
+	/**
+	 * The site WordPress is creating the tables of (between `wp_initialize_site` priorities 9 and
+	 * 11, around core's own callback), or 0.
+	 *
+	 * @var int
+	 */
+	private $initializing_site = 0;
+
+	/**
 	 * Whether the features were hooked.
 	 *
 	 * @var bool
@@ -196,6 +213,11 @@ final class KC_Meet_Plugin {
 
 		add_action( 'init', array( $plugin, 'load_textdomain' ) );
 		add_action( 'switch_blog', array( $plugin, 'on_switch_blog' ), 1, 3 );
+		if ( is_multisite() ) {
+			// Core creates a new site's tables at priority 10, switching to the site before.
+			add_action( 'wp_initialize_site', array( $plugin, 'on_site_initializing' ), 9, 1 );
+			add_action( 'wp_initialize_site', array( $plugin, 'on_site_initialized' ), 11, 0 );
+		}
 		foreach ( self::CONFIG_OPTIONS as $option ) {
 			add_action( 'add_option_' . $option, array( $plugin, 'reconfigure' ), 10, 0 );
 			add_action( 'update_option_' . $option, array( $plugin, 'reconfigure' ), 10, 0 );
@@ -280,10 +302,37 @@ final class KC_Meet_Plugin {
 	 * @return void
 	 */
 	public function on_switch_blog( $new_blog_id = 0, $prev_blog_id = 0, $context = '' ) {
-		unset( $new_blog_id, $prev_blog_id, $context );
-		if ( $this->configured_once ) {
-			$this->configure();
+		unset( $prev_blog_id, $context );
+		if ( ! $this->configured_once ) {
+			return;
 		}
+		if ( 0 !== $this->initializing_site && (int) $new_blog_id === $this->initializing_site ) {
+			// The site has no tables yet: reading its options now would make WordPress log
+			// database errors. The next native call configures for whichever site is current.
+			$this->stale = true;
+			return;
+		}
+		$this->configure();
+	}
+
+	/**
+	 * `wp_initialize_site` (priority 9, before core creates the site's tables): switching to
+	 * this site does not configure until core is done.
+	 *
+	 * @param WP_Site $site The new site.
+	 * @return void
+	 */
+	public function on_site_initializing( $site ) {
+		$this->initializing_site = $site instanceof WP_Site ? (int) $site->blog_id : 0;
+	}
+
+	/**
+	 * `wp_initialize_site` (priority 11): the new site has its tables and options.
+	 *
+	 * @return void
+	 */
+	public function on_site_initialized() {
+		$this->initializing_site = 0;
 	}
 
 	/**
@@ -304,6 +353,7 @@ final class KC_Meet_Plugin {
 	 */
 	public function configure() {
 		$this->configured_once = true;
+		$this->stale           = false;
 		if ( ! self::extension_available() ) {
 			$this->ready        = false;
 			$this->config_error = array(
@@ -334,7 +384,7 @@ final class KC_Meet_Plugin {
 	 * @return bool Whether the extension is configured and usable.
 	 */
 	public function ensure_configured() {
-		if ( ! $this->configured_once ) {
+		if ( ! $this->configured_once || $this->stale ) {
 			$this->configure();
 		}
 		return $this->ready;

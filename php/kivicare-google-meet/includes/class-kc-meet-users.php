@@ -141,10 +141,11 @@ final class KC_Meet_Users {
 		}
 		switch_to_blog( (int) $site->blog_id );
 		/*
-		 * WordPress switched to the new site before its tables existed (wp_is_site_initialized()),
-		 * and our switch_blog hook read its options then: the misses ("home", permalinks, time
-		 * zone) are cached as missing although populate_options() wrote them since. Forget them
-		 * and configure again, or the extension gets no redirect URI and refuses to migrate.
+		 * WordPress switched to the new site before its tables existed (wp_is_site_initialized()):
+		 * a switch_blog hook of another plugin may have read its options then, and the misses
+		 * ("home", permalinks, time zone) stay cached as missing although populate_options()
+		 * wrote them since. Forget them and configure again, or the extension gets no redirect
+		 * URI and refuses to migrate.
 		 */
 		wp_cache_delete( 'notoptions', 'options' );
 		wp_cache_delete( 'alloptions', 'options' );
