@@ -218,11 +218,11 @@ final class KC_Meet_Plugin {
 			add_action( 'wp_initialize_site', array( $plugin, 'on_site_initializing' ), 9, 1 );
 			add_action( 'wp_initialize_site', array( $plugin, 'on_site_initialized' ), 11, 0 );
 		}
-		foreach ( self::CONFIG_OPTIONS as $option ) {
-			add_action( 'add_option_' . $option, array( $plugin, 'reconfigure' ), 10, 0 );
-			add_action( 'update_option_' . $option, array( $plugin, 'reconfigure' ), 10, 0 );
-			add_action( 'delete_option_' . $option, array( $plugin, 'reconfigure' ), 10, 0 );
-		}
+		// Three hooks for every option instead of three per option in CONFIG_OPTIONS: fewer to
+		// register on each request (most requests change no option).
+		add_action( 'added_option', array( $plugin, 'on_option_changed' ), 10, 1 );
+		add_action( 'updated_option', array( $plugin, 'on_option_changed' ), 10, 1 );
+		add_action( 'deleted_option', array( $plugin, 'on_option_changed' ), 10, 1 );
 		add_action( 'admin_notices', array( 'KC_Meet_Notices', 'render' ) );
 
 		if ( did_action( 'plugins_loaded' ) ) {
@@ -285,7 +285,11 @@ final class KC_Meet_Plugin {
 	public function on_plugins_loaded() {
 		if ( is_admin() ) {
 			// The settings page is where configuration problems are seen and fixed: always hook it.
-			$this->component( 'admin', 'KC_Meet_Admin_Page' );
+			KC_Meet_Hooks::add( 'admin' );
+			if ( 'options.php' === ( $GLOBALS['pagenow'] ?? '' ) ) {
+				// The settings form posts there (KC_Meet_Settings::register() needs nothing else).
+				add_action( 'admin_init', array( 'KC_Meet_Settings', 'register' ) );
+			}
 		}
 		if ( ( 'cli' === PHP_SAPI || null !== self::stored_config_error() ) && ! $this->configure() ) {
 			return;
@@ -333,6 +337,19 @@ final class KC_Meet_Plugin {
 	 */
 	public function on_site_initialized() {
 		$this->initializing_site = 0;
+	}
+
+	/**
+	 * `added_option`, `updated_option`, `deleted_option`: reconfigures when the option is one of
+	 * {@see self::CONFIG_OPTIONS}.
+	 *
+	 * @param string $option Option name.
+	 * @return void
+	 */
+	public function on_option_changed( $option ) {
+		if ( in_array( $option, self::CONFIG_OPTIONS, true ) ) {
+			$this->reconfigure();
+		}
 	}
 
 	/**
@@ -421,16 +438,28 @@ final class KC_Meet_Plugin {
 	}
 
 	/**
-	 * Loads translations.
+	 * Loads translations. Without a file for the locale, WordPress's just-in-time loader would
+	 * look again at the first translated string (listing three language folders, a glob each)
+	 * and, for en_US, conclude the same: it is told now.
 	 *
 	 * @return void
 	 */
 	public function load_textdomain() {
+		global $wp_textdomain_registry;
+		// The strings are en_US: the plugin ships no en_US file, only a site's own one could apply.
+		if ( 'en_US' === determine_locale() && $wp_textdomain_registry instanceof WP_Textdomain_Registry
+			&& 'en_US' === apply_filters( 'plugin_locale', 'en_US', self::TEXT_DOMAIN )
+			&& ! is_readable( WP_LANG_DIR . '/plugins/' . self::TEXT_DOMAIN . '-en_US.mo' ) ) {
+			// What WP_Textdomain_Registry::get_path_from_lang_dir() records for en_US without a file.
+			$wp_textdomain_registry->set( self::TEXT_DOMAIN, 'en_US', false );
+			return;
+		}
 		load_plugin_textdomain( self::TEXT_DOMAIN, false, dirname( plugin_basename( $this->file ) ) . '/languages' );
 	}
 
 	/**
-	 * Hooks every feature that needs a configured extension (once).
+	 * Hooks every feature that needs a configured extension (once), from {@see KC_Meet_Hooks}:
+	 * no component is loaded until one of its hooks fires.
 	 *
 	 * @return void
 	 */
@@ -442,20 +471,17 @@ final class KC_Meet_Plugin {
 
 		add_action( 'admin_init', array( 'KC_Meet_Lifecycle', 'maybe_migrate' ) );
 		if ( is_admin() ) {
-			$this->component( 'profile', 'KC_Meet_Profile' );
-			$this->component( 'admin_doctors', 'KC_Meet_Admin_Doctors' );
-			$this->component( 'admin_appointments', 'KC_Meet_Admin_Appointments' );
+			KC_Meet_Hooks::add( 'profile' );
+			KC_Meet_Hooks::add( 'admin_doctors' );
+			KC_Meet_Hooks::add( 'admin_appointments' );
 		}
-		$this->component( 'rest', 'KC_Meet_Rest' );
-		$this->component( 'kivicare4_routes', 'KC_Meet_KiviCare4_Routes' );
-		$this->component( 'kivicare3', 'KC_Meet_KiviCare3' );
-		$this->component( 'kivicare4', 'KC_Meet_KiviCare4' );
-		$this->component( 'appointments', 'KC_Meet_Appointment_Hooks' );
-		$this->component( 'background', 'KC_Meet_Background' );
-		$this->component( 'woocommerce', 'KC_Meet_WooCommerce' );
-		$this->component( 'users', 'KC_Meet_Users' );
-		$this->component( 'privacy', 'KC_Meet_Privacy' );
-		$this->component( 'doctor_notices', 'KC_Meet_Doctor_Notices' );
+		foreach ( array( 'rest', 'kivicare4_routes', 'kivicare3', 'kivicare4', 'badge', 'appointments', 'background', 'woocommerce', 'users', 'privacy', 'doctor_notices' ) as $group ) {
+			KC_Meet_Hooks::add( $group );
+		}
+		if ( is_admin() || wp_doing_cron() || ( defined( 'WP_CLI' ) && WP_CLI ) ) {
+			// The requests that check the schedules ({@see KC_Meet_Background::schedule()}).
+			add_action( 'init', array( 'KC_Meet_Background', 'schedule' ), 20 );
+		}
 	}
 
 	/**
@@ -468,20 +494,22 @@ final class KC_Meet_Plugin {
 	}
 
 	/**
-	 * Returns (creating and hooking it on first use) a feature component.
+	 * Returns (creating it on first use) a feature component; its hooks are
+	 * {@see KC_Meet_Hooks::HOOKS}.
 	 *
-	 * @param string $name       Component name: admin, profile, rest, kivicare4_routes,
-	 *                           kivicare3, kivicare4, appointments, background, woocommerce, ….
-	 * @param string $class_name Class to create when missing.
+	 * @param string $name       Component name: a key of {@see KC_Meet_Hooks::COMPONENTS}.
+	 * @param string $class_name Class to create when missing (default: the component's).
 	 * @return object|null
 	 */
 	public function component( $name, $class_name = '' ) {
-		if ( ! isset( $this->components[ $name ] ) && '' !== $class_name ) {
-			$component = new $class_name();
-			$component->register();
-			$this->components[ $name ] = $component;
+		if ( ! isset( $this->components[ $name ] ) ) {
+			$class_name = '' !== $class_name ? $class_name : ( KC_Meet_Hooks::COMPONENTS[ $name ] ?? '' );
+			if ( '' === $class_name ) {
+				return null;
+			}
+			$this->components[ $name ] = new $class_name();
 		}
-		return $this->components[ $name ] ?? null;
+		return $this->components[ $name ];
 	}
 
 	/**

@@ -20,18 +20,6 @@ defined( 'ABSPATH' ) || exit;
 final class KC_Meet_Users {
 
 	/**
-	 * Hooks the user and site events.
-	 *
-	 * @return void
-	 */
-	public function register() {
-		add_action( 'delete_user', array( $this, 'on_delete_user' ), 5 );
-		add_action( 'wpmu_delete_user', array( $this, 'on_wpmu_delete_user' ), 5 );
-		// After WordPress created the site's tables (priority 10) and options (20).
-		add_action( 'wp_initialize_site', array( $this, 'on_initialize_site' ), 100 );
-	}
-
-	/**
 	 * A user's display name: the one lookup of the admin screens and the WP-CLI tables.
 	 *
 	 * @param int  $user_id  User.
