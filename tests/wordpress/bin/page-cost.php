@@ -182,42 +182,70 @@ foreach ($pages as $name => $page) {
 if ($profileRounds <= 0) {
 	exit(0);
 }
-foreach (array_diff_key($sides, ['without' => 1]) as $side => $db)
-foreach ($pages as $name => $page) {
-	@unlink($profileOut);
-	for ($i = 0; $i < $profileRounds; $i++) {
-		$ask($db, $page, ['HTTP_X_KC_PROFILE' => '1']);
-	}
-	$runs = array_map(static fn($l) => json_decode($l, true), file($profileOut, FILE_IGNORE_NEW_LINES) ?: []);
-	$k = count($runs);
-	// Medians over the runs (wall time inside the worker: the median keeps preemption out).
-	$median = static function (array $v): float {
-		sort($v);
-		return $v ? $v[intdiv(count($v), 2)] : 0.0;
-	};
-	$samples = [];
-	$loads = [];
-	foreach ($runs as $r) {
-		foreach ($r['callbacks'] as $cname => $c) {
-			$samples[$cname]['us'][] = $c['ns'] / 1e3;
-			$samples[$cname]['calls'][] = $c['calls'];
+// Phases of the request (between WordPress's main hooks), median µs per side.
+$phases = [];
+foreach ($sides as $side => $db) {
+	foreach ($pages as $name => $page) {
+		@unlink($profileOut);
+		for ($i = 0; $i < $profileRounds; $i++) {
+			$ask($db, $page, ['HTTP_X_KC_PROFILE' => '1']);
 		}
-		$loads[] = ($r['file_ns'] ?? 0) / 1e3;
-		$after = $r['file_after'] ?? '';
+		$runs = array_map(static fn($l) => json_decode($l, true), file($profileOut, FILE_IGNORE_NEW_LINES) ?: []);
+		$k = count($runs);
+		// Medians over the runs (wall time inside the worker: the median keeps preemption out).
+		$median = static function (array $v): float {
+			sort($v);
+			return $v ? $v[intdiv(count($v), 2)] : 0.0;
+		};
+		$samples = [];
+		$loads = [];
+		foreach ($runs as $r) {
+			foreach ($r['callbacks'] as $cname => $c) {
+				$samples[$cname]['us'][] = $c['ns'] / 1e3;
+				$samples[$cname]['calls'][] = $c['calls'];
+			}
+			$loads[] = ($r['file_ns'] ?? 0) / 1e3;
+			$after = $r['file_after'] ?? '';
+		}
+		$load = $median($loads);
+		$spans = [];
+		foreach ($runs as $r) {
+			$prev = null;
+			foreach ($r['marks'] as [$mark, $t]) {
+				if (str_starts_with($mark, 'plugin_loaded')) {
+					continue;
+				}
+				if ($prev !== null) {
+					$spans[$prev[0] . ' → ' . $mark][] = ($t - $prev[1]) / 1e3;
+				}
+				$prev = [$mark, $t];
+			}
+		}
+		foreach ($spans as $span => $v) {
+			$phases[$name][$span][$side] = $median($v);
+		}
+		if ($side === 'without') {
+			continue;
+		}
+		$cb = [];
+		foreach ($samples as $cname => $v) {
+			$cb[$cname] = ['us' => $median($v['us']), 'calls' => array_sum($v['calls']) / $k];
+		}
+		uasort($cb, static fn($a, $b) => $b['us'] <=> $a['us']);
+		printf("\nprofile of %s, %s (median of %d, inclusive µs):\n  %8.1f µs  plugin file (include + boot, after hook %s)\n", $side, $name, $k, $load, $after);
+		$sum = $load;
+		foreach ($cb as $cname => $c) {
+			printf("  %8.1f µs  %s (%.1f calls)\n", $c['us'], $cname, $c['calls']);
+			$sum += $c['us'];
+		}
+		printf("  %8.1f µs  sum (nested callbacks counted twice)\n", $sum);
+		$last = end($runs);
+		printf("  classes: %s\n  files: %d; wpdb statements %d\n", implode(' ', $last['classes']), count($last['files']), $last['statements']);
 	}
-	$load = $median($loads);
-	$cb = [];
-	foreach ($samples as $cname => $v) {
-		$cb[$cname] = ['us' => $median($v['us']), 'calls' => array_sum($v['calls']) / $k];
+}
+foreach ($phases as $name => $spans) {
+	printf("\nphases of %s (median µs):\n%-40s %s\n", $name, '', implode(' ', array_map(static fn($s) => sprintf('%10s', $s), array_keys($sides))));
+	foreach ($spans as $span => $bySide) {
+		printf("%-40s %s\n", $span, implode(' ', array_map(static fn($s) => sprintf('%10.1f', $bySide[$s] ?? 0), array_keys($sides))));
 	}
-	uasort($cb, static fn($a, $b) => $b['us'] <=> $a['us']);
-	printf("\nprofile of %s, %s (median of %d, inclusive µs):\n  %8.1f µs  plugin file (include + boot, after hook %s)\n", $side, $name, $k, $load, $after);
-	$sum = $load;
-	foreach ($cb as $cname => $c) {
-		printf("  %8.1f µs  %s (%.1f calls)\n", $c['us'], $cname, $c['calls']);
-		$sum += $c['us'];
-	}
-	printf("  %8.1f µs  sum (nested callbacks counted twice)\n", $sum);
-	$last = end($runs);
-	printf("  classes: %s\n  files: %d; wpdb statements %d\n", implode(' ', $last['classes']), count($last['files']), $last['statements']);
 }
