@@ -21,7 +21,8 @@
 # Env: KC_MEET_EXT (default target/release/libkc_meet.so), KC_MEET_WP_DIR (scratch WordPress, default
 # target/wp-test/site), KC_MEET_WP_KEEP=1 (keep databases and servers' logs for inspection),
 # KC_MEET_WP_NO_APT=1 (never apt-get install), KC_MEET_PLUGIN_SRC (the plugin folder to install),
-# KC_MEET_WP_BENCH=1 (run tests/bench/run.php on the bed instead of PHPUnit: ./build.sh bench).
+# KC_MEET_WP_BENCH=1 (run tests/bench/run.php on the bed instead of PHPUnit: ./build.sh bench),
+# KC_MEET_WP_PAGE_COST=1 (run bin/page-cost.php instead: what a page view pays for the plugin, profiled).
 # KC_MEET_WP_MULTISITE=0 (skip the multisite run; its scratch copy is KC_MEET_WP_DIR + "-multisite").
 set -uo pipefail
 
@@ -198,6 +199,10 @@ log "WordPress at $WP_URL (template $TEMPLATE_DB)"
 start=$(date +%s)
 if [[ "${KC_MEET_WP_BENCH:-0}" == 1 ]]; then
 	php "$ROOT/tests/bench/run.php"
+	exit $?
+fi
+if [[ "${KC_MEET_WP_PAGE_COST:-0}" == 1 ]]; then
+	php "$HERE/bin/page-cost.php"
 	exit $?
 fi
 if [[ "${KC_MEET_WP_DEMO:-0}" == 1 ]]; then

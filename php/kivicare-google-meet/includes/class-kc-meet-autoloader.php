@@ -53,6 +53,7 @@ final class KC_Meet_Autoloader {
 		'kc_meet_woocommerce_products' => 'woocommerce/',
 		'kc_meet_rest'                 => 'rest/',
 		'kc_meet_admin_page'           => 'admin/',
+		'kc_meet_admin_menu'           => 'admin/',
 		'kc_meet_admin_screens'        => 'admin/',
 		'kc_meet_admin_doctors'        => 'admin/',
 		'kc_meet_admin_appointments'   => 'admin/',

@@ -75,20 +75,6 @@ class KC_Meet_Background {
 	const JOBS_BUDGET = 20.0;
 
 	/**
-	 * Hooks scheduling and the callbacks.
-	 *
-	 * @return void
-	 */
-	public function register() {
-		add_filter( 'cron_schedules', array( __CLASS__, 'add_schedule' ) ); // Also added by the bootstrap; add_filter() dedupes.
-		add_action( KC_Meet_Lifecycle::CRON_RUN_JOBS, array( __CLASS__, 'run_jobs' ), 10, 0 );
-		add_action( KC_Meet_Lifecycle::CRON_RECONCILE, array( __CLASS__, 'reconcile' ), 10, 0 );
-		add_action( KC_Meet_Lifecycle::CRON_SYNC, array( __CLASS__, 'sync' ), 10, 0 );
-		add_action( KC_Meet_Lifecycle::CRON_RENEW_CHANNELS, array( __CLASS__, 'renew_channels' ), 10, 0 );
-		add_action( 'init', array( __CLASS__, 'schedule' ), 20 );
-	}
-
-	/**
 	 * `cron_schedules`: adds `kc_meet_minute` and `kc_meet_five_minutes`.
 	 *
 	 * @param mixed $schedules Schedules.
@@ -165,14 +151,36 @@ class KC_Meet_Background {
 				}
 				return;
 			}
-			foreach ( self::recurring_hooks() as $hook => $schedule ) {
-				if ( false === wp_next_scheduled( $hook ) ) {
-					wp_schedule_event( time(), $schedule[0], $hook );
-				}
+			$recurring = self::recurring_hooks();
+			foreach ( self::unscheduled_hooks( array_keys( $recurring ) ) as $hook ) {
+				wp_schedule_event( time(), $recurring[ $hook ][0], $hook );
 			}
 		} catch ( \Throwable $e ) {
 			unset( $e ); // Scheduling is retried on the next request.
 		}
+	}
+
+	/**
+	 * The hooks WP-Cron has no event of: one read of the cron array (wp_next_scheduled() reads and
+	 * unserializes it once per hook), unless a plugin keeps the events elsewhere
+	 * (`pre_get_scheduled_event`): then WordPress is asked per hook.
+	 *
+	 * @param string[] $hooks Hooks.
+	 * @return string[]
+	 */
+	private static function unscheduled_hooks( array $hooks ) {
+		if ( has_filter( 'pre_get_scheduled_event' ) ) {
+			return array_values( array_filter( $hooks, static fn( $hook ) => false === wp_next_scheduled( $hook ) ) );
+		}
+		$scheduled = array();
+		foreach ( (array) _get_cron_array() as $events ) {
+			foreach ( $hooks as $hook ) {
+				if ( isset( $events[ $hook ] ) ) {
+					$scheduled[ $hook ] = true;
+				}
+			}
+		}
+		return array_values( array_diff( $hooks, array_keys( $scheduled ) ) );
 	}
 
 	/**

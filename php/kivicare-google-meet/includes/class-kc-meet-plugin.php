@@ -10,8 +10,9 @@ defined( 'ABSPATH' ) || exit;
 /**
  * Bootstraps the plugin: checks for the kc_meet extension and hooks the features; configures the
  * extension for the current site only when it is needed: on the first native call of a request
- * ({@see KC_Meet_Native::ensure_ready()}), on `switch_blog` once configured, and whenever a
- * setting it depends on changes. A page view that calls no kc_meet function builds no
+ * ({@see KC_Meet_Native::ensure_ready()}), on `switch_blog` once configured (except to a new
+ * site of a network whose tables WordPress is still creating: then at the next native call), and
+ * whenever a setting it depends on changes. A page view that calls no kc_meet function builds no
  * configuration and never enters the extension.
  *
  * Without the extension the plugin registers exactly one admin notice and nothing else. When
@@ -134,6 +135,22 @@ final class KC_Meet_Plugin {
 	private $config_error = null;
 
 	/**
+	 * Whether a `switch_blog` left the extension configured for another site than the current
+	 * one (a site WordPress is still creating the tables of): the next native call configures.
+	 *
+	 * @var bool
+	 */
+	private $stale = false;
+
+	/**
+	 * The site WordPress is creating the tables of (between `wp_initialize_site` priorities 9 and
+	 * 11, around core's own callback), or 0.
+	 *
+	 * @var int
+	 */
+	private $initializing_site = 0;
+
+	/**
 	 * Whether the features were hooked.
 	 *
 	 * @var bool
@@ -196,11 +213,16 @@ final class KC_Meet_Plugin {
 
 		add_action( 'init', array( $plugin, 'load_textdomain' ) );
 		add_action( 'switch_blog', array( $plugin, 'on_switch_blog' ), 1, 3 );
-		foreach ( self::CONFIG_OPTIONS as $option ) {
-			add_action( 'add_option_' . $option, array( $plugin, 'reconfigure' ), 10, 0 );
-			add_action( 'update_option_' . $option, array( $plugin, 'reconfigure' ), 10, 0 );
-			add_action( 'delete_option_' . $option, array( $plugin, 'reconfigure' ), 10, 0 );
+		if ( is_multisite() ) {
+			// Core creates a new site's tables at priority 10, switching to the site before.
+			add_action( 'wp_initialize_site', array( $plugin, 'on_site_initializing' ), 9, 1 );
+			add_action( 'wp_initialize_site', array( $plugin, 'on_site_initialized' ), 11, 0 );
 		}
+		// Three hooks for every option instead of three per option in CONFIG_OPTIONS: fewer to
+		// register on each request (most requests change no option).
+		add_action( 'added_option', array( $plugin, 'on_option_changed' ), 10, 1 );
+		add_action( 'updated_option', array( $plugin, 'on_option_changed' ), 10, 1 );
+		add_action( 'deleted_option', array( $plugin, 'on_option_changed' ), 10, 1 );
 		add_action( 'admin_notices', array( 'KC_Meet_Notices', 'render' ) );
 
 		if ( did_action( 'plugins_loaded' ) ) {
@@ -263,7 +285,11 @@ final class KC_Meet_Plugin {
 	public function on_plugins_loaded() {
 		if ( is_admin() ) {
 			// The settings page is where configuration problems are seen and fixed: always hook it.
-			$this->component( 'admin', 'KC_Meet_Admin_Page' );
+			KC_Meet_Hooks::add( 'admin' );
+			if ( 'options.php' === ( $GLOBALS['pagenow'] ?? '' ) ) {
+				// The settings form posts there (KC_Meet_Settings::register() needs nothing else).
+				add_action( 'admin_init', array( 'KC_Meet_Settings', 'register' ) );
+			}
 		}
 		if ( ( 'cli' === PHP_SAPI || null !== self::stored_config_error() ) && ! $this->configure() ) {
 			return;
@@ -280,9 +306,49 @@ final class KC_Meet_Plugin {
 	 * @return void
 	 */
 	public function on_switch_blog( $new_blog_id = 0, $prev_blog_id = 0, $context = '' ) {
-		unset( $new_blog_id, $prev_blog_id, $context );
-		if ( $this->configured_once ) {
-			$this->configure();
+		unset( $prev_blog_id, $context );
+		if ( ! $this->configured_once ) {
+			return;
+		}
+		if ( 0 !== $this->initializing_site && (int) $new_blog_id === $this->initializing_site ) {
+			// The site has no tables yet: reading its options now would make WordPress log
+			// database errors. The next native call configures for whichever site is current.
+			$this->stale = true;
+			return;
+		}
+		$this->configure();
+	}
+
+	/**
+	 * `wp_initialize_site` (priority 9, before core creates the site's tables): switching to
+	 * this site does not configure until core is done.
+	 *
+	 * @param WP_Site $site The new site.
+	 * @return void
+	 */
+	public function on_site_initializing( $site ) {
+		$this->initializing_site = $site instanceof WP_Site ? (int) $site->blog_id : 0;
+	}
+
+	/**
+	 * `wp_initialize_site` (priority 11): the new site has its tables and options.
+	 *
+	 * @return void
+	 */
+	public function on_site_initialized() {
+		$this->initializing_site = 0;
+	}
+
+	/**
+	 * `added_option`, `updated_option`, `deleted_option`: reconfigures when the option is one of
+	 * {@see self::CONFIG_OPTIONS}.
+	 *
+	 * @param string $option Option name.
+	 * @return void
+	 */
+	public function on_option_changed( $option ) {
+		if ( in_array( $option, self::CONFIG_OPTIONS, true ) ) {
+			$this->reconfigure();
 		}
 	}
 
@@ -304,6 +370,7 @@ final class KC_Meet_Plugin {
 	 */
 	public function configure() {
 		$this->configured_once = true;
+		$this->stale           = false;
 		if ( ! self::extension_available() ) {
 			$this->ready        = false;
 			$this->config_error = array(
@@ -334,7 +401,7 @@ final class KC_Meet_Plugin {
 	 * @return bool Whether the extension is configured and usable.
 	 */
 	public function ensure_configured() {
-		if ( ! $this->configured_once ) {
+		if ( ! $this->configured_once || $this->stale ) {
 			$this->configure();
 		}
 		return $this->ready;
@@ -371,16 +438,28 @@ final class KC_Meet_Plugin {
 	}
 
 	/**
-	 * Loads translations.
+	 * Loads translations. Without a file for the locale, WordPress's just-in-time loader would
+	 * look again at the first translated string (listing three language folders, a glob each)
+	 * and, for en_US, conclude the same: it is told now.
 	 *
 	 * @return void
 	 */
 	public function load_textdomain() {
+		global $wp_textdomain_registry;
+		// The strings are en_US: the plugin ships no en_US file, only a site's own one could apply.
+		if ( 'en_US' === determine_locale() && $wp_textdomain_registry instanceof WP_Textdomain_Registry
+			&& 'en_US' === apply_filters( 'plugin_locale', 'en_US', self::TEXT_DOMAIN )
+			&& ! is_readable( WP_LANG_DIR . '/plugins/' . self::TEXT_DOMAIN . '-en_US.mo' ) ) {
+			// What WP_Textdomain_Registry::get_path_from_lang_dir() records for en_US without a file.
+			$wp_textdomain_registry->set( self::TEXT_DOMAIN, 'en_US', false );
+			return;
+		}
 		load_plugin_textdomain( self::TEXT_DOMAIN, false, dirname( plugin_basename( $this->file ) ) . '/languages' );
 	}
 
 	/**
-	 * Hooks every feature that needs a configured extension (once).
+	 * Hooks every feature that needs a configured extension (once), from {@see KC_Meet_Hooks}:
+	 * no component is loaded until one of its hooks fires.
 	 *
 	 * @return void
 	 */
@@ -392,20 +471,17 @@ final class KC_Meet_Plugin {
 
 		add_action( 'admin_init', array( 'KC_Meet_Lifecycle', 'maybe_migrate' ) );
 		if ( is_admin() ) {
-			$this->component( 'profile', 'KC_Meet_Profile' );
-			$this->component( 'admin_doctors', 'KC_Meet_Admin_Doctors' );
-			$this->component( 'admin_appointments', 'KC_Meet_Admin_Appointments' );
+			KC_Meet_Hooks::add( 'profile' );
+			KC_Meet_Hooks::add( 'admin_doctors' );
+			KC_Meet_Hooks::add( 'admin_appointments' );
 		}
-		$this->component( 'rest', 'KC_Meet_Rest' );
-		$this->component( 'kivicare4_routes', 'KC_Meet_KiviCare4_Routes' );
-		$this->component( 'kivicare3', 'KC_Meet_KiviCare3' );
-		$this->component( 'kivicare4', 'KC_Meet_KiviCare4' );
-		$this->component( 'appointments', 'KC_Meet_Appointment_Hooks' );
-		$this->component( 'background', 'KC_Meet_Background' );
-		$this->component( 'woocommerce', 'KC_Meet_WooCommerce' );
-		$this->component( 'users', 'KC_Meet_Users' );
-		$this->component( 'privacy', 'KC_Meet_Privacy' );
-		$this->component( 'doctor_notices', 'KC_Meet_Doctor_Notices' );
+		foreach ( array( 'rest', 'kivicare4_routes', 'kivicare3', 'kivicare4', 'badge', 'appointments', 'background', 'woocommerce', 'users', 'privacy', 'doctor_notices' ) as $group ) {
+			KC_Meet_Hooks::add( $group );
+		}
+		if ( is_admin() || wp_doing_cron() || ( defined( 'WP_CLI' ) && WP_CLI ) ) {
+			// The requests that check the schedules ({@see KC_Meet_Background::schedule()}).
+			add_action( 'init', array( 'KC_Meet_Background', 'schedule' ), 20 );
+		}
 	}
 
 	/**
@@ -418,20 +494,22 @@ final class KC_Meet_Plugin {
 	}
 
 	/**
-	 * Returns (creating and hooking it on first use) a feature component.
+	 * Returns (creating it on first use) a feature component; its hooks are
+	 * {@see KC_Meet_Hooks::HOOKS}.
 	 *
-	 * @param string $name       Component name: admin, profile, rest, kivicare4_routes,
-	 *                           kivicare3, kivicare4, appointments, background, woocommerce, ….
-	 * @param string $class_name Class to create when missing.
+	 * @param string $name       Component name: a key of {@see KC_Meet_Hooks::COMPONENTS}.
+	 * @param string $class_name Class to create when missing (default: the component's).
 	 * @return object|null
 	 */
 	public function component( $name, $class_name = '' ) {
-		if ( ! isset( $this->components[ $name ] ) && '' !== $class_name ) {
-			$component = new $class_name();
-			$component->register();
-			$this->components[ $name ] = $component;
+		if ( ! isset( $this->components[ $name ] ) ) {
+			$class_name = '' !== $class_name ? $class_name : ( KC_Meet_Hooks::COMPONENTS[ $name ] ?? '' );
+			if ( '' === $class_name ) {
+				return null;
+			}
+			$this->components[ $name ] = new $class_name();
 		}
-		return $this->components[ $name ] ?? null;
+		return $this->components[ $name ];
 	}
 
 	/**

@@ -20,18 +20,6 @@ defined( 'ABSPATH' ) || exit;
 final class KC_Meet_Users {
 
 	/**
-	 * Hooks the user and site events.
-	 *
-	 * @return void
-	 */
-	public function register() {
-		add_action( 'delete_user', array( $this, 'on_delete_user' ), 5 );
-		add_action( 'wpmu_delete_user', array( $this, 'on_wpmu_delete_user' ), 5 );
-		// After WordPress created the site's tables (priority 10) and options (20).
-		add_action( 'wp_initialize_site', array( $this, 'on_initialize_site' ), 100 );
-	}
-
-	/**
 	 * A user's display name: the one lookup of the admin screens and the WP-CLI tables.
 	 *
 	 * @param int  $user_id  User.
@@ -141,10 +129,11 @@ final class KC_Meet_Users {
 		}
 		switch_to_blog( (int) $site->blog_id );
 		/*
-		 * WordPress switched to the new site before its tables existed (wp_is_site_initialized()),
-		 * and our switch_blog hook read its options then: the misses ("home", permalinks, time
-		 * zone) are cached as missing although populate_options() wrote them since. Forget them
-		 * and configure again, or the extension gets no redirect URI and refuses to migrate.
+		 * WordPress switched to the new site before its tables existed (wp_is_site_initialized()):
+		 * a switch_blog hook of another plugin may have read its options then, and the misses
+		 * ("home", permalinks, time zone) stay cached as missing although populate_options()
+		 * wrote them since. Forget them and configure again, or the extension gets no redirect
+		 * URI and refuses to migrate.
 		 */
 		wp_cache_delete( 'notoptions', 'options' );
 		wp_cache_delete( 'alloptions', 'options' );

@@ -94,9 +94,24 @@ abstract class MultisiteTestCase extends WpTestCase {
 
 	/** Creates a site of the network with wp_insert_site() (no admin page involved); returns its id. */
 	protected function createSite(string $path, string $from = '/'): int {
-		return (int) $this->wpOnOk($from, '
+		return $this->createSiteLogged($path, $from)['id'];
+	}
+
+	/**
+	 * Creates a site like {@see self::createSite()}; returns its id and the lines PHP's error log
+	 * received meanwhile (WordPress logs every database error there with error_log()).
+	 *
+	 * @return array{id: int, log: string[]}
+	 */
+	protected function createSiteLogged(string $path, string $from = '/'): array {
+		return $this->wpOnOk($from, '
+			$log = tempnam(sys_get_temp_dir(), "kcm-log");
+			$was = ini_set("error_log", $log);
 			$id = wp_insert_site(["domain" => get_network()->domain, "path" => $args["path"], "title" => "New clinic", "user_id" => 1]);
+			ini_set("error_log", (string) $was);
+			$lines = file($log, FILE_IGNORE_NEW_LINES | FILE_SKIP_EMPTY_LINES) ?: [];
+			unlink($log);
 			if (is_wp_error($id)) { throw new RuntimeException($id->get_error_message()); }
-			return $id;', ['path' => $path]);
+			return ["id" => (int) $id, "log" => $lines];', ['path' => $path]);
 	}
 }

@@ -71,16 +71,63 @@ final class UsersPrivacyTest extends WpTestCase {
 	}
 
 	public function test_privacy_policy_guide_says_what_goes_to_google(): void {
-		$text = $this->wpOk(['admin' => true, 'user' => 1, 'code' => '
-			do_action("admin_init");
+		$r = $this->loggedIn('site_admin')->get('/wp-admin/options-privacy.php?tab=policyguide');
+		$this->assertSame(200, $r->status, $r->describe());
+		$this->assertStringContainsString('Google Meet for KiviCare', $r->body, 'kc-meet adds its text to the policy guide');
+		$this->assertStringContainsString('Google Meet link', $r->body);
+		$this->assertStringContainsString('e-mail address as an attendee', $r->body);
+		$this->assertStringContainsString('revokes the access', $r->body);
+	}
+
+	public function test_an_admin_page_builds_the_policy_text_only_once_wordpress_compares_it(): void {
+		$registered = '
 			require_once ABSPATH . "wp-admin/includes/class-wp-privacy-policy-content.php";
-			foreach (WP_Privacy_Policy_Content::get_suggested_policy_text() as $p) {
-				if ($p["plugin_name"] === "Google Meet for KiviCare") { return $p["policy_text"]; }
+			do_action("admin_init");
+			$p = new ReflectionProperty("WP_Privacy_Policy_Content", "policy_content");
+			$p->setAccessible(true);
+			return array_column($p->getValue(), "plugin_name");';
+		$names = $this->wpOk(['admin' => true, 'user' => 1, 'code' => $registered]);
+		$this->assertContains('WordPress', $names, 'WordPress registered its own text');
+		$this->assertNotContains('Google Meet for KiviCare', $names, 'nobody reviewed the texts yet: WordPress compares nothing, kc-meet builds nothing');
+		$this->assertSame(200, $this->loggedIn('site_admin')->get('/wp-admin/options-privacy.php?tab=policyguide')->status);
+		$names = $this->wpOk(['admin' => true, 'user' => 1, 'code' => $registered]);
+		$this->assertContains('Google Meet for KiviCare', $names, 'once reviewed, every admin page compares the texts');
+		$names = $this->wpOk(['admin' => true, 'user' => $this->id('doctor'), 'code' => $registered]);
+		$this->assertNotContains('Google Meet for KiviCare', $names, 'not for a user who cannot edit the policy page');
+	}
+
+	public function test_once_the_guide_was_reviewed_other_admin_pages_keep_the_policy_text_unchanged(): void {
+		$admin = $this->loggedIn('site_admin');
+		$page = (int) Db::option($this->db, 'wp_page_for_privacy_policy');
+		$this->assertGreaterThan(0, $page, 'the site has a privacy policy page');
+		// Opening the guide stores the texts it showed as reviewed on the policy page.
+		$this->assertSame(200, $admin->get('/wp-admin/options-privacy.php?tab=policyguide')->status);
+		$this->assertSame(1, (int) Db::value($this->db, "SELECT COUNT(*) FROM wp_postmeta WHERE post_id = ? AND meta_key = '_wp_suggested_privacy_policy_content' AND meta_value LIKE '%Google Meet for KiviCare%'", [$page]));
+		// Every admin page compares the plugins' texts with the reviewed ones (text_change_check).
+		// WordPress shows its "policy text changed" notice on the Privacy screen (privacy.php).
+		foreach (['/wp-admin/', '/wp-admin/users.php', '/wp-admin/privacy.php'] as $url) {
+			$r = $admin->get($url);
+			$this->assertSame(200, $r->status, $url);
+			$this->assertSame('not-changed', Db::option($this->db, '_wp_suggested_policy_text_has_changed'), "after $url");
+			$this->assertStringNotContainsString('policy-text-updated', $r->body, "no \"policy text changed\" notice on $url");
+		}
+	}
+
+	public function test_a_changed_policy_text_is_reported_on_the_privacy_screen(): void {
+		$admin = $this->loggedIn('site_admin');
+		$page = (int) Db::option($this->db, 'wp_page_for_privacy_policy');
+		$this->assertSame(200, $admin->get('/wp-admin/options-privacy.php?tab=policyguide')->status);
+		// The text reviewed was an older version of kc-meet's.
+		$this->wpOk('
+			foreach (get_post_meta($args["page"], "_wp_suggested_privacy_policy_content") as $old) {
+				if (($old["plugin_name"] ?? "") === "Google Meet for KiviCare") {
+					update_post_meta($args["page"], "_wp_suggested_privacy_policy_content", array_merge($old, ["policy_text" => "<p>An older text.</p>"]), $old);
+				}
 			}
-			return null;']);
-		$this->assertNotNull($text, 'kc-meet adds its text to the policy guide');
-		$this->assertStringContainsString('Google Meet link', $text);
-		$this->assertStringContainsString('e-mail address as an attendee', $text);
-		$this->assertStringContainsString('revokes the access', $text);
+			return true;', ['page' => $page]);
+		$this->assertSame(200, $admin->get('/wp-admin/')->status);
+		$this->assertSame('changed', Db::option($this->db, '_wp_suggested_policy_text_has_changed'));
+		$r = $admin->get('/wp-admin/privacy.php');
+		$this->assertStringContainsString('policy-text-updated', $r->body, 'WordPress tells the administrator to review the guide');
 	}
 }

@@ -50,16 +50,6 @@ class KC_Meet_Admin_Doctors extends KC_Meet_Admin_Screens {
 	/**
 	 * {@inheritDoc}
 	 *
-	 * @return void
-	 */
-	public function add_menu() {
-		self::ensure_top_menu();
-		add_submenu_page( self::MENU_SLUG, __( 'Google Meet doctors', 'kc-googlemeet' ), __( 'Doctors', 'kc-googlemeet' ), KC_Meet_Access::ADMIN_CAP, self::MENU_SLUG, array( $this, 'render' ) );
-	}
-
-	/**
-	 * {@inheritDoc}
-	 *
 	 * @return array<string, array{0:string, 1:string}>
 	 */
 	protected function messages() {

@@ -123,29 +123,6 @@ class KC_Meet_Admin_Page {
 	private $typed = array();
 
 	/**
-	 * Hook name of the page (from add_options_page()).
-	 *
-	 * @var string
-	 */
-	private $hook = '';
-
-	/**
-	 * Hooks the page: the menu entries, the settings (admin_init: options.php needs them), the
-	 * script (on the page only) and the admin-post actions.
-	 *
-	 * @return void
-	 */
-	public function register() {
-		add_action( 'admin_menu', array( $this, 'add_menu' ) );
-		add_action( 'admin_menu', array( $this, 'add_screens_menu_item' ), 20 );
-		add_action( 'admin_init', array( 'KC_Meet_Settings', 'register' ) );
-		add_action( 'admin_enqueue_scripts', array( $this, 'enqueue' ) );
-		add_action( 'admin_post_' . self::RETRY_ACTION, array( $this, 'handle_retry' ) );
-		add_action( 'admin_post_' . self::CLEAR_ERRORS_ACTION, array( $this, 'handle_clear_errors' ) );
-		add_action( 'admin_post_' . self::DISMISS_FLAG_ACTION, array( $this, 'handle_dismiss_flag' ) );
-	}
-
-	/**
 	 * admin-post handler of a Dismiss button of the review box.
 	 *
 	 * @return void
@@ -205,41 +182,14 @@ class KC_Meet_Admin_Page {
 	}
 
 	/**
-	 * Adds the page under Settings.
+	 * `load-settings_page_kc-meet` (the page's menu entry is {@see KC_Meet_Admin_Menu}'s): the
+	 * form's sections and the page's script.
 	 *
 	 * @return void
 	 */
-	public function add_menu() {
-		$this->hook = (string) add_options_page(
-			__( 'KiviCare Google Meet', 'kc-googlemeet' ),
-			__( 'KiviCare Google Meet', 'kc-googlemeet' ),
-			KC_Meet_Access::ADMIN_CAP,
-			self::SLUG,
-			array( $this, 'render' )
-		);
-		if ( '' !== $this->hook ) {
-			add_action( 'load-' . $this->hook, array( $this, 'add_sections' ) );
-		}
-	}
-
-	/**
-	 * Adds the "Settings" item to kc-meet's "Google Meet" menu (when the menu is there: it comes
-	 * with the Doctors and Appointments screens), linking to this page.
-	 *
-	 * @return void
-	 */
-	public function add_screens_menu_item() {
-		global $admin_page_hooks;
-		if ( ! isset( $admin_page_hooks[ KC_Meet_Admin_Screens::MENU_SLUG ] ) ) {
-			return;
-		}
-		add_submenu_page(
-			KC_Meet_Admin_Screens::MENU_SLUG,
-			__( 'KiviCare Google Meet', 'kc-googlemeet' ),
-			__( 'Settings', 'kc-googlemeet' ),
-			KC_Meet_Access::ADMIN_CAP,
-			'options-general.php?page=' . self::SLUG
-		);
+	public function load() {
+		$this->add_sections();
+		add_action( 'admin_enqueue_scripts', array( $this, 'enqueue' ) );
 	}
 
 	/**
@@ -259,7 +209,8 @@ class KC_Meet_Admin_Page {
 	 * @return void
 	 */
 	public function enqueue( $hook_suffix = '' ) {
-		if ( '' === $this->hook || $hook_suffix !== $this->hook ) {
+		$hook = KC_Meet_Admin_Menu::settings_hook();
+		if ( '' === $hook || $hook_suffix !== $hook ) {
 			return;
 		}
 		$file = defined( 'KC_MEET_PLUGIN_FILE' ) ? KC_MEET_PLUGIN_FILE : dirname( __DIR__ ) . '/kivicare-googlemeet.php';

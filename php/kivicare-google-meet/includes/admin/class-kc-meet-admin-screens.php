@@ -8,8 +8,9 @@
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Registers the top-level "Google Meet" menu with its two screens ({@see KC_Meet_Admin_Doctors},
- * {@see KC_Meet_Admin_Appointments}) and their admin-post actions, and holds what both share:
+ * The two screens of the top-level "Google Meet" menu ({@see KC_Meet_Admin_Doctors},
+ * {@see KC_Meet_Admin_Appointments}; the menu entries are {@see KC_Meet_Admin_Menu}'s, the
+ * admin-post actions {@see KC_Meet_Hooks}'s), and what both share:
  * the capability check, nonces, the redirect back with a result, times in the site's zone and
  * formats, and the pagination links.
  *
@@ -43,51 +44,12 @@ abstract class KC_Meet_Admin_Screens {
 	abstract protected function slug();
 
 	/**
-	 * Hooks the menu and the actions of the screen.
-	 *
-	 * @return void
-	 */
-	public function register() {
-		add_action( 'admin_menu', array( $this, 'add_menu' ) );
-		foreach ( $this->actions() as $action => $method ) {
-			add_action( 'admin_post_' . $action, array( $this, $method ) );
-		}
-	}
-
-	/**
-	 * The screen's admin-post actions: action name => method.
+	 * The screen's admin-post actions: action name => method (hooked from {@see KC_Meet_Hooks},
+	 * which the WordPress tests check against this list).
 	 *
 	 * @return array<string, string>
 	 */
 	abstract protected function actions();
-
-	/**
-	 * Adds the screen to the menu.
-	 *
-	 * @return void
-	 */
-	abstract public function add_menu();
-
-	/**
-	 * Adds the top-level menu once (the Doctors screen is its first entry).
-	 *
-	 * @return void
-	 */
-	protected static function ensure_top_menu() {
-		global $admin_page_hooks;
-		if ( isset( $admin_page_hooks[ self::MENU_SLUG ] ) ) {
-			return;
-		}
-		add_menu_page(
-			__( 'Google Meet', 'kc-googlemeet' ),
-			__( 'Google Meet', 'kc-googlemeet' ),
-			KC_Meet_Access::ADMIN_CAP,
-			self::MENU_SLUG,
-			'__return_null',
-			'dashicons-video-alt2',
-			58
-		);
-	}
 
 	/**
 	 * URL of the screen with query arguments.

@@ -77,17 +77,6 @@ final class KC_Meet_Doctor_Notices {
 	}
 
 	/**
-	 * Hooks the notices and the e-mail pass.
-	 *
-	 * @return void
-	 */
-	public function register() {
-		add_action( 'admin_notices', array( __CLASS__, 'render_doctor_notice' ) );
-		add_action( 'admin_notices', array( __CLASS__, 'render_admin_notice' ) );
-		add_action( 'kc_meet_run_jobs', array( __CLASS__, 'mail_broken_connections' ), 20 );
-	}
-
-	/**
 	 * The doctor's own notice: their connection needs a reconnect.
 	 *
 	 * @return void

@@ -170,7 +170,7 @@ final class KC_Meet_Notices {
 	 */
 	public static function render_review_count() {
 		$screen = function_exists( 'get_current_screen' ) ? get_current_screen() : null;
-		if ( $screen instanceof WP_Screen && 'settings_page_' . KC_Meet_Admin_Page::SLUG === $screen->id ) {
+		if ( $screen instanceof WP_Screen && 'settings_page_' . KC_Meet_Admin_Menu::SETTINGS_SLUG === $screen->id ) {
 			return;
 		}
 		if ( ! self::marked( self::REVIEW_WAITING ) ) {

@@ -39,18 +39,6 @@ class KC_Meet_Profile {
 	const DISCONNECT_ACTION = 'kc_meet_disconnect';
 
 	/**
-	 * Hooks the section and the actions.
-	 *
-	 * @return void
-	 */
-	public function register() {
-		add_action( 'show_user_profile', array( $this, 'render' ) );
-		add_action( 'edit_user_profile', array( $this, 'render' ) );
-		add_action( 'admin_post_' . self::CONNECT_ACTION, array( $this, 'handle_connect_start' ) );
-		add_action( 'admin_post_' . self::DISCONNECT_ACTION, array( $this, 'handle_disconnect' ) );
-	}
-
-	/**
 	 * Whether the section is shown for a profile to a viewer.
 	 *
 	 * @param WP_User|int $profile_user Profile being viewed.

@@ -102,37 +102,6 @@ class KC_Meet_Appointment_Hooks {
 	private $in_list = false;
 
 	/**
-	 * Hooks the actions and filters.
-	 *
-	 * @return void
-	 */
-	public function register() {
-		// KiviCare 4.x.
-		add_action( 'kc_after_create_appointment', array( $this, 'on_created' ), 20, 1 );
-		add_action( 'kc_appointment_updated', array( $this, 'on_updated' ), 20, 1 );
-		add_action( 'kc_appointment_cancelled', array( $this, 'on_removed' ), 20, 1 );
-		add_action( 'kc_appointment_deleted', array( $this, 'on_removed' ), 20, 1 );
-		add_action( 'kc_appointment_payment_completed', array( $this, 'on_paid' ), 20, 1 );
-		add_action( 'kc_appointment_payment_cancelled', array( $this, 'on_removed' ), 20, 1 );
-		// KiviCare 3.x and 4.x.
-		add_action( 'kc_appointment_status_update', array( $this, 'on_status_update' ), 20, 2 );
-		// KiviCare 3.x.
-		add_action( 'kc_appointment_book', array( $this, 'on_created' ), 20, 1 );
-		add_action( 'kc_appointment_cancel', array( $this, 'on_removed' ), 20, 1 );
-		add_action( 'kc_appointment_delete', array( $this, 'on_removed' ), 20, 1 );
-
-		add_action( 'kc_meet_doctor_connected', array( $this, 'on_doctor_connected' ), 10, 1 );
-		add_action( self::BACKFILL_HOOK, array( $this, 'backfill_doctor' ), 10, 1 );
-		add_action( 'admin_notices', array( 'KC_Meet_Waiting', 'render_notices' ) );
-
-		add_action( 'kc_appointments_list_query', array( $this, 'join_list_query' ), 20, 1 );
-		add_filter( 'kc_is_video_consultation', array( $this, 'is_video_consultation' ), 20, 2 );
-		add_filter( 'kc_appointment_list_item', array( $this, 'add_list_keys' ), 20, 2 );
-		add_filter( 'kc_appointment_data', array( $this, 'add_meet_keys' ), 20, 2 );
-		add_filter( 'kc_appointment_details_data', array( $this, 'add_meet_keys' ), 20, 2 );
-	}
-
-	/**
 	 * A doctor connected (any path: OAuth redirect, 3.x popup, WP-CLI): what was booked while
 	 * they were not connected gets its events, in the background (the connect redirect does
 	 * not wait for Google).

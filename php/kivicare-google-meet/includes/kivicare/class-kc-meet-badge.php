@@ -64,23 +64,6 @@ class KC_Meet_Badge {
 	private $range_read = false;
 
 	/**
-	 * Hooks core's filters.
-	 *
-	 * @return void
-	 */
-	public function register() {
-		// KiviCare 4.x.
-		add_action( 'kc_appointments_list_query', array( $this, 'join_list_query' ), 30, 1 );
-		add_filter( 'kc_appointment_list_item', array( $this, 'add_to_item' ), 30, 2 );
-		add_filter( 'kc_appointment_data', array( $this, 'add_to_item' ), 30, 2 );
-		add_filter( 'kc_appointment_details_data', array( $this, 'add_to_item' ), 30, 2 );
-		// KiviCare 3.x.
-		add_filter( 'kct_get_meeting_list', array( $this, 'prefetch_page' ), 5, 1 );
-		add_filter( 'kivicare_appointment_queue_lists', array( $this, 'add_to_item' ), 30, 1 );
-		add_filter( 'kivicare_appointment_list_data', array( $this, 'add_to_calendar_item' ), 30, 2 );
-	}
-
-	/**
 	 * Labels of the states.
 	 *
 	 * @return array<string, string>

@@ -47,28 +47,6 @@ defined( 'ABSPATH' ) || exit;
 class KC_Meet_KiviCare3 {
 
 	/**
-	 * Hooks the filters.
-	 *
-	 * @return void
-	 */
-	public function register() {
-		add_filter( 'kcgm_connect_doctor', array( $this, 'connect_doctor' ) );
-		add_filter( 'kcgm_disconnect_doctor', array( $this, 'disconnect_doctor' ) );
-		add_filter( 'kcgm_saved_googlemeet_config', array( $this, 'save_config' ) );
-		add_filter( 'kcgm_edit_googlemeet', array( $this, 'edit_config' ) );
-		add_filter( 'kcgm_save_appointment_event', array( $this, 'save_appointment_event' ) );
-		add_filter( 'kcgm_remove_appointment_event', array( $this, 'remove_appointment_event' ) );
-		add_filter( 'kcgm_save_appointment_event_link_send', array( $this, 'send_link' ) );
-		add_filter( 'kcgm_save_appointment_event_link_resend', array( $this, 'resend_link' ) );
-		add_filter( 'kcgm_save_googlemeet_event_template', array( $this, 'save_event_template' ) );
-		// The WooCommerce module: answered by the WooCommerce component.
-		$woocommerce = KC_Meet_Plugin::instance()->component( 'woocommerce', 'KC_Meet_WooCommerce' );
-		add_filter( 'kcgm_change_woocommerce_module_status', array( $woocommerce, 'change_module_status' ) );
-		add_filter( 'kcgm_get_woocommerce_module_status', array( $woocommerce, 'get_module_status' ) );
-		add_filter( 'kcgm_woocommerce_add_to_cart', array( $woocommerce, 'add_to_cart' ) );
-	}
-
-	/**
 	 * `kcgm_save_googlemeet_event_template` (core 3.x: `['data' => [post, …]]`; the vendor's 4.x
 	 * REST controller: `['data' => [post]]`): saves the event template's title and body.
 	 *

@@ -51,16 +51,6 @@ class KC_Meet_KiviCare4_Routes {
 	const VENDOR_CALLBACK_PATH = '/settings/googlemeet/callback';
 
 	/**
-	 * Hooks route registration.
-	 *
-	 * @return void
-	 */
-	public function register() {
-		// Late, so that routes core registered itself are found and left alone.
-		add_action( 'rest_api_init', array( $this, 'register_kivicare_routes' ), 100 );
-	}
-
-	/**
 	 * Registers the `kivicare/v1` routes that are not registered yet.
 	 *
 	 * @param WP_REST_Server|null $server REST server.

@@ -80,25 +80,6 @@ class KC_Meet_KiviCare4 {
 	private $problems = array();
 
 	/**
-	 * The state badge in core's lists and details (3.x and 4.x hooks).
-	 *
-	 * @var KC_Meet_Badge|null
-	 */
-	private $badge = null;
-
-	/**
-	 * Hooks the filter, and the Google Meet state in core's own appointment lists and details
-	 * ({@see KC_Meet_Badge}: core 3.x's and 4.x's hooks; neither fires without its core).
-	 *
-	 * @return void
-	 */
-	public function register() {
-		add_filter( 'kc_telemed_providers', array( $this, 'add_provider' ) );
-		$this->badge = new KC_Meet_Badge();
-		$this->badge->register();
-	}
-
-	/**
 	 * `kc_telemed_providers`: adds `googlemeet` when the provider class can be loaded.
 	 *
 	 * @param mixed $providers Providers registered so far.

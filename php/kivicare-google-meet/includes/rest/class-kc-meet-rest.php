@@ -41,16 +41,6 @@ class KC_Meet_Rest {
 	const NOTIFY_PATH = '/notify';
 
 	/**
-	 * Hooks route registration.
-	 *
-	 * @return void
-	 */
-	public function register() {
-		add_action( 'rest_api_init', array( $this, 'register_public_routes' ) );
-		add_filter( 'rest_pre_serve_request', array( $this, 'serve_empty_notify_body' ), 10, 3 );
-	}
-
-	/**
 	 * Registers `kc-meet/v1/oauth/callback` and `kc-meet/v1/notify`.
 	 *
 	 * @return void

@@ -132,34 +132,6 @@ class KC_Meet_WooCommerce {
 	 */
 	private $decided = array();
 
-	/**
-	 * Hooks WooCommerce, KiviCare 4.x's gateway and the timeout. KiviCare 3.x's WooCommerce
-	 * filters reach this object's callbacks through {@see KC_Meet_KiviCare3::register()}, the
-	 * home of every `kcgm_*` filter.
-	 *
-	 * @return void
-	 */
-	public function register() {
-		// KiviCare 4.x.
-		add_filter( 'kc_payment_gateways', array( $this, 'register_gateway' ) );
-
-		// WooCommerce: the appointment id from the cart into the line item and the order.
-		add_filter( 'woocommerce_get_cart_item_from_session', array( $this, 'restore_cart_item' ), 10, 2 );
-		add_action( 'woocommerce_checkout_create_order_line_item', array( $this, 'copy_to_line_item' ), 20, 4 );
-		add_action( 'woocommerce_checkout_update_order_meta', array( $this, 'on_order_created' ), 20, 1 );
-		add_action( 'woocommerce_new_order', array( $this, 'on_order_created' ), 20, 1 );
-
-		// WooCommerce: payment and status (see the class doc for the priorities).
-		add_action( 'woocommerce_payment_complete', array( $this, 'on_payment_complete' ), 5, 1 );
-		foreach ( array( 'processing', 'completed', 'cancelled', 'failed', 'refunded' ) as $status ) {
-			add_action( 'woocommerce_order_status_' . $status, array( $this, 'on_status' ), 5, 1 );
-		}
-		add_action( 'woocommerce_order_status_changed', array( $this, 'on_status_changed' ), 20, 1 );
-		add_action( 'woocommerce_order_refunded', array( $this, 'on_refunded' ), 5, 2 );
-
-		add_action( self::TIMEOUT_HOOK, array( $this, 'on_unpaid_timeout' ), 10, 1 );
-	}
-
 	// ------------------------------------------------------------------ environment
 
 	/**

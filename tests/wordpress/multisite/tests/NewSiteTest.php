@@ -26,6 +26,15 @@ final class NewSiteTest extends MultisiteTestCase {
 		$this->assertSame([], Db::tables($this->db, 'wp\_3\_3\_%'));
 	}
 
+	public function test_creating_a_site_logs_no_database_error(): void {
+		// The CLI configures the extension at start-up, so kc-meet is configured when WordPress
+		// switches to the new site, before that site's tables exist.
+		$created = $this->createSiteLogged('/site6/');
+		$this->assertGreaterThan(2, $created['id']);
+		$this->assertSame([], array_values(preg_grep('/WordPress database error/', $created['log'])), 'no database error while the site was made');
+		$this->assertNotEmpty(Db::tables($this->db, 'wp\\_' . $created['id'] . '\\_kc\\_meet\\_%'), 'the new site still gets our tables');
+	}
+
 	public function test_a_site_made_from_another_site_of_the_network_gets_the_new_sites_tables_not_its_own(): void {
 		$id = $this->createSite('/site4/', self::SITE2);
 		$this->assertNotEmpty(Db::tables($this->db, 'wp\_' . $id . '\_kc\_meet\_%'), 'the new site has our tables');

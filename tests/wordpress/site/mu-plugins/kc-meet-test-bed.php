@@ -23,4 +23,11 @@ if (PHP_SAPI === 'cli' && getenv('KC_MEET_WOOCOMMERCE') === '1') {
 		}
 	});
 }
+// The plugin's classes a page view loaded (header X-KC-Test-Classes: 1): an HTML comment at the end of the page.
+if (PHP_SAPI !== 'cli' && isset($_SERVER['HTTP_X_KC_TEST_CLASSES'])) {
+	register_shutdown_function(static function () {
+		$ours = array_filter(get_declared_classes(), static fn($c) => stripos($c, 'KC_Meet_') === 0);
+		echo "\n<!-- kc-test-classes: " . implode(' ', $ours) . " -->\n";
+	});
+}
 unset($kcm_core);

@@ -1,0 +1,205 @@
+<?php
+/**
+ * The plugin's hooks, registered without loading the classes that answer them.
+ *
+ * @package KC_Meet
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Every hook of the feature components, as data: a page view registers them from this one small
+ * class and loads a component's file, and creates the component ({@see KC_Meet_Plugin::component()}),
+ * only when one of its hooks fires. Most requests fire none of them (a front-end page fires no
+ * KiviCare, WooCommerce, REST, cron or user hook), so they load none of the components.
+ *
+ * A method of a component is hooked as `array( 'KC_Meet_Hooks', '<component>__<method>' )`, which
+ * {@see self::__callStatic()} hands to the component's instance; a static callback is hooked as
+ * itself (its class is loaded when it runs). Hook names are written out here (a class constant of
+ * a component would load its file); the WordPress tests check each one against the component.
+ */
+final class KC_Meet_Hooks {
+
+	/**
+	 * Component name => class.
+	 *
+	 * @var array<string, string>
+	 */
+	const COMPONENTS = array(
+		'admin'              => 'KC_Meet_Admin_Page',
+		'profile'            => 'KC_Meet_Profile',
+		'admin_doctors'      => 'KC_Meet_Admin_Doctors',
+		'admin_appointments' => 'KC_Meet_Admin_Appointments',
+		'rest'               => 'KC_Meet_Rest',
+		'kivicare4_routes'   => 'KC_Meet_KiviCare4_Routes',
+		'kivicare3'          => 'KC_Meet_KiviCare3',
+		'kivicare4'          => 'KC_Meet_KiviCare4',
+		'badge'              => 'KC_Meet_Badge',
+		'appointments'       => 'KC_Meet_Appointment_Hooks',
+		'woocommerce'        => 'KC_Meet_WooCommerce',
+		'users'              => 'KC_Meet_Users',
+		'privacy'            => 'KC_Meet_Privacy',
+	);
+
+	/**
+	 * Hooks per group: [hook, callback, priority, accepted args]. A string callback is a method
+	 * of the group's component; an array is a static callback.
+	 *
+	 * @var array<string, array<int, array{0:string, 1:string|array, 2:int, 3:int}>>
+	 */
+	const HOOKS = array(
+		// wp-admin only.
+		'admin'              => array(
+			array( 'admin_menu', array( 'KC_Meet_Admin_Menu', 'add_settings_page' ), 10, 1 ),
+			array( 'admin_post_kc_meet_retry_job', 'handle_retry', 10, 1 ),
+			array( 'admin_post_kc_meet_clear_errors', 'handle_clear_errors', 10, 1 ),
+			array( 'admin_post_kc_meet_dismiss_flag', 'handle_dismiss_flag', 10, 1 ),
+		),
+		'profile'            => array(
+			array( 'show_user_profile', 'render', 10, 1 ),
+			array( 'edit_user_profile', 'render', 10, 1 ),
+			array( 'admin_post_kc_meet_connect_start', 'handle_connect_start', 10, 1 ),
+			array( 'admin_post_kc_meet_disconnect', 'handle_disconnect', 10, 1 ),
+		),
+		'admin_doctors'      => array(
+			// The whole "Google Meet" menu (the Appointments screen's entry included).
+			array( 'admin_menu', array( 'KC_Meet_Admin_Menu', 'add_screens' ), 10, 1 ),
+			array( 'admin_post_kc_meet_doctor_check', 'handle_check', 10, 1 ),
+			array( 'admin_post_kc_meet_doctor_sync', 'handle_sync', 10, 1 ),
+			array( 'admin_post_kc_meet_doctor_disconnect', 'handle_disconnect', 10, 1 ),
+		),
+		'admin_appointments' => array(
+			array( 'admin_post_kc_meet_appointment_retry', 'handle_retry', 10, 1 ),
+			array( 'admin_post_kc_meet_appointment_recreate', 'handle_recreate', 10, 1 ),
+			array( 'admin_post_kc_meet_appointment_accept', 'handle_accept', 10, 1 ),
+			array( 'admin_post_kc_meet_appointment_accept_move', 'handle_accept_move', 10, 1 ),
+			array( 'admin_post_kc_meet_appointment_revert_move', 'handle_revert_move', 10, 1 ),
+		),
+		// Every request.
+		'rest'               => array(
+			array( 'rest_api_init', 'register_public_routes', 10, 1 ),
+			array( 'rest_pre_serve_request', 'serve_empty_notify_body', 10, 3 ),
+		),
+		'kivicare4_routes'   => array(
+			// Late, so that routes core registered itself are found and left alone.
+			array( 'rest_api_init', 'register_kivicare_routes', 100, 1 ),
+		),
+		'kivicare3'          => array(
+			array( 'kcgm_connect_doctor', 'connect_doctor', 10, 1 ),
+			array( 'kcgm_disconnect_doctor', 'disconnect_doctor', 10, 1 ),
+			array( 'kcgm_saved_googlemeet_config', 'save_config', 10, 1 ),
+			array( 'kcgm_edit_googlemeet', 'edit_config', 10, 1 ),
+			array( 'kcgm_save_appointment_event', 'save_appointment_event', 10, 1 ),
+			array( 'kcgm_remove_appointment_event', 'remove_appointment_event', 10, 1 ),
+			array( 'kcgm_save_appointment_event_link_send', 'send_link', 10, 1 ),
+			array( 'kcgm_save_appointment_event_link_resend', 'resend_link', 10, 1 ),
+			array( 'kcgm_save_googlemeet_event_template', 'save_event_template', 10, 1 ),
+		),
+		'kivicare4'          => array(
+			array( 'kc_telemed_providers', 'add_provider', 10, 1 ),
+		),
+		// The Google Meet state in KiviCare core's own lists and details (3.x and 4.x hooks).
+		'badge'              => array(
+			array( 'kc_appointments_list_query', 'join_list_query', 30, 1 ),
+			array( 'kc_appointment_list_item', 'add_to_item', 30, 2 ),
+			array( 'kc_appointment_data', 'add_to_item', 30, 2 ),
+			array( 'kc_appointment_details_data', 'add_to_item', 30, 2 ),
+			array( 'kct_get_meeting_list', 'prefetch_page', 5, 1 ),
+			array( 'kivicare_appointment_queue_lists', 'add_to_item', 30, 1 ),
+			array( 'kivicare_appointment_list_data', 'add_to_calendar_item', 30, 2 ),
+		),
+		'appointments'       => array(
+			// KiviCare 4.x.
+			array( 'kc_after_create_appointment', 'on_created', 20, 1 ),
+			array( 'kc_appointment_updated', 'on_updated', 20, 1 ),
+			array( 'kc_appointment_cancelled', 'on_removed', 20, 1 ),
+			array( 'kc_appointment_deleted', 'on_removed', 20, 1 ),
+			array( 'kc_appointment_payment_completed', 'on_paid', 20, 1 ),
+			array( 'kc_appointment_payment_cancelled', 'on_removed', 20, 1 ),
+			// KiviCare 3.x and 4.x.
+			array( 'kc_appointment_status_update', 'on_status_update', 20, 2 ),
+			// KiviCare 3.x.
+			array( 'kc_appointment_book', 'on_created', 20, 1 ),
+			array( 'kc_appointment_cancel', 'on_removed', 20, 1 ),
+			array( 'kc_appointment_delete', 'on_removed', 20, 1 ),
+			array( 'kc_meet_doctor_connected', 'on_doctor_connected', 10, 1 ),
+			array( 'kc_meet_backfill_doctor', 'backfill_doctor', 10, 1 ),
+			array( 'admin_notices', array( 'KC_Meet_Waiting', 'render_notices' ), 10, 1 ),
+			array( 'kc_appointments_list_query', 'join_list_query', 20, 1 ),
+			array( 'kc_is_video_consultation', 'is_video_consultation', 20, 2 ),
+			array( 'kc_appointment_list_item', 'add_list_keys', 20, 2 ),
+			array( 'kc_appointment_data', 'add_meet_keys', 20, 2 ),
+			array( 'kc_appointment_details_data', 'add_meet_keys', 20, 2 ),
+		),
+		'background'         => array(
+			array( 'kc_meet_run_jobs', array( 'KC_Meet_Background', 'run_jobs' ), 10, 0 ),
+			array( 'kc_meet_reconcile', array( 'KC_Meet_Background', 'reconcile' ), 10, 0 ),
+			array( 'kc_meet_sync', array( 'KC_Meet_Background', 'sync' ), 10, 0 ),
+			array( 'kc_meet_renew_channels', array( 'KC_Meet_Background', 'renew_channels' ), 10, 0 ),
+		),
+		'woocommerce'        => array(
+			// KiviCare 4.x.
+			array( 'kc_payment_gateways', 'register_gateway', 10, 1 ),
+			// WooCommerce: the appointment id from the cart into the line item and the order.
+			array( 'woocommerce_get_cart_item_from_session', 'restore_cart_item', 10, 2 ),
+			array( 'woocommerce_checkout_create_order_line_item', 'copy_to_line_item', 20, 4 ),
+			array( 'woocommerce_checkout_update_order_meta', 'on_order_created', 20, 1 ),
+			array( 'woocommerce_new_order', 'on_order_created', 20, 1 ),
+			// WooCommerce: payment and status (see KC_Meet_WooCommerce for the priorities).
+			array( 'woocommerce_payment_complete', 'on_payment_complete', 5, 1 ),
+			array( 'woocommerce_order_status_processing', 'on_status', 5, 1 ),
+			array( 'woocommerce_order_status_completed', 'on_status', 5, 1 ),
+			array( 'woocommerce_order_status_cancelled', 'on_status', 5, 1 ),
+			array( 'woocommerce_order_status_failed', 'on_status', 5, 1 ),
+			array( 'woocommerce_order_status_refunded', 'on_status', 5, 1 ),
+			array( 'woocommerce_order_status_changed', 'on_status_changed', 20, 1 ),
+			array( 'woocommerce_order_refunded', 'on_refunded', 5, 2 ),
+			array( 'kc_meet_woo_unpaid_timeout', 'on_unpaid_timeout', 10, 1 ),
+			// KiviCare 3.x's WooCommerce module.
+			array( 'kcgm_change_woocommerce_module_status', 'change_module_status', 10, 1 ),
+			array( 'kcgm_get_woocommerce_module_status', 'get_module_status', 10, 1 ),
+			array( 'kcgm_woocommerce_add_to_cart', 'add_to_cart', 10, 1 ),
+		),
+		'users'              => array(
+			array( 'delete_user', 'on_delete_user', 5, 1 ),
+			array( 'wpmu_delete_user', 'on_wpmu_delete_user', 5, 1 ),
+			// After WordPress created the site's tables (priority 10) and options (20).
+			array( 'wp_initialize_site', 'on_initialize_site', 100, 1 ),
+		),
+		'privacy'            => array(
+			array( 'wp_privacy_personal_data_exporters', 'add_exporter', 10, 1 ),
+			array( 'wp_privacy_personal_data_erasers', 'add_eraser', 10, 1 ),
+			// Before WordPress's text_change_check (admin_init, priority 100).
+			array( 'admin_init', 'maybe_add_policy_content', 99, 1 ),
+		),
+		'doctor_notices'     => array(
+			array( 'admin_notices', array( 'KC_Meet_Doctor_Notices', 'render_doctor_notice' ), 10, 1 ),
+			array( 'admin_notices', array( 'KC_Meet_Doctor_Notices', 'render_admin_notice' ), 10, 1 ),
+			array( 'kc_meet_run_jobs', array( 'KC_Meet_Doctor_Notices', 'mail_broken_connections' ), 20, 1 ),
+		),
+	);
+
+	/**
+	 * Hooks a group of {@see self::HOOKS}.
+	 *
+	 * @param string $group Group name.
+	 * @return void
+	 */
+	public static function add( $group ) {
+		foreach ( self::HOOKS[ $group ] as $hook ) {
+			add_filter( $hook[0], is_array( $hook[1] ) ? $hook[1] : array( __CLASS__, $group . '__' . $hook[1] ), $hook[2], $hook[3] );
+		}
+	}
+
+	/**
+	 * Runs `<component>__<method>`: the component's method, the component created on first use.
+	 *
+	 * @param string $name Component and method.
+	 * @param array  $args The hook's arguments.
+	 * @return mixed
+	 */
+	public static function __callStatic( $name, $args ) {
+		list( $component, $method ) = explode( '__', $name, 2 );
+		return KC_Meet_Plugin::instance()->component( $component )->$method( ...$args );
+	}
+}
