@@ -319,8 +319,12 @@ impl Store {
             Some(sql) => (", '' AS kcm_appointment_from, ap.*".to_string(), format!("LEFT JOIN ({sql}) ap ON TRUE")),
             None => (String::new(), String::new()),
         };
-        // The doctor: the appointment's as KiviCare has it, else our event's (plain read).
-        let doctor = if kivicare {
+        // The doctor: the appointment's as KiviCare has it, else our event's (plain read); taken
+        // from the appointment's row when it is joined (which then comes before the doctor's
+        // join), else read by a subquery.
+        let doctor = if appointment_sql.is_some() {
+            "COALESCE(ap.doctor_id, e.doctor_id)".to_string()
+        } else if kivicare {
             format!("COALESCE((SELECT ap.doctor_id FROM `{appointments}` ap WHERE ap.id = x.id), e.doctor_id)")
         } else {
             "e.doctor_id".to_string()
@@ -334,8 +338,8 @@ impl Store {
                  LEFT JOIN `{}` e ON e.appointment_id = x.id
                  LEFT JOIN `{}` j ON j.appointment_id = x.id
                  LEFT JOIN `{mapping}` m ON m.id = (SELECT MIN(id) FROM `{mapping}` WHERE appointment_id = x.id)
-                 {doctor_join}
-                 {appointment_join}",
+                 {appointment_join}
+                 {doctor_join}",
                 event_columns("e"),
                 job_columns("j"),
                 self.t.events,
