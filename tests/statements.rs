@@ -102,7 +102,8 @@ fn each_operation_stays_within_its_statement_budget_on_one_connection() {
     // Create: the lock-free look (the load with the appointment: nothing to answer from it), lock,
     // the appointment's load with the appointment (our row, job, mapping, template, doctor and
     // token, KiviCare's row: one statement), the intent (committed before the insert), one
-    // transaction for the outcome (start, event row, mapping row, audit, commit), unlock.
+    // transaction for the outcome (start, event row, mapping row, audit, commit), unlock. (A first
+    // create inserts the mapping row: it cannot share the statement that updates our row.)
     assert!(create.0 <= 10, "create: {} statements", create.0);
     assert_eq!((create.1, create.2), (4, 1), "create: the intent, then event + mapping + audit committed once");
     // Reschedule: the same without the intent, and the event and mapping rows (both there under
