@@ -90,10 +90,10 @@ $row('idle round: CPU per doctor', '', $f($s('cpu_ms_per_doctor')));
 $row('idle round: Google calls / doctors with errors', '', sprintf('%s / %s', $f($s('google_calls'), '%d'), $f($s('errors'), '%d')));
 
 echo "\nkc-meet bench summary ($dir)\n\n";
-printf("| %-58s | %15s | %27s |\n", 'figure', 'PHP way', 'kc-meet');
-printf("|%s|%s|%s|\n", str_repeat('-', 60), str_repeat('-', 17), str_repeat('-', 29));
+printf("| %-58s | %15s | %31s |\n", 'figure', 'PHP way', 'kc-meet');
+printf("|%s|%s|%s|\n", str_repeat('-', 60), str_repeat('-', 17), str_repeat('-', 33));
 foreach ($rows as [$label, $php, $kc]) {
-	printf("| %-58s | %15s | %27s |\n", $label, $php, $kc);
+	printf("| %-58s | %15s | %31s |\n", $label, $php, $kc);
 }
 if ($missing) {
 	fwrite(STDERR, "\nmissing figures:\n  " . implode("\n  ", array_unique($missing)) . "\n");
