@@ -319,8 +319,12 @@ impl Store {
             Some(sql) => (", '' AS kcm_appointment_from, ap.*".to_string(), format!("LEFT JOIN ({sql}) ap ON TRUE")),
             None => (String::new(), String::new()),
         };
-        // The doctor: the appointment's as KiviCare has it, else our event's (plain read).
-        let doctor = if kivicare {
+        // The doctor: the appointment's as KiviCare has it, else our event's (plain read); taken
+        // from the appointment's row when it is joined (which then comes before the doctor's
+        // join), else read by a subquery.
+        let doctor = if appointment_sql.is_some() {
+            "COALESCE(ap.doctor_id, e.doctor_id)".to_string()
+        } else if kivicare {
             format!("COALESCE((SELECT ap.doctor_id FROM `{appointments}` ap WHERE ap.id = x.id), e.doctor_id)")
         } else {
             "e.doctor_id".to_string()
@@ -334,8 +338,8 @@ impl Store {
                  LEFT JOIN `{}` e ON e.appointment_id = x.id
                  LEFT JOIN `{}` j ON j.appointment_id = x.id
                  LEFT JOIN `{mapping}` m ON m.id = (SELECT MIN(id) FROM `{mapping}` WHERE appointment_id = x.id)
-                 {doctor_join}
-                 {appointment_join}",
+                 {appointment_join}
+                 {doctor_join}",
                 event_columns("e"),
                 job_columns("j"),
                 self.t.events,
@@ -445,9 +449,45 @@ impl Store {
     /// Records the event and makes the mapping table hold exactly one row for the appointment
     /// (`rows`: what the caller loaded under the appointment's lock), ends the job the caller
     /// loaded (`job_version`), if any, and writes the audit entry: one transaction, one commit.
-    pub fn save_event(&self, e: &EventRow, local_now: &str, job_version: Option<u64>, rows: MappingRows, note: &AuditNote<'_>) -> Result<()> {
+    /// `stored` says our row exists (loaded under the lock, or its intent written since): with
+    /// a mapping row to keep, both rows are then updated by one statement.
+    pub fn save_event(&self, e: &EventRow, local_now: &str, job_version: Option<u64>, rows: MappingRows, stored: bool, note: &AuditNote<'_>) -> Result<()> {
         let mut c = self.conn()?;
         let mut tx = c.start_transaction(TxOpts::default())?;
+        let event = params! {
+            "a" => e.appointment_id, "d" => e.doctor_id, "c" => &e.calendar_id, "e" => &e.event_id, "g" => e.generation,
+            "m" => &e.meet_url, "u" => &e.event_url, "cs" => &e.conference_status, "et" => &e.etag, "sq" => e.sequence,
+            "gu" => &e.google_updated, "s" => &e.start_utc, "en" => &e.end_utc, "su" => &e.summary,
+            "snap" => e.snapshot_us, "cn" => e.conference_n, "o" => e.origin.as_str(),
+        };
+        if let (true, Some(first)) = (stored, rows.first_id) {
+            // Both rows were there under the lock, which the caller holds: one statement. (The
+            // mapping row is joined LEFT: one that core removed meanwhile leaves our row written,
+            // as the separate UPDATE of a missing mapping row would.)
+            let mut both = event;
+            if let mysql::Params::Named(ref mut p) = both {
+                p.insert(b"first".to_vec(), first.into());
+            }
+            tx.exec_drop(
+                format!(
+                    "UPDATE `{}` e LEFT JOIN `{}` m ON m.id = :first
+                     SET e.doctor_id = :d, e.calendar_id = :c, e.event_id = :e, e.generation = :g, e.state = 'active',
+                       e.meet_url = :m, e.event_url = :u, e.conference_status = :cs, e.etag = :et, e.sequence = :sq,
+                       e.google_updated = :gu, e.start_utc = :s, e.end_utc = :en, e.summary = :su,
+                       e.snapshot_us = GREATEST(e.snapshot_us, :snap), e.conference_n = :cn, e.origin = :o, e.flag = '',
+                       e.updated_at = UTC_TIMESTAMP(), m.event_id = :e, m.url = :m, m.event_url = :u, m.password = ''
+                     WHERE e.appointment_id = :a",
+                    self.t.events, self.t.mapping
+                ),
+                both,
+            )?;
+            if rows.count > 1 {
+                tx.exec_drop(format!("DELETE FROM `{}` WHERE appointment_id = ? AND id <> ?", self.t.mapping), (e.appointment_id, first))?;
+            }
+            self.end_job_and_audit(&mut tx, e.appointment_id, job_version, note)?;
+            tx.commit()?;
+            return Ok(());
+        }
         tx.exec_drop(
             format!(
                 "INSERT INTO `{}` (appointment_id, doctor_id, calendar_id, event_id, generation, state, meet_url, event_url,
@@ -461,12 +501,7 @@ impl Store {
                    origin = :o, flag = '', updated_at = UTC_TIMESTAMP()",
                 self.t.events
             ),
-            params! {
-                "a" => e.appointment_id, "d" => e.doctor_id, "c" => &e.calendar_id, "e" => &e.event_id, "g" => e.generation,
-                "m" => &e.meet_url, "u" => &e.event_url, "cs" => &e.conference_status, "et" => &e.etag, "sq" => e.sequence,
-                "gu" => &e.google_updated, "s" => &e.start_utc, "en" => &e.end_utc, "su" => &e.summary,
-                "snap" => e.snapshot_us, "cn" => e.conference_n, "o" => e.origin.as_str(),
-            },
+            event,
         )?;
         let has_created_at = self.mapping_has_created_at(&mut tx)?;
         match rows.first_id {
@@ -488,13 +523,18 @@ impl Store {
                 (e.appointment_id, &e.event_id, &e.meet_url, &e.event_url),
             )?,
         }
-        // The event matches the appointment now: the job the caller loaded is resolved.
-        if let Some(v) = job_version {
-            tx.exec_drop(format!("DELETE FROM `{}` WHERE appointment_id = ? AND version = ?", self.t.jobs), (e.appointment_id, v))?;
-        }
-        self.audit_in(&mut tx, e.appointment_id, note)?;
+        self.end_job_and_audit(&mut tx, e.appointment_id, job_version, note)?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// The end of a saved event's transaction: the event matches the appointment now, so the
+    /// job the caller loaded is resolved; and the audit entry.
+    fn end_job_and_audit<Q: Queryable>(&self, q: &mut Q, appointment_id: u64, job_version: Option<u64>, note: &AuditNote<'_>) -> Result<()> {
+        if let Some(v) = job_version {
+            q.exec_drop(format!("DELETE FROM `{}` WHERE appointment_id = ? AND version = ?", self.t.jobs), (appointment_id, v))?;
+        }
+        self.audit_in(q, appointment_id, note)
     }
 
     /// The appointment has no event at Google (any more): our row says `deleted` (its

@@ -4,7 +4,7 @@
  * one operation per request, timed around the operation itself (wall: hrtime; CPU: getrusage of
  * the worker, which counts the extension's threads too), answered as JSON.
  *
- * GET ?op=...  setup | connect | php_token | cookie | deactivate | noop | floor | sync_php
+ * GET ?op=...  setup | connect | php_token | cookie | deactivate | noop | floor | commit | sync_php
  *              | kc_create | kc_reschedule | kc_cancel | kc_status | php_create | php_reschedule | php_cancel | kc_sync
  * The database comes from the X-KC-Test-DB header (the test bed's wp-config.php).
  */
@@ -84,6 +84,48 @@ function kcb_floor(int $n, string $token): array {
 }
 
 /**
+ * The cost of one durable commit on the site's server: an autocommit single-row InnoDB write
+ * (what each of kc-meet's commits is: the create's intent, every outcome transaction), timed
+ * around the statement on $wpdb's connection (the same server over the same kind of client
+ * connection), $n times after two untimed ones; the median and the mean, ms. Its scratch table
+ * is made once and left in the bench's database copy.
+ */
+function kcb_commit_cost(int $n): array {
+	global $wpdb;
+	$table = $wpdb->prefix . 'kcb_commit_cost';
+	$wpdb->query("CREATE TABLE IF NOT EXISTS `$table` (id INT UNSIGNED NOT NULL PRIMARY KEY, n BIGINT UNSIGNED NOT NULL) ENGINE=InnoDB");
+	$wpdb->query("INSERT IGNORE INTO `$table` (id, n) VALUES (1, 0)");
+	$ms = array();
+	for ($i = -2; $i < $n; $i++) {
+		$t = hrtime(true);
+		$ok = $wpdb->query("UPDATE `$table` SET n = n + 1 WHERE id = 1");
+		$took = (hrtime(true) - $t) / 1e6;
+		if (1 !== $ok) {
+			throw new RuntimeException('commit cost: the write changed ' . var_export($ok, true) . ' rows: ' . $wpdb->last_error);
+		}
+		if ($i >= 0) {
+			$ms[] = $took;
+		}
+	}
+	sort($ms);
+	$select = array();
+	for ($i = -2; $i < $n; $i++) {
+		$t = hrtime(true);
+		$wpdb->get_var("SELECT n FROM `$table` WHERE id = 1");
+		if ($i >= 0) {
+			$select[] = (hrtime(true) - $t) / 1e6;
+		}
+	}
+	sort($select);
+	return array(
+		'commit_ms'      => $ms[intdiv(count($ms), 2)],
+		'commit_mean_ms' => array_sum($ms) / count($ms),
+		'select_ms'      => $select[intdiv(count($select), 2)],
+		'n'              => $n,
+	);
+}
+
+/**
  * Runs $fn and adds the worker's peak memory during it: PHP's heap (memory_get_peak_usage after
  * memory_reset_peak_usage) and the process's resident peak (VmHWM after resetting it through
  * /proc/self/clear_refs), which is where the extension's Rust memory shows.
@@ -147,6 +189,9 @@ try {
 		case 'floor':
 			$t = json_decode((string) get_user_meta($id, KC_Bench_Php_Way::TOKEN_META, true), true);
 			$out = kcb_floor((int) ($_GET['n'] ?? 50), (string) $t['access_token']);
+			break;
+		case 'commit':
+			$out = kcb_commit_cost(max(1, (int) ($_GET['n'] ?? 50)));
 			break;
 		case 'kc_create':
 		case 'kc_reschedule':

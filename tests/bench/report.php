@@ -63,6 +63,10 @@ foreach (['create' => 'create', 'reschedule' => 'reschedule', 'cancel' => 'cance
 $row('new MySQL connections, all creates', $f($b('ops.create.php.new_mysql_connections'), '%d'), $f($b('ops.create.kc.new_mysql_connections'), '%d'));
 $row('kc_meet_status(): statements', '', $f($b('status.statements'), '%.1f'));
 $row('floor: insert / patch / delete alone', '', sprintf('%s / %s / %s', $f($b('floor.insert_ms')), $f($b('floor.patch_ms')), $f($b('floor.delete_ms'))));
+$row('one durable commit (autocommit write, median)', '', $f($b('commit.commit_ms')));
+foreach (['create', 'reschedule', 'cancel'] as $op) {
+	$row("above the floor, $op: all / commits / left", '', sprintf('%s / %s x %s / %s', $f($b("above_floor.$op.above_floor_ms"), '%+.2f'), $f($b("above_floor.$op.commits"), '%d'), $f($b('commit.commit_ms'), '%.2f'), $f($b("above_floor.$op.left_ms"), '%+.2f ms')));
+}
 foreach (is_array($bench['sync'] ?? null) && $bench['sync'] ? array_keys($bench['sync']) : ['(none)'] as $size) {
 	foreach (['full', 'incremental', 'idle'] as $kind) {
 		$row("sync $size+$size, $kind: CPU", $f($b("sync.$size.$kind.php.cpu_ms")), $f($b("sync.$size.$kind.kc.cpu_ms")));
@@ -86,10 +90,10 @@ $row('idle round: CPU per doctor', '', $f($s('cpu_ms_per_doctor')));
 $row('idle round: Google calls / doctors with errors', '', sprintf('%s / %s', $f($s('google_calls'), '%d'), $f($s('errors'), '%d')));
 
 echo "\nkc-meet bench summary ($dir)\n\n";
-printf("| %-58s | %15s | %27s |\n", 'figure', 'PHP way', 'kc-meet');
-printf("|%s|%s|%s|\n", str_repeat('-', 60), str_repeat('-', 17), str_repeat('-', 29));
+printf("| %-58s | %15s | %31s |\n", 'figure', 'PHP way', 'kc-meet');
+printf("|%s|%s|%s|\n", str_repeat('-', 60), str_repeat('-', 17), str_repeat('-', 33));
 foreach ($rows as [$label, $php, $kc]) {
-	printf("| %-58s | %15s | %27s |\n", $label, $php, $kc);
+	printf("| %-58s | %15s | %31s |\n", $label, $php, $kc);
 }
 if ($missing) {
 	fwrite(STDERR, "\nmissing figures:\n  " . implode("\n  ", array_unique($missing)) . "\n");

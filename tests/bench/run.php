@@ -280,6 +280,19 @@ foreach (['create' => ['created'], 'again' => ['unchanged'], 'reschedule' => ['u
 $status = $batch('kc_status', array_fill(0, $n, $kcDoc), ['connected']);
 $status['statements'] = $status['statements_raw'] - $noop['statements_raw'];
 $floor = $call($dbWith, ['op' => 'floor', 'id' => $phpDoc, 'n' => $floorRounds]);
+// One durable commit on the same server in the same run (an autocommit single-row write, median
+// of as many as the floor's rounds), and how many each kc-meet operation makes: the create's
+// intent and outcome, one outcome for a reschedule and a cancel (tests/statements.rs asserts
+// these counts). What is left above the floor once they are paid for is the rest of kc-meet's
+// cost (lock, reads, the round trips of the outcome transaction).
+$commit = $call($dbWith, ['op' => 'commit', 'n' => max(5, $floorRounds)]);
+$commits = ['create' => 2, 'reschedule' => 1, 'cancel' => 1];
+$above = [];
+foreach (['create' => 'insert_ms', 'reschedule' => 'patch_ms', 'cancel' => 'delete_ms'] as $op => $req) {
+	$over = $ops[$op]['kc']['wall_ms'] - $floor[$req];
+	$paid = $commits[$op] * $commit['commit_ms'];
+	$above[$op] = ['above_floor_ms' => $over, 'commits' => $commits[$op], 'commits_ms' => $paid, 'left_ms' => $over - $paid];
+}
 
 // ------------------------------------------------------------------ sync of one large calendar
 // Each doctor's calendar gets $size events of its implementation (with KiviCare appointments and
@@ -426,7 +439,7 @@ $startup = static function (array $args) use ($startupRuns): array {
 $load = ['without' => $startup([]), 'with' => $startup(['-d', "extension=$ext"])];
 
 // ------------------------------------------------------------------ report
-$result = ['appointments' => $n, 'ops' => $ops, 'sync' => $sync, 'status' => $status, 'noop' => $noop, 'floor' => $floor, 'page_views' => $views, 'extension_load' => $load, 'php' => PHP_VERSION];
+$result = ['appointments' => $n, 'ops' => $ops, 'sync' => $sync, 'status' => $status, 'noop' => $noop, 'floor' => $floor, 'commit' => $commit, 'above_floor' => $above, 'page_views' => $views, 'extension_load' => $load, 'php' => PHP_VERSION];
 file_put_contents("$out/bench.json", json_encode($result, JSON_PRETTY_PRINT) . "\n");
 
 $row = static fn(string $label, string $php, string $kc) => sprintf("| %-58s | %13s | %13s |\n", $label, $php, $kc);
@@ -447,7 +460,10 @@ foreach (['create' => 'create', 'reschedule' => 'reschedule', 'cancel' => 'cance
 echo $row("new MySQL connections in $n creates (besides \$wpdb's)", (string) $ops['create']['php']['new_mysql_connections'], (string) $ops['create']['kc']['new_mysql_connections']);
 echo $row('kc_meet_status(): wall / statements', '', sprintf('%.2f ms / %.1f', $status['wall_ms'], $status['statements']));
 printf("\nfloor (the request alone, kept-alive HTTPS from PHP's curl): insert %.2f ms, patch %.2f ms, delete %.2f ms (%.2f ms CPU per request)\n", $floor['insert_ms'], $floor['patch_ms'], $floor['delete_ms'], $floor['cpu_ms_per_request']);
-printf("kc-meet above the floor: create %+.2f ms, reschedule %+.2f ms, cancel %+.2f ms\n", $ops['create']['kc']['wall_ms'] - $floor['insert_ms'], $ops['reschedule']['kc']['wall_ms'] - $floor['patch_ms'], $ops['cancel']['kc']['wall_ms'] - $floor['delete_ms']);
+printf("one durable commit on this server (autocommit single-row write, median of %d): %.2f ms; a plain SELECT round trip %.2f ms\n", $commit['n'], $commit['commit_ms'], $commit['select_ms']);
+foreach ($above as $op => $a) {
+	printf("kc-meet above the floor, %-10s %+6.2f ms = commits %d x %.2f ms = %5.2f ms, left %+6.2f ms\n", "$op:", $a['above_floor_ms'], $a['commits'], $commit['commit_ms'], $a['commits_ms'], $a['left_ms']);
+}
 printf("whole FastCGI request (WordPress bootstrap included), create: PHP way %.2f ms, kc-meet %.2f ms; no-op request %.2f ms\n", $ops['create']['php']['request_wall_ms'], $ops['create']['kc']['request_wall_ms'], $noop['request_wall_ms']);
 foreach ($sync as $size => $runs) {
 	echo "\nsync of one doctor's calendar: $size of ours + $size foreign events in the window (wall, CPU, events/s, events per CPU-second, peak memory growth)\n";
