@@ -821,6 +821,9 @@ fn a_round_over_many_doctors_stays_within_the_pool_whatever_the_concurrency() {
     assert!(bed.emu.refreshes() >= doctors.len(), "every token refreshed");
     let patched = bed.emu.requests().iter().filter(|q| q["method"] == "PATCH").count();
     assert_eq!(patched, doctors.len(), "every event put back");
-    assert!(most <= kc_meet::store::POOL_MAX, "{most} connections at once, the pool allows {}", kc_meet::store::POOL_MAX);
-    assert!(distinct <= kc_meet::store::POOL_MAX, "{distinct} connections in all, the pool allows {}", kc_meet::store::POOL_MAX);
+    // What a process may use, whatever the number of doctors (two overlapping runs and the
+    // site's own connections stay far below MariaDB's default max_connections of 151).
+    const ALLOWED: usize = 8;
+    assert!(most <= ALLOWED, "{most} connections at once, {ALLOWED} allowed");
+    assert!(distinct <= ALLOWED, "{distinct} connections in all, {ALLOWED} allowed");
 }
