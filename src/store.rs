@@ -140,10 +140,25 @@ pub fn open_pool(db: &DbConfig) -> Result<Pool> {
     Pool::new(Opts::from(b)).map_err(Error::from)
 }
 
-/// The pool's size limit (per process and database). Connections are made only when needed: a
-/// PHP request uses one or two; a sync round over many doctors up to three per worker (its sync
-/// lock, an appointment's lock, a statement) for sync's concurrent workers (`sync::CONCURRENCY`, which asserts that it fits).
-pub const POOL_MAX: usize = 80;
+/// The pool's size limit (per process and database), whatever the number of doctors or of
+/// Google requests in flight. Connections are made only when needed: a PHP request uses one
+/// (two while a statement runs with its call connection lent out); a sync round over many
+/// doctors holds one for its doctors' sync locks ([`LockSet`]), at most [`LOCK_HOLDERS`] threads
+/// hold one across an appointment's or a doctor's lock, and the rest (two at least, `sync`
+/// asserts it) serves one statement at a time: the other workers' and those a lock holder runs
+/// while its call connection is lent out. A holder waits for at most one such connection at a
+/// time and gives it back after one statement, so one always comes free. Two overlapping cron
+/// or WP-CLI runs stay far below MariaDB's default `max_connections` (151), leaving it to
+/// WordPress.
+pub const POOL_MAX: usize = 8;
+
+/// Threads of one [`Store`] that may hold a connection across named locks at once: a call
+/// connection pinned by its first lock ([`Store::try_lock`]). A thread waits for a permit before
+/// it checks out that connection (holding none while it waits), so threads that hold a lock
+/// while they talk to Google (an appointment's write, a token refresh) can never take the whole
+/// pool and leave the statements they wait for without a connection. Only a sync round runs
+/// threads; a PHP request never waits here.
+pub const LOCK_HOLDERS: usize = 5;
 
 /// Whether a pooled connection's socket is still open with nothing unread, without a round
 /// trip: between statements the server sends nothing, so readable data or end-of-file means it
@@ -249,6 +264,8 @@ pub struct Store {
     schema_ok: std::sync::Arc<AtomicU64>,
     /// This store's number (shared by its clones), for the call connection.
     id: u64,
+    /// The permits of the threads holding a connection across named locks ([`LOCK_HOLDERS`]).
+    holders: std::sync::Arc<Holders>,
 }
 
 /// A MySQL named lock (`GET_LOCK`), held until dropped: on the thread's call connection when
@@ -289,6 +306,84 @@ impl Drop for LockGuard {
     }
 }
 
+/// Named locks held together on one connection of their own and taken without waiting: a sync
+/// round's doctors. They are the locks [`Store::try_lock`] takes by the same names, so each
+/// excludes the other across processes; any number of them costs one connection, and releasing
+/// some and taking a batch more costs one statement. Not tied to a thread: the caller shares it
+/// (behind a mutex) among its workers. What it still holds is released when it is dropped, and
+/// by the server if its connection dies.
+pub struct LockSet {
+    store: Store,
+    /// Checked out at the first statement; `None` again after a failed one.
+    conn: Option<PooledConn>,
+    /// The full names held.
+    held: Vec<String>,
+}
+
+impl LockSet {
+    /// Releases `release` (names of locks it holds) and takes each lock of `take` that no
+    /// other connection holds, in one statement; says which of `take` it got, in order. Names
+    /// are those of [`Store::try_lock`]. After a failure the connection is given up (the server
+    /// releases its locks with it) and the set holds nothing.
+    pub fn exchange(&mut self, release: &[String], take: &[String]) -> Result<Vec<bool>> {
+        if release.is_empty() && take.is_empty() {
+            return Ok(vec![]);
+        }
+        let full = |name: &String| format!("kcm:{}:{name}", self.store.lock_ns);
+        let release: Vec<String> = release.iter().map(full).filter(|n| self.held.contains(n)).collect();
+        let take: Vec<String> = take.iter().map(full).collect();
+        // A literal per lock, as the server would escape it: a prepared statement per batch
+        // size would crowd the connection's statement cache.
+        let literal = |n: &String| mysql::Value::from(n.as_str()).as_sql(false);
+        let calls: Vec<String> = release
+            .iter()
+            .map(|n| format!("RELEASE_LOCK({})", literal(n)))
+            .chain(take.iter().map(|n| format!("GET_LOCK({}, 0)", literal(n))))
+            .collect();
+        let sql = format!("SELECT {}", calls.join(", "));
+        let row: Option<mysql::Row> = match self.conn.as_mut() {
+            Some(c) => c.query_first(&sql),
+            None => {
+                let c = self.conn.insert(self.store.pooled_conn()?);
+                c.query_first(&sql)
+            }
+        }
+        .inspect_err(|_| self.give_up())?;
+        let row = row.ok_or_else(|| Error::new(Code::DbQuery, "MySQL answered no row to a lock statement"))?;
+        self.held.retain(|n| !release.contains(n));
+        let got: Vec<bool> = (0..take.len()).map(|i| row.get::<Option<i64>, _>(release.len() + i).flatten() == Some(1)).collect();
+        self.held.extend(take.into_iter().zip(&got).filter(|(_, g)| **g).map(|(n, _)| n));
+        Ok(got)
+    }
+
+    /// How many locks it holds.
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+
+    /// Drops the connection without giving it back with locks on it: the pool resets it first
+    /// (which releases them) or, when it is dead, forgets it.
+    fn give_up(&mut self) {
+        if let Some(mut c) = self.conn.take() {
+            c.reset_connection(true);
+        }
+        self.held.clear();
+    }
+}
+
+impl Drop for LockSet {
+    fn drop(&mut self) {
+        let Some(c) = self.conn.as_mut() else { return };
+        if self.held.is_empty() {
+            return;
+        }
+        let calls: Vec<String> = self.held.iter().map(|n| format!("RELEASE_LOCK({})", mysql::Value::from(n.as_str()).as_sql(false))).collect();
+        if c.query_drop(format!("DO {}", calls.join(", "))).is_err() {
+            self.give_up();
+        }
+    }
+}
+
 /// The connection a call keeps for all its statements: pinned to the thread by the first
 /// named lock the call takes ([`Store::try_lock`]), lent to every [`Store::conn`] of the same
 /// store on that thread while the lock is held, and given back to the pool when the call's
@@ -302,6 +397,43 @@ struct Pinned {
     locks: usize,
     /// Locks to release once the connection is back.
     pending: Vec<String>,
+    /// Given back with the connection (declared after it: the connection goes back first).
+    _permit: HolderPermit,
+}
+
+/// The permits of [`LOCK_HOLDERS`]: how many threads of a store hold a connection across locks.
+#[derive(Default)]
+struct Holders {
+    taken: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+/// One of a store's [`LOCK_HOLDERS`] permits, given back on drop.
+struct HolderPermit(std::sync::Arc<Holders>);
+
+impl Holders {
+    /// A permit, waiting up to `wait` for one; `None` when none came free in time.
+    fn acquire(self: &std::sync::Arc<Self>, wait: Duration) -> Option<HolderPermit> {
+        let until = std::time::Instant::now() + wait;
+        let mut taken = self.taken.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while *taken >= LOCK_HOLDERS {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            taken = self.freed.wait_timeout(taken, left).unwrap_or_else(std::sync::PoisonError::into_inner).0;
+        }
+        *taken += 1;
+        Some(HolderPermit(self.clone()))
+    }
+}
+
+impl Drop for HolderPermit {
+    fn drop(&mut self) {
+        let mut taken = self.0.taken.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *taken = taken.saturating_sub(1);
+        self.0.freed.notify_one();
+    }
 }
 
 impl Pinned {
@@ -416,6 +548,7 @@ impl Store {
             appointments_known: Default::default(),
             schema_ok: Default::default(),
             id: STORE_IDS.fetch_add(1, Ordering::Relaxed),
+            holders: Default::default(),
         }
     }
 
@@ -468,18 +601,29 @@ impl Store {
     /// [`crate::base::retry::time_left`]); `None` when another process holds it.
     pub fn try_lock(&self, name: &str, wait: Duration) -> Result<Option<LockGuard>> {
         let wait = crate::base::retry::capped(wait);
-        // The thread's first lock pins its connection for the call (see [`Conn`]).
+        let started = std::time::Instant::now();
+        // The thread's first lock pins its connection for the call (see [`Conn`]), once one of
+        // the store's lock-holder permits is free: no connection is checked out before.
+        let pin = CALL_CONN.with(|slot| slot.borrow().is_none());
+        let permit = match pin {
+            true => match self.holders.acquire(wait) {
+                Some(p) => Some(p),
+                None => return Ok(None),
+            },
+            false => None,
+        };
         let mut conn = self.conn()?;
-        let pin = conn.pinned.is_none()
-            && CALL_CONN.with(|slot| slot.borrow().is_none());
         let full = format!("kcm:{}:{name}", self.lock_ns);
+        let wait = wait.saturating_sub(started.elapsed());
         let got: Option<Option<i64>> = conn.exec_first("SELECT GET_LOCK(?, ?)", (full.as_str(), wait.as_secs_f64()))?;
         if got.flatten() != Some(1) {
             return Ok(None);
         }
-        if pin {
+        if let Some(permit) = permit {
             if let Some(c) = conn.inner.take() {
-                CALL_CONN.with(|slot| *slot.borrow_mut() = Some(Pinned { store: self.id, conn: Some(c), locks: 1, pending: vec![] }));
+                CALL_CONN.with(|slot| {
+                    *slot.borrow_mut() = Some(Pinned { store: self.id, conn: Some(c), locks: 1, pending: vec![], _permit: permit })
+                });
             }
             return Ok(Some(LockGuard { own: None, name: full, pinned: Some(self.id) }));
         }
@@ -502,6 +646,11 @@ impl Store {
         self.try_lock(name, wait)?.ok_or_else(|| {
             Error::new(Code::LockTimeout, format!("another process held the lock '{name}' for longer than this call could wait"))
         })
+    }
+
+    /// An empty [`LockSet`] of this store.
+    pub fn lock_set(&self) -> LockSet {
+        LockSet { store: self.clone(), conn: None, held: vec![] }
     }
 
     // ----- schema -------------------------------------------------------------------------

@@ -37,12 +37,19 @@ use crate::{events, grant};
 /// Requests in flight at once when many doctors sync. Bounded by Google's quotas ("Manage
 /// quotas": 10,000 requests per minute per project, 600 per minute per user): an idle round is one
 /// request per doctor (user), so 1,000 doctors use a tenth of the project's minute even at full
-/// speed; 429 and rate-limit 403s back off with jitter (crate::base::retry). And by the MySQL pool
-/// (crate::store): each worker holds up to three connections.
+/// speed; 429 and rate-limit 403s back off with jitter (crate::base::retry). Not by MySQL: the
+/// round's MySQL connections do not grow with it (see [`sync`]).
 pub const CONCURRENCY: usize = 24;
-// Each worker holds up to three pooled connections (its sync lock, an appointment's lock, a
-// statement); the pool must fit them.
-const _: () = assert!(3 * CONCURRENCY <= crate::store::POOL_MAX);
+/// Doctors whose sync locks a round takes in one statement when its workers have used up the
+/// doctors claimed before: as many as there are workers, so a claimed doctor waits for a worker
+/// about as long as one doctor's sync.
+const CLAIM_BATCH: usize = CONCURRENCY;
+// A round's MySQL connections, whatever CONCURRENCY is: one for its doctors' sync locks, one for
+// each thread that holds an appointment's or a doctor's lock (crate::store::LOCK_HOLDERS at
+// most), and at least two for single statements: those the other workers run between Google
+// requests (holding no connection while they wait for Google) and those a lock holder runs while
+// its call connection is lent out.
+const _: () = assert!(1 + crate::store::LOCK_HOLDERS + 2 <= crate::store::POOL_MAX);
 /// The first listing covers this window around today.
 const WINDOW_PAST_DAYS: i64 = 30;
 const WINDOW_FUTURE_DAYS: i64 = 365;
@@ -113,6 +120,15 @@ struct SyncOpts {
 }
 
 /// `kc_meet_sync()`: one doctor or every connected one, concurrently, within a budget.
+///
+/// Many doctors are synced by [`CONCURRENCY`] worker threads on a few MySQL connections: the
+/// round claims its doctors' sync locks (`sync:{doctor}`, the lock a single doctor's sync takes)
+/// a batch at a time on one connection of its own ([`crate::store::LockSet`]) and releases each
+/// when its doctor is done; the workers check out a pooled connection for each statement, so a
+/// worker waiting for Google holds no connection. Only a thread holding an appointment's or a
+/// doctor's lock (a change written back to Google, a token refresh) keeps one across Google
+/// requests, and at most [`crate::store::LOCK_HOLDERS`] threads at once. One doctor is synced on
+/// the calling thread, on the call's one connection.
 pub fn sync(ctx: &Context, opts: &Value) -> Result<SyncReport> {
     let o: SyncOpts = match opts {
         Value::Null => SyncOpts::default(),
@@ -122,26 +138,16 @@ pub fn sync(ctx: &Context, opts: &Value) -> Result<SyncReport> {
     ctx.store.require_schema()?;
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(o.budget_s.unwrap_or(25.0).clamp(0.5, 3600.0));
-    let queue: Mutex<VecDeque<u64>> = Mutex::new(ctx.store.doctors_to_sync(o.doctor_id)?.into());
-    let results: Mutex<Vec<DoctorSync>> = Mutex::new(vec![]);
-    let workers = CONCURRENCY.min(queue.lock().map(|q| q.len()).unwrap_or(0)).max(1);
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| loop {
-                if Instant::now() >= deadline {
-                    break;
-                }
-                let Some(doctor) = queue.lock().ok().and_then(|mut q| q.pop_front()) else { break };
-                let r = sync_doctor(ctx, doctor, o.full, deadline);
-                if let Ok(mut v) = results.lock() {
-                    v.push(r);
-                }
-            });
+    let queue: VecDeque<u64> = ctx.store.doctors_to_sync(o.doctor_id)?.into();
+    let (mut doctors, left) = if queue.len() <= 1 {
+        match queue.front() {
+            Some(&doctor) if Instant::now() < deadline => (vec![sync_doctor(ctx, doctor, o.full, deadline)], 0),
+            _ => (vec![], queue.len()),
         }
-    });
-    let mut doctors = results.into_inner().unwrap_or_default();
+    } else {
+        round(ctx, queue, o.full, deadline)
+    };
     doctors.sort_by_key(|d| d.doctor_id);
-    let left = queue.into_inner().map(|q| q.len()).unwrap_or(0);
     Ok(SyncReport {
         remaining: left > 0 || doctors.iter().any(|d| d.remaining),
         google_calls: doctors.iter().map(|d| d.pages).sum(),
@@ -150,23 +156,105 @@ pub fn sync(ctx: &Context, opts: &Value) -> Result<SyncReport> {
     })
 }
 
+/// The round's doctors as its workers share them: those not claimed yet, those whose sync lock
+/// the round holds and no worker has begun, and the locks.
+struct Claims {
+    queue: VecDeque<u64>,
+    ready: VecDeque<u64>,
+    locks: crate::store::LockSet,
+}
+
+impl Claims {
+    /// Releases the sync lock of `done` (a doctor a worker finished) and hands out the next
+    /// doctor, unless `stop`: the next claimed one, else the next of a batch claimed in the same
+    /// statement. The doctors of a batch that another process is syncing, or that could not be
+    /// claimed, are reported into `out`.
+    fn next(&mut self, done: Option<u64>, stop: bool, out: &Mutex<Vec<DoctorSync>>) -> Option<u64> {
+        let mut release: Vec<String> = done.into_iter().map(sync_lock).collect();
+        while !stop && self.ready.is_empty() && !self.queue.is_empty() {
+            let batch: Vec<u64> = self.queue.drain(..CLAIM_BATCH.min(self.queue.len())).collect();
+            let names: Vec<String> = batch.iter().copied().map(sync_lock).collect();
+            let not_claimed: Vec<DoctorSync> = match self.locks.exchange(&std::mem::take(&mut release), &names) {
+                Ok(got) => batch
+                    .into_iter()
+                    .zip(got)
+                    .filter_map(|(doctor, taken)| match taken {
+                        true => {
+                            self.ready.push_back(doctor);
+                            None
+                        }
+                        // Two nodes never sync the same doctor at once: the second one skips.
+                        false => Some(DoctorSync { doctor_id: doctor, skipped: true, ..DoctorSync::default() }),
+                    })
+                    .collect(),
+                Err(e) => batch.into_iter().map(|doctor| DoctorSync { doctor_id: doctor, error: Some(e.message.clone()), ..DoctorSync::default() }).collect(),
+            };
+            if let Ok(mut v) = out.lock() {
+                v.extend(not_claimed);
+            }
+        }
+        if !release.is_empty() {
+            // A failure gives up the set's connection, which releases the lock as well.
+            let _ = self.locks.exchange(&release, &[]);
+        }
+        if stop { None } else { self.ready.pop_front() }
+    }
+}
+
+/// The name of a doctor's sync lock.
+fn sync_lock(doctor_id: u64) -> String {
+    format!("sync:{doctor_id}")
+}
+
+/// Syncs the doctors of `queue` with [`CONCURRENCY`] workers (see [`sync`]); the reports, and
+/// how many doctors the budget left for the next round.
+fn round(ctx: &Context, queue: VecDeque<u64>, full: bool, deadline: Instant) -> (Vec<DoctorSync>, usize) {
+    let workers = CONCURRENCY.min(queue.len()).max(1);
+    let claims = Mutex::new(Claims { queue, ready: VecDeque::new(), locks: ctx.store.lock_set() });
+    let results: Mutex<Vec<DoctorSync>> = Mutex::new(vec![]);
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                let mut done = None;
+                loop {
+                    let stop = Instant::now() >= deadline;
+                    let next = match claims.lock() {
+                        Ok(mut c) => c.next(done.take(), stop, &results),
+                        Err(_) => None,
+                    };
+                    let Some(doctor) = next else { break };
+                    let r = sync_locked(ctx, doctor, full, deadline);
+                    if let Ok(mut v) = results.lock() {
+                        v.push(r);
+                    }
+                    done = Some(doctor);
+                }
+            });
+        }
+    });
+    // Dropping the claims releases the locks of the doctors the budget left.
+    let left = claims.into_inner().map(|c| c.queue.len() + c.ready.len()).unwrap_or(0);
+    (results.into_inner().unwrap_or_default(), left)
+}
+
+/// One doctor's sync on this thread, under its sync lock (the push route, a one-doctor round).
 pub(crate) fn sync_doctor(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant) -> DoctorSync {
+    // The budget bounds the lock's wait as well.
+    let _budget = crate::base::retry::deadline_scope(deadline);
+    // Two nodes never sync the same doctor at once: the second one skips.
+    match ctx.store.try_lock(&sync_lock(doctor_id), Duration::ZERO) {
+        Ok(Some(_lock)) => sync_locked(ctx, doctor_id, full, deadline),
+        Ok(None) => DoctorSync { doctor_id, skipped: true, ..DoctorSync::default() },
+        Err(e) => DoctorSync { doctor_id, error: Some(e.message), ..DoctorSync::default() },
+    }
+}
+
+/// One doctor's sync, by a caller that holds the doctor's sync lock.
+fn sync_locked(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant) -> DoctorSync {
     let mut r = DoctorSync { doctor_id, ..DoctorSync::default() };
     // The budget bounds every request and lock wait of this worker thread, not only the pages
     // between them: a Google that hangs cannot hold the push route or cron past it.
     let _budget = crate::base::retry::deadline_scope(deadline);
-    // Two nodes never sync the same doctor at once: the second one skips.
-    let lock = match ctx.store.try_lock(&format!("sync:{doctor_id}"), Duration::ZERO) {
-        Ok(Some(l)) => l,
-        Ok(None) => {
-            r.skipped = true;
-            return r;
-        }
-        Err(e) => {
-            r.error = Some(e.message);
-            return r;
-        }
-    };
     let result = run_listing(ctx, doctor_id, full, deadline, &mut r);
     // A request cut by the budget is not a failure: the listing stopped where the budget ended
     // and the next run resumes from the stored position.
@@ -181,7 +269,6 @@ pub(crate) fn sync_doctor(ctx: &Context, doctor_id: u64, full: bool, deadline: I
         let _ = ctx.store.save_sync_position(doctor_id, &ctx.store.sync_position(doctor_id).unwrap_or_default(), Some(&e.message));
         r.error = Some(e.message);
     }
-    drop(lock);
     r
 }
 
@@ -232,6 +319,8 @@ impl Pass {
 
 fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, r: &mut DoctorSync) -> Result<()> {
     let start = ctx.store.sync_start(doctor_id)?;
+    // The doctor and token read with the position serve the listing's requests.
+    let _doctor = grant::hold_for_call(ctx, doctor_id, start.doctor);
     let calendar_id = start.calendar_id;
     let mut pos = if full { SyncPosition::default() } else { start.position };
     let mut retries = start.retries;

@@ -100,3 +100,74 @@ fn a_connection_the_server_closed_is_replaced_and_the_call_succeeds() {
     let n: Option<u64> = bed.sql().query_first("SELECT COUNT(*) FROM wp_kc_meet_audit WHERE action = 'probe'").unwrap();
     assert_eq!(n, Some(1));
 }
+
+/// Connections to the test's database the server lists, the counting one left out.
+fn connections(bed: &Bed) -> usize {
+    let mut c = bed.sql();
+    let n: Option<u64> = c
+        .exec_first("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()", (bed.db.as_str(),))
+        .unwrap();
+    n.unwrap_or(0) as usize
+}
+
+#[test]
+fn a_lock_set_holds_many_locks_on_one_connection_that_exclude_other_processes() {
+    let bed = Bed::new();
+    let ctx = bed.other_process();
+    let other = bed.other_process();
+    other.store.ping().unwrap();
+    let before = connections(&bed);
+    let mut set = ctx.store.lock_set();
+    let names: Vec<String> = (1..=50).map(|d| format!("sync:{d}")).collect();
+    assert_eq!(set.exchange(&[], &names).unwrap(), vec![true; 50]);
+    assert_eq!((set.held(), connections(&bed)), (50, before + 1), "fifty locks, one connection");
+    // Another process can take none of them, and the set none of another's.
+    assert!(other.store.try_lock("sync:7", std::time::Duration::ZERO).unwrap().is_none());
+    let theirs = other.store.try_lock("sync:51", std::time::Duration::ZERO).unwrap().unwrap();
+    // Releasing some and taking more is one statement; what another holds is refused.
+    let got = set.exchange(&["sync:7".to_string()], &["sync:51".to_string(), "sync:52".to_string()]).unwrap();
+    assert_eq!((got, set.held()), (vec![false, true], 50));
+    assert!(other.store.try_lock("sync:7", std::time::Duration::ZERO).unwrap().is_some(), "released");
+    drop(theirs);
+    // Dropping the set releases the rest.
+    drop(set);
+    assert!(other.store.try_lock("sync:1", std::time::Duration::ZERO).unwrap().is_some());
+    assert!(other.store.try_lock("sync:52", std::time::Duration::ZERO).unwrap().is_some());
+}
+
+#[test]
+fn threads_holding_locks_are_bounded_and_never_starve_their_own_statements() {
+    // More threads than the pool has connections, each holding a lock while it runs a nested
+    // statement (its call connection lent out) and waits: they take turns for the permits,
+    // and none waits for a connection the others hold.
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let bed = Bed::new();
+    let ctx = bed.other_process();
+    let (now, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let threads = 3 * kc_meet::store::POOL_MAX;
+    let results: Vec<kc_meet::error::Result<()>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                let (ctx, now, most) = (&ctx, &now, &most);
+                s.spawn(move || {
+                    let _lock = ctx.store.lock(&format!("probe:{i}"), std::time::Duration::from_secs(30))?;
+                    let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(n, Ordering::SeqCst);
+                    let mut lent = ctx.store.conn()?;
+                    lent.query_drop("DO 1")?;
+                    ctx.store.audit(None, None, "probe", "ok", &format!("thread {i}"))?;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    now.fetch_sub(1, Ordering::SeqCst);
+                    Ok(())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(results.iter().all(|r| r.is_ok()), "{:?}", results.iter().filter_map(|r| r.as_ref().err()).collect::<Vec<_>>());
+    let held = most.load(Ordering::SeqCst);
+    assert!((1..=kc_meet::store::LOCK_HOLDERS).contains(&held), "{held} threads held a lock at once");
+    let n: Option<u64> = bed.sql().query_first("SELECT COUNT(*) FROM wp_kc_meet_audit WHERE action = 'probe'").unwrap();
+    assert_eq!(n, Some(threads as u64));
+    assert!(connections(&bed) <= kc_meet::store::POOL_MAX + 1, "the pool's connections and the test's own");
+}

@@ -757,3 +757,73 @@ fn an_insert_that_lands_after_its_ids_delete_answered_404_is_removed_by_the_sync
     sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
     assert!(bed.live_events(DOC).is_empty(), "a cancelled appointment keeps no event at Google");
 }
+
+/// The connections to the test's database the server lists (the watcher's own left out), every
+/// 5 ms until `stop`: the most at once and how many different ones.
+fn watch_connections(bed: &Bed, stop: &std::sync::atomic::AtomicBool) -> (usize, usize) {
+    let mut c = bed.sql();
+    let (mut most, mut seen) = (0, std::collections::BTreeSet::new());
+    while !stop.load(Ordering::Acquire) {
+        let ids: Vec<u64> =
+            c.exec("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()", (bed.db.as_str(),)).unwrap();
+        most = most.max(ids.len());
+        seen.extend(ids);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    (most, seen.len())
+}
+
+#[test]
+fn a_round_over_many_doctors_stays_within_the_pool_whatever_the_concurrency() {
+    // 60 doctors, more than the round's workers: each one's token is due (a refresh under the
+    // doctor's lock) and each one's event was moved in Google with `revert` (the event put back
+    // under the appointment's lock): Google requests made while holding a lock, 50 ms each.
+    let bed = Bed::with(|v| v["on_google_move"] = json!("revert"), None);
+    quiet(&bed);
+    bed.kivicare();
+    bed.emu.config(json!({"access_token_ttl": 10}));
+    let doctors: Vec<u64> = (100..160).collect();
+    common::connect_many(&bed, 100, doctors.len() as u64);
+    let mut c = bed.sql();
+    for d in &doctors {
+        c.exec_drop("INSERT INTO wp_kc_service_doctor_mapping (service_id, clinic_id, doctor_id, telemed_service, created_at) VALUES (1, 1, ?, 'yes', NOW())", (d,))
+            .unwrap();
+    }
+    drop(c);
+    let (s, e) = (at(20, "10:00"), at(20, "10:30"));
+    let events: Vec<(u64, String)> = doctors
+        .iter()
+        .map(|&d| {
+            let id = bed.book(Booking { doctor: d, start: &s, end: &e, ..Booking::default() });
+            (d, events::create(&bed.ctx, id as i64, &Value::Null).unwrap().event_id.unwrap())
+        })
+        .collect();
+    let first = sync::sync(&bed.ctx, &json!({})).unwrap();
+    assert!(first.doctors.iter().all(|d| d.error.is_none() && !d.skipped), "{:?}", first.doctors);
+    for (d, eid) in &events {
+        bed.emu.post("/__emu/ui/move", json!({"email": format!("doc{d}@gmail.example"), "event_id": eid,
+            "start": {"dateTime": format!("{}T18:00:00Z", day(20))}, "end": {"dateTime": format!("{}T18:30:00Z", day(20))}}));
+    }
+    bed.emu.config(json!({"latency_s": 0.05}));
+    bed.emu.delete("/__emu/requests");
+
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (r, (most, distinct)) = std::thread::scope(|s| {
+        let watch = s.spawn(|| watch_connections(&bed, &stop));
+        let r = sync::sync(&bed.ctx, &json!({})).unwrap();
+        stop.store(true, Ordering::Release);
+        (r, watch.join().unwrap())
+    });
+
+    assert_eq!(r.doctors.len(), doctors.len());
+    assert!(r.doctors.iter().all(|d| d.error.is_none() && !d.skipped), "{:?}", r.doctors);
+    assert_eq!(r.doctors.iter().map(|d| d.changes_applied).sum::<u32>(), doctors.len() as u32, "every move reverted");
+    assert!(bed.emu.refreshes() >= doctors.len(), "every token refreshed");
+    let patched = bed.emu.requests().iter().filter(|q| q["method"] == "PATCH").count();
+    assert_eq!(patched, doctors.len(), "every event put back");
+    // What a process may use, whatever the number of doctors (two overlapping runs and the
+    // site's own connections stay far below MariaDB's default max_connections of 151).
+    const ALLOWED: usize = 8;
+    assert!(most <= ALLOWED, "{most} connections at once, {ALLOWED} allowed");
+    assert!(distinct <= ALLOWED, "{distinct} connections in all, {ALLOWED} allowed");
+}

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::store::Store;
-use crate::store::events::{EventState, JobState};
+use crate::store::events::{DoctorState, EventState, JobState};
 
 /// Where a doctor's sync stands.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -109,14 +109,16 @@ impl ChannelState {
     }
 }
 
-/// What a sync reads about a doctor before its first request: the position, the re-read list
-/// and the calendar (one statement).
+/// What a sync reads about a doctor before its first request: the position, the re-read list,
+/// the calendar and the doctor's state with the token (one statement).
 #[derive(Debug, Clone, Default)]
 pub struct SyncStart {
     pub position: SyncPosition,
     pub retries: Vec<RetryItem>,
     /// The calendar the doctor connected (`primary` when none is recorded).
     pub calendar_id: String,
+    /// What [`Store::doctor_state`] reads, for the call's copy of the doctor.
+    pub doctor: DoctorState,
 }
 
 /// What sync needs of an event row to decide, without a lock, that a listed event asks for
@@ -198,25 +200,26 @@ impl Store {
         Ok(())
     }
 
-    /// [`SyncStart`] of a doctor in one statement.
+    /// [`SyncStart`] of a doctor in one statement (the doctor's columns are empty without a
+    /// row of ours; the re-read list may still exist on its own).
     pub fn sync_start(&self, doctor_id: u64) -> Result<SyncStart> {
         let mut c = self.conn()?;
-        type Row = (Option<String>, Option<String>, Option<String>, Option<String>);
-        let row: Option<Row> = c.exec_first(
+        let (columns, join) = self.doctor_state_sql("x.id");
+        let row: Option<mysql::Row> = c.exec_first(
             format!(
-                "SELECT d.sync_token, d.sync_page_token, d.calendar_id, m.value FROM `{}` d LEFT JOIN `{}` m ON m.name = ? WHERE d.doctor_id = ?",
-                self.t.doctors, self.t.meta
+                "SELECT {columns}, d.sync_token, d.sync_page_token, d.calendar_id, m.value FROM (SELECT ? AS id) x {join}
+                 LEFT JOIN `{}` m ON m.name = ?",
+                self.t.meta
             ),
-            (Self::retry_key(doctor_id), doctor_id),
+            (doctor_id, Self::retry_key(doctor_id)),
         )?;
-        let Some((sync_token, page, calendar_id, retries)) = row else {
-            // No row yet: nothing stored; the re-read list may still exist on its own.
-            return Ok(SyncStart { retries: self.sync_retries(doctor_id)?, calendar_id: "primary".into(), ..SyncStart::default() });
-        };
+        let Some(row) = row else { return Ok(SyncStart { calendar_id: "primary".into(), ..SyncStart::default() }) };
+        let text = |i: usize| row.get::<Option<String>, _>(i).flatten();
         Ok(SyncStart {
-            position: SyncPosition::from_columns(sync_token, page),
-            retries: retries.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default(),
-            calendar_id: calendar_id.filter(|c| !c.is_empty()).unwrap_or_else(|| "primary".into()),
+            position: SyncPosition::from_columns(text(12), text(13)),
+            retries: text(15).and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default(),
+            calendar_id: text(14).filter(|c| !c.is_empty()).unwrap_or_else(|| "primary".into()),
+            doctor: Self::doctor_state_from(&row, 0),
         })
     }
 
