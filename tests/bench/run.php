@@ -16,7 +16,8 @@
  * output folder (default target/bench). The smoke run of `./build.sh test` sets them tiny.
  *
  * Statements are the server's own counts (information_schema.USER_STATISTICS of a MariaDB account
- * only the bench uses; WordPress's bootstrap queries, measured by a no-op request, subtracted).
+ * only this run uses, dropped at its end, so runs on one server do not count each other's
+ * statements; WordPress's bootstrap queries, measured by a no-op request, subtracted).
  */
 
 namespace KcMeetTest;
@@ -27,7 +28,8 @@ require_once __DIR__ . '/FastCgi.php';
 
 const CLIENT_ID = 'kc-bench-client.apps.googleusercontent.com';
 const CLIENT_SECRET = 'kc-bench-client-secret';
-const BENCH_USER = 'kcmeet_bench';
+/** This run's own account (USER_STATISTICS counts per account). */
+define('KcMeetTest\\BENCH_USER', 'kcmeet_bench_' . getmypid());
 const BENCH_PASSWORD = 'kcmeet_bench_pw';
 
 $n = (int) (getenv('KC_MEET_BENCH_APPOINTMENTS') ?: 100);
@@ -139,7 +141,15 @@ say('MariaDB: bench account, statistics, two copies of the test site');
 passthru('bash ' . escapeshellarg("$root/tests/db-user.sh") . ' ' . BENCH_USER . ' ' . BENCH_PASSWORD);
 $userstatWas = root_sql('SELECT @@userstat');
 root_sql('SET GLOBAL userstat = 1');
-register_shutdown_function(static fn() => root_sql('SET GLOBAL userstat = ' . ((int) $userstatWas)));
+register_shutdown_function(static function () use ($userstatWas) {
+	foreach (['localhost', '127.0.0.1'] as $host) {
+		root_sql("DROP USER IF EXISTS '" . BENCH_USER . "'@'$host'");
+	}
+	// The statistics stay on while another run's account exists (it turned them on and counts).
+	if (root_sql("SELECT COUNT(*) FROM mysql.user WHERE User LIKE 'kcmeet\\_bench\\_%'") === '0') {
+		root_sql('SET GLOBAL userstat = ' . ((int) $userstatWas));
+	}
+});
 $dbWith = Db::cloneTemplate();
 $dbWithout = Db::cloneTemplate();
 
