@@ -50,7 +50,8 @@ final class KC_Meet_Hooks {
 	const HOOKS = array(
 		// wp-admin only.
 		'admin'              => array(
-			array( 'admin_menu', array( 'KC_Meet_Admin_Menu', 'add_settings_page' ), 10, 1 ),
+			// The settings page and, with the features, the "Google Meet" menu.
+			array( 'admin_menu', array( 'KC_Meet_Admin_Menu', 'add_pages' ), 10, 1 ),
 			array( 'admin_post_kc_meet_retry_job', 'handle_retry', 10, 1 ),
 			array( 'admin_post_kc_meet_clear_errors', 'handle_clear_errors', 10, 1 ),
 			array( 'admin_post_kc_meet_dismiss_flag', 'handle_dismiss_flag', 10, 1 ),
@@ -62,8 +63,6 @@ final class KC_Meet_Hooks {
 			array( 'admin_post_kc_meet_disconnect', 'handle_disconnect', 10, 1 ),
 		),
 		'admin_doctors'      => array(
-			// The whole "Google Meet" menu (the Appointments screen's entry included).
-			array( 'admin_menu', array( 'KC_Meet_Admin_Menu', 'add_screens' ), 10, 1 ),
 			array( 'admin_post_kc_meet_doctor_check', 'handle_check', 10, 1 ),
 			array( 'admin_post_kc_meet_doctor_sync', 'handle_sync', 10, 1 ),
 			array( 'admin_post_kc_meet_doctor_disconnect', 'handle_disconnect', 10, 1 ),

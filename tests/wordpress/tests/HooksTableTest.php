@@ -51,7 +51,7 @@ final class HooksTableTest extends WpTestCase {
 				"background" => array_map(static fn($h) => $h . " KC_Meet_Background::" . substr($h, strlen("kc_meet_")), KC_Meet_Lifecycle::CRON_HOOKS),
 			];
 			$missing = [];
-			foreach (["SETTINGS_SLUG" => KC_Meet_Admin_Page::SLUG, "MENU_SLUG" => KC_Meet_Admin_Screens::MENU_SLUG, "APPOINTMENTS_SLUG" => KC_Meet_Admin_Appointments::SLUG] as $name => $slug) {
+			foreach (["SETTINGS_SLUG" => KC_Meet_Admin_Page::SLUG, "MENU_SLUG" => KC_Meet_Admin_Screens::MENU_SLUG, "APPOINTMENTS_SLUG" => KC_Meet_Admin_Appointments::SLUG, "CAP" => KC_Meet_Access::ADMIN_CAP] as $name => $slug) {
 				if (constant("KC_Meet_Admin_Menu::$name") !== $slug) { $missing[] = "KC_Meet_Admin_Menu::$name"; }
 			}
 			foreach ($expected as $group => $entries) {
