@@ -478,10 +478,34 @@ final class KC_Meet_Plugin {
 		foreach ( array( 'rest', 'kivicare4_routes', 'kivicare3', 'kivicare4', 'badge', 'appointments', 'background', 'woocommerce', 'users', 'privacy', 'doctor_notices' ) as $group ) {
 			KC_Meet_Hooks::add( $group );
 		}
-		if ( is_admin() || wp_doing_cron() || ( defined( 'WP_CLI' ) && WP_CLI ) ) {
-			// The requests that check the schedules ({@see KC_Meet_Background::schedule()}).
+		if ( self::checks_schedule() ) {
 			add_action( 'init', array( 'KC_Meet_Background', 'schedule' ), 20 );
 		}
+	}
+
+	/**
+	 * Whether this request checks that the background work is scheduled
+	 * ({@see KC_Meet_Background::schedule()}): WP-Cron runs (`wp-cron.php`, whether spawned by a
+	 * page view or called by a system cron), WP-CLI, and the plugin's own screens. Activation
+	 * schedules directly ({@see KC_Meet_Lifecycle::activate()}). Other page views, wp-admin's
+	 * included, do not pay for the check.
+	 *
+	 * A schedule that went missing (another plugin cleared it, a cron array lost in a database
+	 * restore, a new hook after an update) is put back by the next WP-Cron run without anyone
+	 * visiting a screen, within an hour: WordPress core keeps its own hourly event
+	 * (`wp_privacy_delete_old_export_files`, scheduled again on every `init` when missing), so
+	 * WP-Cron runs at least hourly on a site that runs its events at all; while one of our
+	 * events is still scheduled, it runs every minute (`kc_meet_run_jobs`) or every five
+	 * (`kc_meet_sync`). With Action Scheduler, its queue runner is a WP-Cron event every minute.
+	 *
+	 * @return bool
+	 */
+	public static function checks_schedule() {
+		if ( wp_doing_cron() || ( defined( 'WP_CLI' ) && WP_CLI ) ) {
+			return true;
+		}
+		// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- compares the screen's slug only.
+		return is_admin() && isset( $_GET['page'] ) && is_string( $_GET['page'] ) && 0 === strpos( $_GET['page'], 'kc-meet' );
 	}
 
 	/**
