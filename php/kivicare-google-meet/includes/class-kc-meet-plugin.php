@@ -223,7 +223,8 @@ final class KC_Meet_Plugin {
 		add_action( 'added_option', array( $plugin, 'on_option_changed' ), 10, 1 );
 		add_action( 'updated_option', array( $plugin, 'on_option_changed' ), 10, 1 );
 		add_action( 'deleted_option', array( $plugin, 'on_option_changed' ), 10, 1 );
-		add_action( 'admin_notices', array( 'KC_Meet_Notices', 'render' ) );
+		// Every notice of the plugin, each checked cheaply before its class is loaded.
+		add_action( 'admin_notices', array( 'KC_Meet_Hooks', 'admin_notices' ) );
 
 		if ( did_action( 'plugins_loaded' ) ) {
 			// Loaded late (activation sandbox, tests): configure now.
@@ -469,7 +470,7 @@ final class KC_Meet_Plugin {
 		}
 		$this->features_registered = true;
 
-		add_action( 'admin_init', array( 'KC_Meet_Lifecycle', 'maybe_migrate' ) );
+		add_action( 'admin_init', array( 'KC_Meet_Hooks', 'admin_init' ) );
 		if ( is_admin() ) {
 			KC_Meet_Hooks::add( 'profile' );
 			KC_Meet_Hooks::add( 'admin_doctors' );
