@@ -235,11 +235,16 @@ final class KC_Meet_Hooks {
 	/**
 	 * Hooks a group of {@see self::HOOKS}.
 	 *
-	 * @param string $group Group name.
+	 * @param string $group      Group name.
+	 * @param bool   $admin_post Whether to hook its `admin_post_*` actions too (WordPress fires
+	 *                           them on `admin-post.php` only: other requests skip them).
 	 * @return void
 	 */
-	public static function add( $group ) {
+	public static function add( $group, $admin_post = true ) {
 		foreach ( self::HOOKS[ $group ] as $hook ) {
+			if ( ! $admin_post && 0 === strpos( $hook[0], 'admin_post_' ) ) {
+				continue;
+			}
 			add_filter( $hook[0], is_array( $hook[1] ) ? $hook[1] : array( __CLASS__, $group . '__' . $hook[1] ), $hook[2], $hook[3] );
 		}
 	}

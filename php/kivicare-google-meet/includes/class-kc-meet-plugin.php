@@ -286,7 +286,7 @@ final class KC_Meet_Plugin {
 	public function on_plugins_loaded() {
 		if ( is_admin() ) {
 			// The settings page is where configuration problems are seen and fixed: always hook it.
-			KC_Meet_Hooks::add( 'admin' );
+			KC_Meet_Hooks::add( 'admin', self::is_admin_post() );
 			if ( 'options.php' === ( $GLOBALS['pagenow'] ?? '' ) ) {
 				// The settings form posts there (KC_Meet_Settings::register() needs nothing else).
 				add_action( 'admin_init', array( 'KC_Meet_Settings', 'register' ) );
@@ -472,9 +472,12 @@ final class KC_Meet_Plugin {
 
 		add_action( 'admin_init', array( 'KC_Meet_Hooks', 'admin_init' ) );
 		if ( is_admin() ) {
-			KC_Meet_Hooks::add( 'profile' );
-			KC_Meet_Hooks::add( 'admin_doctors' );
-			KC_Meet_Hooks::add( 'admin_appointments' );
+			KC_Meet_Hooks::add( 'profile', self::is_admin_post() );
+			if ( self::is_admin_post() ) {
+				// Nothing but the screens' form actions.
+				KC_Meet_Hooks::add( 'admin_doctors' );
+				KC_Meet_Hooks::add( 'admin_appointments' );
+			}
 		}
 		foreach ( array( 'rest', 'kivicare4_routes', 'kivicare3', 'kivicare4', 'badge', 'appointments', 'background', 'woocommerce', 'users', 'privacy', 'doctor_notices' ) as $group ) {
 			KC_Meet_Hooks::add( $group );
@@ -482,6 +485,16 @@ final class KC_Meet_Plugin {
 		if ( self::checks_schedule() ) {
 			add_action( 'init', array( 'KC_Meet_Background', 'schedule' ), 20 );
 		}
+	}
+
+	/**
+	 * Whether this is a form post to `admin-post.php`, the only request on which WordPress fires
+	 * `admin_post_*` actions: other wp-admin pages do not hook the plugin's.
+	 *
+	 * @return bool
+	 */
+	public static function is_admin_post() {
+		return 'admin-post.php' === ( $GLOBALS['pagenow'] ?? '' );
 	}
 
 	/**
