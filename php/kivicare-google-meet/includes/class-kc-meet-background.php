@@ -24,7 +24,8 @@ defined( 'ABSPATH' ) || exit;
  * events are removed; otherwise WP-Cron events (schedules `kc_meet_minute` and
  * `kc_meet_five_minutes`, registered on `cron_schedules` by {@see self::add_schedule()},
  * `twicedaily` and `daily`). The filter `kc_meet_use_action_scheduler` overrides the choice.
- * Both schedulers fire the same action hooks. Schedules are checked on `init`; deactivation
+ * Both schedulers fire the same action hooks. Schedules are checked on `init` of WP-Cron runs,
+ * WP-CLI and the plugin's screens, and on activation ({@see self::schedule()}); deactivation
  * removes them ({@see KC_Meet_Lifecycle::clear_cron()}). `wp kc-meet jobs run` and
  * `wp kc-meet sync` let a system cron drive the work instead.
  *
@@ -128,17 +129,15 @@ class KC_Meet_Background {
 	}
 
 	/**
-	 * `init`: makes sure the hooks are scheduled, on admin, cron and CLI requests only (activation
-	 * schedules them; this puts back what went missing). A front-end page view does not pay for
-	 * the check (with Action Scheduler it costs a query, with WP-Cron an unserialized cron array
-	 * per hook); WP-Cron's own runs (core's twice-daily events at least) still check.
+	 * Makes sure the hooks are scheduled: on `init` of the requests that check
+	 * ({@see KC_Meet_Plugin::checks_schedule()}: WP-Cron runs, WP-CLI, the plugin's screens) and
+	 * on activation. Activation schedules them; this puts back what went missing. A page view
+	 * does not pay for the check (with Action Scheduler it costs a query, with WP-Cron a read of
+	 * the cron array).
 	 *
 	 * @return void
 	 */
 	public static function schedule() {
-		if ( ! ( is_admin() || wp_doing_cron() || ( defined( 'WP_CLI' ) && WP_CLI ) ) ) {
-			return;
-		}
 		try {
 			if ( self::use_action_scheduler() ) {
 				foreach ( self::recurring_hooks() as $hook => $schedule ) {

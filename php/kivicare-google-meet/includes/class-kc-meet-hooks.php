@@ -17,8 +17,65 @@ defined( 'ABSPATH' ) || exit;
  * {@see self::__callStatic()} hands to the component's instance; a static callback is hooked as
  * itself (its class is loaded when it runs). Hook names are written out here (a class constant of
  * a component would load its file); the WordPress tests check each one against the component.
+ *
+ * A wp-admin page runs two callbacks of the plugin on every view, {@see self::admin_init()} (the
+ * schema check) and {@see self::admin_notices()} (every notice): each looks first at what
+ * WordPress has already loaded (the autoloaded options, the current user, the query string) and
+ * loads the class that would answer only when it has something to do or show.
  */
 final class KC_Meet_Hooks {
+
+	/**
+	 * The autoloaded options the pre-checks read, written out like the hook names (their owners'
+	 * constants: {@see KC_Meet_Lifecycle::SCHEMA_CHECKED_OPTION}, {@see KC_Meet_Notices::NOTICES_WAITING},
+	 * {@see KC_Meet_Notices::REVIEW_WAITING}, {@see KC_Meet_Waiting::OPTION},
+	 * {@see KC_Meet_Doctor_Notices::ATTENTION_WAITING}).
+	 *
+	 * @var string
+	 */
+	const SCHEMA_CHECKED_OPTION = 'kc_meet_schema_checked';
+
+	/**
+	 * See {@see self::SCHEMA_CHECKED_OPTION}.
+	 *
+	 * @var string
+	 */
+	const NOTICES_WAITING = 'kc_meet_notices_waiting';
+
+	/**
+	 * See {@see self::SCHEMA_CHECKED_OPTION}.
+	 *
+	 * @var string
+	 */
+	const REVIEW_WAITING = 'kc_meet_review_waiting';
+
+	/**
+	 * See {@see self::SCHEMA_CHECKED_OPTION}.
+	 *
+	 * @var string
+	 */
+	const WAITING_OPTION = 'kc_meet_waiting';
+
+	/**
+	 * See {@see self::SCHEMA_CHECKED_OPTION}.
+	 *
+	 * @var string
+	 */
+	const ATTENTION_WAITING = 'kc_meet_attention_waiting';
+
+	/**
+	 * {@see KC_Meet_Access::DOCTOR_ROLE}.
+	 *
+	 * @var string
+	 */
+	const DOCTOR_ROLE = 'kiviCare_doctor';
+
+	/**
+	 * {@see KC_Meet_Admin_Page::SLUG}: the screen that always checks the schema.
+	 *
+	 * @var string
+	 */
+	const SETTINGS_SLUG = 'kc-meet';
 
 	/**
 	 * Component name => class.
@@ -50,7 +107,8 @@ final class KC_Meet_Hooks {
 	const HOOKS = array(
 		// wp-admin only.
 		'admin'              => array(
-			array( 'admin_menu', array( 'KC_Meet_Admin_Menu', 'add_settings_page' ), 10, 1 ),
+			// The settings page and, with the features, the "Google Meet" menu.
+			array( 'admin_menu', array( 'KC_Meet_Admin_Menu', 'add_pages' ), 10, 1 ),
 			array( 'admin_post_kc_meet_retry_job', 'handle_retry', 10, 1 ),
 			array( 'admin_post_kc_meet_clear_errors', 'handle_clear_errors', 10, 1 ),
 			array( 'admin_post_kc_meet_dismiss_flag', 'handle_dismiss_flag', 10, 1 ),
@@ -62,8 +120,6 @@ final class KC_Meet_Hooks {
 			array( 'admin_post_kc_meet_disconnect', 'handle_disconnect', 10, 1 ),
 		),
 		'admin_doctors'      => array(
-			// The whole "Google Meet" menu (the Appointments screen's entry included).
-			array( 'admin_menu', array( 'KC_Meet_Admin_Menu', 'add_screens' ), 10, 1 ),
 			array( 'admin_post_kc_meet_doctor_check', 'handle_check', 10, 1 ),
 			array( 'admin_post_kc_meet_doctor_sync', 'handle_sync', 10, 1 ),
 			array( 'admin_post_kc_meet_doctor_disconnect', 'handle_disconnect', 10, 1 ),
@@ -124,7 +180,6 @@ final class KC_Meet_Hooks {
 			array( 'kc_appointment_delete', 'on_removed', 20, 1 ),
 			array( 'kc_meet_doctor_connected', 'on_doctor_connected', 10, 1 ),
 			array( 'kc_meet_backfill_doctor', 'backfill_doctor', 10, 1 ),
-			array( 'admin_notices', array( 'KC_Meet_Waiting', 'render_notices' ), 10, 1 ),
 			array( 'kc_appointments_list_query', 'join_list_query', 20, 1 ),
 			array( 'kc_is_video_consultation', 'is_video_consultation', 20, 2 ),
 			array( 'kc_appointment_list_item', 'add_list_keys', 20, 2 ),
@@ -173,8 +228,6 @@ final class KC_Meet_Hooks {
 			array( 'admin_init', 'maybe_add_policy_content', 99, 1 ),
 		),
 		'doctor_notices'     => array(
-			array( 'admin_notices', array( 'KC_Meet_Doctor_Notices', 'render_doctor_notice' ), 10, 1 ),
-			array( 'admin_notices', array( 'KC_Meet_Doctor_Notices', 'render_admin_notice' ), 10, 1 ),
 			array( 'kc_meet_run_jobs', array( 'KC_Meet_Doctor_Notices', 'mail_broken_connections' ), 20, 1 ),
 		),
 	);
@@ -182,12 +235,66 @@ final class KC_Meet_Hooks {
 	/**
 	 * Hooks a group of {@see self::HOOKS}.
 	 *
-	 * @param string $group Group name.
+	 * @param string $group      Group name.
+	 * @param bool   $admin_post Whether to hook its `admin_post_*` actions too (WordPress fires
+	 *                           them on `admin-post.php` only: other requests skip them).
 	 * @return void
 	 */
-	public static function add( $group ) {
+	public static function add( $group, $admin_post = true ) {
 		foreach ( self::HOOKS[ $group ] as $hook ) {
+			if ( ! $admin_post && 0 === strpos( $hook[0], 'admin_post_' ) ) {
+				continue;
+			}
 			add_filter( $hook[0], is_array( $hook[1] ) ? $hook[1] : array( __CLASS__, $group . '__' . $hook[1] ), $hook[2], $hook[3] );
+		}
+	}
+
+	/**
+	 * `admin_init`: the lazy schema check ({@see KC_Meet_Lifecycle::maybe_migrate()}), which has
+	 * nothing to do once the loaded extension build found the schema current, except on the
+	 * plugin's settings screen.
+	 *
+	 * @return void
+	 */
+	public static function admin_init() {
+		$all = wp_load_alloptions();
+		// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- compares the screen's slug only.
+		$own_screen = isset( $_GET['page'] ) && self::SETTINGS_SLUG === $_GET['page'];
+		if ( $own_screen || ! isset( $all[ self::SCHEMA_CHECKED_OPTION ] ) || (string) kc_meet_version() !== $all[ self::SCHEMA_CHECKED_OPTION ] ) {
+			KC_Meet_Lifecycle::maybe_migrate();
+		}
+	}
+
+	/**
+	 * `admin_notices`: the plugin's notices, in this order, each only when it may have something
+	 * to show:
+	 * - {@see KC_Meet_Notices::render()}: a configuration error, stored notices, appointments
+	 *   waiting for review (autoloaded markers), a connection's result (query string);
+	 * - with the features hooked, {@see KC_Meet_Waiting::render_notices()}: appointments waiting
+	 *   for their link (stored, or changed in this request: its class is loaded then);
+	 * - {@see KC_Meet_Doctor_Notices::render_doctor_notice()} for a doctor;
+	 * - {@see KC_Meet_Doctor_Notices::render_admin_notice()} while its marker is set.
+	 *
+	 * @return void
+	 */
+	public static function admin_notices() {
+		$plugin = KC_Meet_Plugin::instance();
+		$all    = wp_load_alloptions();
+		// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- presence only.
+		if ( null !== $plugin->config_error() || ! empty( $all[ self::NOTICES_WAITING ] ) || ! empty( $all[ self::REVIEW_WAITING ] ) || isset( $_GET['kc_meet_result'] ) ) {
+			KC_Meet_Notices::render();
+		}
+		if ( ! $plugin->features_registered() ) {
+			return;
+		}
+		if ( ! empty( $all[ self::WAITING_OPTION ] ) || class_exists( 'KC_Meet_Waiting', false ) ) {
+			KC_Meet_Waiting::render_notices();
+		}
+		if ( in_array( self::DOCTOR_ROLE, (array) wp_get_current_user()->roles, true ) ) {
+			KC_Meet_Doctor_Notices::render_doctor_notice();
+		}
+		if ( ! empty( $all[ self::ATTENTION_WAITING ] ) ) {
+			KC_Meet_Doctor_Notices::render_admin_notice();
 		}
 	}
 

@@ -8,7 +8,8 @@
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Activation (runs `kc_meet_migrate()` on the site, or on every site when network-activated),
+ * Activation (runs `kc_meet_migrate()` and schedules the background work on the site, or on
+ * every site when network-activated),
  * lazy migration on `admin_init` when `kc_meet_health()['schema_version']` is behind (at most
  * once per request), and deactivation (clears the plugin's cron hooks and Action Scheduler
  * actions). Migration failures
@@ -88,11 +89,13 @@ final class KC_Meet_Lifecycle {
 			foreach ( self::site_ids() as $site_id ) {
 				switch_to_blog( $site_id );
 				self::migrate_now();
+				KC_Meet_Background::schedule();
 				restore_current_blog();
 			}
 			return;
 		}
 		self::migrate_now();
+		KC_Meet_Background::schedule();
 	}
 
 	/**

@@ -223,7 +223,8 @@ final class KC_Meet_Plugin {
 		add_action( 'added_option', array( $plugin, 'on_option_changed' ), 10, 1 );
 		add_action( 'updated_option', array( $plugin, 'on_option_changed' ), 10, 1 );
 		add_action( 'deleted_option', array( $plugin, 'on_option_changed' ), 10, 1 );
-		add_action( 'admin_notices', array( 'KC_Meet_Notices', 'render' ) );
+		// Every notice of the plugin, each checked cheaply before its class is loaded.
+		add_action( 'admin_notices', array( 'KC_Meet_Hooks', 'admin_notices' ) );
 
 		if ( did_action( 'plugins_loaded' ) ) {
 			// Loaded late (activation sandbox, tests): configure now.
@@ -285,7 +286,7 @@ final class KC_Meet_Plugin {
 	public function on_plugins_loaded() {
 		if ( is_admin() ) {
 			// The settings page is where configuration problems are seen and fixed: always hook it.
-			KC_Meet_Hooks::add( 'admin' );
+			KC_Meet_Hooks::add( 'admin', self::is_admin_post() );
 			if ( 'options.php' === ( $GLOBALS['pagenow'] ?? '' ) ) {
 				// The settings form posts there (KC_Meet_Settings::register() needs nothing else).
 				add_action( 'admin_init', array( 'KC_Meet_Settings', 'register' ) );
@@ -469,19 +470,56 @@ final class KC_Meet_Plugin {
 		}
 		$this->features_registered = true;
 
-		add_action( 'admin_init', array( 'KC_Meet_Lifecycle', 'maybe_migrate' ) );
+		add_action( 'admin_init', array( 'KC_Meet_Hooks', 'admin_init' ) );
 		if ( is_admin() ) {
-			KC_Meet_Hooks::add( 'profile' );
-			KC_Meet_Hooks::add( 'admin_doctors' );
-			KC_Meet_Hooks::add( 'admin_appointments' );
+			KC_Meet_Hooks::add( 'profile', self::is_admin_post() );
+			if ( self::is_admin_post() ) {
+				// Nothing but the screens' form actions.
+				KC_Meet_Hooks::add( 'admin_doctors' );
+				KC_Meet_Hooks::add( 'admin_appointments' );
+			}
 		}
 		foreach ( array( 'rest', 'kivicare4_routes', 'kivicare3', 'kivicare4', 'badge', 'appointments', 'background', 'woocommerce', 'users', 'privacy', 'doctor_notices' ) as $group ) {
 			KC_Meet_Hooks::add( $group );
 		}
-		if ( is_admin() || wp_doing_cron() || ( defined( 'WP_CLI' ) && WP_CLI ) ) {
-			// The requests that check the schedules ({@see KC_Meet_Background::schedule()}).
+		if ( self::checks_schedule() ) {
 			add_action( 'init', array( 'KC_Meet_Background', 'schedule' ), 20 );
 		}
+	}
+
+	/**
+	 * Whether this is a form post to `admin-post.php`, the only request on which WordPress fires
+	 * `admin_post_*` actions: other wp-admin pages do not hook the plugin's.
+	 *
+	 * @return bool
+	 */
+	public static function is_admin_post() {
+		return 'admin-post.php' === ( $GLOBALS['pagenow'] ?? '' );
+	}
+
+	/**
+	 * Whether this request checks that the background work is scheduled
+	 * ({@see KC_Meet_Background::schedule()}): WP-Cron runs (`wp-cron.php`, whether spawned by a
+	 * page view or called by a system cron), WP-CLI, and the plugin's own screens. Activation
+	 * schedules directly ({@see KC_Meet_Lifecycle::activate()}). Other page views, wp-admin's
+	 * included, do not pay for the check.
+	 *
+	 * A schedule that went missing (another plugin cleared it, a cron array lost in a database
+	 * restore, a new hook after an update) is put back by the next WP-Cron run without anyone
+	 * visiting a screen, within an hour: WordPress core keeps its own hourly event
+	 * (`wp_privacy_delete_old_export_files`, scheduled again on every `init` when missing), so
+	 * WP-Cron runs at least hourly on a site that runs its events at all; while one of our
+	 * events is still scheduled, it runs every minute (`kc_meet_run_jobs`) or every five
+	 * (`kc_meet_sync`). With Action Scheduler, its queue runner is a WP-Cron event every minute.
+	 *
+	 * @return bool
+	 */
+	public static function checks_schedule() {
+		if ( wp_doing_cron() || ( defined( 'WP_CLI' ) && WP_CLI ) ) {
+			return true;
+		}
+		// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- compares the screen's slug only.
+		return is_admin() && isset( $_GET['page'] ) && is_string( $_GET['page'] ) && 0 === strpos( $_GET['page'], 'kc-meet' );
 	}
 
 	/**

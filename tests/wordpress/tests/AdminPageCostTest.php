@@ -56,6 +56,24 @@ final class AdminPageCostTest extends WpTestCase {
 		$this->assertStringNotContainsString('notice', $r['html']);
 	}
 
+	public function test_an_admin_page_with_nothing_to_check_or_show_loads_none_of_the_classes_that_would(): void {
+		$admin = $this->loggedIn('site_admin');
+		// The first view of a new site schedules WordPress's own events (reading every schedule,
+		// the plugin's too): measured is the next one.
+		$this->assertSame(200, $admin->get('/wp-admin/')->status);
+		$r = $admin->get('/wp-admin/', ['X-KC-Test-Classes' => '1']);
+		$this->assertSame(200, $r->status);
+		$this->assertSame(1, preg_match('/<!-- kc-test-classes: ([^>]*) -->/', $r->body, $m), 'the test bed lists the classes');
+		$loaded = explode(' ', trim($m[1]));
+		$this->assertContains('KC_Meet_Hooks', $loaded);
+		foreach (['KC_Meet_Notices', 'KC_Meet_Waiting', 'KC_Meet_Doctor_Notices', 'KC_Meet_Lifecycle', 'KC_Meet_Background', 'KC_Meet_Native', 'KC_Meet_Access'] as $class) {
+			$this->assertNotContains($class, $loaded, "the dashboard loaded $class");
+		}
+		// Something to show: the pre-check lets it through.
+		$this->wpOk('KC_Meet_Notices::add_persistent("Check test"); return true;');
+		$this->assertStringContainsString('Check test', $this->loggedIn('site_admin')->get('/wp-admin/')->body);
+	}
+
 	public function test_a_stored_notice_is_shown_on_the_next_admin_page_once(): void {
 		$this->wpOk('KC_Meet_Notices::add_persistent("Migration failed: test"); return true;');
 		$first = $this->wpOk(['admin' => true, 'user' => 1, 'code' => self::NOTICES]);

@@ -49,6 +49,26 @@ final class AdminScreensTest extends WpTestCase {
 		$this->assertNotNull($page->first(".//a[contains(@class, 'kc-meet-connect')]", $other), 'a connect link for the unconnected doctor');
 	}
 
+	public function test_the_google_meet_menu_holds_doctors_appointments_and_a_link_to_the_settings_page(): void {
+		$admin = $this->loggedIn('admin');
+		$dashboard = $this->page($admin, '/wp-admin/');
+		$items = $dashboard->all("//li[@id='toplevel_page_kc-meet-doctors']//ul[contains(@class, 'wp-submenu')]/li/a");
+		$this->assertSame(['Doctors', 'Appointments', 'Settings'], array_map(static fn($a) => trim(Html::text($a)), $items));
+		$hrefs = array_map(static fn($a) => $a->getAttribute('href'), $items);
+		$this->assertStringEndsWith('admin.php?page=kc-meet-doctors', $hrefs[0]);
+		$this->assertStringEndsWith('admin.php?page=kc-meet-appointments', $hrefs[1]);
+		$this->assertStringEndsWith('options-general.php?page=kc-meet', $hrefs[2], 'one settings page, linked from the plugin\'s menu');
+		$this->assertNotNull($dashboard->first("//li[@id='menu-settings']//a[contains(@href, 'options-general.php?page=kc-meet') and normalize-space(.)='KiviCare Google Meet']"), 'the settings page under Settings');
+		$doctors = $this->page($admin, self::DOCTORS);
+		$this->assertStringContainsString('Google Meet doctors', Html::text($doctors->first('//title')));
+		$this->assertNotNull($doctors->first("//li[@id='toplevel_page_kc-meet-doctors']//li[contains(@class, 'current')]/a[normalize-space(.)='Doctors']"), 'the Doctors item is the current one');
+		$settings = $this->page($admin, '/wp-admin/options-general.php?page=kc-meet');
+		$this->assertStringContainsString('KiviCare Google Meet', Html::text($settings->first('//title')));
+		$doctorView = $this->page($this->loggedIn('doctor'), '/wp-admin/profile.php');
+		$this->assertNull($doctorView->first("//li[@id='toplevel_page_kc-meet-doctors']"), 'no menu for a doctor');
+		$this->assertNull($doctorView->first("//a[contains(@href, 'page=kc-meet')]"), 'no settings entry for a doctor');
+	}
+
 	public function test_screens_are_closed_to_doctors_and_patients(): void {
 		$this->readyToBook();
 		foreach (['doctor', 'patient'] as $who) {

@@ -51,8 +51,14 @@ final class HooksTableTest extends WpTestCase {
 				"background" => array_map(static fn($h) => $h . " KC_Meet_Background::" . substr($h, strlen("kc_meet_")), KC_Meet_Lifecycle::CRON_HOOKS),
 			];
 			$missing = [];
-			foreach (["SETTINGS_SLUG" => KC_Meet_Admin_Page::SLUG, "MENU_SLUG" => KC_Meet_Admin_Screens::MENU_SLUG, "APPOINTMENTS_SLUG" => KC_Meet_Admin_Appointments::SLUG] as $name => $slug) {
+			foreach (["SETTINGS_SLUG" => KC_Meet_Admin_Page::SLUG, "MENU_SLUG" => KC_Meet_Admin_Screens::MENU_SLUG, "APPOINTMENTS_SLUG" => KC_Meet_Admin_Appointments::SLUG, "CAP" => KC_Meet_Access::ADMIN_CAP] as $name => $slug) {
 				if (constant("KC_Meet_Admin_Menu::$name") !== $slug) { $missing[] = "KC_Meet_Admin_Menu::$name"; }
+			}
+			$own = ["SCHEMA_CHECKED_OPTION" => KC_Meet_Lifecycle::SCHEMA_CHECKED_OPTION, "NOTICES_WAITING" => KC_Meet_Notices::NOTICES_WAITING,
+				"REVIEW_WAITING" => KC_Meet_Notices::REVIEW_WAITING, "WAITING_OPTION" => KC_Meet_Waiting::OPTION,
+				"ATTENTION_WAITING" => KC_Meet_Doctor_Notices::ATTENTION_WAITING, "DOCTOR_ROLE" => KC_Meet_Access::DOCTOR_ROLE, "SETTINGS_SLUG" => KC_Meet_Admin_Page::SLUG];
+			foreach ($own as $name => $value) {
+				if (constant("KC_Meet_Hooks::$name") !== $value) { $missing[] = "KC_Meet_Hooks::$name"; }
 			}
 			foreach ($expected as $group => $entries) {
 				foreach ($entries as $entry) {

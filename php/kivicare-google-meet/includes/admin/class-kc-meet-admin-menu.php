@@ -12,12 +12,27 @@ defined( 'ABSPATH' ) || exit;
  * class instead of the screens' own: a screen's class ({@see KC_Meet_Admin_Page},
  * {@see KC_Meet_Admin_Doctors}, {@see KC_Meet_Admin_Appointments}) is loaded only when its page is
  * shown or one of its actions posted (its callbacks go through {@see KC_Meet_Hooks}).
+ *
+ * Each screen is registered once, where it lives:
  * - Settings → KiviCare Google Meet (`options-general.php?page=kc-meet`), always (configuration
  *   problems are seen and fixed there);
- * - the "Google Meet" menu (Doctors, Appointments, Settings) with the features.
- * The slugs are the screens' own (the WordPress tests check that they agree).
+ * - with the features, the "Google Meet" menu: Doctors (the menu's own page,
+ *   `admin.php?page=kc-meet-doctors`), Appointments, and Settings, a link to the settings page
+ *   (WordPress's place for a plugin's settings when it has its own menu).
+ * The menu's Doctors and Settings items are plain entries of WordPress's `$submenu` (what
+ * add_submenu_page() would add, without registering a page a second time); WordPress's menu code
+ * drops the entries the user may not see. A user without the capability gets no entry and no
+ * page, as before (WordPress answers "not allowed" either way), and pays one capability check.
+ * The slugs and the capability are the screens' own (the WordPress tests check that they agree).
  */
 final class KC_Meet_Admin_Menu {
+
+	/**
+	 * {@see KC_Meet_Access::ADMIN_CAP}.
+	 *
+	 * @var string
+	 */
+	const CAP = 'manage_options';
 
 	/**
 	 * {@see KC_Meet_Admin_Page::SLUG}.
@@ -48,7 +63,22 @@ final class KC_Meet_Admin_Menu {
 	private static $settings_hook = '';
 
 	/**
-	 * `admin_menu`: the page under Settings; its sections are added when it loads.
+	 * `admin_menu`: the settings page and, with the features hooked, the "Google Meet" menu.
+	 *
+	 * @return void
+	 */
+	public static function add_pages() {
+		if ( ! current_user_can( self::CAP ) ) {
+			return;
+		}
+		self::add_settings_page();
+		if ( KC_Meet_Plugin::instance()->features_registered() ) {
+			self::add_screens();
+		}
+	}
+
+	/**
+	 * The page under Settings; its sections are added when it loads.
 	 *
 	 * @return void
 	 */
@@ -56,7 +86,7 @@ final class KC_Meet_Admin_Menu {
 		self::$settings_hook = (string) add_options_page(
 			__( 'KiviCare Google Meet', 'kc-googlemeet' ),
 			__( 'KiviCare Google Meet', 'kc-googlemeet' ),
-			KC_Meet_Access::ADMIN_CAP,
+			self::CAP,
 			self::SETTINGS_SLUG,
 			array( 'KC_Meet_Hooks', 'admin__render' )
 		);
@@ -75,22 +105,25 @@ final class KC_Meet_Admin_Menu {
 	}
 
 	/**
-	 * `admin_menu`: the "Google Meet" menu: Doctors (its first entry), Appointments, Settings.
+	 * The "Google Meet" menu: Doctors (its own page), Appointments, Settings (a link).
 	 *
 	 * @return void
 	 */
 	public static function add_screens() {
+		global $submenu;
 		add_menu_page(
+			__( 'Google Meet doctors', 'kc-googlemeet' ),
 			__( 'Google Meet', 'kc-googlemeet' ),
-			__( 'Google Meet', 'kc-googlemeet' ),
-			KC_Meet_Access::ADMIN_CAP,
+			self::CAP,
 			self::MENU_SLUG,
-			'__return_null',
+			array( 'KC_Meet_Hooks', 'admin_doctors__render' ),
 			'dashicons-video-alt2',
 			58
 		);
-		add_submenu_page( self::MENU_SLUG, __( 'Google Meet doctors', 'kc-googlemeet' ), __( 'Doctors', 'kc-googlemeet' ), KC_Meet_Access::ADMIN_CAP, self::MENU_SLUG, array( 'KC_Meet_Hooks', 'admin_doctors__render' ) );
-		add_submenu_page( self::MENU_SLUG, __( 'Google Meet appointments', 'kc-googlemeet' ), __( 'Appointments', 'kc-googlemeet' ), KC_Meet_Access::ADMIN_CAP, self::APPOINTMENTS_SLUG, array( 'KC_Meet_Hooks', 'admin_appointments__render' ) );
-		add_submenu_page( self::MENU_SLUG, __( 'KiviCare Google Meet', 'kc-googlemeet' ), __( 'Settings', 'kc-googlemeet' ), KC_Meet_Access::ADMIN_CAP, 'options-general.php?page=' . self::SETTINGS_SLUG );
+		// The menu's first item, its own page (what add_submenu_page() with the menu's slug adds).
+		$submenu[ self::MENU_SLUG ][] = array( __( 'Doctors', 'kc-googlemeet' ), self::CAP, self::MENU_SLUG, __( 'Google Meet doctors', 'kc-googlemeet' ) ); // phpcs:ignore WordPress.WP.GlobalVariablesOverride.Prohibited -- WordPress's menu data.
+		add_submenu_page( self::MENU_SLUG, __( 'Google Meet appointments', 'kc-googlemeet' ), __( 'Appointments', 'kc-googlemeet' ), self::CAP, self::APPOINTMENTS_SLUG, array( 'KC_Meet_Hooks', 'admin_appointments__render' ) );
+		// A link to the page registered under Settings.
+		$submenu[ self::MENU_SLUG ][] = array( __( 'Settings', 'kc-googlemeet' ), self::CAP, 'options-general.php?page=' . self::SETTINGS_SLUG, __( 'KiviCare Google Meet', 'kc-googlemeet' ) ); // phpcs:ignore WordPress.WP.GlobalVariablesOverride.Prohibited -- WordPress's menu data.
 	}
 }

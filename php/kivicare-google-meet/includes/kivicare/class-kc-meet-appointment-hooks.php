@@ -33,7 +33,7 @@ defined( 'ABSPATH' ) || exit;
  *   events of the doctor's upcoming telemedicine appointments (kc_meet_reconcile() for that
  *   doctor, no orphan removal) — what was booked while the doctor was not connected.
  * Results that leave an appointment waiting for its link (queued, doctor not connected) are
- * noted for the grouped notices of {@see KC_Meet_Waiting} (hooked on `admin_notices` here).
+ * noted for the grouped notices of {@see KC_Meet_Waiting} (shown by {@see KC_Meet_Hooks::admin_notices()}).
  * Creating and updating from actions only happens for doctors whose `telemed_type` meta is
  * 'googlemeet' or empty (a Zoom doctor's appointments are not ours); deleting always runs (it is
  * a no-op without an event). Nothing happens for an appointment whose Google-made change is
