@@ -235,6 +235,7 @@ fn load_usable(ctx: &Context, doctor_id: u64, lock_held: bool) -> Result<TokenRe
             let current = ctx.store.get_meta(&mut conn, doctor_id, meta::TOKEN)?;
             if current.as_deref() == Some(stored.as_str()) {
                 ctx.store.set_meta(&mut conn, doctor_id, meta::TOKEN, &tokens::seal(keyring, doctor_id, &loaded.record))?;
+                drop(conn);
                 let _ = ctx.store.audit(Some(doctor_id), None, "token_resealed", "ok", "stored token re-encrypted under the current key");
             }
         }
@@ -296,11 +297,15 @@ fn refresh(ctx: &Context, doctor_id: u64, stale: &Secret, lock: Lock) -> Result<
                 expires_at: tokens.expires_at,
                 scope: tokens.scopes.join(" "),
             };
-            let mut conn = ctx.store.conn()?;
-            let mut tx = conn.start_transaction(mysql::TxOpts::default())?;
-            ctx.store.set_meta(&mut tx, doctor_id, meta::TOKEN, &tokens::seal(ctx.keyring()?, doctor_id, &updated))?;
-            ctx.store.record_refresh(&mut tx, doctor_id, updated.expires_at, &updated.scope)?;
-            tx.commit()?;
+            {
+                // Back to the caller (or the pool) before the audit line: a second connection
+                // checked out for it while this one is held would be one more per refresh.
+                let mut conn = ctx.store.conn()?;
+                let mut tx = conn.start_transaction(mysql::TxOpts::default())?;
+                ctx.store.set_meta(&mut tx, doctor_id, meta::TOKEN, &tokens::seal(ctx.keyring()?, doctor_id, &updated))?;
+                ctx.store.record_refresh(&mut tx, doctor_id, updated.expires_at, &updated.scope)?;
+                tx.commit()?;
+            }
             let _ = ctx.store.audit(Some(doctor_id), None, "refresh", "ok", "access token refreshed");
             Ok(tokens.access_token)
         }
