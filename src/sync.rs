@@ -125,10 +125,12 @@ struct SyncOpts {
 /// round claims its doctors' sync locks (`sync:{doctor}`, the lock a single doctor's sync takes)
 /// a batch at a time on one connection of its own ([`crate::store::LockSet`]) and releases each
 /// when its doctor is done; the workers check out a pooled connection for each statement, so a
-/// worker waiting for Google holds no connection. Only a thread holding an appointment's or a
-/// doctor's lock (a change written back to Google, a token refresh) keeps one across Google
-/// requests, and at most [`crate::store::LOCK_HOLDERS`] threads at once. One doctor is synced on
-/// the calling thread, on the call's one connection.
+/// worker waiting for Google holds no connection. A due token is refreshed with the doctor's
+/// lock claimed on that same connection ([`Claims::next`]). Only a thread holding an
+/// appointment's lock (a change written back to Google), or a doctor's lock it had to wait for
+/// (another process held it at the claim, a token Google dropped early), keeps a connection
+/// across Google requests, and at most [`crate::store::LOCK_HOLDERS`] threads at once. One doctor
+/// is synced on the calling thread, on the call's one connection.
 pub fn sync(ctx: &Context, opts: &Value) -> Result<SyncReport> {
     let o: SyncOpts = match opts {
         Value::Null => SyncOpts::default(),
