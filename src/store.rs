@@ -335,11 +335,12 @@ impl LockSet {
     /// the set never holds a second lock without its first. Says for each whether it got the
     /// first and the second.
     pub fn exchange_paired(&mut self, release: &[String], take: &[(String, Option<String>)]) -> Result<Vec<(bool, bool)>> {
-        if release.is_empty() && take.is_empty() {
-            return Ok(vec![]);
-        }
         let full = |name: &String| format!("kcm:{}:{name}", self.store.lock_ns);
         let release: Vec<String> = release.iter().map(full).filter(|n| self.held.contains(n)).collect();
+        if release.is_empty() && take.is_empty() {
+            // Nothing it holds to release (already released, or lost with a failed statement).
+            return Ok(vec![]);
+        }
         let take: Vec<(String, Option<String>)> = take.iter().map(|(a, b)| (full(a), b.as_ref().map(full))).collect();
         // A literal per lock, as the server would escape it: a prepared statement per batch
         // size would crowd the connection's statement cache.

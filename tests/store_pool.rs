@@ -194,4 +194,8 @@ fn a_lock_set_takes_a_paired_lock_only_with_its_first() {
     set.exchange(&["doctor:1".to_string()], &[]).unwrap();
     assert!(!set.holds("doctor:1") && set.holds("sync:1"));
     assert!(other.store.try_lock("doctor:1", std::time::Duration::ZERO).unwrap().is_some());
+    // Releasing what it no longer holds sends nothing and keeps the rest.
+    assert_eq!(set.exchange(&["doctor:1".to_string()], &[]).unwrap(), Vec::<bool>::new());
+    assert_eq!(set.held(), 3);
+    assert!(other.store.try_lock("sync:1", std::time::Duration::ZERO).unwrap().is_none(), "still held by the set");
 }
