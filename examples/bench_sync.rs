@@ -47,11 +47,13 @@ fn main() {
         (r, wall, cpu, watch.join().unwrap())
     });
     let lists = bed.emu.requests().iter().filter(|q| q["method"] == "GET" && q["path"].as_str().unwrap_or("").ends_with("/events")).count();
+    let refreshes = bed.emu.refreshes();
     let errors = r.doctors.iter().filter(|d| d.error.is_some() || d.skipped).count();
     println!("idle round, {n} doctors, {latency_ms} ms Google latency, {} concurrent requests:", kc_meet::sync::CONCURRENCY);
     println!("  wall time            {wall:.2} s");
     println!("  one by one would be  {:.2} s (latency alone)", n as f64 * latency_ms as f64 / 1000.0);
     println!("  Google calls         {} (events.list: {lists}, {:.2} per doctor)", r.google_calls, lists as f64 / n as f64);
+    println!("  token refreshes      {refreshes}");
     println!("  doctors with errors  {errors}");
     println!("  CPU (this process)   {:.3} s, {:.2} ms per doctor", cpu, cpu * 1000.0 / n as f64);
     println!("  throughput           {:.0} doctors/s", n as f64 / wall);
@@ -62,7 +64,7 @@ fn main() {
     let json = serde_json::json!({
         "doctors": n, "latency_ms": latency_ms, "concurrency": kc_meet::sync::CONCURRENCY,
         "wall_s": wall, "one_by_one_s": one_by_one, "fraction_of_one_by_one": wall / one_by_one,
-        "cpu_ms_per_doctor": cpu * 1000.0 / n as f64, "google_calls": r.google_calls, "errors": errors,
+        "cpu_ms_per_doctor": cpu * 1000.0 / n as f64, "google_calls": r.google_calls, "token_refreshes": refreshes, "errors": errors,
         "mysql_connections_max": most, "mysql_connections_distinct": distinct, "pool_max": kc_meet::store::POOL_MAX,
     });
     // KC_MEET_BENCH_OUT: the smoke run of `./build.sh test` writes elsewhere than the bench.

@@ -235,6 +235,7 @@ fn load_usable(ctx: &Context, doctor_id: u64, lock_held: bool) -> Result<TokenRe
             let current = ctx.store.get_meta(&mut conn, doctor_id, meta::TOKEN)?;
             if current.as_deref() == Some(stored.as_str()) {
                 ctx.store.set_meta(&mut conn, doctor_id, meta::TOKEN, &tokens::seal(keyring, doctor_id, &loaded.record))?;
+                drop(conn);
                 let _ = ctx.store.audit(Some(doctor_id), None, "token_resealed", "ok", "stored token re-encrypted under the current key");
             }
         }
@@ -251,6 +252,17 @@ fn mark_needs_reconnect(ctx: &Context, doctor_id: u64, why: &str) {
 /// A valid access token for the doctor, refreshed ahead of expiry.
 pub fn access_token(ctx: &Context, doctor_id: u64) -> Result<Secret> {
     access_token_as(ctx, doctor_id, Lock::Take)
+}
+
+/// Refreshes the doctor's token if it is due, as [`access_token`] would, for a caller that
+/// holds the doctor's lock ([`lock_name`]) on a connection no statement of this thread uses: a
+/// sync round's lock set ([`crate::store::LockSet`]). Nothing here takes the lock or keeps a
+/// connection: each statement checks one out, and none is held while Google's token endpoint
+/// answers. The refreshed token is stored when this returns, so the caller releases the lock
+/// afterwards and another process waiting for it reads the new token instead of refreshing.
+/// The token it returns serves the caller's next request ([`with_token_given`]).
+pub(crate) fn refresh_if_due_lock_held(ctx: &Context, doctor_id: u64) -> Result<Secret> {
+    access_token_as(ctx, doctor_id, Lock::Held)
 }
 
 /// Whether the caller already holds the doctor's lock (`doctor:N`). MySQL's named locks belong
@@ -296,11 +308,15 @@ fn refresh(ctx: &Context, doctor_id: u64, stale: &Secret, lock: Lock) -> Result<
                 expires_at: tokens.expires_at,
                 scope: tokens.scopes.join(" "),
             };
-            let mut conn = ctx.store.conn()?;
-            let mut tx = conn.start_transaction(mysql::TxOpts::default())?;
-            ctx.store.set_meta(&mut tx, doctor_id, meta::TOKEN, &tokens::seal(ctx.keyring()?, doctor_id, &updated))?;
-            ctx.store.record_refresh(&mut tx, doctor_id, updated.expires_at, &updated.scope)?;
-            tx.commit()?;
+            {
+                // Back to the caller (or the pool) before the audit line: a second connection
+                // checked out for it while this one is held would be one more per refresh.
+                let mut conn = ctx.store.conn()?;
+                let mut tx = conn.start_transaction(mysql::TxOpts::default())?;
+                ctx.store.set_meta(&mut tx, doctor_id, meta::TOKEN, &tokens::seal(ctx.keyring()?, doctor_id, &updated))?;
+                ctx.store.record_refresh(&mut tx, doctor_id, updated.expires_at, &updated.scope)?;
+                tx.commit()?;
+            }
             let _ = ctx.store.audit(Some(doctor_id), None, "refresh", "ok", "access token refreshed");
             Ok(tokens.access_token)
         }
@@ -321,16 +337,26 @@ fn refresh(ctx: &Context, doctor_id: u64, stale: &Secret, lock: Lock) -> Result<
 /// (revoked access token, clock skew): refresh once and try again; a second 401 means the
 /// grant is gone.
 pub fn with_token<T>(ctx: &Context, doctor_id: u64, call: impl FnMut(&Secret) -> Result<T>) -> Result<T> {
-    with_token_as(ctx, doctor_id, Lock::Take, call)
+    with_token_as(ctx, doctor_id, Lock::Take, None, call)
+}
+
+/// [`with_token`] with a token this call has just obtained ([`refresh_if_due_lock_held`]),
+/// used as it is: Google issued it a moment ago, and reading it back could find it inside the
+/// refresh margin again only where Google's tokens live shorter than the margin.
+pub(crate) fn with_token_given<T>(ctx: &Context, doctor_id: u64, token: Secret, call: impl FnMut(&Secret) -> Result<T>) -> Result<T> {
+    with_token_as(ctx, doctor_id, Lock::Take, Some(token), call)
 }
 
 /// [`with_token`] for a caller that holds the doctor's lock already (disconnect).
 pub(crate) fn with_token_lock_held<T>(ctx: &Context, doctor_id: u64, call: impl FnMut(&Secret) -> Result<T>) -> Result<T> {
-    with_token_as(ctx, doctor_id, Lock::Held, call)
+    with_token_as(ctx, doctor_id, Lock::Held, None, call)
 }
 
-fn with_token_as<T>(ctx: &Context, doctor_id: u64, lock: Lock, mut call: impl FnMut(&Secret) -> Result<T>) -> Result<T> {
-    let token = access_token_as(ctx, doctor_id, lock)?;
+fn with_token_as<T>(ctx: &Context, doctor_id: u64, lock: Lock, given: Option<Secret>, mut call: impl FnMut(&Secret) -> Result<T>) -> Result<T> {
+    let token = match given {
+        Some(token) => token,
+        None => access_token_as(ctx, doctor_id, lock)?,
+    };
     match call(&token) {
         Err(e) if e.http_status == Some(401) => {
             let fresh = refresh(ctx, doctor_id, &token, lock)?;

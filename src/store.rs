@@ -326,19 +326,33 @@ impl LockSet {
     /// are those of [`Store::try_lock`]. After a failure the connection is given up (the server
     /// releases its locks with it) and the set holds nothing.
     pub fn exchange(&mut self, release: &[String], take: &[String]) -> Result<Vec<bool>> {
-        if release.is_empty() && take.is_empty() {
-            return Ok(vec![]);
-        }
+        let take: Vec<(String, Option<String>)> = take.iter().map(|n| (n.clone(), None)).collect();
+        Ok(self.exchange_paired(release, &take)?.into_iter().map(|(got, _)| got).collect())
+    }
+
+    /// [`LockSet::exchange`] where a lock of `take` may bring a second one along: the second
+    /// is tried (without waiting either) only once the first is got, in the same statement, so
+    /// the set never holds a second lock without its first. Says for each whether it got the
+    /// first and the second.
+    pub fn exchange_paired(&mut self, release: &[String], take: &[(String, Option<String>)]) -> Result<Vec<(bool, bool)>> {
         let full = |name: &String| format!("kcm:{}:{name}", self.store.lock_ns);
         let release: Vec<String> = release.iter().map(full).filter(|n| self.held.contains(n)).collect();
-        let take: Vec<String> = take.iter().map(full).collect();
+        if release.is_empty() && take.is_empty() {
+            // Nothing it holds to release (already released, or lost with a failed statement).
+            return Ok(vec![]);
+        }
+        let take: Vec<(String, Option<String>)> = take.iter().map(|(a, b)| (full(a), b.as_ref().map(full))).collect();
         // A literal per lock, as the server would escape it: a prepared statement per batch
         // size would crowd the connection's statement cache.
         let literal = |n: &String| mysql::Value::from(n.as_str()).as_sql(false);
         let calls: Vec<String> = release
             .iter()
             .map(|n| format!("RELEASE_LOCK({})", literal(n)))
-            .chain(take.iter().map(|n| format!("GET_LOCK({}, 0)", literal(n))))
+            .chain(take.iter().map(|(a, b)| match b {
+                None => format!("GET_LOCK({}, 0)", literal(a)),
+                // 1: the first only, 3: both, 0: neither.
+                Some(b) => format!("IF(GET_LOCK({}, 0) = 1, IF(GET_LOCK({}, 0) = 1, 3, 1), 0)", literal(a), literal(b)),
+            }))
             .collect();
         let sql = format!("SELECT {}", calls.join(", "));
         let row: Option<mysql::Row> = match self.conn.as_mut() {
@@ -351,9 +365,27 @@ impl LockSet {
         .inspect_err(|_| self.give_up())?;
         let row = row.ok_or_else(|| Error::new(Code::DbQuery, "MySQL answered no row to a lock statement"))?;
         self.held.retain(|n| !release.contains(n));
-        let got: Vec<bool> = (0..take.len()).map(|i| row.get::<Option<i64>, _>(release.len() + i).flatten() == Some(1)).collect();
-        self.held.extend(take.into_iter().zip(&got).filter(|(_, g)| **g).map(|(n, _)| n));
+        let got: Vec<(bool, bool)> = (0..take.len())
+            .map(|i| {
+                let v = row.get::<Option<i64>, _>(release.len() + i).flatten().unwrap_or(0);
+                (v & 1 == 1, v & 2 == 2)
+            })
+            .collect();
+        for ((a, b), (got_a, got_b)) in take.into_iter().zip(&got) {
+            if *got_a {
+                self.held.push(a);
+            }
+            if let (Some(b), true) = (b, *got_b) {
+                self.held.push(b);
+            }
+        }
         Ok(got)
+    }
+
+    /// Whether it holds the lock `name` (a name of [`Store::try_lock`]).
+    pub fn holds(&self, name: &str) -> bool {
+        let full = format!("kcm:{}:{name}", self.store.lock_ns);
+        self.held.contains(&full)
     }
 
     /// How many locks it holds.

@@ -125,10 +125,12 @@ struct SyncOpts {
 /// round claims its doctors' sync locks (`sync:{doctor}`, the lock a single doctor's sync takes)
 /// a batch at a time on one connection of its own ([`crate::store::LockSet`]) and releases each
 /// when its doctor is done; the workers check out a pooled connection for each statement, so a
-/// worker waiting for Google holds no connection. Only a thread holding an appointment's or a
-/// doctor's lock (a change written back to Google, a token refresh) keeps one across Google
-/// requests, and at most [`crate::store::LOCK_HOLDERS`] threads at once. One doctor is synced on
-/// the calling thread, on the call's one connection.
+/// worker waiting for Google holds no connection. A due token is refreshed with the doctor's
+/// lock claimed on that same connection ([`Claims::next`]). Only a thread holding an
+/// appointment's lock (a change written back to Google), or a doctor's lock it had to wait for
+/// (another process held it at the claim, a token Google dropped early), keeps a connection
+/// across Google requests, and at most [`crate::store::LOCK_HOLDERS`] threads at once. One doctor
+/// is synced on the calling thread, on the call's one connection.
 pub fn sync(ctx: &Context, opts: &Value) -> Result<SyncReport> {
     let o: SyncOpts = match opts {
         Value::Null => SyncOpts::default(),
@@ -138,10 +140,10 @@ pub fn sync(ctx: &Context, opts: &Value) -> Result<SyncReport> {
     ctx.store.require_schema()?;
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(o.budget_s.unwrap_or(25.0).clamp(0.5, 3600.0));
-    let queue: VecDeque<u64> = ctx.store.doctors_to_sync(o.doctor_id)?.into();
+    let queue: VecDeque<(u64, Option<i64>)> = ctx.store.round_doctors(o.doctor_id)?.into();
     let (mut doctors, left) = if queue.len() <= 1 {
         match queue.front() {
-            Some(&doctor) if Instant::now() < deadline => (vec![sync_doctor(ctx, doctor, o.full, deadline)], 0),
+            Some(&(doctor, _)) if Instant::now() < deadline => (vec![sync_doctor(ctx, doctor, o.full, deadline)], 0),
             _ => (vec![], queue.len()),
         }
     } else {
@@ -156,38 +158,55 @@ pub fn sync(ctx: &Context, opts: &Value) -> Result<SyncReport> {
     })
 }
 
-/// The round's doctors as its workers share them: those not claimed yet, those whose sync lock
-/// the round holds and no worker has begun, and the locks.
+/// The round's doctors as its workers share them: those not claimed yet (with the token expiry
+/// our row records), those whose sync lock the round holds and no worker has begun (and whether
+/// the round holds the doctor's lock for a refresh as well), and the locks.
 struct Claims {
-    queue: VecDeque<u64>,
-    ready: VecDeque<u64>,
+    queue: VecDeque<(u64, Option<i64>)>,
+    ready: VecDeque<(u64, bool)>,
     locks: crate::store::LockSet,
 }
 
 impl Claims {
-    /// Releases the sync lock of `done` (a doctor a worker finished) and hands out the next
-    /// doctor, unless `stop`: the next claimed one, else the next of a batch claimed in the same
+    /// Releases the locks of `done` (a doctor a worker finished) and hands out the next doctor,
+    /// unless `stop`: the next claimed one, else the next of a batch claimed in the same
     /// statement. The doctors of a batch that another process is syncing, or that could not be
     /// claimed, are reported into `out`.
-    fn next(&mut self, done: Option<u64>, stop: bool, out: &Mutex<Vec<DoctorSync>>) -> Option<u64> {
-        let mut release: Vec<String> = done.into_iter().map(sync_lock).collect();
+    ///
+    /// A doctor whose token our row says is due is claimed with the doctor's lock
+    /// ([`grant::lock_name`], the lock of every change of the doctor's tokens) as well, taken
+    /// only along with the sync lock and without waiting: the worker refreshes the token with
+    /// the lock held here ([`grant::refresh_if_due_lock_held`]), so a round's refreshes keep no
+    /// connection of their own across the token request. When another process holds that lock
+    /// (refreshing, connecting), the worker's refresh takes it the usual way.
+    fn next(&mut self, done: Option<u64>, stop: bool, out: &Mutex<Vec<DoctorSync>>) -> Option<(u64, bool)> {
+        // The doctor's lock is normally gone by then ([`Claims::release_refresh`]); a name the
+        // set does not hold costs nothing.
+        let mut release: Vec<String> = done.into_iter().flat_map(|d| [sync_lock(d), grant::lock_name(d)]).collect();
         while !stop && self.ready.is_empty() && !self.queue.is_empty() {
-            let batch: Vec<u64> = self.queue.drain(..CLAIM_BATCH.min(self.queue.len())).collect();
-            let names: Vec<String> = batch.iter().copied().map(sync_lock).collect();
-            let not_claimed: Vec<DoctorSync> = match self.locks.exchange(&std::mem::take(&mut release), &names) {
+            let batch: Vec<(u64, Option<i64>)> = self.queue.drain(..CLAIM_BATCH.min(self.queue.len())).collect();
+            let due_by = chrono::Utc::now().timestamp() + grant::REFRESH_MARGIN_S;
+            let names: Vec<(String, Option<String>)> = batch
+                .iter()
+                .map(|&(doctor, expires)| (sync_lock(doctor), expires.is_some_and(|x| x <= due_by).then(|| grant::lock_name(doctor))))
+                .collect();
+            let not_claimed: Vec<DoctorSync> = match self.locks.exchange_paired(&std::mem::take(&mut release), &names) {
                 Ok(got) => batch
                     .into_iter()
                     .zip(got)
-                    .filter_map(|(doctor, taken)| match taken {
+                    .filter_map(|((doctor, _), (taken, refresh))| match taken {
                         true => {
-                            self.ready.push_back(doctor);
+                            self.ready.push_back((doctor, refresh));
                             None
                         }
                         // Two nodes never sync the same doctor at once: the second one skips.
                         false => Some(DoctorSync { doctor_id: doctor, skipped: true, ..DoctorSync::default() }),
                     })
                     .collect(),
-                Err(e) => batch.into_iter().map(|doctor| DoctorSync { doctor_id: doctor, error: Some(e.message.clone()), ..DoctorSync::default() }).collect(),
+                Err(e) => batch
+                    .into_iter()
+                    .map(|(doctor, _)| DoctorSync { doctor_id: doctor, error: Some(e.message.clone()), ..DoctorSync::default() })
+                    .collect(),
             };
             if let Ok(mut v) = out.lock() {
                 v.extend(not_claimed);
@@ -199,6 +218,12 @@ impl Claims {
         }
         if stop { None } else { self.ready.pop_front() }
     }
+
+    /// Releases the doctor's lock taken with its sync lock, once its refresh is stored.
+    fn release_refresh(&mut self, doctor: u64) {
+        // A failure gives up the set's connection, which releases the lock as well.
+        let _ = self.locks.exchange(&[grant::lock_name(doctor)], &[]);
+    }
 }
 
 /// The name of a doctor's sync lock.
@@ -208,7 +233,7 @@ fn sync_lock(doctor_id: u64) -> String {
 
 /// Syncs the doctors of `queue` with [`CONCURRENCY`] workers (see [`sync`]); the reports, and
 /// how many doctors the budget left for the next round.
-fn round(ctx: &Context, queue: VecDeque<u64>, full: bool, deadline: Instant) -> (Vec<DoctorSync>, usize) {
+fn round(ctx: &Context, queue: VecDeque<(u64, Option<i64>)>, full: bool, deadline: Instant) -> (Vec<DoctorSync>, usize) {
     let workers = CONCURRENCY.min(queue.len()).max(1);
     let claims = Mutex::new(Claims { queue, ready: VecDeque::new(), locks: ctx.store.lock_set() });
     let results: Mutex<Vec<DoctorSync>> = Mutex::new(vec![]);
@@ -222,8 +247,13 @@ fn round(ctx: &Context, queue: VecDeque<u64>, full: bool, deadline: Instant) -> 
                         Ok(mut c) => c.next(done.take(), stop, &results),
                         Err(_) => None,
                     };
-                    let Some(doctor) = next else { break };
-                    let r = sync_locked(ctx, doctor, full, deadline);
+                    let Some((doctor, refresh)) = next else { break };
+                    let release = || {
+                        if let Ok(mut c) = claims.lock() {
+                            c.release_refresh(doctor);
+                        }
+                    };
+                    let r = sync_locked(ctx, doctor, full, deadline, refresh.then_some(&release as &dyn Fn()));
                     if let Ok(mut v) = results.lock() {
                         v.push(r);
                     }
@@ -243,19 +273,21 @@ pub(crate) fn sync_doctor(ctx: &Context, doctor_id: u64, full: bool, deadline: I
     let _budget = crate::base::retry::deadline_scope(deadline);
     // Two nodes never sync the same doctor at once: the second one skips.
     match ctx.store.try_lock(&sync_lock(doctor_id), Duration::ZERO) {
-        Ok(Some(_lock)) => sync_locked(ctx, doctor_id, full, deadline),
+        Ok(Some(_lock)) => sync_locked(ctx, doctor_id, full, deadline, None),
         Ok(None) => DoctorSync { doctor_id, skipped: true, ..DoctorSync::default() },
         Err(e) => DoctorSync { doctor_id, error: Some(e.message), ..DoctorSync::default() },
     }
 }
 
-/// One doctor's sync, by a caller that holds the doctor's sync lock.
-fn sync_locked(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant) -> DoctorSync {
+/// One doctor's sync, by a caller that holds the doctor's sync lock; `refresh_lock` when it
+/// holds the doctor's lock for a refresh as well, on a connection of its own: called once to
+/// release it, after the token is refreshed (see [`Claims::next`]).
+fn sync_locked(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, refresh_lock: Option<&dyn Fn()>) -> DoctorSync {
     let mut r = DoctorSync { doctor_id, ..DoctorSync::default() };
     // The budget bounds every request and lock wait of this worker thread, not only the pages
     // between them: a Google that hangs cannot hold the push route or cron past it.
     let _budget = crate::base::retry::deadline_scope(deadline);
-    let result = run_listing(ctx, doctor_id, full, deadline, &mut r);
+    let result = run_listing(ctx, doctor_id, full, deadline, refresh_lock, &mut r);
     // A request cut by the budget is not a failure: the listing stopped where the budget ended
     // and the next run resumes from the stored position.
     let result = match result {
@@ -317,15 +349,27 @@ impl Pass {
     }
 }
 
-fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, r: &mut DoctorSync) -> Result<()> {
+fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, refresh_lock: Option<&dyn Fn()>, r: &mut DoctorSync) -> Result<()> {
+    // On an error before the refresh, the doctor's lock goes with the sync lock, at once.
     let start = ctx.store.sync_start(doctor_id)?;
     // The doctor and token read with the position serve the listing's requests.
     let _doctor = grant::hold_for_call(ctx, doctor_id, start.doctor);
+    // Refreshed (when still due) before the listing asks for the token, the lock released once
+    // the new token is stored; the token serves the first request. A refresh that failed is
+    // this doctor's error, recorded once, without a second request to the token endpoint.
+    let mut token = match refresh_lock {
+        Some(release) => {
+            let refreshed = grant::refresh_if_due_lock_held(ctx, doctor_id);
+            release();
+            Some(refreshed?)
+        }
+        None => None,
+    };
     let calendar_id = start.calendar_id;
     let mut pos = if full { SyncPosition::default() } else { start.position };
     let mut retries = start.retries;
     let mut pass = Pass::new();
-    reread_failed(ctx, doctor_id, &calendar_id, &mut retries, deadline, &mut pass, r)?;
+    reread_failed(ctx, doctor_id, &calendar_id, &mut retries, deadline, &mut token, &mut pass, r)?;
     let mut restarted = false;
     loop {
         r.full = pos.sync_token.is_none();
@@ -335,7 +379,7 @@ fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, r: 
         }
         let query = list_query(&pos);
         r.pages += 1;
-        let page = match grant::with_token(ctx, doctor_id, |t| list_page(ctx, t, &calendar_id, &query)) {
+        let page = match with_token(ctx, doctor_id, &mut token, |t| list_page(ctx, t, &calendar_id, &query)) {
             Ok(p) => p,
             Err(e) if e.http_status == Some(410) && !restarted => {
                 // The token is stale: list everything again; nothing local is deleted.
@@ -379,6 +423,14 @@ fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, r: 
                 return Ok(());
             }
         }
+    }
+}
+
+/// [`grant::with_token`], the first time with the token the round's refresh just obtained.
+fn with_token<T>(ctx: &Context, doctor_id: u64, token: &mut Option<crate::base::redact::Secret>, call: impl FnMut(&crate::base::redact::Secret) -> Result<T>) -> Result<T> {
+    match token.take() {
+        Some(t) => grant::with_token_given(ctx, doctor_id, t, call),
+        None => grant::with_token(ctx, doctor_id, call),
     }
 }
 
@@ -432,6 +484,7 @@ fn reread_failed(
     calendar_id: &str,
     retries: &mut Vec<RetryItem>,
     deadline: Instant,
+    token: &mut Option<crate::base::redact::Secret>,
     pass: &mut Pass,
     r: &mut DoctorSync,
 ) -> Result<()> {
@@ -448,7 +501,7 @@ fn reread_failed(
             kept.extend(pending.drain(..));
             break;
         }
-        let read = grant::with_token(ctx, doctor_id, |t| {
+        let read = with_token(ctx, doctor_id, token, |t| {
             Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).get_event_value(calendar_id, &item.event_id)
         });
         let applied = match read {

@@ -171,3 +171,31 @@ fn threads_holding_locks_are_bounded_and_never_starve_their_own_statements() {
     assert_eq!(n, Some(threads as u64));
     assert!(connections(&bed) <= kc_meet::store::POOL_MAX + 1, "the pool's connections and the test's own");
 }
+
+#[test]
+fn a_lock_set_takes_a_paired_lock_only_with_its_first() {
+    let bed = Bed::new();
+    let ctx = bed.other_process();
+    let other = bed.other_process();
+    let firsts = other.store.lock("sync:2", std::time::Duration::ZERO).unwrap();
+    let seconds = other.store.lock("doctor:3", std::time::Duration::ZERO).unwrap();
+    let mut set = ctx.store.lock_set();
+    let pair = |d: u64| (format!("sync:{d}"), Some(format!("doctor:{d}")));
+    let take = vec![pair(1), pair(2), pair(3), ("sync:4".to_string(), None)];
+    // Both; neither (the first is another's, so the second is not even tried); the first only.
+    let got = set.exchange_paired(&[], &take).unwrap();
+    assert_eq!(got, vec![(true, true), (false, false), (true, false), (true, false)]);
+    assert_eq!(set.held(), 4);
+    assert!(set.holds("doctor:1") && !set.holds("doctor:2") && !set.holds("doctor:3") && set.holds("sync:3"));
+    drop((firsts, seconds));
+    assert!(other.store.try_lock("doctor:2", std::time::Duration::ZERO).unwrap().is_some(), "never taken by the set");
+    assert!(other.store.try_lock("doctor:1", std::time::Duration::ZERO).unwrap().is_none(), "held by the set");
+    // Released by name like any other of its locks.
+    set.exchange(&["doctor:1".to_string()], &[]).unwrap();
+    assert!(!set.holds("doctor:1") && set.holds("sync:1"));
+    assert!(other.store.try_lock("doctor:1", std::time::Duration::ZERO).unwrap().is_some());
+    // Releasing what it no longer holds sends nothing and keeps the rest.
+    assert_eq!(set.exchange(&["doctor:1".to_string()], &[]).unwrap(), Vec::<bool>::new());
+    assert_eq!(set.held(), 3);
+    assert!(other.store.try_lock("sync:1", std::time::Duration::ZERO).unwrap().is_none(), "still held by the set");
+}

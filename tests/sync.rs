@@ -827,3 +827,57 @@ fn a_round_over_many_doctors_stays_within_the_pool_whatever_the_concurrency() {
     assert!(most <= ALLOWED, "{most} connections at once, {ALLOWED} allowed");
     assert!(distinct <= ALLOWED, "{distinct} connections in all, {ALLOWED} allowed");
 }
+
+#[test]
+fn a_rounds_refreshes_and_another_processs_refresh_each_token_once_and_a_refused_grant_once() {
+    // Every token is due; another process asks for some of the same doctors' tokens while the
+    // round refreshes them, and Google takes 300 ms per refresh: whoever holds the doctor's lock
+    // refreshes, the other reads the stored token. One doctor's grant was revoked.
+    let bed = Bed::new();
+    quiet(&bed);
+    bed.emu.config(json!({"access_token_ttl": 60}));
+    let doctors: Vec<u64> = (100..130).collect();
+    common::connect_many(&bed, 100, doctors.len() as u64);
+    bed.emu.config(json!({"access_token_ttl": 3599}));
+    bed.emu.post("/__emu/revoke_grant", json!({"email": "doc100@gmail.example"}));
+    bed.emu.fault(json!({"method": "POST", "path": "/token", "action": "delay", "delay_s": 0.3, "times": 0}));
+    bed.emu.delete("/__emu/requests");
+
+    let other = bed.other_process();
+    let (r, theirs) = std::thread::scope(|s| {
+        let theirs: Vec<_> = (101..106u64)
+            .map(|d| {
+                let other = &other;
+                s.spawn(move || {
+                    std::thread::sleep(Duration::from_millis(5 * (d - 100)));
+                    grant::access_token(other, d).map(|_| ())
+                })
+            })
+            .collect();
+        let r = sync::sync(&bed.ctx, &json!({})).unwrap();
+        (r, theirs.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>())
+    });
+
+    assert!(theirs.iter().all(|t| t.is_ok()), "{theirs:?}");
+    let refused: Vec<&sync::DoctorSync> = r.doctors.iter().filter(|d| d.error.is_some() || d.skipped).collect();
+    assert_eq!(refused.iter().map(|d| d.doctor_id).collect::<Vec<_>>(), vec![100], "{refused:?}");
+    assert!(refused[0].error.as_deref().unwrap_or("").contains("connect"), "{refused:?}");
+    assert_eq!(bed.emu.refreshes(), doctors.len(), "one refresh per doctor, the refused one included");
+    assert_eq!(grant::status(&bed.ctx, 100).unwrap().status.as_str(), "needs_reconnect");
+    let mut c = bed.sql();
+    let marked: Option<u64> = c
+        .query_first("SELECT COUNT(*) FROM wp_kc_meet_audit WHERE doctor_id = 100 AND action = 'refresh' AND outcome = 'needs_reconnect'")
+        .unwrap();
+    assert_eq!(marked, Some(1), "needs_reconnect marked once");
+    let refreshed: Option<u64> = c.query_first("SELECT COUNT(*) FROM wp_kc_meet_audit WHERE action = 'refresh' AND outcome = 'ok'").unwrap();
+    assert_eq!(refreshed, Some(doctors.len() as u64 - 1));
+    // The round released every doctor's lock: another process takes each at once.
+    for d in &doctors {
+        assert!(other.store.try_lock(&format!("doctor:{d}"), Duration::ZERO).unwrap().is_some(), "doctor {d}'s lock is free");
+    }
+    // The stored tokens serve the next round without a refresh.
+    bed.emu.delete("/__emu/requests");
+    let again = sync::sync(&bed.ctx, &json!({})).unwrap();
+    assert!(again.doctors.iter().filter(|d| d.doctor_id != 100).all(|d| d.error.is_none()), "{:?}", again.doctors);
+    assert_eq!(bed.emu.refreshes(), 0);
+}

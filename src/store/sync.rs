@@ -334,6 +334,20 @@ impl Store {
         )?)
     }
 
+    /// [`Store::doctors_to_sync`] with each doctor's token expiry as our row last recorded it
+    /// (at the connection or the last refresh): a round's order and which tokens it will
+    /// refresh.
+    pub fn round_doctors(&self, only: Option<u64>) -> Result<Vec<(u64, Option<i64>)>> {
+        let mut c = self.conn()?;
+        Ok(c.exec(
+            format!(
+                "SELECT doctor_id, token_expires_at FROM `{}` WHERE status = 'connected' AND (? = 0 OR doctor_id = ?) ORDER BY sync_requested DESC, last_sync_at, doctor_id",
+                self.t.doctors
+            ),
+            (only.unwrap_or(0), only.unwrap_or(0)),
+        )?)
+    }
+
     pub fn insert_channel(&self, ch: &ChannelRow) -> Result<()> {
         let mut c = self.conn()?;
         c.exec_drop(

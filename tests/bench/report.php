@@ -88,6 +88,7 @@ $row(sprintf('idle round: %s doctors at %s ms latency, wall', $f($doctors, '%d')
 $row('idle round: against one by one', '', $f($s('fraction_of_one_by_one'), '%.3f'));
 $row('idle round: CPU per doctor', '', $f($s('cpu_ms_per_doctor')));
 $row('idle round: Google calls / doctors with errors', '', sprintf('%s / %s', $f($s('google_calls'), '%d'), $f($s('errors'), '%d')));
+$row('idle round: MySQL connections, at once / in all (pool)', '', sprintf('%s / %s (%s)', $f($s('mysql_connections_max'), '%d'), $f($s('mysql_connections_distinct'), '%d'), $f($s('pool_max'), '%d')));
 
 echo "\nkc-meet bench summary ($dir)\n\n";
 printf("| %-58s | %15s | %31s |\n", 'figure', 'PHP way', 'kc-meet');
