@@ -34,11 +34,28 @@ final class KC_Meet_Config {
 	const CALLBACK_ROUTE = 'kc-meet/v1/oauth/callback';
 
 	/**
-	 * Route of the public push-notification endpoint (in namespace kc-meet/v1).
+	 * Route of the public push-notification endpoint: KC_Meet_Rest::NAMESPACE_PUBLIC .
+	 * KC_Meet_Rest::NOTIFY_PATH, spelt out so that building the configuration loads no REST class.
 	 *
 	 * @var string
 	 */
-	const NOTIFY_ROUTE = KC_Meet_Rest::NAMESPACE_PUBLIC . KC_Meet_Rest::NOTIFY_PATH;
+	const NOTIFY_ROUTE = 'kc-meet/v1/notify';
+
+	/**
+	 * The vendor add-on's 4.x OAuth callback route: KC_Meet_KiviCare4_Routes::NAMESPACE_KIVICARE .
+	 * KC_Meet_KiviCare4_Routes::VENDOR_CALLBACK_PATH, spelt out for the same reason.
+	 *
+	 * @var string
+	 */
+	const VENDOR_CALLBACK_ROUTE = 'kivicare/v1/settings/googlemeet/callback';
+
+	/**
+	 * Hooks that make {@see self::rest_route_urls()} ask get_rest_url() itself: each one filters a
+	 * step of it that the quick way leaves out.
+	 *
+	 * @var string[]
+	 */
+	const REST_URL_HOOKS = array( 'rest_url', 'home_url', 'set_url_scheme' );
 
 	/**
 	 * The sample value of the wp-config.php salts.
@@ -57,6 +74,7 @@ final class KC_Meet_Config {
 
 		$settings = KC_Meet_Settings::get();
 		$charset  = defined( 'DB_CHARSET' ) && '' !== (string) DB_CHARSET ? (string) DB_CHARSET : 'utf8mb4';
+		$urls     = self::rest_route_urls( array( self::CALLBACK_ROUTE, self::VENDOR_CALLBACK_ROUTE, self::NOTIFY_ROUTE ) );
 
 		$config = array(
 			'db_host'        => defined( 'DB_HOST' ) ? (string) DB_HOST : 'localhost',
@@ -68,7 +86,7 @@ final class KC_Meet_Config {
 			'base_prefix'    => (string) $wpdb->base_prefix,
 			'client_id'      => (string) $settings['client_id'],
 			'client_secret'  => (string) $settings['client_secret'],
-			'redirect_uri'   => self::redirect_uri(),
+			'redirect_uri'   => self::filter_redirect_uri( self::served_redirect_uris( $urls ) ),
 			'encryption_key' => self::encryption_key(),
 			'timezone'       => self::timezone(),
 		);
@@ -91,7 +109,7 @@ final class KC_Meet_Config {
 			$config['allow_insecure_loopback'] = (bool) KC_MEET_ALLOW_INSECURE_LOOPBACK;
 		}
 
-		$config['notify_url']       = self::notify_url();
+		$config['notify_url']       = self::filter_notify_url( $urls[ self::NOTIFY_ROUTE ] );
 		$config['on_google_move']   = $settings['on_google_move'];
 		$config['on_google_delete'] = $settings['on_google_delete'];
 
@@ -113,12 +131,7 @@ final class KC_Meet_Config {
 	 * @return string
 	 */
 	public static function redirect_uri() {
-		/**
-		 * Filters the OAuth redirect URI (must match the one registered in Google Cloud).
-		 *
-		 * @param string $url Redirect URI.
-		 */
-		return (string) apply_filters( 'kc_meet_redirect_uri', KC_Meet_Settings::chosen_redirect_uri( self::redirect_uris() ) );
+		return self::filter_redirect_uri( self::redirect_uris() );
 	}
 
 	/**
@@ -128,10 +141,7 @@ final class KC_Meet_Config {
 	 * @return array{kc-meet:string, kivicare:string}
 	 */
 	public static function redirect_uris() {
-		return array(
-			'kc-meet'  => self::rest_route_url( self::CALLBACK_ROUTE ),
-			'kivicare' => self::rest_route_url( KC_Meet_KiviCare4_Routes::NAMESPACE_KIVICARE . KC_Meet_KiviCare4_Routes::VENDOR_CALLBACK_PATH ),
-		);
+		return self::served_redirect_uris( self::rest_route_urls( array( self::CALLBACK_ROUTE, self::VENDOR_CALLBACK_ROUTE ) ) );
 	}
 
 	/**
@@ -143,44 +153,132 @@ final class KC_Meet_Config {
 	 * @return string
 	 */
 	public static function notify_url() {
+		return self::filter_notify_url( self::rest_route_urls( array( self::NOTIFY_ROUTE ) )[ self::NOTIFY_ROUTE ] );
+	}
+
+	/**
+	 * The redirect URIs by name, from the routes' URLs.
+	 *
+	 * @param array<string, string> $urls URLs by route ({@see self::rest_route_urls()}).
+	 * @return array{kc-meet:string, kivicare:string}
+	 */
+	private static function served_redirect_uris( array $urls ) {
+		return array(
+			'kc-meet'  => $urls[ self::CALLBACK_ROUTE ],
+			'kivicare' => $urls[ self::VENDOR_CALLBACK_ROUTE ],
+		);
+	}
+
+	/**
+	 * The redirect URI chosen among the served ones, through `kc_meet_redirect_uri`.
+	 *
+	 * @param array{kc-meet:string, kivicare:string} $served Served redirect URIs.
+	 * @return string
+	 */
+	private static function filter_redirect_uri( array $served ) {
+		/**
+		 * Filters the OAuth redirect URI (must match the one registered in Google Cloud).
+		 *
+		 * @param string $url Redirect URI.
+		 */
+		return (string) apply_filters( 'kc_meet_redirect_uri', KC_Meet_Settings::chosen_redirect_uri( $served ) );
+	}
+
+	/**
+	 * The push route's URL through `kc_meet_notify_url`.
+	 *
+	 * @param string $url The route's URL.
+	 * @return string
+	 */
+	private static function filter_notify_url( $url ) {
 		/**
 		 * Filters the push-notification URL handed to Google (events.watch `address`).
 		 *
 		 * @param string $url Notification URL.
 		 */
-		return (string) apply_filters( 'kc_meet_notify_url', self::rest_route_url( self::NOTIFY_ROUTE ) );
+		return (string) apply_filters( 'kc_meet_notify_url', $url );
 	}
 
 	/**
-	 * Absolute URL of a REST route of the current site (WordPress's get_rest_url()), stable
-	 * across requests: the scheme is https when the home URL is https or the admin is forced to
-	 * SSL, else the home URL's scheme (never the scheme of the current request).
+	 * Absolute URLs of REST routes of the current site: what WordPress's get_rest_url() answers,
+	 * stable across requests: the scheme is https when the home URL is https or the admin is
+	 * forced to SSL, else the home URL's scheme (never the scheme of the current request).
 	 *
-	 * The configuration is built on `plugins_loaded`, before WordPress creates `$wp_rewrite`,
-	 * which get_rest_url() asks whether permalinks go through index.php: until WordPress has
-	 * made it, a WP_Rewrite made from the same options answers for the call, then is dropped.
+	 * The site's home URL, scheme and REST prefix are looked up once for all the routes. When
+	 * nothing filters the steps of get_rest_url() ({@see self::REST_URL_HOOKS}), its result is
+	 * made here from the same options by its own rules (the request-dependent steps only set the
+	 * scheme, which is pinned afterwards anyway), with no WP_Rewrite: the configuration is built
+	 * at the first native call, and on `plugins_loaded` before WordPress creates `$wp_rewrite`.
+	 * Otherwise get_rest_url() answers for each route (a WP_Rewrite made from the same options
+	 * stands in until WordPress has made its own, then is dropped).
 	 *
-	 * @param string $route Route without the leading slash, e.g. 'kc-meet/v1/notify'.
-	 * @return string
+	 * @param string[] $routes Routes without the leading slash, e.g. 'kc-meet/v1/notify'.
+	 * @return array<string, string> URL by route.
 	 */
-	private static function rest_route_url( $route ) {
-		global $wp_rewrite;
-
+	private static function rest_route_urls( array $routes ) {
 		$home   = (string) get_option( 'home' );
-		$scheme = ( 'https' === wp_parse_url( $home, PHP_URL_SCHEME ) || force_ssl_admin() ) ? 'https' : 'http';
+		// wp_parse_url() differs from parse_url() only for URLs starting with '/': no scheme either way.
+		$scheme = ( 'https' === parse_url( $home, PHP_URL_SCHEME ) || force_ssl_admin() ) ? 'https' : 'http'; // phpcs:ignore WordPress.WP.AlternativeFunctions.parse_url_parse_url -- see above.
+
+		foreach ( self::REST_URL_HOOKS as $hook ) {
+			if ( has_filter( $hook ) ) {
+				return self::rest_route_urls_from_core( $routes, $scheme );
+			}
+		}
+
+		// get_home_url( null, $path, $scheme ), then get_rest_url()'s rules.
+		$home = set_url_scheme( $home, $scheme );
+		$urls = array();
+		if ( get_option( 'permalink_structure' ) ) {
+			global $wp_rewrite;
+			if ( $wp_rewrite instanceof WP_Rewrite ) {
+				$path = $wp_rewrite->using_index_permalinks() ? $wp_rewrite->index . '/' . rest_get_url_prefix() : rest_get_url_prefix();
+			} else {
+				// WP_Rewrite::using_index_permalinks() of a WP_Rewrite made now (index 'index.php').
+				$index = preg_match( '#^/*index.php#', (string) get_option( 'permalink_structure' ) );
+				$path  = $index ? 'index.php/' . rest_get_url_prefix() : rest_get_url_prefix();
+			}
+			$base = $path && is_string( $path ) ? $home . '/' . ltrim( $path, '/' ) : $home;
+			foreach ( $routes as $route ) {
+				$urls[ $route ] = $base . '/' . ltrim( $route, '/' );
+			}
+			return $urls;
+		}
+		$base = trailingslashit( $home );
+		if ( 'index.php' !== substr( $base, 9 ) ) {
+			$base .= 'index.php';
+		}
+		foreach ( $routes as $route ) {
+			$urls[ $route ] = add_query_arg( 'rest_route', '/' . ltrim( $route, '/' ), $base );
+		}
+		return $urls;
+	}
+
+	/**
+	 * {@see self::rest_route_urls()} by get_rest_url() itself, for a site that filters its steps.
+	 *
+	 * @param string[] $routes Routes without the leading slash.
+	 * @param string   $scheme 'https' or 'http'.
+	 * @return array<string, string> URL by route.
+	 */
+	private static function rest_route_urls_from_core( array $routes, $scheme ) {
+		global $wp_rewrite;
 
 		$borrowed = ! $wp_rewrite instanceof WP_Rewrite;
 		if ( $borrowed ) {
 			$wp_rewrite = new WP_Rewrite(); // phpcs:ignore WordPress.WP.GlobalVariablesOverride.Prohibited -- dropped again below; WordPress makes its own later.
 		}
+		$urls = array();
 		try {
-			$url = get_rest_url( null, $route, $scheme );
+			foreach ( $routes as $route ) {
+				$urls[ $route ] = set_url_scheme( (string) get_rest_url( null, $route, $scheme ), $scheme );
+			}
 		} finally {
 			if ( $borrowed ) {
 				$wp_rewrite = null; // phpcs:ignore WordPress.WP.GlobalVariablesOverride.Prohibited -- see above.
 			}
 		}
-		return set_url_scheme( (string) $url, $scheme );
+		return $urls;
 	}
 
 	/**
