@@ -349,12 +349,17 @@ pub fn kc_meet_version() -> String {
 /// cheap when nothing changed). Keys: db_host, db_user, db_password, db_name, db_charset,
 /// table_prefix, base_prefix, client_id, client_secret, redirect_uri, encryption_key,
 /// encryption_key_previous, timezone, endpoints, ca_file, allow_insecure_loopback.
+/// A refused configuration leaves the request unconfigured: the other functions throw 1002 until
+/// a configuration is accepted.
 /// @throws \KcMeet\ConfigurationException on unknown keys or malformed values (code 1001)
 #[php_function]
 pub fn kc_meet_configure(site: &ZendHashTable) -> PhpResult<()> {
     // The common call names a site configured before in this worker: recognised without
     // converting the array (no allocation), it costs one comparison.
     if !runtime::reuse(|kept| table_is(site, kept)) {
+        // A refused configuration leaves the request unconfigured: a caller that catches the
+        // exception must not go on acting on the site configured before it.
+        CONFIGURED.store(false, Ordering::Release);
         let site = table_to_value(site, "the configuration").map_err(|m| to_php(Error::config(m)))?;
         runtime::configure(&site).map_err(to_php)?;
     }

@@ -112,6 +112,8 @@ namespace {
      * cheap when nothing changed). Keys: db_host, db_user, db_password, db_name, db_charset,
      * table_prefix, base_prefix, client_id, client_secret, redirect_uri, encryption_key,
      * encryption_key_previous, timezone, endpoints, ca_file, allow_insecure_loopback.
+     * A refused configuration leaves the request unconfigured: the other functions throw 1002 until
+     * a configuration is accepted.
      * @throws \KcMeet\ConfigurationException on unknown keys or malformed values (code 1001)
      * @param array $site
      * @return void

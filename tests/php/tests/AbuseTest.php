@@ -325,7 +325,11 @@ final class AbuseTest extends KcMeetTestCase {
 		$this->assertSame([], kc_meet_jobs(null)['jobs']);
 	}
 
-	public function test_configure_refuses_bad_values_and_keeps_the_working_configuration(): void {
+	/**
+	 * A refused configuration leaves the request unconfigured (1002 until configured again), never
+	 * on the site configured before it; configuring the working array again works.
+	 */
+	public function test_configure_refuses_bad_values_and_leaves_the_request_unconfigured(): void {
 		$bad = [
 			'unknown key' => ['db_nmae' => 'x'],
 			'table_prefix SQL' => ['table_prefix' => "wp_; DROP TABLE wp_users; -- "],
@@ -344,7 +348,20 @@ final class AbuseTest extends KcMeetTestCase {
 		$cases = [];
 		foreach ($bad as $what => $over) {
 			$site = array_merge($this->site, $over);
-			$cases["kc_meet_configure($what)"] = static fn() => kc_meet_configure($site);
+			$cases["kc_meet_configure($what)"] = function () use ($site, $what): void {
+				try {
+					kc_meet_configure($site);
+				} catch (KcMeet\ConfigurationException $e) {
+					try {
+						kc_meet_status(2);
+						$this->fail("kc_meet_configure($what) was refused, yet the next call acted on the site configured before");
+					} catch (KcMeet\ConfigurationException $after) {
+						$this->assertSame(1002, $after->getCode(), $after->getMessage());
+					}
+					kc_meet_configure($this->site);
+					throw $e;
+				}
+			};
 		}
 		$this->allRefused($cases, KcMeet\ConfigurationException::class);
 	}

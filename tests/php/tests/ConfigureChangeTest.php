@@ -162,4 +162,23 @@ final class ConfigureChangeTest extends KcMeetTestCase {
 		kc_meet_configure(array_reverse($listed, true));
 		$this->assertSame('not_connected', kc_meet_status(2)['status']);
 	}
+
+	public function test_a_refused_configuration_leaves_the_request_unconfigured_not_on_the_site_before(): void {
+		$this->connectDoctor(2, 'doc@example.com');
+		$this->assertSame('connected', kc_meet_status(2)['status']);
+		try {
+			kc_meet_configure(['no_such_setting' => 1] + $this->site);
+			$this->fail('an unknown setting is refused');
+		} catch (\KcMeet\ConfigurationException $e) {
+			$this->assertSame(1001, $e->getCode());
+		}
+		try {
+			kc_meet_status(2);
+			$this->fail('a call after a refused configuration must not act on the site configured before');
+		} catch (\KcMeet\ConfigurationException $e) {
+			$this->assertSame(1002, $e->getCode(), $e->getMessage());
+		}
+		kc_meet_configure($this->site);
+		$this->assertSame('connected', kc_meet_status(2)['status'], 'configuring again works');
+	}
 }
