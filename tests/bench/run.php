@@ -248,6 +248,7 @@ $batch = static function (string $op, array $ids, array $expect) use ($call, $db
 	$emu->call('DELETE', '/__emu/requests');
 	$s0 = user_stats();
 	$sum = ['wall_ms' => 0.0, 'cpu_ms' => 0.0, 'fcgi_wall_ms' => 0.0, 'wpdb_queries' => 0];
+	$walls = [];
 	foreach ($ids as $id) {
 		$r = $call($dbWith, ['op' => $op, 'id' => $id]);
 		if (!in_array($r['state'], $expect, true)) {
@@ -256,12 +257,16 @@ $batch = static function (string $op, array $ids, array $expect) use ($call, $db
 		foreach ($sum as $k => $_) {
 			$sum[$k] += $r[$k];
 		}
+		$walls[] = $r['wall_ms'];
 	}
+	sort($walls);
 	$s1 = user_stats();
 	$reqs = $emu->requests();
 	$k = count($ids);
 	return [
 		'wall_ms' => $sum['wall_ms'] / $k, 'cpu_ms' => $sum['cpu_ms'] / $k, 'request_wall_ms' => $sum['fcgi_wall_ms'] / $k,
+		// The mean hides how wall times spread (a few slow requests or every one a little slow).
+		'wall_median_ms' => $walls[intdiv($k, 2)], 'wall_p90_ms' => $walls[min($k - 1, intdiv($k * 9, 10))],
 		'wpdb_queries' => $sum['wpdb_queries'] / $k,
 		'google_requests' => count(array_filter($reqs, static fn($q) => $q['operation'] !== null)) / $k,
 		'google_connections' => count(array_unique(array_column($reqs, 'connection'))),
@@ -284,7 +289,7 @@ foreach (['create' => ['created'], 'again' => ['unchanged'], 'reschedule' => ['u
 		// $wpdb connects once per request on both sides: what is left is the operation's own.
 		$r['new_mysql_connections'] = round(($r['mysql_connections_per_request'] - $noop['mysql_connections_per_request']) * $n);
 		$ops[$op][$impl] = $r;
-		say(sprintf('%-10s %-3s wall %6.2f ms  cpu %5.2f ms  statements %5.1f  google %4.2f', $op, $impl, $r['wall_ms'], $r['cpu_ms'], $r['statements'], $r['google_requests']));
+		say(sprintf('%-10s %-3s wall %6.2f ms (median %.2f, p90 %.2f)  cpu %5.2f ms  statements %5.1f  google %4.2f', $op, $impl, $r['wall_ms'], $r['wall_median_ms'], $r['wall_p90_ms'], $r['cpu_ms'], $r['statements'], $r['google_requests']));
 	}
 }
 $status = $batch('kc_status', array_fill(0, $n, $kcDoc), ['connected']);
