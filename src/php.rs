@@ -172,78 +172,6 @@ fn convert_zval(z: &Zval, open: &mut Vec<*const ZendHashTable>) -> Result<Value,
     Err("holds an object or resource where only arrays, strings, numbers, booleans and null belong")
 }
 
-/// Whether [`table_to_value`] would convert `t` to exactly `v`, decided without converting it
-/// (nothing allocated but the text of an integer key of a map). Anything the conversion refuses
-/// (objects, invalid UTF-8, numbers that are not finite) is unequal to every value, so the
-/// conversion runs and refuses it. The walk follows `v`, which is finite: it ends on an array
-/// that contains itself too.
-fn table_is(t: &ZendHashTable, v: &Value) -> bool {
-    let len = t.len();
-    let mut it = t.iter();
-    let mut i = 0usize;
-    match v {
-        // The conversion's list: keys 0, 1, 2 … in order, at least one.
-        Value::Array(items) => {
-            if len == 0 || items.len() != len {
-                return false;
-            }
-            while let Some((k, z)) = it.next_zval() {
-                let at_i = k.long().is_some_and(|n| usize::try_from(n) == Ok(i));
-                if !at_i || !items.get(i).is_some_and(|item| zval_is(z, item)) {
-                    return false;
-                }
-                i += 1;
-            }
-            i == len
-        }
-        // The conversion's map: any other keys (an integer key as its decimal text).
-        Value::Object(map) => {
-            if map.len() != len {
-                return false;
-            }
-            let mut sequential = len > 0;
-            while let Some((k, z)) = it.next_zval() {
-                let item = match k.long() {
-                    Some(n) => {
-                        sequential &= usize::try_from(n) == Ok(i);
-                        map.get(&n.to_string())
-                    }
-                    None => {
-                        sequential = false;
-                        match k.zend_str().map(|s| std::str::from_utf8(s.as_bytes())) {
-                            Some(Ok(key)) => map.get(key),
-                            _ => return false,
-                        }
-                    }
-                };
-                if !item.is_some_and(|item| zval_is(z, item)) {
-                    return false;
-                }
-                i += 1;
-            }
-            !sequential && i == len
-        }
-        _ => false,
-    }
-}
-
-/// Whether [`convert_zval`] would convert `z` to exactly `v` (see [`table_is`]).
-fn zval_is(z: &Zval, v: &Value) -> bool {
-    let z = z.dereference();
-    match v {
-        Value::Null => z.is_null() || z.get_type() == DataType::Undef,
-        Value::Bool(b) => z.bool() == Some(*b),
-        // `Value::from(i64)` and `Number::from_f64()` never compare equal to each other.
-        Value::Number(n) => match (z.long(), z.double()) {
-            (Some(l), _) => !n.is_f64() && n.as_i64() == Some(l),
-            (None, Some(f)) => n.is_f64() && n.as_f64() == Some(f),
-            _ => false,
-        },
-        Value::String(s) => z.zend_str().is_some_and(|zs| zs.as_bytes() == s.as_bytes()),
-        Value::Array(_) | Value::Object(_) => z.array().is_some_and(|t| table_is(t, v)),
-    }
-}
-
 fn utf8(bytes: &[u8]) -> Result<&str, &'static str> {
     std::str::from_utf8(bytes).map_err(|_| "holds a string that is not valid UTF-8")
 }
@@ -354,15 +282,12 @@ pub fn kc_meet_version() -> String {
 /// @throws \KcMeet\ConfigurationException on unknown keys or malformed values (code 1001)
 #[php_function]
 pub fn kc_meet_configure(site: &ZendHashTable) -> PhpResult<()> {
-    // The common call names a site configured before in this worker: recognised without
-    // converting the array (no allocation), it costs one comparison.
-    if !runtime::reuse(|kept| table_is(site, kept)) {
-        // A refused configuration leaves the request unconfigured: a caller that catches the
-        // exception must not go on acting on the site configured before it.
-        CONFIGURED.store(false, Ordering::Release);
-        let site = table_to_value(site, "the configuration").map_err(|m| to_php(Error::config(m)))?;
-        runtime::configure(&site).map_err(to_php)?;
-    }
+    // A refused configuration leaves the request unconfigured: a caller that catches the
+    // exception must not go on acting on the site configured before it. The common call names
+    // a site configured before in this worker: `runtime::configure` recognises it by its array.
+    CONFIGURED.store(false, Ordering::Release);
+    let site = table_to_value(site, "the configuration").map_err(|m| to_php(Error::config(m)))?;
+    runtime::configure(&site).map_err(to_php)?;
     CONFIGURED.store(true, Ordering::Release);
     Ok(())
 }

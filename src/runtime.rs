@@ -111,9 +111,8 @@ fn lock() -> std::sync::MutexGuard<'static, Option<Runtime>> {
 }
 
 /// Makes current the kept configuration whose array `same` recognises, and says whether there
-/// was one. The cheap path of `kc_meet_configure()`: the caller compares its argument with the
-/// arrays given before, without converting it; `false` means it must convert and [`configure`].
-pub fn reuse(same: impl Fn(&Value) -> bool) -> bool {
+/// was one (the cheap path of [`configure`]).
+fn reuse(same: impl Fn(&Value) -> bool) -> bool {
     let mut guard = lock();
     let Some(rt) = guard.as_mut() else { return false };
     let Some(i) = rt.sites.iter().position(|site| same(&site.raw)) else { return false };
