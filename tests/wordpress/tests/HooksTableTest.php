@@ -34,16 +34,12 @@ final class HooksTableTest extends WpTestCase {
 					$hooked[$group][] = $hook . " " . (is_array($callback) ? implode("::", $callback) : $callback);
 				}
 			}
-			$actions = static function ($class) {
-				$m = new ReflectionMethod($class, "actions");
-				$m->setAccessible(true);
-				$out = [];
-				foreach ($m->invoke(new $class()) as $action => $method) { $out[] = "admin_post_$action $method"; }
-				return $out;
-			};
 			$expected = [
-				"admin_doctors" => $actions("KC_Meet_Admin_Doctors"),
-				"admin_appointments" => $actions("KC_Meet_Admin_Appointments"),
+				"admin_doctors" => ["admin_post_" . KC_Meet_Admin_Doctors::CHECK_ACTION . " handle_check", "admin_post_" . KC_Meet_Admin_Doctors::SYNC_ACTION . " handle_sync",
+					"admin_post_" . KC_Meet_Admin_Doctors::DISCONNECT_ACTION . " handle_disconnect"],
+				"admin_appointments" => ["admin_post_" . KC_Meet_Admin_Appointments::RETRY_ACTION . " handle_retry", "admin_post_" . KC_Meet_Admin_Appointments::RECREATE_ACTION . " handle_recreate",
+					"admin_post_" . KC_Meet_Admin_Appointments::ACCEPT_ACTION . " handle_accept", "admin_post_" . KC_Meet_Admin_Appointments::ACCEPT_MOVE . " handle_accept_move",
+					"admin_post_" . KC_Meet_Admin_Appointments::REVERT_MOVE . " handle_revert_move"],
 				"admin" => ["admin_post_" . KC_Meet_Admin_Page::RETRY_ACTION . " handle_retry", "admin_post_" . KC_Meet_Admin_Page::CLEAR_ERRORS_ACTION . " handle_clear_errors", "admin_post_" . KC_Meet_Admin_Page::DISMISS_FLAG_ACTION . " handle_dismiss_flag"],
 				"profile" => ["admin_post_" . KC_Meet_Profile::CONNECT_ACTION . " handle_connect_start", "admin_post_" . KC_Meet_Profile::DISCONNECT_ACTION . " handle_disconnect"],
 				"woocommerce" => [KC_Meet_WooCommerce::TIMEOUT_HOOK . " on_unpaid_timeout"],

@@ -51,21 +51,6 @@ class KC_Meet_Admin_Appointments extends KC_Meet_Admin_Screens {
 	/**
 	 * {@inheritDoc}
 	 *
-	 * @return array<string, string>
-	 */
-	protected function actions() {
-		return array(
-			self::RETRY_ACTION    => 'handle_retry',
-			self::RECREATE_ACTION => 'handle_recreate',
-			self::ACCEPT_ACTION   => 'handle_accept',
-			self::ACCEPT_MOVE     => 'handle_accept_move',
-			self::REVERT_MOVE     => 'handle_revert_move',
-		);
-	}
-
-	/**
-	 * {@inheritDoc}
-	 *
 	 * @return array<string, array{0:string, 1:string}>
 	 */
 	protected function messages() {

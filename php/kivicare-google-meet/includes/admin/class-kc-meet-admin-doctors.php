@@ -37,19 +37,6 @@ class KC_Meet_Admin_Doctors extends KC_Meet_Admin_Screens {
 	/**
 	 * {@inheritDoc}
 	 *
-	 * @return array<string, string>
-	 */
-	protected function actions() {
-		return array(
-			self::CHECK_ACTION      => 'handle_check',
-			self::SYNC_ACTION       => 'handle_sync',
-			self::DISCONNECT_ACTION => 'handle_disconnect',
-		);
-	}
-
-	/**
-	 * {@inheritDoc}
-	 *
 	 * @return array<string, array{0:string, 1:string}>
 	 */
 	protected function messages() {

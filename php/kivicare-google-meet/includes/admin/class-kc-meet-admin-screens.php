@@ -44,14 +44,6 @@ abstract class KC_Meet_Admin_Screens {
 	abstract protected function slug();
 
 	/**
-	 * The screen's admin-post actions: action name => method (hooked from {@see KC_Meet_Hooks},
-	 * which the WordPress tests check against this list).
-	 *
-	 * @return array<string, string>
-	 */
-	abstract protected function actions();
-
-	/**
 	 * URL of the screen with query arguments.
 	 *
 	 * @param array $args Extra query arguments.
