@@ -335,7 +335,7 @@ impl LockSet {
     /// the set never holds a second lock without its first. Says for each whether it got the
     /// first and the second.
     pub fn exchange_paired(&mut self, release: &[String], take: &[(String, Option<String>)]) -> Result<Vec<(bool, bool)>> {
-        let full = |name: &String| format!("kcm:{}:{name}", self.store.lock_ns);
+        let full = |name: &String| self.store.lock_name(name);
         let release: Vec<String> = release.iter().map(full).filter(|n| self.held.contains(n)).collect();
         if release.is_empty() && take.is_empty() {
             // Nothing it holds to release (already released, or lost with a failed statement).
@@ -384,8 +384,7 @@ impl LockSet {
 
     /// Whether it holds the lock `name` (a name of [`Store::try_lock`]).
     pub fn holds(&self, name: &str) -> bool {
-        let full = format!("kcm:{}:{name}", self.store.lock_ns);
-        self.held.contains(&full)
+        self.held.contains(&self.store.lock_name(name))
     }
 
     /// How many locks it holds.
@@ -584,6 +583,12 @@ impl Store {
         }
     }
 
+    /// The server-wide name of the named lock `name` ([`Store::try_lock`], [`LockSet`]): in
+    /// this site's namespace.
+    fn lock_name(&self, name: &str) -> String {
+        format!("kcm:{}:{name}", self.lock_ns)
+    }
+
     /// A connection: the call's own while one of its named locks is held on this thread (see
     /// [`Conn`]), else a pooled one, reused without any round trip. A pooled connection the
     /// server has closed since it was last used is dropped and replaced, so a restarted MySQL is
@@ -645,7 +650,7 @@ impl Store {
             false => None,
         };
         let mut conn = self.conn()?;
-        let full = format!("kcm:{}:{name}", self.lock_ns);
+        let full = self.lock_name(name);
         let wait = wait.saturating_sub(started.elapsed());
         let got: Option<Option<i64>> = conn.exec_first("SELECT GET_LOCK(?, ?)", (full.as_str(), wait.as_secs_f64()))?;
         if got.flatten() != Some(1) {
