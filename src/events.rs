@@ -440,7 +440,7 @@ fn finish(ctx: &Context, id: u64, doctor_id: Option<u64>, action: JobAction, cal
         Err(e) if call.from_job => Err(e),
         Err(e) if crate::base::retry::is_transient(&e) => {
             // When: 30 s, or as long as one of Google's usage limits lasts.
-            let later = crate::base::retry::later(&e, 0);
+            let later = crate::base::retry::later(&e, 0, 0);
             ctx.store.queue_job(id, doctor_id, action, later.delay_s, Some(&later.note))?;
             let _ = ctx.store.audit(doctor_id, Some(id), action.as_str(), "queued", &later.note);
             let mut o = Outcome::new(id, State::Queued);

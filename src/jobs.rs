@@ -1,9 +1,9 @@
 //! The job runner: the jobs that finish what a request could not.
 //!
 //! Owns running due jobs under a site-wide lock and a time budget (stopping cleanly before it
-//! runs out), their backoff (Google's usage limits wait longer: `base::retry::later`), the
-//! listing of jobs and an admin's retry. The reconcile pass, which also converges
-//! appointments, has its own module.
+//! runs out), their backoff (Google's usage limits wait longer, `base::retry::later`, and use up
+//! no attempt, `base::retry::uses_attempt`), the listing of jobs and an admin's retry. The
+//! reconcile pass, which also converges appointments, has its own module.
 
 use std::time::{Duration, Instant};
 
@@ -73,12 +73,12 @@ pub fn run(ctx: &Context, limit: i64, budget_s: f64) -> Result<RunReport> {
             Ok(None) => (Counter::Done, "resolved".to_string(), None),
             // The appointment's lock (or the database) was not to be had: later.
             Err(e) if is_transient(&e) => {
-                let later = retry::later(&e, listed.attempts);
-                ctx.store.job_failed(listed.appointment_id, listed.version, false, later.delay_s, &later.note)?;
+                let later = retry::later(&e, listed.attempts, listed.last_wait_s());
+                ctx.store.job_failed(listed.appointment_id, listed.version, false, retry::uses_attempt(&e), later.delay_s, &later.note)?;
                 (Counter::Retried, "retry".to_string(), Some(later.note))
             }
             Err(e) => {
-                ctx.store.job_failed(listed.appointment_id, listed.version, true, 0, &e.message)?;
+                ctx.store.job_failed(listed.appointment_id, listed.version, true, true, 0, &e.message)?;
                 (Counter::Failed, "failed".to_string(), Some(e.message))
             }
         };
@@ -111,27 +111,28 @@ fn settle(ctx: &Context, job: &Job, result: Result<Outcome>) -> Result<(Counter,
     Ok(match result {
         Ok(o) if o.reason == Some(Reason::AppointmentNotFound) => {
             // Core may not have committed the booking yet.
-            ctx.store.job_failed(a, v, false, 30, "the appointment is not visible yet")?;
+            ctx.store.job_failed(a, v, false, true, 30, "the appointment is not visible yet")?;
             (Counter::Retried, "waiting".to_string(), None)
         }
         Ok(o) if o.state == State::Pending => {
             // Google is still creating the conference: look again later, but not forever.
             let give_up = job.attempts + 1 >= MAX_JOB_ATTEMPTS;
-            ctx.store.job_failed(a, v, give_up, job_backoff_s(job.attempts), "the Meet conference is still being created")?;
+            ctx.store.job_failed(a, v, give_up, true, job_backoff_s(job.attempts), "the Meet conference is still being created")?;
             (if give_up { Counter::Failed } else { Counter::Retried }, "pending".to_string(), None)
         }
         Ok(o) => {
             ctx.store.delete_job(a, v)?;
             (Counter::Done, o.state.to_string(), None)
         }
-        Err(e) if is_transient(&e) && job.attempts + 1 < MAX_JOB_ATTEMPTS => {
-            // Google's usage limits wait until they are likely lifted; the rest back off.
-            let later = retry::later(&e, job.attempts);
-            ctx.store.job_failed(a, v, false, later.delay_s, &later.note)?;
+        Err(e) if is_transient(&e) && (!retry::uses_attempt(&e) || job.attempts + 1 < MAX_JOB_ATTEMPTS) => {
+            // Google's usage limits wait until they are likely lifted, however often (they use
+            // up no attempt); the rest back off until their attempts run out.
+            let later = retry::later(&e, job.attempts, job.last_wait_s());
+            ctx.store.job_failed(a, v, false, retry::uses_attempt(&e), later.delay_s, &later.note)?;
             (Counter::Retried, "retry".to_string(), Some(later.note))
         }
         Err(e) => {
-            ctx.store.job_failed(a, v, true, 0, &e.message)?;
+            ctx.store.job_failed(a, v, true, true, 0, &e.message)?;
             (Counter::Failed, "failed".to_string(), Some(e.message))
         }
     })

@@ -190,7 +190,7 @@ fn a_job_queued_again_while_one_runs_is_not_dropped() {
     assert!(current.version > listed.version);
     // Ending the version a runner listed must not end the one queued since.
     bed.ctx.store.delete_job(id, listed.version).unwrap();
-    bed.ctx.store.job_failed(id, listed.version, true, 0, "stale runner").unwrap();
+    bed.ctx.store.job_failed(id, listed.version, true, true, 0, "stale runner").unwrap();
     let still = events::state(&bed.ctx, id as i64).unwrap().job.expect("the newer job survives");
     assert_eq!((still.version, still.state.as_str()), (current.version, "queued"));
     bed.emu.delete("/__emu/faults");

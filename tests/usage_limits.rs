@@ -2,13 +2,15 @@
 //! `dailyLimitExceeded`, 403 `quotaExceeded`) go away by themselves but not within seconds: a
 //! write that meets one is queued, never retried within the call, and its job waits until the
 //! limit is likely lifted (the daily quota: midnight Pacific time; Calendar's usage limits:
-//! minutes growing to hours), with a note the admin can act on. The emulator answers with
-//! Google's exact error bodies.
+//! minutes growing to hours), with a note the admin can act on. Meeting a limit uses up none of
+//! the job's attempts, however long the limit lasts. The emulator answers with Google's exact
+//! error bodies.
 
 mod common;
 
 use chrono::{Days, TimeZone, Utc};
 use common::{Bed, Booking};
+use kc_meet::base::retry::MAX_JOB_ATTEMPTS;
 use kc_meet::{events, jobs};
 use mysql::prelude::Queryable;
 use serde_json::{Value, json};
@@ -41,8 +43,19 @@ fn job(bed: &Bed, id: u64) -> (String, u32, i64, String) {
         .expect("a job")
 }
 
+/// Time passes until the appointment's job is due: its times move back by the wait left (the
+/// wait it was given stays what it was).
 fn make_due(bed: &Bed, id: u64) {
-    bed.sql().exec_drop("UPDATE wp_kc_meet_jobs SET next_run_at = UTC_TIMESTAMP() WHERE appointment_id = ?", (id,)).unwrap();
+    bed.sql()
+        .exec_drop(
+            "UPDATE wp_kc_meet_jobs SET
+               created_at = created_at - INTERVAL GREATEST(0, TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), next_run_at)) SECOND,
+               updated_at = updated_at - INTERVAL GREATEST(0, TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), next_run_at)) SECOND,
+               next_run_at = UTC_TIMESTAMP()
+             WHERE appointment_id = ?",
+            (id,),
+        )
+        .unwrap();
 }
 
 fn inserts(bed: &Bed) -> usize {
@@ -72,15 +85,15 @@ fn a_booking_over_calendars_usage_limits_is_queued_for_minutes_and_retried_growi
     let r = jobs::run(&bed.ctx, 50, 10.0).unwrap();
     assert_eq!((r.ran, inserts(&bed) - before), (0, 1));
 
-    // Still over the limit: the job waits longer each time, one request per attempt.
-    for (n, want) in [(1u32, 600i64), (2, 1200), (3, 2400)] {
+    // Still over the limit: each wait doubles the last, one request per run, no attempt used.
+    for (n, want) in [(1usize, 1200i64), (2, 2400), (3, 4800)] {
         make_due(&bed, id);
         let r = jobs::run(&bed.ctx, 50, 10.0).unwrap();
         assert_eq!((r.ran, r.retried, r.failed), (1, 1, 0), "{r:?}");
         let (state, attempts, wait, _) = job(&bed, id);
-        assert_eq!((state.as_str(), attempts), ("queued", n));
-        assert!(near(wait, want), "attempt {n}: wait {wait} s, want {want}");
-        assert_eq!(inserts(&bed) - before, 1 + n as usize);
+        assert_eq!((state.as_str(), attempts), ("queued", 0));
+        assert!(near(wait, want), "run {n}: wait {wait} s, want {want}");
+        assert_eq!(inserts(&bed) - before, 1 + n);
     }
 
     // The limit lifted: the next run creates the event.
@@ -120,8 +133,58 @@ fn a_booking_over_the_daily_quota_waits_until_it_resets_at_midnight_pacific_time
     make_due(&bed, id);
     let r = jobs::run(&bed.ctx, 50, 10.0).unwrap();
     assert_eq!((r.retried, r.failed), (1, 0), "{r:?}");
-    let (state, _, wait, _) = job(&bed, id);
-    assert!(state == "queued" && near(wait, reset), "{state} {wait}");
+    let (state, attempts, wait, _) = job(&bed, id);
+    assert!(state == "queued" && attempts == 0 && near(wait, reset), "{state} {attempts} {wait}");
+}
+
+#[test]
+fn usage_limits_never_use_up_a_jobs_attempts_and_other_failures_still_do() {
+    // A short call budget: a 503 is retried within the run for half a second, not eight.
+    let bed = Bed::with(|v| v["request_budget_s"] = json!(0.5), None);
+    bed.kivicare();
+    bed.connect(2, DOC);
+    let id = book(&bed, 12);
+    limit(&bed, "quotaExceeded");
+    events::create(&bed.ctx, id as i64, &Value::Null).unwrap();
+
+    // More runs over Google's limits than a job has attempts: it is still waiting for them.
+    let runs = MAX_JOB_ATTEMPTS + 5;
+    for n in 0..runs {
+        bed.emu.delete("/__emu/faults");
+        limit(&bed, if n % 2 == 0 { "dailyLimitExceeded" } else { "quotaExceeded" });
+        make_due(&bed, id);
+        let r = jobs::run(&bed.ctx, 50, 10.0).unwrap();
+        assert_eq!((r.ran, r.retried, r.failed), (1, 1, 0), "run {n}: {r:?}");
+    }
+    let (state, attempts, _, note) = job(&bed, id);
+    assert_eq!((state.as_str(), attempts), ("queued", 0), "{note}");
+
+    // Google down counts.
+    bed.emu.delete("/__emu/faults");
+    bed.emu.fault(json!({"method": "POST", "path": INSERT, "status": 503, "times": 0}));
+    make_due(&bed, id);
+    let r = jobs::run(&bed.ctx, 50, 10.0).unwrap();
+    assert_eq!((r.retried, r.failed), (1, 0), "{r:?}");
+    assert_eq!(job(&bed, id).1, 1);
+
+    // One attempt left: a usage limit leaves it, the next other failure gives up.
+    bed.sql().exec_drop("UPDATE wp_kc_meet_jobs SET attempts = ? WHERE appointment_id = ?", (MAX_JOB_ATTEMPTS - 1, id)).unwrap();
+    bed.emu.delete("/__emu/faults");
+    limit(&bed, "quotaExceeded");
+    make_due(&bed, id);
+    let r = jobs::run(&bed.ctx, 50, 10.0).unwrap();
+    assert_eq!((r.retried, r.failed), (1, 0), "{r:?}");
+    let (state, attempts, _, _) = job(&bed, id);
+    assert_eq!((state.as_str(), attempts), ("queued", MAX_JOB_ATTEMPTS - 1));
+
+    bed.emu.delete("/__emu/faults");
+    bed.emu.fault(json!({"method": "POST", "path": INSERT, "status": 503, "times": 0}));
+    make_due(&bed, id);
+    let r = jobs::run(&bed.ctx, 50, 10.0).unwrap();
+    assert_eq!((r.retried, r.failed), (0, 1), "{r:?}");
+    let (state, attempts, _, _) = job(&bed, id);
+    assert_eq!((state.as_str(), attempts), ("failed", MAX_JOB_ATTEMPTS));
+    assert!(events::mapping(&bed.ctx, id as i64).unwrap().is_none(), "no event was made");
 }
 
 #[test]

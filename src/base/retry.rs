@@ -10,7 +10,9 @@
 //! them, so they are never retried within a call, only from the job queue, after a wait fit for
 //! the limit ([`later`]): the project's daily quota (`dailyLimitExceeded`) until it resets at
 //! midnight Pacific time, the account's Calendar usage limits (`quotaExceeded`, which replenish
-//! over hours) after minutes growing to hours.
+//! over hours) after minutes growing to hours. Nor do they use up a job's attempts
+//! ([`uses_attempt`]): they say nothing about the job, and a week of used-up quota must not make
+//! the site give up its bookings.
 //!
 //! A call's budget bounds more than the retries: every HTTP request is cut to the time left
 //! (Google's HTTP client reads [`time_left`]) and every lock wait is capped by it ([`capped`], read
@@ -117,6 +119,13 @@ pub fn is_daily_limit(e: &Error) -> bool {
 /// A job's transient failures are retried for about a day, then wait for an admin.
 pub const MAX_JOB_ATTEMPTS: u32 = 15;
 
+/// Whether a job's failure with `e` counts toward [`MAX_JOB_ATTEMPTS`]: every failure but one of
+/// Google's usage limits. Those are the site's or the account's state, not the job's; the job
+/// waits for the limit ([`later`]) as long as it lasts, however many days that takes.
+pub fn uses_attempt(e: &Error) -> bool {
+    usage_limit(e).is_none()
+}
+
 /// The wait before a job's next attempt, after `attempts` failed ones: 30 s doubling, at most
 /// an hour.
 pub fn job_backoff_s(attempts: u32) -> i64 {
@@ -132,9 +141,10 @@ pub struct Later {
 }
 
 /// The wait before the next attempt of a job that failed with `e` after `attempts` earlier
-/// failed attempts (0 when the write is queued first), and the admin's note.
-pub fn later(e: &Error, attempts: u32) -> Later {
-    later_at(e, attempts, chrono::Utc::now())
+/// failed attempts (0 when the write is queued first) and a last wait of `last_wait_s` seconds
+/// (0 when there was none), and the admin's note.
+pub fn later(e: &Error, attempts: u32, last_wait_s: i64) -> Later {
+    later_at(e, attempts, last_wait_s, chrono::Utc::now())
 }
 
 /// Margin after midnight Pacific time before a job retries a daily limit (the reset is not
@@ -142,7 +152,7 @@ pub fn later(e: &Error, attempts: u32) -> Later {
 const DAILY_RESET_MARGIN_S: i64 = 300;
 
 /// [`later`] at the instant `now`.
-pub fn later_at(e: &Error, attempts: u32, now: chrono::DateTime<chrono::Utc>) -> Later {
+pub fn later_at(e: &Error, attempts: u32, last_wait_s: i64, now: chrono::DateTime<chrono::Utc>) -> Later {
     match usage_limit(e) {
         Some(UsageLimit::Daily) => {
             let reset = next_pacific_midnight(now);
@@ -157,8 +167,9 @@ pub fn later_at(e: &Error, attempts: u32, now: chrono::DateTime<chrono::Utc>) ->
             }
         }
         Some(UsageLimit::Calendar) => {
-            // 10 minutes, doubling, at most 4 hours: 15 attempts span about two days.
-            let delay_s = (600i64 << attempts.min(5)).min(4 * 3600);
+            // At least 10 minutes, twice the last wait, at most 4 hours. The growth follows the
+            // waits, not the attempts: this failure uses none up (`uses_attempt`).
+            let delay_s = last_wait_s.saturating_mul(2).clamp(600, 4 * 3600);
             Later {
                 delay_s,
                 note: format!(
@@ -291,33 +302,45 @@ mod tests {
     fn a_daily_limit_waits_until_midnight_pacific_time() {
         let e = usage_limit_error("dailyLimitExceeded", "Daily Limit Exceeded");
         // 07:00 PST: the quota resets at 08:00 UTC the next day.
-        let l = later_at(&e, 0, at("2026-12-06T15:00:00Z"));
+        let l = later_at(&e, 0, 0, at("2026-12-06T15:00:00Z"));
         assert_eq!(l.delay_s, 17 * 3600 + DAILY_RESET_MARGIN_S);
         assert!(l.note.starts_with("Google answered HTTP 403 (dailyLimitExceeded): Daily Limit Exceeded. The daily Google Calendar API quota"), "{}", l.note);
         assert!(l.note.contains("(2026-12-07 08:00 UTC)"), "{}", l.note);
         // 23:30 PDT: half an hour to go, and the offset is summer time's.
-        assert_eq!(later_at(&e, 3, at("2026-07-01T06:30:00Z")).delay_s, 1800 + DAILY_RESET_MARGIN_S);
+        assert_eq!(later_at(&e, 3, 0, at("2026-07-01T06:30:00Z")).delay_s, 1800 + DAILY_RESET_MARGIN_S);
         // Just after the reset: a whole day.
-        assert_eq!(later_at(&e, 0, at("2026-12-07T08:00:00Z")).delay_s, 24 * 3600 + DAILY_RESET_MARGIN_S);
+        assert_eq!(later_at(&e, 0, 0, at("2026-12-07T08:00:00Z")).delay_s, 24 * 3600 + DAILY_RESET_MARGIN_S);
     }
 
     #[test]
     fn calendar_usage_limits_wait_minutes_growing_to_hours() {
         let e = usage_limit_error("quotaExceeded", "Calendar usage limits exceeded.");
         let now = at("2026-12-06T15:00:00Z");
-        let delays: Vec<i64> = [0, 1, 2, 4, 5, 14].iter().map(|&a| later_at(&e, a, now).delay_s).collect();
-        assert_eq!(delays, vec![600, 1200, 2400, 9600, 14400, 14400]);
-        let note = later_at(&e, 0, now).note;
+        // Queued first (no wait yet), after a 30 s backoff, then after each of its own waits.
+        let delays: Vec<i64> = [0, 30, 600, 1200, 4800, 9600, 14400, 86400].iter().map(|&w| later_at(&e, 0, w, now).delay_s).collect();
+        assert_eq!(delays, vec![600, 600, 1200, 2400, 9600, 14400, 14400, 14400]);
+        assert_eq!(later_at(&e, 14, 0, now).delay_s, 600, "the attempts do not make it grow");
+        let note = later_at(&e, 0, 0, now).note;
         assert!(note.starts_with("Google answered HTTP 403 (quotaExceeded): Calendar usage limits exceeded. The doctor's Google account"), "{note}");
         assert!(note.ends_with("retried in 10 minutes."), "{note}");
-        assert!(later_at(&e, 5, now).note.ends_with("retried in 4 hours."));
+        assert!(later_at(&e, 0, 9600, now).note.ends_with("retried in 4 hours."));
+    }
+
+    #[test]
+    fn only_usage_limits_leave_a_jobs_attempts_alone() {
+        assert!(!uses_attempt(&usage_limit_error("quotaExceeded", "x")));
+        assert!(!uses_attempt(&usage_limit_error("dailyLimitExceeded", "x")));
+        assert!(uses_attempt(&usage_limit_error("rateLimitExceeded", "x")));
+        assert!(uses_attempt(&Error::google(503, None, "x")));
+        assert!(uses_attempt(&Error::new(Code::GoogleUnreachable, "x")));
+        assert!(uses_attempt(&Error::new(Code::LockTimeout, "x")));
     }
 
     #[test]
     fn other_transient_failures_keep_the_job_backoff_and_googles_message() {
         let e = Error::google(503, None, "down");
-        assert_eq!(later_at(&e, 0, chrono::Utc::now()), Later { delay_s: 30, note: e.message.clone() });
-        assert_eq!(later_at(&e, 7, chrono::Utc::now()).delay_s, 3600);
+        assert_eq!(later_at(&e, 0, 0, chrono::Utc::now()), Later { delay_s: 30, note: e.message.clone() });
+        assert_eq!(later_at(&e, 7, 0, chrono::Utc::now()).delay_s, 3600);
     }
 
     #[test]

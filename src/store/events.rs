@@ -112,6 +112,18 @@ pub struct Job {
     pub updated_at: String,
 }
 
+impl Job {
+    /// How long the job was last set to wait (from its last failure or queueing to its
+    /// `next_run_at`), in seconds; 0 when the times do not say.
+    pub fn last_wait_s(&self) -> i64 {
+        let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok();
+        match (at(&self.updated_at), at(&self.next_run_at)) {
+            (Some(from), Some(to)) => (to - from).num_seconds().max(0),
+            _ => 0,
+        }
+    }
+}
+
 /// The mapping row core reads.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Mapping {
@@ -661,17 +673,21 @@ impl Store {
     }
 
     /// After a failed run of job `version`: try again later, or give up (`failed`) on a
-    /// permanent error. A job re-aimed since (another version) is left as it is.
-    pub fn job_failed(&self, appointment_id: u64, version: u64, permanent: bool, delay_s: i64, error: &str) -> Result<()> {
+    /// permanent error; the failure counts among the job's attempts when `uses_attempt` (not
+    /// for Google's usage limits). A job re-aimed since (another version) is left as it is.
+    pub fn job_failed(&self, appointment_id: u64, version: u64, permanent: bool, uses_attempt: bool, delay_s: i64, error: &str) -> Result<()> {
         let mut c = self.conn()?;
         c.exec_drop(
             format!(
-                "UPDATE `{}` SET attempts = attempts + 1, state = IF(:p, 'failed', 'queued'),
+                "UPDATE `{}` SET attempts = attempts + IF(:u, 1, 0), state = IF(:p, 'failed', 'queued'),
                  next_run_at = UTC_TIMESTAMP() + INTERVAL :delay SECOND, last_error = :err, updated_at = UTC_TIMESTAMP()
                  WHERE appointment_id = :a AND version = :v",
                 self.t.jobs
             ),
-            params! { "a" => appointment_id, "v" => version, "p" => permanent, "delay" => delay_s, "err" => crate::base::redact::text(error) },
+            params! {
+                "a" => appointment_id, "v" => version, "p" => permanent, "u" => uses_attempt, "delay" => delay_s,
+                "err" => crate::base::redact::text(error),
+            },
         )?;
         Ok(())
     }
