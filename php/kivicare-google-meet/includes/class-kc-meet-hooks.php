@@ -18,10 +18,11 @@ defined( 'ABSPATH' ) || exit;
  * itself (its class is loaded when it runs). Hook names are written out here (a class constant of
  * a component would load its file); the WordPress tests check each one against the component.
  *
- * A wp-admin page runs two callbacks of the plugin on every view, {@see self::admin_init()} (the
- * schema check) and {@see self::admin_notices()} (every notice): each looks first at what
- * WordPress has already loaded (the autoloaded options, the current user, the query string) and
- * loads the class that would answer only when it has something to do or show.
+ * A wp-admin page runs three callbacks of the plugin on every view, {@see self::admin_init()}
+ * (the schema check), {@see self::policy_content()} (the privacy-policy text) and
+ * {@see self::admin_notices()} (every notice): each looks first at what WordPress has already
+ * loaded (the autoloaded options, the current user, the query string, the policy page) and loads
+ * the class that would answer only when it has something to do or show.
  */
 final class KC_Meet_Hooks {
 
@@ -69,6 +70,14 @@ final class KC_Meet_Hooks {
 	 * @var string
 	 */
 	const DOCTOR_ROLE = 'kiviCare_doctor';
+
+	/**
+	 * Post meta where WordPress keeps the policy texts the policy page's editor last reviewed
+	 * (WordPress's own name, read by its text_change_check).
+	 *
+	 * @var string
+	 */
+	const POLICY_REVIEWED_META = '_wp_suggested_privacy_policy_content';
 
 	/**
 	 * {@see KC_Meet_Admin_Page::SLUG}: the screen that always checks the schema.
@@ -225,7 +234,7 @@ final class KC_Meet_Hooks {
 			array( 'wp_privacy_personal_data_exporters', 'add_exporter', 10, 1 ),
 			array( 'wp_privacy_personal_data_erasers', 'add_eraser', 10, 1 ),
 			// Before WordPress's text_change_check (admin_init, priority 100).
-			array( 'admin_init', 'maybe_add_policy_content', 99, 1 ),
+			array( 'admin_init', array( 'KC_Meet_Hooks', 'policy_content' ), 99, 0 ),
 		),
 		'doctor_notices'     => array(
 			array( 'kc_meet_run_jobs', array( 'KC_Meet_Doctor_Notices', 'mail_broken_connections' ), 20, 1 ),
@@ -263,6 +272,51 @@ final class KC_Meet_Hooks {
 		if ( $own_screen || ! isset( $all[ self::SCHEMA_CHECKED_OPTION ] ) || (string) kc_meet_version() !== $all[ self::SCHEMA_CHECKED_OPTION ] ) {
 			KC_Meet_Lifecycle::maybe_migrate();
 		}
+	}
+
+	/**
+	 * `admin_init` (priority 99): the suggested privacy-policy text
+	 * ({@see KC_Meet_Privacy::add_policy_content()}), built, and the privacy component loaded,
+	 * only when this request reads it ({@see self::policy_content_needed()}).
+	 *
+	 * @return void
+	 */
+	public static function policy_content() {
+		if ( self::policy_content_needed() ) {
+			KC_Meet_Plugin::instance()->component( 'privacy' )->add_policy_content();
+		}
+	}
+
+	/**
+	 * Whether this admin request reads the plugins' policy texts:
+	 * - the Privacy Policy Guide (`privacy-policy-guide.php`, also reached as
+	 *   `options-privacy.php?tab=policyguide`) lists them;
+	 * - WordPress's text_change_check (admin_init, priority 100, any admin page) compares them
+	 *   with the texts the policy page's editor reviewed, for a user who can edit that page once
+	 *   the page has reviewed texts, and stores whether they changed (the option
+	 *   `_wp_suggested_policy_text_has_changed`, behind the "policy text changed" notice and the
+	 *   Privacy menu's bubble): a missing text would read as removed. Its conditions are checked
+	 *   here, and its capability check, `edit_post` of the policy page (the dearest part: it
+	 *   maps the page's post type's capabilities and the privacy page's), comes last, once the
+	 *   page has reviewed texts: most sites have none, and the meta read is the one
+	 *   text_change_check makes itself right after for a user who may edit the page (answered
+	 *   from the cache then). Before it, `manage_privacy_options`, which `edit_post` of the
+	 *   policy page requires (map_meta_cap()), keeps other users from reading the meta at all.
+	 * On every other admin page the text is not read, and not built.
+	 *
+	 * @return bool
+	 */
+	public static function policy_content_needed() {
+		global $pagenow;
+		// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- compares the tab's name only.
+		if ( 'privacy-policy-guide.php' === $pagenow || ( 'options-privacy.php' === $pagenow && isset( $_GET['tab'] ) && 'policyguide' === $_GET['tab'] ) ) {
+			return true;
+		}
+		$page_id = (int) get_option( 'wp_page_for_privacy_policy' );
+		if ( $page_id <= 0 || ! current_user_can( 'manage_privacy_options' ) ) {
+			return false;
+		}
+		return ! empty( (array) get_post_meta( $page_id, self::POLICY_REVIEWED_META ) ) && current_user_can( 'edit_post', $page_id );
 	}
 
 	/**

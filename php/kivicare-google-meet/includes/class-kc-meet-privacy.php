@@ -18,8 +18,9 @@ defined( 'ABSPATH' ) || exit;
  *   (`kc_meet_privacy_erase()`); the appointments' events and Meet links are the clinic's
  *   appointment records and are reported as retained;
  * - `wp_add_privacy_policy_content`: which data goes to Google and why, registered only on the
- *   admin requests that read it ({@see self::policy_content_needed()}): building the text costs
- *   more than the rest of the plugin on an ordinary admin page.
+ *   admin requests that read it ({@see KC_Meet_Hooks::policy_content()} decides without loading
+ *   this class): building the text costs more than the rest of the plugin on an ordinary admin
+ *   page.
  */
 final class KC_Meet_Privacy {
 
@@ -29,52 +30,6 @@ final class KC_Meet_Privacy {
 	 * @var string
 	 */
 	const ID = 'kc-meet';
-
-	/**
-	 * Post meta where WordPress keeps the policy texts the policy page's editor last reviewed.
-	 *
-	 * @var string
-	 */
-	const REVIEWED_META = '_wp_suggested_privacy_policy_content';
-
-	/**
-	 * `admin_init`: registers the policy text when this request reads it.
-	 *
-	 * @return void
-	 */
-	public function maybe_add_policy_content() {
-		if ( self::policy_content_needed() ) {
-			$this->add_policy_content();
-		}
-	}
-
-	/**
-	 * Whether this admin request reads the plugins' policy texts:
-	 * - the Privacy Policy Guide (`privacy-policy-guide.php`, also reached as
-	 *   `options-privacy.php?tab=policyguide`) lists them;
-	 * - WordPress's text_change_check (admin_init, priority 100, any admin page) compares them
-	 *   with the texts the policy page's editor reviewed, for a user who can edit that page once
-	 *   the page has reviewed texts, and stores whether they changed (the option
-	 *   `_wp_suggested_policy_text_has_changed`, behind the "policy text changed" notice and the
-	 *   Privacy menu's bubble): a missing text would read as removed. Its conditions are checked
-	 *   here in its order, so every query is one text_change_check makes itself right after
-	 *   (answered from the cache then): no statement is added.
-	 * On every other admin page the text is not read, and not built.
-	 *
-	 * @return bool
-	 */
-	public static function policy_content_needed() {
-		global $pagenow;
-		// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- compares the tab's name only.
-		if ( 'privacy-policy-guide.php' === $pagenow || ( 'options-privacy.php' === $pagenow && isset( $_GET['tab'] ) && 'policyguide' === $_GET['tab'] ) ) {
-			return true;
-		}
-		$page_id = (int) get_option( 'wp_page_for_privacy_policy' );
-		if ( $page_id <= 0 || ! current_user_can( 'edit_post', $page_id ) ) {
-			return false;
-		}
-		return ! empty( (array) get_post_meta( $page_id, self::REVIEWED_META ) );
-	}
 
 	/**
 	 * Registers the exporter.
