@@ -16,10 +16,15 @@
 #    populate_network(), a second site, KiviCare's tables on both, kc-meet network-activated, its own
 #    template database and php -S; PHPUnit with tests/wordpress/phpunit-multisite.xml. With PHPUnit
 #    arguments (e.g. --filter), a bed whose suite has no matching test is not set up.
-# 8. cleans up (servers, databases of this run) even on failure; exits with PHPUnit's status.
+# 8. cleans up (servers, databases, scratch copies of this run; its logs unless it failed) even on
+#    failure; exits with PHPUnit's status.
+#
+# Each run has its own scratch WordPress, databases (kcm_tpl_<run>, kcm_t_<run>_*) and logs
+# (target/wp-test/logs/<run>), so runs in one checkout do not disturb each other.
 #
 # Env: KC_MEET_EXT (default target/release/libkc_meet.so), KC_MEET_WP_DIR (scratch WordPress, default
-# target/wp-test/site), KC_MEET_WP_KEEP=1 (keep databases and servers' logs for inspection),
+# a folder of the run's own, removed at the end; a folder given here is replaced at the start and
+# kept), KC_MEET_WP_KEEP=1 (keep databases, scratch copies and logs for inspection),
 # KC_MEET_WP_NO_APT=1 (never apt-get install), KC_MEET_PLUGIN_SRC (the plugin folder to install),
 # KC_MEET_WP_BENCH=1 (run tests/bench/run.php on the bed instead of PHPUnit: ./build.sh bench),
 # KC_MEET_WP_PAGE_COST=1 (run bin/page-cost.php instead: what a page view pays for the plugin, profiled).
@@ -29,11 +34,10 @@ set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 EXT="${KC_MEET_EXT:-$ROOT/target/release/libkc_meet.so}"
-WP_DIR="${KC_MEET_WP_DIR:-$ROOT/target/wp-test/site}"
-LOG_DIR="$ROOT/target/wp-test/logs"
 DB_USER="${KC_MEET_DB_USER:-kcmeet_test}"
 DB_PASSWORD="${KC_MEET_DB_PASSWORD:-kcmeet_test_pw}"
 RUN_ID="r$(date +%s)$$"
+LOG_DIR="$ROOT/target/wp-test/logs/$RUN_ID"
 TEMPLATE_DB="kcm_tpl_${RUN_ID}"
 MS_TEMPLATE_DB="kcm_tpl_${RUN_ID}_ms"
 ADMIN_PASSWORD="Admin-pass-123!"
@@ -43,6 +47,8 @@ die() { log "ERROR: $*"; exit 2; }
 
 PIDS=()
 TMP="$(mktemp -d /tmp/kc-meet-wp.XXXXXX)"
+# The scratch WordPress (and the network's, next to it) lives in the run's own folder, removed with it.
+WP_DIR="${KC_MEET_WP_DIR:-$TMP/site}"
 
 mysql_root() { mysql --protocol=socket -uroot "$@"; }
 
@@ -61,8 +67,13 @@ cleanup() {
 		dbs="$(mysql_root -N -e "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'kcm\\_t\\_${RUN_ID}\\_%' OR schema_name = '${TEMPLATE_DB}' OR schema_name = '${MS_TEMPLATE_DB}'" 2>/dev/null)"
 		for db in $dbs; do mysql_root -e "DROP DATABASE IF EXISTS \`$db\`" 2>/dev/null; done
 		rm -rf "$TMP"
+		if [[ "$status" == 0 ]]; then
+			rm -rf "$LOG_DIR"
+		else
+			log "logs of run $RUN_ID kept in $LOG_DIR"
+		fi
 	else
-		log "kept databases of run $RUN_ID and $TMP"
+		log "kept databases of run $RUN_ID, $TMP and $LOG_DIR"
 	fi
 	exit "$status"
 }
@@ -240,7 +251,7 @@ status=0
 if suite_selected "$HERE/phpunit.xml" "$@"; then
 	phpunit -c "$HERE/phpunit.xml" "$@"
 	status=$?
-	log "PHPUnit exit status $status after $(( $(date +%s) - start ))s; logs in $LOG_DIR"
+	log "PHPUnit exit status $status after $(( $(date +%s) - start ))s; logs in $LOG_DIR (kept if the run fails)"
 fi
 
 # ---------------------------------------------------------------- 7. the same on a network
@@ -274,6 +285,6 @@ serve "$MS_PORT" "$MS_DIR" "$HERE/multisite/router.php" "$LOG_DIR/php-server-mul
 log "network at $MS_URL (template $MS_TEMPLATE_DB, set up in $(( $(date +%s) - ms_start ))s)"
 phpunit -c "$HERE/phpunit-multisite.xml" "$@"
 ms_status=$?
-log "PHPUnit (multisite) exit status $ms_status after $(( $(date +%s) - ms_start ))s; logs in $LOG_DIR"
+log "PHPUnit (multisite) exit status $ms_status after $(( $(date +%s) - ms_start ))s; logs in $LOG_DIR (kept if the run fails)"
 (( status == 0 )) && status=$ms_status
 exit "$status"

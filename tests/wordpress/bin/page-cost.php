@@ -23,7 +23,8 @@ require_once dirname(__DIR__) . '/lib/Db.php';
 require_once dirname(__DIR__) . '/lib/Runner.php';
 require_once dirname(__DIR__, 2) . '/bench/FastCgi.php';
 
-const USER = 'kcmeet_pagecost';
+// An account of this run's own: its statements are counted, and another run's must not be.
+define(__NAMESPACE__ . '\\USER', 'kcm_pc_' . Env::runId());
 const PASSWORD = 'kcmeet_pagecost_pw';
 
 $n = (int) (getenv('KC_PAGE_COST_N') ?: 200);
@@ -73,6 +74,7 @@ register_shutdown_function(static function () use (&$children, &$dbs) {
 		foreach ($dbs as $db) {
 			Db::drop($db);
 		}
+		root_sql("DROP USER IF EXISTS '" . USER . "'@'localhost', '" . USER . "'@'127.0.0.1'");
 	}
 });
 
@@ -142,9 +144,12 @@ foreach (array_filter(explode(',', (string) getenv('KC_PAGE_COST_URIS'))) as $ur
 	$pages[$uri] = [$wp . $path, $uri, str_starts_with($path, '/wp-admin/')];
 }
 
-$ask = static function (string $db, array $page, array $extra = []) use ($fcgi, $host, $cookies): array {
+$ask = static function (string $db, array $page, array $extra = []) use ($fcgi, $host, $cookies, $wp): array {
 	[$script, $uri, $admin] = $page;
-	$r = $fcgi->get($script, $uri, $host + ['HTTP_X_KC_TEST_DB' => $db] + ($admin ? ['HTTP_COOKIE' => $cookies[$db]] : []) + $extra);
+	// The script's path from the site's root, as a web server sends it: WordPress takes the admin
+	// screen ($pagenow) from it.
+	$paths = ['SCRIPT_NAME' => substr($script, strlen($wp)), 'DOCUMENT_ROOT' => $wp];
+	$r = $fcgi->get($script, $uri, $paths + $host + ['HTTP_X_KC_TEST_DB' => $db] + ($admin ? ['HTTP_COOKIE' => $cookies[$db]] : []) + $extra);
 	if ($r['status'] !== 200) {
 		throw new \RuntimeException("$uri answered {$r['status']}: " . substr($r['body'], 0, 500) . substr($r['stderr'], 0, 500));
 	}
