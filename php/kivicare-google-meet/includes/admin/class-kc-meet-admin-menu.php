@@ -20,8 +20,9 @@ defined( 'ABSPATH' ) || exit;
  *   `admin.php?page=kc-meet-doctors`), Appointments, and Settings, a link to the settings page
  *   (WordPress's place for a plugin's settings when it has its own menu).
  * The menu's Doctors and Settings items are plain entries of WordPress's `$submenu` (what
- * add_submenu_page() would add, without registering a page a second time); WordPress's menu code
- * drops the entries the user may not see. A user without the capability gets no entry and no
+ * add_submenu_page() would add, without registering a page a second time), and its Appointments
+ * page is recorded as add_submenu_page() records it ({@see self::add_appointments_page()});
+ * WordPress's menu code drops the entries the user may not see. A user without the capability gets no entry and no
  * page, as before (WordPress answers "not allowed" either way), and pays one capability check.
  * The slugs and the capability are the screens' own (the WordPress tests check that they agree).
  */
@@ -122,8 +123,27 @@ final class KC_Meet_Admin_Menu {
 		);
 		// The menu's first item, its own page (what add_submenu_page() with the menu's slug adds).
 		$submenu[ self::MENU_SLUG ][] = array( __( 'Doctors', 'kc-googlemeet' ), self::CAP, self::MENU_SLUG, __( 'Google Meet doctors', 'kc-googlemeet' ) ); // phpcs:ignore WordPress.WP.GlobalVariablesOverride.Prohibited -- WordPress's menu data.
-		add_submenu_page( self::MENU_SLUG, __( 'Google Meet appointments', 'kc-googlemeet' ), __( 'Appointments', 'kc-googlemeet' ), self::CAP, self::APPOINTMENTS_SLUG, array( 'KC_Meet_Hooks', 'admin_appointments__render' ) );
+		self::add_appointments_page();
 		// A link to the page registered under Settings.
 		$submenu[ self::MENU_SLUG ][] = array( __( 'Settings', 'kc-googlemeet' ), self::CAP, 'options-general.php?page=' . self::SETTINGS_SLUG, __( 'KiviCare Google Meet', 'kc-googlemeet' ) ); // phpcs:ignore WordPress.WP.GlobalVariablesOverride.Prohibited -- WordPress's menu data.
+	}
+
+	/**
+	 * The Appointments page of the menu: what add_submenu_page() records for it, written directly.
+	 * add_submenu_page() would first normalise both slugs (plugin_basename(), twice), check the
+	 * capability add_pages() checked, and find the page's parent and hook name by walking the
+	 * menu: a twentieth of the plugin's cost on every wp-admin page, for values known here. The
+	 * hook name is WordPress's for a page under a plugin's menu (get_plugin_page_hookname()):
+	 * the menu's sanitised title, as add_menu_page() stored it, `_page_` and the slug.
+	 *
+	 * @return void
+	 */
+	private static function add_appointments_page() {
+		global $submenu, $admin_page_hooks, $_registered_pages, $_parent_pages;
+		$submenu[ self::MENU_SLUG ][] = array( __( 'Appointments', 'kc-googlemeet' ), self::CAP, self::APPOINTMENTS_SLUG, __( 'Google Meet appointments', 'kc-googlemeet' ) ); // phpcs:ignore WordPress.WP.GlobalVariablesOverride.Prohibited -- WordPress's menu data.
+		$hook = $admin_page_hooks[ self::MENU_SLUG ] . '_page_' . self::APPOINTMENTS_SLUG;
+		add_action( $hook, array( 'KC_Meet_Hooks', 'admin_appointments__render' ) );
+		$_registered_pages[ $hook ] = true; // phpcs:ignore WordPress.WP.GlobalVariablesOverride.Prohibited -- WordPress's menu data.
+		$_parent_pages[ self::APPOINTMENTS_SLUG ] = self::MENU_SLUG; // phpcs:ignore WordPress.WP.GlobalVariablesOverride.Prohibited -- WordPress's menu data.
 	}
 }
