@@ -20,8 +20,8 @@ defined( 'ABSPATH' ) || exit;
  *   `admin.php?page=kc-meet-doctors`), Appointments, and Settings, a link to the settings page
  *   (WordPress's place for a plugin's settings when it has its own menu).
  * The menu's Doctors and Settings items are plain entries of WordPress's `$submenu` (what
- * add_submenu_page() would add, without registering a page a second time), and its Appointments
- * page is recorded as add_submenu_page() records it ({@see self::add_appointments_page()});
+ * add_submenu_page() would add, without registering a page a second time); its Appointments page
+ * and the settings page are recorded as add_submenu_page() records them ({@see self::add_subpage()});
  * WordPress's menu code drops the entries the user may not see. A user without the capability gets no entry and no
  * page, as before (WordPress answers "not allowed" either way), and pays one capability check.
  * The slugs and the capability are the screens' own (the WordPress tests check that they agree).
@@ -57,7 +57,7 @@ final class KC_Meet_Admin_Menu {
 	const APPOINTMENTS_SLUG = 'kc-meet-appointments';
 
 	/**
-	 * Hook suffix of the settings page (from add_options_page()), '' before `admin_menu`.
+	 * Hook suffix of the settings page (`settings_page_kc-meet`), '' before `admin_menu`.
 	 *
 	 * @var string
 	 */
@@ -84,10 +84,10 @@ final class KC_Meet_Admin_Menu {
 	 * @return void
 	 */
 	public static function add_settings_page() {
-		self::$settings_hook = (string) add_options_page(
+		self::$settings_hook = self::add_subpage(
+			'options-general.php',
 			__( 'KiviCare Google Meet', 'kc-googlemeet' ),
 			__( 'KiviCare Google Meet', 'kc-googlemeet' ),
-			self::CAP,
 			self::SETTINGS_SLUG,
 			array( 'KC_Meet_Hooks', 'admin__render' )
 		);
@@ -123,27 +123,40 @@ final class KC_Meet_Admin_Menu {
 		);
 		// The menu's first item, its own page (what add_submenu_page() with the menu's slug adds).
 		$submenu[ self::MENU_SLUG ][] = array( __( 'Doctors', 'kc-googlemeet' ), self::CAP, self::MENU_SLUG, __( 'Google Meet doctors', 'kc-googlemeet' ) ); // phpcs:ignore WordPress.WP.GlobalVariablesOverride.Prohibited -- WordPress's menu data.
-		self::add_appointments_page();
+		self::add_subpage( self::MENU_SLUG, __( 'Google Meet appointments', 'kc-googlemeet' ), __( 'Appointments', 'kc-googlemeet' ), self::APPOINTMENTS_SLUG, array( 'KC_Meet_Hooks', 'admin_appointments__render' ) );
 		// A link to the page registered under Settings.
 		$submenu[ self::MENU_SLUG ][] = array( __( 'Settings', 'kc-googlemeet' ), self::CAP, 'options-general.php?page=' . self::SETTINGS_SLUG, __( 'KiviCare Google Meet', 'kc-googlemeet' ) ); // phpcs:ignore WordPress.WP.GlobalVariablesOverride.Prohibited -- WordPress's menu data.
 	}
 
 	/**
-	 * The Appointments page of the menu: what add_submenu_page() records for it, written directly.
+	 * A page under `$parent`: what add_submenu_page() records for it, written directly.
 	 * add_submenu_page() would first normalise both slugs (plugin_basename(), twice), check the
 	 * capability add_pages() checked, and find the page's parent and hook name by walking the
-	 * menu: a twentieth of the plugin's cost on every wp-admin page, for values known here. The
-	 * hook name is WordPress's for a page under a plugin's menu (get_plugin_page_hookname()):
-	 * the menu's sanitised title, as add_menu_page() stored it, `_page_` and the slug.
+	 * menu: on every wp-admin page, for values known here. The hook name is WordPress's
+	 * (get_plugin_page_hookname()): the parent's hook name (`settings` for Settings, the
+	 * sanitised title add_menu_page() stored for a plugin's menu), `_page_` and the slug. A parent
+	 * that has no items or hook name yet (another plugin moved the menu around) goes through
+	 * add_submenu_page() itself.
 	 *
-	 * @return void
+	 * @param string   $parent     Parent slug.
+	 * @param string   $page_title Page title.
+	 * @param string   $menu_title Menu title.
+	 * @param string   $slug       Page slug.
+	 * @param callable $callback   Renders the page.
+	 * @return string The page's hook name.
 	 */
-	private static function add_appointments_page() {
-		global $submenu, $admin_page_hooks, $_registered_pages, $_parent_pages;
-		$submenu[ self::MENU_SLUG ][] = array( __( 'Appointments', 'kc-googlemeet' ), self::CAP, self::APPOINTMENTS_SLUG, __( 'Google Meet appointments', 'kc-googlemeet' ) ); // phpcs:ignore WordPress.WP.GlobalVariablesOverride.Prohibited -- WordPress's menu data.
-		$hook = $admin_page_hooks[ self::MENU_SLUG ] . '_page_' . self::APPOINTMENTS_SLUG;
-		add_action( $hook, array( 'KC_Meet_Hooks', 'admin_appointments__render' ) );
+	private static function add_subpage( $parent, $page_title, $menu_title, $slug, $callback ) {
+		global $submenu, $admin_page_hooks, $_wp_real_parent_file, $_registered_pages, $_parent_pages;
+		$parent = $_wp_real_parent_file[ $parent ] ?? $parent;
+		if ( empty( $submenu[ $parent ] ) || empty( $admin_page_hooks[ $parent ] ) ) {
+			return (string) add_submenu_page( $parent, $page_title, $menu_title, self::CAP, $slug, $callback );
+		}
+		$submenu[ $parent ][] = array( $menu_title, self::CAP, $slug, $page_title ); // phpcs:ignore WordPress.WP.GlobalVariablesOverride.Prohibited -- WordPress's menu data.
+		ksort( $submenu[ $parent ] );
+		$hook = $admin_page_hooks[ $parent ] . '_page_' . $slug;
+		add_action( $hook, $callback );
 		$_registered_pages[ $hook ] = true; // phpcs:ignore WordPress.WP.GlobalVariablesOverride.Prohibited -- WordPress's menu data.
-		$_parent_pages[ self::APPOINTMENTS_SLUG ] = self::MENU_SLUG; // phpcs:ignore WordPress.WP.GlobalVariablesOverride.Prohibited -- WordPress's menu data.
+		$_parent_pages[ $slug ]     = $parent; // phpcs:ignore WordPress.WP.GlobalVariablesOverride.Prohibited -- WordPress's menu data.
+		return $hook;
 	}
 }
