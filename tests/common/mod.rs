@@ -41,6 +41,20 @@ fn admin_pool(db: Option<&str>) -> mysql::Pool {
     mysql::Pool::new(opts).expect("test MariaDB account (run ./build.sh deps)")
 }
 
+/// A connection as the server's administrator (`KC_MEET_TEST_DB_ROOT_USER`, default root with
+/// `KC_MEET_TEST_DB_ROOT_PASSWORD`, default empty, over TCP): what global settings such as the
+/// general log need.
+pub fn root_conn() -> mysql::PooledConn {
+    let opts = mysql::OptsBuilder::new()
+        .ip_or_hostname(Some(env("KC_MEET_TEST_DB_HOST", "127.0.0.1")))
+        .tcp_port(env("KC_MEET_TEST_DB_PORT", "3306").parse().unwrap())
+        .user(Some(env("KC_MEET_TEST_DB_ROOT_USER", "root")))
+        .pass(Some(env("KC_MEET_TEST_DB_ROOT_PASSWORD", "")))
+        .prefer_socket(false)
+        .pool_opts(mysql::PoolOpts::default().with_constraints(mysql::PoolConstraints::new(0, 1).unwrap()));
+    mysql::Pool::new(opts).and_then(|p| p.get_conn()).expect("MariaDB's administrator account (KC_MEET_TEST_DB_ROOT_USER/PASSWORD)")
+}
+
 /// A running emulator.
 pub struct Emulator {
     child: Child,
