@@ -11,8 +11,9 @@
 //!   while every answer was lost is still known: a cancel deletes it, a retry adopts it;
 //! - every call that may write takes the appointment's MySQL lock first and only then reads our
 //!   row, its job, its mapping rows, the event template, the doctor's state and token and the
-//!   appointment (one statement, one snapshot), so two PHP processes, cron and sync never act on
-//!   a stale read; a snapshot PHP passed that is older than the one behind the stored state
+//!   appointment (one statement, one snapshot, sent with the lock in one round trip: the server
+//!   runs it once the lock is granted), so two PHP processes, cron and sync never act on a stale
+//!   read; a snapshot PHP passed that is older than the one behind the stored state
 //!   loses. A create or update first reads that same statement without the lock and answers
 //!   "unchanged" from it when there is nothing at all to do (no write, no Google call, no
 //!   audit); anything else goes the locked way and reads again;
@@ -21,7 +22,8 @@
 //!   it ends, the audit entry) is one transaction committed once. An update and a delete commit
 //!   once (their outcome; a delete whose answer was lost marks the id `deleting` instead); a new
 //!   Meet link twice (its conference request is recorded before Google hears of it). A call
-//!   with nothing to do ("unchanged") only reads;
+//!   with nothing to do ("unchanged") only reads. When nothing follows the outcome under the
+//!   lock, its transaction and the unlock are one round trip;
 //! - an event that already exists (a 409, a pending conference, a vendor event) is compared
 //!   with the appointment and patched when its times or its conference differ;
 //! - a call's budget bounds its wall time: lock waits and every request are cut to the time

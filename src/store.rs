@@ -27,7 +27,10 @@
 //! `wait_timeout`) is noticed at checkout by one non-blocking peek at its socket and replaced, so
 //! a restarted MariaDB costs one reconnect and loses nothing. Because sessions are not reset,
 //! nothing here may leave session state behind (no `SET SESSION`, no user variables, locks only
-//! through [`LockGuard`], transactions only through `start_transaction`, which rolls back on drop).
+//! through [`LockGuard`], transactions only through `start_transaction`, which rolls back on drop,
+//! or a transaction [`Batch`], which rolls back when any of its statements fails). Statements
+//! that may share a round trip are sent as one [`Batch`]: on this kind of host a round trip costs
+//! far more than the server's work for it.
 //! The schema version is checked once per [`Store`] (one per process and configuration) and
 //! again after any statement failed on a missing table or column.
 
