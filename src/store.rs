@@ -587,6 +587,9 @@ impl Queryable for Conn {
     }
 }
 
+/// What a [`Batch`] read: each statement's rows, in order.
+pub type Rows = Vec<Vec<mysql::Row>>;
+
 /// Statements sent to the server as one text query: one round trip, however many there are
 /// (the driver negotiates `CLIENT_MULTI_STATEMENTS` and `CLIENT_MULTI_RESULTS`). Values are
 /// bound with `?` or `:name` placeholders, as for a prepared statement, and written into the
@@ -701,9 +704,8 @@ fn placeholders(sql: &str, no_backslash_escapes: bool) -> Vec<(usize, Option<&st
             q @ (b'\'' | b'"' | b'`') => {
                 i += 1;
                 while i < b.len() {
-                    if b[i] == b'\\' && q != b'`' && !no_backslash_escapes {
-                        i += 2;
-                    } else if b[i] == q && b.get(i + 1) == Some(&q) {
+                    let escape = b[i] == b'\\' && q != b'`' && !no_backslash_escapes;
+                    if escape || (b[i] == q && b.get(i + 1) == Some(&q)) {
                         i += 2;
                     } else if b[i] == q {
                         break;
@@ -734,7 +736,7 @@ impl Conn {
     /// Sends `batch` in one round trip and returns each of its statements' rows, in order.
     /// Errors are mapped as for any statement ([`Error`]'s `From<mysql::Error>`, the schema-error
     /// epoch included); a transaction batch is rolled back first.
-    pub fn run(&mut self, batch: &Batch<'_>) -> Result<Vec<Vec<mysql::Row>>> {
+    pub fn run(&mut self, batch: &Batch<'_>) -> Result<Rows> {
         let unlock = batch.unlock.filter(|lock| {
             lock.own.is_none() && lock.pinned.is_some() && lock.pinned == self.pinned && !lock.released.load(Ordering::Acquire)
         });
@@ -753,7 +755,7 @@ impl Conn {
     /// [`Conn::run`] with `unlock` decided, keeping the results the server sent before a
     /// failure: the batch's own statements' rows (not those of the transaction's or the
     /// unlock's statements) and the failure.
-    fn run_sets(&mut self, batch: &Batch<'_>, unlock: Option<&LockGuard>) -> (Vec<Vec<mysql::Row>>, Option<Error>) {
+    fn run_sets(&mut self, batch: &Batch<'_>, unlock: Option<&LockGuard>) -> (Rows, Option<Error>) {
         let c = self.get();
         let (sql, statements) = match batch.text(c.no_backslash_escape(), unlock) {
             Ok(t) => t,
@@ -870,7 +872,7 @@ impl Store {
     /// what they read is the caller's only with the lock; without it it is discarded. With the
     /// lock comes `then`'s result, an error in it included (the guard still holds the lock and
     /// releases it as usual). An error of the lock statement itself is the outer one.
-    pub fn try_lock_then(&self, name: &str, wait: Duration, then: &Batch<'_>) -> Result<Option<(LockGuard, Result<Vec<Vec<mysql::Row>>>)>> {
+    pub fn try_lock_then(&self, name: &str, wait: Duration, then: &Batch<'_>) -> Result<Option<(LockGuard, Result<Rows>)>> {
         if then.transaction || then.unlock.is_some() {
             return Err(Error::new(Code::DbQuery, "the statements after a lock must not open a transaction or release a lock"));
         }
@@ -938,7 +940,7 @@ impl Store {
     }
 
     /// [`Store::try_lock_then`], failing as [`Store::lock`] does when the lock is not granted.
-    pub fn lock_then(&self, name: &str, wait: Duration, then: &Batch<'_>) -> Result<(LockGuard, Result<Vec<Vec<mysql::Row>>>)> {
+    pub fn lock_then(&self, name: &str, wait: Duration, then: &Batch<'_>) -> Result<(LockGuard, Result<Rows>)> {
         self.try_lock_then(name, wait, then)?.ok_or_else(|| {
             Error::new(Code::LockTimeout, format!("another process held the lock '{name}' for longer than this call could wait"))
         })

@@ -300,11 +300,11 @@ impl Store {
     /// columns come back as the statement's row and the index where they start: `Some(None)`
     /// when KiviCare has no such appointment, `None` when the site has no KiviCare table
     /// (nothing was read).
-    pub fn load_with_appointment(&self, appointment_id: u64, appointment_sql: &str) -> Result<(Loaded, Option<Option<(mysql::Row, usize)>>)> {
+    pub fn load_with_appointment(&self, appointment_id: u64, appointment_sql: &str) -> Result<LoadedWith> {
         self.load_joined(appointment_id, Some(appointment_sql))
     }
 
-    fn load_joined(&self, appointment_id: u64, appointment_sql: Option<&str>) -> Result<(Loaded, Option<Option<(mysql::Row, usize)>>)> {
+    fn load_joined(&self, appointment_id: u64, appointment_sql: Option<&str>) -> Result<LoadedWith> {
         let (sql, ids, joined) = self.load_sql(appointment_id, appointment_sql)?;
         let row: Option<mysql::Row> = self.conn()?.exec_first(sql, ids)?;
         Ok(Self::loaded_from(row, joined))
