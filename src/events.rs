@@ -11,8 +11,9 @@
 //!   while every answer was lost is still known: a cancel deletes it, a retry adopts it;
 //! - every call that may write takes the appointment's MySQL lock first and only then reads our
 //!   row, its job, its mapping rows, the event template, the doctor's state and token and the
-//!   appointment (one statement, one snapshot), so two PHP processes, cron and sync never act on
-//!   a stale read; a snapshot PHP passed that is older than the one behind the stored state
+//!   appointment (one statement, one snapshot, sent with the lock in one round trip: the server
+//!   runs it once the lock is granted), so two PHP processes, cron and sync never act on a stale
+//!   read; a snapshot PHP passed that is older than the one behind the stored state
 //!   loses. A create or update first reads that same statement without the lock and answers
 //!   "unchanged" from it when there is nothing at all to do (no write, no Google call, no
 //!   audit); anything else goes the locked way and reads again;
@@ -21,7 +22,8 @@
 //!   it ends, the audit entry) is one transaction committed once. An update and a delete commit
 //!   once (their outcome; a delete whose answer was lost marks the id `deleting` instead); a new
 //!   Meet link twice (its conference request is recorded before Google hears of it). A call
-//!   with nothing to do ("unchanged") only reads;
+//!   with nothing to do ("unchanged") only reads. When nothing follows the outcome under the
+//!   lock, its transaction and the unlock are one round trip;
 //! - an event that already exists (a 409, a pending conference, a vendor event) is compared
 //!   with the appointment and patched when its times or its conference differ;
 //! - a call's budget bounds its wall time: lock waits and every request are cut to the time
@@ -201,7 +203,7 @@ fn snapshot_of(input: &Input) -> u64 {
 
 /// How one call runs: where its appointment data comes from and which job it may end.
 #[derive(Debug, Clone, Default)]
-struct Call {
+struct Call<'l> {
     /// When PHP's snapshot of the appointment was taken (the call's start), µs; 0 when the
     /// call reads the appointment from the database under the lock.
     snapshot_us: u64,
@@ -213,9 +215,13 @@ struct Call {
     mapping: MappingRows,
     /// The site's event template, loaded with them.
     template: Option<(String, String)>,
+    /// The appointment's lock when the call's outcome write is its last statement under it
+    /// (a create, update or delete from PHP): that write's round trip releases it once
+    /// committed. A pending conference, a job's settlement or a second write keep it.
+    unlock: Option<&'l crate::store::LockGuard>,
 }
 
-impl Call {
+impl Call<'_> {
     /// Takes what the call's writes depend on from what was loaded under the lock.
     fn loaded(&mut self, loaded: &Loaded) {
         self.job = loaded.job.as_ref().map(|j| j.version);
@@ -230,7 +236,12 @@ fn budget(ctx: &Context) -> retry::DeadlineGuard {
 }
 
 fn lock(ctx: &Context, id: u64) -> Result<crate::store::LockGuard> {
-    ctx.store.lock(&format!("appt:{id}"), APPOINTMENT_LOCK_WAIT)
+    ctx.store.lock(&lock_name(id), APPOINTMENT_LOCK_WAIT)
+}
+
+/// The appointment's lock's name.
+fn lock_name(id: u64) -> String {
+    format!("appt:{id}")
 }
 
 /// `kc_meet_create_event()`.
@@ -248,18 +259,17 @@ pub fn update(ctx: &Context, id: i64, input: &Value) -> Result<Outcome> {
 /// `kc_meet_delete_event()`: an explicit removal from PHP (its time wins over older snapshots).
 pub fn delete(ctx: &Context, id: i64) -> Result<Outcome> {
     let id = check_id(id)?;
-    removal(ctx, id, Call { snapshot_us: now_us(), ..Call::default() })
-}
-
-fn removal(ctx: &Context, id: u64, mut call: Call) -> Result<Outcome> {
+    let call = Call { snapshot_us: now_us(), ..Call::default() };
     let _budget = budget(ctx);
     ctx.store.require_schema()?;
-    let _lock = match lock(ctx, id) {
+    // The lock and the read under it: one round trip.
+    let (lock, loaded) = match ctx.store.lock_and_load(&lock_name(id), APPOINTMENT_LOCK_WAIT, id, None) {
         Ok(l) => l,
         Err(e) => return finish(ctx, id, None, JobAction::Remove, &call, Err(e)),
     };
-    let loaded = ctx.store.load(id)?;
+    let loaded = loaded?.0;
     let _doctor = hold_doctor(ctx, &loaded);
+    let mut call = Call { unlock: Some(&lock), ..call };
     call.loaded(&loaded);
     remove_locked(ctx, id, &loaded, &call, None)
 }
@@ -273,14 +283,16 @@ pub(crate) fn ensure(ctx: &Context, id: u64, input: &Input, from_job: bool) -> R
     if let Some(o) = probe(ctx, id, input, &call) {
         return Ok(o);
     }
-    let _lock = match lock(ctx, id) {
+    // The lock and the read under it, in one round trip: nothing another process does for this
+    // appointment can interleave with what is read.
+    let (lock, read) = match ctx.store.lock_and_load(&lock_name(id), APPOINTMENT_LOCK_WAIT, id, Some(&appointments::row_sql(ctx))) {
         Ok(l) => l,
         Err(e) => return finish(ctx, id, input.doctor_id, JobAction::Ensure, &call, Err(e)),
     };
-    // Under the lock: nothing another process does for this appointment can interleave now.
-    let (loaded, appt) = load_resolved(ctx, id, input)?;
+    let (loaded, appt) = resolved(ctx, id, input, read?);
     let _doctor = hold_doctor(ctx, &loaded);
     call.loaded(&loaded);
+    call.unlock = Some(&lock);
     let Some(appt) = appt? else {
         if from_job {
             return Ok(Outcome::skipped(id, Reason::AppointmentNotFound, None));
@@ -294,12 +306,16 @@ pub(crate) fn ensure(ctx: &Context, id: u64, input: &Input, from_job: bool) -> R
 /// the site has KiviCare's tables. The appointment's result is kept apart, so the caller holds
 /// the doctor before deciding what a missing or invalid appointment means.
 fn load_resolved(ctx: &Context, id: u64, input: &Input) -> Result<(Loaded, Result<Option<Appointment>>)> {
-    let (loaded, row) = ctx.store.load_with_appointment(id, &appointments::row_sql(ctx))?;
+    Ok(resolved(ctx, id, input, ctx.store.load_with_appointment(id, &appointments::row_sql(ctx))?))
+}
+
+/// The appointment from what [`load_resolved`]'s statement read.
+fn resolved(ctx: &Context, id: u64, input: &Input, (loaded, row): store_events::LoadedWith) -> (Loaded, Result<Option<Appointment>>) {
     let appt = match row {
         Some(row) => appointments::resolve_row(ctx, id, input, row.map(|(r, from)| appointments::row_from(&r, from))),
         None => appointments::resolve(ctx, id, input),
     };
-    Ok((loaded, appt))
+    (loaded, appt)
 }
 
 /// The lock-free first look of [`ensure`]: one statement (the load with the appointment, one
@@ -367,8 +383,10 @@ fn ensure_locked(ctx: &Context, appt: &Appointment, loaded: &Loaded, call: &Call
         if live_event(&loaded).is_some() || (gone && vendor_event(&loaded).is_some()) {
             // Cancelled, no longer a video consultation, or moved to another doctor: the event
             // that exists goes (and for another doctor a new one follows; when the removal is
-            // queued, the job's convergence makes the new one).
-            let removed = remove_locked(ctx, id, &loaded, &call, Some(appt.doctor_id))?;
+            // queued, the job's convergence makes the new one). Only a removal that ends the call
+            // may release the lock with its write.
+            let removal = Call { unlock: call.unlock.filter(|_| gone), ..call.clone() };
+            let removed = remove_locked(ctx, id, &loaded, &removal, Some(appt.doctor_id))?;
             if gone || removed.state != State::Deleted {
                 return Ok(removed);
             }
@@ -382,7 +400,7 @@ fn ensure_locked(ctx: &Context, appt: &Appointment, loaded: &Loaded, call: &Call
         } else if appt.status == 0 {
             if call.snapshot_us > 0 {
                 // Remember when it was cancelled, so an older snapshot cannot bring it back.
-                ctx.store.forget(id, call.snapshot_us, call.job, None)?;
+                ctx.store.forget(id, call.snapshot_us, call.job, None, call.unlock)?;
             }
             return Ok(Outcome::skipped(id, Reason::Cancelled, Some(appt.doctor_id)));
         } else {
@@ -627,8 +645,11 @@ fn save(
         origin,
     };
     // While the link is pending the job stays: it is what finishes the conference.
-    let ends_job = if row.meet_url.is_empty() { None } else { call.job };
-    ctx.store.save_event(&row, &local_now(ctx), ends_job, call.mapping, stored, &note(&row))?;
+    // Likewise the lock (`finish` queues that job under it).
+    let pending = row.meet_url.is_empty();
+    let ends_job = if pending { None } else { call.job };
+    let unlock = if pending { None } else { call.unlock };
+    ctx.store.save_event(&row, &local_now(ctx), ends_job, call.mapping, stored, &note(&row), unlock)?;
     Ok(row)
 }
 
@@ -741,14 +762,14 @@ fn remove_locked(ctx: &Context, id: u64, loaded: &Loaded, call: &Call, doctor_hi
         let unknown = loaded.event.is_none() && loaded.mapping.is_none() && loaded.job.is_none()
             && appointments::resolve(ctx, id, &Input::default())?.is_none();
         if !unknown {
-            ctx.store.forget(id, call.snapshot_us, call.job, None)?;
+            ctx.store.forget(id, call.snapshot_us, call.job, None, call.unlock)?;
         }
         return Ok(Outcome::skipped(id, Reason::NoEvent, None));
     };
     let (doctor, _doctor_read) = grant::for_call(ctx, e.doctor_id)?;
     if doctor.status == ConnectionState::NotConnected {
         let note = AuditNote { doctor_id: Some(e.doctor_id), action: "delete", outcome: "local_only", detail: "doctor not connected".into() };
-        ctx.store.forget(id, call.snapshot_us, call.job, Some(&note))?;
+        ctx.store.forget(id, call.snapshot_us, call.job, Some(&note), call.unlock)?;
         let mut o = Outcome::new(id, State::Deleted).with_event(e);
         o.meet_url = None;
         o.warnings.push("the doctor is not connected to Google: the event stays in their calendar".into());
@@ -766,7 +787,7 @@ fn remove_locked(ctx: &Context, id: u64, loaded: &Loaded, call: &Call, doctor_hi
         })
         .and_then(|_| {
             let note = AuditNote { doctor_id: Some(e.doctor_id), action: "delete", outcome: "ok", detail: format!("event {}", e.event_id) };
-            ctx.store.forget(id, call.snapshot_us, call.job, Some(&note))
+            ctx.store.forget(id, call.snapshot_us, call.job, Some(&note), call.unlock)
         })
         .map(|_| {
             let mut o = Outcome::new(id, State::Deleted).with_event(e);
@@ -790,7 +811,7 @@ fn remove_vendor(ctx: &Context, id: u64, vendor_id: &str, call: &Call, doctor_hi
         None => (None, None),
     };
     let Some(doctor) = status.filter(|s| s.status != ConnectionState::NotConnected) else {
-        ctx.store.forget(id, call.snapshot_us, call.job, None)?;
+        ctx.store.forget(id, call.snapshot_us, call.job, None, call.unlock)?;
         let mut o = Outcome::skipped(id, Reason::NoEvent, doctor_id);
         o.warnings.push("the previous Google Meet add-on's event could not be removed (no connected doctor): remove it in Google Calendar".into());
         return Ok(o);
@@ -800,7 +821,7 @@ fn remove_vendor(ctx: &Context, id: u64, vendor_id: &str, call: &Call, doctor_hi
         .and_then(|_| {
             let note =
                 AuditNote { doctor_id: Some(doctor.doctor_id), action: "delete", outcome: "ok", detail: format!("the vendor add-on's event {vendor_id}") };
-            ctx.store.forget(id, call.snapshot_us, call.job, Some(&note))
+            ctx.store.forget(id, call.snapshot_us, call.job, Some(&note), call.unlock)
         })
         .map(|_| {
             let mut o = Outcome::new(id, State::Deleted);

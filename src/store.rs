@@ -27,7 +27,10 @@
 //! `wait_timeout`) is noticed at checkout by one non-blocking peek at its socket and replaced, so
 //! a restarted MariaDB costs one reconnect and loses nothing. Because sessions are not reset,
 //! nothing here may leave session state behind (no `SET SESSION`, no user variables, locks only
-//! through [`LockGuard`], transactions only through `start_transaction`, which rolls back on drop).
+//! through [`LockGuard`], transactions only through `start_transaction`, which rolls back on drop,
+//! or a transaction [`Batch`], which rolls back when any of its statements fails). Statements
+//! that may share a round trip are sent as one [`Batch`]: on this kind of host a round trip costs
+//! far more than the server's work for it.
 //! The schema version is checked once per [`Store`] (one per process and configuration) and
 //! again after any statement failed on a missing table or column.
 
@@ -269,20 +272,39 @@ pub struct Store {
 }
 
 /// A MySQL named lock (`GET_LOCK`), held until dropped: on the thread's call connection when
-/// it took the lock there (see [`Conn`]), else on a connection of its own.
+/// it took the lock there (see [`Conn`]), else on a connection of its own. A [`Batch`] that
+/// ends the call's writes may release it in its own round trip ([`Batch::unlock`]); the guard
+/// then sends nothing when dropped.
 pub struct LockGuard {
     /// The connection the lock lives on, when it is not the call connection.
     own: Option<PooledConn>,
     name: String,
     /// The store whose call connection holds the lock.
     pinned: Option<u64>,
+    /// Set once a batch released the lock on the server.
+    released: std::sync::atomic::AtomicBool,
+}
+
+impl std::fmt::Debug for LockGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LockGuard").field("name", &self.name).field("released", &self.released).finish()
+    }
+}
+
+impl LockGuard {
+    fn new(own: Option<PooledConn>, name: String, pinned: Option<u64>) -> LockGuard {
+        LockGuard { own, name, pinned, released: Default::default() }
+    }
 }
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
+        let released = *self.released.get_mut();
         // Best effort: if the connection broke, MySQL released the lock with it.
         if let Some(c) = self.own.as_mut() {
-            let _ = c.exec_drop("DO RELEASE_LOCK(?)", (self.name.as_str(),));
+            if !released {
+                let _ = c.exec_drop("DO RELEASE_LOCK(?)", (self.name.as_str(),));
+            }
             return;
         }
         if let Some(store) = self.pinned {
@@ -291,7 +313,9 @@ impl Drop for LockGuard {
                 let mut slot = slot.borrow_mut();
                 let Some(pin) = slot.as_mut().filter(|p| p.store == store) else { return };
                 pin.locks = pin.locks.saturating_sub(1);
-                pin.pending.push(name);
+                if !released {
+                    pin.pending.push(name);
+                }
                 if let Some(mut c) = pin.conn.take() {
                     // Not lent out: release now (else the connection does when it comes back).
                     pin.release_pending(&mut c);
@@ -563,6 +587,209 @@ impl Queryable for Conn {
     }
 }
 
+/// What a [`Batch`] read: each statement's rows, in order.
+pub type Rows = Vec<Vec<mysql::Row>>;
+
+/// Statements sent to the server as one text query: one round trip, however many there are
+/// (the driver negotiates `CLIENT_MULTI_STATEMENTS` and `CLIENT_MULTI_RESULTS`). Values are
+/// bound with `?` or `:name` placeholders, as for a prepared statement, and written into the
+/// text as literals by the driver's own escaping ([`mysql::Value::as_sql`]) for the session's
+/// `NO_BACKSLASH_ESCAPES` mode, which the server reports with every answer.
+///
+/// The server runs the statements in order and stops at the first that fails. A batch made
+/// by [`Batch::transaction`] runs between `START TRANSACTION` and `COMMIT`; when anything in
+/// it fails it is rolled back before the error is returned, so nothing of it is committed and
+/// the connection never goes back to the pool inside a transaction.
+#[derive(Default)]
+pub struct Batch<'g> {
+    statements: Vec<(String, Params)>,
+    transaction: bool,
+    /// A lock to release after the last statement ([`Batch::unlock`]).
+    unlock: Option<&'g LockGuard>,
+}
+
+impl<'g> Batch<'g> {
+    /// An empty batch: each statement commits on its own (autocommit).
+    pub fn new() -> Batch<'g> {
+        Batch::default()
+    }
+
+    /// An empty batch whose statements are one transaction, committed once.
+    pub fn transaction() -> Batch<'g> {
+        Batch { transaction: true, ..Batch::default() }
+    }
+
+    /// Adds a statement; its result is the batch's next one.
+    pub fn push(&mut self, sql: impl Into<String>, params: impl Into<Params>) -> &mut Self {
+        self.statements.push((sql.into(), params.into()));
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.statements.is_empty()
+    }
+
+    /// Releases `lock` after the batch's last statement (after its commit), in the same round
+    /// trip, when the batch runs on the connection the lock lives on and everything before it
+    /// succeeded. Otherwise the guard keeps the lock and releases it when dropped, as always:
+    /// a failed write never leaves the lock held, and never releases it before the rollback.
+    pub fn unlock(&mut self, lock: &'g LockGuard) -> &mut Self {
+        self.unlock = Some(lock);
+        self
+    }
+
+    /// The query text: the statements with their values written in, separated by `;`, and
+    /// how many statements it holds.
+    fn text(&self, no_backslash_escapes: bool, unlock: Option<&LockGuard>) -> Result<(String, usize)> {
+        let mut parts = Vec::with_capacity(self.statements.len() + 3);
+        if self.transaction {
+            parts.push("START TRANSACTION".to_string());
+        }
+        for (sql, params) in &self.statements {
+            parts.push(bind(sql, params, no_backslash_escapes)?);
+        }
+        if self.transaction {
+            parts.push("COMMIT".to_string());
+        }
+        if let Some(lock) = unlock {
+            parts.push(format!("DO RELEASE_LOCK({})", mysql::Value::from(lock.name.as_str()).as_sql(no_backslash_escapes)));
+        }
+        let n = parts.len();
+        Ok((parts.join(";\n"), n))
+    }
+}
+
+/// `sql` with its placeholders (`?`, or `:name` for named parameters, as the driver reads
+/// them) replaced by `params` as SQL literals. Fails when they do not match (a bug in the
+/// caller's statement).
+fn bind(sql: &str, params: &Params, no_backslash_escapes: bool) -> Result<String> {
+    let mismatch = |detail: String| Error::new(Code::DbQuery, format!("a batched statement's values do not match its placeholders: {detail}"));
+    let at = placeholders(sql, no_backslash_escapes);
+    let empty = vec![];
+    let positional = match params {
+        Params::Positional(v) => v,
+        _ => &empty,
+    };
+    if at.iter().filter(|(_, name)| name.is_none()).count() != positional.len() {
+        return Err(mismatch(format!("{} values for {} placeholders", positional.len(), at.len())));
+    }
+    let mut next = positional.iter();
+    let mut out = String::with_capacity(sql.len() + 16 * at.len());
+    let mut from = 0;
+    for (i, name) in at {
+        out.push_str(&sql[from..i]);
+        let value = match (name, params) {
+            (None, _) => next.next(),
+            (Some(name), Params::Named(map)) => map.get(name.as_bytes()),
+            (Some(_), _) => None,
+        };
+        let value = value.ok_or_else(|| mismatch(format!("no value for {}", name.unwrap_or("?"))))?;
+        out.push_str(&value.as_sql(no_backslash_escapes));
+        from = i + name.map_or(1, |n| 1 + n.len());
+    }
+    out.push_str(&sql[from..]);
+    Ok(out)
+}
+
+/// The placeholders of `sql`, with their byte offsets: `?`, and `:name` (a name starts with
+/// `_` or `a`–`z` and goes on with those and digits, the driver's rule), outside quoted
+/// strings, quoted identifiers and comments, read as the server reads them.
+fn placeholders(sql: &str, no_backslash_escapes: bool) -> Vec<(usize, Option<&str>)> {
+    let b = sql.as_bytes();
+    let name_start = |c: &u8| *c == b'_' || c.is_ascii_lowercase();
+    let mut at = vec![];
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"' | b'`') => {
+                i += 1;
+                while i < b.len() {
+                    let escape = b[i] == b'\\' && q != b'`' && !no_backslash_escapes;
+                    if escape || (b[i] == q && b.get(i + 1) == Some(&q)) {
+                        i += 2;
+                    } else if b[i] == q {
+                        break;
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            b'#' => i = b[i..].iter().position(|&c| c == b'\n').map_or(b.len(), |n| i + n),
+            b'-' if b.get(i + 1) == Some(&b'-') && b.get(i + 2).is_none_or(|c| c.is_ascii_whitespace() || c.is_ascii_control()) => {
+                i = b[i..].iter().position(|&c| c == b'\n').map_or(b.len(), |n| i + n)
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => i = b[i + 2..].windows(2).position(|w| w == b"*/").map_or(b.len(), |n| i + 2 + n + 1),
+            b'?' => at.push((i, None)),
+            b':' if b.get(i + 1).is_some_and(name_start) => {
+                let len = b[i + 1..].iter().take_while(|c| name_start(c) || c.is_ascii_digit()).count();
+                at.push((i, Some(&sql[i + 1..i + 1 + len])));
+                i += len;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    at
+}
+
+impl Conn {
+    /// Sends `batch` in one round trip and returns each of its statements' rows, in order.
+    /// Errors are mapped as for any statement ([`Error`]'s `From<mysql::Error>`, the schema-error
+    /// epoch included); a transaction batch is rolled back first.
+    pub fn run(&mut self, batch: &Batch<'_>) -> Result<Rows> {
+        let unlock = batch.unlock.filter(|lock| {
+            lock.own.is_none() && lock.pinned.is_some() && lock.pinned == self.pinned && !lock.released.load(Ordering::Acquire)
+        });
+        let (sets, error) = self.run_sets(batch, unlock);
+        match error {
+            None => {
+                if let Some(lock) = unlock {
+                    lock.released.store(true, Ordering::Release);
+                }
+                Ok(sets)
+            }
+            Some(e) => Err(e),
+        }
+    }
+
+    /// [`Conn::run`] with `unlock` decided, keeping the results the server sent before a
+    /// failure: the batch's own statements' rows (not those of the transaction's or the
+    /// unlock's statements) and the failure.
+    fn run_sets(&mut self, batch: &Batch<'_>, unlock: Option<&LockGuard>) -> (Rows, Option<Error>) {
+        let c = self.get();
+        let (sql, statements) = match batch.text(c.no_backslash_escape(), unlock) {
+            Ok(t) => t,
+            Err(e) => return (vec![], Some(e)),
+        };
+        let mut sets: Vec<Vec<mysql::Row>> = Vec::with_capacity(statements);
+        let error = (|| -> Result<()> {
+            let mut result = c.query_iter(sql)?;
+            while let Some(set) = result.iter() {
+                sets.push(set.collect::<mysql::Result<Vec<_>>>()?);
+            }
+            if sets.len() != statements {
+                return Err(Error::new(Code::DbQuery, format!("MySQL answered {} of a batch's {statements} statements", sets.len())));
+            }
+            Ok(())
+        })()
+        .err();
+        if error.is_some() && batch.transaction {
+            // The server stopped at the failure with the transaction open (or, when the
+            // commit's answer was lost, already ended it): end it without committing more.
+            // Should even that fail, the pool resets the connection (which rolls back) or,
+            // when it is dead, forgets it.
+            if c.query_drop("ROLLBACK").is_err() {
+                c.reset_connection(true);
+            }
+        }
+        if batch.transaction && !sets.is_empty() {
+            sets.remove(0);
+        }
+        sets.truncate(batch.statements.len());
+        (sets, error)
+    }
+}
+
 impl Store {
     pub fn new(pool: Pool, config: &Config) -> Store {
         // Lock names are server-wide: namespace them by database and network prefix, hashed to
@@ -637,6 +864,18 @@ impl Store {
     /// Takes the named lock, waiting up to `wait` (never past the current call's budget,
     /// [`crate::base::retry::time_left`]); `None` when another process holds it.
     pub fn try_lock(&self, name: &str, wait: Duration) -> Result<Option<LockGuard>> {
+        Ok(self.try_lock_then(name, wait, &Batch::new())?.map(|(guard, _)| guard))
+    }
+
+    /// [`Store::try_lock`], then `then`'s statements in the same round trip (a plain batch, no
+    /// transaction): the server runs them once the lock is granted or the wait is over, so
+    /// what they read is the caller's only with the lock; without it it is discarded. With the
+    /// lock comes `then`'s result, an error in it included (the guard still holds the lock and
+    /// releases it as usual). An error of the lock statement itself is the outer one.
+    pub fn try_lock_then(&self, name: &str, wait: Duration, then: &Batch<'_>) -> Result<Option<(LockGuard, Result<Rows>)>> {
+        if then.transaction || then.unlock.is_some() {
+            return Err(Error::new(Code::DbQuery, "the statements after a lock must not open a transaction or release a lock"));
+        }
         let wait = crate::base::retry::capped(wait);
         let started = std::time::Instant::now();
         // The thread's first lock pins its connection for the call (see [`Conn`]), once one of
@@ -652,8 +891,25 @@ impl Store {
         let mut conn = self.conn()?;
         let full = self.lock_name(name);
         let wait = wait.saturating_sub(started.elapsed());
-        let got: Option<Option<i64>> = conn.exec_first("SELECT GET_LOCK(?, ?)", (full.as_str(), wait.as_secs_f64()))?;
-        if got.flatten() != Some(1) {
+        let (got, then) = if then.is_empty() {
+            let got: Option<Option<i64>> = conn.exec_first("SELECT GET_LOCK(?, ?)", (full.as_str(), wait.as_secs_f64()))?;
+            (got.flatten(), Ok(vec![]))
+        } else {
+            let mut batch = Batch::new();
+            batch.push("SELECT GET_LOCK(?, ?)", (full.as_str(), wait.as_secs_f64()));
+            batch.statements.extend(then.statements.iter().cloned());
+            let (mut sets, error) = conn.run_sets(&batch, None);
+            // No answer to the lock statement: whatever failed, the lock was not taken.
+            let Some(lock) = (!sets.is_empty()).then(|| sets.remove(0)) else {
+                return Err(error.unwrap_or_else(|| Error::new(Code::DbQuery, "MySQL answered nothing to a lock statement")));
+            };
+            let got = lock.first().and_then(|r| r.get::<Option<i64>, _>(0)).flatten();
+            (got, match error {
+                Some(e) => Err(e),
+                None => Ok(sets),
+            })
+        };
+        if got != Some(1) {
             return Ok(None);
         }
         if let Some(permit) = permit {
@@ -662,7 +918,7 @@ impl Store {
                     *slot.borrow_mut() = Some(Pinned { store: self.id, conn: Some(c), locks: 1, pending: vec![], _permit: permit })
                 });
             }
-            return Ok(Some(LockGuard { own: None, name: full, pinned: Some(self.id) }));
+            return Ok(Some((LockGuard::new(None, full, Some(self.id)), then)));
         }
         match conn.pinned {
             Some(store) => {
@@ -671,16 +927,21 @@ impl Store {
                         p.locks += 1;
                     }
                 });
-                Ok(Some(LockGuard { own: None, name: full, pinned: Some(store) }))
+                Ok(Some((LockGuard::new(None, full, Some(store)), then)))
             }
-            None => Ok(Some(LockGuard { own: conn.inner.take(), name: full, pinned: None })),
+            None => Ok(Some((LockGuard::new(conn.inner.take(), full, None), then))),
         }
     }
 
     /// Takes the named lock or fails after `wait` with [`Code::LockTimeout`]: transient, so the
     /// caller queues the work or retries it instead of reporting a permanent failure.
     pub fn lock(&self, name: &str, wait: Duration) -> Result<LockGuard> {
-        self.try_lock(name, wait)?.ok_or_else(|| {
+        Ok(self.lock_then(name, wait, &Batch::new())?.0)
+    }
+
+    /// [`Store::try_lock_then`], failing as [`Store::lock`] does when the lock is not granted.
+    pub fn lock_then(&self, name: &str, wait: Duration, then: &Batch<'_>) -> Result<(LockGuard, Result<Rows>)> {
+        self.try_lock_then(name, wait, then)?.ok_or_else(|| {
             Error::new(Code::LockTimeout, format!("another process held the lock '{name}' for longer than this call could wait"))
         })
     }

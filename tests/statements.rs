@@ -1,6 +1,8 @@
 //! How many statements the event core sends per operation, as the server counts them
-//! (`Questions` of the worker's connection), and that a call's statements all run on that one
-//! connection. Upper bounds on counts, not times: a regression shows here, on any machine.
+//! (`Questions` of the worker's connection), in how many round trips (the server's general log:
+//! one entry per command, a multi-statement query being one), and that a call's statements all
+//! run on that one connection. Upper bounds on counts, not times: a regression shows here, on
+//! any machine.
 
 mod common;
 
@@ -8,6 +10,7 @@ use std::sync::Arc;
 
 use common::{Bed, Booking};
 use kc_meet::runtime::Context;
+use kc_meet::store::Batch;
 use kc_meet::{events, grant};
 use mysql::prelude::Queryable;
 use serde_json::{Value, json};
@@ -37,17 +40,59 @@ fn writes(ctx: &Context) -> (u64, u64) {
     (w, commits)
 }
 
-/// What `f` sent: statements, writes, explicit commits. Fails when it used another connection
-/// than the worker's one.
-fn counted<T>(ctx: &Arc<Context>, what: &str, f: impl FnOnce() -> T) -> ((u64, u64, u64), T) {
+/// The server's general log, written to its table while the test runs: one entry per command
+/// a connection sends, read from the administrator's connection. Every command but a prepared
+/// statement's close (which has no answer) and the goodbye is a round trip, and a
+/// multi-statement query is one command. Put back as it was when dropped.
+struct GeneralLog {
+    root: mysql::PooledConn,
+    was: (u8, String),
+}
+
+impl GeneralLog {
+    fn on() -> GeneralLog {
+        let mut root = common::root_conn();
+        let was: (u8, String) = root.query_first("SELECT @@GLOBAL.general_log, @@GLOBAL.log_output").unwrap().unwrap();
+        // Into the table as well as wherever it went before (NONE would silence every output).
+        let output = match was.1.as_str() {
+            "NONE" => "TABLE".to_string(),
+            o if o.contains("TABLE") => o.to_string(),
+            o => format!("{o},TABLE"),
+        };
+        root.exec_drop("SET GLOBAL log_output = ?", (output,)).unwrap();
+        root.query_drop("SET GLOBAL general_log = 1").unwrap();
+        GeneralLog { root, was }
+    }
+
+    /// The round trips connection `thread` has made so far.
+    fn round_trips(&mut self, thread: u64) -> u64 {
+        self.root
+            .exec_first("SELECT COUNT(*) FROM mysql.general_log WHERE thread_id = ? AND command_type NOT IN ('Close stmt', 'Quit')", (thread,))
+            .unwrap()
+            .unwrap()
+    }
+}
+
+impl Drop for GeneralLog {
+    fn drop(&mut self) {
+        let _ = self.root.exec_drop("SET GLOBAL general_log = ?", (self.was.0,));
+        let _ = self.root.exec_drop("SET GLOBAL log_output = ?", (self.was.1.as_str(),));
+    }
+}
+
+/// What `f` sent: statements, writes, explicit commits, round trips. Fails when it used another
+/// connection than the worker's one.
+fn counted<T>(ctx: &Arc<Context>, log: &mut GeneralLog, what: &str, f: impl FnOnce() -> T) -> ((u64, u64, u64, u64), T) {
     let (w0, c0) = writes(ctx);
     let (q0, id0) = questions(ctx);
+    let r0 = log.round_trips(id0);
     let out = f();
+    let r1 = log.round_trips(id0);
     let (q1, id1) = questions(ctx);
     let (w1, c1) = writes(ctx);
     assert_eq!(id0, id1, "{what}: the call ran on the worker's one connection");
     // Each reading is two statements (the id and the SHOW, which counts itself).
-    ((q1 - q0 - 2, w1 - w0, c1 - c0), out)
+    ((q1 - q0 - 2, w1 - w0, c1 - c0, r1 - r0), out)
 }
 
 fn none() -> Value {
@@ -63,20 +108,29 @@ fn each_operation_stays_within_its_statement_budget_on_one_connection() {
     let ctx = bed.other_process();
     let warm = bed.book(Booking::default());
     assert_eq!(events::create(&ctx, warm as i64, &none()).unwrap().state.as_str(), "created");
+    // Its status asked once too (the statement prepared on the connection, as in a worker that
+    // has served a page with it).
+    grant::status(&ctx, 2).unwrap();
+    let mut log = GeneralLog::on();
+    // What the log counts: a batch of three statements is three statements in one round trip.
+    let mut batch = Batch::new();
+    batch.push("SELECT ?", (1u64,)).push("SELECT ?", ("two",)).push("DO ?", (3u64,));
+    let (three, _) = counted(&ctx, &mut log, "batch", || ctx.store.conn().unwrap().run(&batch).unwrap());
+    assert_eq!((three.0, three.3), (3, 1), "a batch: statements, round trips");
 
     let id = bed.book(Booking { start: "2031-05-08 10:00:00", end: "2031-05-08 10:30:00", ..Booking::default() });
-    let (create, o) = counted(&ctx, "create", || events::create(&ctx, id as i64, &none()).unwrap());
+    let (create, o) = counted(&ctx, &mut log, "create", || events::create(&ctx, id as i64, &none()).unwrap());
     assert_eq!(o.state.as_str(), "created");
     // Nothing to do takes no lock: it answers while another process holds the appointment's.
     let holder = bed.other_process();
     let held = holder.store.lock(&format!("appt:{id}"), std::time::Duration::from_secs(1)).unwrap();
-    let (unchanged, o) = counted(&ctx, "unchanged", || events::create(&ctx, id as i64, &none()).unwrap());
+    let (unchanged, o) = counted(&ctx, &mut log, "unchanged", || events::create(&ctx, id as i64, &none()).unwrap());
     assert_eq!(o.state.as_str(), "unchanged", "answered without the appointment's lock");
     drop(held);
     bed.sql()
         .exec_drop("UPDATE wp_kc_appointments SET appointment_start_time = '11:00:00', appointment_end_time = '11:30:00' WHERE id = ?", (id,))
         .unwrap();
-    let (reschedule, o) = counted(&ctx, "reschedule", || events::update(&ctx, id as i64, &none()).unwrap());
+    let (reschedule, o) = counted(&ctx, &mut log, "reschedule", || events::update(&ctx, id as i64, &none()).unwrap());
     assert_eq!(o.state.as_str(), "updated");
     // What that one statement wrote (read on another connection, so the worker keeps one): our
     // row has the new times (11:00 in the site's zone, Europe/Paris in May), the mapping row its
@@ -93,28 +147,35 @@ fn each_operation_stays_within_its_statement_budget_on_one_connection() {
     assert_eq!(row.0, "09:00");
     assert!(!row.2.is_empty());
     assert_eq!((&row.1, &row.2, &row.3), (&row.4, &row.5, &row.6), "the mapping row shows our event");
-    let (status, s) = counted(&ctx, "status", || grant::status(&ctx, 2).unwrap());
+    let (status, s) = counted(&ctx, &mut log, "status", || grant::status(&ctx, 2).unwrap());
     assert_eq!(s.status.as_str(), "connected");
-    let (cancel, o) = counted(&ctx, "cancel", || events::delete(&ctx, id as i64).unwrap());
+    let (cancel, o) = counted(&ctx, &mut log, "cancel", || events::delete(&ctx, id as i64).unwrap());
     assert_eq!(o.state.as_str(), "deleted");
-    eprintln!("statements, writes, commits: create {create:?}, reschedule {reschedule:?}, cancel {cancel:?}, unchanged {unchanged:?}, status {status:?}");
+    drop(log);
+    eprintln!("statements, writes, commits, round trips: create {create:?}, reschedule {reschedule:?}, cancel {cancel:?}, unchanged {unchanged:?}, status {status:?}");
 
     // Create: the lock-free look (the load with the appointment: nothing to answer from it), lock,
     // the appointment's load with the appointment (our row, job, mapping, template, doctor and
     // token, KiviCare's row: one statement), the intent (committed before the insert), one
     // transaction for the outcome (start, event row, mapping row, audit, commit), unlock. (A first
     // create inserts the mapping row: it cannot share the statement that updates our row.)
+    // Round trips: the look; the lock with the load under it; the intent alone (durable before
+    // Google is asked); the outcome's transaction with the unlock after its commit.
     assert!(create.0 <= 10, "create: {} statements", create.0);
     assert_eq!((create.1, create.2), (4, 1), "create: the intent, then event + mapping + audit committed once");
+    assert!(create.3 <= 4, "create: {} round trips", create.3);
     // Reschedule: the same without the intent, and the event and mapping rows (both there under
     // the lock) written by one statement.
     assert!(reschedule.0 <= 8, "reschedule: {} statements", reschedule.0);
     assert_eq!((reschedule.1, reschedule.2), (2, 1), "reschedule: event and mapping rows + audit committed once");
-    // Cancel: lock, load, one transaction (start, event row, mapping rows, audit, commit), unlock.
+    assert!(reschedule.3 <= 3, "reschedule: {} round trips", reschedule.3);
+    // Cancel: lock, load, one transaction (start, event row, mapping rows, audit, commit), unlock;
+    // in two round trips (lock and load; the transaction and the unlock).
     assert!(cancel.0 <= 8, "cancel: {} statements", cancel.0);
     assert_eq!((cancel.1, cancel.2), (3, 1), "cancel: event + mapping + audit committed once");
+    assert!(cancel.3 <= 2, "cancel: {} round trips", cancel.3);
     // Nothing to do: the load with the appointment, one snapshot, no lock; no write.
-    assert_eq!(unchanged.0, 1, "unchanged: {} statements", unchanged.0);
+    assert_eq!((unchanged.0, unchanged.3), (1, 1), "unchanged: {} statements, {} round trips", unchanged.0, unchanged.3);
     assert_eq!((unchanged.1, unchanged.2), (0, 0), "unchanged writes nothing");
-    assert!(status.0 <= 1, "status: {} statements", status.0);
+    assert!(status.0 <= 1 && status.3 <= 1, "status: {} statements, {} round trips", status.0, status.3);
 }

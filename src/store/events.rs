@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::base::str_enum::str_enum;
-use crate::store::Store;
+use crate::store::{Batch, LockGuard, Store};
 
 
 str_enum! {
@@ -164,6 +164,11 @@ pub struct Loaded {
 /// A doctor's token meta, connect flag and our row, as [`Store::doctor_state`] reads them.
 pub type DoctorState = (Option<String>, Option<String>, Option<crate::store::DoctorRow>);
 
+/// [`Loaded`] with the appointment's row read by the same statement and the index where its
+/// columns start: `Some(None)` when KiviCare has no such appointment, `None` when nothing was
+/// read for it ([`Store::load_with_appointment`]).
+pub type LoadedWith = (Loaded, Option<Option<(mysql::Row, usize)>>);
+
 /// An appointment's mapping rows as loaded under its lock: the first one's id and how many.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct MappingRows {
@@ -307,11 +312,34 @@ impl Store {
     /// columns come back as the statement's row and the index where they start: `Some(None)`
     /// when KiviCare has no such appointment, `None` when the site has no KiviCare table
     /// (nothing was read).
-    pub fn load_with_appointment(&self, appointment_id: u64, appointment_sql: &str) -> Result<(Loaded, Option<Option<(mysql::Row, usize)>>)> {
+    pub fn load_with_appointment(&self, appointment_id: u64, appointment_sql: &str) -> Result<LoadedWith> {
         self.load_joined(appointment_id, Some(appointment_sql))
     }
 
-    fn load_joined(&self, appointment_id: u64, appointment_sql: Option<&str>) -> Result<(Loaded, Option<Option<(mysql::Row, usize)>>)> {
+    fn load_joined(&self, appointment_id: u64, appointment_sql: Option<&str>) -> Result<LoadedWith> {
+        let (sql, ids, joined) = self.load_sql(appointment_id, appointment_sql)?;
+        let row: Option<mysql::Row> = self.conn()?.exec_first(sql, ids)?;
+        Ok(Self::loaded_from(row, joined))
+    }
+
+    /// Takes the appointment's lock (as [`Store::lock`]) and reads [`Store::load`] (with the
+    /// appointment's row when `appointment_sql` is given, as [`Store::load_with_appointment`])
+    /// under it, in one round trip. An error of the read comes with the lock held (the guard
+    /// releases it when dropped); an error taking the lock, or a lock not granted in time, is
+    /// the outer error.
+    pub fn lock_and_load(&self, lock: &str, wait: std::time::Duration, appointment_id: u64, appointment_sql: Option<&str>) -> Result<(LockGuard, Result<LoadedWith>)> {
+        // Built before the lock: the statement's shape may need to ask which tables exist.
+        let (sql, ids, joined) = self.load_sql(appointment_id, appointment_sql)?;
+        let mut read = Batch::new();
+        read.push(sql, ids);
+        let (guard, sets) = self.lock_then(lock, wait, &read)?;
+        let loaded = sets.map(|sets| Self::loaded_from(sets.into_iter().next().and_then(|rows| rows.into_iter().next()), joined));
+        Ok((guard, loaded))
+    }
+
+    /// The statement of [`Store::load_joined`], its values, and whether the appointment's row
+    /// is joined.
+    fn load_sql(&self, appointment_id: u64, appointment_sql: Option<&str>) -> Result<(String, Vec<u64>, bool)> {
         let mut c = self.conn()?;
         let template = if Self::table_known(&mut c, &self.posts_known, &self.t.posts)? {
             format!(
@@ -342,7 +370,7 @@ impl Store {
             "e.doctor_id".to_string()
         };
         let (doctor_columns, doctor_join) = self.doctor_state_sql(&format!("({doctor})"));
-        let row: Option<mysql::Row> = c.exec_first(
+        Ok((
             format!(
                 "SELECT {}, {}, m.event_id, m.url, COALESCE(m.event_url, ''), m.id,
                    (SELECT COUNT(*) FROM `{mapping}` WHERE appointment_id = x.id), {template}, {doctor}, {doctor_columns}{appointment_columns}
@@ -359,9 +387,14 @@ impl Store {
                 mapping = self.t.mapping,
             ),
             if appointment_sql.is_some() { vec![appointment_id, appointment_id] } else { vec![appointment_id] },
-        )?;
-        let Some(r) = row else { return Ok((Loaded::default(), appointment_sql.map(|_| None))) };
-        let appointment = appointment_sql.map(|_| {
+            appointment_sql.is_some(),
+        ))
+    }
+
+    /// What [`Store::load_sql`]'s statement read (`joined`: with the appointment's row).
+    fn loaded_from(row: Option<mysql::Row>, joined: bool) -> LoadedWith {
+        let Some(r) = row else { return (Loaded::default(), joined.then_some(None)) };
+        let appointment = joined.then(|| {
             let from = r.columns_ref().iter().position(|c| c.name_str() == "kcm_appointment_from").map(|i| i + 1)?;
             // The appointment's own `id` is NULL when the LEFT JOIN found no row.
             let id = r.columns_ref().iter().skip(from).position(|c| c.name_str() == "id")?;
@@ -390,7 +423,7 @@ impl Store {
             .filter(|d| *d > 0)
             .map(|d| (d, Store::doctor_state_from(&r, at + 7)));
         let loaded = Loaded { event: event_from(&r, 0), job: job_from(&r, EVENT_COLUMNS), mapping, mapping_rows, template, doctor };
-        Ok((loaded, appointment.map(|from| from.map(|from| (r, from)))))
+        (loaded, appointment.map(|from| from.map(|from| (r, from))))
     }
 
     /// Whether the site has the table `name` (WordPress's posts table, where the event template
@@ -408,15 +441,14 @@ impl Store {
         Ok(found.is_some())
     }
 
-    fn audit_in<Q: Queryable>(&self, q: &mut Q, appointment_id: u64, note: &AuditNote<'_>) -> Result<()> {
-        q.exec_drop(
+    fn audit_in(&self, tx: &mut Batch<'_>, appointment_id: u64, note: &AuditNote<'_>) {
+        tx.push(
             format!(
                 "INSERT INTO `{}` (created_at, doctor_id, appointment_id, action, outcome, detail) VALUES (UTC_TIMESTAMP(3), ?, ?, ?, ?, ?)",
                 self.t.audit
             ),
             (note.doctor_id, appointment_id, note.action, note.outcome, crate::base::redact::text(&note.detail)),
-        )?;
-        Ok(())
+        );
     }
 
     /// Records the intent to insert `e.event_id` before the insert is sent, so an event Google
@@ -462,10 +494,24 @@ impl Store {
     /// (`rows`: what the caller loaded under the appointment's lock), ends the job the caller
     /// loaded (`job_version`), if any, and writes the audit entry: one transaction, one commit.
     /// `stored` says our row exists (loaded under the lock, or its intent written since): with
-    /// a mapping row to keep, both rows are then updated by one statement.
-    pub fn save_event(&self, e: &EventRow, local_now: &str, job_version: Option<u64>, rows: MappingRows, stored: bool, note: &AuditNote<'_>) -> Result<()> {
+    /// a mapping row to keep, both rows are then updated by one statement. The transaction is
+    /// one round trip, which also releases `unlock` once committed ([`Batch::unlock`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn save_event(
+        &self,
+        e: &EventRow,
+        local_now: &str,
+        job_version: Option<u64>,
+        rows: MappingRows,
+        stored: bool,
+        note: &AuditNote<'_>,
+        unlock: Option<&LockGuard>,
+    ) -> Result<()> {
         let mut c = self.conn()?;
-        let mut tx = c.start_transaction(TxOpts::default())?;
+        let mut tx = Batch::transaction();
+        if let Some(lock) = unlock {
+            tx.unlock(lock);
+        }
         let event = params! {
             "a" => e.appointment_id, "d" => e.doctor_id, "c" => &e.calendar_id, "e" => &e.event_id, "g" => e.generation,
             "m" => &e.meet_url, "u" => &e.event_url, "cs" => &e.conference_status, "et" => &e.etag, "sq" => e.sequence,
@@ -480,7 +526,7 @@ impl Store {
             if let mysql::Params::Named(ref mut p) = both {
                 p.insert(b"first".to_vec(), first.into());
             }
-            tx.exec_drop(
+            tx.push(
                 format!(
                     "UPDATE `{}` e LEFT JOIN `{}` m ON m.id = :first
                      SET e.doctor_id = :d, e.calendar_id = :c, e.event_id = :e, e.generation = :g, e.state = 'active',
@@ -492,15 +538,17 @@ impl Store {
                     self.t.events, self.t.mapping
                 ),
                 both,
-            )?;
+            );
             if rows.count > 1 {
-                tx.exec_drop(format!("DELETE FROM `{}` WHERE appointment_id = ? AND id <> ?", self.t.mapping), (e.appointment_id, first))?;
+                tx.push(format!("DELETE FROM `{}` WHERE appointment_id = ? AND id <> ?", self.t.mapping), (e.appointment_id, first));
             }
-            self.end_job_and_audit(&mut tx, e.appointment_id, job_version, note)?;
-            tx.commit()?;
+            self.end_job_and_audit(&mut tx, e.appointment_id, job_version, note);
+            c.run(&tx)?;
             return Ok(());
         }
-        tx.exec_drop(
+        // Known before the transaction: the first write of a site asks the schema.
+        let has_created_at = rows.first_id.is_none() && self.mapping_has_created_at(&mut c)?;
+        tx.push(
             format!(
                 "INSERT INTO `{}` (appointment_id, doctor_id, calendar_id, event_id, generation, state, meet_url, event_url,
                    conference_status, etag, sequence, google_updated, start_utc, end_utc, summary, snapshot_us, conference_n, origin,
@@ -514,51 +562,58 @@ impl Store {
                 self.t.events
             ),
             event,
-        )?;
-        let has_created_at = self.mapping_has_created_at(&mut tx)?;
+        );
         match rows.first_id {
             Some(first) => {
-                tx.exec_drop(
+                tx.push(
                     format!("UPDATE `{}` SET event_id = ?, url = ?, event_url = ?, password = '' WHERE id = ?", self.t.mapping),
                     (&e.event_id, &e.meet_url, &e.event_url, first),
-                )?;
+                );
                 if rows.count > 1 {
-                    tx.exec_drop(format!("DELETE FROM `{}` WHERE appointment_id = ? AND id <> ?", self.t.mapping), (e.appointment_id, first))?;
+                    tx.push(format!("DELETE FROM `{}` WHERE appointment_id = ? AND id <> ?", self.t.mapping), (e.appointment_id, first));
                 }
             }
-            None if has_created_at => tx.exec_drop(
-                format!("INSERT INTO `{}` (appointment_id, event_id, url, password, event_url, created_at) VALUES (?, ?, ?, '', ?, ?)", self.t.mapping),
-                (e.appointment_id, &e.event_id, &e.meet_url, &e.event_url, local_now),
-            )?,
-            None => tx.exec_drop(
-                format!("INSERT INTO `{}` (appointment_id, event_id, url, password, event_url) VALUES (?, ?, ?, '', ?)", self.t.mapping),
-                (e.appointment_id, &e.event_id, &e.meet_url, &e.event_url),
-            )?,
+            None if has_created_at => {
+                tx.push(
+                    format!("INSERT INTO `{}` (appointment_id, event_id, url, password, event_url, created_at) VALUES (?, ?, ?, '', ?, ?)", self.t.mapping),
+                    (e.appointment_id, &e.event_id, &e.meet_url, &e.event_url, local_now),
+                );
+            }
+            None => {
+                tx.push(
+                    format!("INSERT INTO `{}` (appointment_id, event_id, url, password, event_url) VALUES (?, ?, ?, '', ?)", self.t.mapping),
+                    (e.appointment_id, &e.event_id, &e.meet_url, &e.event_url),
+                );
+            }
         }
-        self.end_job_and_audit(&mut tx, e.appointment_id, job_version, note)?;
-        tx.commit()?;
+        self.end_job_and_audit(&mut tx, e.appointment_id, job_version, note);
+        c.run(&tx)?;
         Ok(())
     }
 
     /// The end of a saved event's transaction: the event matches the appointment now, so the
     /// job the caller loaded is resolved; and the audit entry.
-    fn end_job_and_audit<Q: Queryable>(&self, q: &mut Q, appointment_id: u64, job_version: Option<u64>, note: &AuditNote<'_>) -> Result<()> {
+    fn end_job_and_audit(&self, tx: &mut Batch<'_>, appointment_id: u64, job_version: Option<u64>, note: &AuditNote<'_>) {
         if let Some(v) = job_version {
-            q.exec_drop(format!("DELETE FROM `{}` WHERE appointment_id = ? AND version = ?", self.t.jobs), (appointment_id, v))?;
+            tx.push(format!("DELETE FROM `{}` WHERE appointment_id = ? AND version = ?", self.t.jobs), (appointment_id, v));
         }
-        self.audit_in(q, appointment_id, note)
+        self.audit_in(tx, appointment_id, note);
     }
 
     /// The appointment has no event at Google (any more): our row says `deleted` (its
     /// generation kept, because Google reserves a deleted event's id, and the time of the PHP
     /// snapshot that asked for it, so an older snapshot cannot bring the event back), its
     /// mapping rows go, and the job the caller loaded ends.
-    /// `note`, when given, is written in the same transaction (one commit).
-    pub fn forget(&self, appointment_id: u64, snapshot_us: u64, job_version: Option<u64>, note: Option<&AuditNote<'_>>) -> Result<()> {
+    /// `note`, when given, is written in the same transaction (one commit). The transaction is
+    /// one round trip, which also releases `unlock` once committed ([`Batch::unlock`]).
+    pub fn forget(&self, appointment_id: u64, snapshot_us: u64, job_version: Option<u64>, note: Option<&AuditNote<'_>>, unlock: Option<&LockGuard>) -> Result<()> {
         let mut c = self.conn()?;
-        let mut tx = c.start_transaction(TxOpts::default())?;
+        let mut tx = Batch::transaction();
+        if let Some(lock) = unlock {
+            tx.unlock(lock);
+        }
         if snapshot_us > 0 {
-            tx.exec_drop(
+            tx.push(
                 format!(
                     "INSERT INTO `{}` (appointment_id, doctor_id, calendar_id, event_id, generation, state, start_utc, end_utc,
                        snapshot_us, created_at, updated_at)
@@ -568,21 +623,21 @@ impl Store {
                     self.t.events
                 ),
                 params! { "a" => appointment_id, "snap" => snapshot_us },
-            )?;
+            );
         } else {
-            tx.exec_drop(
+            tx.push(
                 format!("UPDATE `{}` SET state = 'deleted', meet_url = '', updated_at = UTC_TIMESTAMP() WHERE appointment_id = ?", self.t.events),
                 (appointment_id,),
-            )?;
+            );
         }
-        tx.exec_drop(format!("DELETE FROM `{}` WHERE appointment_id = ?", self.t.mapping), (appointment_id,))?;
+        tx.push(format!("DELETE FROM `{}` WHERE appointment_id = ?", self.t.mapping), (appointment_id,));
         if let Some(v) = job_version {
-            tx.exec_drop(format!("DELETE FROM `{}` WHERE appointment_id = ? AND version = ?", self.t.jobs), (appointment_id, v))?;
+            tx.push(format!("DELETE FROM `{}` WHERE appointment_id = ? AND version = ?", self.t.jobs), (appointment_id, v));
         }
         if let Some(note) = note {
-            self.audit_in(&mut tx, appointment_id, note)?;
+            self.audit_in(&mut tx, appointment_id, note);
         }
-        tx.commit()?;
+        c.run(&tx)?;
         Ok(())
     }
 

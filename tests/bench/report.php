@@ -59,6 +59,7 @@ foreach (['create' => 'create', 'reschedule' => 'reschedule', 'cancel' => 'cance
 	$row("CPU per op, $label", $f($b("ops.$op.php.cpu_ms")), $f($b("ops.$op.kc.cpu_ms")));
 	$row("wall per op, $label", $f($b("ops.$op.php.wall_ms")), $f($b("ops.$op.kc.wall_ms")));
 	$row("MySQL statements per op, $label", $f($b("ops.$op.php.statements"), '%.1f'), $f($b("ops.$op.kc.statements"), '%.1f'));
+	$row("MySQL round trips per op, $label", $f($b("ops.$op.php.round_trips"), '%.1f'), $f($b("ops.$op.kc.round_trips"), '%.1f'));
 }
 $row('new MySQL connections, all creates', $f($b('ops.create.php.new_mysql_connections'), '%d'), $f($b('ops.create.kc.new_mysql_connections'), '%d'));
 $row('kc_meet_status(): statements', '', $f($b('status.statements'), '%.1f'));

@@ -17,7 +17,10 @@
  *
  * Statements are the server's own counts (information_schema.USER_STATISTICS of a MariaDB account
  * only this run uses, dropped at its end, so runs on one server do not count each other's
- * statements; WordPress's bootstrap queries, measured by a no-op request, subtracted).
+ * statements; WordPress's bootstrap queries, measured by a no-op request, subtracted). Round trips
+ * are the server's too: its general log (one entry per command a client sends, a multi-statement
+ * query being one), on only while a few extra operations of each kind run after the timed ones, so
+ * that it costs the timed ones nothing.
  */
 
 namespace KcMeetTest;
@@ -58,6 +61,64 @@ function say(string $s): void {
 
 function root_sql(string $sql): string {
 	return trim((string) shell_exec('mysql --protocol=socket -uroot -N -e ' . escapeshellarg($sql) . ' 2>&1'));
+}
+
+/**
+ * A global server setting this run needs changed (USER_STATISTICS on, the general log written to
+ * its table), shared with overlapping runs: the value from before the first of them is kept in a
+ * file with the runs that hold it, and put back by the last one to let go. A run that died
+ * without letting go (its process is gone) no longer holds it, so nothing stays changed for good.
+ */
+final class ServerSetting {
+	private string $file;
+
+	public function __construct(private string $name, private string $value) {
+		$this->file = sys_get_temp_dir() . "/kc-meet-bench-setting-$name.json";
+	}
+
+	public function hold(): void {
+		$this->update(function (array $s): array {
+			$s['was'] ??= root_sql("SELECT @@GLOBAL.{$this->name}");
+			$s['holders'][] = getmypid();
+			root_sql("SET GLOBAL {$this->name} = " . self::literal($this->value));
+			return $s;
+		});
+	}
+
+	/** Lets go (again: harmless); the last run out puts the value back. */
+	public function release(): void {
+		$this->update(function (array $s): array {
+			$s['holders'] = array_values(array_diff($s['holders'], [getmypid()]));
+			if (!$s['holders'] && $s['was'] !== null) {
+				root_sql("SET GLOBAL {$this->name} = " . self::literal($s['was']));
+				$s['was'] = null;
+			}
+			return $s;
+		});
+	}
+
+	private static function literal(string $v): string {
+		return ctype_digit($v) ? $v : "'" . addslashes($v) . "'";
+	}
+
+	private function update(callable $change): void {
+		$fh = fopen($this->file, 'c+');
+		flock($fh, LOCK_EX);
+		$s = json_decode((string) stream_get_contents($fh), true) ?: ['was' => null, 'holders' => []];
+		$s['holders'] = array_values(array_filter($s['holders'], static fn($pid) => posix_kill((int) $pid, 0)));
+		$s = $change($s);
+		ftruncate($fh, 0);
+		rewind($fh);
+		fwrite($fh, json_encode($s));
+		fflush($fh);
+		flock($fh, LOCK_UN);
+		fclose($fh);
+	}
+}
+
+/** Round trips this run's account has made so far (the general log must be on: see ServerSetting). */
+function round_trips(): int {
+	return (int) root_sql("SELECT COUNT(*) FROM mysql.general_log WHERE SUBSTRING_INDEX(user_host, '[', 1) = '" . BENCH_USER . "' AND command_type NOT IN ('Close stmt', 'Quit')");
 }
 
 function free_port(): int {
@@ -139,15 +200,16 @@ $emu = new class($emuUrl, $ca) {
 // ------------------------------------------------------------------ databases and the bench account
 say('MariaDB: bench account, statistics, two copies of the test site');
 passthru('bash ' . escapeshellarg("$root/tests/db-user.sh") . ' ' . BENCH_USER . ' ' . BENCH_PASSWORD);
-$userstatWas = root_sql('SELECT @@userstat');
-root_sql('SET GLOBAL userstat = 1');
-register_shutdown_function(static function () use ($userstatWas) {
+$userstat = new ServerSetting('userstat', '1');
+$logOutput = new ServerSetting('log_output', 'FILE,TABLE');
+$generalLog = new ServerSetting('general_log', '1');
+$userstat->hold();
+register_shutdown_function(static function () use ($userstat, $logOutput, $generalLog) {
 	foreach (['localhost', '127.0.0.1'] as $host) {
 		root_sql("DROP USER IF EXISTS '" . BENCH_USER . "'@'$host'");
 	}
-	// The statistics stay on while another run's account exists (it turned them on and counts).
-	if (root_sql("SELECT COUNT(*) FROM mysql.user WHERE User LIKE 'kcmeet\\_bench\\_%'") === '0') {
-		root_sql('SET GLOBAL userstat = ' . ((int) $userstatWas));
+	foreach ([$generalLog, $logOutput, $userstat] as $setting) {
+		$setting->release();
 	}
 });
 $dbWith = Db::cloneTemplate();
@@ -227,9 +289,12 @@ $clinic = (int) Db::value($dbWith, 'SELECT MAX(id) FROM wp_kc_clinics');
 Db::query($dbWith, 'INSERT INTO wp_kc_services (type, name, price, created_at) VALUES (?, ?, ?, ?)', ['consult', 'Video Consultation', '50', $now]);
 $service = (int) Db::value($dbWith, 'SELECT MAX(id) FROM wp_kc_services');
 $appts = [];
+// A few more appointments per side, for the operations whose round trips are counted.
+$countN = max(1, min(5, $n));
+$countAppts = [];
 foreach (['kc' => $kcDoc, 'php' => $phpDoc] as $impl => $doc) {
 	Db::query($dbWith, 'INSERT INTO wp_kc_service_doctor_mapping (service_id, clinic_id, doctor_id, telemed_service, charges, duration, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [$service, $clinic, $doc, 'yes', '50', 30, $now]);
-	for ($i = 0; $i < $n; $i++) {
+	for ($i = 0; $i < $n + $countN; $i++) {
 		$day = gmdate('Y-m-d', time() + 86400 * (10 + intdiv($i, 16)));
 		$h = sprintf('%02d:00:00', 6 + $i % 16);
 		$e = sprintf('%02d:30:00', 6 + $i % 16);
@@ -239,6 +304,7 @@ foreach (['kc' => $kcDoc, 'php' => $phpDoc] as $impl => $doc) {
 		Db::query($dbWith, 'INSERT INTO wp_kc_appointment_service_mapping (appointment_id, service_id, status, created_at) VALUES (?, ?, 1, ?)', [$id, $service, $now]);
 		$appts[$impl][] = $id;
 	}
+	$countAppts[$impl] = array_splice($appts[$impl], $n);
 }
 
 // ------------------------------------------------------------------ per-operation batches
@@ -274,8 +340,28 @@ $batch = static function (string $op, array $ids, array $expect) use ($call, $db
 		'mysql_connections_per_request' => ($s1['connections'] - $s0['connections']) / $k,
 	];
 };
+// The same operations on the extra appointments with the general log on: round trips per
+// operation (WordPress's bootstrap's, the no-op request's, subtracted by the caller).
+$counted = static function (string $op, array $ids, array $expect) use ($call, $dbWith, $logOutput, $generalLog): float {
+	$logOutput->hold();
+	$generalLog->hold();
+	try {
+		$r0 = round_trips();
+		foreach ($ids as $id) {
+			$r = $call($dbWith, ['op' => $op, 'id' => $id]);
+			if (!in_array($r['state'], $expect, true)) {
+				throw new \RuntimeException("$op $id answered " . json_encode($r));
+			}
+		}
+		return (round_trips() - $r0) / count($ids);
+	} finally {
+		$generalLog->release();
+		$logOutput->release();
+	}
+};
 say("per operation: $n appointments per implementation");
 $noop = $batch('noop', array_fill(0, 20, 0), ['noop']);
+$noop['round_trips_raw'] = $counted('noop', array_fill(0, $countN, 0), ['noop']);
 $ops = [];
 foreach (['create' => ['created'], 'again' => ['unchanged'], 'reschedule' => ['updated'], 'cancel' => ['deleted']] as $op => $expect) {
 	if ($op === 'reschedule') {
@@ -283,13 +369,16 @@ foreach (['create' => ['created'], 'again' => ['unchanged'], 'reschedule' => ['u
 	}
 	foreach (['kc', 'php'] as $impl) {
 		$name = $op === 'again' ? 'create' : $op;
-		$r = $batch("{$impl}_{$name}", $appts[$impl], $op === 'again' && $impl === 'php' ? ['unchanged'] : $expect);
-		// WordPress's own bootstrap statements (the no-op request) are not the operation's.
+		$expected = $op === 'again' && $impl === 'php' ? ['unchanged'] : $expect;
+		$r = $batch("{$impl}_{$name}", $appts[$impl], $expected);
+		$r['round_trips_raw'] = $counted("{$impl}_{$name}", $countAppts[$impl], $expected);
+		// WordPress's own bootstrap statements and round trips (the no-op request) are not the operation's.
 		$r['statements'] = $r['statements_raw'] - $noop['statements_raw'];
+		$r['round_trips'] = $r['round_trips_raw'] - $noop['round_trips_raw'];
 		// $wpdb connects once per request on both sides: what is left is the operation's own.
 		$r['new_mysql_connections'] = round(($r['mysql_connections_per_request'] - $noop['mysql_connections_per_request']) * $n);
 		$ops[$op][$impl] = $r;
-		say(sprintf('%-10s %-3s wall %6.2f ms (median %.2f, p90 %.2f)  cpu %5.2f ms  statements %5.1f  google %4.2f', $op, $impl, $r['wall_ms'], $r['wall_median_ms'], $r['wall_p90_ms'], $r['cpu_ms'], $r['statements'], $r['google_requests']));
+		say(sprintf('%-10s %-3s wall %6.2f ms (median %.2f, p90 %.2f)  cpu %5.2f ms  statements %5.1f  round trips %5.1f  google %4.2f', $op, $impl, $r['wall_ms'], $r['wall_median_ms'], $r['wall_p90_ms'], $r['cpu_ms'], $r['statements'], $r['round_trips'], $r['google_requests']));
 	}
 }
 $status = $batch('kc_status', array_fill(0, $n, $kcDoc), ['connected']);
@@ -471,6 +560,7 @@ foreach (['create' => 'create', 'reschedule' => 'reschedule', 'cancel' => 'cance
 }
 foreach (['create' => 'create', 'reschedule' => 'reschedule', 'cancel' => 'cancel', 'again' => 'create again'] as $op => $label) {
 	echo $row("MySQL statements, $label", sprintf('%.1f', $ops[$op]['php']['statements']), sprintf('%.1f', $ops[$op]['kc']['statements']));
+	echo $row("MySQL round trips, $label", sprintf('%.1f', $ops[$op]['php']['round_trips']), sprintf('%.1f', $ops[$op]['kc']['round_trips']));
 }
 echo $row("new MySQL connections in $n creates (besides \$wpdb's)", (string) $ops['create']['php']['new_mysql_connections'], (string) $ops['create']['kc']['new_mysql_connections']);
 echo $row('kc_meet_status(): wall / statements', '', sprintf('%.2f ms / %.1f', $status['wall_ms'], $status['statements']));

@@ -28,17 +28,32 @@ pub fn db_host() -> String {
 }
 
 fn admin_pool(db: Option<&str>) -> mysql::Pool {
+    pool_as(env("KC_MEET_TEST_DB_USER", "kcmeet_test"), env("KC_MEET_TEST_DB_PASSWORD", "kcmeet_test_pw"), db)
+        .expect("test MariaDB account (run ./build.sh deps)")
+}
+
+/// A pool of the test server's for `user`.
+fn pool_as(user: String, password: String, db: Option<&str>) -> mysql::Result<mysql::Pool> {
     let opts = mysql::OptsBuilder::new()
         .ip_or_hostname(Some(env("KC_MEET_TEST_DB_HOST", "127.0.0.1")))
         .tcp_port(env("KC_MEET_TEST_DB_PORT", "3306").parse().unwrap())
-        .user(Some(env("KC_MEET_TEST_DB_USER", "kcmeet_test")))
-        .pass(Some(env("KC_MEET_TEST_DB_PASSWORD", "kcmeet_test_pw")))
+        .user(Some(user))
+        .pass(Some(password))
         .db_name(db)
         .prefer_socket(false)
         // No idle connections opened up front (the default opens 10 per pool): many tests share
         // one server's connection limit.
         .pool_opts(mysql::PoolOpts::default().with_constraints(mysql::PoolConstraints::new(0, 8).unwrap()));
-    mysql::Pool::new(opts).expect("test MariaDB account (run ./build.sh deps)")
+    mysql::Pool::new(opts)
+}
+
+/// A connection as the server's administrator (`KC_MEET_TEST_DB_ROOT_USER`, default root with
+/// `KC_MEET_TEST_DB_ROOT_PASSWORD`, default empty, over TCP): what global settings such as the
+/// general log need.
+pub fn root_conn() -> mysql::PooledConn {
+    pool_as(env("KC_MEET_TEST_DB_ROOT_USER", "root"), env("KC_MEET_TEST_DB_ROOT_PASSWORD", ""), None)
+        .and_then(|p| p.get_conn())
+        .expect("MariaDB's administrator account (KC_MEET_TEST_DB_ROOT_USER/PASSWORD)")
 }
 
 /// A running emulator.
