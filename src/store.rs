@@ -269,6 +269,8 @@ pub struct Store {
     id: u64,
     /// The permits of the threads holding a connection across named locks ([`LOCK_HOLDERS`]).
     holders: std::sync::Arc<Holders>,
+    /// Whether a [`Batch`] may be one text query on this site's connections ([`text_is_safe`]).
+    text: bool,
 }
 
 /// A MySQL named lock (`GET_LOCK`), held until dropped: on the thread's call connection when
@@ -512,11 +514,24 @@ pub struct Conn {
     inner: Option<PooledConn>,
     /// The store whose call connection this is.
     pinned: Option<u64>,
+    /// Whether a [`Batch`] may travel as one text query: not when the connection's character
+    /// set lets an escaping backslash end a multibyte character ([`text_is_safe`]).
+    text: bool,
+}
+
+/// Whether values written into query text by the driver's escaping stay inside their quotes in
+/// the connection character set `charset`. In big5, cp932, gbk, gb18030 and sjis a byte 0x5C
+/// (the escaping backslash) can be the second byte of a character, so an escaped quote can
+/// end a string: MySQL's own `mysql_real_escape_string` warns of these. A site on one of them
+/// gets every statement of a batch sent on its own, as a prepared statement, in the same order
+/// and transaction.
+pub fn text_is_safe(charset: &str) -> bool {
+    !["big5", "cp932", "gbk", "gb18030", "sjis"].iter().any(|c| charset.eq_ignore_ascii_case(c))
 }
 
 impl Conn {
-    fn pooled(c: PooledConn) -> Conn {
-        Conn { inner: Some(c), pinned: None }
+    fn pooled(c: PooledConn, text: bool) -> Conn {
+        Conn { inner: Some(c), pinned: None, text }
     }
 
     fn get(&mut self) -> &mut PooledConn {
@@ -756,22 +771,13 @@ impl Conn {
     /// failure: the batch's own statements' rows (not those of the transaction's or the
     /// unlock's statements) and the failure.
     fn run_sets(&mut self, batch: &Batch<'_>, unlock: Option<&LockGuard>) -> (Rows, Option<Error>) {
+        let text = self.text;
         let c = self.get();
-        let (sql, statements) = match batch.text(c.no_backslash_escape(), unlock) {
-            Ok(t) => t,
-            Err(e) => return (vec![], Some(e)),
-        };
-        let mut sets: Vec<Vec<mysql::Row>> = Vec::with_capacity(statements);
-        let error = (|| -> Result<()> {
-            let mut result = c.query_iter(sql)?;
-            while let Some(set) = result.iter() {
-                sets.push(set.collect::<mysql::Result<Vec<_>>>()?);
-            }
-            if sets.len() != statements {
-                return Err(Error::new(Code::DbQuery, format!("MySQL answered {} of a batch's {statements} statements", sets.len())));
-            }
-            Ok(())
-        })()
+        let mut sets: Vec<Vec<mysql::Row>> = Vec::with_capacity(batch.statements.len() + 3);
+        let error = match text {
+            true => Self::run_text(c, batch, unlock, &mut sets),
+            false => Self::run_each(c, batch, unlock, &mut sets),
+        }
         .err();
         if error.is_some() && batch.transaction {
             // The server stopped at the failure with the transaction open (or, when the
@@ -787,6 +793,39 @@ impl Conn {
         }
         sets.truncate(batch.statements.len());
         (sets, error)
+    }
+
+    /// The batch as one text query: one round trip.
+    fn run_text(c: &mut PooledConn, batch: &Batch<'_>, unlock: Option<&LockGuard>, sets: &mut Rows) -> Result<()> {
+        let (sql, statements) = batch.text(c.no_backslash_escape(), unlock)?;
+        let mut result = c.query_iter(sql)?;
+        while let Some(set) = result.iter() {
+            sets.push(set.collect::<mysql::Result<Vec<_>>>()?);
+        }
+        if sets.len() != statements {
+            return Err(Error::new(Code::DbQuery, format!("MySQL answered {} of a batch's {statements} statements", sets.len())));
+        }
+        Ok(())
+    }
+
+    /// The batch one statement at a time, each prepared with its values sent apart: the same
+    /// statements, order, transaction and unlock as [`Conn::run_text`], a round trip each, for
+    /// a character set where values may not be written into the text ([`text_is_safe`]).
+    fn run_each(c: &mut PooledConn, batch: &Batch<'_>, unlock: Option<&LockGuard>, sets: &mut Rows) -> Result<()> {
+        if batch.transaction {
+            c.query_drop("START TRANSACTION")?;
+            sets.push(vec![]);
+        }
+        for (sql, params) in &batch.statements {
+            sets.push(c.exec(sql.as_str(), params.clone())?);
+        }
+        if batch.transaction {
+            c.query_drop("COMMIT")?;
+        }
+        if let Some(lock) = unlock {
+            c.exec_drop("DO RELEASE_LOCK(?)", (lock.name.as_str(),))?;
+        }
+        Ok(())
     }
 }
 
@@ -807,6 +846,7 @@ impl Store {
             schema_ok: Default::default(),
             id: STORE_IDS.fetch_add(1, Ordering::Relaxed),
             holders: Default::default(),
+            text: text_is_safe(&config.db.charset),
         }
     }
 
@@ -826,9 +866,9 @@ impl Store {
             slot.as_mut().filter(|p| p.store == self.id).and_then(|p| p.conn.take())
         });
         if let Some(c) = lent {
-            return Ok(Conn { inner: Some(c), pinned: Some(self.id) });
+            return Ok(Conn { inner: Some(c), pinned: Some(self.id), text: self.text });
         }
-        self.pooled_conn().map(Conn::pooled)
+        self.pooled_conn().map(|c| Conn::pooled(c, self.text))
     }
 
     fn pooled_conn(&self) -> Result<PooledConn> {

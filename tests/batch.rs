@@ -200,3 +200,33 @@ fn a_read_after_a_lock_is_the_callers_only_with_the_lock() {
     drop(lock);
     assert!(ctx.store.try_lock("batch-c", Duration::ZERO).unwrap().is_some());
 }
+
+/// On a connection whose character set lets an escaping backslash end a multibyte character
+/// (gbk here), a batch is never written into query text: "東" is E6 9D B1 in UTF-8, and gbk
+/// reads B1 5C as one character, so an escaped quote after it would end the string and the
+/// rest of the value would run as SQL. The statements go one by one, prepared, with the
+/// same results, transaction and rollback.
+#[test]
+fn a_character_set_that_can_swallow_an_escape_gets_no_values_written_into_text() {
+    let bed = Bed::with(|v| v["db_charset"] = serde_json::json!("gbk"), None);
+    bed.sql().query_drop("CREATE TABLE kcm_batch_bin (id BIGINT UNSIGNED NOT NULL PRIMARY KEY, b VARBINARY(255) NULL)").unwrap();
+    assert!(!kc_meet::store::text_is_safe("GBK") && kc_meet::store::text_is_safe("utf8mb4"));
+    let ctx = bed.other_process();
+    let hostile = "東'), (2, 0x696e6a) -- ";
+    let mut batch = Batch::transaction();
+    batch.push("INSERT INTO kcm_batch_bin (id, b) VALUES (?, ?)", (1u64, hostile)).push("SELECT b FROM kcm_batch_bin WHERE id = ?", (1u64,));
+    let sets = ctx.store.conn().unwrap().run(&batch).unwrap();
+    assert_eq!(sets.len(), 2, "one result per statement");
+    let stored: Vec<(u64, Vec<u8>)> = bed.sql().query("SELECT id, b FROM kcm_batch_bin ORDER BY id").unwrap();
+    assert_eq!(stored, vec![(1, hostile.as_bytes().to_vec())], "the value arrives whole and nothing else runs");
+
+    // A failure still rolls the transaction back.
+    let mut failing = Batch::transaction();
+    failing.push("INSERT INTO kcm_batch_bin (id, b) VALUES (?, ?)", (3u64, "x")).push("INSERT INTO kcm_batch_bin (id, b) VALUES (?, ?)", (1u64, "dup"));
+    let mut c = ctx.store.conn().unwrap();
+    assert!(c.run(&failing).is_err());
+    let ids: Vec<u64> = bed.sql().query("SELECT id FROM kcm_batch_bin ORDER BY id").unwrap();
+    assert_eq!(ids, vec![1], "nothing of the failed batch is committed");
+    let in_tx: Option<i64> = c.query_first("SELECT @@in_transaction").unwrap();
+    assert_eq!(in_tx, Some(0), "no transaction is left open");
+}
