@@ -352,7 +352,7 @@ impl Store {
         let appointment = appointment_sql.map(|_| {
             let from = r.columns_ref().iter().position(|c| c.name_str() == "kcm_appointment_from").map(|i| i + 1)?;
             // The appointment's own `id` is NULL when the LEFT JOIN found no row.
-            let id = r.columns_ref().iter().skip(from).position(|c| c.name_str() == "id")?;
+            let id = r.columns_ref().iter().skip(from).position(|c| c.name_ref() == b"id")?;
             r.as_ref(from + id).filter(|v| **v != mysql::Value::NULL)?;
             Some(from)
         });
