@@ -294,7 +294,7 @@ pub(crate) fn ensure(ctx: &Context, id: u64, input: &Input, from_job: bool) -> R
 /// the site has KiviCare's tables. The appointment's result is kept apart, so the caller holds
 /// the doctor before deciding what a missing or invalid appointment means.
 fn load_resolved(ctx: &Context, id: u64, input: &Input) -> Result<(Loaded, Result<Option<Appointment>>)> {
-    let (loaded, row) = ctx.store.load_with_appointment(id, &appointments::row_sql(ctx))?;
+    let (loaded, row) = ctx.store.load_with_appointment(id, || appointments::row_sql(ctx))?;
     let appt = match row {
         Some(row) => appointments::resolve_row(ctx, id, input, row.map(|(r, from)| appointments::row_from(&r, from))),
         None => appointments::resolve(ctx, id, input),
