@@ -23,6 +23,16 @@ fn create(bed: &Bed, id: u64) -> (String, Option<String>) {
     (o.state.as_str().to_string(), o.reason.map(|r| r.as_str().to_string()))
 }
 
+/// Adds the site's event template post (KiviCare's slug and post type) with this title.
+fn add_template(bed: &Bed, title: &str) {
+    bed.sql()
+        .exec_drop(
+            "INSERT INTO wp_posts (post_title, post_content, post_name, post_type) VALUES (?, 'Body', 'kivicare_doctor_gm_event_template', 'kivicare_gmeet_tmp')",
+            (title,),
+        )
+        .unwrap();
+}
+
 fn summary(bed: &Bed) -> String {
     let live = bed.live_events(DOC);
     assert_eq!(live.len(), 1, "one event: {live:?}");
@@ -37,12 +47,7 @@ fn the_event_template_added_or_edited_in_wp_admin_is_seen_by_the_next_call() {
     assert_eq!(create(&bed, id).0, "unchanged", "the worker knows the site's tables and statement now");
     assert_eq!(summary(&bed), "Video Consult with Dr. Two");
 
-    bed.sql()
-        .query_drop(
-            "INSERT INTO wp_posts (post_title, post_content, post_name, post_type)
-             VALUES ('{{service_name}} for {{patient_name}}', 'Body', 'kivicare_doctor_gm_event_template', 'kivicare_gmeet_tmp')",
-        )
-        .unwrap();
+    add_template(&bed, "{{service_name}} for {{patient_name}}");
     assert_eq!(create(&bed, id).0, "updated", "a template added since is used at once");
     assert_eq!(summary(&bed), "Video Consult for Pat Patient");
     assert_eq!(create(&bed, id).0, "unchanged");
@@ -105,12 +110,7 @@ fn a_posts_table_made_after_the_first_calls_is_read_from_then_on() {
     assert_eq!(create(&bed, id).0, "created");
     assert_eq!(create(&bed, id).0, "unchanged");
     bed.sql().query_drop(ddl.1).unwrap();
-    bed.sql()
-        .query_drop(
-            "INSERT INTO wp_posts (post_title, post_content, post_name, post_type)
-             VALUES ('Consultation: {{patient_name}}', 'Body', 'kivicare_doctor_gm_event_template', 'kivicare_gmeet_tmp')",
-        )
-        .unwrap();
+    add_template(&bed, "Consultation: {{patient_name}}");
     assert_eq!(create(&bed, id).0, "updated", "the template is read once the table exists");
     assert_eq!(summary(&bed), "Consultation: Pat Patient");
     assert_eq!(create(&bed, id).0, "unchanged");
