@@ -428,7 +428,8 @@ pub(crate) fn row_sql(ctx: &Context) -> String {
     // SELECT a.* so both table shapes work: 4.2+ has the UTC columns, older sites do not. What
     // joins to it comes after, under names no KiviCare column has. The patient and the doctor
     // are joined once each (a scalar subquery per column costs the server a table access and an
-    // optimisation per execution: this statement is the whole of an unchanged call).
+    // optimisation per execution: this statement is the whole of an unchanged call). The last
+    // column lists the appointment's services with this doctor's and clinic's mapping.
     format!(
             "SELECT a.*,
                pu.display_name AS kcm_patient_name, pu.user_email AS kcm_patient_email,
@@ -436,7 +437,6 @@ pub(crate) fn row_sql(ctx: &Context) -> String {
                (SELECT meta_value FROM `{b}usermeta` WHERE user_id = a.doctor_id AND meta_key = 'timezone' ORDER BY umeta_id LIMIT 1) AS kcm_doctor_tz,
                cl.name AS kcm_clinic_name, cl.address AS kcm_clinic_address, cl.city AS kcm_clinic_city,
                cl.postal_code AS kcm_clinic_postal, cl.country AS kcm_clinic_country,
-               -- The appointment's services, with this doctor's and clinic's mapping.
                (SELECT GROUP_CONCAT(CONCAT_WS('{SERVICE_FIELD}', COALESCE(sdm.telemed_service, ''), COALESCE(sdm.service_name_alias, ''), COALESCE(s.name, ''))
                          ORDER BY asm.id SEPARATOR '{SERVICE_SEPARATOR}')
                 FROM `{p}kc_appointment_service_mapping` asm
@@ -452,10 +452,28 @@ pub(crate) fn row_sql(ctx: &Context) -> String {
     )
 }
 
+/// The columns of [`row_sql`] that [`row_from`] reads.
+const ROW_COLUMNS: [&str; 23] = [
+    "doctor_id", "patient_id", "clinic_id", "status", "appointment_start_date", "appointment_start_time",
+    "appointment_end_date", "appointment_end_time", "appointment_start_utc", "appointment_end_utc", "appointment_timezone",
+    "description", "kcm_patient_name", "kcm_patient_email", "kcm_doctor_name", "kcm_doctor_email", "kcm_doctor_tz",
+    "kcm_clinic_name", "kcm_clinic_address", "kcm_clinic_city", "kcm_clinic_postal", "kcm_clinic_country", "kcm_services",
+];
+
 /// The appointment's [`Row`] from the columns of [`row_sql`], which start at column `from` of `row`.
 pub(crate) fn row_from(row: &mysql::Row, from: usize) -> Row {
+    // Where each column read here is, found in one pass comparing names as bytes: `a.*` varies
+    // with KiviCare's version, and this runs on every call (even one with nothing to do).
+    let mut at = [None::<usize>; ROW_COLUMNS.len()];
+    for (i, c) in row.columns_ref().iter().enumerate().skip(from) {
+        if let Some(k) = ROW_COLUMNS.iter().position(|n| n.as_bytes() == c.name_ref()) {
+            at[k].get_or_insert(i);
+        }
+    }
     let raw = |name: &str| -> Option<String> {
-        row.columns_ref().iter().skip(from).position(|c| c.name_str() == name).and_then(|i| row.as_ref(from + i)).and_then(value_text)
+        let k = ROW_COLUMNS.iter().position(|n| *n == name);
+        debug_assert!(k.is_some(), "{name} is not in ROW_COLUMNS");
+        at[k?].and_then(|i| row.as_ref(i)).and_then(value_text)
     };
     let text = |name: &str| -> Option<String> { raw(name).filter(|s| !s.is_empty() && !s.starts_with("0000")) };
     let num = |name: &str| -> Option<u64> { text(name).and_then(|s| s.parse().ok()) };

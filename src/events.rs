@@ -263,7 +263,7 @@ pub fn delete(ctx: &Context, id: i64) -> Result<Outcome> {
     let _budget = budget(ctx);
     ctx.store.require_schema()?;
     // The lock and the read under it: one round trip.
-    let (lock, loaded) = match ctx.store.lock_and_load(&lock_name(id), APPOINTMENT_LOCK_WAIT, id, None) {
+    let (lock, loaded) = match ctx.store.lock_and_load(&lock_name(id), APPOINTMENT_LOCK_WAIT, id, None::<fn() -> String>) {
         Ok(l) => l,
         Err(e) => return finish(ctx, id, None, JobAction::Remove, &call, Err(e)),
     };
@@ -285,7 +285,7 @@ pub(crate) fn ensure(ctx: &Context, id: u64, input: &Input, from_job: bool) -> R
     }
     // The lock and the read under it, in one round trip: nothing another process does for this
     // appointment can interleave with what is read.
-    let (lock, read) = match ctx.store.lock_and_load(&lock_name(id), APPOINTMENT_LOCK_WAIT, id, Some(&appointments::row_sql(ctx))) {
+    let (lock, read) = match ctx.store.lock_and_load(&lock_name(id), APPOINTMENT_LOCK_WAIT, id, Some(|| appointments::row_sql(ctx))) {
         Ok(l) => l,
         Err(e) => return finish(ctx, id, input.doctor_id, JobAction::Ensure, &call, Err(e)),
     };
@@ -306,7 +306,7 @@ pub(crate) fn ensure(ctx: &Context, id: u64, input: &Input, from_job: bool) -> R
 /// the site has KiviCare's tables. The appointment's result is kept apart, so the caller holds
 /// the doctor before deciding what a missing or invalid appointment means.
 fn load_resolved(ctx: &Context, id: u64, input: &Input) -> Result<(Loaded, Result<Option<Appointment>>)> {
-    Ok(resolved(ctx, id, input, ctx.store.load_with_appointment(id, &appointments::row_sql(ctx))?))
+    Ok(resolved(ctx, id, input, ctx.store.load_with_appointment(id, || appointments::row_sql(ctx))?))
 }
 
 /// The appointment from what [`load_resolved`]'s statement read.
@@ -340,8 +340,7 @@ fn probe(ctx: &Context, id: u64, input: &Input, call: &Call) -> Option<Outcome> 
     if doctor.status != ConnectionState::Connected {
         return None;
     }
-    let Ok((_, summary, warnings)) = event_body(ctx, &appt, doctor.email.as_deref(), loaded.template.as_ref()) else { return None };
-    unchanged(&appt, e, &summary, &warnings)
+    unchanged(&appt, e, &event_summary(&appt, loaded.template.as_ref()), &event_warnings(&appt))
 }
 
 /// Makes the doctor read with the appointment's row the call's copy ([`grant::CallDoctor`]).
@@ -977,11 +976,20 @@ fn attendee_email_ok(e: &str) -> bool {
         && domain.split('.').all(label_ok)
 }
 
-/// The event resource for an appointment: content from the site's template when it has one,
-/// else a default that carries no clinical notes; the patient (and the doctor's WordPress
-/// address, when it is not the calendar's own) as attendees, never as a room resource.
-fn event_body(ctx: &Context, a: &Appointment, account: Option<&str>, template: Option<&(String, String)>) -> Result<(Value, String, Vec<String>)> {
-    let services = if a.services.is_empty() { "Video consultation".to_string() } else { a.services.join(", ") };
+/// The site's event template, when it has any text (else the default text is used).
+fn usable(template: Option<&(String, String)>) -> Option<&(String, String)> {
+    template.filter(|(title, content)| !title.trim().is_empty() || !content.trim().is_empty())
+}
+
+/// The appointment's services as the event names them.
+fn services_text(a: &Appointment) -> String {
+    if a.services.is_empty() { "Video consultation".to_string() } else { a.services.join(", ") }
+}
+
+/// `template` with its `{{placeholders}}` filled from the appointment: HTML-escaped values
+/// (`escape`, for the description) or plain text (the title).
+fn fill(template: &str, a: &Appointment, escape: bool) -> String {
+    let services = services_text(a);
     let fields = [
         ("service_name", services.as_str()),
         ("patient_name", a.patient_name.as_str()),
@@ -991,42 +999,63 @@ fn event_body(ctx: &Context, a: &Appointment, account: Option<&str>, template: O
         ("appointment_time", a.appointment_time.as_str()),
         ("description", a.description.as_str()),
     ];
-    let fill = |template: &str, escape: bool| {
-        let mut out = template.to_string();
-        for (k, v) in fields {
-            let value = if escape { html(v) } else { plain(v) };
-            out = out.replace(&format!("{{{{{k}}}}}"), &value).replace(&format!("{{{{ {k} }}}}"), &value);
-        }
-        out
-    };
-    let (summary, description) = match template {
-        Some((title, content)) if !title.trim().is_empty() || !content.trim().is_empty() => {
-            (plain(&fill(title, false)), fill(content, true))
-        }
-        _ => {
+    let mut out = template.to_string();
+    for (k, v) in fields {
+        let value = if escape { html(v) } else { plain(v) };
+        out = out.replace(&format!("{{{{{k}}}}}"), &value).replace(&format!("{{{{ {k} }}}}"), &value);
+    }
+    out
+}
+
+/// The event's summary: the template's title when the site has a template, else the services
+/// with the doctor. Apart from the body, because the lock-free look compares only it.
+fn event_summary(a: &Appointment, template: Option<&(String, String)>) -> String {
+    let summary = match usable(template) {
+        Some((title, _)) => plain(&fill(title, a, false)),
+        None => {
             let with = if a.doctor_name.is_empty() { String::new() } else { format!(" with {}", plain(&a.doctor_name)) };
-            let summary = format!("{}{with}", plain(&services));
-            let description = format!(
+            format!("{}{with}", plain(&services_text(a)))
+        }
+    };
+    cut(if summary.is_empty() { "Video consultation".into() } else { summary }, MAX_SUMMARY)
+}
+
+/// What the caller is told about the event's attendees: a patient Google would refuse as an
+/// attendee is left out (see [`attendee_email_ok`]).
+fn event_warnings(a: &Appointment) -> Vec<String> {
+    if attendee_email_ok(&a.patient_email) {
+        vec![]
+    } else {
+        vec!["the patient has no valid e-mail address: they are not invited; share the Meet link with them".into()]
+    }
+}
+
+/// The event resource for an appointment: content from the site's template when it has one,
+/// else a default that carries no clinical notes; the patient (and the doctor's WordPress
+/// address, when it is not the calendar's own) as attendees, never as a room resource.
+fn event_body(ctx: &Context, a: &Appointment, account: Option<&str>, template: Option<&(String, String)>) -> Result<(Value, String, Vec<String>)> {
+    let summary = event_summary(a, template);
+    let description = match usable(template) {
+        Some((_, content)) => fill(content, a, true),
+        None => {
+            let services = services_text(a);
+            format!(
                 "{}{} on {} at {}{}.<br>Join the video call with the Google Meet link of this event.",
                 html(&services),
                 if a.doctor_name.is_empty() { String::new() } else { format!(" with {}", html(&a.doctor_name)) },
                 html(&a.appointment_date),
                 html(&a.appointment_time),
                 if a.clinic_name.is_empty() { String::new() } else { format!(" ({})", html(&a.clinic_name)) },
-            );
-            (summary, description)
+            )
         }
     };
-    let summary = cut(if summary.is_empty() { "Video consultation".into() } else { summary }, MAX_SUMMARY);
     let description = cut(description, MAX_DESCRIPTION);
 
-    let mut warnings = vec![];
+    let warnings = event_warnings(a);
     let mut attendees = vec![];
     let valid = attendee_email_ok;
     if valid(&a.patient_email) {
         attendees.push(json!({"email": a.patient_email, "displayName": plain(&a.patient_name)}));
-    } else {
-        warnings.push("the patient has no valid e-mail address: they are not invited; share the Meet link with them".into());
     }
     if valid(&a.doctor_email) && account.is_none_or(|acc| !acc.eq_ignore_ascii_case(&a.doctor_email)) {
         attendees.push(json!({"email": a.doctor_email, "displayName": plain(&a.doctor_name)}));

@@ -262,6 +262,8 @@ pub struct Store {
     pub(crate) posts_known: std::sync::Arc<std::sync::OnceLock<()>>,
     /// Set once KiviCare's appointments table is known to exist.
     pub(crate) appointments_known: std::sync::Arc<std::sync::OnceLock<()>>,
+    /// The load's statement texts, built once they are known ([`events::LoadStatements`]).
+    pub(crate) load_statements: std::sync::Arc<events::LoadStatements>,
     /// `1 +` the schema-error epoch ([`schema_error_epoch`]) at which the schema
     /// was last found current; 0 = not checked yet.
     schema_ok: std::sync::Arc<AtomicU64>,
@@ -843,6 +845,7 @@ impl Store {
             mapping_created_at: Default::default(),
             posts_known: Default::default(),
             appointments_known: Default::default(),
+            load_statements: Default::default(),
             schema_ok: Default::default(),
             id: STORE_IDS.fetch_add(1, Ordering::Relaxed),
             holders: Default::default(),

@@ -248,6 +248,45 @@ fn job_from(r: &mysql::Row, at: usize) -> Option<Job> {
     })
 }
 
+/// The texts of [`Store::load`]'s statements, built once per store (per process and site): one
+/// of them is the whole of a call with nothing to do.
+#[derive(Debug, Default)]
+pub(crate) struct LoadStatements {
+    alone: std::sync::OnceLock<String>,
+    with_appointment: std::sync::OnceLock<String>,
+}
+
+/// `sql` with every run of whitespace outside quotes made one space. The client scans a
+/// statement's whole text for named parameters on every execution, so the long ones are kept
+/// short. `sql` has no comments (a `--` comment ends at its line's end) and no backslash
+/// escapes in its quotes.
+fn compact_sql(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut quote: Option<char> = None;
+    let mut space = false;
+    for ch in sql.chars() {
+        match quote {
+            Some(q) => {
+                out.push(ch);
+                if ch == q {
+                    quote = None;
+                }
+            }
+            None if ch.is_ascii_whitespace() => space = !out.is_empty(),
+            None => {
+                if std::mem::take(&mut space) {
+                    out.push(' ');
+                }
+                if matches!(ch, '\'' | '"' | '`') {
+                    quote = Some(ch);
+                }
+                out.push(ch);
+            }
+        }
+    }
+    out
+}
+
 impl Store {
     /// Schema 4: what makes an appointment's event exactly-once (the insert intent state, the
     /// snapshot time, the conference counter, the origin) and versioned jobs. Idempotent.
@@ -304,21 +343,24 @@ impl Store {
     /// The event row, its job, the first mapping row (with how many there are) and the site's
     /// event template, in one statement.
     pub fn load(&self, appointment_id: u64) -> Result<Loaded> {
-        Ok(self.load_joined(appointment_id, None)?.0)
+        Ok(self.load_joined(appointment_id, None::<fn() -> String>)?.0)
     }
 
     /// [`Store::load`] and the appointment's row in one statement, so both come from one
-    /// snapshot. `appointment_sql` is the appointment's SELECT with one `?` (the id); its
-    /// columns come back as the statement's row and the index where they start: `Some(None)`
-    /// when KiviCare has no such appointment, `None` when the site has no KiviCare table
-    /// (nothing was read).
-    pub fn load_with_appointment(&self, appointment_id: u64, appointment_sql: &str) -> Result<LoadedWith> {
+    /// snapshot. `appointment_sql` makes the appointment's SELECT with one `?` (the id); it is
+    /// called only while this store has not built the statement yet, so it must make the same
+    /// text every time (it depends on the site's configuration only). The appointment's columns
+    /// come back as the statement's row and the index where they start: `Some(None)` when
+    /// KiviCare has no such appointment, `None` when the site has no KiviCare table (nothing
+    /// was read).
+    pub fn load_with_appointment(&self, appointment_id: u64, appointment_sql: impl FnOnce() -> String) -> Result<LoadedWith> {
         self.load_joined(appointment_id, Some(appointment_sql))
     }
 
-    fn load_joined(&self, appointment_id: u64, appointment_sql: Option<&str>) -> Result<LoadedWith> {
-        let (sql, ids, joined) = self.load_sql(appointment_id, appointment_sql)?;
-        let row: Option<mysql::Row> = self.conn()?.exec_first(sql, ids)?;
+    fn load_joined(&self, appointment_id: u64, appointment_sql: Option<impl FnOnce() -> String>) -> Result<LoadedWith> {
+        let mut c = self.conn()?;
+        let (sql, ids, joined) = self.load_statement(&mut c, appointment_id, appointment_sql)?;
+        let row: Option<mysql::Row> = c.exec_first(&*sql, ids)?;
         Ok(Self::loaded_from(row, joined))
     }
 
@@ -327,21 +369,53 @@ impl Store {
     /// under it, in one round trip. An error of the read comes with the lock held (the guard
     /// releases it when dropped); an error taking the lock, or a lock not granted in time, is
     /// the outer error.
-    pub fn lock_and_load(&self, lock: &str, wait: std::time::Duration, appointment_id: u64, appointment_sql: Option<&str>) -> Result<(LockGuard, Result<LoadedWith>)> {
+    pub fn lock_and_load(
+        &self,
+        lock: &str,
+        wait: std::time::Duration,
+        appointment_id: u64,
+        appointment_sql: Option<impl FnOnce() -> String>,
+    ) -> Result<(LockGuard, Result<LoadedWith>)> {
         // Built before the lock: the statement's shape may need to ask which tables exist.
-        let (sql, ids, joined) = self.load_sql(appointment_id, appointment_sql)?;
+        let (sql, ids, joined) = self.load_statement(&mut self.conn()?, appointment_id, appointment_sql)?;
         let mut read = Batch::new();
-        read.push(sql, ids);
+        read.push(sql.into_owned(), ids);
         let (guard, sets) = self.lock_then(lock, wait, &read)?;
         let loaded = sets.map(|sets| Self::loaded_from(sets.into_iter().next().and_then(|rows| rows.into_iter().next()), joined));
         Ok((guard, loaded))
     }
 
     /// The statement of [`Store::load_joined`], its values, and whether the appointment's row
-    /// is joined.
-    fn load_sql(&self, appointment_id: u64, appointment_sql: Option<&str>) -> Result<(String, Vec<u64>, bool)> {
-        let mut c = self.conn()?;
-        let template = if Self::table_known(&mut c, &self.posts_known, &self.t.posts)? {
+    /// is joined. Once the posts table and KiviCare's are known (for good), its text is built
+    /// once per store.
+    fn load_statement<Q: Queryable>(
+        &self,
+        c: &mut Q,
+        appointment_id: u64,
+        appointment_sql: Option<impl FnOnce() -> String>,
+    ) -> Result<(std::borrow::Cow<'_, str>, Vec<u64>, bool)> {
+        let template = Self::table_known(c, &self.posts_known, &self.t.posts)?;
+        let kivicare = Self::table_known(c, &self.appointments_known, &format!("{}kc_appointments", self.t.prefix()))?;
+        let joined = appointment_sql.is_some() && kivicare;
+        let ids = if joined { vec![appointment_id, appointment_id] } else { vec![appointment_id] };
+        let cached = match (template && kivicare, joined) {
+            (true, true) => Some(&self.load_statements.with_appointment),
+            (true, false) => Some(&self.load_statements.alone),
+            (false, _) => None,
+        };
+        let build = || self.load_sql(template, kivicare, appointment_sql.filter(|_| kivicare).map(|f| f()));
+        let sql = match cached {
+            Some(cell) => std::borrow::Cow::Borrowed(cell.get_or_init(build).as_str()),
+            None => std::borrow::Cow::Owned(build()),
+        };
+        Ok((sql, ids, joined))
+    }
+
+    /// The text of [`Store::load_joined`]'s statement for a site with the posts table
+    /// (`template`) and KiviCare's (`kivicare`), with the appointment's SELECT when given. Its
+    /// parameters are the appointment's id, once, and once more for the appointment's SELECT.
+    fn load_sql(&self, template: bool, kivicare: bool, appointment_sql: Option<String>) -> String {
+        let template = if template {
             format!(
                 "(SELECT CONCAT(CHAR_LENGTH(post_title), ':', post_title, post_content) FROM `{}`
                   WHERE post_type = 'kivicare_gmeet_tmp' AND post_status <> 'trash'
@@ -351,11 +425,8 @@ impl Store {
         } else {
             "NULL".to_string()
         };
-        let appointments = format!("{}kc_appointments", self.t.prefix());
-        let kivicare = Self::table_known(&mut c, &self.appointments_known, &appointments)?;
         // The appointment's row after a marker column, when asked for and KiviCare is there.
-        let appointment_sql = appointment_sql.filter(|_| kivicare);
-        let (appointment_columns, appointment_join) = match appointment_sql {
+        let (appointment_columns, appointment_join) = match &appointment_sql {
             Some(sql) => (", '' AS kcm_appointment_from, ap.*".to_string(), format!("LEFT JOIN ({sql}) ap ON TRUE")),
             None => (String::new(), String::new()),
         };
@@ -365,39 +436,35 @@ impl Store {
         let doctor = if appointment_sql.is_some() {
             "COALESCE(ap.doctor_id, e.doctor_id)".to_string()
         } else if kivicare {
-            format!("COALESCE((SELECT ap.doctor_id FROM `{appointments}` ap WHERE ap.id = x.id), e.doctor_id)")
+            format!("COALESCE((SELECT ap.doctor_id FROM `{}kc_appointments` ap WHERE ap.id = x.id), e.doctor_id)", self.t.prefix())
         } else {
             "e.doctor_id".to_string()
         };
         let (doctor_columns, doctor_join) = self.doctor_state_sql(&format!("({doctor})"));
-        Ok((
-            format!(
-                "SELECT {}, {}, m.event_id, m.url, COALESCE(m.event_url, ''), m.id,
-                   (SELECT COUNT(*) FROM `{mapping}` WHERE appointment_id = x.id), {template}, {doctor}, {doctor_columns}{appointment_columns}
-                 FROM (SELECT ? AS id) x
-                 LEFT JOIN `{}` e ON e.appointment_id = x.id
-                 LEFT JOIN `{}` j ON j.appointment_id = x.id
-                 LEFT JOIN `{mapping}` m ON m.id = (SELECT MIN(id) FROM `{mapping}` WHERE appointment_id = x.id)
-                 {appointment_join}
-                 {doctor_join}",
-                event_columns("e"),
-                job_columns("j"),
-                self.t.events,
-                self.t.jobs,
-                mapping = self.t.mapping,
-            ),
-            if appointment_sql.is_some() { vec![appointment_id, appointment_id] } else { vec![appointment_id] },
-            appointment_sql.is_some(),
+        compact_sql(&format!(
+            "SELECT {}, {}, m.event_id, m.url, COALESCE(m.event_url, ''), m.id,
+               (SELECT COUNT(*) FROM `{mapping}` WHERE appointment_id = x.id), {template}, {doctor}, {doctor_columns}{appointment_columns}
+             FROM (SELECT ? AS id) x
+             LEFT JOIN `{}` e ON e.appointment_id = x.id
+             LEFT JOIN `{}` j ON j.appointment_id = x.id
+             LEFT JOIN `{mapping}` m ON m.id = (SELECT MIN(id) FROM `{mapping}` WHERE appointment_id = x.id)
+             {appointment_join}
+             {doctor_join}",
+            event_columns("e"),
+            job_columns("j"),
+            self.t.events,
+            self.t.jobs,
+            mapping = self.t.mapping,
         ))
     }
 
-    /// What [`Store::load_sql`]'s statement read (`joined`: with the appointment's row).
+    /// What [`Store::load_statement`]'s statement read (`joined`: with the appointment's row).
     fn loaded_from(row: Option<mysql::Row>, joined: bool) -> LoadedWith {
         let Some(r) = row else { return (Loaded::default(), joined.then_some(None)) };
         let appointment = joined.then(|| {
-            let from = r.columns_ref().iter().position(|c| c.name_str() == "kcm_appointment_from").map(|i| i + 1)?;
+            let from = r.columns_ref().iter().position(|c| c.name_ref() == b"kcm_appointment_from").map(|i| i + 1)?;
             // The appointment's own `id` is NULL when the LEFT JOIN found no row.
-            let id = r.columns_ref().iter().skip(from).position(|c| c.name_str() == "id")?;
+            let id = r.columns_ref().iter().skip(from).position(|c| c.name_ref() == b"id")?;
             r.as_ref(from + id).filter(|v| **v != mysql::Value::NULL)?;
             Some(from)
         });
@@ -859,5 +926,16 @@ impl Store {
         let mut c = self.conn()?;
         let list = ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
         Ok(c.query(format!("SELECT id, status FROM `{}kc_appointments` WHERE id IN ({list})", self.t.prefix()))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compact_sql;
+
+    #[test]
+    fn compacting_a_statement_keeps_what_is_quoted() {
+        let sql = "SELECT a ,\n   'x  y',\t`t  u`, \"q  r\", 'it''s  ok'\n  FROM t\n  WHERE b = :id  ";
+        assert_eq!(compact_sql(sql), "SELECT a , 'x  y', `t  u`, \"q  r\", 'it''s  ok' FROM t WHERE b = :id");
     }
 }
