@@ -110,8 +110,8 @@ pub struct SyncReport {
     pub elapsed_s: f64,
 }
 
+/// `kc_meet_sync()` options (checked by [`crate::base::opts::parse`]).
 #[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
 struct SyncOpts {
     doctor_id: Option<u64>,
     #[serde(default)]
@@ -132,11 +132,7 @@ struct SyncOpts {
 /// across Google requests, and at most [`crate::store::LOCK_HOLDERS`] threads at once. One doctor
 /// is synced on the calling thread, on the call's one connection.
 pub fn sync(ctx: &Context, opts: &Value) -> Result<SyncReport> {
-    let o: SyncOpts = match opts {
-        Value::Null => SyncOpts::default(),
-        Value::Array(a) if a.is_empty() => SyncOpts::default(),
-        v => serde_json::from_value(v.clone()).map_err(|e| Error::invalid_argument(format!("bad sync options: {e}")))?,
-    };
+    let o: SyncOpts = crate::base::opts::parse(opts, "kc_meet_sync()", &["doctor_id", "full", "budget_s"])?;
     ctx.store.require_schema()?;
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(o.budget_s.unwrap_or(25.0).clamp(0.5, 3600.0));

@@ -881,3 +881,18 @@ fn a_rounds_refreshes_and_another_processs_refresh_each_token_once_and_a_refused
     assert!(again.doctors.iter().filter(|d| d.doctor_id != 100).all(|d| d.error.is_none()), "{:?}", again.doctors);
     assert_eq!(bed.emu.refreshes(), 0);
 }
+
+#[test]
+fn an_unknown_sync_or_reconcile_option_is_refused_by_name() {
+    let bed = Bed::new();
+    let e = sync::sync(&bed.ctx, &json!({"doctor_id": 2, "everything": true})).unwrap_err();
+    assert_eq!(e.code, kc_meet::error::Code::InvalidArgument);
+    assert_eq!(e.message, "kc_meet_sync(): unknown option 'everything' (known: doctor_id, full, budget_s)");
+    let e = kc_meet::reconcile::reconcile(&bed.ctx, &json!({"remove_everything": true})).unwrap_err();
+    assert_eq!(e.code, kc_meet::error::Code::InvalidArgument);
+    assert!(e.message.starts_with("kc_meet_reconcile(): unknown option 'remove_everything' (known: dry_run, "), "{}", e.message);
+    let e = sync::sync(&bed.ctx, &json!({"budget_s": "long"})).unwrap_err();
+    assert!(e.message.starts_with("kc_meet_sync(): option 'budget_s': "), "{}", e.message);
+    // The known keys still work.
+    assert!(sync::sync(&bed.ctx, &json!({"doctor_id": 2, "full": true, "budget_s": 1})).is_ok());
+}
