@@ -247,6 +247,15 @@ pub struct MigrateReport {
     pub mapping_table: &'static str,
 }
 
+/// A doctor's state in SQL: connected = a stored token and the connect flag not 'off'; then our
+/// row may say needs_reconnect (the one rule of the grant, `derive_status`, behind
+/// `kc_meet_status()`; `tests/doctor_states.rs` checks they agree on every combination). `tok`,
+/// `flag` and `d` are joined by [`Store::doctor_status_joins`]. The comparisons are byte for
+/// byte, as in Rust: the tables' collations ignore case and trailing spaces, so a plain `=` would
+/// call `OFF` or `off ` off while the rule does not.
+pub const DOCTOR_STATUS_SQL: &str = "CASE WHEN COALESCE(LENGTH(tok.meta_value), 0) = 0 OR COALESCE(CAST(flag.meta_value AS BINARY) = 'off', FALSE) THEN 'not_connected'
+    WHEN COALESCE(CAST(d.status AS BINARY) = 'needs_reconnect', FALSE) THEN 'needs_reconnect' ELSE 'connected' END";
+
 /// A database handle for one site: the process's pool plus the site's table names.
 #[derive(Clone)]
 pub struct Store {
@@ -1062,6 +1071,19 @@ impl Store {
         )
     }
 
+
+    /// The joins [`DOCTOR_STATUS_SQL`] reads for the doctor `id` (an SQL expression): the
+    /// doctor's first meta row of the token and of the connect flag (as `get_meta` reads them),
+    /// and our row.
+    pub(crate) fn doctor_status_joins(&self, id: &str) -> String {
+        let first = |alias: &str, key: &str| {
+            format!(
+                "LEFT JOIN `{um}` {alias} ON {alias}.umeta_id = (SELECT MIN(umeta_id) FROM `{um}` WHERE user_id = {id} AND meta_key = '{key}')",
+                um = self.t.usermeta
+            )
+        };
+        format!("{} {} LEFT JOIN `{}` d ON d.doctor_id = {id}", first("tok", meta::TOKEN), first("flag", meta::CONNECT), self.t.doctors)
+    }
 
     pub(crate) fn doctor_state_from(r: &mysql::Row, at: usize) -> (Option<String>, Option<String>, Option<DoctorRow>) {
         let text = |i: usize| r.get::<Option<String>, _>(at + i).flatten();

@@ -896,3 +896,17 @@ fn an_unknown_sync_or_reconcile_option_is_refused_by_name() {
     // The known keys still work.
     assert!(sync::sync(&bed.ctx, &json!({"doctor_id": 2, "full": true, "budget_s": 1})).is_ok());
 }
+
+#[test]
+fn a_doctor_with_a_legacy_token_and_no_row_of_ours_is_synced() {
+    let bed = Bed::new();
+    bed.kivicare();
+    // The vendor add-on's connection: its token and flag in user meta, no row of ours.
+    bed.connect(2, DOC);
+    bed.sql().query_drop("DELETE FROM wp_kc_meet_doctors WHERE doctor_id = 2").unwrap();
+    assert_eq!(grant::status(&bed.ctx, 2).unwrap().status.as_str(), "connected");
+    let r = sync::sync(&bed.ctx, &json!({})).unwrap();
+    assert_eq!(r.doctors.iter().map(|d| d.doctor_id).collect::<Vec<_>>(), vec![2]);
+    assert_eq!(r.doctors[0].error, None);
+    assert_eq!(bed.ctx.store.doctors_to_sync(Some(2)).unwrap(), vec![2]);
+}

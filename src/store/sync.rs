@@ -324,25 +324,27 @@ impl Store {
 
     /// Connected doctors, those with a requested (push-triggered or unfinished) sync first.
     pub fn doctors_to_sync(&self, only: Option<u64>) -> Result<Vec<u64>> {
-        let mut c = self.conn()?;
-        Ok(c.exec(
-            format!(
-                "SELECT doctor_id FROM `{}` WHERE status = 'connected' AND (? = 0 OR doctor_id = ?) ORDER BY sync_requested DESC, last_sync_at, doctor_id",
-                self.t.doctors
-            ),
-            (only.unwrap_or(0), only.unwrap_or(0)),
-        )?)
+        Ok(self.round_doctors(only)?.into_iter().map(|(id, _)| id).collect())
     }
 
     /// [`Store::doctors_to_sync`] with each doctor's token expiry as our row last recorded it
     /// (at the connection or the last refresh): a round's order and which tokens it will
-    /// refresh.
+    /// refresh. Connected by the grant's rule ([`crate::store::DOCTOR_STATUS_SQL`]) among the
+    /// holders of a token and the doctors of our rows: a token the vendor add-on stored is synced
+    /// before any row of ours exists.
     pub fn round_doctors(&self, only: Option<u64>) -> Result<Vec<(u64, Option<i64>)>> {
         let mut c = self.conn()?;
         Ok(c.exec(
             format!(
-                "SELECT doctor_id, token_expires_at FROM `{}` WHERE status = 'connected' AND (? = 0 OR doctor_id = ?) ORDER BY sync_requested DESC, last_sync_at, doctor_id",
-                self.t.doctors
+                "SELECT x.id, d.token_expires_at
+                 FROM (SELECT user_id AS id FROM `{um}` WHERE meta_key = '{token}' UNION SELECT doctor_id FROM `{doctors}`) x {joins}
+                 WHERE (? = 0 OR x.id = ?) AND ({status}) = 'connected'
+                 ORDER BY COALESCE(d.sync_requested, 0) DESC, d.last_sync_at, x.id",
+                um = self.t.usermeta,
+                token = crate::store::meta::TOKEN,
+                doctors = self.t.doctors,
+                joins = self.doctor_status_joins("x.id"),
+                status = crate::store::DOCTOR_STATUS_SQL,
             ),
             (only.unwrap_or(0), only.unwrap_or(0)),
         )?)
