@@ -294,7 +294,7 @@ fn sync_locked(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, ref
         other => other,
     };
     if let Err(e) = result {
-        let _ = ctx.store.save_sync_position(doctor_id, &ctx.store.sync_position(doctor_id).unwrap_or_default(), Some(&e.message));
+        let _ = ctx.store.save_sync_error(doctor_id, &e.message);
         r.error = Some(e.message);
     }
     r
@@ -362,6 +362,7 @@ fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, ref
         None => None,
     };
     let calendar_id = start.calendar_id;
+    let served = start.requested;
     let mut pos = if full { SyncPosition::default() } else { start.position };
     let mut retries = start.retries;
     let mut pass = Pass::new();
@@ -407,7 +408,7 @@ fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, ref
         match (page.next_page_token, page.next_sync_token) {
             (Some(next), _) => {
                 pos.page_token = Some(next);
-                ctx.store.save_sync_position(doctor_id, &pos, None)?;
+                ctx.store.save_sync_position(doctor_id, &pos, served)?;
                 if Instant::now() >= deadline {
                     r.remaining = true;
                     return Ok(());
@@ -415,7 +416,7 @@ fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, ref
             }
             (None, token) => {
                 pos = SyncPosition { sync_token: token, page_token: None, window: None };
-                ctx.store.save_sync_position(doctor_id, &pos, None)?;
+                ctx.store.save_sync_position(doctor_id, &pos, served)?;
                 return Ok(());
             }
         }

@@ -522,7 +522,7 @@ fn a_full_listing_begun_on_an_earlier_day_resumes_with_its_own_window() {
         .json()
         .unwrap();
     let page = first["nextPageToken"].as_str().expect("a second page").to_string();
-    bed.ctx.store.save_sync_position(2, &SyncPosition { sync_token: None, page_token: Some(page), window: Some(window) }, None).unwrap();
+    bed.ctx.store.save_sync_position(2, &SyncPosition { sync_token: None, page_token: Some(page), window: Some(window) }, 0).unwrap();
     let r = sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
     assert_eq!(r.doctors[0].error, None);
     assert_eq!((r.doctors[0].pages, r.doctors[0].events_seen), (2, 2), "the two remaining pages");
@@ -895,6 +895,37 @@ fn an_unknown_sync_or_reconcile_option_is_refused_by_name() {
     assert!(e.message.starts_with("kc_meet_sync(): option 'budget_s': "), "{}", e.message);
     // The known keys still work.
     assert!(sync::sync(&bed.ctx, &json!({"doctor_id": 2, "full": true, "budget_s": 1})).is_ok());
+}
+
+fn sync_requested(bed: &Bed) -> i64 {
+    bed.sql().query_first("SELECT sync_requested FROM wp_kc_meet_doctors WHERE doctor_id = 2").unwrap().unwrap()
+}
+
+#[test]
+fn a_push_that_arrives_while_its_doctor_syncs_is_not_cleared_by_that_sync() {
+    let (bed, _rx) = bed_with(|_| {});
+    quiet(&bed);
+    booked(&bed);
+    sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    // A sync with no push during it serves the request there was.
+    bed.ctx.store.request_sync(2).unwrap();
+    sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    assert_eq!(sync_requested(&bed), 0, "the request it served is cleared");
+    // A push message comes while the doctor's sync waits for Google: its sync is answered
+    // "queued" (the doctor's sync lock is taken), after recording the request.
+    bed.emu.config(json!({"latency_s": 0.6}));
+    let other = bed.other_process();
+    let round = std::thread::spawn(move || sync::sync(&other, &json!({"doctor_id": 2})).unwrap());
+    std::thread::sleep(Duration::from_millis(250));
+    bed.ctx.store.request_sync(2).unwrap();
+    assert!(sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap().doctors[0].skipped, "the round holds the doctor's sync");
+    let r = round.join().unwrap();
+    assert_eq!(r.doctors[0].error, None);
+    assert_ne!(sync_requested(&bed), 0, "the push's request outlives the round that began before it");
+    assert_eq!(bed.ctx.store.doctors_to_sync(None).unwrap().first(), Some(&2), "and puts the doctor first in the next round");
+    bed.emu.config(json!({"latency_s": 0.0}));
+    sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    assert_eq!(sync_requested(&bed), 0);
 }
 
 #[test]

@@ -119,6 +119,8 @@ pub struct SyncStart {
     pub calendar_id: String,
     /// What [`Store::doctor_state`] reads, for the call's copy of the doctor.
     pub doctor: DoctorState,
+    /// The doctor's sync request as it stood (0: none), for [`Store::save_sync_position`].
+    pub requested: i64,
 }
 
 /// What sync needs of an event row to decide, without a lock, that a listed event asks for
@@ -160,16 +162,31 @@ impl Store {
         Ok(row.map(|(sync_token, page)| SyncPosition::from_columns(sync_token, page)).unwrap_or_default())
     }
 
-    /// Stores progress: a page token mid-listing, or the sync token after the last page.
-    pub fn save_sync_position(&self, doctor_id: u64, pos: &SyncPosition, error: Option<&str>) -> Result<()> {
+    /// Stores progress: a page token mid-listing, or the sync token after the last page. The
+    /// last page clears the doctor's sync request only if it is still the one the sync saw at
+    /// its start (`served`, [`SyncStart::requested`]): a push message recorded since then
+    /// ([`Store::request_sync`]) may tell of a change the listing began too early to see, so its
+    /// request stays for the next round.
+    pub fn save_sync_position(&self, doctor_id: u64, pos: &SyncPosition, served: i64) -> Result<()> {
         let mut c = self.conn()?;
         c.exec_drop(
             format!(
-                "UPDATE `{}` SET sync_token = :s, sync_page_token = :p, last_sync_at = UTC_TIMESTAMP(), last_sync_error = :e,
-                 sync_requested = IF(:p IS NULL, 0, 1) WHERE doctor_id = :d",
+                "UPDATE `{}` SET sync_token = :s, sync_page_token = :p, last_sync_at = UTC_TIMESTAMP(), last_sync_error = NULL,
+                 sync_requested = IF(:p IS NULL AND sync_requested = :r, 0, sync_requested) WHERE doctor_id = :d",
                 self.t.doctors
             ),
-            params! { "s" => &pos.sync_token, "p" => pos.page_column(), "e" => error.map(crate::base::redact::text), "d" => doctor_id },
+            params! { "s" => &pos.sync_token, "p" => pos.page_column(), "r" => served, "d" => doctor_id },
+        )?;
+        Ok(())
+    }
+
+    /// Records a sync that failed; its position and the doctor's sync request stay as they are
+    /// (the request was not served).
+    pub fn save_sync_error(&self, doctor_id: u64, error: &str) -> Result<()> {
+        let mut c = self.conn()?;
+        c.exec_drop(
+            format!("UPDATE `{}` SET last_sync_at = UTC_TIMESTAMP(), last_sync_error = ? WHERE doctor_id = ?", self.t.doctors),
+            (crate::base::redact::text(error), doctor_id),
         )?;
         Ok(())
     }
@@ -207,7 +224,7 @@ impl Store {
         let (columns, join) = self.doctor_state_sql("x.id");
         let row: Option<mysql::Row> = c.exec_first(
             format!(
-                "SELECT {columns}, d.sync_token, d.sync_page_token, d.calendar_id, m.value FROM (SELECT ? AS id) x {join}
+                "SELECT {columns}, d.sync_token, d.sync_page_token, d.calendar_id, m.value, d.sync_requested FROM (SELECT ? AS id) x {join}
                  LEFT JOIN `{}` m ON m.name = ?",
                 self.t.meta
             ),
@@ -220,6 +237,7 @@ impl Store {
             retries: text(15).and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default(),
             calendar_id: text(14).filter(|c| !c.is_empty()).unwrap_or_else(|| "primary".into()),
             doctor: Self::doctor_state_from(&row, 0),
+            requested: row.get::<Option<i64>, _>(16).flatten().unwrap_or(0),
         })
     }
 
@@ -316,13 +334,19 @@ impl Store {
         Ok(())
     }
 
+    /// Records that the doctor's calendar changed (a push message): a new request, told from
+    /// the one a running sync saw at its start. The counter runs 1..=127 (the column is a
+    /// TINYINT) and wraps: only exactly 127 messages during one sync would look unchanged.
     pub fn request_sync(&self, doctor_id: u64) -> Result<()> {
         let mut c = self.conn()?;
-        c.exec_drop(format!("UPDATE `{}` SET sync_requested = 1 WHERE doctor_id = ?", self.t.doctors), (doctor_id,))?;
+        c.exec_drop(
+            format!("UPDATE `{}` SET sync_requested = IF(sync_requested BETWEEN 1 AND 126, sync_requested + 1, 1) WHERE doctor_id = ?", self.t.doctors),
+            (doctor_id,),
+        )?;
         Ok(())
     }
 
-    /// Connected doctors, those with a requested (push-triggered or unfinished) sync first.
+    /// Connected doctors, those with a requested (push-triggered) or unfinished sync first.
     pub fn doctors_to_sync(&self, only: Option<u64>) -> Result<Vec<u64>> {
         Ok(self.round_doctors(only)?.into_iter().map(|(id, _)| id).collect())
     }
@@ -339,7 +363,7 @@ impl Store {
                 "SELECT x.id, d.token_expires_at
                  FROM (SELECT user_id AS id FROM `{um}` WHERE meta_key = '{token}' UNION SELECT doctor_id FROM `{doctors}`) x {joins}
                  WHERE (? = 0 OR x.id = ?) AND ({status}) = 'connected'
-                 ORDER BY COALESCE(d.sync_requested, 0) DESC, d.last_sync_at, x.id",
+                 ORDER BY (COALESCE(d.sync_requested, 0) <> 0 OR d.sync_page_token IS NOT NULL) DESC, d.last_sync_at, x.id",
                 um = self.t.usermeta,
                 token = crate::store::meta::TOKEN,
                 doctors = self.t.doctors,
