@@ -1195,14 +1195,14 @@ impl Store {
     /// Appends to the audit trail. `detail` is scrubbed of anything credential-shaped.
     pub fn audit(&self, doctor_id: Option<u64>, appointment_id: Option<u64>, action: &str, outcome: &str, detail: &str) -> Result<()> {
         let mut c = self.conn()?;
-        c.exec_drop(
-            format!(
-                "INSERT INTO `{}` (created_at, doctor_id, appointment_id, action, outcome, detail) VALUES (UTC_TIMESTAMP(3), ?, ?, ?, ?, ?)",
-                self.t.audit
-            ),
-            (doctor_id, appointment_id, action, outcome, redact::text(detail)),
-        )?;
+        c.exec_drop(format!("{} (UTC_TIMESTAMP(3), ?, ?, ?, ?, ?)", self.audit_insert()), (doctor_id, appointment_id, action, outcome, redact::text(detail)))?;
         Ok(())
+    }
+
+    /// The audit trail's INSERT up to its rows (`created_at, doctor_id, appointment_id, action,
+    /// outcome, detail`): one entry here, many written with the changes they record elsewhere.
+    pub(crate) fn audit_insert(&self) -> String {
+        format!("INSERT INTO `{}` (created_at, doctor_id, appointment_id, action, outcome, detail) VALUES", self.t.audit)
     }
 
     /// Database reachability for health: `Err` carries the reason.

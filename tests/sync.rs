@@ -941,3 +941,38 @@ fn a_doctor_with_a_legacy_token_and_no_row_of_ours_is_synced() {
     assert_eq!(r.doctors[0].error, None);
     assert_eq!(bed.ctx.store.doctors_to_sync(Some(2)).unwrap(), vec![2]);
 }
+
+/// The statements the server counted on the context's one connection so far.
+fn questions(ctx: &Context) -> u64 {
+    let row: (String, u64) = ctx.store.conn().unwrap().query_first("SHOW SESSION STATUS LIKE 'Questions'").unwrap().unwrap();
+    row.1
+}
+
+#[test]
+fn a_page_of_moves_costs_the_statements_of_one_move() {
+    let bed = Bed::new();
+    bed.kivicare();
+    bed.connect(2, DOC);
+    let ids = book_days(&bed, 6);
+    // A process of its own, syncing on one thread: every statement runs on its one connection.
+    let ctx = bed.other_process();
+    sync::sync(&ctx, &json!({"doctor_id": 2})).unwrap();
+    let statements = |moved: &[(u64, String)]| -> u64 {
+        for (_, eid) in moved {
+            ui_move(&bed, eid, "07:00");
+        }
+        let before = questions(&ctx);
+        let r = sync::sync(&ctx, &json!({"doctor_id": 2})).unwrap();
+        assert_eq!((r.doctors[0].changes_applied as usize, r.doctors[0].error.as_deref()), (moved.len(), None));
+        questions(&ctx) - before - 1
+    };
+    let one = statements(&ids[..1]);
+    let five = statements(&ids[1..]);
+    assert!(one >= 5, "the sync's statements are counted: {one}");
+    assert_eq!(five, one, "a page's changes share their statements");
+    for (id, _) in &ids {
+        assert_eq!(audit_outcomes(&bed, *id), vec!["moved"], "each move audited once");
+        let t = appointment_start(&bed, *id).1;
+        assert!(t == "08:00:00" || t == "09:00:00", "{id}: {t}");
+    }
+}
