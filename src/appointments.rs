@@ -423,6 +423,17 @@ fn read_row(ctx: &Context, id: u64) -> Result<Option<Row>> {
 /// [`read_row`]'s statement: one `?`, the appointment id. Also run as a part of the event
 /// core's load ([`crate::store::Store::load_with_appointment`]), so both come from one snapshot.
 pub(crate) fn row_sql(ctx: &Context) -> String {
+    rows_where(ctx, "a.id = ?")
+}
+
+/// The rows of the appointments `ids` by [`row_sql`]'s statement, as literal SQL (for a batch
+/// of statements sent at once); [`row_from`] reads them, and `id` names each.
+pub(crate) fn rows_sql(ctx: &Context, ids: &[u64]) -> String {
+    let list: Vec<String> = ids.iter().map(u64::to_string).collect();
+    rows_where(ctx, &format!("a.id IN ({})", list.join(", ")))
+}
+
+fn rows_where(ctx: &Context, condition: &str) -> String {
     let p = &ctx.config.table_prefix;
     let b = &ctx.config.base_prefix;
     // SELECT a.* so both table shapes work: 4.2+ has the UTC columns, older sites do not. What
@@ -448,7 +459,7 @@ pub(crate) fn row_sql(ctx: &Context) -> String {
              LEFT JOIN `{p}kc_clinics` cl ON cl.id = a.clinic_id AND a.clinic_id > 0
              LEFT JOIN `{b}users` pu ON pu.ID = a.patient_id
              LEFT JOIN `{b}users` du ON du.ID = a.doctor_id
-             WHERE a.id = ?"
+             WHERE {condition}"
     )
 }
 

@@ -14,9 +14,8 @@ use crate::error::{Error, Result};
 use crate::events::{self, Reason, State};
 use crate::runtime::Context;
 
-/// `kc_meet_reconcile()` options.
+/// `kc_meet_reconcile()` options (checked by [`crate::base::opts::parse`]).
 #[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ReconcileOpts {
     #[serde(default)]
     pub dry_run: bool,
@@ -70,11 +69,11 @@ pub struct ReconcileReport {
 /// Finds (and unless `dry_run`, fixes) events without a live appointment and telemedicine
 /// appointments of connected doctors without an event.
 pub fn reconcile(ctx: &Context, opts: &serde_json::Value) -> Result<ReconcileReport> {
-    let o: ReconcileOpts = match opts {
-        serde_json::Value::Null => ReconcileOpts::default(),
-        serde_json::Value::Array(a) if a.is_empty() => ReconcileOpts::default(),
-        v => serde_json::from_value(v.clone()).map_err(|e| Error::invalid_argument(format!("bad reconcile options: {e}")))?,
-    };
+    let o: ReconcileOpts = crate::base::opts::parse(
+        opts,
+        "kc_meet_reconcile()",
+        &["dry_run", "doctor_id", "from", "to", "create_missing", "remove_orphans", "limit", "budget_s"],
+    )?;
     ctx.store.require_schema()?;
     let deadline = Instant::now() + Duration::from_secs_f64(o.budget_s.unwrap_or(60.0).clamp(0.0, 3600.0));
     let limit = o.limit.unwrap_or(500).clamp(1, 10_000) as usize;

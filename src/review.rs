@@ -28,6 +28,7 @@ use crate::appointments::{self, Input};
 use crate::error::{Error, Result};
 use crate::events::{self, Outcome};
 use crate::runtime::Context;
+use crate::store::sync::{AppointmentTimes, ChangeSet};
 
 /// The flag a reviewable move leaves on the event row (the column holds at most 32 characters).
 pub const MOVE_FLAG: &str = "moved_in_google";
@@ -123,6 +124,8 @@ fn decide(ctx: &Context, id: u64, action: &str, (start, end): (DateTime<Utc>, Da
         let _lock = ctx.store.lock(&format!("appt:{id}"), Duration::from_secs(20))?;
         let mut c = ctx.store.conn()?;
         let flag: Option<String> = c.exec_first(format!("SELECT flag FROM `{}` WHERE appointment_id = ?", ctx.store.t.events), (id,))?;
+        // Given back to the call, whose later statements use it.
+        drop(c);
         if flag.as_deref() != Some(MOVE_FLAG) {
             // Decided already, or KiviCare moved the appointment since (its write cleared the
             // flag): nothing to do, and KiviCare's time stands.
@@ -131,6 +134,9 @@ fn decide(ctx: &Context, id: u64, action: &str, (start, end): (DateTime<Utc>, Da
         let a = appointments::resolve(ctx, id, &Input::default())?
             .ok_or_else(|| Error::invalid_argument(format!("appointment {id} does not exist")))?;
         let moved = a.start != start || a.end != end;
+        // The appointment's times (as KiviCare stores them), the flag and the audit entry: one
+        // transaction, one round trip.
+        let mut changes = ChangeSet::default();
         if moved {
             let local = |t: DateTime<Utc>| -> Result<String> {
                 let text = appointments::rfc3339_in(t, a.zone);
@@ -138,15 +144,14 @@ fn decide(ctx: &Context, id: u64, action: &str, (start, end): (DateTime<Utc>, Da
                     .map(|s| s.replace('T', " "))
                     .ok_or_else(|| Error::invalid_argument("the appointment's time cannot be written in its zone"))
             };
-            ctx.store.move_appointment(id, (&local(start)?, &local(end)?), (&utc_text(start), &utc_text(end)))?;
+            let times = AppointmentTimes { appointment_id: id, local: (local(start)?, local(end)?), utc: (utc_text(start), utc_text(end)) };
+            changes.appointment(times, ctx.store.appointments_have_utc()?);
         }
-        c.exec_drop(
-            format!("UPDATE `{}` SET flag = '', updated_at = UTC_TIMESTAMP() WHERE appointment_id = ? AND flag = ?", ctx.store.t.events),
-            (id, MOVE_FLAG),
-        )?;
+        changes.clear_flag(id, MOVE_FLAG);
         let detail = format!("{} {} - {}", if moved { "moved to" } else { "already at" }, utc_text(start), utc_text(end));
         let outcome = if action == "accept" { "move_accepted" } else { "move_reverted" };
-        ctx.store.audit(Some(a.doctor_id), Some(id), "review", outcome, &detail)?;
+        changes.audit(Some(a.doctor_id), Some(id), "review", outcome, &detail);
+        ctx.store.write_changes(&changes)?;
         moved
     };
     // The event follows the appointment (its own lock, budget and queue).

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::runtime::Context;
+use crate::store::DOCTOR_STATUS_SQL;
 
 /// Largest page a caller may ask for (a list table shows 20–100 rows).
 const MAX_PER_PAGE: u64 = 500;
@@ -32,14 +33,6 @@ const STATE_SQL: &str = "CASE WHEN j.state = 'failed' THEN 'failed'
     WHEN e.state = 'active' THEN 'linked'
     WHEN e.state = 'deleted' THEN 'removed'
     ELSE 'missing' END";
-
-/// A doctor's state: connected = a stored token and the connect flag not 'off'; then our row
-/// may say needs_reconnect (the rule of `grant::derive_status`, as SQL over a page). `tok` and
-/// `flag` are the doctor's first meta row of each key, as `grant` reads them. The comparisons are
-/// byte for byte, as in Rust: the tables' collations ignore case and trailing spaces, so a plain
-/// `=` would call `OFF` or `off ` off while the rule does not.
-const DOCTOR_STATUS_SQL: &str = "CASE WHEN COALESCE(LENGTH(tok.meta_value), 0) = 0 OR COALESCE(CAST(flag.meta_value AS BINARY) = 'off', FALSE) THEN 'not_connected'
-    WHEN COALESCE(CAST(d.status AS BINARY) = 'needs_reconnect', FALSE) THEN 'needs_reconnect' ELSE 'connected' END";
 
 /// The states [`STATE_SQL`] yields, in the order a filter lists them.
 pub const APPOINTMENT_STATES: [&str; 7] = ["linked", "pending", "queued", "failed", "flagged", "removed", "missing"];
@@ -285,16 +278,12 @@ pub fn doctors(ctx: &Context, opts: &Value) -> Result<Page<DoctorRow>> {
     let from_where = format!(
         "FROM `{users}` u
          JOIN `{um}` cap ON cap.user_id = u.ID AND cap.meta_key = :caps AND cap.meta_value LIKE '%\"kiviCare\\_doctor\"%'
-         LEFT JOIN `{um}` tok ON tok.umeta_id = (SELECT MIN(umeta_id) FROM `{um}` WHERE user_id = u.ID AND meta_key = '{token}')
-         LEFT JOIN `{um}` flag ON flag.umeta_id = (SELECT MIN(umeta_id) FROM `{um}` WHERE user_id = u.ID AND meta_key = '{connect}')
-         LEFT JOIN `{doctors}` d ON d.doctor_id = u.ID
+         {status_joins}
          WHERE (:doctor = 0 OR u.ID = :doctor)
            AND (:search = '' OR u.display_name LIKE :search OR u.user_login LIKE :search OR u.user_email LIKE :search)
            AND (:status = '' OR ({DOCTOR_STATUS_SQL}) = :status)",
         um = t.usermeta,
-        doctors = t.doctors,
-        token = crate::store::meta::TOKEN,
-        connect = crate::store::meta::CONNECT,
+        status_joins = ctx.store.doctor_status_joins("u.ID"),
     );
     let params = params! {
         "caps" => caps_key,

@@ -250,6 +250,15 @@ pub struct MigrateReport {
     pub mapping_table: &'static str,
 }
 
+/// A doctor's state in SQL: connected = a stored token and the connect flag not 'off'; then our
+/// row may say needs_reconnect (the one rule of the grant, `derive_status`, behind
+/// `kc_meet_status()`; `tests/doctor_states.rs` checks they agree on every combination). `tok`,
+/// `flag` and `d` are joined by [`Store::doctor_status_joins`]. The comparisons are byte for
+/// byte, as in Rust: the tables' collations ignore case and trailing spaces, so a plain `=` would
+/// call `OFF` or `off ` off while the rule does not.
+pub const DOCTOR_STATUS_SQL: &str = "CASE WHEN COALESCE(LENGTH(tok.meta_value), 0) = 0 OR COALESCE(CAST(flag.meta_value AS BINARY) = 'off', FALSE) THEN 'not_connected'
+    WHEN COALESCE(CAST(d.status AS BINARY) = 'needs_reconnect', FALSE) THEN 'needs_reconnect' ELSE 'connected' END";
+
 /// A database handle for one site: the process's pool plus the site's table names.
 #[derive(Clone)]
 pub struct Store {
@@ -1367,6 +1376,19 @@ impl Store {
     }
 
 
+    /// The joins [`DOCTOR_STATUS_SQL`] reads for the doctor `id` (an SQL expression): the
+    /// doctor's first meta row of the token and of the connect flag (as `get_meta` reads them),
+    /// and our row.
+    pub(crate) fn doctor_status_joins(&self, id: &str) -> String {
+        let first = |alias: &str, key: &str| {
+            format!(
+                "LEFT JOIN `{um}` {alias} ON {alias}.umeta_id = (SELECT MIN(umeta_id) FROM `{um}` WHERE user_id = {id} AND meta_key = '{key}')",
+                um = self.t.usermeta
+            )
+        };
+        format!("{} {} LEFT JOIN `{}` d ON d.doctor_id = {id}", first("tok", meta::TOKEN), first("flag", meta::CONNECT), self.t.doctors)
+    }
+
     pub(crate) fn doctor_state_from(r: &mysql::Row, at: usize) -> (Option<String>, Option<String>, Option<DoctorRow>) {
         let text = |i: usize| r.get::<Option<String>, _>(at + i).flatten();
         let doctor = r.get::<Option<u64>, _>(at + 2).flatten().map(|id| DoctorRow {
@@ -1477,14 +1499,14 @@ impl Store {
     /// Appends to the audit trail. `detail` is scrubbed of anything credential-shaped.
     pub fn audit(&self, doctor_id: Option<u64>, appointment_id: Option<u64>, action: &str, outcome: &str, detail: &str) -> Result<()> {
         let mut c = self.conn()?;
-        c.exec_drop(
-            format!(
-                "INSERT INTO `{}` (created_at, doctor_id, appointment_id, action, outcome, detail) VALUES (UTC_TIMESTAMP(3), ?, ?, ?, ?, ?)",
-                self.t.audit
-            ),
-            (doctor_id, appointment_id, action, outcome, redact::text(detail)),
-        )?;
+        c.exec_drop(format!("{} (UTC_TIMESTAMP(3), ?, ?, ?, ?, ?)", self.audit_insert()), (doctor_id, appointment_id, action, outcome, redact::text(detail)))?;
         Ok(())
+    }
+
+    /// The audit trail's INSERT up to its rows (`created_at, doctor_id, appointment_id, action,
+    /// outcome, detail`): one entry here, many written with the changes they record elsewhere.
+    pub(crate) fn audit_insert(&self) -> String {
+        format!("INSERT INTO `{}` (created_at, doctor_id, appointment_id, action, outcome, detail) VALUES", self.t.audit)
     }
 
     /// Database reachability for health: `Err` carries the reason.

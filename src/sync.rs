@@ -31,7 +31,7 @@ use crate::base::retry::{MAX_REREAD_ATTEMPTS, is_transient};
 use crate::base::str_enum::str_enum;
 use crate::runtime::Context;
 use crate::store::events::{EventState, JobState};
-use crate::store::sync::{RetryItem, SyncPosition, SyncRow};
+use crate::store::sync::{AppointmentTimes, ChangeSet, EventFromGoogle, LockedEvent, RetryItem, SyncPosition, SyncRow};
 use crate::{events, grant};
 
 /// Requests in flight at once when many doctors sync. Bounded by Google's quotas ("Manage
@@ -110,8 +110,8 @@ pub struct SyncReport {
     pub elapsed_s: f64,
 }
 
+/// `kc_meet_sync()` options (checked by [`crate::base::opts::parse`]).
 #[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
 struct SyncOpts {
     doctor_id: Option<u64>,
     #[serde(default)]
@@ -132,11 +132,7 @@ struct SyncOpts {
 /// across Google requests, and at most [`crate::store::LOCK_HOLDERS`] threads at once. One doctor
 /// is synced on the calling thread, on the call's one connection.
 pub fn sync(ctx: &Context, opts: &Value) -> Result<SyncReport> {
-    let o: SyncOpts = match opts {
-        Value::Null => SyncOpts::default(),
-        Value::Array(a) if a.is_empty() => SyncOpts::default(),
-        v => serde_json::from_value(v.clone()).map_err(|e| Error::invalid_argument(format!("bad sync options: {e}")))?,
-    };
+    let o: SyncOpts = crate::base::opts::parse(opts, "kc_meet_sync()", &["doctor_id", "full", "budget_s"])?;
     ctx.store.require_schema()?;
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(o.budget_s.unwrap_or(25.0).clamp(0.5, 3600.0));
@@ -298,7 +294,7 @@ fn sync_locked(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, ref
         other => other,
     };
     if let Err(e) = result {
-        let _ = ctx.store.save_sync_position(doctor_id, &ctx.store.sync_position(doctor_id).unwrap_or_default(), Some(&e.message));
+        let _ = ctx.store.save_sync_error(doctor_id, &e.message);
         r.error = Some(e.message);
     }
     r
@@ -332,16 +328,14 @@ fn list_query(pos: &SyncPosition) -> Vec<(&'static str, String)> {
     query
 }
 
-/// What one doctor's sync keeps between pages: the site's key (computed once) and whether
-/// KiviCare's appointments table has UTC columns (asked once, on the first move).
+/// What one doctor's sync keeps between pages: the site's key (computed once).
 struct Pass {
     site: Option<String>,
-    appointments_have_utc: Option<bool>,
 }
 
 impl Pass {
     fn new() -> Pass {
-        Pass { site: None, appointments_have_utc: None }
+        Pass { site: None }
     }
 
     fn site(&mut self, ctx: &Context) -> &str {
@@ -366,6 +360,7 @@ fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, ref
         None => None,
     };
     let calendar_id = start.calendar_id;
+    let served = start.requested;
     let mut pos = if full { SyncPosition::default() } else { start.position };
     let mut retries = start.retries;
     let mut pass = Pass::new();
@@ -392,15 +387,14 @@ fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, ref
         };
         r.events_seen += page.items.len() as u32;
         let mut failed = false;
-        for item in needing_work(ctx, doctor_id, &page.items, &mut pass)? {
-            if let Err(e) = apply_item(ctx, doctor_id, &calendar_id, item, &mut pass, r) {
-                // The position moves on (one bad change must not block the others), so the
-                // event is kept for a targeted re-read instead of being lost.
-                let _ = ctx.store.audit(Some(doctor_id), None, "sync.apply", "failed", &e.message);
-                if !item.id.is_empty() && !retries.iter().any(|x| x.event_id == item.id) {
-                    retries.push(RetryItem { event_id: item.id.clone(), attempts: 0 });
-                    failed = true;
-                }
+        let work = needing_work(ctx, doctor_id, &page.items, &mut pass)?;
+        for (item, e) in apply_page(ctx, doctor_id, &calendar_id, work, r) {
+            // The position moves on (one bad change must not block the others), so the event
+            // is kept for a targeted re-read instead of being lost.
+            let _ = ctx.store.audit(Some(doctor_id), None, "sync.apply", "failed", &e.message);
+            if !item.id.is_empty() && !retries.iter().any(|x| x.event_id == item.id) {
+                retries.push(RetryItem { event_id: item.id.clone(), attempts: 0 });
+                failed = true;
             }
         }
         if failed {
@@ -411,7 +405,7 @@ fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, ref
         match (page.next_page_token, page.next_sync_token) {
             (Some(next), _) => {
                 pos.page_token = Some(next);
-                ctx.store.save_sync_position(doctor_id, &pos, None)?;
+                ctx.store.save_sync_position(doctor_id, &pos, served)?;
                 if Instant::now() >= deadline {
                     r.remaining = true;
                     return Ok(());
@@ -419,7 +413,7 @@ fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, ref
             }
             (None, token) => {
                 pos = SyncPosition { sync_token: token, page_token: None, window: None };
-                ctx.store.save_sync_position(doctor_id, &pos, None)?;
+                ctx.store.save_sync_position(doctor_id, &pos, served)?;
                 return Ok(());
             }
         }
@@ -434,14 +428,14 @@ fn with_token<T>(ctx: &Context, doctor_id: u64, token: &mut Option<crate::base::
     }
 }
 
-/// The items of a page that may ask for work, decided from the page's event rows read at once
-/// (a few statements per page, no lock). An item is left out only when [`apply_item`], which
+/// The items of a page that may ask for work, with their appointments, decided from the page's
+/// event rows read at once (a few statements per page, no lock). An item is left out only when [`apply_page`], which
 /// reads the row again under the appointment's lock, would do nothing with it as the rows stand:
 /// not ours (neither our properties nor one of our event ids); ours and current with the etag
 /// of our last write (an echo) or not active; or no longer the appointment's event while Google
 /// shows it deleted. A row a concurrent write changes after this read is the same as a sync run
 /// just before that write.
-fn needing_work<'a>(ctx: &Context, doctor_id: u64, items: &'a [Item], pass: &mut Pass) -> Result<Vec<&'a Item>> {
+fn needing_work<'a>(ctx: &Context, doctor_id: u64, items: &'a [Item], pass: &mut Pass) -> Result<Vec<Work<'a>>> {
     if items.is_empty() {
         return Ok(vec![]);
     }
@@ -461,17 +455,17 @@ fn needing_work<'a>(ctx: &Context, doctor_id: u64, items: &'a [Item], pass: &mut
     Ok(items
         .iter()
         .zip(marked)
-        .filter(|(item, marked)| {
+        .filter_map(|(item, marked)| {
             // Deleted events may come back without their properties: matched by our ids.
-            let Some(appt) = marked.or_else(|| by_event.get(item.id.as_str()).copied()) else { return false };
+            let appt = marked.or_else(|| by_event.get(item.id.as_str()).copied())?;
             let stored = by_appointment.get(&appt);
             let current = stored.is_some_and(|s| s.event_id == item.id && s.doctor_id == doctor_id && matches!(s.state, EventState::Active | EventState::Creating));
-            match stored {
+            let needs = match stored {
                 Some(s) if current => s.state == EventState::Active && s.etag != item.etag,
                 _ => marked.is_some() && item.status != "cancelled",
-            }
+            };
+            needs.then_some(Work { item, appointment_id: appt, marked: marked.is_some() })
         })
-        .map(|(item, _)| item)
         .collect())
 }
 
@@ -686,7 +680,282 @@ fn list_page(ctx: &Context, token: &crate::base::redact::Secret, calendar_id: &s
     serde_json::from_slice(&body).map_err(|_| Error::new(crate::error::Code::GoogleError, format!("Google's answer to {WHAT} is not JSON (HTTP {status})")))
 }
 
-/// Applies one listed event, if it is ours and not our own echo.
+/// A listed event that may ask for work, and the appointment it belongs to.
+#[derive(Clone, Copy)]
+struct Work<'a> {
+    item: &'a Item,
+    appointment_id: u64,
+    /// Our private properties name the appointment (else one of our event ids matched).
+    marked: bool,
+}
+
+/// What a listed event asks of its appointment, decided under the appointment's lock from the
+/// event row and the appointment's job as they stand then.
+#[derive(Debug, PartialEq)]
+enum Decision {
+    /// Not the appointment's event and deleted, our own write (its etag), an event we let go
+    /// of, a deletion while KiviCare's own change is queued, an event without times.
+    Nothing,
+    /// One of ours that is not the appointment's event, alive: it goes ([`apply_one`]).
+    Stray,
+    /// The appointment's event was deleted in Google (`on_google_delete`).
+    Deleted,
+    /// The event moved while KiviCare has a change of its own queued: KiviCare wins.
+    KivicareWins,
+    /// The event moved to (start, end), UTC (`on_google_move`).
+    Moved(String, String),
+    /// The same times: what else Google says (link, etag) is recorded.
+    Same(String, String),
+}
+
+fn decide(doctor_id: u64, w: &Work, stored: Option<&LockedEvent>) -> Decision {
+    let info = w.item;
+    // The appointment's event: the row names it and has not let it go. A row that has (state
+    // `deleted`/`deleting`) while Google shows the event alive means an insert landed after our
+    // delete of the same id answered 404.
+    let current = stored.is_some_and(|s| s.event_id == info.id && s.doctor_id == doctor_id && matches!(s.state, EventState::Active | EventState::Creating));
+    if !current && w.marked && info.status != "cancelled" {
+        return Decision::Stray;
+    }
+    let Some(stored) = stored.filter(|_| current) else { return Decision::Nothing };
+    if info.etag == stored.etag || stored.state != EventState::Active {
+        return Decision::Nothing; // our own write, or an event we already let go of
+    }
+    let queued_here = stored.job_state == Some(JobState::Queued);
+    if info.status == "cancelled" {
+        return if queued_here { Decision::Nothing } else { Decision::Deleted };
+    }
+    let (Some(start), Some(end)) = (utc_of(info.start.as_ref()), utc_of(info.end.as_ref())) else {
+        return Decision::Nothing;
+    };
+    match (start != stored.start_utc || end != stored.end_utc, queued_here) {
+        (true, true) => Decision::KivicareWins,
+        (true, false) => Decision::Moved(start, end),
+        (false, _) => Decision::Same(start, end),
+    }
+}
+
+/// Whether the decision is only rows to write (with its audit entry), which a page writes
+/// together: not a stray event or a deletion (Google requests, the event's own rules), nor a
+/// move the site reverts (the event is written back to Google).
+fn only_writes(ctx: &Context, d: &Decision) -> bool {
+    match d {
+        Decision::Nothing | Decision::KivicareWins | Decision::Same(..) => true,
+        Decision::Moved(..) => ctx.config.on_google_move == MovePolicy::Apply,
+        Decision::Stray | Decision::Deleted => false,
+    }
+}
+
+/// The KiviCare rows read with a page's locks, by appointment.
+struct AppointmentRows {
+    rows: HashMap<u64, mysql::Row>,
+    /// KiviCare's appointments table has the UTC columns (4.x): seen in the rows' columns.
+    have_utc: bool,
+}
+
+impl AppointmentRows {
+    fn new(rows: Vec<mysql::Row>) -> AppointmentRows {
+        let have_utc = rows.first().is_some_and(|r| r.columns_ref().iter().any(|c| c.name_str() == "appointment_start_utc"));
+        let rows = rows.into_iter().filter_map(|r| Some((r.get::<Option<u64>, _>("id").flatten()?, r))).collect();
+        AppointmentRows { rows, have_utc }
+    }
+
+    fn get(&self, id: u64) -> Option<appointments::Row> {
+        self.rows.get(&id).map(|r| appointments::row_from(r, 0))
+    }
+}
+
+fn change(doctor_id: u64, w: &Work, kind: ChangeKind, from: Option<String>, to: Option<(String, String)>) -> Change {
+    Change {
+        appointment_id: w.appointment_id,
+        doctor_id,
+        kind,
+        event_id: w.item.id.clone(),
+        from_start_utc: from,
+        to_start_utc: to.as_ref().map(|t| t.0.clone()),
+        to_end_utc: to.map(|t| t.1),
+    }
+}
+
+fn report(r: &mut DoctorSync, changes: impl IntoIterator<Item = Change>) {
+    for c in changes {
+        r.changes_applied += 1;
+        r.changes.push(c);
+    }
+}
+
+/// Adds the rows of a decision that [`only_writes`] to `changes`, with its audit entry (in
+/// the same transaction); the change to report once they are committed.
+fn write(ctx: &Context, doctor_id: u64, w: &Work, stored: Option<&LockedEvent>, decision: Decision, rows: &AppointmentRows, changes: &mut ChangeSet) -> Result<Option<Change>> {
+    let (Some(stored), info, appt) = (stored, w.item, w.appointment_id) else { return Ok(None) };
+    let detail = format!("event {}", info.id);
+    let event = |start: String, end: String| EventFromGoogle {
+        appointment_id: appt,
+        start_utc: start,
+        end_utc: end,
+        meet_url: info.meet_url_or(&stored.meet_url),
+        etag: info.etag.clone(),
+        updated: info.updated.clone(),
+    };
+    match decision {
+        Decision::KivicareWins => {
+            changes.audit(Some(doctor_id), Some(appt), "google_change", "kivicare_wins", "a KiviCare change is queued for this appointment");
+            Ok(None)
+        }
+        Decision::Same(start, end) => {
+            let e = event(start, end);
+            let link_changed = e.meet_url != stored.meet_url;
+            changes.event(e);
+            if !link_changed {
+                return Ok(None);
+            }
+            changes.audit(Some(doctor_id), Some(appt), "google_change", ChangeKind::MeetLinkChanged.as_str(), &detail);
+            Ok(Some(change(doctor_id, w, ChangeKind::MeetLinkChanged, None, None)))
+        }
+        Decision::Moved(start, end) => {
+            let Some(a) = appointments::resolve_row(ctx, appt, &Input::default(), rows.get(appt))? else { return Ok(None) };
+            let local = |t: &str| -> String {
+                let utc = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").map(|n| n.and_utc()).unwrap_or_default();
+                events::local_wall(utc, a.zone)
+            };
+            let times = AppointmentTimes { appointment_id: appt, local: (local(&start), local(&end)), utc: (start.clone(), end.clone()) };
+            changes.appointment(times, rows.have_utc);
+            changes.event(event(start.clone(), end.clone()));
+            changes.audit(Some(doctor_id), Some(appt), "google_change", ChangeKind::Moved.as_str(), &detail);
+            Ok(Some(change(doctor_id, w, ChangeKind::Moved, Some(stored.start_utc.clone()), Some((start, end)))))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Applies a page's work. The changes that are only rows to write ([`only_writes`]: most)
+/// go together: their appointments' locks are taken and their rows read in one round trip,
+/// and their writes with their audit entries committed in one transaction that releases the
+/// locks, in one more, whatever their number. One at a time ([`apply_one`]): those whose
+/// appointment another process is writing (its lock is then waited for), those that ask more
+/// than writes, and an appointment's second event on the page. Returns the items that failed.
+fn apply_page<'a>(ctx: &Context, doctor_id: u64, calendar_id: &str, work: Vec<Work<'a>>, r: &mut DoctorSync) -> Vec<(&'a Item, Error)> {
+    let mut seen = std::collections::HashSet::new();
+    let (batch, second): (Vec<Work>, Vec<Work>) = work.into_iter().partition(|w| seen.insert(w.appointment_id));
+    let (mut one_by_one, mut failed) = match apply_batch(ctx, doctor_id, &batch, r) {
+        Ok(left) => left,
+        Err(e) => (vec![], batch.iter().map(|w| (w.item, e.clone())).collect()),
+    };
+    one_by_one.extend(second);
+    for w in one_by_one {
+        if let Err(e) = apply_one(ctx, doctor_id, calendar_id, &w, r) {
+            failed.push((w.item, e));
+        }
+    }
+    failed
+}
+
+/// [`apply_page`]'s batch (one item per appointment): the work it left for [`apply_one`], and
+/// the items whose change could not be made (the others are written).
+#[allow(clippy::type_complexity)]
+fn apply_batch<'a>(ctx: &Context, doctor_id: u64, batch: &[Work<'a>], r: &mut DoctorSync) -> Result<(Vec<Work<'a>>, Vec<(&'a Item, Error)>)> {
+    if batch.is_empty() {
+        return Ok((vec![], vec![]));
+    }
+    let ids: Vec<u64> = batch.iter().map(|w| w.appointment_id).collect();
+    let (locks, page) = ctx.store.lock_page(&ids, &appointments::rows_sql(ctx, &ids))?;
+    let locked: std::collections::HashSet<u64> = page.locked.iter().copied().collect();
+    let rows = AppointmentRows::new(page.appointments);
+    let mut changes = ChangeSet::default();
+    let (mut done, mut left, mut failed) = (vec![], vec![], vec![]);
+    for w in batch {
+        let stored = page.events.get(&w.appointment_id);
+        let decision = decide(doctor_id, w, stored);
+        if !locked.contains(&w.appointment_id) || !only_writes(ctx, &decision) {
+            left.push(*w);
+            continue;
+        }
+        match write(ctx, doctor_id, w, stored, decision, &rows, &mut changes) {
+            Ok(c) => done.extend(c),
+            Err(e) => failed.push((w.item, e)),
+        }
+    }
+    locks.commit(&changes)?;
+    report(r, done);
+    Ok((left, failed))
+}
+
+/// Applies one listed event of the appointment `w` names, under the appointment's lock (waited
+/// for); [`apply_item`] finds the appointment first.
+fn apply_one(ctx: &Context, doctor_id: u64, calendar_id: &str, w: &Work, r: &mut DoctorSync) -> Result<()> {
+    let (info, appt) = (w.item, w.appointment_id);
+    let lock = ctx.store.lock(&format!("appt:{appt}"), Duration::from_secs(20))?;
+    let page = ctx.store.read_locked(appt, &appointments::rows_sql(ctx, &[appt]))?;
+    let stored = page.events.get(&appt);
+    let decision = decide(doctor_id, w, stored);
+    if only_writes(ctx, &decision) {
+        let mut changes = ChangeSet::default();
+        let done = write(ctx, doctor_id, w, stored, decision, &AppointmentRows::new(page.appointments), &mut changes)?;
+        ctx.store.write_changes(&changes)?;
+        report(r, done);
+        return Ok(());
+    }
+    let audit = |kind: ChangeKind| {
+        let _ = ctx.store.audit(Some(doctor_id), Some(appt), "google_change", kind.as_str(), &format!("event {}", info.id));
+    };
+    match (decision, stored) {
+        (Decision::Stray, _) => {
+            // One of ours that is not the appointment's event: an insert Google finished after
+            // we had given up on it and deleted its id (a request cut by the budget can still be
+            // processed), an older generation, or the old doctor's event after a doctor change.
+            // Under the appointment's lock, so no insert of ours is in flight: it goes, and its
+            // attendees are told.
+            let result = grant::with_token(ctx, doctor_id, |t| {
+                Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).delete_event(calendar_id, &info.id, SendUpdates::All)
+            });
+            match result {
+                Ok(_) => {
+                    let _ = ctx.store.audit(Some(doctor_id), Some(appt), "google_change", "stray_deleted", &format!("event {} is not the appointment's event", info.id));
+                }
+                Err(e) if matches!(e.http_status, Some(404) | Some(410)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        (Decision::Deleted, _) => {
+            let kind = match ctx.config.on_google_delete {
+                DeletePolicy::Cancel => {
+                    ctx.store.cancel_appointment(appt)?;
+                    ctx.store.forget_event(appt)?;
+                    ChangeKind::Cancelled
+                }
+                DeletePolicy::Recreate => {
+                    ctx.store.forget_event(appt)?;
+                    drop(lock);
+                    events::ensure(ctx, appt, &Input::default(), false)?;
+                    ChangeKind::Recreated
+                }
+                DeletePolicy::Flag => {
+                    ctx.store.forget_event(appt)?;
+                    ctx.store.flag_event(appt, "deleted_in_google")?;
+                    ChangeKind::DeletedFlagged
+                }
+            };
+            audit(kind);
+            report(r, [change(doctor_id, w, kind, None, None)]);
+        }
+        (Decision::Moved(start, end), Some(stored)) => {
+            // `on_google_move` = revert: the row takes what Google says, then the event is
+            // written back to the appointment's time.
+            let mut changes = ChangeSet::default();
+            let meet_url = info.meet_url_or(&stored.meet_url);
+            changes.event(EventFromGoogle { appointment_id: appt, start_utc: start.clone(), end_utc: end, meet_url, etag: info.etag.clone(), updated: info.updated.clone() });
+            ctx.store.write_changes(&changes)?;
+            drop(lock);
+            events::ensure(ctx, appt, &Input::default(), false)?;
+            audit(ChangeKind::Reverted);
+            report(r, [change(doctor_id, w, ChangeKind::Reverted, Some(start), Some((stored.start_utc.clone(), stored.end_utc.clone())))]);
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Applies one listed event, if it is ours and not our own echo (a re-read change).
 fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, info: &Item, pass: &mut Pass, r: &mut DoctorSync) -> Result<()> {
     let marked = info.marked(pass.site(ctx));
     let appointment = match marked {
@@ -695,109 +964,7 @@ fn apply_item(ctx: &Context, doctor_id: u64, calendar_id: &str, info: &Item, pas
         None => ctx.store.appointment_of_event(&info.id)?,
     };
     let Some(appt) = appointment else { return Ok(()) };
-    let _lock = ctx.store.lock(&format!("appt:{appt}"), Duration::from_secs(20))?;
-    let stored = ctx.store.locked_event(appt)?;
-    // The appointment's event: the row names it and has not let it go. A row that has (state
-    // `deleted`/`deleting`) while Google shows the event alive means an insert landed after our
-    // delete of the same id answered 404.
-    let current = stored.as_ref().is_some_and(|s| {
-        s.event_id == info.id && s.doctor_id == doctor_id && matches!(s.state, EventState::Active | EventState::Creating)
-    });
-    if !current && marked.is_some() && info.status != "cancelled" {
-        // One of ours that is not the appointment's event: an insert Google finished after we
-        // had given up on it and deleted its id (a request cut by the budget can still be
-        // processed), an older generation, or the old doctor's event after a doctor change.
-        // Under the appointment's lock, so no insert of ours is in flight: it goes, and its
-        // attendees are told.
-        let result = grant::with_token(ctx, doctor_id, |t| {
-            Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, t).delete_event(calendar_id, &info.id, SendUpdates::All)
-        });
-        match result {
-            Ok(_) => {
-                let _ = ctx.store.audit(Some(doctor_id), Some(appt), "google_change", "stray_deleted", &format!("event {} is not the appointment's event", info.id));
-            }
-            Err(e) if matches!(e.http_status, Some(404) | Some(410)) => {}
-            Err(e) => return Err(e),
-        }
-        return Ok(());
-    }
-    let Some(stored) = stored.filter(|_| current) else { return Ok(()) };
-    if info.etag == stored.etag || stored.state != EventState::Active {
-        return Ok(()); // our own write, or an event we already let go of
-    }
-    let queued_here = stored.job_state == Some(JobState::Queued);
-    let mut change = |kind: ChangeKind, from: Option<String>, to: Option<(String, String)>| {
-        let _ = ctx.store.audit(Some(doctor_id), Some(appt), "google_change", kind.as_str(), &format!("event {}", info.id));
-        r.changes_applied += 1;
-        r.changes.push(Change {
-            appointment_id: appt,
-            doctor_id,
-            kind,
-            event_id: info.id.clone(),
-            from_start_utc: from,
-            to_start_utc: to.as_ref().map(|t| t.0.clone()),
-            to_end_utc: to.map(|t| t.1),
-        });
-    };
-    if info.status == "cancelled" {
-        if queued_here {
-            return Ok(());
-        }
-        match ctx.config.on_google_delete {
-            DeletePolicy::Cancel => {
-                ctx.store.cancel_appointment(appt)?;
-                ctx.store.forget_event(appt)?;
-                change(ChangeKind::Cancelled, None, None);
-            }
-            DeletePolicy::Recreate => {
-                ctx.store.forget_event(appt)?;
-                drop(_lock);
-                events::ensure(ctx, appt, &Input::default(), false)?;
-                change(ChangeKind::Recreated, None, None);
-            }
-            DeletePolicy::Flag => {
-                ctx.store.forget_event(appt)?;
-                ctx.store.flag_event(appt, "deleted_in_google")?;
-                change(ChangeKind::DeletedFlagged, None, None);
-            }
-        }
-        return Ok(());
-    }
-    let (Some(start), Some(end)) = (utc_of(info.start.as_ref()), utc_of(info.end.as_ref())) else {
-        return Ok(());
-    };
-    if start != stored.start_utc || end != stored.end_utc {
-        if queued_here {
-            let _ = ctx.store.audit(Some(doctor_id), Some(appt), "google_change", "kivicare_wins", "a KiviCare change is queued for this appointment");
-            return Ok(());
-        }
-        if ctx.config.on_google_move == MovePolicy::Revert {
-            ctx.store.update_event_from_google(appt, &start, &end, &info.meet_url_or(&stored.meet_url), &info.etag, &info.updated)?;
-            drop(_lock);
-            events::ensure(ctx, appt, &Input::default(), false)?;
-            change(ChangeKind::Reverted, Some(start), Some((stored.start_utc.clone(), stored.end_utc.clone())));
-            return Ok(());
-        }
-        let Some(a) = appointments::resolve(ctx, appt, &Input::default())? else { return Ok(()) };
-        let local = |t: &str| -> String {
-            let utc = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").map(|n| n.and_utc()).unwrap_or_default();
-            events::local_wall(utc, a.zone)
-        };
-        let has_utc = match pass.appointments_have_utc {
-            Some(known) => known,
-            None => *pass.appointments_have_utc.insert(ctx.store.appointments_have_utc()?),
-        };
-        let meet = info.meet_url_or(&stored.meet_url);
-        ctx.store.apply_google_move(appt, (&local(&start), &local(&end)), (&start, &end), has_utc, &meet, &info.etag, &info.updated)?;
-        change(ChangeKind::Moved, Some(stored.start_utc.clone()), Some((start, end)));
-        return Ok(());
-    }
-    let meet = info.meet_url_or(&stored.meet_url);
-    ctx.store.update_event_from_google(appt, &start, &end, &meet, &info.etag, &info.updated)?;
-    if meet != stored.meet_url {
-        change(ChangeKind::MeetLinkChanged, None, None);
-    }
-    Ok(())
+    apply_one(ctx, doctor_id, calendar_id, &Work { item: info, appointment_id: appt, marked: marked.is_some() }, r)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! (absent, empty, blank, set, repeated), KiviCare's connect flag (absent, `on`, `off`, other
 //! spellings, repeated) and our doctor row's status (absent, each state, other spellings). Each
 //! doctor must be listed under the filter of the state `kc_meet_status()` gives, and only
-//! there, with that state in the row.
+//! there, with that state in the row; sync must pick it exactly when that state is connected.
 
 mod common;
 
@@ -94,6 +94,11 @@ fn the_doctors_filter_puts_every_doctor_in_the_state_kc_meet_status_gives() {
         let shown: Vec<&str> = by_filter.iter().filter_map(|(_, rows)| rows.get(&doctor).map(String::as_str)).collect();
         if under != [rule.as_str()] || shown != [rule.as_str()] {
             disagreements.push(format!("{what}: kc_meet_status says {rule}, listed under {under:?} showing {shown:?}"));
+        }
+        // Sync picks exactly the connected doctors, by the same rule.
+        let synced = !bed.ctx.store.doctors_to_sync(Some(doctor)).unwrap().is_empty();
+        if synced != (rule == "connected") {
+            disagreements.push(format!("{what}: kc_meet_status says {rule}, sync {} it", if synced { "picks" } else { "skips" }));
         }
     }
     assert!(disagreements.is_empty(), "{} of {} doctors disagree:\n{}", disagreements.len(), cases.len(), disagreements.join("\n"));

@@ -522,7 +522,7 @@ fn a_full_listing_begun_on_an_earlier_day_resumes_with_its_own_window() {
         .json()
         .unwrap();
     let page = first["nextPageToken"].as_str().expect("a second page").to_string();
-    bed.ctx.store.save_sync_position(2, &SyncPosition { sync_token: None, page_token: Some(page), window: Some(window) }, None).unwrap();
+    bed.ctx.store.save_sync_position(2, &SyncPosition { sync_token: None, page_token: Some(page), window: Some(window) }, 0).unwrap();
     let r = sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
     assert_eq!(r.doctors[0].error, None);
     assert_eq!((r.doctors[0].pages, r.doctors[0].events_seen), (2, 2), "the two remaining pages");
@@ -880,4 +880,99 @@ fn a_rounds_refreshes_and_another_processs_refresh_each_token_once_and_a_refused
     let again = sync::sync(&bed.ctx, &json!({})).unwrap();
     assert!(again.doctors.iter().filter(|d| d.doctor_id != 100).all(|d| d.error.is_none()), "{:?}", again.doctors);
     assert_eq!(bed.emu.refreshes(), 0);
+}
+
+#[test]
+fn an_unknown_sync_or_reconcile_option_is_refused_by_name() {
+    let bed = Bed::new();
+    let e = sync::sync(&bed.ctx, &json!({"doctor_id": 2, "everything": true})).unwrap_err();
+    assert_eq!(e.code, kc_meet::error::Code::InvalidArgument);
+    assert_eq!(e.message, "kc_meet_sync(): unknown option 'everything' (known: doctor_id, full, budget_s)");
+    let e = kc_meet::reconcile::reconcile(&bed.ctx, &json!({"remove_everything": true})).unwrap_err();
+    assert_eq!(e.code, kc_meet::error::Code::InvalidArgument);
+    assert!(e.message.starts_with("kc_meet_reconcile(): unknown option 'remove_everything' (known: dry_run, "), "{}", e.message);
+    let e = sync::sync(&bed.ctx, &json!({"budget_s": "long"})).unwrap_err();
+    assert!(e.message.starts_with("kc_meet_sync(): option 'budget_s': "), "{}", e.message);
+    // The known keys still work.
+    assert!(sync::sync(&bed.ctx, &json!({"doctor_id": 2, "full": true, "budget_s": 1})).is_ok());
+}
+
+fn sync_requested(bed: &Bed) -> i64 {
+    bed.sql().query_first("SELECT sync_requested FROM wp_kc_meet_doctors WHERE doctor_id = 2").unwrap().unwrap()
+}
+
+#[test]
+fn a_push_that_arrives_while_its_doctor_syncs_is_not_cleared_by_that_sync() {
+    let (bed, _rx) = bed_with(|_| {});
+    quiet(&bed);
+    booked(&bed);
+    sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    // A sync with no push during it serves the request there was.
+    bed.ctx.store.request_sync(2).unwrap();
+    sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    assert_eq!(sync_requested(&bed), 0, "the request it served is cleared");
+    // A push message comes while the doctor's sync waits for Google: its sync is answered
+    // "queued" (the doctor's sync lock is taken), after recording the request.
+    bed.emu.config(json!({"latency_s": 0.6}));
+    let other = bed.other_process();
+    let round = std::thread::spawn(move || sync::sync(&other, &json!({"doctor_id": 2})).unwrap());
+    std::thread::sleep(Duration::from_millis(250));
+    bed.ctx.store.request_sync(2).unwrap();
+    assert!(sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap().doctors[0].skipped, "the round holds the doctor's sync");
+    let r = round.join().unwrap();
+    assert_eq!(r.doctors[0].error, None);
+    assert_ne!(sync_requested(&bed), 0, "the push's request outlives the round that began before it");
+    assert_eq!(bed.ctx.store.doctors_to_sync(None).unwrap().first(), Some(&2), "and puts the doctor first in the next round");
+    bed.emu.config(json!({"latency_s": 0.0}));
+    sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    assert_eq!(sync_requested(&bed), 0);
+}
+
+#[test]
+fn a_doctor_with_a_legacy_token_and_no_row_of_ours_is_synced() {
+    let bed = Bed::new();
+    bed.kivicare();
+    // The vendor add-on's connection: its token and flag in user meta, no row of ours.
+    bed.connect(2, DOC);
+    bed.sql().query_drop("DELETE FROM wp_kc_meet_doctors WHERE doctor_id = 2").unwrap();
+    assert_eq!(grant::status(&bed.ctx, 2).unwrap().status.as_str(), "connected");
+    let r = sync::sync(&bed.ctx, &json!({})).unwrap();
+    assert_eq!(r.doctors.iter().map(|d| d.doctor_id).collect::<Vec<_>>(), vec![2]);
+    assert_eq!(r.doctors[0].error, None);
+    assert_eq!(bed.ctx.store.doctors_to_sync(Some(2)).unwrap(), vec![2]);
+}
+
+/// The statements the server counted on the context's one connection so far.
+fn questions(ctx: &Context) -> u64 {
+    let row: (String, u64) = ctx.store.conn().unwrap().query_first("SHOW SESSION STATUS LIKE 'Questions'").unwrap().unwrap();
+    row.1
+}
+
+#[test]
+fn a_page_of_moves_costs_the_statements_of_one_move() {
+    let bed = Bed::new();
+    bed.kivicare();
+    bed.connect(2, DOC);
+    let ids = book_days(&bed, 6);
+    // A process of its own, syncing on one thread: every statement runs on its one connection.
+    let ctx = bed.other_process();
+    sync::sync(&ctx, &json!({"doctor_id": 2})).unwrap();
+    let statements = |moved: &[(u64, String)]| -> u64 {
+        for (_, eid) in moved {
+            ui_move(&bed, eid, "07:00");
+        }
+        let before = questions(&ctx);
+        let r = sync::sync(&ctx, &json!({"doctor_id": 2})).unwrap();
+        assert_eq!((r.doctors[0].changes_applied as usize, r.doctors[0].error.as_deref()), (moved.len(), None));
+        questions(&ctx) - before - 1
+    };
+    let one = statements(&ids[..1]);
+    let five = statements(&ids[1..]);
+    assert!(one >= 5, "the sync's statements are counted: {one}");
+    assert_eq!(five, one, "a page's changes share their statements");
+    for (id, _) in &ids {
+        assert_eq!(audit_outcomes(&bed, *id), vec!["moved"], "each move audited once");
+        let t = appointment_start(&bed, *id).1;
+        assert!(t == "08:00:00" || t == "09:00:00", "{id}: {t}");
+    }
 }

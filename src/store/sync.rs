@@ -1,13 +1,18 @@
 //! The tables behind two-way sync: each doctor's sync position (columns of `kc_meet_doctors`),
 //! the changes still to re-read (`kc_meet_meta`, one row per doctor) and the push channels
-//! (`kc_meet_channels`). Owns their SQL and the stored form of a position only.
+//! (`kc_meet_channels`), and the writes of changes made in Google (event rows, KiviCare
+//! appointments' times, their audit entries: [`ChangeSet`]) under their appointments' locks
+//! taken a page at a time ([`Store::lock_page`]). Owns their SQL and the stored form of a
+//! position only.
+
+use std::collections::HashMap;
 
 use mysql::params;
 use mysql::prelude::Queryable;
 use serde::Serialize;
 
-use crate::error::Result;
-use crate::store::Store;
+use crate::error::{Error, Result};
+use crate::store::{Conn, Store};
 use crate::store::events::{DoctorState, EventState, JobState};
 
 /// Where a doctor's sync stands.
@@ -119,6 +124,8 @@ pub struct SyncStart {
     pub calendar_id: String,
     /// What [`Store::doctor_state`] reads, for the call's copy of the doctor.
     pub doctor: DoctorState,
+    /// The doctor's sync request as it stood (0: none), for [`Store::save_sync_position`].
+    pub requested: i64,
 }
 
 /// What sync needs of an event row to decide, without a lock, that a listed event asks for
@@ -133,7 +140,7 @@ pub struct SyncRow {
 }
 
 /// An appointment's event row as sync reads it under the appointment's lock, with the state
-/// of the appointment's job (one statement).
+/// of the appointment's job ([`Store::lock_page`], [`Store::read_locked`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LockedEvent {
     pub event_id: String,
@@ -160,16 +167,31 @@ impl Store {
         Ok(row.map(|(sync_token, page)| SyncPosition::from_columns(sync_token, page)).unwrap_or_default())
     }
 
-    /// Stores progress: a page token mid-listing, or the sync token after the last page.
-    pub fn save_sync_position(&self, doctor_id: u64, pos: &SyncPosition, error: Option<&str>) -> Result<()> {
+    /// Stores progress: a page token mid-listing, or the sync token after the last page. The
+    /// last page clears the doctor's sync request only if it is still the one the sync saw at
+    /// its start (`served`, [`SyncStart::requested`]): a push message recorded since then
+    /// ([`Store::request_sync`]) may tell of a change the listing began too early to see, so its
+    /// request stays for the next round.
+    pub fn save_sync_position(&self, doctor_id: u64, pos: &SyncPosition, served: i64) -> Result<()> {
         let mut c = self.conn()?;
         c.exec_drop(
             format!(
-                "UPDATE `{}` SET sync_token = :s, sync_page_token = :p, last_sync_at = UTC_TIMESTAMP(), last_sync_error = :e,
-                 sync_requested = IF(:p IS NULL, 0, 1) WHERE doctor_id = :d",
+                "UPDATE `{}` SET sync_token = :s, sync_page_token = :p, last_sync_at = UTC_TIMESTAMP(), last_sync_error = NULL,
+                 sync_requested = IF(:p IS NULL AND sync_requested = :r, 0, sync_requested) WHERE doctor_id = :d",
                 self.t.doctors
             ),
-            params! { "s" => &pos.sync_token, "p" => pos.page_column(), "e" => error.map(crate::base::redact::text), "d" => doctor_id },
+            params! { "s" => &pos.sync_token, "p" => pos.page_column(), "r" => served, "d" => doctor_id },
+        )?;
+        Ok(())
+    }
+
+    /// Records a sync that failed; its position and the doctor's sync request stay as they are
+    /// (the request was not served).
+    pub fn save_sync_error(&self, doctor_id: u64, error: &str) -> Result<()> {
+        let mut c = self.conn()?;
+        c.exec_drop(
+            format!("UPDATE `{}` SET last_sync_at = UTC_TIMESTAMP(), last_sync_error = ? WHERE doctor_id = ?", self.t.doctors),
+            (crate::base::redact::text(error), doctor_id),
         )?;
         Ok(())
     }
@@ -207,7 +229,7 @@ impl Store {
         let (columns, join) = self.doctor_state_sql("x.id");
         let row: Option<mysql::Row> = c.exec_first(
             format!(
-                "SELECT {columns}, d.sync_token, d.sync_page_token, d.calendar_id, m.value FROM (SELECT ? AS id) x {join}
+                "SELECT {columns}, d.sync_token, d.sync_page_token, d.calendar_id, m.value, d.sync_requested FROM (SELECT ? AS id) x {join}
                  LEFT JOIN `{}` m ON m.name = ?",
                 self.t.meta
             ),
@@ -220,6 +242,7 @@ impl Store {
             retries: text(15).and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default(),
             calendar_id: text(14).filter(|c| !c.is_empty()).unwrap_or_else(|| "primary".into()),
             doctor: Self::doctor_state_from(&row, 0),
+            requested: row.get::<Option<i64>, _>(16).flatten().unwrap_or(0),
         })
     }
 
@@ -263,86 +286,89 @@ impl Store {
         Ok(out)
     }
 
-    /// The appointment's [`LockedEvent`], `None` without an event row.
-    pub fn locked_event(&self, appointment_id: u64) -> Result<Option<LockedEvent>> {
-        let mut c = self.conn()?;
-        type Row = (String, u64, String, String, String, Option<String>, Option<String>, Option<String>);
-        let row: Option<Row> = c.exec_first(
-            format!(
-                "SELECT e.event_id, e.doctor_id, e.state, e.etag, e.meet_url, DATE_FORMAT(e.start_utc, '%Y-%m-%d %H:%i:%s'),
-                 DATE_FORMAT(e.end_utc, '%Y-%m-%d %H:%i:%s'), j.state
-                 FROM `{}` e LEFT JOIN `{}` j ON j.appointment_id = e.appointment_id WHERE e.appointment_id = ?",
-                self.t.events, self.t.jobs
-            ),
-            (appointment_id,),
-        )?;
-        Ok(row.map(|(event_id, doctor_id, state, etag, meet_url, start_utc, end_utc, job_state)| LockedEvent {
-            event_id,
-            doctor_id,
-            state: EventState::parse(&state).unwrap_or_default(),
-            etag,
-            meet_url,
-            start_utc: start_utc.unwrap_or_default(),
-            end_utc: end_utc.unwrap_or_default(),
-            job_state: job_state.and_then(|s| JobState::parse(&s)),
-        }))
+    /// The [`LockedEvent`] statement of the appointments `ids` (literal ids, comma-separated).
+    fn locked_events_sql(&self, ids: &str) -> String {
+        format!(
+            "SELECT e.appointment_id, e.event_id, e.doctor_id, e.state, e.etag, e.meet_url, DATE_FORMAT(e.start_utc, '%Y-%m-%d %H:%i:%s'),
+             DATE_FORMAT(e.end_utc, '%Y-%m-%d %H:%i:%s'), j.state
+             FROM `{}` e LEFT JOIN `{}` j ON j.appointment_id = e.appointment_id WHERE e.appointment_id IN ({ids})",
+            self.t.events, self.t.jobs
+        )
     }
 
-    /// A move made in Google, applied in one transaction: the KiviCare appointment's times (the
-    /// UTC columns too when `has_utc`), our event row and the mapping row's link.
-    #[allow(clippy::too_many_arguments)]
-    pub fn apply_google_move(
-        &self,
-        appointment_id: u64,
-        local: (&str, &str),
-        utc: (&str, &str),
-        has_utc: bool,
-        meet_url: &str,
-        etag: &str,
-        updated: &str,
-    ) -> Result<()> {
-        let mut c = self.conn()?;
-        let mut tx = c.start_transaction(mysql::TxOpts::default())?;
-        self.write_appointment_times(&mut tx, appointment_id, local, utc, has_utc)?;
-        tx.exec_drop(
-            format!(
-                "UPDATE `{}` SET start_utc = ?, end_utc = ?, meet_url = ?, etag = ?, google_updated = ?, updated_at = UTC_TIMESTAMP() WHERE appointment_id = ?",
-                self.t.events
-            ),
-            (utc.0, utc.1, meet_url, etag, updated, appointment_id),
-        )?;
-        tx.exec_drop(format!("UPDATE `{}` SET url = ? WHERE appointment_id = ?", self.t.mapping), (meet_url, appointment_id))?;
-        tx.commit()?;
+    /// Takes, without waiting, the locks of `appointments` (`appt:{id}`, the lock every write of
+    /// an appointment takes) that no other connection holds, then reads their event rows and
+    /// the rows of `appointment_rows` (the caller's SELECT of those appointments): one round
+    /// trip, whatever their number. The locks stay on the connection of the [`PageLocks`], which
+    /// writes the page's changes and releases them in one more.
+    pub fn lock_page(&self, appointments: &[u64], appointment_rows: &str) -> Result<(PageLocks<'_>, LockedPage)> {
+        let names: Vec<String> = appointments.iter().map(|a| self.lock_name(&format!("appt:{a}"))).collect();
+        let take = names.iter().map(|n| format!("GET_LOCK({}, 0)", lit(n.as_str()))).collect::<Vec<_>>().join(", ");
+        // Until the answer says which it got, every name counts as held: a failure releases all.
+        let mut locks = PageLocks { store: self, conn: self.conn()?, held: names };
+        let statements = [format!("SELECT {take}"), self.locked_events_sql(&id_list(appointments)), appointment_rows.to_string()];
+        let mut sets = run_batch(&mut locks.conn, &statements)?.into_iter();
+        let got: Vec<bool> = match sets.next().and_then(|rows| rows.into_iter().next()) {
+            Some(row) => (0..appointments.len()).map(|i| row.get::<Option<i64>, _>(i).flatten() == Some(1)).collect(),
+            None => return Err(Error::new(crate::error::Code::DbQuery, "MySQL answered no row to a lock statement")),
+        };
+        let mut flags = got.iter();
+        locks.held.retain(|_| flags.next().copied().unwrap_or(false));
+        let locked = appointments.iter().zip(&got).filter(|(_, g)| **g).map(|(a, _)| *a).collect();
+        Ok((locks, LockedPage::from_sets(locked, sets)))
+    }
+
+    /// [`Store::lock_page`]'s reads, of one appointment whose lock the caller holds.
+    pub fn read_locked(&self, appointment_id: u64, appointment_rows: &str) -> Result<LockedPage> {
+        let statements = [self.locked_events_sql(&id_list(&[appointment_id])), appointment_rows.to_string()];
+        let sets = run_batch(&mut self.conn()?, &statements)?;
+        Ok(LockedPage::from_sets(vec![appointment_id], sets.into_iter()))
+    }
+
+    /// Writes `changes` in one transaction, in one round trip (under the locks the caller holds).
+    pub fn write_changes(&self, changes: &ChangeSet) -> Result<()> {
+        let statements = changes.transaction(self);
+        if !statements.is_empty() {
+            run_batch(&mut self.conn()?, &statements)?;
+        }
         Ok(())
     }
 
+    /// Records that the doctor's calendar changed (a push message): a new request, told from
+    /// the one a running sync saw at its start. The counter runs 1..=127 (the column is a
+    /// TINYINT) and wraps: only exactly 127 messages during one sync would look unchanged.
     pub fn request_sync(&self, doctor_id: u64) -> Result<()> {
         let mut c = self.conn()?;
-        c.exec_drop(format!("UPDATE `{}` SET sync_requested = 1 WHERE doctor_id = ?", self.t.doctors), (doctor_id,))?;
+        c.exec_drop(
+            format!("UPDATE `{}` SET sync_requested = IF(sync_requested BETWEEN 1 AND 126, sync_requested + 1, 1) WHERE doctor_id = ?", self.t.doctors),
+            (doctor_id,),
+        )?;
         Ok(())
     }
 
-    /// Connected doctors, those with a requested (push-triggered or unfinished) sync first.
+    /// Connected doctors, those with a requested (push-triggered) or unfinished sync first.
     pub fn doctors_to_sync(&self, only: Option<u64>) -> Result<Vec<u64>> {
-        let mut c = self.conn()?;
-        Ok(c.exec(
-            format!(
-                "SELECT doctor_id FROM `{}` WHERE status = 'connected' AND (? = 0 OR doctor_id = ?) ORDER BY sync_requested DESC, last_sync_at, doctor_id",
-                self.t.doctors
-            ),
-            (only.unwrap_or(0), only.unwrap_or(0)),
-        )?)
+        Ok(self.round_doctors(only)?.into_iter().map(|(id, _)| id).collect())
     }
 
     /// [`Store::doctors_to_sync`] with each doctor's token expiry as our row last recorded it
     /// (at the connection or the last refresh): a round's order and which tokens it will
-    /// refresh.
+    /// refresh. Connected by the grant's rule ([`crate::store::DOCTOR_STATUS_SQL`]) among the
+    /// holders of a token and the doctors of our rows: a token the vendor add-on stored is synced
+    /// before any row of ours exists.
     pub fn round_doctors(&self, only: Option<u64>) -> Result<Vec<(u64, Option<i64>)>> {
         let mut c = self.conn()?;
         Ok(c.exec(
             format!(
-                "SELECT doctor_id, token_expires_at FROM `{}` WHERE status = 'connected' AND (? = 0 OR doctor_id = ?) ORDER BY sync_requested DESC, last_sync_at, doctor_id",
-                self.t.doctors
+                "SELECT x.id, d.token_expires_at
+                 FROM (SELECT user_id AS id FROM `{um}` WHERE meta_key = '{token}' UNION SELECT doctor_id FROM `{doctors}`) x {joins}
+                 WHERE (? = 0 OR x.id = ?) AND ({status}) = 'connected'
+                 ORDER BY (COALESCE(d.sync_requested, 0) <> 0 OR d.sync_page_token IS NOT NULL) DESC, d.last_sync_at, x.id",
+                um = self.t.usermeta,
+                token = crate::store::meta::TOKEN,
+                doctors = self.t.doctors,
+                joins = self.doctor_status_joins("x.id"),
+                status = crate::store::DOCTOR_STATUS_SQL,
             ),
             (only.unwrap_or(0), only.unwrap_or(0)),
         )?)
@@ -431,55 +457,6 @@ impl Store {
         Ok(c.exec_first(format!("SELECT appointment_id FROM `{}` WHERE event_id = ?", self.t.events), (event_id,))?)
     }
 
-    /// Records what Google now says about one of our events (after a change made there).
-    pub fn update_event_from_google(&self, appointment_id: u64, start_utc: &str, end_utc: &str, meet_url: &str, etag: &str, updated: &str) -> Result<()> {
-        let mut c = self.conn()?;
-        let mut tx = c.start_transaction(mysql::TxOpts::default())?;
-        tx.exec_drop(
-            format!(
-                "UPDATE `{}` SET start_utc = ?, end_utc = ?, meet_url = ?, etag = ?, google_updated = ?, updated_at = UTC_TIMESTAMP() WHERE appointment_id = ?",
-                self.t.events
-            ),
-            (start_utc, end_utc, meet_url, etag, updated, appointment_id),
-        )?;
-        tx.exec_drop(format!("UPDATE `{}` SET url = ? WHERE appointment_id = ?", self.t.mapping), (meet_url, appointment_id))?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Moves a KiviCare appointment to new times, as KiviCare stores them (the UTC columns too
-    /// when the table has them): a move made in Google accepted by an admin.
-    pub fn move_appointment(&self, appointment_id: u64, local: (&str, &str), utc: (&str, &str)) -> Result<()> {
-        let has_utc = self.appointments_have_utc()?;
-        let mut c = self.conn()?;
-        self.write_appointment_times(&mut c, appointment_id, local, utc, has_utc)
-    }
-
-    /// The one UPDATE of a KiviCare appointment's times (`local` as 'Y-m-d H:i:s').
-    fn write_appointment_times(&self, q: &mut impl mysql::prelude::Queryable, appointment_id: u64, local: (&str, &str), utc: (&str, &str), has_utc: bool) -> Result<()> {
-        let p = self.t.prefix();
-        let (sd, st) = local.0.split_once(' ').unwrap_or((local.0, "00:00:00"));
-        let (ed, et) = local.1.split_once(' ').unwrap_or((local.1, "00:00:00"));
-        if has_utc {
-            q.exec_drop(
-                format!(
-                    "UPDATE `{p}kc_appointments` SET appointment_start_date = ?, appointment_start_time = ?, appointment_end_date = ?,
-                     appointment_end_time = ?, appointment_start_utc = ?, appointment_end_utc = ? WHERE id = ?"
-                ),
-                (sd, st, ed, et, utc.0, utc.1, appointment_id),
-            )?;
-        } else {
-            q.exec_drop(
-                format!(
-                    "UPDATE `{p}kc_appointments` SET appointment_start_date = ?, appointment_start_time = ?, appointment_end_date = ?,
-                     appointment_end_time = ? WHERE id = ?"
-                ),
-                (sd, st, ed, et, appointment_id),
-            )?;
-        }
-        Ok(())
-    }
-
     /// Whether KiviCare's appointments table has the UTC columns (4.x).
     pub fn appointments_have_utc(&self) -> Result<bool> {
         let mut c = self.conn()?;
@@ -496,6 +473,260 @@ impl Store {
         c.exec_drop(format!("UPDATE `{}kc_appointments` SET status = 0 WHERE id = ?", self.t.prefix()), (id,))?;
         Ok(())
     }
+}
+
+/// Changes made in Google (and an admin's review of one) as the rows they write: event rows
+/// with what Google now says, KiviCare appointments' new times, and their audit entries. Any
+/// number of them is written in one transaction by a fixed number of statements, sent in one
+/// round trip ([`PageLocks::commit`], [`Store::write_changes`]), so a change and its audit entry
+/// are never apart and a page of changes costs what one does.
+#[derive(Debug, Default)]
+pub struct ChangeSet {
+    events: Vec<EventFromGoogle>,
+    appointments: Vec<AppointmentTimes>,
+    /// Whether KiviCare's appointments table has the UTC columns (4.x), for `appointments`.
+    appointments_have_utc: bool,
+    audits: Vec<(Option<u64>, Option<u64>, &'static str, String, String)>,
+    /// Event rows whose flag goes, if it is still the one named: (appointment, flag).
+    cleared_flags: Vec<(u64, &'static str)>,
+}
+
+/// An event row as Google now reports it (the mapping row's link follows).
+#[derive(Debug, Clone)]
+pub struct EventFromGoogle {
+    pub appointment_id: u64,
+    /// `Y-m-d H:M:S`, UTC.
+    pub start_utc: String,
+    pub end_utc: String,
+    pub meet_url: String,
+    pub etag: String,
+    pub updated: String,
+}
+
+/// A KiviCare appointment's new times: local `Y-m-d H:i:s` (the date and time columns) and UTC.
+#[derive(Debug, Clone)]
+pub struct AppointmentTimes {
+    pub appointment_id: u64,
+    pub local: (String, String),
+    pub utc: (String, String),
+}
+
+impl ChangeSet {
+    pub fn event(&mut self, e: EventFromGoogle) {
+        self.events.push(e);
+    }
+
+    /// An appointment's new times; `has_utc` when KiviCare's table has the UTC columns.
+    pub fn appointment(&mut self, a: AppointmentTimes, has_utc: bool) {
+        self.appointments_have_utc = has_utc;
+        self.appointments.push(a);
+    }
+
+    /// An audit entry, written with the changes (`detail` is scrubbed as [`Store::audit`] does).
+    pub fn audit(&mut self, doctor_id: Option<u64>, appointment_id: Option<u64>, action: &'static str, outcome: &str, detail: &str) {
+        self.audits.push((doctor_id, appointment_id, action, outcome.to_string(), crate::base::redact::text(detail)));
+    }
+
+    /// Clears the event row's flag if it is still `flag` (a review decided).
+    pub fn clear_flag(&mut self, appointment_id: u64, flag: &'static str) {
+        self.cleared_flags.push((appointment_id, flag));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.appointments.is_empty() && self.audits.is_empty() && self.cleared_flags.is_empty()
+    }
+
+    /// The statements of one transaction writing the set (none for an empty set).
+    fn transaction(&self, store: &Store) -> Vec<String> {
+        if self.is_empty() {
+            return vec![];
+        }
+        let mut out = vec!["START TRANSACTION".to_string()];
+        out.extend(self.statements(store));
+        out.push("COMMIT".into());
+        out
+    }
+
+    /// The statements, one per table whatever the number of rows: each UPDATE joins a derived
+    /// table of the rows' literal values.
+    fn statements(&self, store: &Store) -> Vec<String> {
+        let mut out = vec![];
+        if !self.events.is_empty() {
+            let v = values(
+                &["id", "s", "e", "m", "t", "u"],
+                self.events.iter().map(|e| {
+                    vec![lit(e.appointment_id), lit(e.start_utc.as_str()), lit(e.end_utc.as_str()), lit(e.meet_url.as_str()), lit(e.etag.as_str()), lit(e.updated.as_str())]
+                }),
+            );
+            out.push(format!(
+                "UPDATE `{}` x JOIN ({v}) v ON v.id = x.appointment_id SET x.start_utc = v.s, x.end_utc = v.e, x.meet_url = v.m, x.etag = v.t,
+                 x.google_updated = v.u, x.updated_at = UTC_TIMESTAMP()",
+                store.t.events
+            ));
+            out.push(format!("UPDATE `{}` x JOIN ({v}) v ON v.id = x.appointment_id SET x.url = v.m", store.t.mapping));
+        }
+        if !self.appointments.is_empty() {
+            let split = |t: &str| -> (String, String) {
+                let (d, h) = t.split_once(' ').unwrap_or((t, "00:00:00"));
+                (d.to_string(), h.to_string())
+            };
+            let v = values(
+                &["id", "sd", "st", "ed", "et", "su", "eu"],
+                self.appointments.iter().map(|a| {
+                    let ((sd, st), (ed, et)) = (split(&a.local.0), split(&a.local.1));
+                    vec![lit(a.appointment_id), lit(sd), lit(st), lit(ed), lit(et), lit(a.utc.0.as_str()), lit(a.utc.1.as_str())]
+                }),
+            );
+            let utc = if self.appointments_have_utc { ", x.appointment_start_utc = v.su, x.appointment_end_utc = v.eu" } else { "" };
+            out.push(format!(
+                "UPDATE `{}kc_appointments` x JOIN ({v}) v ON v.id = x.id SET x.appointment_start_date = v.sd, x.appointment_start_time = v.st,
+                 x.appointment_end_date = v.ed, x.appointment_end_time = v.et{utc}",
+                store.t.prefix()
+            ));
+        }
+        for (appointment_id, flag) in &self.cleared_flags {
+            out.push(format!(
+                "UPDATE `{}` SET flag = '', updated_at = UTC_TIMESTAMP() WHERE appointment_id = {appointment_id} AND flag = {}",
+                store.t.events,
+                lit(*flag)
+            ));
+        }
+        if !self.audits.is_empty() {
+            let rows: Vec<String> = self
+                .audits
+                .iter()
+                .map(|(d, a, action, outcome, detail)| {
+                    format!("(UTC_TIMESTAMP(3), {}, {}, {}, {}, {})", lit(*d), lit(*a), lit(*action), lit(outcome.as_str()), lit(detail.as_str()))
+                })
+                .collect();
+            out.push(format!("{} {}", store.audit_insert(), rows.join(", ")));
+        }
+        out
+    }
+}
+
+/// A value as an SQL literal, escaped as the server would (as [`crate::store::LockSet`] does):
+/// the statements of a [`ChangeSet`] and of [`Store::lock_page`] carry many rows, and a prepared
+/// statement per row count would crowd the connection's statement cache.
+fn lit(v: impl Into<mysql::Value>) -> String {
+    v.into().as_sql(false)
+}
+
+/// A derived table of literal rows (`SELECT … AS col UNION ALL SELECT …`).
+fn values(columns: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
+    rows.enumerate()
+        .map(|(i, row)| match i {
+            0 => format!("SELECT {}", row.iter().zip(columns).map(|(v, c)| format!("{v} AS {c}")).collect::<Vec<_>>().join(", ")),
+            _ => format!("SELECT {}", row.join(", ")),
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+}
+
+/// Runs `statements` in one round trip (a multi-statement query) and returns each one's rows.
+/// The server stops at the first statement that fails; a transaction it leaves open is rolled
+/// back, so the connection goes on as it was.
+fn run_batch(c: &mut Conn, statements: &[String]) -> Result<Vec<Vec<mysql::Row>>> {
+    let run = |c: &mut Conn| -> mysql::Result<Vec<Vec<mysql::Row>>> {
+        let mut result = c.query_iter(statements.join(";\n"))?;
+        let mut sets = Vec::with_capacity(statements.len());
+        while let Some(set) = result.iter() {
+            sets.push(set.collect::<mysql::Result<Vec<mysql::Row>>>()?);
+        }
+        Ok(sets)
+    };
+    run(c).map_err(|e| {
+        let _ = c.query_drop("ROLLBACK");
+        Error::from(e)
+    })
+}
+
+/// What [`Store::lock_page`] read of its appointments.
+#[derive(Debug, Default)]
+pub struct LockedPage {
+    /// The appointments whose lock is held.
+    pub locked: Vec<u64>,
+    /// Their event rows ([`LockedEvent`]), by appointment.
+    pub events: HashMap<u64, LockedEvent>,
+    /// The rows of the caller's appointment statement, read under the locks.
+    pub appointments: Vec<mysql::Row>,
+}
+
+impl LockedPage {
+    /// From the result sets of the event rows' statement and the caller's.
+    fn from_sets(locked: Vec<u64>, mut sets: impl Iterator<Item = Vec<mysql::Row>>) -> LockedPage {
+        let events = sets
+            .next()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|row| {
+                let text = |i: usize| row.get::<Option<String>, _>(i).flatten();
+                let event = LockedEvent {
+                    event_id: text(1).unwrap_or_default(),
+                    doctor_id: row.get::<Option<u64>, _>(2).flatten().unwrap_or(0),
+                    state: text(3).and_then(|s| EventState::parse(&s)).unwrap_or_default(),
+                    etag: text(4).unwrap_or_default(),
+                    meet_url: text(5).unwrap_or_default(),
+                    start_utc: text(6).unwrap_or_default(),
+                    end_utc: text(7).unwrap_or_default(),
+                    job_state: text(8).and_then(|s| JobState::parse(&s)),
+                };
+                (row.get::<Option<u64>, _>(0).flatten().unwrap_or(0), event)
+            })
+            .collect();
+        LockedPage { locked, events, appointments: sets.next().unwrap_or_default() }
+    }
+}
+
+/// The appointments' locks a page's changes hold ([`Store::lock_page`]), on the one connection
+/// their reads and writes use (the call's connection when the thread has one, see
+/// [`crate::store::Conn`]). It holds a connection only while the page's statements run, never
+/// across a Google request. [`PageLocks::commit`] releases the locks with the page's writes; a
+/// page dropped without it releases them then.
+pub struct PageLocks<'a> {
+    store: &'a Store,
+    conn: Conn,
+    /// The full names held.
+    held: Vec<String>,
+}
+
+impl PageLocks<'_> {
+    /// Writes `changes` in one transaction and releases the locks: one round trip.
+    pub fn commit(mut self, changes: &ChangeSet) -> Result<()> {
+        let mut statements = changes.transaction(self.store);
+        if !self.held.is_empty() {
+            statements.push(release_sql(&self.held));
+        }
+        if !statements.is_empty() {
+            run_batch(&mut self.conn, &statements)?;
+        }
+        self.held.clear();
+        Ok(())
+    }
+}
+
+impl Drop for PageLocks<'_> {
+    fn drop(&mut self) {
+        if self.held.is_empty() {
+            return;
+        }
+        // A pooled connection that cannot release them is not given back with them: the pool
+        // resets it first (which releases them) or forgets it. The call's connection is never
+        // reset (it holds the call's other locks); if it broke, the server released them all.
+        if self.conn.query_drop(release_sql(&self.held)).is_err() && self.conn.pinned.is_none() {
+            self.conn.reset_connection(true);
+        }
+    }
+}
+
+/// One statement releasing the named locks `names` (full names).
+fn release_sql(names: &[String]) -> String {
+    format!("DO {}", names.iter().map(|n| format!("RELEASE_LOCK({})", lit(n.as_str()))).collect::<Vec<_>>().join(", "))
+}
+
+/// Ids as an SQL list.
+fn id_list(ids: &[u64]) -> String {
+    ids.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]

@@ -311,6 +311,8 @@ final class AbuseTest extends KcMeetTestCase {
 			'kc_meet_jobs' => static fn() => kc_meet_jobs(['stat' => 'failed']),
 			'kc_meet_doctors' => static fn() => kc_meet_doctors(['stat' => 'failed']),
 			'kc_meet_appointments' => static fn() => kc_meet_appointments(['stat' => 'failed']),
+			'kc_meet_sync' => static fn() => kc_meet_sync(['stat' => 'failed']),
+			'kc_meet_reconcile' => static fn() => kc_meet_reconcile(['stat' => 'failed']),
 		] as $fn => $call) {
 			try {
 				$call();
