@@ -632,6 +632,8 @@ pub struct Batch<'g> {
     transaction: bool,
     /// A lock to release after the last statement ([`Batch::unlock`]).
     unlock: Option<&'g LockGuard>,
+    /// Statements without values run after the commit ([`Batch::after_commit`]).
+    after: Vec<String>,
 }
 
 impl<'g> Batch<'g> {
@@ -653,6 +655,14 @@ impl<'g> Batch<'g> {
 
     pub fn is_empty(&self) -> bool {
         self.statements.is_empty()
+    }
+
+    /// Adds a statement without values that runs after the batch's statements (after the
+    /// commit of a transaction batch), only when they all succeeded: e.g. releasing named locks
+    /// a caller holds by name. Its result is not returned.
+    pub fn after_commit(&mut self, sql: impl Into<String>) -> &mut Self {
+        self.after.push(sql.into());
+        self
     }
 
     /// Releases `lock` after the batch's last statement (after its commit), in the same round
@@ -677,6 +687,7 @@ impl<'g> Batch<'g> {
         if self.transaction {
             parts.push("COMMIT".to_string());
         }
+        parts.extend(self.after.iter().cloned());
         if let Some(lock) = unlock {
             parts.push(format!("DO RELEASE_LOCK({})", mysql::Value::from(lock.name.as_str()).as_sql(no_backslash_escapes)));
         }
@@ -833,6 +844,9 @@ impl Conn {
         if batch.transaction {
             c.query_drop("COMMIT")?;
         }
+        for sql in &batch.after {
+            c.query_drop(sql)?;
+        }
         if let Some(lock) = unlock {
             c.exec_drop("DO RELEASE_LOCK(?)", (lock.name.as_str(),))?;
         }
@@ -925,8 +939,8 @@ impl Store {
     /// lock comes `then`'s result, an error in it included (the guard still holds the lock and
     /// releases it as usual). An error of the lock statement itself is the outer one.
     pub fn try_lock_then(&self, name: &str, wait: Duration, then: &Batch<'_>) -> Result<Option<(LockGuard, Result<Rows>)>> {
-        if then.transaction || then.unlock.is_some() {
-            return Err(Error::new(Code::DbQuery, "the statements after a lock must not open a transaction or release a lock"));
+        if then.transaction || then.unlock.is_some() || !then.after.is_empty() {
+            return Err(Error::new(Code::DbQuery, "the statements after a lock must not open a transaction, release a lock or run after a commit"));
         }
         let wait = crate::base::retry::capped(wait);
         let started = std::time::Instant::now();

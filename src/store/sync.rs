@@ -12,7 +12,7 @@ use mysql::prelude::Queryable;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::store::{Conn, Store};
+use crate::store::{Batch, Conn, Store};
 use crate::store::events::{DoctorState, EventState, JobState};
 
 /// Where a doctor's sync stands.
@@ -327,9 +327,8 @@ impl Store {
 
     /// Writes `changes` in one transaction, in one round trip (under the locks the caller holds).
     pub fn write_changes(&self, changes: &ChangeSet) -> Result<()> {
-        let statements = changes.transaction(self);
-        if !statements.is_empty() {
-            run_batch(&mut self.conn()?, &statements)?;
+        if !changes.is_empty() {
+            self.conn()?.run(&changes.transaction(self))?;
         }
         Ok(())
     }
@@ -536,91 +535,100 @@ impl ChangeSet {
         self.events.is_empty() && self.appointments.is_empty() && self.audits.is_empty() && self.cleared_flags.is_empty()
     }
 
-    /// The statements of one transaction writing the set (none for an empty set).
-    fn transaction(&self, store: &Store) -> Vec<String> {
+    /// One transaction writing the set (an empty batch for an empty set), its values bound by
+    /// [`Batch`] for the connection it runs on: they come from Google and from the audit
+    /// trail's text, so they are never written into the text here.
+    fn transaction(&self, store: &Store) -> Batch<'static> {
+        let mut batch = Batch::transaction();
         if self.is_empty() {
-            return vec![];
+            return batch;
         }
-        let mut out = vec!["START TRANSACTION".to_string()];
-        out.extend(self.statements(store));
-        out.push("COMMIT".into());
-        out
-    }
-
-    /// The statements, one per table whatever the number of rows: each UPDATE joins a derived
-    /// table of the rows' literal values.
-    fn statements(&self, store: &Store) -> Vec<String> {
-        let mut out = vec![];
         if !self.events.is_empty() {
-            let v = values(
-                &["id", "s", "e", "m", "t", "u"],
+            let rows = || {
                 self.events.iter().map(|e| {
-                    vec![lit(e.appointment_id), lit(e.start_utc.as_str()), lit(e.end_utc.as_str()), lit(e.meet_url.as_str()), lit(e.etag.as_str()), lit(e.updated.as_str())]
-                }),
+                    vec![e.appointment_id.into(), e.start_utc.as_str().into(), e.end_utc.as_str().into(), e.meet_url.as_str().into(), e.etag.as_str().into(), e.updated.as_str().into()]
+                })
+            };
+            let (v, vals) = values(&["id", "s", "e", "m", "t", "u"], rows());
+            batch.push(
+                format!(
+                    "UPDATE `{}` x JOIN ({v}) v ON v.id = x.appointment_id SET x.start_utc = v.s, x.end_utc = v.e, x.meet_url = v.m, x.etag = v.t,
+                     x.google_updated = v.u, x.updated_at = UTC_TIMESTAMP()",
+                    store.t.events
+                ),
+                vals.clone(),
             );
-            out.push(format!(
-                "UPDATE `{}` x JOIN ({v}) v ON v.id = x.appointment_id SET x.start_utc = v.s, x.end_utc = v.e, x.meet_url = v.m, x.etag = v.t,
-                 x.google_updated = v.u, x.updated_at = UTC_TIMESTAMP()",
-                store.t.events
-            ));
-            out.push(format!("UPDATE `{}` x JOIN ({v}) v ON v.id = x.appointment_id SET x.url = v.m", store.t.mapping));
+            batch.push(format!("UPDATE `{}` x JOIN ({v}) v ON v.id = x.appointment_id SET x.url = v.m", store.t.mapping), vals);
         }
         if !self.appointments.is_empty() {
             let split = |t: &str| -> (String, String) {
                 let (d, h) = t.split_once(' ').unwrap_or((t, "00:00:00"));
                 (d.to_string(), h.to_string())
             };
-            let v = values(
+            let (v, vals) = values(
                 &["id", "sd", "st", "ed", "et", "su", "eu"],
                 self.appointments.iter().map(|a| {
                     let ((sd, st), (ed, et)) = (split(&a.local.0), split(&a.local.1));
-                    vec![lit(a.appointment_id), lit(sd), lit(st), lit(ed), lit(et), lit(a.utc.0.as_str()), lit(a.utc.1.as_str())]
+                    vec![a.appointment_id.into(), sd.into(), st.into(), ed.into(), et.into(), a.utc.0.as_str().into(), a.utc.1.as_str().into()]
                 }),
             );
             let utc = if self.appointments_have_utc { ", x.appointment_start_utc = v.su, x.appointment_end_utc = v.eu" } else { "" };
-            out.push(format!(
-                "UPDATE `{}kc_appointments` x JOIN ({v}) v ON v.id = x.id SET x.appointment_start_date = v.sd, x.appointment_start_time = v.st,
-                 x.appointment_end_date = v.ed, x.appointment_end_time = v.et{utc}",
-                store.t.prefix()
-            ));
+            batch.push(
+                format!(
+                    "UPDATE `{}kc_appointments` x JOIN ({v}) v ON v.id = x.id SET x.appointment_start_date = v.sd, x.appointment_start_time = v.st,
+                     x.appointment_end_date = v.ed, x.appointment_end_time = v.et{utc}",
+                    store.t.prefix()
+                ),
+                vals,
+            );
         }
         for (appointment_id, flag) in &self.cleared_flags {
-            out.push(format!(
-                "UPDATE `{}` SET flag = '', updated_at = UTC_TIMESTAMP() WHERE appointment_id = {appointment_id} AND flag = {}",
-                store.t.events,
-                lit(*flag)
-            ));
+            batch.push(
+                format!("UPDATE `{}` SET flag = '', updated_at = UTC_TIMESTAMP() WHERE appointment_id = ? AND flag = ?", store.t.events),
+                (*appointment_id, *flag),
+            );
         }
         if !self.audits.is_empty() {
-            let rows: Vec<String> = self
+            let mut vals: Vec<mysql::Value> = Vec::with_capacity(self.audits.len() * 5);
+            let rows: Vec<&str> = self
                 .audits
                 .iter()
                 .map(|(d, a, action, outcome, detail)| {
-                    format!("(UTC_TIMESTAMP(3), {}, {}, {}, {}, {})", lit(*d), lit(*a), lit(*action), lit(outcome.as_str()), lit(detail.as_str()))
+                    vals.extend([(*d).into(), (*a).into(), (*action).into(), outcome.as_str().into(), detail.as_str().into()]);
+                    "(UTC_TIMESTAMP(3), ?, ?, ?, ?, ?)"
                 })
                 .collect();
-            out.push(format!("{} {}", store.audit_insert(), rows.join(", ")));
+            batch.push(format!("{} {}", store.audit_insert(), rows.join(", ")), vals);
         }
-        out
+        batch
     }
 }
 
-/// A value as an SQL literal, escaped as the server would (as [`crate::store::LockSet`] does):
-/// the statements of a [`ChangeSet`] and of [`Store::lock_page`] carry many rows, and a prepared
-/// statement per row count would crowd the connection's statement cache.
+/// A lock name as an SQL literal (as [`crate::store::LockSet`] writes them): [`Store::lock_page`]
+/// takes many in one statement, and a prepared statement per count would crowd the
+/// connection's statement cache. Only for lock names, which are ASCII letters, digits and `:`
+/// (so the same under every escaping mode and character set); values go through [`Batch`].
 fn lit(v: impl Into<mysql::Value>) -> String {
     v.into().as_sql(false)
 }
 
-/// A derived table of literal rows (`SELECT … AS col UNION ALL SELECT …`).
-fn values(columns: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
-    rows.enumerate()
-        .map(|(i, row)| match i {
-            0 => format!("SELECT {}", row.iter().zip(columns).map(|(v, c)| format!("{v} AS {c}")).collect::<Vec<_>>().join(", ")),
-            _ => format!("SELECT {}", row.join(", ")),
+/// A derived table of rows (`SELECT ? AS col, … UNION ALL SELECT ?, …`) and its values, in
+/// order.
+fn values(columns: &[&str], rows: impl Iterator<Item = Vec<mysql::Value>>) -> (String, Vec<mysql::Value>) {
+    let mut vals = vec![];
+    let sql = rows
+        .enumerate()
+        .map(|(i, row)| {
+            let n = row.len();
+            vals.extend(row);
+            match i {
+                0 => format!("SELECT {}", columns.iter().take(n).map(|c| format!("? AS {c}")).collect::<Vec<_>>().join(", ")),
+                _ => format!("SELECT {}", vec!["?"; n].join(", ")),
+            }
         })
         .collect::<Vec<_>>()
-        .join(" UNION ALL ")
+        .join(" UNION ALL ");
+    (sql, vals)
 }
 
 /// Runs `statements` in one round trip (a multi-statement query) and returns each one's rows.
@@ -693,12 +701,12 @@ pub struct PageLocks<'a> {
 impl PageLocks<'_> {
     /// Writes `changes` in one transaction and releases the locks: one round trip.
     pub fn commit(mut self, changes: &ChangeSet) -> Result<()> {
-        let mut statements = changes.transaction(self.store);
+        let mut batch = changes.transaction(self.store);
         if !self.held.is_empty() {
-            statements.push(release_sql(&self.held));
+            batch.after_commit(release_sql(&self.held));
         }
-        if !statements.is_empty() {
-            run_batch(&mut self.conn, &statements)?;
+        if !changes.is_empty() || !self.held.is_empty() {
+            self.conn.run(&batch)?;
         }
         self.held.clear();
         Ok(())
