@@ -165,7 +165,9 @@ try {
 	kc_meet_configure($site);
 	kc_meet_migrate();
 	$emu->post('/__emu/config', ['allow_http_webhooks' => true]);
-	$server = proc_open([PHP_BINARY, '-d', "extension=$ext", '-S', "127.0.0.1:$port", __FILE__],
+	// In a session of its own (setsid execs in place, so its pid names the group): the server's
+	// forked workers are ended with it, not left behind.
+	$server = proc_open(['setsid', PHP_BINARY, '-d', "extension=$ext", '-S', "127.0.0.1:$port", __FILE__],
 		[0 => ['file', '/dev/null', 'r'], 1 => ['file', "$tmp/notify.log", 'a'], 2 => ['file', "$tmp/notify.log", 'a']],
 		$pipes, null, ['KC_LOAD_SITE' => $site_file, 'PHP_CLI_SERVER_WORKERS' => '3'] + getenv());
 	for ($i = 0; $i < 50 && !@fsockopen('127.0.0.1', $port); $i++) {
@@ -252,7 +254,8 @@ try {
 	echo $failed ? "load: FAILED\n" : "load: ok\n";
 } finally {
 	if ($server) {
-		proc_terminate($server);
+		$pid = proc_get_status($server)['pid'];
+		posix_kill(-$pid, SIGTERM);
 		proc_close($server);
 	}
 }
