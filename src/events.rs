@@ -11,8 +11,7 @@
 //!   while every answer was lost is still known: a cancel deletes it, a retry adopts it;
 //! - every call that may write takes the appointment's MySQL lock first and only then reads our
 //!   row, its job, its mapping rows, the event template, the doctor's state and token and the
-//!   appointment (one statement, one snapshot, sent with the lock in one round trip: the server
-//!   runs it once the lock is granted), so two PHP processes, cron and sync never act on a stale
+//!   appointment (one prepared statement, one snapshot, right after the lock), so two PHP processes, cron and sync never act on a stale
 //!   read; a snapshot PHP passed that is older than the one behind the stored state
 //!   loses. A create or update first reads that same statement without the lock and answers
 //!   "unchanged" from it when there is nothing at all to do (no write, no Google call, no
@@ -262,7 +261,7 @@ pub fn delete(ctx: &Context, id: i64) -> Result<Outcome> {
     let call = Call { snapshot_us: now_us(), ..Call::default() };
     let _budget = budget(ctx);
     ctx.store.require_schema()?;
-    // The lock and the read under it: one round trip.
+    // The lock, then the read under it.
     let (lock, loaded) = match ctx.store.lock_and_load(&lock_name(id), APPOINTMENT_LOCK_WAIT, id, None::<fn() -> String>) {
         Ok(l) => l,
         Err(e) => return finish(ctx, id, None, JobAction::Remove, &call, Err(e)),
@@ -283,7 +282,7 @@ pub(crate) fn ensure(ctx: &Context, id: u64, input: &Input, from_job: bool) -> R
     if let Some(o) = probe(ctx, id, input, &call) {
         return Ok(o);
     }
-    // The lock and the read under it, in one round trip: nothing another process does for this
+    // The lock, then the read under it: nothing another process does for this
     // appointment can interleave with what is read.
     let (lock, read) = match ctx.store.lock_and_load(&lock_name(id), APPOINTMENT_LOCK_WAIT, id, Some(|| appointments::row_sql(ctx))) {
         Ok(l) => l,
