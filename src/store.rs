@@ -930,18 +930,6 @@ impl Store {
     /// Takes the named lock, waiting up to `wait` (never past the current call's budget,
     /// [`crate::base::retry::time_left`]); `None` when another process holds it.
     pub fn try_lock(&self, name: &str, wait: Duration) -> Result<Option<LockGuard>> {
-        Ok(self.try_lock_then(name, wait, &Batch::new())?.map(|(guard, _)| guard))
-    }
-
-    /// [`Store::try_lock`], then `then`'s statements in the same round trip (a plain batch, no
-    /// transaction): the server runs them once the lock is granted or the wait is over, so
-    /// what they read is the caller's only with the lock; without it it is discarded. With the
-    /// lock comes `then`'s result, an error in it included (the guard still holds the lock and
-    /// releases it as usual). An error of the lock statement itself is the outer one.
-    pub fn try_lock_then(&self, name: &str, wait: Duration, then: &Batch<'_>) -> Result<Option<(LockGuard, Result<Rows>)>> {
-        if then.transaction || then.unlock.is_some() || !then.after.is_empty() {
-            return Err(Error::new(Code::DbQuery, "the statements after a lock must not open a transaction, release a lock or run after a commit"));
-        }
         let wait = crate::base::retry::capped(wait);
         let started = std::time::Instant::now();
         // The thread's first lock pins its connection for the call (see [`Conn`]), once one of
@@ -957,24 +945,8 @@ impl Store {
         let mut conn = self.conn()?;
         let full = self.lock_name(name);
         let wait = wait.saturating_sub(started.elapsed());
-        let (got, then) = if then.is_empty() {
-            let got: Option<Option<i64>> = conn.exec_first("SELECT GET_LOCK(?, ?)", (full.as_str(), wait.as_secs_f64()))?;
-            (got.flatten(), Ok(vec![]))
-        } else {
-            let mut batch = Batch::new();
-            batch.push("SELECT GET_LOCK(?, ?)", (full.as_str(), wait.as_secs_f64()));
-            batch.statements.extend(then.statements.iter().cloned());
-            let (mut sets, error) = conn.run_sets(&batch, None);
-            // No answer to the lock statement: whatever failed, the lock was not taken.
-            let Some(lock) = (!sets.is_empty()).then(|| sets.remove(0)) else {
-                return Err(error.unwrap_or_else(|| Error::new(Code::DbQuery, "MySQL answered nothing to a lock statement")));
-            };
-            let got = lock.first().and_then(|r| r.get::<Option<i64>, _>(0)).flatten();
-            (got, match error {
-                Some(e) => Err(e),
-                None => Ok(sets),
-            })
-        };
+        let got: Option<Option<i64>> = conn.exec_first("SELECT GET_LOCK(?, ?)", (full.as_str(), wait.as_secs_f64()))?;
+        let got = got.flatten();
         if got != Some(1) {
             return Ok(None);
         }
@@ -984,7 +956,7 @@ impl Store {
                     *slot.borrow_mut() = Some(Pinned { store: self.id, conn: Some(c), locks: 1, pending: vec![], _permit: permit })
                 });
             }
-            return Ok(Some((LockGuard::new(None, full, Some(self.id)), then)));
+            return Ok(Some(LockGuard::new(None, full, Some(self.id))));
         }
         match conn.pinned {
             Some(store) => {
@@ -993,21 +965,16 @@ impl Store {
                         p.locks += 1;
                     }
                 });
-                Ok(Some((LockGuard::new(None, full, Some(store)), then)))
+                Ok(Some(LockGuard::new(None, full, Some(store))))
             }
-            None => Ok(Some((LockGuard::new(conn.inner.take(), full, None), then))),
+            None => Ok(Some(LockGuard::new(conn.inner.take(), full, None))),
         }
     }
 
     /// Takes the named lock or fails after `wait` with [`Code::LockTimeout`]: transient, so the
     /// caller queues the work or retries it instead of reporting a permanent failure.
     pub fn lock(&self, name: &str, wait: Duration) -> Result<LockGuard> {
-        Ok(self.lock_then(name, wait, &Batch::new())?.0)
-    }
-
-    /// [`Store::try_lock_then`], failing as [`Store::lock`] does when the lock is not granted.
-    pub fn lock_then(&self, name: &str, wait: Duration, then: &Batch<'_>) -> Result<(LockGuard, Result<Rows>)> {
-        self.try_lock_then(name, wait, then)?.ok_or_else(|| {
+        self.try_lock(name, wait)?.ok_or_else(|| {
             Error::new(Code::LockTimeout, format!("another process held the lock '{name}' for longer than this call could wait"))
         })
     }

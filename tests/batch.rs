@@ -178,29 +178,6 @@ fn a_committed_batch_releases_the_lock_in_its_round_trip_and_a_failed_one_keeps_
     assert!(free("batch-b"));
 }
 
-#[test]
-fn a_read_after_a_lock_is_the_callers_only_with_the_lock() {
-    let bed = Bed::new();
-    table(&bed);
-    bed.sql().query_drop("INSERT INTO kcm_batch (id, t) VALUES (1, 'row')").unwrap();
-    let ctx = bed.other_process();
-    let mut read = Batch::new();
-    read.push("SELECT t FROM kcm_batch WHERE id = ?", (1u64,));
-    let (lock, sets) = ctx.store.try_lock_then("batch-c", Duration::from_secs(1), &read).unwrap().expect("granted");
-    let sets = sets.unwrap();
-    assert_eq!(mysql::from_row::<String>(sets[0][0].clone()), "row");
-    let other = bed.other_process();
-    assert!(other.store.try_lock_then("batch-c", Duration::ZERO, &read).unwrap().is_none(), "busy: nothing read is handed out");
-    // A failing read comes with the lock, which the guard then releases.
-    let mut bad = Batch::new();
-    bad.push("SELECT * FROM kcm_batch WHERE nope = ?", (1u64,));
-    drop(lock);
-    let (lock, sets) = other.store.try_lock_then("batch-c", Duration::from_secs(1), &bad).unwrap().expect("granted");
-    assert!(sets.is_err());
-    drop(lock);
-    assert!(ctx.store.try_lock("batch-c", Duration::ZERO).unwrap().is_some());
-}
-
 /// On a connection whose character set lets an escaping backslash end a multibyte character
 /// (gbk here), a batch is never written into query text: "東" is E6 9D B1 in UTF-8, and gbk
 /// reads B1 5C as one character, so an escaped quote after it would end the string and the

@@ -368,7 +368,7 @@ impl Store {
     /// appointment's row when `appointment_sql` is given, as [`Store::load_with_appointment`])
     /// under it. An error of the read comes with the lock held (the guard releases it when
     /// dropped); an error taking the lock, or a lock not granted in time, is the outer error.
-    /// Two round trips, not one ([`Store::lock_then`] could send both together): the read is
+    /// Two round trips, not one (a [`Batch`] could send both together): the read is
     /// the site's longest statement and stays prepared, which measured faster than sending it
     /// as text with the lock (the server parses text anew each time; the bench's create went
     /// from 7.30 to 6.33 ms median, CPU from 1.37 to 1.10 ms).
