@@ -306,8 +306,9 @@ impl Store {
         let take = names.iter().map(|n| format!("GET_LOCK({}, 0)", lit(n.as_str()))).collect::<Vec<_>>().join(", ");
         // Until the answer says which it got, every name counts as held: a failure releases all.
         let mut locks = PageLocks { store: self, conn: self.conn()?, held: names };
-        let statements = [format!("SELECT {take}"), self.locked_events_sql(&id_list(appointments)), appointment_rows.to_string()];
-        let mut sets = run_batch(&mut locks.conn, &statements)?.into_iter();
+        let mut read = Batch::new();
+        read.push(format!("SELECT {take}"), ()).push(self.locked_events_sql(&id_list(appointments)), ()).push(appointment_rows, ());
+        let mut sets = locks.conn.run(&read)?.into_iter();
         let got: Vec<bool> = match sets.next().and_then(|rows| rows.into_iter().next()) {
             Some(row) => (0..appointments.len()).map(|i| row.get::<Option<i64>, _>(i).flatten() == Some(1)).collect(),
             None => return Err(Error::new(crate::error::Code::DbQuery, "MySQL answered no row to a lock statement")),
@@ -320,8 +321,9 @@ impl Store {
 
     /// [`Store::lock_page`]'s reads, of one appointment whose lock the caller holds.
     pub fn read_locked(&self, appointment_id: u64, appointment_rows: &str) -> Result<LockedPage> {
-        let statements = [self.locked_events_sql(&id_list(&[appointment_id])), appointment_rows.to_string()];
-        let sets = run_batch(&mut self.conn()?, &statements)?;
+        let mut read = Batch::new();
+        read.push(self.locked_events_sql(&id_list(&[appointment_id])), ()).push(appointment_rows, ());
+        let sets = self.conn()?.run(&read)?;
         Ok(LockedPage::from_sets(vec![appointment_id], sets.into_iter()))
     }
 
@@ -629,24 +631,6 @@ fn values(columns: &[&str], rows: impl Iterator<Item = Vec<mysql::Value>>) -> (S
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
     (sql, vals)
-}
-
-/// Runs `statements` in one round trip (a multi-statement query) and returns each one's rows.
-/// The server stops at the first statement that fails; a transaction it leaves open is rolled
-/// back, so the connection goes on as it was.
-fn run_batch(c: &mut Conn, statements: &[String]) -> Result<Vec<Vec<mysql::Row>>> {
-    let run = |c: &mut Conn| -> mysql::Result<Vec<Vec<mysql::Row>>> {
-        let mut result = c.query_iter(statements.join(";\n"))?;
-        let mut sets = Vec::with_capacity(statements.len());
-        while let Some(set) = result.iter() {
-            sets.push(set.collect::<mysql::Result<Vec<mysql::Row>>>()?);
-        }
-        Ok(sets)
-    };
-    run(c).map_err(|e| {
-        let _ = c.query_drop("ROLLBACK");
-        Error::from(e)
-    })
 }
 
 /// What [`Store::lock_page`] read of its appointments.
