@@ -420,8 +420,7 @@ fn read_row(ctx: &Context, id: u64) -> Result<Option<Row>> {
     Ok(row.map(|r| row_from(&r, 0)))
 }
 
-/// [`read_row`]'s statement: one `?`, the appointment id. Also run as a part of the event
-/// core's load ([`crate::store::Store::load_with_appointment`]), so both come from one snapshot.
+/// [`read_row`]'s statement: one `?`, the appointment id.
 pub(crate) fn row_sql(ctx: &Context) -> String {
     rows_where(ctx, "a.id = ?")
 }
@@ -438,9 +437,8 @@ fn rows_where(ctx: &Context, condition: &str) -> String {
     let b = &ctx.config.base_prefix;
     // SELECT a.* so both table shapes work: 4.2+ has the UTC columns, older sites do not. What
     // joins to it comes after, under names no KiviCare column has. The patient and the doctor
-    // are joined once each (a scalar subquery per column costs the server a table access and an
-    // optimisation per execution: this statement is the whole of an unchanged call). The last
-    // column lists the appointment's services with this doctor's and clinic's mapping.
+    // are joined once each. The last column lists the appointment's services with this
+    // doctor's and clinic's mapping.
     format!(
             "SELECT a.*,
                pu.display_name AS kcm_patient_name, pu.user_email AS kcm_patient_email,
@@ -463,29 +461,120 @@ fn rows_where(ctx: &Context, condition: &str) -> String {
     )
 }
 
-/// The columns of [`row_sql`] that [`row_from`] reads.
-const ROW_COLUMNS: [&str; 23] = [
+/// The appointment's part of the event core's load ([`crate::store::Store::load_with_appointment`]):
+/// its columns and its joins, which read the appointment `?` as the table `a`. No subquery: the
+/// server plans every subquery anew on each execution, and this statement is the whole of a call
+/// with nothing to do. The doctor's time zone and the services are joined, so the appointment
+/// comes as several rows (one per service and time-zone meta row), which [`row_from_rows`]
+/// reads back as [`row_sql`]'s one.
+pub(crate) fn load_parts(ctx: &Context) -> (String, String) {
+    let p = &ctx.config.table_prefix;
+    let b = &ctx.config.base_prefix;
+    (
+        "a.*, pu.display_name AS kcm_patient_name, pu.user_email AS kcm_patient_email,
+         du.display_name AS kcm_doctor_name, du.user_email AS kcm_doctor_email,
+         tzm.umeta_id AS kcm_doctor_tz_id, tzm.meta_value AS kcm_doctor_tz,
+         cl.name AS kcm_clinic_name, cl.address AS kcm_clinic_address, cl.city AS kcm_clinic_city,
+         cl.postal_code AS kcm_clinic_postal, cl.country AS kcm_clinic_country,
+         asm.id AS kcm_service_map, sdm.id AS kcm_service_doctor_map, sdm.telemed_service AS kcm_service_telemed,
+         sdm.service_name_alias AS kcm_service_alias, s.name AS kcm_service_name"
+            .to_string(),
+        format!(
+            "LEFT JOIN `{p}kc_appointments` a ON a.id = ?
+             LEFT JOIN `{p}kc_clinics` cl ON cl.id = a.clinic_id AND a.clinic_id > 0
+             LEFT JOIN `{b}users` pu ON pu.ID = a.patient_id
+             LEFT JOIN `{b}users` du ON du.ID = a.doctor_id
+             LEFT JOIN `{b}usermeta` tzm ON tzm.user_id = a.doctor_id AND tzm.meta_key = 'timezone'
+             LEFT JOIN `{p}kc_appointment_service_mapping` asm ON asm.appointment_id = a.id
+             LEFT JOIN `{p}kc_services` s ON s.id = asm.service_id
+             LEFT JOIN `{p}kc_service_doctor_mapping` sdm ON sdm.service_id = asm.service_id AND sdm.doctor_id = a.doctor_id
+                  AND (sdm.clinic_id = a.clinic_id OR COALESCE(a.clinic_id, 0) = 0)"
+        ),
+    )
+}
+
+/// The columns of [`row_sql`] and [`load_parts`] that [`row_from`] and [`row_from_rows`] read.
+const ROW_COLUMNS: [&str; 29] = [
     "doctor_id", "patient_id", "clinic_id", "status", "appointment_start_date", "appointment_start_time",
     "appointment_end_date", "appointment_end_time", "appointment_start_utc", "appointment_end_utc", "appointment_timezone",
     "description", "kcm_patient_name", "kcm_patient_email", "kcm_doctor_name", "kcm_doctor_email", "kcm_doctor_tz",
     "kcm_clinic_name", "kcm_clinic_address", "kcm_clinic_city", "kcm_clinic_postal", "kcm_clinic_country", "kcm_services",
+    "kcm_doctor_tz_id", "kcm_service_map", "kcm_service_doctor_map", "kcm_service_telemed", "kcm_service_alias", "kcm_service_name",
 ];
 
-/// The appointment's [`Row`] from the columns of [`row_sql`], which start at column `from` of `row`.
-pub(crate) fn row_from(row: &mysql::Row, from: usize) -> Row {
-    // Where each column read here is, found in one pass comparing names as bytes: `a.*` varies
-    // with KiviCare's version, and this runs on every call (even one with nothing to do).
+/// A service of the appointment: (name, alias, telemed flag) as KiviCare has them.
+type ServiceCells = (Option<String>, Option<String>, Option<String>);
+
+/// Where each of [`ROW_COLUMNS`] is in `row` (from column `from` on), found in one pass
+/// comparing names as bytes: `a.*` varies with KiviCare's version, and this runs on every call
+/// (even one with nothing to do).
+fn column_positions(row: &mysql::Row, from: usize) -> [Option<usize>; ROW_COLUMNS.len()] {
     let mut at = [None::<usize>; ROW_COLUMNS.len()];
     for (i, c) in row.columns_ref().iter().enumerate().skip(from) {
         if let Some(k) = ROW_COLUMNS.iter().position(|n| n.as_bytes() == c.name_ref()) {
             at[k].get_or_insert(i);
         }
     }
-    let raw = |name: &str| -> Option<String> {
-        let k = ROW_COLUMNS.iter().position(|n| *n == name);
-        debug_assert!(k.is_some(), "{name} is not in ROW_COLUMNS");
-        at[k?].and_then(|i| row.as_ref(i)).and_then(value_text)
-    };
+    at
+}
+
+/// The column `name` of `row` as text, by [`column_positions`].
+fn cell(row: &mysql::Row, at: &[Option<usize>; ROW_COLUMNS.len()], name: &str) -> Option<String> {
+    let k = ROW_COLUMNS.iter().position(|n| *n == name);
+    debug_assert!(k.is_some(), "{name} is not in ROW_COLUMNS");
+    at[k?].and_then(|i| row.as_ref(i)).and_then(value_text)
+}
+
+/// The appointment's [`Row`] from the columns of [`row_sql`], which start at column `from` of `row`.
+pub(crate) fn row_from(row: &mysql::Row, from: usize) -> Row {
+    let at = column_positions(row, from);
+    // Each service as `telemed_service FIELD alias FIELD name`.
+    let services: Vec<ServiceCells> = cell(row, &at, "kcm_services")
+        .map(|list| {
+            list.split(SERVICE_SEPARATOR)
+                .map(|s| {
+                    let mut f = s.split(SERVICE_FIELD).map(|v| Some(v.to_string()).filter(|v| !v.is_empty()));
+                    let telemed = f.next().flatten();
+                    let alias = f.next().flatten();
+                    let name = f.next().flatten();
+                    (name, alias, telemed)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let doctor_tz = cell(row, &at, "kcm_doctor_tz");
+    row_with(row, &at, doctor_tz, services)
+}
+
+/// The appointment's [`Row`] from the rows of [`load_parts`] (its columns start at column `from`
+/// of each): the appointment's own columns are the same in every row; the doctor's time zone is
+/// the first `timezone` meta row (by `umeta_id`, as `get_user_meta` reads it) and the services
+/// come in the order of their mapping rows, as [`row_sql`] reads them.
+pub(crate) fn row_from_rows(rows: &[mysql::Row], from: usize) -> Row {
+    let Some(first) = rows.first() else { return Row::default() };
+    let at = column_positions(first, from);
+    let id = |r: &mysql::Row, name: &str| cell(r, &at, name).and_then(|v| v.parse::<u64>().ok());
+    let mut doctor_tz: Option<(u64, Option<String>)> = None;
+    let mut services = std::collections::BTreeMap::<(u64, u64), ServiceCells>::new();
+    for r in rows {
+        if let Some(tz_id) = id(r, "kcm_doctor_tz_id") {
+            if doctor_tz.as_ref().is_none_or(|(seen, _)| tz_id < *seen) {
+                doctor_tz = Some((tz_id, cell(r, &at, "kcm_doctor_tz")));
+            }
+        }
+        if let Some(map_id) = id(r, "kcm_service_map") {
+            let text = |name: &str| cell(r, &at, name).filter(|v| !v.is_empty());
+            services
+                .entry((map_id, id(r, "kcm_service_doctor_map").unwrap_or(0)))
+                .or_insert_with(|| (text("kcm_service_name"), text("kcm_service_alias"), text("kcm_service_telemed")));
+        }
+    }
+    row_with(first, &at, doctor_tz.and_then(|(_, tz)| tz), services.into_values().collect())
+}
+
+/// [`Row`] from `row`'s own columns (at `at`), the doctor's time zone and the services.
+fn row_with(row: &mysql::Row, at: &[Option<usize>; ROW_COLUMNS.len()], doctor_tz: Option<String>, services: Vec<ServiceCells>) -> Row {
+    let raw = |name: &str| cell(row, at, name);
     let text = |name: &str| -> Option<String> { raw(name).filter(|s| !s.is_empty() && !s.starts_with("0000")) };
     let num = |name: &str| -> Option<u64> { text(name).and_then(|s| s.parse().ok()) };
     let mut r = Row {
@@ -507,7 +596,7 @@ pub(crate) fn row_from(row: &mysql::Row, from: usize) -> Row {
     }
     r.doctor_name = raw("kcm_doctor_name").unwrap_or_default();
     r.doctor_email = raw("kcm_doctor_email").unwrap_or_default();
-    r.doctor_tz = raw("kcm_doctor_tz").filter(|s| !s.is_empty());
+    r.doctor_tz = doctor_tz.filter(|s| !s.is_empty());
     if r.clinic_id.is_some() && raw("kcm_clinic_name").is_some() {
         r.clinic_name = raw("kcm_clinic_name").unwrap_or_default();
         r.clinic_address = ["kcm_clinic_address", "kcm_clinic_city", "kcm_clinic_postal", "kcm_clinic_country"]
@@ -517,21 +606,8 @@ pub(crate) fn row_from(row: &mysql::Row, from: usize) -> Row {
             .collect::<Vec<_>>()
             .join(", ");
     }
-    // Each service as `telemed_service FIELD alias FIELD name`: the rules of what a telemed service
-    // is and which name it shows are service_label() and is_telemed_flag(), not SQL.
-    let services: Vec<(Option<String>, Option<String>, Option<String>)> = raw("kcm_services")
-        .map(|list| {
-            list.split(SERVICE_SEPARATOR)
-                .map(|s| {
-                    let mut f = s.split(SERVICE_FIELD).map(|v| Some(v.to_string()).filter(|v| !v.is_empty()));
-                    let telemed = f.next().flatten();
-                    let alias = f.next().flatten();
-                    let name = f.next().flatten();
-                    (name, alias, telemed)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    // The rules of what a telemed service is and which name it shows are service_label() and
+    // is_telemed_flag(), not SQL.
     r.telemed = services.iter().any(|(_, _, t)| is_telemed_flag(t.as_deref()));
     r.services = services
         .into_iter()

@@ -262,7 +262,7 @@ pub fn delete(ctx: &Context, id: i64) -> Result<Outcome> {
     let _budget = budget(ctx);
     ctx.store.require_schema()?;
     // The lock, then the read under it.
-    let (lock, loaded) = match ctx.store.lock_and_load(&lock_name(id), APPOINTMENT_LOCK_WAIT, id, None::<fn() -> String>) {
+    let (lock, loaded) = match ctx.store.lock_and_load(&lock_name(id), APPOINTMENT_LOCK_WAIT, id, None::<fn() -> store_events::AppointmentParts>) {
         Ok(l) => l,
         Err(e) => return finish(ctx, id, None, JobAction::Remove, &call, Err(e)),
     };
@@ -284,7 +284,7 @@ pub(crate) fn ensure(ctx: &Context, id: u64, input: &Input, from_job: bool) -> R
     }
     // The lock, then the read under it: nothing another process does for this
     // appointment can interleave with what is read.
-    let (lock, read) = match ctx.store.lock_and_load(&lock_name(id), APPOINTMENT_LOCK_WAIT, id, Some(|| appointments::row_sql(ctx))) {
+    let (lock, read) = match ctx.store.lock_and_load(&lock_name(id), APPOINTMENT_LOCK_WAIT, id, Some(|| appointments::load_parts(ctx))) {
         Ok(l) => l,
         Err(e) => return finish(ctx, id, input.doctor_id, JobAction::Ensure, &call, Err(e)),
     };
@@ -305,13 +305,13 @@ pub(crate) fn ensure(ctx: &Context, id: u64, input: &Input, from_job: bool) -> R
 /// the site has KiviCare's tables. The appointment's result is kept apart, so the caller holds
 /// the doctor before deciding what a missing or invalid appointment means.
 fn load_resolved(ctx: &Context, id: u64, input: &Input) -> Result<(Loaded, Result<Option<Appointment>>)> {
-    Ok(resolved(ctx, id, input, ctx.store.load_with_appointment(id, || appointments::row_sql(ctx))?))
+    Ok(resolved(ctx, id, input, ctx.store.load_with_appointment(id, || appointments::load_parts(ctx))?))
 }
 
 /// The appointment from what [`load_resolved`]'s statement read.
 fn resolved(ctx: &Context, id: u64, input: &Input, (loaded, row): store_events::LoadedWith) -> (Loaded, Result<Option<Appointment>>) {
     let appt = match row {
-        Some(row) => appointments::resolve_row(ctx, id, input, row.map(|(r, from)| appointments::row_from(&r, from))),
+        Some(row) => appointments::resolve_row(ctx, id, input, row.map(|(rows, from)| appointments::row_from_rows(&rows, from))),
         None => appointments::resolve(ctx, id, input),
     };
     (loaded, appt)
@@ -325,10 +325,7 @@ fn resolved(ctx: &Context, id: u64, input: &Input, (loaded, row): store_events::
 fn probe(ctx: &Context, id: u64, input: &Input, call: &Call) -> Option<Outcome> {
     let Ok((loaded, Ok(Some(appt)))) = load_resolved(ctx, id, input) else { return None };
     let Some(e) = live_event(&loaded).filter(|e| e.state == EventState::Active) else { return None };
-    let mapping_equal = loaded.mapping_rows.count == 1
-        && loaded.mapping.as_ref().is_some_and(|(event_id, url, event_url)| {
-            *event_id == e.event_id && *url == e.meet_url && *event_url == e.event_url
-        });
+    let mapping_equal = mapping_shows(&loaded, e);
     let stale = call.snapshot_us > 0 && e.snapshot_us > call.snapshot_us;
     if stale || loaded.job.is_some() || !mapping_equal || e.doctor_id != appt.doctor_id || matches!(appt.status, 0 | 2) || !appt.telemed {
         return None;
@@ -340,6 +337,15 @@ fn probe(ctx: &Context, id: u64, input: &Input, call: &Call) -> Option<Outcome> 
         return None;
     }
     unchanged(&appt, e, &event_summary(&appt, loaded.template.as_ref()), &event_warnings(&appt))
+}
+
+/// Whether the appointment's mapping rows are one row showing the event `e` (its id and
+/// links): what core reads for the join button, lists and e-mails.
+fn mapping_shows(loaded: &Loaded, e: &EventRow) -> bool {
+    loaded.mapping_rows.count == 1
+        && loaded.mapping.as_ref().is_some_and(|(event_id, url, event_url)| {
+            *event_id == e.event_id && *url == e.meet_url && *event_url == e.event_url
+        })
 }
 
 /// Makes the doctor read with the appointment's row the call's copy ([`grant::CallDoctor`]).

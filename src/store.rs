@@ -1333,29 +1333,36 @@ impl Store {
     /// Everything a doctor's state and token come from, in one statement: the token meta, the
     /// connect flag (both as `get_meta` reads them) and our row.
     pub fn doctor_state<Q: Queryable>(&self, q: &mut Q, doctor_id: u64) -> Result<(Option<String>, Option<String>, Option<DoctorRow>)> {
-        let (columns, join) = self.doctor_state_sql("x.id");
-        let row: Option<mysql::Row> = q.exec_first(format!("SELECT {columns} FROM (SELECT ? AS id) x {join}"), (doctor_id,))?;
-        Ok(row.map(|r| Self::doctor_state_from(&r, 0)).unwrap_or((None, None, None)))
+        let (columns, joins) = self.doctor_state_sql("x.id");
+        let rows: Vec<mysql::Row> = q.exec(format!("SELECT {columns} FROM (SELECT ? AS id) x {joins}"), (doctor_id,))?;
+        Ok(Self::doctor_state_from(&rows, 0))
     }
 
-    /// The columns and the join that read [`Store::doctor_state`] for the doctor `id` (an SQL
-    /// expression), to be part of a larger statement.
+    /// How many columns [`Store::doctor_state_sql`] reads.
+    pub(crate) const DOCTOR_STATE_COLUMNS: usize = 13;
+
+    /// The columns and the joins that read [`Store::doctor_state`] for the doctor `id` (an SQL
+    /// expression), to be part of a larger statement: our row, and the doctor's token and
+    /// connect-flag meta rows joined (no subquery: the server plans each one anew on every
+    /// execution), so the statement answers one row per such meta row (or one, without any);
+    /// [`Store::doctor_state_from`] reads them all. The columns are [`DOCTOR_STATE_COLUMNS`].
     pub(crate) fn doctor_state_sql(&self, id: &str) -> (String, String) {
-        let meta = |key: &str| {
-            format!("(SELECT meta_value FROM `{}` WHERE user_id = {id} AND meta_key = '{key}' ORDER BY umeta_id LIMIT 1)", self.t.usermeta)
-        };
         (
             format!(
-                "{}, {}, d.doctor_id, d.status, d.email, d.calendar_id, d.scopes, d.token_expires_at, \
+                "um.umeta_id, um.meta_key = '{}', um.meta_value, d.doctor_id, d.status, d.email, d.calendar_id, d.scopes, d.token_expires_at, \
                  DATE_FORMAT(d.connected_at, '%Y-%m-%dT%H:%i:%sZ'), DATE_FORMAT(d.last_refresh_at, '%Y-%m-%dT%H:%i:%sZ'), \
                  d.last_error, DATE_FORMAT(d.last_error_at, '%Y-%m-%dT%H:%i:%sZ')",
-                meta(meta::TOKEN),
-                meta(meta::CONNECT)
+                meta::TOKEN
             ),
-            format!("LEFT JOIN `{}` d ON d.doctor_id = {id}", self.t.doctors),
+            format!(
+                "LEFT JOIN `{}` d ON d.doctor_id = {id} LEFT JOIN `{}` um ON um.user_id = {id} AND um.meta_key IN ('{}', '{}')",
+                self.t.doctors,
+                self.t.usermeta,
+                meta::TOKEN,
+                meta::CONNECT
+            ),
         )
     }
-
 
     /// The joins [`DOCTOR_STATUS_SQL`] reads for the doctor `id` (an SQL expression): the
     /// doctor's first meta row of the token and of the connect flag (as `get_meta` reads them),
@@ -1370,21 +1377,35 @@ impl Store {
         format!("{} {} LEFT JOIN `{}` d ON d.doctor_id = {id}", first("tok", meta::TOKEN), first("flag", meta::CONNECT), self.t.doctors)
     }
 
-    pub(crate) fn doctor_state_from(r: &mysql::Row, at: usize) -> (Option<String>, Option<String>, Option<DoctorRow>) {
-        let text = |i: usize| r.get::<Option<String>, _>(at + i).flatten();
-        let doctor = r.get::<Option<u64>, _>(at + 2).flatten().map(|id| DoctorRow {
-            doctor_id: id,
-            status: text(3).unwrap_or_default(),
-            email: text(4),
-            calendar_id: text(5),
-            scopes: text(6),
-            token_expires_at: r.get::<Option<i64>, _>(at + 7).flatten(),
-            connected_at: text(8),
-            last_refresh_at: text(9),
-            last_error: text(10),
-            last_error_at: text(11),
+    /// The doctor's state from the rows of [`Store::doctor_state_sql`]'s columns (at column `at`
+    /// of each): of each meta key the row with the lowest `umeta_id` (the one `get_meta`
+    /// reads); our row from any (it is the same in all).
+    pub(crate) fn doctor_state_from(rows: &[mysql::Row], at: usize) -> (Option<String>, Option<String>, Option<DoctorRow>) {
+        let mut token: Option<(u64, Option<String>)> = None;
+        let mut flag: Option<(u64, Option<String>)> = None;
+        for r in rows {
+            let Some(umeta_id) = r.get::<Option<u64>, _>(at).flatten() else { continue };
+            let first = if r.get::<Option<bool>, _>(at + 1).flatten().unwrap_or(false) { &mut token } else { &mut flag };
+            if first.as_ref().is_none_or(|(seen, _)| umeta_id < *seen) {
+                *first = Some((umeta_id, r.get::<Option<String>, _>(at + 2).flatten()));
+            }
+        }
+        let doctor = rows.first().and_then(|r| {
+            let text = |i: usize| r.get::<Option<String>, _>(at + i).flatten();
+            r.get::<Option<u64>, _>(at + 3).flatten().map(|id| DoctorRow {
+                doctor_id: id,
+                status: text(4).unwrap_or_default(),
+                email: text(5),
+                calendar_id: text(6),
+                scopes: text(7),
+                token_expires_at: r.get::<Option<i64>, _>(at + 8).flatten(),
+                connected_at: text(9),
+                last_refresh_at: text(10),
+                last_error: text(11),
+                last_error_at: text(12),
+            })
         });
-        (text(0), text(1), doctor)
+        (token.and_then(|(_, v)| v), flag.and_then(|(_, v)| v), doctor)
     }
 
     /// This store's number (shared by its clones).

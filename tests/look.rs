@@ -115,3 +115,42 @@ fn a_posts_table_made_after_the_first_calls_is_read_from_then_on() {
     assert_eq!(summary(&bed), "Consultation: Pat Patient");
     assert_eq!(create(&bed, id).0, "unchanged");
 }
+
+/// The look reads rows that may come more than once (template posts, the doctor's meta rows,
+/// the appointment's services and mapping rows) in one statement that joins them all: what
+/// it takes from them is what WordPress and KiviCare core take (the first meta row of a key,
+/// the template named for the doctor's events, the first mapping row), however many there are.
+#[test]
+fn rows_that_come_more_than_once_are_read_as_wordpress_and_core_read_them() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    assert_eq!(create(&bed, id).0, "created");
+    let mut c = bed.sql();
+
+    // A second, in-person service on the appointment: the summary still names the telemed one.
+    c.query_drop(format!("INSERT INTO wp_kc_appointment_service_mapping (appointment_id, service_id, created_at) VALUES ({id}, 2, NOW())")).unwrap();
+    assert_eq!(create(&bed, id).0, "unchanged");
+
+    // Template posts: the first by id, until one has the slug of the doctor's event template.
+    c.query_drop("INSERT INTO wp_posts (post_title, post_content, post_name, post_type) VALUES ('Generic: {{patient_name}}', 'Body', 'other', 'kivicare_gmeet_tmp')").unwrap();
+    c.query_drop("INSERT INTO wp_posts (post_title, post_content, post_name, post_type) VALUES ('Later: {{patient_name}}', 'Body', 'later', 'kivicare_gmeet_tmp')").unwrap();
+    assert_eq!(create(&bed, id).0, "updated");
+    assert_eq!(summary(&bed), "Generic: Pat Patient");
+    add_template(&bed, "Named: {{patient_name}}");
+    assert_eq!(create(&bed, id).0, "updated");
+    assert_eq!(summary(&bed), "Named: Pat Patient");
+    assert_eq!(create(&bed, id).0, "unchanged");
+
+    // The doctor's meta rows: a key's first row counts, later copies do not.
+    c.query_drop("INSERT INTO wp_usermeta (user_id, meta_key, meta_value) VALUES (2, 'timezone', 'America/New_York')").unwrap();
+    assert_eq!(create(&bed, id).0, "updated");
+    c.query_drop(
+        "INSERT INTO wp_usermeta (user_id, meta_key, meta_value) VALUES (2, 'timezone', 'Asia/Tokyo'),
+           (2, 'kiviCare_google_meet_connect', 'off'), (2, 'google_meet_access_token', 'not a token')",
+    )
+    .unwrap();
+    assert_eq!(create(&bed, id).0, "unchanged", "later copies of the zone, the connect flag and the token are not read");
+    let start = bed.live_events(DOC)[0]["start"]["dateTime"].as_str().unwrap().to_string();
+    assert_eq!(start, "2031-05-06T10:00:00-04:00");
+
+}

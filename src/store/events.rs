@@ -164,10 +164,15 @@ pub struct Loaded {
 /// A doctor's token meta, connect flag and our row, as [`Store::doctor_state`] reads them.
 pub type DoctorState = (Option<String>, Option<String>, Option<crate::store::DoctorRow>);
 
-/// [`Loaded`] with the appointment's row read by the same statement and the index where its
-/// columns start: `Some(None)` when KiviCare has no such appointment, `None` when nothing was
-/// read for it ([`Store::load_with_appointment`]).
-pub type LoadedWith = (Loaded, Option<Option<(mysql::Row, usize)>>);
+/// [`Loaded`] with the appointment read by the same statement: its rows (one per service and
+/// time-zone meta row, as the appointment's part of the statement joins them) and the index
+/// where its columns start; `Some(None)` when KiviCare has no such appointment, `None` when
+/// nothing was read for it ([`Store::load_with_appointment`]).
+pub type LoadedWith = (Loaded, Option<Option<(Vec<mysql::Row>, usize)>>);
+
+/// The appointment's part of the load: its columns and its joins, which read the appointment
+/// `?` (one parameter) as the table `a`.
+pub type AppointmentParts = (String, String);
 
 /// An appointment's mapping rows as loaded under its lock: the first one's id and how many.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -248,12 +253,12 @@ fn job_from(r: &mysql::Row, at: usize) -> Option<Job> {
     })
 }
 
-/// The texts of [`Store::load`]'s statements, built once per store (per process and site): one
-/// of them is the whole of a call with nothing to do.
+/// The texts of [`Store::load`]'s statements with their number of parameters, built once per
+/// store (per process and site): one of them is the whole of a call with nothing to do.
 #[derive(Debug, Default)]
 pub(crate) struct LoadStatements {
-    alone: std::sync::OnceLock<String>,
-    with_appointment: std::sync::OnceLock<String>,
+    alone: std::sync::OnceLock<(String, usize)>,
+    with_appointment: std::sync::OnceLock<(String, usize)>,
 }
 
 /// `sql` with every run of whitespace outside quotes made one space. The client scans a
@@ -343,123 +348,136 @@ impl Store {
     /// The event row, its job, the first mapping row (with how many there are) and the site's
     /// event template, in one statement.
     pub fn load(&self, appointment_id: u64) -> Result<Loaded> {
-        Ok(self.load_joined(appointment_id, None::<fn() -> String>)?.0)
+        Ok(self.load_joined(appointment_id, None::<fn() -> AppointmentParts>)?.0)
     }
 
-    /// [`Store::load`] and the appointment's row in one statement, so both come from one
-    /// snapshot. `appointment_sql` makes the appointment's SELECT with one `?` (the id); it is
-    /// called only while this store has not built the statement yet, so it must make the same
-    /// text every time (it depends on the site's configuration only). The appointment's columns
-    /// come back as the statement's row and the index where they start: `Some(None)` when
-    /// KiviCare has no such appointment, `None` when the site has no KiviCare table (nothing
-    /// was read).
-    pub fn load_with_appointment(&self, appointment_id: u64, appointment_sql: impl FnOnce() -> String) -> Result<LoadedWith> {
-        self.load_joined(appointment_id, Some(appointment_sql))
+    /// [`Store::load`] and the appointment in one statement, so both come from one snapshot.
+    /// `appointment` makes the appointment's part ([`AppointmentParts`]); it is called only while
+    /// this store has not built the statement yet, so it must make the same text every time (it
+    /// depends on the site's configuration only). The appointment's columns come back as the
+    /// statement's rows and the index where they start: `Some(None)` when KiviCare has no such
+    /// appointment, `None` when the site has no KiviCare table (nothing was read).
+    pub fn load_with_appointment(&self, appointment_id: u64, appointment: impl FnOnce() -> AppointmentParts) -> Result<LoadedWith> {
+        self.load_joined(appointment_id, Some(appointment))
     }
 
-    fn load_joined(&self, appointment_id: u64, appointment_sql: Option<impl FnOnce() -> String>) -> Result<LoadedWith> {
+    fn load_joined(&self, appointment_id: u64, appointment: Option<impl FnOnce() -> AppointmentParts>) -> Result<LoadedWith> {
         let mut c = self.conn()?;
-        let (sql, ids, joined) = self.load_statement(&mut c, appointment_id, appointment_sql)?;
-        let row: Option<mysql::Row> = c.exec_first(&*sql, ids)?;
-        Ok(Self::loaded_from(row, joined))
+        let (sql, params, joined) = self.load_statement(&mut c, appointment)?;
+        let rows: Vec<mysql::Row> = c.exec(sql.as_ref(), vec![appointment_id; params])?;
+        Ok(Self::loaded_from(rows, joined))
     }
 
     /// Takes the appointment's lock (as [`Store::lock`]) and reads [`Store::load`] (with the
-    /// appointment's row when `appointment_sql` is given, as [`Store::load_with_appointment`])
-    /// under it. An error of the read comes with the lock held (the guard releases it when
-    /// dropped); an error taking the lock, or a lock not granted in time, is the outer error.
-    /// Two round trips, not one (a [`Batch`] could send both together): the read is
-    /// the site's longest statement and stays prepared, which measured faster than sending it
-    /// as text with the lock (the server parses text anew each time; the bench's create went
-    /// from 7.30 to 6.33 ms median, CPU from 1.37 to 1.10 ms).
+    /// appointment when `appointment` is given, as [`Store::load_with_appointment`]) under it.
+    /// An error of the read comes with the lock held (the guard releases it when dropped); an
+    /// error taking the lock, or a lock not granted in time, is the outer error. Two round
+    /// trips, not one (a [`Batch`] could send both together): the read is the site's longest
+    /// statement and stays prepared, which measured faster than sending it as text with the
+    /// lock (the server parses text anew each time; the bench's create went from 7.30 to
+    /// 6.33 ms median, CPU from 1.37 to 1.10 ms).
     pub fn lock_and_load(
         &self,
         lock: &str,
         wait: std::time::Duration,
         appointment_id: u64,
-        appointment_sql: Option<impl FnOnce() -> String>,
+        appointment: Option<impl FnOnce() -> AppointmentParts>,
     ) -> Result<(LockGuard, Result<LoadedWith>)> {
         let guard = self.lock(lock, wait)?;
-        let loaded = self.load_joined(appointment_id, appointment_sql);
+        let loaded = self.load_joined(appointment_id, appointment);
         Ok((guard, loaded))
     }
 
-    /// The statement of [`Store::load_joined`], its values, and whether the appointment's row
-    /// is joined. Once the posts table and KiviCare's are known (for good), its text is built
-    /// once per store.
+    /// The statement of [`Store::load_joined`], its number of parameters (each is the
+    /// appointment's id), and whether the appointment is joined. Once the posts table and
+    /// KiviCare's are known (for good), its text is built once per store.
     fn load_statement<Q: Queryable>(
         &self,
         c: &mut Q,
-        appointment_id: u64,
-        appointment_sql: Option<impl FnOnce() -> String>,
-    ) -> Result<(std::borrow::Cow<'_, str>, Vec<u64>, bool)> {
+        appointment: Option<impl FnOnce() -> AppointmentParts>,
+    ) -> Result<(std::borrow::Cow<'_, str>, usize, bool)> {
         let template = Self::table_known(c, &self.posts_known, &self.t.posts)?;
         let kivicare = Self::table_known(c, &self.appointments_known, &format!("{}kc_appointments", self.t.prefix()))?;
-        let joined = appointment_sql.is_some() && kivicare;
-        let ids = if joined { vec![appointment_id, appointment_id] } else { vec![appointment_id] };
+        let joined = appointment.is_some() && kivicare;
         let cached = match (template && kivicare, joined) {
             (true, true) => Some(&self.load_statements.with_appointment),
             (true, false) => Some(&self.load_statements.alone),
             (false, _) => None,
         };
-        let build = || self.load_sql(template, kivicare, appointment_sql.filter(|_| kivicare).map(|f| f()));
-        let sql = match cached {
-            Some(cell) => std::borrow::Cow::Borrowed(cell.get_or_init(build).as_str()),
-            None => std::borrow::Cow::Owned(build()),
-        };
-        Ok((sql, ids, joined))
+        let build = || self.load_sql(template, kivicare, appointment.filter(|_| kivicare).map(|f| f()));
+        Ok(match cached {
+            Some(cell) => {
+                let (sql, params) = cell.get_or_init(build);
+                (std::borrow::Cow::Borrowed(sql.as_str()), *params, joined)
+            }
+            None => {
+                let (sql, params) = build();
+                (std::borrow::Cow::Owned(sql), params, joined)
+            }
+        })
     }
 
     /// The text of [`Store::load_joined`]'s statement for a site with the posts table
-    /// (`template`) and KiviCare's (`kivicare`), with the appointment's SELECT when given. Its
-    /// parameters are the appointment's id, once, and once more for the appointment's SELECT.
-    fn load_sql(&self, template: bool, kivicare: bool, appointment_sql: Option<String>) -> String {
-        let template = if template {
-            format!(
-                "(SELECT CONCAT(CHAR_LENGTH(post_title), ':', post_title, post_content) FROM `{}`
-                  WHERE post_type = 'kivicare_gmeet_tmp' AND post_status <> 'trash'
-                  ORDER BY (post_name = 'kivicare_doctor_gm_event_template') DESC, ID LIMIT 1)",
-                self.t.posts
+    /// (`template`) and KiviCare's (`kivicare`), with the appointment's part when given, and its
+    /// number of parameters (each the appointment's id).
+    ///
+    /// One SELECT with no subquery: MariaDB keeps no plan for a prepared statement and plans
+    /// every subquery anew on each execution, which made the server's part of this statement
+    /// cost several times that of its joins. What may have several rows is joined too (the
+    /// mapping rows, the template posts, the doctor's meta rows, the appointment's services and
+    /// time-zone rows), so the statement answers their product, normally one to three rows;
+    /// [`Store::loaded_from`] picks from them what the subqueries picked (the first mapping row
+    /// by id and their count, the template named for the doctor's events else the first by
+    /// id, the first meta row of each key).
+    fn load_sql(&self, template: bool, kivicare: bool, appointment: Option<AppointmentParts>) -> (String, usize) {
+        let (template_columns, template_join) = if template {
+            (
+                "tpl.ID, tpl.post_name = 'kivicare_doctor_gm_event_template', tpl.post_title, tpl.post_content".to_string(),
+                format!("LEFT JOIN `{}` tpl ON tpl.post_type = 'kivicare_gmeet_tmp' AND tpl.post_status <> 'trash'", self.t.posts),
             )
         } else {
-            "NULL".to_string()
+            ("NULL, NULL, NULL, NULL".to_string(), String::new())
         };
-        // The appointment's row after a marker column, when asked for and KiviCare is there.
-        let (appointment_columns, appointment_join) = match &appointment_sql {
-            Some(sql) => (", '' AS kcm_appointment_from, ap.*".to_string(), format!("LEFT JOIN ({sql}) ap ON TRUE")),
-            None => (String::new(), String::new()),
+        // The doctor: the appointment's as KiviCare has it, else our event's (plain read).
+        let mut params = 3;
+        let (doctor, appointment_columns, appointment_joins) = match appointment {
+            Some((columns, joins)) => {
+                params += 1;
+                ("COALESCE(a.doctor_id, e.doctor_id)", format!(", '' AS kcm_appointment_from, {columns}"), joins)
+            }
+            None if kivicare => {
+                params += 1;
+                (
+                    "COALESCE(ka.doctor_id, e.doctor_id)",
+                    String::new(),
+                    format!("LEFT JOIN `{}kc_appointments` ka ON ka.id = ?", self.t.prefix()),
+                )
+            }
+            None => ("e.doctor_id", String::new(), String::new()),
         };
-        // The doctor: the appointment's as KiviCare has it, else our event's (plain read); taken
-        // from the appointment's row when it is joined (which then comes before the doctor's
-        // join), else read by a subquery.
-        let doctor = if appointment_sql.is_some() {
-            "COALESCE(ap.doctor_id, e.doctor_id)".to_string()
-        } else if kivicare {
-            format!("COALESCE((SELECT ap.doctor_id FROM `{}kc_appointments` ap WHERE ap.id = x.id), e.doctor_id)", self.t.prefix())
-        } else {
-            "e.doctor_id".to_string()
-        };
-        let (doctor_columns, doctor_join) = self.doctor_state_sql(&format!("({doctor})"));
-        compact_sql(&format!(
-            "SELECT {}, {}, m.event_id, m.url, COALESCE(m.event_url, ''), m.id,
-               (SELECT COUNT(*) FROM `{mapping}` WHERE appointment_id = x.id), {template}, {doctor}, {doctor_columns}{appointment_columns}
-             FROM (SELECT ? AS id) x
-             LEFT JOIN `{}` e ON e.appointment_id = x.id
-             LEFT JOIN `{}` j ON j.appointment_id = x.id
-             LEFT JOIN `{mapping}` m ON m.id = (SELECT MIN(id) FROM `{mapping}` WHERE appointment_id = x.id)
-             {appointment_join}
-             {doctor_join}",
+        let (doctor_columns, doctor_joins) = self.doctor_state_sql(&format!("({doctor})"));
+        let sql = compact_sql(&format!(
+            "SELECT {}, {}, m.id, m.event_id, m.url, COALESCE(m.event_url, ''), {template_columns}, {doctor}, {doctor_columns}{appointment_columns}
+             FROM (SELECT 1) x
+             LEFT JOIN `{}` e ON e.appointment_id = ?
+             LEFT JOIN `{}` j ON j.appointment_id = ?
+             LEFT JOIN `{}` m ON m.appointment_id = ?
+             {appointment_joins}
+             {template_join}
+             {doctor_joins}",
             event_columns("e"),
             job_columns("j"),
             self.t.events,
             self.t.jobs,
-            mapping = self.t.mapping,
-        ))
+            self.t.mapping,
+        ));
+        debug_assert_eq!(sql.matches('?').count(), params);
+        (sql, params)
     }
 
-    /// What [`Store::load_statement`]'s statement read (`joined`: with the appointment's row).
-    fn loaded_from(row: Option<mysql::Row>, joined: bool) -> LoadedWith {
-        let Some(r) = row else { return (Loaded::default(), joined.then_some(None)) };
+    /// What [`Store::load_statement`]'s statement read (`joined`: with the appointment's rows).
+    fn loaded_from(rows: Vec<mysql::Row>, joined: bool) -> LoadedWith {
+        let Some(r) = rows.first() else { return (Loaded::default(), joined.then_some(None)) };
         let appointment = joined.then(|| {
             let from = r.columns_ref().iter().position(|c| c.name_ref() == b"kcm_appointment_from").map(|i| i + 1)?;
             // The appointment's own `id` is NULL when the LEFT JOIN found no row.
@@ -468,28 +486,35 @@ impl Store {
             Some(from)
         });
         let at = EVENT_COLUMNS + 11;
-        let mapping = r.get::<Option<String>, _>(at).flatten().map(|event_id| {
-            let text = |i: usize| r.get::<Option<String>, _>(at + i).flatten().unwrap_or_default();
-            (event_id, text(1), text(2))
-        });
-        let mapping_rows = MappingRows {
-            first_id: r.get::<Option<u64>, _>(at + 3).flatten(),
-            count: r.get::<Option<u64>, _>(at + 4).flatten().unwrap_or(0),
-        };
-        // Title and content in one column: the title's length (in characters), ':', both.
-        let template = r.get::<Option<String>, _>(at + 5).flatten().and_then(|v| {
-            let (len, rest) = v.split_once(':')?;
-            let len: usize = len.parse().ok()?;
-            let split = rest.char_indices().nth(len).map(|(i, _)| i).unwrap_or(rest.len());
-            Some((rest[..split].to_string(), rest[split..].to_string()))
+        // The mapping rows by id (the first is the one core reads) and the template posts (the
+        // one named for the doctor's events first, then by id): each is in one or more rows.
+        let mut mappings = std::collections::BTreeMap::<u64, (String, String, String)>::new();
+        let mut template: Option<((bool, u64), &mysql::Row)> = None;
+        for row in &rows {
+            let text = |i: usize| row.get::<Option<String>, _>(i).flatten().unwrap_or_default();
+            if let Some(id) = row.get::<Option<u64>, _>(at).flatten() {
+                mappings.entry(id).or_insert_with(|| (text(at + 1), text(at + 2), text(at + 3)));
+            }
+            if let Some(id) = row.get::<Option<u64>, _>(at + 4).flatten() {
+                let rank = (!row.get::<Option<bool>, _>(at + 5).flatten().unwrap_or(false), id);
+                if template.is_none_or(|(best, _)| rank < best) {
+                    template = Some((rank, row));
+                }
+            }
+        }
+        let mapping_rows = MappingRows { first_id: mappings.keys().next().copied(), count: mappings.len() as u64 };
+        let mapping = mappings.into_values().next();
+        let template = template.map(|(_, row)| {
+            let text = |i: usize| row.get::<Option<String>, _>(i).flatten().unwrap_or_default();
+            (text(at + 6), text(at + 7))
         });
         let doctor = r
-            .get::<Option<u64>, _>(at + 6)
+            .get::<Option<u64>, _>(at + 8)
             .flatten()
             .filter(|d| *d > 0)
-            .map(|d| (d, Store::doctor_state_from(&r, at + 7)));
-        let loaded = Loaded { event: event_from(&r, 0), job: job_from(&r, EVENT_COLUMNS), mapping, mapping_rows, template, doctor };
-        (loaded, appointment.map(|from| from.map(|from| (r, from))))
+            .map(|d| (d, Store::doctor_state_from(&rows, at + 9)));
+        let loaded = Loaded { event: event_from(r, 0), job: job_from(r, EVENT_COLUMNS), mapping, mapping_rows, template, doctor };
+        (loaded, appointment.map(|from| from.map(|from| (rows, from))))
     }
 
     /// Whether the site has the table `name` (WordPress's posts table, where the event template

@@ -226,23 +226,24 @@ impl Store {
     /// row of ours; the re-read list may still exist on its own).
     pub fn sync_start(&self, doctor_id: u64) -> Result<SyncStart> {
         let mut c = self.conn()?;
-        let (columns, join) = self.doctor_state_sql("x.id");
-        let row: Option<mysql::Row> = c.exec_first(
+        let (columns, joins) = self.doctor_state_sql("x.id");
+        let rows: Vec<mysql::Row> = c.exec(
             format!(
-                "SELECT {columns}, d.sync_token, d.sync_page_token, d.calendar_id, m.value, d.sync_requested FROM (SELECT ? AS id) x {join}
+                "SELECT {columns}, d.sync_token, d.sync_page_token, d.calendar_id, m.value, d.sync_requested FROM (SELECT ? AS id) x {joins}
                  LEFT JOIN `{}` m ON m.name = ?",
                 self.t.meta
             ),
             (doctor_id, Self::retry_key(doctor_id)),
         )?;
-        let Some(row) = row else { return Ok(SyncStart { calendar_id: "primary".into(), ..SyncStart::default() }) };
-        let text = |i: usize| row.get::<Option<String>, _>(i).flatten();
+        let Some(row) = rows.first() else { return Ok(SyncStart { calendar_id: "primary".into(), ..SyncStart::default() }) };
+        let at = Self::DOCTOR_STATE_COLUMNS;
+        let text = |i: usize| row.get::<Option<String>, _>(at + i).flatten();
         Ok(SyncStart {
-            position: SyncPosition::from_columns(text(12), text(13)),
-            retries: text(15).and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default(),
-            calendar_id: text(14).filter(|c| !c.is_empty()).unwrap_or_else(|| "primary".into()),
-            doctor: Self::doctor_state_from(&row, 0),
-            requested: row.get::<Option<i64>, _>(16).flatten().unwrap_or(0),
+            position: SyncPosition::from_columns(text(0), text(1)),
+            retries: text(3).and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default(),
+            calendar_id: text(2).filter(|c| !c.is_empty()).unwrap_or_else(|| "primary".into()),
+            doctor: Self::doctor_state_from(&rows, 0),
+            requested: row.get::<Option<i64>, _>(at + 4).flatten().unwrap_or(0),
         })
     }
 
