@@ -212,6 +212,8 @@ struct Call<'l> {
     job: Option<u64>,
     /// The appointment's mapping rows loaded under the lock (what a save replaces).
     mapping: MappingRows,
+    /// The mapping rows are one, showing the loaded event's id and links as they are.
+    mapping_current: bool,
     /// The site's event template, loaded with them.
     template: Option<(String, String)>,
     /// The appointment's lock when the call's outcome write is its last statement under it
@@ -225,6 +227,7 @@ impl Call<'_> {
     fn loaded(&mut self, loaded: &Loaded) {
         self.job = loaded.job.as_ref().map(|j| j.version);
         self.mapping = loaded.mapping_rows;
+        self.mapping_current = loaded.event.as_ref().is_some_and(|e| mapping_shows(loaded, e));
         self.template = loaded.template.clone();
     }
 }
@@ -682,6 +685,26 @@ fn unchanged(a: &Appointment, e: &EventRow, summary: &str, warnings: &[String]) 
 fn write_update(ctx: &Context, a: &Appointment, e: &EventRow, cal: &Cal, call: &Call) -> Result<Outcome> {
     let (body, summary, warnings) = event_body(ctx, a, cal.account.as_deref(), call.template.as_ref())?;
     if let Some(o) = unchanged(a, e, &summary, &warnings) {
+        if !call.mapping_current {
+            // Nothing to send to Google, but core's mapping row does not show the event (removed,
+            // edited, or with copies beside it): written again from our row, with no request.
+            let info = EventInfo {
+                id: e.event_id.clone(),
+                html_link: e.event_url.clone(),
+                meet_url: e.meet_url.clone(),
+                conference_status: e.conference_status.clone(),
+                etag: e.etag.clone(),
+                updated: e.google_updated.clone(),
+                sequence: e.sequence,
+                ..EventInfo::default()
+            };
+            save(ctx, a, &e.calendar_id, e.generation, &summary, &info, call, e.conference_n, e.origin, true, |row| AuditNote {
+                doctor_id: Some(a.doctor_id),
+                action: "update",
+                outcome: "ok",
+                detail: format!("mapping row of event {} written again", row.event_id),
+            })?;
+        }
         return Ok(o);
     }
     let same_time = e.start_utc == utc_text(a.start) && e.end_utc == utc_text(a.end);

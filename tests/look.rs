@@ -153,4 +153,35 @@ fn rows_that_come_more_than_once_are_read_as_wordpress_and_core_read_them() {
     let start = bed.live_events(DOC)[0]["start"]["dateTime"].as_str().unwrap().to_string();
     assert_eq!(start, "2031-05-06T10:00:00-04:00");
 
+    // A second mapping row (as the vendor add-on left them) is not a state the look leaves: the
+    // locked path writes the appointment's rows down to the one core reads.
+    let event_id: String = c.exec_first("SELECT event_id FROM wp_kc_appointment_google_meet_mappings WHERE appointment_id = ?", (id,)).unwrap().unwrap();
+    c.exec_drop(
+        "INSERT INTO wp_kc_appointment_google_meet_mappings (appointment_id, event_id, url, event_url, created_at) VALUES (?, 'stray', 'https://meet.google.com/aaa-bbbb-ccc', '', NOW())",
+        (id,),
+    )
+    .unwrap();
+    create(&bed, id);
+    let mapping = |c: &mut mysql::PooledConn| -> Vec<(String, String)> {
+        c.exec("SELECT event_id, url FROM wp_kc_appointment_google_meet_mappings WHERE appointment_id = ? ORDER BY id", (id,)).unwrap()
+    };
+    let rows = mapping(&mut c);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].0, event_id);
+    let link = rows[0].1.clone();
+    assert!(link.starts_with("https://meet.google.com/"), "{link}");
+    assert_eq!(create(&bed, id).0, "unchanged");
+
+    // The row edited or removed by hand is written again (Google is not asked: nothing changed there).
+    let etag = bed.live_events(DOC)[0]["etag"].clone();
+    c.exec_drop("UPDATE wp_kc_appointment_google_meet_mappings SET url = '' WHERE appointment_id = ?", (id,)).unwrap();
+    create(&bed, id);
+    assert_eq!(mapping(&mut c), vec![(event_id.clone(), link.clone())]);
+    c.exec_drop("DELETE FROM wp_kc_appointment_google_meet_mappings WHERE appointment_id = ?", (id,)).unwrap();
+    create(&bed, id);
+    assert_eq!(mapping(&mut c), vec![(event_id, link)]);
+    assert_eq!(create(&bed, id).0, "unchanged");
+    let live = bed.live_events(DOC);
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0]["etag"], etag, "the event at Google was not written");
 }
