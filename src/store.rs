@@ -1339,28 +1339,21 @@ impl Store {
     }
 
     /// How many columns [`Store::doctor_state_sql`] reads.
-    pub(crate) const DOCTOR_STATE_COLUMNS: usize = 13;
+    pub(crate) const DOCTOR_STATE_COLUMNS: usize = 14;
 
     /// The columns and the joins that read [`Store::doctor_state`] for the doctor `id` (an SQL
     /// expression), to be part of a larger statement: our row, and the doctor's token and
     /// connect-flag meta rows joined (no subquery: the server plans each one anew on every
-    /// execution), so the statement answers one row per such meta row (or one, without any);
+    /// execution). A key with copies makes more rows (one each, the rest of the row repeated);
     /// [`Store::doctor_state_from`] reads them all. The columns are [`DOCTOR_STATE_COLUMNS`].
     pub(crate) fn doctor_state_sql(&self, id: &str) -> (String, String) {
+        let meta = |alias: &str, key: &str| format!("LEFT JOIN `{}` {alias} ON {alias}.user_id = {id} AND {alias}.meta_key = '{key}'", self.t.usermeta);
         (
-            format!(
-                "um.umeta_id, um.meta_key = '{}', um.meta_value, d.doctor_id, d.status, d.email, d.calendar_id, d.scopes, d.token_expires_at, \
-                 DATE_FORMAT(d.connected_at, '%Y-%m-%dT%H:%i:%sZ'), DATE_FORMAT(d.last_refresh_at, '%Y-%m-%dT%H:%i:%sZ'), \
-                 d.last_error, DATE_FORMAT(d.last_error_at, '%Y-%m-%dT%H:%i:%sZ')",
-                meta::TOKEN
-            ),
-            format!(
-                "LEFT JOIN `{}` d ON d.doctor_id = {id} LEFT JOIN `{}` um ON um.user_id = {id} AND um.meta_key IN ('{}', '{}')",
-                self.t.doctors,
-                self.t.usermeta,
-                meta::TOKEN,
-                meta::CONNECT
-            ),
+            "tok.umeta_id, tok.meta_value, flag.umeta_id, flag.meta_value, d.doctor_id, d.status, d.email, d.calendar_id, d.scopes, \
+             d.token_expires_at, DATE_FORMAT(d.connected_at, '%Y-%m-%dT%H:%i:%sZ'), DATE_FORMAT(d.last_refresh_at, '%Y-%m-%dT%H:%i:%sZ'), \
+             d.last_error, DATE_FORMAT(d.last_error_at, '%Y-%m-%dT%H:%i:%sZ')"
+                .to_string(),
+            format!("LEFT JOIN `{}` d ON d.doctor_id = {id} {} {}", self.t.doctors, meta("tok", meta::TOKEN), meta("flag", meta::CONNECT)),
         )
     }
 
@@ -1381,31 +1374,28 @@ impl Store {
     /// of each): of each meta key the row with the lowest `umeta_id` (the one `get_meta`
     /// reads); our row from any (it is the same in all).
     pub(crate) fn doctor_state_from(rows: &[mysql::Row], at: usize) -> (Option<String>, Option<String>, Option<DoctorRow>) {
-        let mut token: Option<(u64, Option<String>)> = None;
-        let mut flag: Option<(u64, Option<String>)> = None;
-        for r in rows {
-            let Some(umeta_id) = r.get::<Option<u64>, _>(at).flatten() else { continue };
-            let first = if r.get::<Option<bool>, _>(at + 1).flatten().unwrap_or(false) { &mut token } else { &mut flag };
-            if first.as_ref().is_none_or(|(seen, _)| umeta_id < *seen) {
-                *first = Some((umeta_id, r.get::<Option<String>, _>(at + 2).flatten()));
-            }
-        }
+        let first = |col: usize| -> Option<String> {
+            rows.iter()
+                .filter_map(|r| Some((r.get::<Option<u64>, _>(col).flatten()?, r)))
+                .min_by_key(|(umeta_id, _)| *umeta_id)
+                .and_then(|(_, r)| r.get::<Option<String>, _>(col + 1).flatten())
+        };
         let doctor = rows.first().and_then(|r| {
             let text = |i: usize| r.get::<Option<String>, _>(at + i).flatten();
-            r.get::<Option<u64>, _>(at + 3).flatten().map(|id| DoctorRow {
+            r.get::<Option<u64>, _>(at + 4).flatten().map(|id| DoctorRow {
                 doctor_id: id,
-                status: text(4).unwrap_or_default(),
-                email: text(5),
-                calendar_id: text(6),
-                scopes: text(7),
-                token_expires_at: r.get::<Option<i64>, _>(at + 8).flatten(),
-                connected_at: text(9),
-                last_refresh_at: text(10),
-                last_error: text(11),
-                last_error_at: text(12),
+                status: text(5).unwrap_or_default(),
+                email: text(6),
+                calendar_id: text(7),
+                scopes: text(8),
+                token_expires_at: r.get::<Option<i64>, _>(at + 9).flatten(),
+                connected_at: text(10),
+                last_refresh_at: text(11),
+                last_error: text(12),
+                last_error_at: text(13),
             })
         });
-        (token.and_then(|(_, v)| v), flag.and_then(|(_, v)| v), doctor)
+        (first(at), first(at + 2), doctor)
     }
 
     /// This store's number (shared by its clones).
