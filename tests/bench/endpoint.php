@@ -42,8 +42,12 @@ function kcb_timed(callable $fn): array {
 /**
  * The floor: the same Google requests alone over one kept-alive HTTPS connection from PHP's
  * curl (a handle reused within the request), nothing else. Per request kind: mean wall ms.
+ * `$like` is an event kc-meet made, as Google shows it: each insert sends what kc-meet sent for
+ * it (its fields, with this round's times and a new conference request), each patch what a
+ * reschedule sends (times and summary), so the emulator does the same work for both; without
+ * it, a bare event (summary, times, conference).
  */
-function kcb_floor(int $n, string $token): array {
+function kcb_floor(int $n, string $token, ?array $like = null): array {
 	$emu = rtrim((string) getenv('KC_MEET_EMU_URL'), '/') . '/calendar/v3/calendars/primary/events';
 	$ch = curl_init();
 	$opts = [CURLOPT_RETURNTRANSFER => true, CURLOPT_HTTPHEADER => ['Authorization: Bearer ' . $token, 'Content-Type: application/json'], CURLOPT_TIMEOUT => 20];
@@ -68,12 +72,14 @@ function kcb_floor(int $n, string $token): array {
 	for ($i = 0; $i < $n; $i++) {
 		$start = gmdate('Y-m-d\TH:i:s\Z', 1900000000 + $i * 3600);
 		$end = gmdate('Y-m-d\TH:i:s\Z', 1900000000 + $i * 3600 + 1800);
-		[$ms, $ev] = $send('POST', $emu . '?conferenceDataVersion=1&sendUpdates=all', wp_json_encode([
-			'summary' => 'floor', 'start' => ['dateTime' => $start], 'end' => ['dateTime' => $end],
-			'conferenceData' => ['createRequest' => ['requestId' => 'floor' . $i . wp_rand(), 'conferenceSolutionKey' => ['type' => 'hangoutsMeet']]],
-		]));
+		$body = kcb_client_fields($like) + ['summary' => 'floor'];
+		$body['start'] = ['dateTime' => $start] + array_intersect_key($like['start'] ?? [], ['timeZone' => 1]);
+		$body['end'] = ['dateTime' => $end] + array_intersect_key($like['end'] ?? [], ['timeZone' => 1]);
+		$body['conferenceData'] = ['createRequest' => ['requestId' => 'floor' . $i . wp_rand(), 'conferenceSolutionKey' => ['type' => 'hangoutsMeet']]];
+		[$ms, $ev] = $send('POST', $emu . '?conferenceDataVersion=1&sendUpdates=all', wp_json_encode($body));
 		$sum['insert'] += $ms;
-		[$ms] = $send('PATCH', $emu . '/' . rawurlencode($ev['id']) . '?sendUpdates=all', wp_json_encode(['start' => ['dateTime' => $end], 'end' => ['dateTime' => gmdate('Y-m-d\TH:i:s\Z', 1900000000 + $i * 3600 + 3600)]]));
+		$moved = ['start' => ['dateTime' => $end] + array_intersect_key($body['start'], ['timeZone' => 1]), 'end' => ['dateTime' => gmdate('Y-m-d\TH:i:s\Z', 1900000000 + $i * 3600 + 3600)] + array_intersect_key($body['end'], ['timeZone' => 1]), 'summary' => $body['summary']];
+		[$ms] = $send('PATCH', $emu . '/' . rawurlencode($ev['id']) . '?sendUpdates=all', wp_json_encode($moved));
 		$sum['patch'] += $ms;
 		[$ms] = $send('DELETE', $emu . '/' . rawurlencode($ev['id']) . '?sendUpdates=all', null);
 		$sum['delete'] += $ms;
@@ -81,6 +87,18 @@ function kcb_floor(int $n, string $token): array {
 	$cpu = (kcb_cpu() - $c0) * 1000 / (3 * $n);
 	curl_close($ch);
 	return ['insert_ms' => $sum['insert'] / $n, 'patch_ms' => $sum['patch'] / $n, 'delete_ms' => $sum['delete'] / $n, 'cpu_ms_per_request' => $cpu];
+}
+
+/** The fields of event `$e` (as Google shows it) that a client sends when it makes one. */
+function kcb_client_fields(?array $e): array {
+	if (!$e) {
+		return [];
+	}
+	$out = array_intersect_key($e, array_flip(['summary', 'description', 'location', 'visibility', 'reminders', 'extendedProperties']));
+	if (!empty($e['attendees'])) {
+		$out['attendees'] = array_map(static fn(array $a): array => array_intersect_key($a, ['email' => 1, 'displayName' => 1]), $e['attendees']);
+	}
+	return $out;
 }
 
 /**
@@ -188,7 +206,8 @@ try {
 			break;
 		case 'floor':
 			$t = json_decode((string) get_user_meta($id, KC_Bench_Php_Way::TOKEN_META, true), true);
-			$out = kcb_floor((int) ($_GET['n'] ?? 50), (string) $t['access_token']);
+			$like = isset($_GET['like']) ? json_decode((string) $_GET['like'], true) : null;
+			$out = kcb_floor((int) ($_GET['n'] ?? 50), (string) $t['access_token'], is_array($like) ? $like : null);
 			break;
 		case 'commit':
 			$out = kcb_commit_cost(max(1, (int) ($_GET['n'] ?? 50)));
