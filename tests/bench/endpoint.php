@@ -45,17 +45,23 @@ function kcb_timed(callable $fn): array {
  * `$like` is an event kc-meet made, as Google shows it: each insert sends what kc-meet sent for
  * it (its fields, with this round's times and a new conference request), each patch what a
  * reschedule sends (times and summary), so the emulator does the same work for both; without
- * it, a bare event (summary, times, conference).
+ * it, a bare event (summary, times, conference). With `$gapMs`, each request is sent after
+ * that long idle (the connection kept), as an operation's request comes after WordPress's
+ * start-up: back to back, the emulator and the loopback path stay hot, which no single
+ * operation of a request finds.
  */
-function kcb_floor(int $n, string $token, ?array $like = null): array {
+function kcb_floor(int $n, string $token, ?array $like = null, int $gapMs = 0): array {
 	$emu = rtrim((string) getenv('KC_MEET_EMU_URL'), '/') . '/calendar/v3/calendars/primary/events';
 	$ch = curl_init();
 	$opts = [CURLOPT_RETURNTRANSFER => true, CURLOPT_HTTPHEADER => ['Authorization: Bearer ' . $token, 'Content-Type: application/json'], CURLOPT_TIMEOUT => 20];
 	if (getenv('KC_BENCH_CA')) {
 		$opts[CURLOPT_CAINFO] = getenv('KC_BENCH_CA');
 	}
-	$send = function (string $method, string $url, ?string $body) use ($ch, $opts): array {
+	$send = function (string $method, string $url, ?string $body) use ($ch, $opts, $gapMs): array {
 		curl_setopt_array($ch, $opts + [CURLOPT_URL => $url, CURLOPT_CUSTOMREQUEST => $method, CURLOPT_POSTFIELDS => $body ?? '']);
+		if ($gapMs > 0) {
+			usleep($gapMs * 1000);
+		}
 		$t = hrtime(true);
 		$out = curl_exec($ch);
 		$ms = (hrtime(true) - $t) / 1e6;
@@ -207,7 +213,7 @@ try {
 		case 'floor':
 			$t = json_decode((string) get_user_meta($id, KC_Bench_Php_Way::TOKEN_META, true), true);
 			$like = isset($_GET['like']) ? json_decode((string) $_GET['like'], true) : null;
-			$out = kcb_floor((int) ($_GET['n'] ?? 50), (string) $t['access_token'], is_array($like) ? $like : null);
+			$out = kcb_floor((int) ($_GET['n'] ?? 50), (string) $t['access_token'], is_array($like) ? $like : null, (int) ($_GET['gap_ms'] ?? 0));
 			break;
 		case 'commit':
 			$out = kcb_commit_cost(max(1, (int) ($_GET['n'] ?? 50)));

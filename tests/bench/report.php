@@ -64,9 +64,11 @@ foreach (['create' => 'create', 'reschedule' => 'reschedule', 'cancel' => 'cance
 $row('new MySQL connections, all creates', $f($b('ops.create.php.new_mysql_connections'), '%d'), $f($b('ops.create.kc.new_mysql_connections'), '%d'));
 $row('kc_meet_status(): statements', '', $f($b('status.statements'), '%.1f'));
 $row('floor: insert / patch / delete alone', '', sprintf('%s / %s / %s', $f($b('floor.insert_ms')), $f($b('floor.patch_ms')), $f($b('floor.delete_ms'))));
+$row('floor after 10 ms idle: insert / patch / delete', '', sprintf('%s / %s / %s', $f($b('floor_idle.insert_ms')), $f($b('floor_idle.patch_ms')), $f($b('floor_idle.delete_ms'))));
 $row('one durable commit (autocommit write, median)', '', $f($b('commit.commit_ms')));
 foreach (['create', 'reschedule', 'cancel'] as $op) {
 	$row("above the floor, $op: all / commits / left", '', sprintf('%s / %s x %s / %s', $f($b("above_floor.$op.above_floor_ms"), '%+.2f'), $f($b("above_floor.$op.commits"), '%d'), $f($b('commit.commit_ms'), '%.2f'), $f($b("above_floor.$op.left_ms"), '%+.2f ms')));
+	$row("above the idle floor, $op", '', $f($b("above_floor.$op.above_idle_floor_ms"), '%+.2f ms'));
 }
 foreach (is_array($bench['sync'] ?? null) && $bench['sync'] ? array_keys($bench['sync']) : ['(none)'] as $size) {
 	foreach (['full', 'incremental', 'idle'] as $kind) {

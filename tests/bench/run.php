@@ -395,6 +395,8 @@ $status['statements'] = $status['statements_raw'] - $noop['statements_raw'];
 // The floor sends what kc-meet sent (one of the events it made in this run, as Google shows it).
 $floor = $call($dbWith, ['op' => 'floor', 'id' => $phpDoc, 'n' => $floorRounds] + ($likeEvent ? ['like' => json_encode($likeEvent)] : []));
 $floor['like_kc_meet'] = (bool) $likeEvent;
+// The same after 10 ms idle before each request: what an operation's request finds.
+$floorIdle = $call($dbWith, ['op' => 'floor', 'id' => $phpDoc, 'n' => $floorRounds, 'gap_ms' => 10] + ($likeEvent ? ['like' => json_encode($likeEvent)] : []));
 // One durable commit on the same server in the same run (an autocommit single-row write, median
 // of as many as the floor's rounds), and how many each kc-meet operation makes: the create's
 // intent and outcome, one outcome for a reschedule and a cancel (tests/statements.rs asserts
@@ -406,7 +408,8 @@ $above = [];
 foreach (['create' => 'insert_ms', 'reschedule' => 'patch_ms', 'cancel' => 'delete_ms'] as $op => $req) {
 	$over = $ops[$op]['kc']['wall_ms'] - $floor[$req];
 	$paid = $commits[$op] * $commit['commit_ms'];
-	$above[$op] = ['above_floor_ms' => $over, 'commits' => $commits[$op], 'commits_ms' => $paid, 'left_ms' => $over - $paid];
+	$above[$op] = ['above_floor_ms' => $over, 'commits' => $commits[$op], 'commits_ms' => $paid, 'left_ms' => $over - $paid,
+		'above_idle_floor_ms' => $ops[$op]['kc']['wall_ms'] - $floorIdle[$req]];
 }
 
 // ------------------------------------------------------------------ sync of one large calendar
@@ -554,7 +557,7 @@ $startup = static function (array $args) use ($startupRuns): array {
 $load = ['without' => $startup([]), 'with' => $startup(['-d', "extension=$ext"])];
 
 // ------------------------------------------------------------------ report
-$result = ['appointments' => $n, 'ops' => $ops, 'sync' => $sync, 'status' => $status, 'noop' => $noop, 'floor' => $floor, 'commit' => $commit, 'above_floor' => $above, 'page_views' => $views, 'extension_load' => $load, 'php' => PHP_VERSION];
+$result = ['appointments' => $n, 'ops' => $ops, 'sync' => $sync, 'status' => $status, 'noop' => $noop, 'floor' => $floor, 'floor_idle' => $floorIdle, 'commit' => $commit, 'above_floor' => $above, 'page_views' => $views, 'extension_load' => $load, 'php' => PHP_VERSION];
 file_put_contents("$out/bench.json", json_encode($result, JSON_PRETTY_PRINT) . "\n");
 
 $row = static fn(string $label, string $php, string $kc) => sprintf("| %-58s | %13s | %13s |\n", $label, $php, $kc);
@@ -576,9 +579,10 @@ foreach (['create' => 'create', 'reschedule' => 'reschedule', 'cancel' => 'cance
 echo $row("new MySQL connections in $n creates (besides \$wpdb's)", (string) $ops['create']['php']['new_mysql_connections'], (string) $ops['create']['kc']['new_mysql_connections']);
 echo $row('kc_meet_status(): wall / statements', '', sprintf('%.2f ms / %.1f', $status['wall_ms'], $status['statements']));
 printf("\nfloor (the request alone, kept-alive HTTPS from PHP's curl%s): insert %.2f ms, patch %.2f ms, delete %.2f ms (%.2f ms CPU per request)\n", $floor['like_kc_meet'] ? ", kc-meet's event body" : '', $floor['insert_ms'], $floor['patch_ms'], $floor['delete_ms'], $floor['cpu_ms_per_request']);
+printf("floor after 10 ms idle before each request (as an operation's request comes): insert %.2f ms, patch %.2f ms, delete %.2f ms\n", $floorIdle['insert_ms'], $floorIdle['patch_ms'], $floorIdle['delete_ms']);
 printf("one durable commit on this server (autocommit single-row write, median of %d): %.2f ms; a plain SELECT round trip %.2f ms\n", $commit['n'], $commit['commit_ms'], $commit['select_ms']);
 foreach ($above as $op => $a) {
-	printf("kc-meet above the floor, %-10s %+6.2f ms = commits %d x %.2f ms = %5.2f ms, left %+6.2f ms\n", "$op:", $a['above_floor_ms'], $a['commits'], $commit['commit_ms'], $a['commits_ms'], $a['left_ms']);
+	printf("kc-meet above the floor, %-10s %+6.2f ms = commits %d x %.2f ms = %5.2f ms, left %+6.2f ms; above the idle floor %+6.2f ms\n", "$op:", $a['above_floor_ms'], $a['commits'], $commit['commit_ms'], $a['commits_ms'], $a['left_ms'], $a['above_idle_floor_ms']);
 }
 printf("whole FastCGI request (WordPress bootstrap included), create: PHP way %.2f ms, kc-meet %.2f ms; no-op request %.2f ms\n", $ops['create']['php']['request_wall_ms'], $ops['create']['kc']['request_wall_ms'], $noop['request_wall_ms']);
 foreach ($sync as $size => $runs) {
