@@ -45,7 +45,7 @@ use crate::error::{Code, Error, Result};
 use crate::base::redact::Secret;
 use crate::base::retry;
 use crate::runtime::Context;
-use crate::store::meta;
+use crate::store::{Store, meta};
 use crate::store::events::{AuditNote, EventRow, EventState, Job, JobAction, JobState, Loaded, MappingRows, Origin};
 use crate::base::config::{SendUpdates, SiteTz};
 use crate::base::str_enum::str_enum;
@@ -238,12 +238,7 @@ fn budget(ctx: &Context) -> retry::DeadlineGuard {
 }
 
 fn lock(ctx: &Context, id: u64) -> Result<crate::store::LockGuard> {
-    ctx.store.lock(&lock_name(id), APPOINTMENT_LOCK_WAIT)
-}
-
-/// The appointment's lock's name.
-fn lock_name(id: u64) -> String {
-    format!("appt:{id}")
+    ctx.store.lock(&Store::appointment_lock(id), APPOINTMENT_LOCK_WAIT)
 }
 
 /// `kc_meet_create_event()`.
@@ -265,7 +260,7 @@ pub fn delete(ctx: &Context, id: i64) -> Result<Outcome> {
     let _budget = budget(ctx);
     ctx.store.require_schema()?;
     // The lock, then the read under it.
-    let (lock, loaded) = match ctx.store.lock_and_load(&lock_name(id), APPOINTMENT_LOCK_WAIT, id, None::<fn() -> store_events::AppointmentParts>) {
+    let (lock, loaded) = match ctx.store.lock_and_load(&Store::appointment_lock(id), APPOINTMENT_LOCK_WAIT, id, None::<fn() -> store_events::AppointmentParts>) {
         Ok(l) => l,
         Err(e) => return finish(ctx, id, None, JobAction::Remove, &call, Err(e)),
     };
@@ -287,7 +282,7 @@ pub(crate) fn ensure(ctx: &Context, id: u64, input: &Input, from_job: bool) -> R
     }
     // The lock, then the read under it: nothing another process does for this
     // appointment can interleave with what is read.
-    let (lock, read) = match ctx.store.lock_and_load(&lock_name(id), APPOINTMENT_LOCK_WAIT, id, Some(|| appointments::load_parts(ctx))) {
+    let (lock, read) = match ctx.store.lock_and_load(&Store::appointment_lock(id), APPOINTMENT_LOCK_WAIT, id, Some(|| appointments::load_parts(ctx))) {
         Ok(l) => l,
         Err(e) => return finish(ctx, id, input.doctor_id, JobAction::Ensure, &call, Err(e)),
     };

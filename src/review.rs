@@ -28,6 +28,7 @@ use crate::appointments::{self, Input};
 use crate::error::{Error, Result};
 use crate::events::{self, Outcome};
 use crate::runtime::Context;
+use crate::store::Store;
 use crate::store::sync::{AppointmentTimes, ChangeSet};
 
 /// The flag a reviewable move leaves on the event row (the column holds at most 32 characters).
@@ -121,7 +122,7 @@ fn decide(ctx: &Context, id: u64, action: &str, (start, end): (DateTime<Utc>, Da
     let moved = {
         // The appointment's lock, as every event call and the sync take it: no sync or booking
         // of this appointment writes in between.
-        let _lock = ctx.store.lock(&format!("appt:{id}"), Duration::from_secs(20))?;
+        let _lock = ctx.store.lock(&Store::appointment_lock(id), Duration::from_secs(20))?;
         let mut c = ctx.store.conn()?;
         let flag: Option<String> = c.exec_first(format!("SELECT flag FROM `{}` WHERE appointment_id = ?", ctx.store.t.events), (id,))?;
         // Given back to the call, whose later statements use it.

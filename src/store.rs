@@ -669,8 +669,11 @@ impl<'g> Batch<'g> {
     /// trip, when the batch runs on the connection the lock lives on and everything before it
     /// succeeded. Otherwise the guard keeps the lock and releases it when dropped, as always:
     /// a failed write never leaves the lock held, and never releases it before the rollback.
-    pub fn unlock(&mut self, lock: &'g LockGuard) -> &mut Self {
-        self.unlock = Some(lock);
+    /// `None` leaves the batch as it is.
+    pub fn unlock(&mut self, lock: impl Into<Option<&'g LockGuard>>) -> &mut Self {
+        if let Some(lock) = lock.into() {
+            self.unlock = Some(lock);
+        }
         self
     }
 
@@ -874,6 +877,12 @@ impl Store {
             holders: Default::default(),
             text: text_is_safe(&config.db.charset),
         }
+    }
+
+    /// The name of an appointment's lock ([`Store::lock`]), which every write of the
+    /// appointment takes: events, sync, an admin's review.
+    pub fn appointment_lock(id: u64) -> String {
+        format!("appt:{id}")
     }
 
     /// The server-wide name of the named lock `name` ([`Store::try_lock`], [`LockSet`]): in

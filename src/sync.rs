@@ -30,6 +30,7 @@ use crate::error::{Error, Result};
 use crate::base::retry::{MAX_REREAD_ATTEMPTS, is_transient};
 use crate::base::str_enum::str_enum;
 use crate::runtime::Context;
+use crate::store::Store;
 use crate::store::events::{EventState, JobState};
 use crate::store::sync::{AppointmentTimes, ChangeSet, EventFromGoogle, LockedEvent, RetryItem, SyncPosition, SyncRow};
 use crate::{events, grant};
@@ -884,7 +885,7 @@ fn apply_batch<'a>(ctx: &Context, doctor_id: u64, batch: &[Work<'a>], r: &mut Do
 /// for); [`apply_item`] finds the appointment first.
 fn apply_one(ctx: &Context, doctor_id: u64, calendar_id: &str, w: &Work, r: &mut DoctorSync) -> Result<()> {
     let (info, appt) = (w.item, w.appointment_id);
-    let lock = ctx.store.lock(&format!("appt:{appt}"), Duration::from_secs(20))?;
+    let lock = ctx.store.lock(&Store::appointment_lock(appt), Duration::from_secs(20))?;
     let page = ctx.store.read_locked(appt, &appointments::rows_sql(ctx, &[appt]))?;
     let stored = page.events.get(&appt);
     let decision = decide(doctor_id, w, stored);

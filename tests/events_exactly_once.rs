@@ -90,7 +90,7 @@ fn a_call_waiting_for_the_lock_reads_the_appointment_after_it() {
     let id = bed.book(Booking::default());
     events::create(&bed.ctx, id as i64, &none()).unwrap();
     let holder = bed.other_process();
-    let guard = holder.store.lock(&format!("appt:{id}"), Duration::from_secs(5)).unwrap();
+    let guard = holder.store.lock(&kc_meet::store::Store::appointment_lock(id), Duration::from_secs(5)).unwrap();
     // Rescheduled, so the update has something to write: it cannot answer "unchanged" from its
     // lock-free look and waits for the lock.
     bed.sql().exec_drop("UPDATE wp_kc_appointments SET appointment_start_time = '11:00:00', appointment_end_time = '11:30:00' WHERE id = ?", (id,)).unwrap();
@@ -227,12 +227,12 @@ fn a_lock_held_too_long_queues_the_booking_and_a_job_retries_with_code_2004() {
     let bed = bed();
     let id = bed.book(Booking::default());
     let holder = bed.other_process();
-    let guard = holder.store.lock(&format!("appt:{id}"), Duration::from_secs(5)).unwrap();
+    let guard = holder.store.lock(&kc_meet::store::Store::appointment_lock(id), Duration::from_secs(5)).unwrap();
     let t = Instant::now();
     let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
     assert!(t.elapsed() < BUDGET + MARGIN, "waited {:?}", t.elapsed());
     assert_eq!(o.state.as_str(), "queued", "the booking stands; the event follows");
-    let e = bed.other_process().store.lock(&format!("appt:{id}"), Duration::from_millis(100)).err().unwrap();
+    let e = bed.other_process().store.lock(&kc_meet::store::Store::appointment_lock(id), Duration::from_millis(100)).err().unwrap();
     assert_eq!((e.code, e.code as i32, kc_meet::base::retry::is_transient(&e)), (Code::LockTimeout, 2004, true));
     // A job meeting the same lock is retried later, not failed.
     let r = run_due_jobs(&bed);

@@ -123,7 +123,7 @@ fn each_operation_stays_within_its_statement_budget_on_one_connection() {
     assert_eq!(o.state.as_str(), "created");
     // Nothing to do takes no lock: it answers while another process holds the appointment's.
     let holder = bed.other_process();
-    let held = holder.store.lock(&format!("appt:{id}"), std::time::Duration::from_secs(1)).unwrap();
+    let held = holder.store.lock(&kc_meet::store::Store::appointment_lock(id), std::time::Duration::from_secs(1)).unwrap();
     let (unchanged, o) = counted(&ctx, &mut log, "unchanged", || events::create(&ctx, id as i64, &none()).unwrap());
     assert_eq!(o.state.as_str(), "unchanged", "answered without the appointment's lock");
     drop(held);

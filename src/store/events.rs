@@ -534,10 +534,7 @@ impl Store {
 
     fn audit_in(&self, tx: &mut Batch<'_>, appointment_id: u64, note: &AuditNote<'_>) {
         tx.push(
-            format!(
-                "INSERT INTO `{}` (created_at, doctor_id, appointment_id, action, outcome, detail) VALUES (UTC_TIMESTAMP(3), ?, ?, ?, ?, ?)",
-                self.t.audit
-            ),
+            format!("{} (UTC_TIMESTAMP(3), ?, ?, ?, ?, ?)", self.audit_insert()),
             (note.doctor_id, appointment_id, note.action, note.outcome, crate::base::redact::text(&note.detail)),
         );
     }
@@ -600,9 +597,7 @@ impl Store {
     ) -> Result<()> {
         let mut c = self.conn()?;
         let mut tx = Batch::transaction();
-        if let Some(lock) = unlock {
-            tx.unlock(lock);
-        }
+        tx.unlock(unlock);
         let event = params! {
             "a" => e.appointment_id, "d" => e.doctor_id, "c" => &e.calendar_id, "e" => &e.event_id, "g" => e.generation,
             "m" => &e.meet_url, "u" => &e.event_url, "cs" => &e.conference_status, "et" => &e.etag, "sq" => e.sequence,
@@ -700,9 +695,7 @@ impl Store {
     pub fn forget(&self, appointment_id: u64, snapshot_us: u64, job_version: Option<u64>, note: Option<&AuditNote<'_>>, unlock: Option<&LockGuard>) -> Result<()> {
         let mut c = self.conn()?;
         let mut tx = Batch::transaction();
-        if let Some(lock) = unlock {
-            tx.unlock(lock);
-        }
+        tx.unlock(unlock);
         if snapshot_us > 0 {
             tx.push(
                 format!(

@@ -297,13 +297,13 @@ impl Store {
         )
     }
 
-    /// Takes, without waiting, the locks of `appointments` (`appt:{id}`, the lock every write of
+    /// Takes, without waiting, the locks of `appointments` ([`Store::appointment_lock`], the lock every write of
     /// an appointment takes) that no other connection holds, then reads their event rows and
     /// the rows of `appointment_rows` (the caller's SELECT of those appointments): one round
     /// trip, whatever their number. The locks stay on the connection of the [`PageLocks`], which
     /// writes the page's changes and releases them in one more.
     pub fn lock_page(&self, appointments: &[u64], appointment_rows: &str) -> Result<(PageLocks<'_>, LockedPage)> {
-        let names: Vec<String> = appointments.iter().map(|a| self.lock_name(&format!("appt:{a}"))).collect();
+        let names: Vec<String> = appointments.iter().map(|a| self.lock_name(&Store::appointment_lock(*a))).collect();
         let take = names.iter().map(|n| format!("GET_LOCK({}, 0)", lit(n.as_str()))).collect::<Vec<_>>().join(", ");
         // Until the answer says which it got, every name counts as held: a failure releases all.
         let mut locks = PageLocks { store: self, conn: self.conn()?, held: names };
