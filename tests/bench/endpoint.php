@@ -71,6 +71,8 @@ function kcb_floor(int $n, string $token, ?array $like = null, int $gapMs = 0): 
 		}
 		return [$ms, json_decode((string) $out, true)];
 	};
+	// An event time at `$t`, in the zone of `$like` (an event time Google showed), if it has one.
+	$when = static fn(string $t, ?array $like): array => ['dateTime' => $t] + array_intersect_key($like ?? [], ['timeZone' => 1]);
 	// Warm: the connection and the TLS session exist before the timed requests.
 	$send('GET', $emu . '?maxResults=1', null);
 	$sum = ['insert' => 0.0, 'patch' => 0.0, 'delete' => 0.0];
@@ -79,12 +81,12 @@ function kcb_floor(int $n, string $token, ?array $like = null, int $gapMs = 0): 
 		$start = gmdate('Y-m-d\TH:i:s\Z', 1900000000 + $i * 3600);
 		$end = gmdate('Y-m-d\TH:i:s\Z', 1900000000 + $i * 3600 + 1800);
 		$body = kcb_client_fields($like) + ['summary' => 'floor'];
-		$body['start'] = ['dateTime' => $start] + array_intersect_key($like['start'] ?? [], ['timeZone' => 1]);
-		$body['end'] = ['dateTime' => $end] + array_intersect_key($like['end'] ?? [], ['timeZone' => 1]);
+		$body['start'] = $when($start, $like['start'] ?? null);
+		$body['end'] = $when($end, $like['end'] ?? null);
 		$body['conferenceData'] = ['createRequest' => ['requestId' => 'floor' . $i . wp_rand(), 'conferenceSolutionKey' => ['type' => 'hangoutsMeet']]];
 		[$ms, $ev] = $send('POST', $emu . '?conferenceDataVersion=1&sendUpdates=all', wp_json_encode($body));
 		$sum['insert'] += $ms;
-		$moved = ['start' => ['dateTime' => $end] + array_intersect_key($body['start'], ['timeZone' => 1]), 'end' => ['dateTime' => gmdate('Y-m-d\TH:i:s\Z', 1900000000 + $i * 3600 + 3600)] + array_intersect_key($body['end'], ['timeZone' => 1]), 'summary' => $body['summary']];
+		$moved = ['start' => $when($end, $body['start']), 'end' => $when(gmdate('Y-m-d\TH:i:s\Z', 1900000000 + $i * 3600 + 3600), $body['end']), 'summary' => $body['summary']];
 		[$ms] = $send('PATCH', $emu . '/' . rawurlencode($ev['id']) . '?sendUpdates=all', wp_json_encode($moved));
 		$sum['patch'] += $ms;
 		[$ms] = $send('DELETE', $emu . '/' . rawurlencode($ev['id']) . '?sendUpdates=all', null);
