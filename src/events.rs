@@ -143,6 +143,19 @@ fn legacy_site_key(ctx: &Context) -> String {
     h.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
+thread_local! {
+    /// What a test runs on this thread between a call's lock-free look and its lock: another
+    /// process's writes landing in that gap ([`after_look`]).
+    static AFTER_LOOK: std::cell::RefCell<Option<Box<dyn FnOnce()>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// For tests: runs `f` once on this thread, in the next call's gap between its lock-free look
+/// and its lock (as another process's call landing there would).
+#[doc(hidden)]
+pub fn after_look(f: impl FnOnce() + 'static) {
+    AFTER_LOOK.with(|slot| *slot.borrow_mut() = Some(Box::new(f)));
+}
+
 /// Site ids already read in this process, by database and prefix.
 static SITE_KEYS: Lazy<Mutex<std::collections::HashMap<String, String>>> = Lazy::new(Default::default);
 
@@ -277,16 +290,38 @@ pub(crate) fn ensure(ctx: &Context, id: u64, input: &Input, from_job: bool) -> R
     let _budget = budget(ctx);
     let mut call = Call { snapshot_us: snapshot_of(input), from_job, ..Call::default() };
     ctx.store.require_schema()?;
-    if let Some(o) = probe(ctx, id, input, &call) {
-        return Ok(o);
-    }
-    // The lock, then the read under it: nothing another process does for this
-    // appointment can interleave with what is read.
-    let (lock, read) = match ctx.store.lock_and_load(&Store::appointment_lock(id), APPOINTMENT_LOCK_WAIT, id, Some(|| appointments::load_parts(ctx))) {
-        Ok(l) => l,
-        Err(e) => return finish(ctx, id, input.doctor_id, JobAction::Ensure, &call, Err(e)),
+    let seen = match look(ctx, id, input, &call) {
+        Look::Unchanged(o) => return Ok(o),
+        Look::Seen(loaded, appt) => Some((loaded, appt)),
+        Look::Unsure => None,
     };
-    let (loaded, appt) = resolved(ctx, id, input, read?);
+    if let Some(f) = AFTER_LOOK.with(|slot| slot.borrow_mut().take()) {
+        f();
+    }
+    let lock_name = Store::appointment_lock(id);
+    // The lock, taken at once when it is free, with our own rows read under it in the same
+    // round trip: when no call for the appointment wrote any of them since the look, the look's
+    // read stands (as if made under the lock), so the whole read is not sent again. A lock
+    // another process holds is waited for, and everything is read after it: whatever that
+    // process changed (the appointment, the doctor, our rows) is seen.
+    let fresh = match seen {
+        Some((seen, appt)) => match ctx.store.try_lock_reading_own(&lock_name, id) {
+            Ok(Some((lock, own))) => match own?.same_own(&seen) {
+                true => Some((lock, (seen, Ok(Some(appt))))),
+                false => Some((lock, load_resolved(ctx, id, input)?)),
+            },
+            Ok(None) => None,
+            Err(e) => return finish(ctx, id, input.doctor_id, JobAction::Ensure, &call, Err(e)),
+        },
+        None => None,
+    };
+    let (lock, (loaded, appt)) = match fresh {
+        Some(got) => got,
+        None => match ctx.store.lock_and_load(&lock_name, APPOINTMENT_LOCK_WAIT, id, Some(|| appointments::load_parts(ctx))) {
+            Ok((lock, read)) => (lock, resolved(ctx, id, input, read?)),
+            Err(e) => return finish(ctx, id, input.doctor_id, JobAction::Ensure, &call, Err(e)),
+        },
+    };
     let _doctor = hold_doctor(ctx, &loaded);
     call.loaded(&loaded);
     call.unlock = Some(&lock);
@@ -315,26 +350,45 @@ fn resolved(ctx: &Context, id: u64, input: &Input, (loaded, row): store_events::
     (loaded, appt)
 }
 
+/// What [`look`] found.
+enum Look {
+    /// Nothing to do: answered without the lock.
+    Unchanged(Outcome),
+    /// Something to do (or to decide under the lock), with what was read.
+    Seen(Loaded, Appointment),
+    /// The read failed, or found no valid appointment: the locked path reads again and decides
+    /// (and reports what is wrong).
+    Unsure,
+}
+
 /// The lock-free first look of [`ensure`]: one statement (the load with the appointment, one
 /// snapshot), no lock. It answers only a pure "unchanged" (the active event of the same doctor
 /// already matches the appointment, nothing queued, the mapping row shows that event, the data
 /// passed is not older than the stored state, the doctor connected): nothing is written, Google
-/// is not called. Anything else, or any doubt, is `None`: the locked path decides, reading again.
-fn probe(ctx: &Context, id: u64, input: &Input, call: &Call) -> Option<Outcome> {
-    let Ok((loaded, Ok(Some(appt)))) = load_resolved(ctx, id, input) else { return None };
-    let Some(e) = live_event(&loaded).filter(|e| e.state == EventState::Active) else { return None };
-    let mapping_equal = mapping_shows(&loaded, e);
+/// is not called. Anything else, or any doubt, is for the locked path to decide.
+fn look(ctx: &Context, id: u64, input: &Input, call: &Call) -> Look {
+    let Ok((loaded, Ok(Some(appt)))) = load_resolved(ctx, id, input) else { return Look::Unsure };
+    match unchanged_now(ctx, &loaded, &appt, call) {
+        Some(o) => Look::Unchanged(o),
+        None => Look::Seen(loaded, appt),
+    }
+}
+
+/// [`look`]'s answer when the appointment needs nothing.
+fn unchanged_now(ctx: &Context, loaded: &Loaded, appt: &Appointment, call: &Call) -> Option<Outcome> {
+    let e = live_event(loaded).filter(|e| e.state == EventState::Active)?;
+    let mapping_equal = mapping_shows(loaded, e);
     let stale = call.snapshot_us > 0 && e.snapshot_us > call.snapshot_us;
     if stale || loaded.job.is_some() || !mapping_equal || e.doctor_id != appt.doctor_id || matches!(appt.status, 0 | 2) || !appt.telemed {
         return None;
     }
-    let Some((doctor_id, state)) = loaded.doctor.clone().filter(|(d, _)| *d == appt.doctor_id) else { return None };
+    let (doctor_id, state) = loaded.doctor.clone().filter(|(d, _)| *d == appt.doctor_id)?;
     let _doctor = grant::hold_for_call(ctx, doctor_id, state);
-    let Ok((doctor, _doctor_read)) = grant::for_call(ctx, appt.doctor_id) else { return None };
+    let (doctor, _doctor_read) = grant::for_call(ctx, appt.doctor_id).ok()?;
     if doctor.status != ConnectionState::Connected {
         return None;
     }
-    unchanged(&appt, e, &event_summary(&appt, loaded.template.as_ref()), &event_warnings(&appt))
+    unchanged(appt, e, &event_summary(appt, loaded.template.as_ref()), &event_warnings(appt))
 }
 
 /// Whether the appointment's mapping rows are one row showing the event `e` (its id and
@@ -666,7 +720,7 @@ pub(crate) fn local_wall(t: chrono::DateTime<chrono::Utc>, zone: SiteTz) -> Stri
 
 /// The one comparison of an active event with its appointment: `Some(unchanged)` when its
 /// times and summary match and its conference is settled (nothing to send to Google). Used by
-/// [`write_update`] under the lock and by [`probe`] without it.
+/// [`write_update`] under the lock and by [`look`] without it.
 fn unchanged(a: &Appointment, e: &EventRow, summary: &str, warnings: &[String]) -> Option<Outcome> {
     let same_time = e.start_utc == utc_text(a.start) && e.end_utc == utc_text(a.end);
     let settled = !e.meet_url.is_empty() && e.conference_status != CONFERENCE_REQUESTED;

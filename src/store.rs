@@ -939,6 +939,14 @@ impl Store {
     /// Takes the named lock, waiting up to `wait` (never past the current call's budget,
     /// [`crate::base::retry::time_left`]); `None` when another process holds it.
     pub fn try_lock(&self, name: &str, wait: Duration) -> Result<Option<LockGuard>> {
+        Ok(self.try_lock_then(name, wait, None)?.map(|(guard, _)| guard))
+    }
+
+    /// [`Store::try_lock`], with the statement `then` sent in the same round trip, run by the
+    /// server once the lock is granted (or refused): its rows come with the guard. An error of
+    /// `then` comes with the lock held (the guard releases it when dropped); an error taking the
+    /// lock is the outer error, and `then`'s rows are dropped when the lock is not granted.
+    pub fn try_lock_then(&self, name: &str, wait: Duration, then: Option<(&str, Params)>) -> Result<Option<(LockGuard, Result<Vec<mysql::Row>>)>> {
         let wait = crate::base::retry::capped(wait);
         let started = std::time::Instant::now();
         // The thread's first lock pins its connection for the call (see [`Conn`]), once one of
@@ -954,30 +962,47 @@ impl Store {
         let mut conn = self.conn()?;
         let full = self.lock_name(name);
         let wait = wait.saturating_sub(started.elapsed());
-        let got: Option<Option<i64>> = conn.exec_first("SELECT GET_LOCK(?, ?)", (full.as_str(), wait.as_secs_f64()))?;
-        let got = got.flatten();
+        let (got, read) = match then {
+            None => {
+                let got: Option<Option<i64>> = conn.exec_first("SELECT GET_LOCK(?, ?)", (full.as_str(), wait.as_secs_f64()))?;
+                (got.flatten(), Ok(vec![]))
+            }
+            Some((sql, params)) => {
+                let mut batch = Batch::new();
+                batch.push("SELECT GET_LOCK(?, ?)", (full.as_str(), wait.as_secs_f64())).push(sql, params);
+                let (mut sets, error) = conn.run_sets(&batch, None);
+                let got = sets.first().and_then(|rows| rows.first()).and_then(|r| r.get::<Option<i64>, _>(0)).flatten();
+                match (error, got) {
+                    (Some(e), Some(1)) => (got, Err(e)),
+                    (Some(e), _) => return Err(e),
+                    (None, _) => (got, Ok(sets.pop().unwrap_or_default())),
+                }
+            }
+        };
         if got != Some(1) {
             return Ok(None);
         }
-        if let Some(permit) = permit {
+        let guard = if let Some(permit) = permit {
             if let Some(c) = conn.inner.take() {
                 CALL_CONN.with(|slot| {
                     *slot.borrow_mut() = Some(Pinned { store: self.id, conn: Some(c), locks: 1, pending: vec![], _permit: permit })
                 });
             }
-            return Ok(Some(LockGuard::new(None, full, Some(self.id))));
-        }
-        match conn.pinned {
-            Some(store) => {
-                CALL_CONN.with(|slot| {
-                    if let Some(p) = slot.borrow_mut().as_mut().filter(|p| p.store == store) {
-                        p.locks += 1;
-                    }
-                });
-                Ok(Some(LockGuard::new(None, full, Some(store))))
+            LockGuard::new(None, full, Some(self.id))
+        } else {
+            match conn.pinned {
+                Some(store) => {
+                    CALL_CONN.with(|slot| {
+                        if let Some(p) = slot.borrow_mut().as_mut().filter(|p| p.store == store) {
+                            p.locks += 1;
+                        }
+                    });
+                    LockGuard::new(None, full, Some(store))
+                }
+                None => LockGuard::new(conn.inner.take(), full, None),
             }
-            None => Ok(Some(LockGuard::new(conn.inner.take(), full, None))),
-        }
+        };
+        Ok(Some((guard, read)))
     }
 
     /// Takes the named lock or fails after `wait` with [`Code::LockTimeout`]: transient, so the

@@ -105,6 +105,57 @@ fn a_call_waiting_for_the_lock_reads_the_appointment_after_it() {
     assert!(bed.live_events(DOC).is_empty());
 }
 
+/// Google's writes of the test's events so far (inserts, patches, deletes).
+fn writes(bed: &Bed) -> Vec<String> {
+    bed.emu
+        .requests()
+        .into_iter()
+        .filter(|r| ["POST", "PATCH", "PUT", "DELETE"].contains(&r["method"].as_str().unwrap_or("")))
+        .filter(|r| r["path"].as_str().is_some_and(|p| p.contains("/events") && !p.ends_with("/watch")))
+        .map(|r| r["method"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_reschedule_landing_between_a_calls_look_and_its_lock_is_read_again_under_it() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    events::create(&bed.ctx, id as i64, &none()).unwrap();
+    // Rescheduled, so the call's lock-free look finds something to write.
+    bed.sql().exec_drop("UPDATE wp_kc_appointments SET appointment_start_time = '11:00:00', appointment_end_time = '11:30:00' WHERE id = ?", (id,)).unwrap();
+    // The reschedule's own call (another process) runs in the gap, the lock free again after it.
+    let other = bed.other_process();
+    let (tx, rx) = std::sync::mpsc::channel();
+    events::after_look(move || tx.send(events::update(&other, id as i64, &Value::Null).unwrap()).unwrap());
+    let o = events::update(&bed.ctx, id as i64, &none()).unwrap();
+    assert_eq!(rx.recv().unwrap().state.as_str(), "updated");
+    assert_eq!(state(&o), ("unchanged", None), "our rows changed since the look: it read again, and found nothing left to do");
+    assert_eq!(writes(&bed), ["POST", "PATCH"], "one insert, one patch: the event was not written twice");
+    assert_eq!(utc_start(&bed.live_events(DOC)[0]), "2031-05-06T09:00", "11:00 in Paris");
+}
+
+#[test]
+fn a_cancel_landing_between_a_calls_look_and_its_lock_is_not_undone() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    events::create(&bed.ctx, id as i64, &none()).unwrap();
+    bed.sql().exec_drop("UPDATE wp_kc_appointments SET appointment_start_time = '11:00:00', appointment_end_time = '11:30:00' WHERE id = ?", (id,)).unwrap();
+    // Cancelled, with the cancel's call, after the look saw the appointment booked.
+    let other = bed.other_process();
+    let mut sql = bed.sql();
+    let (tx, rx) = std::sync::mpsc::channel();
+    events::after_look(move || {
+        sql.exec_drop("UPDATE wp_kc_appointments SET status = 0 WHERE id = ?", (id,)).unwrap();
+        tx.send(events::delete(&other, id as i64).unwrap()).unwrap();
+    });
+    let o = events::update(&bed.ctx, id as i64, &none()).unwrap();
+    assert_eq!(rx.recv().unwrap().state.as_str(), "deleted");
+    assert_eq!(state(&o), ("skipped", Some("cancelled")), "the call saw the cancel, not what its look read");
+    assert!(bed.live_events(DOC).is_empty(), "the cancelled appointment got no event back");
+    assert!(mapping_rows(&bed, id).is_empty());
+    assert_eq!(writes(&bed), ["POST", "DELETE"]);
+}
+
 #[test]
 fn data_read_before_a_cancel_does_not_bring_the_event_back() {
     let bed = bed();

@@ -161,6 +161,14 @@ pub struct Loaded {
     pub doctor: Option<(u64, DoctorState)>,
 }
 
+impl Loaded {
+    /// Whether `other` has the same rows of ours (event row, job, mapping rows) as this: no
+    /// call for the appointment wrote any of them in between (each such write changes one).
+    pub fn same_own(&self, other: &Loaded) -> bool {
+        self.event == other.event && self.job == other.job && self.mapping == other.mapping && self.mapping_rows == other.mapping_rows
+    }
+}
+
 /// A doctor's token meta, connect flag and our row, as [`Store::doctor_state`] reads them.
 pub type DoctorState = (Option<String>, Option<String>, Option<crate::store::DoctorRow>);
 
@@ -259,7 +267,13 @@ fn job_from(r: &mysql::Row, at: usize) -> Option<Job> {
 pub(crate) struct LoadStatements {
     alone: std::sync::OnceLock<(String, usize)>,
     with_appointment: std::sync::OnceLock<(String, usize)>,
+    /// [`Store::try_lock_reading_own`]'s read.
+    own: std::sync::OnceLock<String>,
 }
+
+const JOB_COLUMNS: usize = 11;
+/// The columns of [`Store::own_parts`]: the event row's, the job's, and the mapping row's four.
+const OWN_COLUMNS: usize = EVENT_COLUMNS + JOB_COLUMNS + 4;
 
 /// `sql` with every run of whitespace outside quotes made one space. The client scans a
 /// statement's whole text for named parameters on every execution, so the long ones are kept
@@ -388,6 +402,51 @@ impl Store {
         Ok((guard, loaded))
     }
 
+    /// Takes the appointment's lock only if it is free now, reading our own rows of the
+    /// appointment (event row, job, mapping rows: what another call for it writes) in the same
+    /// round trip, after the lock is granted. `None` when another process holds the lock (or
+    /// every lock-holder permit is taken): the caller waits for it the usual way. An error of the
+    /// read comes with the lock held, as in [`Store::lock_and_load`].
+    pub fn try_lock_reading_own(&self, lock: &str, appointment_id: u64) -> Result<Option<(LockGuard, Result<Loaded>)>> {
+        let sql = self.load_statements.own.get_or_init(|| {
+            let (columns, joins) = self.own_parts();
+            compact_sql(&format!("SELECT {columns} FROM (SELECT 1) x {joins}"))
+        });
+        let got = self.try_lock_then(lock, std::time::Duration::ZERO, Some((sql, vec![appointment_id; 3].into())))?;
+        Ok(got.map(|(guard, rows)| (guard, rows.map(|rows| Self::own_from(&rows)))))
+    }
+
+    /// The columns ([`OWN_COLUMNS`] of them) and joins that read our own rows of the
+    /// appointment `?` (three parameters, each its id): the event row `e`, its job `j` and the
+    /// mapping rows `m`.
+    fn own_parts(&self) -> (String, String) {
+        (
+            format!("{}, {}, m.id, m.event_id, m.url, COALESCE(m.event_url, '')", event_columns("e"), job_columns("j")),
+            format!(
+                "LEFT JOIN `{}` e ON e.appointment_id = ? LEFT JOIN `{}` j ON j.appointment_id = ? LEFT JOIN `{}` m ON m.appointment_id = ?",
+                self.t.events, self.t.jobs, self.t.mapping
+            ),
+        )
+    }
+
+    /// Our own rows from [`Store::own_parts`]'s columns, at the start of `rows` (one row per
+    /// mapping row and per row of what else the statement joined): the event row, its job, the
+    /// first mapping row by id and how many there are. The template and the doctor are left out.
+    fn own_from(rows: &[mysql::Row]) -> Loaded {
+        let Some(r) = rows.first() else { return Loaded::default() };
+        let at = EVENT_COLUMNS + JOB_COLUMNS;
+        let mut mappings = std::collections::BTreeMap::<u64, (String, String, String)>::new();
+        for row in rows {
+            let text = |i: usize| row.get::<Option<String>, _>(i).flatten().unwrap_or_default();
+            if let Some(id) = row.get::<Option<u64>, _>(at).flatten() {
+                mappings.entry(id).or_insert_with(|| (text(at + 1), text(at + 2), text(at + 3)));
+            }
+        }
+        let mapping_rows = MappingRows { first_id: mappings.keys().next().copied(), count: mappings.len() as u64 };
+        let mapping = mappings.into_values().next();
+        Loaded { event: event_from(r, 0), job: job_from(r, EVENT_COLUMNS), mapping, mapping_rows, ..Loaded::default() }
+    }
+
     /// The statement of [`Store::load_joined`], its number of parameters (each is the
     /// appointment's id), and whether the appointment is joined. Once the posts table and
     /// KiviCare's are known (for good), its text is built once per store.
@@ -456,20 +515,14 @@ impl Store {
             None => ("e.doctor_id", String::new(), String::new()),
         };
         let (doctor_columns, doctor_joins) = self.doctor_state_sql(&format!("({doctor})"));
+        let (own_columns, own_joins) = self.own_parts();
         let sql = compact_sql(&format!(
-            "SELECT {}, {}, m.id, m.event_id, m.url, COALESCE(m.event_url, ''), {template_columns}, {doctor}, {doctor_columns}{appointment_columns}
+            "SELECT {own_columns}, {template_columns}, {doctor}, {doctor_columns}{appointment_columns}
              FROM (SELECT 1) x
-             LEFT JOIN `{}` e ON e.appointment_id = ?
-             LEFT JOIN `{}` j ON j.appointment_id = ?
-             LEFT JOIN `{}` m ON m.appointment_id = ?
+             {own_joins}
              {appointment_joins}
              {template_join}
-             {doctor_joins}",
-            event_columns("e"),
-            job_columns("j"),
-            self.t.events,
-            self.t.jobs,
-            self.t.mapping,
+             {doctor_joins}"
         ));
         debug_assert_eq!(sql.matches('?').count(), params);
         (sql, params)
@@ -485,35 +538,30 @@ impl Store {
             r.as_ref(from + id).filter(|v| **v != mysql::Value::NULL)?;
             Some(from)
         });
-        let at = EVENT_COLUMNS + 11;
-        // The mapping rows by id (the first is the one core reads) and the template posts (the
-        // one named for the doctor's events first, then by id): each is in one or more rows.
-        let mut mappings = std::collections::BTreeMap::<u64, (String, String, String)>::new();
+        // Our own rows (the mapping rows by id: the first is the one core reads), then the
+        // template posts (the one named for the doctor's events first, then by id): each is in
+        // one or more rows.
+        let own = Self::own_from(&rows);
+        let at = OWN_COLUMNS;
         let mut template: Option<((bool, u64), &mysql::Row)> = None;
         for row in &rows {
-            let text = |i: usize| row.get::<Option<String>, _>(i).flatten().unwrap_or_default();
             if let Some(id) = row.get::<Option<u64>, _>(at).flatten() {
-                mappings.entry(id).or_insert_with(|| (text(at + 1), text(at + 2), text(at + 3)));
-            }
-            if let Some(id) = row.get::<Option<u64>, _>(at + 4).flatten() {
-                let rank = (!row.get::<Option<bool>, _>(at + 5).flatten().unwrap_or(false), id);
+                let rank = (!row.get::<Option<bool>, _>(at + 1).flatten().unwrap_or(false), id);
                 if template.is_none_or(|(best, _)| rank < best) {
                     template = Some((rank, row));
                 }
             }
         }
-        let mapping_rows = MappingRows { first_id: mappings.keys().next().copied(), count: mappings.len() as u64 };
-        let mapping = mappings.into_values().next();
         let template = template.map(|(_, row)| {
             let text = |i: usize| row.get::<Option<String>, _>(i).flatten().unwrap_or_default();
-            (text(at + 6), text(at + 7))
+            (text(at + 2), text(at + 3))
         });
         let doctor = r
-            .get::<Option<u64>, _>(at + 8)
+            .get::<Option<u64>, _>(at + 4)
             .flatten()
             .filter(|d| *d > 0)
-            .map(|d| (d, Store::doctor_state_from(&rows, at + 9)));
-        let loaded = Loaded { event: event_from(r, 0), job: job_from(r, EVENT_COLUMNS), mapping, mapping_rows, template, doctor };
+            .map(|d| (d, Store::doctor_state_from(&rows, at + 5)));
+        let loaded = Loaded { template, doctor, ..own };
         (loaded, appointment.map(|from| from.map(|from| (rows, from))))
     }
 
