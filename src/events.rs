@@ -227,6 +227,8 @@ struct Call<'l> {
     mapping: MappingRows,
     /// The mapping rows are one, showing the loaded event's id and links as they are.
     mapping_current: bool,
+    /// The generation whose intent was written with the lock ([`first_intent`]).
+    intent: Option<u32>,
     /// The site's event template, loaded with them.
     template: Option<(String, String)>,
     /// The appointment's lock when the call's outcome write is its last statement under it
@@ -304,15 +306,39 @@ pub(crate) fn ensure(ctx: &Context, id: u64, input: &Input, from_job: bool) -> R
     // read stands (as if made under the lock), so the whole read is not sent again. A lock
     // another process holds is waited for, and everything is read after it: whatever that
     // process changed (the appointment, the doctor, our rows) is seen.
+    //
+    // A fresh booking's create (the look found no row of ours) writes its intent in that same
+    // round trip too, once the lock is granted.
+    let mut _doctor_seen = None;
     let fresh = match seen {
-        Some((seen, appt)) => match ctx.store.try_lock_reading_own(&lock_name, id) {
-            Ok(Some((lock, own))) => match own?.same_own(&seen) {
-                true => Some((lock, (seen, Ok(Some(appt))))),
-                false => Some((lock, load_resolved(ctx, id, input)?)),
-            },
-            Ok(None) => None,
-            Err(e) => return finish(ctx, id, input.doctor_id, JobAction::Ensure, &call, Err(e)),
-        },
+        Some((seen, appt)) => {
+            _doctor_seen = hold_doctor(ctx, &seen);
+            let intent = first_intent(ctx, &seen, &appt, &call);
+            match ctx.store.try_lock_reading_own(&lock_name, id, intent.as_ref()) {
+                Ok(Some((lock, own))) => {
+                    let own = own?;
+                    // The intent written: the event row is it, and nothing else changed.
+                    let wrote = intent.as_ref().filter(|i| Store::is_intent(own.event.as_ref(), i));
+                    let same = match wrote {
+                        Some(_) => own.same_besides_event(&seen),
+                        None => own.same_own(&seen),
+                    };
+                    if same {
+                        call.intent = wrote.map(|i| i.generation);
+                        Some((lock, (seen, Ok(Some(appt)))))
+                    } else {
+                        // Another call got there first: what the intent was made for no longer
+                        // holds (and the row is not ours to keep). Read everything again.
+                        if let Some(i) = wrote {
+                            ctx.store.drop_intent(i)?;
+                        }
+                        Some((lock, load_resolved(ctx, id, input)?))
+                    }
+                }
+                Ok(None) => None,
+                Err(e) => return finish(ctx, id, input.doctor_id, JobAction::Ensure, &call, Err(e)),
+            }
+        }
         None => None,
     };
     let (lock, (loaded, appt)) = match fresh {
@@ -348,6 +374,43 @@ fn resolved(ctx: &Context, id: u64, input: &Input, (loaded, row): store_events::
         None => appointments::resolve(ctx, id, input),
     };
     (loaded, appt)
+}
+
+/// The intent a fresh booking's create starts with, when the look's read leads there: no row
+/// of ours for the appointment (event row, job, mapping rows), a booked video consultation,
+/// the doctor (held from the look's read) connected. [`ensure`] writes it with the lock, and
+/// [`write_create`] then sends the insert without writing it again.
+fn first_intent(ctx: &Context, seen: &Loaded, appt: &Appointment, call: &Call) -> Option<EventRow> {
+    let ours = seen.event.is_some() || seen.job.is_some() || seen.mapping.is_some() || seen.mapping_rows.count > 0;
+    if ours || matches!(appt.status, 0 | 2) || !appt.telemed {
+        return None;
+    }
+    let (doctor, _doctor_read) = grant::for_call(ctx, appt.doctor_id).ok()?;
+    if matches!(doctor.status, ConnectionState::NotConnected | ConnectionState::NeedsReconnect) {
+        return None;
+    }
+    let calendar_id = doctor.calendar_id.unwrap_or_else(|| "primary".into());
+    // Longer than the column: the usual intent reports it, as strict SQL does.
+    if calendar_id.chars().count() > 255 {
+        return None;
+    }
+    let site = site_id(ctx).ok()?;
+    Some(intent_row(appt, &calendar_id, id_for(&site, appt.id, 0), 0, call))
+}
+
+/// The intent of inserting the event `event_id` (generation `generation`) for `a`.
+fn intent_row(a: &Appointment, calendar_id: &str, event_id: String, generation: u32, call: &Call) -> EventRow {
+    EventRow {
+        appointment_id: a.id,
+        doctor_id: a.doctor_id,
+        calendar_id: calendar_id.to_string(),
+        event_id,
+        generation,
+        start_utc: utc_text(a.start),
+        end_utc: utc_text(a.end),
+        snapshot_us: call.snapshot_us,
+        ..EventRow::default()
+    }
 }
 
 /// What [`look`] found.
@@ -559,18 +622,11 @@ fn write_create(ctx: &Context, a: &Appointment, cal: &Cal, mut generation: u32, 
     // (Google keeps its id reserved: take the next generation). Bounded.
     for _ in 0..16 {
         let eid = id_for(&site, a.id, generation);
-        // The intent first: if every answer to the insert is lost, the id is still known.
-        ctx.store.record_intent(&EventRow {
-            appointment_id: a.id,
-            doctor_id: a.doctor_id,
-            calendar_id: cal.id.clone(),
-            event_id: eid.clone(),
-            generation,
-            start_utc: utc_text(a.start),
-            end_utc: utc_text(a.end),
-            snapshot_us: call.snapshot_us,
-            ..EventRow::default()
-        })?;
+        // The intent first: if every answer to the insert is lost, the id is still known. A
+        // fresh booking's was written with the lock.
+        if call.intent != Some(generation) {
+            ctx.store.record_intent(&intent_row(a, &cal.id, eid.clone(), generation, call))?;
+        }
         let mut b = body.clone();
         b["id"] = json!(eid);
         b["conferenceData"] = json!({"createRequest": {"requestId": eid, "conferenceSolutionKey": {"type": "hangoutsMeet"}}});

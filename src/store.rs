@@ -939,14 +939,16 @@ impl Store {
     /// Takes the named lock, waiting up to `wait` (never past the current call's budget,
     /// [`crate::base::retry::time_left`]); `None` when another process holds it.
     pub fn try_lock(&self, name: &str, wait: Duration) -> Result<Option<LockGuard>> {
-        Ok(self.try_lock_then(name, wait, None)?.map(|(guard, _)| guard))
+        Ok(self.try_lock_then(name, wait, vec![])?.map(|(guard, _)| guard))
     }
 
-    /// [`Store::try_lock`], with the statement `then` sent in the same round trip, run by the
-    /// server once the lock is granted (or refused): its rows come with the guard. An error of
-    /// `then` comes with the lock held (the guard releases it when dropped); an error taking the
-    /// lock is the outer error, and `then`'s rows are dropped when the lock is not granted.
-    pub fn try_lock_then(&self, name: &str, wait: Duration, then: Option<(&str, Params)>) -> Result<Option<(LockGuard, Result<Vec<mysql::Row>>)>> {
+    /// [`Store::try_lock`], with the statements `then` sent in the same round trip, run by the
+    /// server in order once the lock is granted (or refused; a statement that must not run
+    /// without the lock checks `IS_USED_LOCK` itself): the last one's rows come with the guard.
+    /// An error of `then` comes with the lock held (the guard releases it when dropped); an
+    /// error taking the lock is the outer error, and `then`'s rows are dropped when the lock is
+    /// not granted.
+    pub fn try_lock_then(&self, name: &str, wait: Duration, then: Vec<(&str, Params)>) -> Result<Option<(LockGuard, Result<Vec<mysql::Row>>)>> {
         let wait = crate::base::retry::capped(wait);
         let started = std::time::Instant::now();
         // The thread's first lock pins its connection for the call (see [`Conn`]), once one of
@@ -962,14 +964,17 @@ impl Store {
         let mut conn = self.conn()?;
         let full = self.lock_name(name);
         let wait = wait.saturating_sub(started.elapsed());
-        let (got, read) = match then {
-            None => {
+        let (got, read) = match then.is_empty() {
+            true => {
                 let got: Option<Option<i64>> = conn.exec_first("SELECT GET_LOCK(?, ?)", (full.as_str(), wait.as_secs_f64()))?;
                 (got.flatten(), Ok(vec![]))
             }
-            Some((sql, params)) => {
+            false => {
                 let mut batch = Batch::new();
-                batch.push("SELECT GET_LOCK(?, ?)", (full.as_str(), wait.as_secs_f64())).push(sql, params);
+                batch.push("SELECT GET_LOCK(?, ?)", (full.as_str(), wait.as_secs_f64()));
+                for (sql, params) in then {
+                    batch.push(sql, params);
+                }
                 let (mut sets, error) = conn.run_sets(&batch, None);
                 let got = sets.first().and_then(|rows| rows.first()).and_then(|r| r.get::<Option<i64>, _>(0)).flatten();
                 match (error, got) {

@@ -157,6 +157,93 @@ fn a_cancel_landing_between_a_calls_look_and_its_lock_is_not_undone() {
 }
 
 #[test]
+fn a_create_landing_between_a_fresh_bookings_look_and_its_lock_is_not_made_twice() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    // Core 3.x calls once per telemedicine service: the other call wins the race.
+    let other = bed.other_process();
+    let (tx, rx) = std::sync::mpsc::channel();
+    events::after_look(move || tx.send(events::create(&other, id as i64, &Value::Null).unwrap()).unwrap());
+    let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
+    let theirs = rx.recv().unwrap();
+    assert_eq!(theirs.state.as_str(), "created");
+    assert_eq!(state(&o), ("unchanged", None), "its intent was not written over the event made meanwhile: it read again");
+    assert_eq!(o.meet_url, theirs.meet_url);
+    assert_eq!(writes(&bed), ["POST"], "one insert");
+    let st = events::state(&bed.ctx, id as i64).unwrap().event.unwrap();
+    assert_eq!((st.state.as_str(), st.generation, st.meet_url.as_str()), ("active", 0, theirs.meet_url.as_deref().unwrap()));
+}
+
+#[test]
+fn a_cancel_landing_between_a_fresh_bookings_look_and_its_lock_books_nothing() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    // Cancelled with its call after the look found a booking with nothing of ours: the cancel
+    // leaves only its mark (a deleted row), which the intent must not be taken for.
+    let other = bed.other_process();
+    let mut sql = bed.sql();
+    let (tx, rx) = std::sync::mpsc::channel();
+    events::after_look(move || {
+        sql.exec_drop("UPDATE wp_kc_appointments SET status = 0 WHERE id = ?", (id,)).unwrap();
+        tx.send(events::delete(&other, id as i64).unwrap()).unwrap();
+    });
+    let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
+    assert_eq!(state(&rx.recv().unwrap()), ("skipped", Some("no_event")));
+    assert_eq!(state(&o), ("skipped", Some("cancelled")), "the call saw the cancel");
+    assert!(writes(&bed).is_empty(), "nothing asked of Google: {:?}", writes(&bed));
+    assert!(bed.live_events(DOC).is_empty());
+    assert_eq!(events::state(&bed.ctx, id as i64).unwrap().event.map(|e| e.state.as_str()), Some("deleted"));
+}
+
+#[test]
+fn a_vendor_mapping_landing_between_a_fresh_bookings_look_and_its_lock_takes_back_the_intent() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    let ev = vendor_event(&bed, true);
+    // The vendor add-on maps its event after the look found nothing, before the lock: the
+    // intent written with the lock is not what the appointment needs.
+    let mut sql = bed.sql();
+    let (event_id, url, html) = (ev["id"].as_str().unwrap().to_string(), ev["hangoutLink"].as_str().unwrap().to_string(), ev["htmlLink"].as_str().unwrap().to_string());
+    events::after_look(move || {
+        sql.exec_drop(
+            "INSERT INTO wp_kc_appointment_google_meet_mappings (appointment_id, event_id, url, password, event_url, created_at) VALUES (?, ?, ?, '', ?, NOW())",
+            (id, &event_id, &url, &html),
+        )
+        .unwrap()
+    });
+    let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
+    assert_eq!(state(&o), ("updated", Some("adopted")), "the vendor's event is taken over");
+    assert_eq!(o.event_id.as_deref(), ev["id"].as_str());
+    assert!(!writes(&bed).contains(&"POST".to_string()), "no second event: {:?}", writes(&bed));
+    assert_eq!(bed.live_events(DOC).len(), 1);
+    let st = events::state(&bed.ctx, id as i64).unwrap().event.unwrap();
+    assert_eq!((st.state.as_str(), st.origin.as_str(), st.event_id.as_str()), ("active", "vendor", ev["id"].as_str().unwrap()));
+}
+
+/// On a connection in a character set where values are never written into query text (gbk),
+/// the lock's statements (the lock, the intent, our rows) go one by one as prepared statements,
+/// with the same outcome.
+#[test]
+fn a_booking_on_a_gbk_connection_gets_its_one_event_through_the_same_steps() {
+    let bed = Bed::with(|v| {
+        v["request_budget_s"] = json!(BUDGET.as_secs_f64());
+        v["db_charset"] = json!("gbk");
+    }, None);
+    bed.kivicare();
+    bed.connect(2, DOC);
+    let id = bed.book(Booking::default());
+    let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
+    assert_eq!(o.state.as_str(), "created");
+    assert_eq!(state(&events::create(&bed.ctx, id as i64, &none()).unwrap()), ("unchanged", None));
+    bed.sql().exec_drop("UPDATE wp_kc_appointments SET appointment_start_time = '11:00:00', appointment_end_time = '11:30:00' WHERE id = ?", (id,)).unwrap();
+    assert_eq!(events::update(&bed.ctx, id as i64, &none()).unwrap().state.as_str(), "updated");
+    assert_eq!(utc_start(&bed.live_events(DOC)[0]), "2031-05-06T09:00");
+    assert_eq!(events::delete(&bed.ctx, id as i64).unwrap().state.as_str(), "deleted");
+    assert_eq!(writes(&bed), ["POST", "PATCH", "DELETE"]);
+    assert!(bed.live_events(DOC).is_empty());
+}
+
+#[test]
 fn data_read_before_a_cancel_does_not_bring_the_event_back() {
     let bed = bed();
     let id = bed.book(Booking::default());

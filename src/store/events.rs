@@ -165,7 +165,12 @@ impl Loaded {
     /// Whether `other` has the same rows of ours (event row, job, mapping rows) as this: no
     /// call for the appointment wrote any of them in between (each such write changes one).
     pub fn same_own(&self, other: &Loaded) -> bool {
-        self.event == other.event && self.job == other.job && self.mapping == other.mapping && self.mapping_rows == other.mapping_rows
+        self.event == other.event && self.same_besides_event(other)
+    }
+
+    /// [`Loaded::same_own`] but for the event row.
+    pub fn same_besides_event(&self, other: &Loaded) -> bool {
+        self.job == other.job && self.mapping == other.mapping && self.mapping_rows == other.mapping_rows
     }
 }
 
@@ -267,8 +272,9 @@ fn job_from(r: &mysql::Row, at: usize) -> Option<Job> {
 pub(crate) struct LoadStatements {
     alone: std::sync::OnceLock<(String, usize)>,
     with_appointment: std::sync::OnceLock<(String, usize)>,
-    /// [`Store::try_lock_reading_own`]'s read.
+    /// [`Store::try_lock_reading_own`]'s read and intent.
     own: std::sync::OnceLock<String>,
+    intent: std::sync::OnceLock<String>,
 }
 
 const JOB_COLUMNS: usize = 11;
@@ -407,13 +413,58 @@ impl Store {
     /// round trip, after the lock is granted. `None` when another process holds the lock (or
     /// every lock-holder permit is taken): the caller waits for it the usual way. An error of the
     /// read comes with the lock held, as in [`Store::lock_and_load`].
-    pub fn try_lock_reading_own(&self, lock: &str, appointment_id: u64) -> Result<Option<(LockGuard, Result<Loaded>)>> {
-        let sql = self.load_statements.own.get_or_init(|| {
+    ///
+    /// With `intent` (a first create's, as [`Store::record_intent`] writes it), the intent is
+    /// written in the same round trip, before the read: only once the lock is granted and only
+    /// when the appointment has no event row yet (it is committed on its own, durable before
+    /// Google is asked). The read then shows it ([`Store::is_intent`]); should it show rows the
+    /// caller did not expect, the caller takes it back ([`Store::drop_intent`]).
+    pub fn try_lock_reading_own(&self, lock: &str, appointment_id: u64, intent: Option<&EventRow>) -> Result<Option<(LockGuard, Result<Loaded>)>> {
+        let read = self.load_statements.own.get_or_init(|| {
             let (columns, joins) = self.own_parts();
             compact_sql(&format!("SELECT {columns} FROM (SELECT 1) x {joins}"))
         });
-        let got = self.try_lock_then(lock, std::time::Duration::ZERO, Some((sql, vec![appointment_id; 3].into())))?;
+        let mut then: Vec<(&str, mysql::Params)> = Vec::with_capacity(2);
+        if let Some(e) = intent {
+            let insert = self.load_statements.intent.get_or_init(|| {
+                compact_sql(&format!(
+                    "INSERT IGNORE INTO `{}` (appointment_id, doctor_id, calendar_id, event_id, generation, state, start_utc, end_utc,
+                       snapshot_us, conference_n, origin, created_at, updated_at)
+                     SELECT :a, :d, :c, :e, :g, 'creating', :s, :en, :snap, 0, 'kc_meet', UTC_TIMESTAMP(), UTC_TIMESTAMP()
+                     FROM DUAL WHERE IS_USED_LOCK(:lock) = CONNECTION_ID()",
+                    self.t.events
+                ))
+            });
+            then.push((
+                insert,
+                params! { "a" => e.appointment_id, "d" => e.doctor_id, "c" => &e.calendar_id, "e" => &e.event_id, "g" => e.generation,
+                          "s" => &e.start_utc, "en" => &e.end_utc, "snap" => e.snapshot_us, "lock" => self.lock_name(lock) },
+            ));
+        }
+        then.push((read, vec![appointment_id; 3].into()));
+        let got = self.try_lock_then(lock, std::time::Duration::ZERO, then)?;
         Ok(got.map(|(guard, rows)| (guard, rows.map(|rows| Self::own_from(&rows)))))
+    }
+
+    /// Whether the event row `row` is the intent `intent` as [`Store::try_lock_reading_own`]
+    /// and [`Store::record_intent`] write it.
+    pub fn is_intent(row: Option<&EventRow>, intent: &EventRow) -> bool {
+        row.is_some_and(|r| {
+            r.state == EventState::Creating
+                && (r.appointment_id, r.doctor_id, r.generation, r.snapshot_us) == (intent.appointment_id, intent.doctor_id, intent.generation, intent.snapshot_us)
+                && (&r.calendar_id, &r.event_id, &r.start_utc, &r.end_utc) == (&intent.calendar_id, &intent.event_id, &intent.start_utc, &intent.end_utc)
+        })
+    }
+
+    /// Takes back the intent [`Store::try_lock_reading_own`] wrote, under the appointment's
+    /// lock, before anything was asked of Google (the appointment turned out to have rows the
+    /// intent was not made for).
+    pub fn drop_intent(&self, intent: &EventRow) -> Result<()> {
+        self.conn()?.exec_drop(
+            format!("DELETE FROM `{}` WHERE appointment_id = ? AND state = 'creating' AND event_id = ? AND generation = ?", self.t.events),
+            (intent.appointment_id, &intent.event_id, intent.generation),
+        )?;
+        Ok(())
     }
 
     /// The columns ([`OWN_COLUMNS`] of them) and joins that read our own rows of the
