@@ -301,49 +301,17 @@ pub(crate) fn ensure(ctx: &Context, id: u64, input: &Input, from_job: bool) -> R
         f();
     }
     let lock_name = Store::appointment_lock(id);
-    // The lock, taken at once when it is free, with our own rows read under it in the same
-    // round trip: when no call for the appointment wrote any of them since the look, the look's
-    // read stands (as if made under the lock), so the whole read is not sent again. A lock
-    // another process holds is waited for, and everything is read after it: whatever that
-    // process changed (the appointment, the doctor, our rows) is seen.
-    //
-    // A fresh booking's create (the look found no row of ours) writes its intent in that same
-    // round trip too, once the lock is granted.
-    let mut _doctor_seen = None;
-    let fresh = match seen {
-        Some((seen, appt)) => {
-            _doctor_seen = hold_doctor(ctx, &seen);
-            let intent = first_intent(ctx, &seen, &appt, &call);
-            match ctx.store.try_lock_reading_own(&lock_name, id, intent.as_ref()) {
-                Ok(Some((lock, own))) => {
-                    let own = own?;
-                    // The intent written: the event row is it, and nothing else changed.
-                    let wrote = intent.as_ref().filter(|i| Store::is_intent(own.event.as_ref(), i));
-                    let same = match wrote {
-                        Some(_) => own.same_besides_event(&seen),
-                        None => own.same_own(&seen),
-                    };
-                    if same {
-                        call.intent = wrote.map(|i| i.generation);
-                        Some((lock, (seen, Ok(Some(appt)))))
-                    } else {
-                        // Another call got there first: what the intent was made for no longer
-                        // holds (and the row is not ours to keep). Read everything again.
-                        if let Some(i) = wrote {
-                            ctx.store.drop_intent(i)?;
-                        }
-                        Some((lock, load_resolved(ctx, id, input)?))
-                    }
-                }
-                Ok(None) => None,
-                Err(e) => return finish(ctx, id, input.doctor_id, JobAction::Ensure, &call, Err(e)),
-            }
-        }
-        None => None,
+    let _doctor_seen = seen.as_ref().and_then(|(seen, _)| hold_doctor(ctx, seen));
+    let locked = match seen {
+        Some((seen, appt)) => lock_as_seen(ctx, id, input, &lock_name, seen, appt, &mut call)?,
+        None => Locked::Wait,
     };
-    let (lock, (loaded, appt)) = match fresh {
-        Some(got) => got,
-        None => match ctx.store.lock_and_load(&lock_name, APPOINTMENT_LOCK_WAIT, id, Some(|| appointments::load_parts(ctx))) {
+    let (lock, (loaded, appt)) = match locked {
+        Locked::Held(lock, read) => (lock, read),
+        Locked::Failed(e) => return finish(ctx, id, input.doctor_id, JobAction::Ensure, &call, Err(e)),
+        // Waited for, with everything read after it: whatever the process that held it changed
+        // (the appointment, the doctor, our rows) is seen.
+        Locked::Wait => match ctx.store.lock_and_load(&lock_name, APPOINTMENT_LOCK_WAIT, id, Some(|| appointments::load_parts(ctx))) {
             Ok((lock, read)) => (lock, resolved(ctx, id, input, read?)),
             Err(e) => return finish(ctx, id, input.doctor_id, JobAction::Ensure, &call, Err(e)),
         },
@@ -374,6 +342,52 @@ fn resolved(ctx: &Context, id: u64, input: &Input, (loaded, row): store_events::
         None => appointments::resolve(ctx, id, input),
     };
     (loaded, appt)
+}
+
+/// How [`lock_as_seen`] went.
+enum Locked {
+    /// The lock is held, with the call's read (as valid as if made under it).
+    Held(crate::store::LockGuard, (Loaded, Result<Option<Appointment>>)),
+    /// Not taken: another process holds it (or the look read nothing to go by). The caller
+    /// waits for it and reads everything after it.
+    Wait,
+    /// The lock could not be taken (MySQL failed): transient, the caller queues the call.
+    Failed(Error),
+}
+
+/// The appointment's lock for a call whose lock-free look found something to do (`seen`,
+/// `appt`), taken at once when it is free, with our own rows read after it in the same round
+/// trip. When no call for the appointment wrote any of them since the look (every call that
+/// changes anything for it writes one of them under this lock), the look's read stands as if
+/// made under the lock, and the whole read is not sent again; otherwise it is, under the lock.
+/// A fresh booking's create (the look found no row of ours) writes its intent in that same
+/// round trip ([`first_intent`]), taken back when another call got there first. The doctor
+/// read with `seen` is held by the caller.
+fn lock_as_seen(ctx: &Context, id: u64, input: &Input, lock_name: &str, seen: Loaded, appt: Appointment, call: &mut Call) -> Result<Locked> {
+    let intent = first_intent(ctx, &seen, &appt, call);
+    let (lock, own) = match ctx.store.try_lock_reading_own(lock_name, id, intent.as_ref()) {
+        Ok(Some(got)) => got,
+        Ok(None) => return Ok(Locked::Wait),
+        Err(e) => return Ok(Locked::Failed(e)),
+    };
+    let own = own?;
+    // The intent was written: the event row is it.
+    let wrote = intent.as_ref().filter(|i| Store::is_intent(own.event.as_ref(), i));
+    let same = match wrote {
+        Some(_) => own.same_besides_event(&seen),
+        None => own.same_own(&seen),
+    };
+    if same {
+        call.intent = wrote.map(|i| i.generation);
+        return Ok(Locked::Held(lock, (seen, Ok(Some(appt)))));
+    }
+    // Another call got there first: what the intent was made for may no longer hold (and the
+    // row is not ours to keep). Read everything again.
+    if let Some(i) = wrote {
+        ctx.store.drop_intent(i)?;
+    }
+    let read = load_resolved(ctx, id, input)?;
+    Ok(Locked::Held(lock, read))
 }
 
 /// The intent a fresh booking's create starts with, when the look's read leads there: no row
