@@ -116,17 +116,43 @@ fn writes(bed: &Bed) -> Vec<String> {
         .collect()
 }
 
+/// A booking with its event, then moved to 11:00 in KiviCare (10:00 before, in Paris): a call's
+/// lock-free look finds something to write.
+fn booked_then_moved(bed: &Bed) -> u64 {
+    let id = bed.book(Booking::default());
+    assert_eq!(events::create(&bed.ctx, id as i64, &none()).unwrap().state.as_str(), "created");
+    move_to_11(bed, id);
+    id
+}
+
+fn move_to_11(bed: &Bed, id: u64) {
+    bed.sql().exec_drop("UPDATE wp_kc_appointments SET appointment_start_time = '11:00:00', appointment_end_time = '11:30:00' WHERE id = ?", (id,)).unwrap();
+}
+
+/// Runs `call` in another process, in the gap between the next call's lock-free look and its
+/// lock; its outcome comes on the channel.
+fn call_in_the_gap(bed: &Bed, call: impl FnOnce(&Context) -> events::Outcome + 'static) -> std::sync::mpsc::Receiver<events::Outcome> {
+    let other = bed.other_process();
+    let (tx, rx) = std::sync::mpsc::channel();
+    events::after_look(move || tx.send(call(&other)).unwrap());
+    rx
+}
+
+/// The appointment cancelled in KiviCare, then its call, in the gap ([`call_in_the_gap`]).
+fn cancel_in_the_gap(bed: &Bed, id: u64) -> std::sync::mpsc::Receiver<events::Outcome> {
+    let mut sql = bed.sql();
+    call_in_the_gap(bed, move |other| {
+        sql.exec_drop("UPDATE wp_kc_appointments SET status = 0 WHERE id = ?", (id,)).unwrap();
+        events::delete(other, id as i64).unwrap()
+    })
+}
+
 #[test]
 fn a_reschedule_landing_between_a_calls_look_and_its_lock_is_read_again_under_it() {
     let bed = bed();
-    let id = bed.book(Booking::default());
-    events::create(&bed.ctx, id as i64, &none()).unwrap();
-    // Rescheduled, so the call's lock-free look finds something to write.
-    bed.sql().exec_drop("UPDATE wp_kc_appointments SET appointment_start_time = '11:00:00', appointment_end_time = '11:30:00' WHERE id = ?", (id,)).unwrap();
+    let id = booked_then_moved(&bed);
     // The reschedule's own call (another process) runs in the gap, the lock free again after it.
-    let other = bed.other_process();
-    let (tx, rx) = std::sync::mpsc::channel();
-    events::after_look(move || tx.send(events::update(&other, id as i64, &Value::Null).unwrap()).unwrap());
+    let rx = call_in_the_gap(&bed, move |other| events::update(other, id as i64, &Value::Null).unwrap());
     let o = events::update(&bed.ctx, id as i64, &none()).unwrap();
     assert_eq!(rx.recv().unwrap().state.as_str(), "updated");
     assert_eq!(state(&o), ("unchanged", None), "our rows changed since the look: it read again, and found nothing left to do");
@@ -137,17 +163,9 @@ fn a_reschedule_landing_between_a_calls_look_and_its_lock_is_read_again_under_it
 #[test]
 fn a_cancel_landing_between_a_calls_look_and_its_lock_is_not_undone() {
     let bed = bed();
-    let id = bed.book(Booking::default());
-    events::create(&bed.ctx, id as i64, &none()).unwrap();
-    bed.sql().exec_drop("UPDATE wp_kc_appointments SET appointment_start_time = '11:00:00', appointment_end_time = '11:30:00' WHERE id = ?", (id,)).unwrap();
+    let id = booked_then_moved(&bed);
     // Cancelled, with the cancel's call, after the look saw the appointment booked.
-    let other = bed.other_process();
-    let mut sql = bed.sql();
-    let (tx, rx) = std::sync::mpsc::channel();
-    events::after_look(move || {
-        sql.exec_drop("UPDATE wp_kc_appointments SET status = 0 WHERE id = ?", (id,)).unwrap();
-        tx.send(events::delete(&other, id as i64).unwrap()).unwrap();
-    });
+    let rx = cancel_in_the_gap(&bed, id);
     let o = events::update(&bed.ctx, id as i64, &none()).unwrap();
     assert_eq!(rx.recv().unwrap().state.as_str(), "deleted");
     assert_eq!(state(&o), ("skipped", Some("cancelled")), "the call saw the cancel, not what its look read");
@@ -161,9 +179,7 @@ fn a_create_landing_between_a_fresh_bookings_look_and_its_lock_is_not_made_twice
     let bed = bed();
     let id = bed.book(Booking::default());
     // Core 3.x calls once per telemedicine service: the other call wins the race.
-    let other = bed.other_process();
-    let (tx, rx) = std::sync::mpsc::channel();
-    events::after_look(move || tx.send(events::create(&other, id as i64, &Value::Null).unwrap()).unwrap());
+    let rx = call_in_the_gap(&bed, move |other| events::create(other, id as i64, &Value::Null).unwrap());
     let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
     let theirs = rx.recv().unwrap();
     assert_eq!(theirs.state.as_str(), "created");
@@ -180,13 +196,7 @@ fn a_cancel_landing_between_a_fresh_bookings_look_and_its_lock_books_nothing() {
     let id = bed.book(Booking::default());
     // Cancelled with its call after the look found a booking with nothing of ours: the cancel
     // leaves only its mark (a deleted row), which the intent must not be taken for.
-    let other = bed.other_process();
-    let mut sql = bed.sql();
-    let (tx, rx) = std::sync::mpsc::channel();
-    events::after_look(move || {
-        sql.exec_drop("UPDATE wp_kc_appointments SET status = 0 WHERE id = ?", (id,)).unwrap();
-        tx.send(events::delete(&other, id as i64).unwrap()).unwrap();
-    });
+    let rx = cancel_in_the_gap(&bed, id);
     let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
     assert_eq!(state(&rx.recv().unwrap()), ("skipped", Some("no_event")));
     assert_eq!(state(&o), ("skipped", Some("cancelled")), "the call saw the cancel");
@@ -235,7 +245,7 @@ fn a_booking_on_a_gbk_connection_gets_its_one_event_through_the_same_steps() {
     let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
     assert_eq!(o.state.as_str(), "created");
     assert_eq!(state(&events::create(&bed.ctx, id as i64, &none()).unwrap()), ("unchanged", None));
-    bed.sql().exec_drop("UPDATE wp_kc_appointments SET appointment_start_time = '11:00:00', appointment_end_time = '11:30:00' WHERE id = ?", (id,)).unwrap();
+    move_to_11(&bed, id);
     assert_eq!(events::update(&bed.ctx, id as i64, &none()).unwrap().state.as_str(), "updated");
     assert_eq!(utc_start(&bed.live_events(DOC)[0]), "2031-05-06T09:00");
     assert_eq!(events::delete(&bed.ctx, id as i64).unwrap().state.as_str(), "deleted");
