@@ -9,15 +9,20 @@
 //!   (<https://developers.google.com/calendar/api/v3/reference/events/insert>);
 //! - the id is recorded (state `creating`) before the insert is sent, so an event Google made
 //!   while every answer was lost is still known: a cancel deletes it, a retry adopts it;
-//! - every call that may write takes the appointment's MySQL lock first and only then reads our
-//!   row, its job, its mapping rows, the event template, the doctor's state and token and the
-//!   appointment (one prepared statement, one snapshot, right after the lock), so two PHP processes, cron and sync never act on a stale
-//!   read; a snapshot PHP passed that is older than the one behind the stored state
-//!   loses. A create or update first reads that same statement without the lock and answers
-//!   "unchanged" from it when there is nothing at all to do (no write, no Google call, no
-//!   audit); anything else goes the locked way and reads again;
+//! - every call that may write acts under the appointment's MySQL lock on a read that is as
+//!   good as one made under it: our row, its job, its mapping rows, the event template, the
+//!   doctor's state and token and the appointment (one statement, one snapshot), so two PHP
+//!   processes, cron and sync never act on a stale read; a snapshot PHP passed that is older
+//!   than the one behind the stored state loses. A create or update first reads that statement
+//!   without the lock (the look) and answers "unchanged" from it when there is nothing at all
+//!   to do (no write, no Google call, no audit). Otherwise it takes the lock if it is free,
+//!   reading our own rows again in the same round trip: every call that changes anything for
+//!   the appointment writes one of them under the lock, so when they are as the look saw them
+//!   the look's read stands; when they are not, or the lock had to be waited for, the whole
+//!   statement is read again after the lock;
 //! - commits: a create commits twice, because the intent (`creating`, event id and generation)
-//!   must be durable before the insert is sent; the outcome (event row, mapping row, the job
+//!   must be durable before the insert is sent (a fresh booking's goes with the lock, in the
+//!   same round trip, only once the lock is granted); the outcome (event row, mapping row, the job
 //!   it ends, the audit entry) is one transaction committed once. An update and a delete commit
 //!   once (their outcome; a delete whose answer was lost marks the id `deleting` instead); a new
 //!   Meet link twice (its conference request is recorded before Google hears of it). A call
