@@ -425,7 +425,11 @@ impl Store {
     /// written in the same round trip, before the read: only once the lock is granted and only
     /// when the appointment has no event row yet (it is committed on its own, durable before
     /// Google is asked). The read then shows it ([`Store::is_intent`]); should it show rows the
-    /// caller did not expect, the caller takes it back ([`Store::drop_intent`]).
+    /// caller did not expect, the caller takes it back ([`Store::drop_intent`]). It is not
+    /// written on a connection that logs statements for replication as they are
+    /// (`binlog_format = STATEMENT`): a replica would run it without the lock and skip the row.
+    /// MariaDB's default (MIXED) and ROW log the row it wrote. The caller then writes the
+    /// intent the usual way.
     pub fn try_lock_reading_own(&self, lock: &str, appointment_id: u64, intent: Option<&EventRow>) -> Result<Option<(LockGuard, Result<Loaded>)>> {
         let read = self.load_statements.own.get_or_init(|| {
             let (columns, joins) = self.own_parts();
@@ -438,7 +442,7 @@ impl Store {
                     "INSERT IGNORE INTO `{}` (appointment_id, doctor_id, calendar_id, event_id, generation, state, start_utc, end_utc,
                        snapshot_us, conference_n, origin, created_at, updated_at)
                      SELECT :a, :d, :c, :e, :g, 'creating', :s, :en, :snap, 0, 'kc_meet', UTC_TIMESTAMP(), UTC_TIMESTAMP()
-                     FROM DUAL WHERE IS_USED_LOCK(:lock) = CONNECTION_ID()",
+                     FROM DUAL WHERE IS_USED_LOCK(:lock) = CONNECTION_ID() AND @@session.binlog_format <> 'STATEMENT'",
                     self.t.events
                 ))
             });
