@@ -14,6 +14,11 @@
 #                       one large calendar's sync, page views with and without the plugin, extension
 #                       load; then one idle sync round over 1,000 doctors at 50 ms Google latency.
 #                       Table on the terminal (then a summary of every figure), JSON under target/bench/
+#   ./build.sh bench-ab REV [RUNS]
+#                       the WordPress part of the bench for the build of git revision REV (or an
+#                       extension file) and this checkout's, RUNS times each (default 5), interleaved:
+#                       per figure, each build's median over runs and the paired difference
+#                       (a change is judged in one sitting; single runs drift with the machine)
 #   ./build.sh stubs    regenerate stubs/kc_meet.stub.php from the built extension
 #   ./build.sh pot      regenerate the plugin's translation template (languages/kc-googlemeet.pot)
 #   ./build.sh deps     only install the Debian packages and start MariaDB
@@ -133,6 +138,30 @@ bench() {
   php tests/bench/report.php "$ROOT/target/bench"
 }
 
+# The extension of git revision $1 (or the file $1), built in a worktree of its own under
+# target/ab with its own target folder (built once per revision), then ab.php against this
+# checkout's build.
+bench_ab() {
+  local rev="${1:?usage: ./build.sh bench-ab REV [RUNS]}" runs="${2:-5}" earlier
+  if [ -f "$rev" ]; then
+    earlier="$(cd "$(dirname "$rev")" && pwd)/$(basename "$rev")"
+  else
+    local sha; sha="$(git rev-parse --verify "$rev^{commit}")"
+    earlier="$ROOT/target/ab/$sha.so"
+    if [ ! -f "$earlier" ]; then
+      log "building the extension of $rev (${sha:0:10})"
+      rm -rf "$ROOT/target/ab/src"
+      git worktree prune
+      git worktree add --detach --force "$ROOT/target/ab/src" "$sha" >/dev/null
+      (cd "$ROOT/target/ab/src" && CARGO_TARGET_DIR="$ROOT/target/ab/target" cargo build --release --features php --locked)
+      cp "$ROOT/target/ab/target/release/libkc_meet.so" "$earlier"
+      git worktree remove --force "$ROOT/target/ab/src"
+    fi
+  fi
+  log "earlier ($rev) against this checkout, $runs interleaved runs each"
+  php tests/bench/ab.php "$earlier" "$EXT" "$runs" "$ROOT/target/bench/ab"
+}
+
 # The bench is not part of the test suites; this runs all of it with tiny sizes (2 operations of
 # each kind, 3 page views, a 20-event calendar, 5 doctors at 5 ms) into target/bench/smoke, so a
 # change that breaks it fails `./build.sh test`. Output only on failure, then the summary.
@@ -161,7 +190,8 @@ case "${1:-}" in
   pot) bash tests/make-pot.sh ;;
   bench) deps; bench ;;
   bench-smoke) deps; build; bench_smoke ;;
+  bench-ab) deps; build; bench_ab "${2:-}" "${3:-5}" ;;
   demo) deps; build; KC_MEET_WP_DEMO=1 bash tests/wordpress/run.sh ;;
   test) deps; test_all ;;
-  *) sed -n '2,23p' "$0"; exit 2 ;;
+  *) sed -n '2,27p' "$0"; exit 2 ;;
 esac
