@@ -64,7 +64,8 @@ cleanup() {
 	done
 	if [[ "${KC_MEET_WP_KEEP:-0}" != 1 ]]; then
 		local dbs
-		dbs="$(mysql_root -N -e "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'kcm\\_t\\_${RUN_ID}\\_%' OR schema_name = '${TEMPLATE_DB}' OR schema_name = '${MS_TEMPLATE_DB}'" 2>/dev/null)"
+		# By the names the run gave them (the network's part points TEMPLATE_DB at its own).
+		dbs="$(mysql_root -N -e "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'kcm\\_t\\_${RUN_ID}\\_%' OR schema_name IN ('kcm_tpl_${RUN_ID}', 'kcm_tpl_${RUN_ID}_ms')" 2>/dev/null)"
 		for db in $dbs; do mysql_root -e "DROP DATABASE IF EXISTS \`$db\`" 2>/dev/null; done
 		rm -rf "$TMP"
 		if [[ "$status" == 0 ]]; then
