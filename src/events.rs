@@ -400,7 +400,7 @@ fn lock_as_seen(ctx: &Context, id: u64, input: &Input, lock_name: &str, seen: Lo
 /// the doctor (held from the look's read) connected. [`ensure`] writes it with the lock, and
 /// [`write_create`] then sends the insert without writing it again.
 fn first_intent(ctx: &Context, seen: &Loaded, appt: &Appointment, call: &Call) -> Option<EventRow> {
-    let ours = seen.event.is_some() || seen.job.is_some() || seen.mapping.is_some() || seen.mapping_rows.count > 0;
+    let ours = seen.event.is_some() || seen.job.is_some() || seen.mapping_rows.count > 0;
     if ours || matches!(appt.status, 0 | 2) || !appt.telemed {
         return None;
     }
@@ -408,13 +408,13 @@ fn first_intent(ctx: &Context, seen: &Loaded, appt: &Appointment, call: &Call) -
     if matches!(doctor.status, ConnectionState::NotConnected | ConnectionState::NeedsReconnect) {
         return None;
     }
-    let calendar_id = doctor.calendar_id.unwrap_or_else(|| "primary".into());
+    let cal = Cal::of(doctor);
     // Longer than the column: the usual intent reports it, as strict SQL does.
-    if calendar_id.chars().count() > 255 {
+    if cal.id.chars().count() > 255 {
         return None;
     }
     let site = site_id(ctx).ok()?;
-    Some(intent_row(appt, &calendar_id, id_for(&site, appt.id, 0), 0, call))
+    Some(intent_row(appt, &cal.id, id_for(&site, appt.id, 0), 0, call))
 }
 
 /// The intent of inserting the event `event_id` (generation `generation`) for `a`.
@@ -559,7 +559,7 @@ fn ensure_locked(ctx: &Context, appt: &Appointment, loaded: &Loaded, call: &Call
         }
         _ => {}
     }
-    let cal = Cal { id: doctor.calendar_id.unwrap_or_else(|| "primary".into()), account: doctor.email };
+    let cal = Cal::of(doctor);
     let result = match live_event(&loaded) {
         Some(e) if e.state == EventState::Active => write_update(ctx, appt, e, &cal, &call),
         Some(e) if e.state == EventState::Deleting => {
@@ -582,6 +582,13 @@ fn ensure_locked(ctx: &Context, appt: &Appointment, loaded: &Loaded, call: &Call
 struct Cal {
     id: String,
     account: Option<String>,
+}
+
+impl Cal {
+    /// The doctor's calendar (their primary one unless they chose another).
+    fn of(doctor: grant::DoctorStatus) -> Cal {
+        Cal { id: doctor.calendar_id.unwrap_or_else(|| "primary".into()), account: doctor.email }
+    }
 }
 
 /// Turns a write's result into the outcome: transient failures queue a job, permanent ones are

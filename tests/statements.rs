@@ -154,10 +154,10 @@ fn each_operation_stays_within_its_statement_budget_on_one_connection() {
     drop(log);
     eprintln!("statements, writes, commits, round trips: create {create:?}, reschedule {reschedule:?}, cancel {cancel:?}, unchanged {unchanged:?}, status {status:?}");
 
-    // Create: the lock-free look (the load with the appointment: nothing to answer from it), lock,
-    // the appointment's load with the appointment (our row, job, mapping, template, doctor and
-    // token, KiviCare's row: one statement), the intent (committed before the insert), one
-    // transaction for the outcome (start, event row, mapping row, audit, commit), unlock. (A first
+    // Create: the lock-free look (the load with the appointment, our row, job, mapping, template,
+    // doctor and token, KiviCare's row: one statement; nothing to answer from it), lock, the
+    // intent (committed before the insert), our own rows read again, one transaction for the
+    // outcome (start, event row, mapping row, audit, commit), unlock. (A first
     // create inserts the mapping row: it cannot share the statement that updates our row.)
     // Round trips: the look; the lock, free, with the intent written after it (durable before
     // Google is asked) and our own rows read after that (unchanged since the look but for the

@@ -403,12 +403,9 @@ impl Store {
         appointment_id: u64,
         appointment: Option<impl FnOnce() -> AppointmentParts>,
     ) -> Result<(LockGuard, Result<LoadedWith>)> {
-        let (sql, params, joined) = {
-            let mut c = self.conn()?;
-            let (sql, params, joined) = self.load_statement(&mut c, appointment)?;
-            (sql.into_owned(), params, joined)
-        };
-        let got = self.try_lock_then(lock, wait, vec![(sql.as_str(), vec![appointment_id; params].into())])?;
+        // The statement's text borrows the store, not the connection (given back before the lock).
+        let (sql, params, joined) = self.load_statement(&mut self.conn()?, appointment)?;
+        let got = self.try_lock_then(lock, wait, vec![(sql.as_ref(), vec![appointment_id; params].into())])?;
         let (guard, rows) = got.ok_or_else(|| {
             crate::error::Error::new(crate::error::Code::LockTimeout, format!("another process held the lock '{lock}' for longer than this call could wait"))
         })?;

@@ -393,10 +393,11 @@ foreach (['create' => ['created'], 'again' => ['unchanged'], 'reschedule' => ['u
 $status = $batch('kc_status', array_fill(0, $n, $kcDoc), ['connected']);
 $status['statements'] = $status['statements_raw'] - $noop['statements_raw'];
 // The floor sends what kc-meet sent (one of the events it made in this run, as Google shows it).
-$floor = $call($dbWith, ['op' => 'floor', 'id' => $phpDoc, 'n' => $floorRounds] + ($likeEvent ? ['like' => json_encode($likeEvent)] : []));
+$floorArgs = ['op' => 'floor', 'id' => $phpDoc, 'n' => $floorRounds] + ($likeEvent ? ['like' => json_encode($likeEvent)] : []);
+$floor = $call($dbWith, $floorArgs);
 $floor['like_kc_meet'] = (bool) $likeEvent;
 // The same after 10 ms idle before each request: what an operation's request finds.
-$floorIdle = $call($dbWith, ['op' => 'floor', 'id' => $phpDoc, 'n' => $floorRounds, 'gap_ms' => 10] + ($likeEvent ? ['like' => json_encode($likeEvent)] : []));
+$floorIdle = $call($dbWith, $floorArgs + ['gap_ms' => 10]);
 // One durable commit on the same server in the same run (an autocommit single-row write, median
 // of as many as the floor's rounds), and how many each kc-meet operation makes: the create's
 // intent and outcome, one outcome for a reschedule and a cancel (tests/statements.rs asserts
