@@ -109,11 +109,20 @@ run_step() {
   fi
 }
 
+# clippy over the library (with and without the PHP layer), the tests and the bench: a warning
+# fails it. Checks only: the extension built by `build` is left as it is.
+lint() {
+  cargo clippy --version >/dev/null 2>&1 || { echo "clippy is missing: rustup component add clippy" >&2; return 1; }
+  cargo clippy --release --locked --features php --all-targets -- -D warnings &&
+    cargo clippy --release --locked --lib -- -D warnings
+}
+
 test_all() {
   TIMES=(); FAILED=()
   local t0=$SECONDS
   run_step "build extension" build
   [ -f "$EXT" ] || { echo "no extension, stopping" >&2; exit 1; }
+  run_step "Rust lints (clippy: a warning fails the step)" lint
   run_step "Rust unit + integration tests" cargo test --locked --no-fail-fast -- --test-threads=4
   run_step "Google emulator self-test" python3 -m unittest tests/emulator/test_google_emulator.py
   run_step "PHP boundary tests" php -d extension="$EXT" -d zend.assertions=1 /usr/bin/phpunit -c tests/php/phpunit.xml

@@ -204,6 +204,9 @@ impl StoredTimes {
     }
 }
 
+/// An appointment's start and end (UTC), and the zone its local times are read in.
+pub type DecidedTimes = (DateTime<Utc>, DateTime<Utc>, SiteTz);
+
 /// Which time applies to an appointment and in which zone, from what the plugin passed
 /// (`input`), the row's time columns (`stored`: the plugin's `row`, then the extension's own
 /// read), the doctor's `timezone` meta and the site's zone.
@@ -213,7 +216,7 @@ impl StoredTimes {
 /// `start` with `end` or `duration` (local in the zone, or RFC 3339 with an offset); else the
 /// first of `stored` with a usable time. Local times in a DST gap or overlap are resolved by
 /// [`local_to_utc`]. `None` when nothing gives both a start and an end.
-pub fn decide_times(input: &Input, stored: &[StoredTimes], doctor_tz: Option<&str>, site: SiteTz) -> Result<Option<(DateTime<Utc>, DateTime<Utc>, SiteTz)>> {
+pub fn decide_times(input: &Input, stored: &[StoredTimes], doctor_tz: Option<&str>, site: SiteTz) -> Result<Option<DecidedTimes>> {
     let zone = input
         .timezone
         .as_deref()

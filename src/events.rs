@@ -350,6 +350,7 @@ fn resolved(ctx: &Context, id: u64, input: &Input, (loaded, row): store_events::
 }
 
 /// How [`lock_as_seen`] went.
+#[expect(clippy::large_enum_variant, reason = "returned once per call and matched at once: boxing would add an allocation for nothing")]
 enum Locked {
     /// The lock is held, with the call's read (as valid as if made under it).
     Held(crate::store::LockGuard, (Loaded, Result<Option<Appointment>>)),
@@ -433,6 +434,7 @@ fn intent_row(a: &Appointment, calendar_id: &str, event_id: String, generation: 
 }
 
 /// What [`look`] found.
+#[expect(clippy::large_enum_variant, reason = "returned once per call and matched at once: boxing would add an allocation for nothing")]
 enum Look {
     /// Nothing to do: answered without the lock.
     Unchanged(Outcome),

@@ -126,7 +126,7 @@ fn convert_table(t: &ZendHashTable, open: &mut Vec<*const ZendHashTable>) -> Res
     // `next_zval` rather than `iter()` or `has_sequential_keys()`: their `ArrayKey` conversion
     // panics on a string key that is not valid UTF-8.
     let mut entries = Vec::with_capacity(t.len());
-    let mut sequential = t.len() > 0;
+    let mut sequential = !t.is_empty();
     let mut it = t.iter();
     while let Some((k, v)) = it.next_zval() {
         let key = match k.long() {

@@ -473,6 +473,7 @@ fn needing_work<'a>(ctx: &Context, doctor_id: u64, items: &'a [Item], pass: &mut
 /// Re-reads the events whose change failed to apply at an earlier sync and applies them again.
 /// An event Google no longer has (404) is applied as deleted; one that keeps failing is given
 /// up after [`MAX_REREAD_ATTEMPTS`] syncs, with an audit line an admin can act on.
+#[expect(clippy::too_many_arguments, reason = "the sync pass's own state, lent for the re-reads")]
 fn reread_failed(
     ctx: &Context,
     doctor_id: u64,

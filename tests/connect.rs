@@ -344,7 +344,7 @@ fn a_failing_token_endpoint_is_a_retryable_error_not_a_broken_connection() {
         let s = grant::status(&bed.ctx, 2).unwrap();
         assert_eq!(s.status.as_str(), "connected", "{fault}");
         assert!(s.last_error.is_some());
-        assert_eq!(stored_refresh(&bed).is_some(), true);
+        assert!(stored_refresh(&bed).is_some());
     }
     // Google is back: the next call refreshes with the stored refresh token.
     assert_eq!(connection::check_connection(&bed.ctx, 2).unwrap().status.as_str(), "connected");

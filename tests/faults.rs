@@ -131,7 +131,7 @@ fn reschedule(bed: &Bed, id: u64, slot: u32) {
 }
 
 fn event_of(bed: &Bed, id: u64) -> Option<Value> {
-    bed.live_events(DOC).into_iter().find(|e| e["extendedProperties"]["private"]["kc_meet_appointment"] == id.to_string())
+    bed.live_events(DOC).into_iter().find(|e| e["extendedProperties"]["private"]["kc_meet_appointment"].as_str().and_then(|a| a.parse::<u64>().ok()) == Some(id))
 }
 
 /// Installs the fault on the op's Google request (or sets Google up to fail that way).

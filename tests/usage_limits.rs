@@ -101,7 +101,7 @@ fn a_booking_over_calendars_usage_limits_is_queued_for_minutes_and_retried_growi
     make_due(&bed, id);
     let r = jobs::run(&bed.ctx, 50, 10.0).unwrap();
     assert_eq!((r.done, r.failed), (1, 0), "{r:?}");
-    assert_eq!(events::state(&bed.ctx, id as i64).unwrap().job.is_none(), true);
+    assert!(events::state(&bed.ctx, id as i64).unwrap().job.is_none());
     assert!(events::mapping(&bed.ctx, id as i64).unwrap().is_some(), "the Meet link is there");
 }
 

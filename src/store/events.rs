@@ -868,7 +868,9 @@ impl Store {
     pub fn get_mapping(&self, appointment_id: u64) -> Result<Option<Mapping>> {
         let mut c = self.conn()?;
         let created = if self.mapping_has_created_at(&mut c)? { "DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s')" } else { "NULL" };
-        let row: Option<(u64, Option<String>, Option<String>, Option<String>, Option<String>)> = c.exec_first(
+        // (appointment, event id, Meet link, event link, created)
+        type Row = (u64, Option<String>, Option<String>, Option<String>, Option<String>);
+        let row: Option<Row> = c.exec_first(
             format!("SELECT appointment_id, event_id, url, event_url, {created} FROM `{}` WHERE appointment_id = ? ORDER BY id LIMIT 1", self.t.mapping),
             (appointment_id,),
         )?;

@@ -477,6 +477,16 @@ impl Store {
     }
 }
 
+/// An audit entry of a [`ChangeSet`], written with its changes (`detail` already scrubbed).
+#[derive(Debug)]
+struct AuditLine {
+    doctor_id: Option<u64>,
+    appointment_id: Option<u64>,
+    action: &'static str,
+    outcome: String,
+    detail: String,
+}
+
 /// Changes made in Google (and an admin's review of one) as the rows they write: event rows
 /// with what Google now says, KiviCare appointments' new times, and their audit entries. Any
 /// number of them is written in one transaction by a fixed number of statements, sent in one
@@ -488,7 +498,7 @@ pub struct ChangeSet {
     appointments: Vec<AppointmentTimes>,
     /// Whether KiviCare's appointments table has the UTC columns (4.x), for `appointments`.
     appointments_have_utc: bool,
-    audits: Vec<(Option<u64>, Option<u64>, &'static str, String, String)>,
+    audits: Vec<AuditLine>,
     /// Event rows whose flag goes, if it is still the one named: (appointment, flag).
     cleared_flags: Vec<(u64, &'static str)>,
 }
@@ -526,7 +536,7 @@ impl ChangeSet {
 
     /// An audit entry, written with the changes (`detail` is scrubbed as [`Store::audit`] does).
     pub fn audit(&mut self, doctor_id: Option<u64>, appointment_id: Option<u64>, action: &'static str, outcome: &str, detail: &str) {
-        self.audits.push((doctor_id, appointment_id, action, outcome.to_string(), crate::base::redact::text(detail)));
+        self.audits.push(AuditLine { doctor_id, appointment_id, action, outcome: outcome.to_string(), detail: crate::base::redact::text(detail) });
     }
 
     /// Clears the event row's flag if it is still `flag` (a review decided).
@@ -596,8 +606,8 @@ impl ChangeSet {
             let rows: Vec<&str> = self
                 .audits
                 .iter()
-                .map(|(d, a, action, outcome, detail)| {
-                    vals.extend([(*d).into(), (*a).into(), (*action).into(), outcome.as_str().into(), detail.as_str().into()]);
+                .map(|l| {
+                    vals.extend([l.doctor_id.into(), l.appointment_id.into(), l.action.into(), l.outcome.as_str().into(), l.detail.as_str().into()]);
                     "(UTC_TIMESTAMP(3), ?, ?, ?, ?, ?)"
                 })
                 .collect();

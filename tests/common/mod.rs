@@ -377,7 +377,8 @@ pub fn calendar_problems(bed: &Bed, doctor: u64, email: &str, settled: bool, all
     use std::collections::HashMap;
     let mut c = bed.sql();
     // (id, status, start_utc, end_utc, telemed)
-    let appts: Vec<(u64, i64, Option<String>, Option<String>, i64)> = c
+    type Appt = (u64, i64, Option<String>, Option<String>, i64);
+    let appts: Vec<Appt> = c
         .exec(
             "SELECT a.id, a.status, DATE_FORMAT(a.appointment_start_utc, '%Y-%m-%dT%H:%i:%s'), DATE_FORMAT(a.appointment_end_utc, '%Y-%m-%dT%H:%i:%s'),
                     EXISTS (SELECT 1 FROM wp_kc_appointment_service_mapping asm JOIN wp_kc_service_doctor_mapping sdm
