@@ -682,7 +682,7 @@ fn write_create(ctx: &Context, a: &Appointment, cal: &Cal, mut generation: u32, 
     let info = info.ok_or_else(|| Error::google(409, Some("duplicate".into()), "no free event id for this appointment"))?;
     let info = wait_for_conference(ctx, a, &cal.id, info);
     // The intent made our row: the outcome updates it.
-    let row = save(ctx, a, &cal.id, generation, &summary, &info, call, n, Origin::KcMeet, true, |row| AuditNote {
+    let row = save(ctx, a, &cal.id, generation, &summary, &info, call, n, Origin::KcMeet, |row| AuditNote {
         doctor_id: Some(a.doctor_id),
         action: "create",
         outcome: if row.meet_url.is_empty() { "pending" } else { "ok" },
@@ -760,7 +760,6 @@ fn save(
     call: &Call,
     conference_n: u32,
     origin: Origin,
-    stored: bool,
     note: impl FnOnce(&EventRow) -> AuditNote<'static>,
 ) -> Result<EventRow> {
     let row = EventRow {
@@ -789,7 +788,7 @@ fn save(
     let pending = row.meet_url.is_empty();
     let ends_job = if pending { None } else { call.job };
     let unlock = if pending { None } else { call.unlock };
-    ctx.store.save_event(&row, &local_now(ctx), ends_job, call.mapping, stored, &note(&row), unlock)?;
+    ctx.store.save_event(&row, &local_now(ctx), ends_job, call.mapping, &note(&row), unlock)?;
     Ok(row)
 }
 
@@ -831,7 +830,7 @@ fn write_update(ctx: &Context, a: &Appointment, e: &EventRow, cal: &Cal, call: &
                 sequence: e.sequence,
                 ..EventInfo::default()
             };
-            save(ctx, a, &e.calendar_id, e.generation, &summary, &info, call, e.conference_n, e.origin, true, |row| AuditNote {
+            save(ctx, a, &e.calendar_id, e.generation, &summary, &info, call, e.conference_n, e.origin, |row| AuditNote {
                 doctor_id: Some(a.doctor_id),
                 action: "update",
                 outcome: "ok",
@@ -862,7 +861,7 @@ fn write_update(ctx: &Context, a: &Appointment, e: &EventRow, cal: &Cal, call: &
         }
     };
     let info = wait_for_conference(ctx, a, &e.calendar_id, info);
-    let row = save(ctx, a, &e.calendar_id, e.generation, &summary, &info, call, n, e.origin, true, |row| AuditNote {
+    let row = save(ctx, a, &e.calendar_id, e.generation, &summary, &info, call, n, e.origin, |row| AuditNote {
         doctor_id: Some(a.doctor_id),
         action: "update",
         outcome: "ok",
@@ -898,7 +897,7 @@ fn adopt(ctx: &Context, a: &Appointment, cal: &Cal, vendor_id: &str, loaded: &Lo
     let before = found.etag.clone();
     let info = converge_event(ctx, a, &body, &calendar_id, &site, generation, &mut n, found)?;
     let info = wait_for_conference(ctx, a, &calendar_id, info);
-    let row = save(ctx, a, &calendar_id, generation, &summary, &info, call, n, Origin::Vendor, loaded.event.is_some(), |row| AuditNote {
+    let row = save(ctx, a, &calendar_id, generation, &summary, &info, call, n, Origin::Vendor, |row| AuditNote {
         doctor_id: Some(a.doctor_id),
         action: "adopt",
         outcome: "ok",
@@ -1033,7 +1032,7 @@ pub fn regenerate(ctx: &Context, id: i64, input: &Value) -> Result<Outcome> {
         let mut n = n;
         let info = converge_event(ctx, &appt, &body, &e.calendar_id, &site, e.generation, &mut n, found)?;
         let info = wait_for_conference(ctx, &appt, &e.calendar_id, info);
-        let row = save(ctx, &appt, &e.calendar_id, e.generation, &summary, &info, &call, n, e.origin, true, |row| AuditNote {
+        let row = save(ctx, &appt, &e.calendar_id, e.generation, &summary, &info, &call, n, e.origin, |row| AuditNote {
             doctor_id: Some(appt.doctor_id),
             action: "regenerate",
             outcome: if row.meet_url.is_empty() { "pending" } else { "ok" },

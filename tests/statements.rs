@@ -166,10 +166,11 @@ fn each_operation_stays_within_its_statement_budget_on_one_connection() {
     assert!(create.0 <= 10, "create: {} statements", create.0);
     assert_eq!((create.1, create.2), (4, 1), "create: the intent, then event + mapping + audit committed once");
     assert!(create.3 <= 3, "create: {} round trips", create.3);
-    // Reschedule: the same without the intent, and the event and mapping rows (both there under
-    // the lock) written by one statement.
-    assert!(reschedule.0 <= 8, "reschedule: {} statements", reschedule.0);
-    assert_eq!((reschedule.1, reschedule.2), (2, 1), "reschedule: event and mapping rows + audit committed once");
+    // Reschedule: the same without the intent. The event and mapping rows are a statement each,
+    // in the outcome's one round trip: one two-table UPDATE would be a statement less but costs
+    // the server more than the two (see `Store::save_event`).
+    assert!(reschedule.0 <= 9, "reschedule: {} statements", reschedule.0);
+    assert_eq!((reschedule.1, reschedule.2), (3, 1), "reschedule: event row + mapping row + audit committed once");
     assert!(reschedule.3 <= 3, "reschedule: {} round trips", reschedule.3);
     // Cancel: lock, load, one transaction (start, event row, mapping rows, audit, commit), unlock;
     // in two round trips (the lock with the load after it; the transaction and the unlock).
