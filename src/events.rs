@@ -357,43 +357,54 @@ enum Locked {
     /// Not taken: another process holds it (or the look read nothing to go by). The caller
     /// waits for it and reads everything after it.
     Wait,
-    /// The lock could not be taken (MySQL failed): transient, the caller queues the call.
+    /// The lock could not be taken, or what follows it failed (MySQL): transient, the caller
+    /// queues the call.
     Failed(Error),
 }
 
 /// The appointment's lock for a call whose lock-free look found something to do (`seen`,
-/// `appt`), taken at once when it is free, with our own rows read after it in the same round
-/// trip. When no call for the appointment wrote any of them since the look (every call that
-/// changes anything for it writes one of them under this lock), the look's read stands as if
-/// made under the lock, and the whole read is not sent again; otherwise it is, under the lock.
+/// `appt`), taken at once when it is free, with everything read again after it in the same
+/// round trip ([`Store::try_lock_loading`]): the call decides from what it reads under the lock,
+/// not from its look. KiviCare changes an appointment without our lock and without touching our
+/// rows, and its own call for the change may come and go between the look and the lock.
+///
 /// A fresh booking's create (the look found no row of ours) writes its intent in that same
-/// round trip ([`first_intent`]), taken back when another call got there first. The doctor
+/// round trip ([`first_intent`]). The intent stands when the read under the lock, the intent
+/// aside, leads to the same intent; otherwise (the appointment changed, another call or the
+/// vendor got there first) it is taken back before anything is asked of Google. The doctor
 /// read with `seen` is held by the caller.
 fn lock_as_seen(ctx: &Context, id: u64, input: &Input, lock_name: &str, seen: Loaded, appt: Appointment, call: &mut Call) -> Result<Locked> {
     let intent = first_intent(ctx, &seen, &appt, call);
-    let (lock, own) = match ctx.store.try_lock_reading_own(lock_name, id, intent.as_ref()) {
+    let (lock, read) = match ctx.store.try_lock_loading(lock_name, id, intent.as_ref(), || appointments::load_parts(ctx)) {
         Ok(Some(got)) => got,
         Ok(None) => return Ok(Locked::Wait),
         Err(e) => return Ok(Locked::Failed(e)),
     };
-    let own = own?;
-    // The intent was written: the event row is it.
-    let wrote = intent.as_ref().filter(|i| Store::is_intent(own.event.as_ref(), i));
-    let same = match wrote {
-        Some(_) => own.same_besides_event(&seen),
-        None => own.same_own(&seen),
+    // A failure after the lock is transient like one taking it: the call is queued (the lock
+    // is let go first), whether or not the intent was written.
+    let store_events::LockedRead { read, wrote_intent } = match read {
+        Ok(read) => read,
+        Err(e) => return Ok(Locked::Failed(e)),
     };
-    if same {
-        call.intent = wrote.map(|i| i.generation);
-        return Ok(Locked::Held(lock, (seen, Ok(Some(appt)))));
+    let (mut loaded, appt) = resolved(ctx, id, input, read);
+    let Some(intent) = intent.filter(|_| wrote_intent) else {
+        return Ok(Locked::Held(lock, (loaded, appt)));
+    };
+    // Our intent is the event row now: what was read besides it is what it was made from.
+    loaded.event = None;
+    let again = match &appt {
+        Ok(Some(a)) => {
+            let _doctor = hold_doctor(ctx, &loaded);
+            first_intent(ctx, &loaded, a, call)
+        }
+        _ => None,
+    };
+    if again.as_ref() == Some(&intent) {
+        call.intent = Some(intent.generation);
+    } else if let Err(e) = ctx.store.drop_intent(&intent) {
+        return Ok(Locked::Failed(e));
     }
-    // Another call got there first: what the intent was made for may no longer hold (and the
-    // row is not ours to keep). Read everything again.
-    if let Some(i) = wrote {
-        ctx.store.drop_intent(i)?;
-    }
-    let read = load_resolved(ctx, id, input)?;
-    Ok(Locked::Held(lock, read))
+    Ok(Locked::Held(lock, (loaded, appt)))
 }
 
 /// The intent a fresh booking's create starts with, when the look's read leads there: no row
@@ -463,7 +474,9 @@ fn unchanged_now(ctx: &Context, loaded: &Loaded, appt: &Appointment, call: &Call
     let e = live_event(loaded).filter(|e| e.state == EventState::Active)?;
     let mapping_equal = mapping_shows(loaded, e);
     let stale = call.snapshot_us > 0 && e.snapshot_us > call.snapshot_us;
-    if stale || loaded.job.is_some() || !mapping_equal || e.doctor_id != appt.doctor_id || matches!(appt.status, 0 | 2) || !appt.telemed {
+    // A call holding the appointment's lock may be about to write what it read before the
+    // appointment's last change: only the locked path, after it, may say nothing is to be done.
+    if !loaded.lock_free || stale || loaded.job.is_some() || !mapping_equal || e.doctor_id != appt.doctor_id || matches!(appt.status, 0 | 2) || !appt.telemed {
         return None;
     }
     let (doctor_id, state) = loaded.doctor.clone().filter(|(d, _)| *d == appt.doctor_id)?;

@@ -616,6 +616,21 @@ impl Queryable for Conn {
 /// What a [`Batch`] read: each statement's rows, in order.
 pub type Rows = Vec<Vec<mysql::Row>>;
 
+/// What the statements sent after a lock ([`Store::try_lock_then`]) answered, one entry per
+/// statement: its rows and how many rows it changed.
+#[derive(Debug, Default)]
+pub struct Then {
+    pub sets: Rows,
+    pub affected: Vec<u64>,
+}
+
+impl Then {
+    /// The last statement's rows.
+    pub fn last(mut self) -> Vec<mysql::Row> {
+        self.sets.pop().unwrap_or_default()
+    }
+}
+
 /// Statements sent to the server as one text query: one round trip, however many there are
 /// (the driver negotiates `CLIENT_MULTI_STATEMENTS` and `CLIENT_MULTI_RESULTS`). Values are
 /// bound with `?` or `:name` placeholders, as for a prepared statement, and written into the
@@ -780,7 +795,7 @@ impl Conn {
         let unlock = batch.unlock.filter(|lock| {
             lock.own.is_none() && lock.pinned.is_some() && lock.pinned == self.pinned && !lock.released.load(Ordering::Acquire)
         });
-        let (sets, error) = self.run_sets(batch, unlock);
+        let (sets, _, error) = self.run_sets(batch, unlock);
         match error {
             None => {
                 if let Some(lock) = unlock {
@@ -795,13 +810,16 @@ impl Conn {
     /// [`Conn::run`] with `unlock` decided, keeping the results the server sent before a
     /// failure: the batch's own statements' rows (not those of the transaction's or the
     /// unlock's statements) and the failure.
-    fn run_sets(&mut self, batch: &Batch<'_>, unlock: Option<&LockGuard>) -> (Rows, Option<Error>) {
+    /// The batch's rows and affected-row counts, statement by statement (the transaction's own
+    /// statements left out), as far as it ran, and its error.
+    fn run_sets(&mut self, batch: &Batch<'_>, unlock: Option<&LockGuard>) -> (Rows, Vec<u64>, Option<Error>) {
         let text = self.text;
         let c = self.get();
         let mut sets: Vec<Vec<mysql::Row>> = Vec::with_capacity(batch.statements.len() + 3);
+        let mut affected: Vec<u64> = Vec::with_capacity(batch.statements.len() + 3);
         let error = match text {
-            true => Self::run_text(c, batch, unlock, &mut sets),
-            false => Self::run_each(c, batch, unlock, &mut sets),
+            true => Self::run_text(c, batch, unlock, &mut sets, &mut affected),
+            false => Self::run_each(c, batch, unlock, &mut sets, &mut affected),
         }
         .err();
         if error.is_some() && batch.transaction {
@@ -815,17 +833,21 @@ impl Conn {
         }
         if batch.transaction && !sets.is_empty() {
             sets.remove(0);
+            affected.remove(0);
         }
         sets.truncate(batch.statements.len());
-        (sets, error)
+        affected.truncate(batch.statements.len());
+        (sets, affected, error)
     }
 
     /// The batch as one text query: one round trip.
-    fn run_text(c: &mut PooledConn, batch: &Batch<'_>, unlock: Option<&LockGuard>, sets: &mut Rows) -> Result<()> {
+    fn run_text(c: &mut PooledConn, batch: &Batch<'_>, unlock: Option<&LockGuard>, sets: &mut Rows, affected: &mut Vec<u64>) -> Result<()> {
         let (sql, statements) = batch.text(c.no_backslash_escape(), unlock)?;
         let mut result = c.query_iter(sql)?;
         while let Some(set) = result.iter() {
+            let n = set.affected_rows();
             sets.push(set.collect::<mysql::Result<Vec<_>>>()?);
+            affected.push(n);
         }
         if sets.len() != statements {
             return Err(Error::new(Code::DbQuery, format!("MySQL answered {} of a batch's {statements} statements", sets.len())));
@@ -836,13 +858,15 @@ impl Conn {
     /// The batch one statement at a time, each prepared with its values sent apart: the same
     /// statements, order, transaction and unlock as [`Conn::run_text`], a round trip each, for
     /// a character set where values may not be written into the text ([`text_is_safe`]).
-    fn run_each(c: &mut PooledConn, batch: &Batch<'_>, unlock: Option<&LockGuard>, sets: &mut Rows) -> Result<()> {
+    fn run_each(c: &mut PooledConn, batch: &Batch<'_>, unlock: Option<&LockGuard>, sets: &mut Rows, affected: &mut Vec<u64>) -> Result<()> {
         if batch.transaction {
             c.query_drop("START TRANSACTION")?;
             sets.push(vec![]);
+            affected.push(0);
         }
         for (sql, params) in &batch.statements {
             sets.push(c.exec(sql.as_str(), params.clone())?);
+            affected.push(c.affected_rows());
         }
         if batch.transaction {
             c.query_drop("COMMIT")?;
@@ -944,11 +968,12 @@ impl Store {
 
     /// [`Store::try_lock`], with the statements `then` sent in the same round trip, run by the
     /// server in order once the lock is granted (or refused; a statement that must not run
-    /// without the lock checks `IS_USED_LOCK` itself): the last one's rows come with the guard.
+    /// without the lock checks `IS_USED_LOCK` itself): their rows and affected-row counts come
+    /// with the guard ([`Then`]).
     /// An error of `then` comes with the lock held (the guard releases it when dropped); an
     /// error taking the lock is the outer error, and `then`'s rows are dropped when the lock is
     /// not granted.
-    pub fn try_lock_then(&self, name: &str, wait: Duration, then: Vec<(&str, Params)>) -> Result<Option<(LockGuard, Result<Vec<mysql::Row>>)>> {
+    pub fn try_lock_then(&self, name: &str, wait: Duration, then: Vec<(&str, Params)>) -> Result<Option<(LockGuard, Result<Then>)>> {
         let wait = crate::base::retry::capped(wait);
         let started = std::time::Instant::now();
         // The thread's first lock pins its connection for the call (see [`Conn`]), once one of
@@ -967,7 +992,7 @@ impl Store {
         let (got, read) = match then.is_empty() {
             true => {
                 let got: Option<Option<i64>> = conn.exec_first("SELECT GET_LOCK(?, ?)", (full.as_str(), wait.as_secs_f64()))?;
-                (got.flatten(), Ok(vec![]))
+                (got.flatten(), Ok(Then::default()))
             }
             false => {
                 let mut batch = Batch::new();
@@ -975,12 +1000,18 @@ impl Store {
                 for (sql, params) in then {
                     batch.push(sql, params);
                 }
-                let (mut sets, error) = conn.run_sets(&batch, None);
+                let (mut sets, mut affected, error) = conn.run_sets(&batch, None);
                 let got = sets.first().and_then(|rows| rows.first()).and_then(|r| r.get::<Option<i64>, _>(0)).flatten();
                 match (error, got) {
                     (Some(e), Some(1)) => (got, Err(e)),
                     (Some(e), _) => return Err(e),
-                    (None, _) => (got, Ok(sets.pop().unwrap_or_default())),
+                    (None, _) => {
+                        if !sets.is_empty() {
+                            sets.remove(0);
+                            affected.remove(0);
+                        }
+                        (got, Ok(Then { sets, affected }))
+                    }
                 }
             }
         };

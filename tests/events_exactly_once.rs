@@ -230,6 +230,70 @@ fn a_vendor_mapping_landing_between_a_fresh_bookings_look_and_its_lock_takes_bac
     assert_eq!((st.state.as_str(), st.origin.as_str(), st.event_id.as_str()), ("active", "vendor", ev["id"].as_str().unwrap()));
 }
 
+// KiviCare writes the appointment without our lock and without touching our rows; its own call
+// for the change comes after. A call that looked before such a change decides from what it reads
+// under the lock, never from its look.
+
+#[test]
+fn a_kivicare_cancel_landing_between_a_fresh_bookings_look_and_its_lock_books_nothing() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    // Cancelled in KiviCare after the look found the booking; its call comes later.
+    let mut sql = bed.sql();
+    events::after_look(move || sql.exec_drop("UPDATE wp_kc_appointments SET status = 0 WHERE id = ?", (id,)).unwrap());
+    let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
+    assert_eq!(state(&o), ("skipped", Some("cancelled")), "the call read the cancel under the lock");
+    assert!(writes(&bed).is_empty(), "nothing asked of Google: {:?}", writes(&bed));
+    assert!(bed.live_events(DOC).is_empty(), "no invitation for a cancelled appointment");
+    assert!(mapping_rows(&bed, id).is_empty());
+    assert!(events::state(&bed.ctx, id as i64).unwrap().event.is_none(), "no intent left behind");
+}
+
+#[test]
+fn a_move_undone_in_kivicare_between_a_calls_look_and_its_lock_is_not_written() {
+    let bed = bed();
+    let id = booked_then_moved(&bed);
+    // Moved back to 10:00 after the look saw 11:00, with the move's own call (another process):
+    // its look finds the event at 10:00 already.
+    let mut sql = bed.sql();
+    let rx = call_in_the_gap(&bed, move |other| {
+        sql.exec_drop("UPDATE wp_kc_appointments SET appointment_start_time = '10:00:00', appointment_end_time = '10:30:00' WHERE id = ?", (id,)).unwrap();
+        events::update(other, id as i64, &Value::Null).unwrap()
+    });
+    let o = events::update(&bed.ctx, id as i64, &none()).unwrap();
+    assert_eq!(state(&rx.recv().unwrap()), ("unchanged", None));
+    assert_eq!(state(&o), ("unchanged", None), "the call read the appointment again under the lock");
+    assert_eq!(writes(&bed), ["POST"], "the event was not moved to a time the appointment no longer has");
+    assert_eq!(utc_start(&bed.live_events(DOC)[0]), "2031-05-06T08:00", "10:00 in Paris");
+}
+
+#[test]
+fn a_call_does_not_answer_unchanged_while_another_holds_the_appointment() {
+    let bed = bed();
+    let id = booked_then_moved(&bed);
+    // A reschedule to 11:00 holds the appointment's lock while Google takes its time.
+    bed.emu.fault(json!({"method": "PATCH", "path": "/calendar/v3", "action": "delay", "delay_s": 0.8, "times": 1}));
+    let ctx = bed.other_process();
+    let first = std::thread::spawn(move || events::update(&ctx, id as i64, &Value::Null).unwrap());
+    let started = Instant::now();
+    while !bed.emu.requests().iter().any(|r| r["method"] == "PATCH") {
+        assert!(started.elapsed() < Duration::from_secs(5), "the first call's patch never came");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Moved back to 10:00 meanwhile, with the move's call: our row still says 10:00 (the first
+    // call has not saved), but what the first call writes next is 11:00.
+    move_to_10(&bed, id);
+    let o = events::update(&bed.other_process(), id as i64, &Value::Null).unwrap();
+    assert_eq!(state(&first.join().unwrap()), ("updated", None));
+    assert_eq!(state(&o), ("updated", None), "it waited for the lock and moved the event back");
+    assert_eq!(writes(&bed), ["POST", "PATCH", "PATCH"]);
+    assert_eq!(utc_start(&bed.live_events(DOC)[0]), "2031-05-06T08:00", "10:00 in Paris, as the appointment says");
+}
+
+fn move_to_10(bed: &Bed, id: u64) {
+    bed.sql().exec_drop("UPDATE wp_kc_appointments SET appointment_start_time = '10:00:00', appointment_end_time = '10:30:00' WHERE id = ?", (id,)).unwrap();
+}
+
 /// On a connection in a character set where values are never written into query text (gbk),
 /// the lock's statements (the lock, the intent, our rows) go one by one as prepared statements,
 /// with the same outcome.

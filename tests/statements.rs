@@ -121,12 +121,11 @@ fn each_operation_stays_within_its_statement_budget_on_one_connection() {
     let id = bed.book(Booking { start: "2031-05-08 10:00:00", end: "2031-05-08 10:30:00", ..Booking::default() });
     let (create, o) = counted(&ctx, &mut log, "create", || events::create(&ctx, id as i64, &none()).unwrap());
     assert_eq!(o.state.as_str(), "created");
-    // Nothing to do takes no lock: it answers while another process holds the appointment's.
-    let holder = bed.other_process();
-    let held = holder.store.lock(&kc_meet::store::Store::appointment_lock(id), std::time::Duration::from_secs(1)).unwrap();
+    // Nothing to do takes no lock: one statement, which also tells that no process holds the
+    // appointment's (one that does may be about to write what it read before the appointment's
+    // last change: then the call waits for it, `events_exactly_once.rs`).
     let (unchanged, o) = counted(&ctx, &mut log, "unchanged", || events::create(&ctx, id as i64, &none()).unwrap());
     assert_eq!(o.state.as_str(), "unchanged", "answered without the appointment's lock");
-    drop(held);
     bed.sql()
         .exec_drop("UPDATE wp_kc_appointments SET appointment_start_time = '11:00:00', appointment_end_time = '11:30:00' WHERE id = ?", (id,))
         .unwrap();
@@ -156,13 +155,11 @@ fn each_operation_stays_within_its_statement_budget_on_one_connection() {
 
     // Create: the lock-free look (the load with the appointment, our row, job, mapping, template,
     // doctor and token, KiviCare's row: one statement; nothing to answer from it), lock, the
-    // intent (committed before the insert), our own rows read again, one transaction for the
-    // outcome (start, event row, mapping row, audit, commit), unlock. (A first
-    // create inserts the mapping row: it cannot share the statement that updates our row.)
+    // intent (committed before the insert), the load again under the lock, one transaction for
+    // the outcome (start, event row, mapping row, audit, commit), unlock.
     // Round trips: the look; the lock, free, with the intent written after it (durable before
-    // Google is asked) and our own rows read after that (unchanged since the look but for the
-    // intent, so the look's read stands: see `Store::try_lock_reading_own`); the outcome's
-    // transaction with the unlock after its commit.
+    // Google is asked) and the load after that (what the call decides from: see
+    // `Store::try_lock_loading`); the outcome's transaction with the unlock after its commit.
     assert!(create.0 <= 10, "create: {} statements", create.0);
     assert_eq!((create.1, create.2), (4, 1), "create: the intent, then event + mapping + audit committed once");
     assert!(create.3 <= 3, "create: {} round trips", create.3);

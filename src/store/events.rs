@@ -159,23 +159,20 @@ pub struct Loaded {
     /// The appointment's doctor (KiviCare's row, else our event's) with what their state and
     /// token come from ([`Store::doctor_state`]).
     pub doctor: Option<(u64, DoctorState)>,
-}
-
-impl Loaded {
-    /// Whether `other` has the same rows of ours (event row, job, mapping rows) as this: no
-    /// call for the appointment wrote any of them in between (each such write changes one).
-    pub fn same_own(&self, other: &Loaded) -> bool {
-        self.event == other.event && self.same_besides_event(other)
-    }
-
-    /// [`Loaded::same_own`] but for the event row.
-    pub fn same_besides_event(&self, other: &Loaded) -> bool {
-        self.job == other.job && self.mapping == other.mapping && self.mapping_rows == other.mapping_rows
-    }
+    /// Whether no process held the appointment's lock when the statement ran (`IS_FREE_LOCK`):
+    /// only then may a read made without the lock answer that nothing is to be done. A call
+    /// holding it may be about to write what it read before the appointment last changed.
+    pub lock_free: bool,
 }
 
 /// A doctor's token meta, connect flag and our row, as [`Store::doctor_state`] reads them.
 pub type DoctorState = (Option<String>, Option<String>, Option<crate::store::DoctorRow>);
+
+/// What [`Store::try_lock_loading`] read under the lock, and whether it wrote the intent.
+pub struct LockedRead {
+    pub read: LoadedWith,
+    pub wrote_intent: bool,
+}
 
 /// [`Loaded`] with the appointment read by the same statement: its rows (one per service and
 /// time-zone meta row, as the appointment's part of the statement joins them) and the index
@@ -272,8 +269,7 @@ fn job_from(r: &mysql::Row, at: usize) -> Option<Job> {
 pub(crate) struct LoadStatements {
     alone: std::sync::OnceLock<(String, usize)>,
     with_appointment: std::sync::OnceLock<(String, usize)>,
-    /// [`Store::try_lock_reading_own`]'s read and intent.
-    own: std::sync::OnceLock<String>,
+    /// [`Store::try_lock_loading`]'s intent.
     intent: std::sync::OnceLock<String>,
 }
 
@@ -409,29 +405,33 @@ impl Store {
         let (guard, rows) = got.ok_or_else(|| {
             crate::error::Error::new(crate::error::Code::LockTimeout, format!("another process held the lock '{lock}' for longer than this call could wait"))
         })?;
-        Ok((guard, rows.map(|rows| Self::loaded_from(rows, joined))))
+        Ok((guard, rows.map(|t| Self::loaded_from(t.last(), joined))))
     }
 
-    /// Takes the appointment's lock only if it is free now, reading our own rows of the
-    /// appointment (event row, job, mapping rows: what another call for it writes) in the same
-    /// round trip, after the lock is granted. `None` when another process holds the lock (or
-    /// every lock-holder permit is taken): the caller waits for it the usual way. An error of the
-    /// read comes with the lock held, as in [`Store::lock_and_load`].
+    /// Takes the appointment's lock only if it is free now and reads everything again under it
+    /// in the same round trip: [`Store::load_with_appointment`]'s statement, sent as text after
+    /// the lock, run by the server once the lock is granted. `None` when another process holds
+    /// the lock (or every lock-holder permit is taken): the caller waits for it the usual way.
+    /// An error of the read comes with the lock held, as in [`Store::lock_and_load`].
     ///
     /// With `intent` (a first create's, as [`Store::record_intent`] writes it), the intent is
-    /// written in the same round trip, before the read: only once the lock is granted and only
-    /// when the appointment has no event row yet (it is committed on its own, durable before
-    /// Google is asked). The read then shows it ([`Store::is_intent`]); should it show rows the
-    /// caller did not expect, the caller takes it back ([`Store::drop_intent`]). It is not
-    /// written on a connection that logs statements for replication as they are
-    /// (`binlog_format = STATEMENT`): a replica would run it without the lock and skip the row.
-    /// MariaDB's default (MIXED) and ROW log the row it wrote. The caller then writes the
-    /// intent the usual way.
-    pub fn try_lock_reading_own(&self, lock: &str, appointment_id: u64, intent: Option<&EventRow>) -> Result<Option<(LockGuard, Result<Loaded>)>> {
-        let read = self.load_statements.own.get_or_init(|| {
-            let (columns, joins) = self.own_parts();
-            compact_sql(&format!("SELECT {columns} FROM (SELECT 1) x {joins}"))
-        });
+    /// written in the same round trip, between the lock and the read: only once the lock is
+    /// granted and only when the appointment has no event row yet (it is committed on its own,
+    /// durable before Google is asked). The answer says whether it was written (the statement
+    /// changed a row); the read then shows it, and the caller takes it back
+    /// ([`Store::drop_intent`]) when the read leads elsewhere. It is not written on a
+    /// connection that logs statements for replication as they are (`binlog_format =
+    /// STATEMENT`): a replica would run it without the lock and skip the row. MariaDB's default
+    /// (MIXED) and ROW log the row it wrote. The caller then writes the intent the usual way.
+    pub fn try_lock_loading(
+        &self,
+        lock: &str,
+        appointment_id: u64,
+        intent: Option<&EventRow>,
+        appointment: impl FnOnce() -> AppointmentParts,
+    ) -> Result<Option<(LockGuard, Result<LockedRead>)>> {
+        // The statement's text borrows the store, not the connection (given back before the lock).
+        let (read, params, joined) = self.load_statement(&mut self.conn()?, Some(appointment))?;
         let mut then: Vec<(&str, mysql::Params)> = Vec::with_capacity(2);
         if let Some(e) = intent {
             let insert = self.load_statements.intent.get_or_init(|| {
@@ -449,22 +449,20 @@ impl Store {
                           "s" => &e.start_utc, "en" => &e.end_utc, "snap" => e.snapshot_us, "lock" => self.lock_name(lock) },
             ));
         }
-        then.push((read, vec![appointment_id; 3].into()));
+        then.push((read.as_ref(), vec![appointment_id; params].into()));
+        let with_intent = intent.is_some();
         let got = self.try_lock_then(lock, std::time::Duration::ZERO, then)?;
-        Ok(got.map(|(guard, rows)| (guard, rows.map(|rows| Self::own_from(&rows)))))
+        Ok(got.map(|(guard, answers)| {
+            let read = answers.map(|t| {
+                // The intent's statement comes first: it changed a row when it wrote the intent.
+                let wrote_intent = with_intent && t.affected.first() == Some(&1);
+                LockedRead { read: Self::loaded_from(t.last(), joined), wrote_intent }
+            });
+            (guard, read)
+        }))
     }
 
-    /// Whether the event row `row` is the intent `intent` as [`Store::try_lock_reading_own`]
-    /// and [`Store::record_intent`] write it.
-    pub fn is_intent(row: Option<&EventRow>, intent: &EventRow) -> bool {
-        row.is_some_and(|r| {
-            r.state == EventState::Creating
-                && (r.appointment_id, r.doctor_id, r.generation, r.snapshot_us) == (intent.appointment_id, intent.doctor_id, intent.generation, intent.snapshot_us)
-                && (&r.calendar_id, &r.event_id, &r.start_utc, &r.end_utc) == (&intent.calendar_id, &intent.event_id, &intent.start_utc, &intent.end_utc)
-        })
-    }
-
-    /// Takes back the intent [`Store::try_lock_reading_own`] wrote, under the appointment's
+    /// Takes back the intent [`Store::try_lock_loading`] wrote, under the appointment's
     /// lock, before anything was asked of Google (the appointment turned out to have rows the
     /// intent was not made for).
     pub fn drop_intent(&self, intent: &EventRow) -> Result<()> {
@@ -575,8 +573,16 @@ impl Store {
         };
         let (doctor_columns, doctor_joins) = self.doctor_state_sql(&format!("({doctor})"));
         let (own_columns, own_joins) = self.own_parts();
+        // Whether a call holds the appointment's lock ([`Loaded::lock_free`]); its name is made
+        // as [`Store::appointment_lock`] and [`Store::lock_name`] make it (hex and fixed words:
+        // nothing to quote).
+        let lock = self.lock_name(&Store::appointment_lock(0));
+        let lock_prefix = lock.strip_suffix('0').unwrap_or(&lock);
+        debug_assert!(lock_prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == ':'));
+        params += 1;
         let sql = compact_sql(&format!(
-            "SELECT {own_columns}, {template_columns}, {doctor}, {doctor_columns}{appointment_columns}
+            "SELECT {own_columns}, {template_columns}, {doctor}, {doctor_columns},
+               IS_FREE_LOCK(CONCAT('{lock_prefix}', ?)) = 1 AS kcm_lock_free{appointment_columns}
              FROM (SELECT 1) x
              {own_joins}
              {appointment_joins}
@@ -620,7 +626,8 @@ impl Store {
             .flatten()
             .filter(|d| *d > 0)
             .map(|d| (d, Store::doctor_state_from(&rows, at + 5)));
-        let loaded = Loaded { template, doctor, ..own };
+        let lock_free = r.columns_ref().iter().position(|c| c.name_ref() == b"kcm_lock_free").and_then(|i| r.get::<Option<bool>, _>(i)).flatten() == Some(true);
+        let loaded = Loaded { template, doctor, lock_free, ..own };
         (loaded, appointment.map(|from| from.map(|from| (rows, from))))
     }
 
