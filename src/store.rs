@@ -316,7 +316,7 @@ impl Drop for LockGuard {
         // Best effort: if the connection broke, MySQL released the lock with it.
         if let Some(c) = self.own.as_mut() {
             if !released {
-                let _ = c.exec_drop("DO RELEASE_LOCK(?)", (self.name.as_str(),));
+                release_lock(c, &self.name);
             }
             return;
         }
@@ -507,8 +507,20 @@ impl Drop for HolderPermit {
 impl Pinned {
     fn release_pending(&mut self, c: &mut PooledConn) {
         for name in self.pending.drain(..) {
-            let _ = c.exec_drop("DO RELEASE_LOCK(?)", (name.as_str(),));
+            release_lock(c, &name);
         }
+    }
+}
+
+/// Releases the named lock `name` on `c`, best effort (if the connection broke, MySQL released
+/// it with it): as text, one round trip and no statement kept on the server, when the name is
+/// plain ASCII (the names this store makes: safe in any connection character set); else
+/// prepared.
+fn release_lock(c: &mut PooledConn, name: &str) {
+    if name.bytes().all(|b| b.is_ascii_alphanumeric() || b":_-.".contains(&b)) {
+        let _ = c.query_drop(format!("DO RELEASE_LOCK('{name}')"));
+    } else {
+        let _ = c.exec_drop("DO RELEASE_LOCK(?)", (name,));
     }
 }
 
