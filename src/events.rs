@@ -268,9 +268,13 @@ pub fn create(ctx: &Context, id: i64, input: &Value) -> Result<Outcome> {
 }
 
 /// `kc_meet_update_event()`: the same convergence as create (an update of an appointment
-/// without an event creates it).
+/// without an event creates it). KiviCare calls it when an appointment was edited, which
+/// nearly always changes the event: it takes the appointment's lock with its read at once,
+/// without the lock-free look first (one round trip and one read less; an edit that changes
+/// nothing of the event costs the lock's release).
 pub fn update(ctx: &Context, id: i64, input: &Value) -> Result<Outcome> {
-    create(ctx, id, input)
+    let input = Input::from_value(input)?;
+    ensure_with(ctx, check_id(id)?, &input, false, false)
 }
 
 /// `kc_meet_delete_event()`: an explicit removal from PHP (its time wins over older snapshots).
@@ -294,13 +298,18 @@ pub fn delete(ctx: &Context, id: i64) -> Result<Outcome> {
 /// Makes the appointment's event match the appointment. `from_job` says a job runs it: then a
 /// transient failure is returned for the runner to reschedule instead of queued again.
 pub(crate) fn ensure(ctx: &Context, id: u64, input: &Input, from_job: bool) -> Result<Outcome> {
+    ensure_with(ctx, id, input, from_job, true)
+}
+
+/// [`ensure`]; `look_first` says whether a lock-free look may answer first (see [`look`]).
+fn ensure_with(ctx: &Context, id: u64, input: &Input, from_job: bool, look_first: bool) -> Result<Outcome> {
     let _budget = budget(ctx);
     let mut call = Call { snapshot_us: snapshot_of(input), from_job, ..Call::default() };
     ctx.store.require_schema()?;
-    let seen = match look(ctx, id, input, &call) {
-        Look::Unchanged(o) => return Ok(o),
-        Look::Seen(loaded, appt) => Some((loaded, appt)),
-        Look::Unsure => None,
+    let seen = match look_first.then(|| look(ctx, id, input, &call)) {
+        Some(Look::Unchanged(o)) => return Ok(o),
+        Some(Look::Seen(loaded, appt)) => Some((loaded, appt)),
+        Some(Look::Unsure) | None => None,
     };
     if let Some(f) = AFTER_LOOK.with(|slot| slot.borrow_mut().take()) {
         f();
