@@ -9,17 +9,16 @@
 //!   (<https://developers.google.com/calendar/api/v3/reference/events/insert>);
 //! - the id is recorded (state `creating`) before the insert is sent, so an event Google made
 //!   while every answer was lost is still known: a cancel deletes it, a retry adopts it;
-//! - every call that may write acts under the appointment's MySQL lock on a read that is as
-//!   good as one made under it: our row, its job, its mapping rows, the event template, the
-//!   doctor's state and token and the appointment (one statement, one snapshot), so two PHP
-//!   processes, cron and sync never act on a stale read; a snapshot PHP passed that is older
-//!   than the one behind the stored state loses. A create or update first reads that statement
-//!   without the lock (the look) and answers "unchanged" from it when there is nothing at all
-//!   to do (no write, no Google call, no audit). Otherwise it takes the lock if it is free,
-//!   reading our own rows again in the same round trip: every call that changes anything for
-//!   the appointment writes one of them under the lock, so when they are as the look saw them
-//!   the look's read stands; when they are not, or the lock had to be waited for, the whole
-//!   statement is read again after the lock;
+//! - every call that may write decides under the appointment's MySQL lock from a read made
+//!   under it: our row, its job, its mapping rows, the event template, the doctor's state and
+//!   token and the appointment (one statement, one snapshot), sent in the lock's round trip, so
+//!   two PHP processes, cron, sync and KiviCare's own writes (made without our lock) never make
+//!   a call act on a stale read; a snapshot PHP passed that is older than the one behind the
+//!   stored state loses. A create first reads that statement without the lock (the look), after
+//!   asking whether the lock is free, and answers "unchanged" from it when there is nothing at
+//!   all to do (no write, no Google call, no audit) and no call held the lock. An update (an
+//!   edit in KiviCare, which nearly always changes the event) takes the lock with its read at
+//!   once;
 //! - commits: a create commits twice, because the intent (`creating`, event id and generation)
 //!   must be durable before the insert is sent (a fresh booking's goes with the lock, in the
 //!   same round trip, only once the lock is granted); the outcome (event row, mapping row, the job
@@ -342,14 +341,9 @@ fn ensure_with(ctx: &Context, id: u64, input: &Input, from_job: bool, look_first
     ensure_locked(ctx, &appt, &loaded, &call)
 }
 
-/// The appointment's load and the appointment itself, from one statement (one snapshot) when
-/// the site has KiviCare's tables. The appointment's result is kept apart, so the caller holds
-/// the doctor before deciding what a missing or invalid appointment means.
-fn load_resolved(ctx: &Context, id: u64, input: &Input) -> Result<(Loaded, Result<Option<Appointment>>)> {
-    Ok(resolved(ctx, id, input, ctx.store.load_with_appointment(id, || appointments::load_parts(ctx))?))
-}
-
-/// The appointment from what [`load_resolved`]'s statement read.
+/// The appointment from what the load statement read ([`Store::load_with_appointment`]): the
+/// appointment's result is kept apart, so the caller holds the doctor before deciding what a
+/// missing or invalid appointment means.
 fn resolved(ctx: &Context, id: u64, input: &Input, (loaded, row): store_events::LoadedWith) -> (Loaded, Result<Option<Appointment>>) {
     let appt = match row {
         Some(row) => appointments::resolve_row(ctx, id, input, row.map(|(rows, from)| appointments::row_from_rows(&rows, from))),
@@ -361,9 +355,9 @@ fn resolved(ctx: &Context, id: u64, input: &Input, (loaded, row): store_events::
 /// How [`lock_as_seen`] went.
 #[expect(clippy::large_enum_variant, reason = "returned once per call and matched at once: boxing would add an allocation for nothing")]
 enum Locked {
-    /// The lock is held, with the call's read (as valid as if made under it).
+    /// The lock is held, with the read made under it.
     Held(crate::store::LockGuard, (Loaded, Result<Option<Appointment>>)),
-    /// Not taken: another process holds it (or the look read nothing to go by). The caller
+    /// Not taken: another process holds it (or every lock-holder permit is taken). The caller
     /// waits for it and reads everything after it.
     Wait,
     /// The lock could not be taken, or what follows it failed (MySQL): transient, the caller
@@ -471,7 +465,8 @@ enum Look {
 /// passed is not older than the stored state, the doctor connected): nothing is written, Google
 /// is not called. Anything else, or any doubt, is for the locked path to decide.
 fn look(ctx: &Context, id: u64, input: &Input, call: &Call) -> Look {
-    let Ok((loaded, Ok(Some(appt)))) = load_resolved(ctx, id, input) else { return Look::Unsure };
+    let read = ctx.store.look_with_appointment(id, || appointments::load_parts(ctx)).map(|read| resolved(ctx, id, input, read));
+    let Ok((loaded, Ok(Some(appt)))) = read else { return Look::Unsure };
     match unchanged_now(ctx, &loaded, &appt, call) {
         Some(o) => Look::Unchanged(o),
         None => Look::Seen(loaded, appt),

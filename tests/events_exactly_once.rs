@@ -152,10 +152,12 @@ fn a_reschedule_landing_between_a_calls_look_and_its_lock_is_read_again_under_it
     let bed = bed();
     let id = booked_then_moved(&bed);
     // The reschedule's own call (another process) runs in the gap, the lock free again after it.
+    // (The call is a create, as a check-in or a payment makes: it looks first; an update takes
+    // the lock with its read at once.)
     let rx = call_in_the_gap(&bed, move |other| events::update(other, id as i64, &Value::Null).unwrap());
-    let o = events::update(&bed.ctx, id as i64, &none()).unwrap();
+    let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
     assert_eq!(rx.recv().unwrap().state.as_str(), "updated");
-    assert_eq!(state(&o), ("unchanged", None), "our rows changed since the look: it read again, and found nothing left to do");
+    assert_eq!(state(&o), ("unchanged", None), "it read again under the lock, and found nothing left to do");
     assert_eq!(writes(&bed), ["POST", "PATCH"], "one insert, one patch: the event was not written twice");
     assert_eq!(utc_start(&bed.live_events(DOC)[0]), "2031-05-06T09:00", "11:00 in Paris");
 }
@@ -166,7 +168,7 @@ fn a_cancel_landing_between_a_calls_look_and_its_lock_is_not_undone() {
     let id = booked_then_moved(&bed);
     // Cancelled, with the cancel's call, after the look saw the appointment booked.
     let rx = cancel_in_the_gap(&bed, id);
-    let o = events::update(&bed.ctx, id as i64, &none()).unwrap();
+    let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
     assert_eq!(rx.recv().unwrap().state.as_str(), "deleted");
     assert_eq!(state(&o), ("skipped", Some("cancelled")), "the call saw the cancel, not what its look read");
     assert!(bed.live_events(DOC).is_empty(), "the cancelled appointment got no event back");
@@ -260,7 +262,7 @@ fn a_move_undone_in_kivicare_between_a_calls_look_and_its_lock_is_not_written() 
         sql.exec_drop("UPDATE wp_kc_appointments SET appointment_start_time = '10:00:00', appointment_end_time = '10:30:00' WHERE id = ?", (id,)).unwrap();
         events::update(other, id as i64, &Value::Null).unwrap()
     });
-    let o = events::update(&bed.ctx, id as i64, &none()).unwrap();
+    let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
     assert_eq!(state(&rx.recv().unwrap()), ("unchanged", None));
     assert_eq!(state(&o), ("unchanged", None), "the call read the appointment again under the lock");
     assert_eq!(writes(&bed), ["POST"], "the event was not moved to a time the appointment no longer has");
@@ -283,7 +285,8 @@ fn a_call_does_not_answer_unchanged_while_another_holds_the_appointment() {
     // Moved back to 10:00 meanwhile, with the move's call: our row still says 10:00 (the first
     // call has not saved), but what the first call writes next is 11:00.
     move_to_10(&bed, id);
-    let o = events::update(&bed.other_process(), id as i64, &Value::Null).unwrap();
+    // A create (a check-in, say), which looks first: its look finds nothing to do.
+    let o = events::create(&bed.other_process(), id as i64, &Value::Null).unwrap();
     assert_eq!(state(&first.join().unwrap()), ("updated", None));
     assert_eq!(state(&o), ("updated", None), "it waited for the lock and moved the event back");
     assert_eq!(writes(&bed), ["POST", "PATCH", "PATCH"]);
@@ -295,7 +298,7 @@ fn move_to_10(bed: &Bed, id: u64) {
 }
 
 /// On a connection in a character set where values are never written into query text (gbk),
-/// the lock's statements (the lock, the intent, our rows) go one by one as prepared statements,
+/// the lock's statements (the lock, the intent, the read under the lock) go one by one as prepared statements,
 /// with the same outcome.
 #[test]
 fn a_booking_on_a_gbk_connection_gets_its_one_event_through_the_same_steps() {

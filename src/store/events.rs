@@ -159,9 +159,10 @@ pub struct Loaded {
     /// The appointment's doctor (KiviCare's row, else our event's) with what their state and
     /// token come from ([`Store::doctor_state`]).
     pub doctor: Option<(u64, DoctorState)>,
-    /// Whether no process held the appointment's lock when the statement ran (`IS_FREE_LOCK`):
-    /// only then may a read made without the lock answer that nothing is to be done. A call
-    /// holding it may be about to write what it read before the appointment last changed.
+    /// Whether no process held the appointment's lock just before this was read
+    /// ([`Store::look_with_appointment`]): only then may a read made without the lock answer
+    /// that nothing is to be done. A call holding it may be about to write what it read before
+    /// the appointment last changed.
     pub lock_free: bool,
 }
 
@@ -377,6 +378,26 @@ impl Store {
         self.load_joined(appointment_id, Some(appointment))
     }
 
+    /// [`Store::load_with_appointment`] without the lock, with whether the appointment's lock
+    /// was free ([`Loaded::lock_free`]) asked first, by a statement of its own in the same round
+    /// trip: a statement's snapshot is taken at its first read, so a lock state read by the
+    /// same statement could be newer than its rows (a holder committing and letting go while it
+    /// runs). Asked first, a free lock means the rows are at least as new as the last holder's
+    /// commit. Both go as one text query ([`Batch`]).
+    pub fn look_with_appointment(&self, appointment_id: u64, appointment: impl FnOnce() -> AppointmentParts) -> Result<LoadedWith> {
+        let mut c = self.conn()?;
+        let (sql, params, joined) = self.load_statement(&mut c, Some(appointment))?;
+        let mut batch = Batch::new();
+        batch.push("SELECT IS_FREE_LOCK(?)", (self.lock_name(&Store::appointment_lock(appointment_id)),));
+        batch.push(sql.as_ref(), vec![appointment_id; params]);
+        let mut sets = c.run(&batch)?;
+        let rows = sets.pop().unwrap_or_default();
+        let free = sets.first().and_then(|set| set.first()).and_then(|r| r.get::<Option<i64>, _>(0)).flatten() == Some(1);
+        let (mut loaded, appointment) = Self::loaded_from(rows, joined);
+        loaded.lock_free = free;
+        Ok((loaded, appointment))
+    }
+
     fn load_joined(&self, appointment_id: u64, appointment: Option<impl FnOnce() -> AppointmentParts>) -> Result<LoadedWith> {
         let mut c = self.conn()?;
         let (sql, params, joined) = self.load_statement(&mut c, appointment)?;
@@ -573,16 +594,8 @@ impl Store {
         };
         let (doctor_columns, doctor_joins) = self.doctor_state_sql(&format!("({doctor})"));
         let (own_columns, own_joins) = self.own_parts();
-        // Whether a call holds the appointment's lock ([`Loaded::lock_free`]); its name is made
-        // as [`Store::appointment_lock`] and [`Store::lock_name`] make it (hex and fixed words:
-        // nothing to quote).
-        let lock = self.lock_name(&Store::appointment_lock(0));
-        let lock_prefix = lock.strip_suffix('0').unwrap_or(&lock);
-        debug_assert!(lock_prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == ':'));
-        params += 1;
         let sql = compact_sql(&format!(
-            "SELECT {own_columns}, {template_columns}, {doctor}, {doctor_columns},
-               IS_FREE_LOCK(CONCAT('{lock_prefix}', ?)) = 1 AS kcm_lock_free{appointment_columns}
+            "SELECT {own_columns}, {template_columns}, {doctor}, {doctor_columns}{appointment_columns}
              FROM (SELECT 1) x
              {own_joins}
              {appointment_joins}
@@ -626,8 +639,7 @@ impl Store {
             .flatten()
             .filter(|d| *d > 0)
             .map(|d| (d, Store::doctor_state_from(&rows, at + 5)));
-        let lock_free = r.columns_ref().iter().position(|c| c.name_ref() == b"kcm_lock_free").and_then(|i| r.get::<Option<bool>, _>(i)).flatten() == Some(true);
-        let loaded = Loaded { template, doctor, lock_free, ..own };
+        let loaded = Loaded { template, doctor, ..own };
         (loaded, appointment.map(|from| from.map(|from| (rows, from))))
     }
 
