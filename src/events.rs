@@ -412,8 +412,8 @@ fn lock_as_seen(ctx: &Context, id: u64, input: &Input, lock_name: &str, seen: Lo
 
 /// The intent a fresh booking's create starts with, when the look's read leads there: no row
 /// of ours for the appointment (event row, job, mapping rows), a booked video consultation,
-/// the doctor (held from the look's read) connected. [`ensure`] writes it with the lock, and
-/// [`write_create`] then sends the insert without writing it again.
+/// the doctor (held from the look's read) connected. [`lock_as_seen`] writes it with the lock,
+/// and [`write_create`] then sends the insert without writing it again.
 fn first_intent(ctx: &Context, seen: &Loaded, appt: &Appointment, call: &Call) -> Option<EventRow> {
     let ours = seen.event.is_some() || seen.job.is_some() || seen.mapping_rows.count > 0;
     if ours || matches!(appt.status, 0 | 2) || !appt.telemed {

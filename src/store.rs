@@ -518,7 +518,7 @@ impl Pinned {
 /// prepared.
 fn release_lock(c: &mut PooledConn, name: &str) {
     if name.bytes().all(|b| b.is_ascii_alphanumeric() || b":_-.".contains(&b)) {
-        let _ = c.query_drop(format!("DO RELEASE_LOCK('{name}')"));
+        let _ = c.query_drop(format!("DO RELEASE_LOCK({})", mysql::Value::from(name).as_sql(c.no_backslash_escape())));
     } else {
         let _ = c.exec_drop("DO RELEASE_LOCK(?)", (name,));
     }
@@ -820,10 +820,8 @@ impl Conn {
     }
 
     /// [`Conn::run`] with `unlock` decided, keeping the results the server sent before a
-    /// failure: the batch's own statements' rows (not those of the transaction's or the
-    /// unlock's statements) and the failure.
-    /// The batch's rows and affected-row counts, statement by statement (the transaction's own
-    /// statements left out), as far as it ran, and its error.
+    /// failure: the batch's own statements' rows and affected-row counts (not those of the
+    /// transaction's or the unlock's statements) and the failure.
     fn run_sets(&mut self, batch: &Batch<'_>, unlock: Option<&LockGuard>) -> (Rows, Vec<u64>, Option<Error>) {
         let text = self.text;
         let c = self.get();

@@ -156,10 +156,11 @@ fn each_operation_stays_within_its_statement_budget_on_one_connection() {
     drop(log);
     eprintln!("statements, writes, commits, round trips: create {create:?}, reschedule {reschedule:?}, edit {edit:?}, cancel {cancel:?}, unchanged {unchanged:?}, status {status:?}");
 
-    // Create: the lock-free look (the load with the appointment, our row, job, mapping, template,
-    // doctor and token, KiviCare's row, after whether the lock is free: two statements; nothing to answer from them), lock, the
-    // intent (committed before the insert), the load again under the lock, one transaction for
-    // the outcome (start, event row, mapping row, audit, commit), unlock.
+    // Create: the lock-free look (whether the lock is free, then the load with the appointment,
+    // our row, job, mapping, template, doctor and token, KiviCare's row: two statements; nothing
+    // to answer from them), lock, the intent (committed before the insert), the load again under
+    // the lock, one transaction for the outcome (start, event row, mapping row, audit, commit),
+    // unlock.
     // Round trips: the look; the lock, free, with the intent written after it (durable before
     // Google is asked) and the load after that (what the call decides from: see
     // `Store::try_lock_loading`); the outcome's transaction with the unlock after its commit.

@@ -420,13 +420,10 @@ impl Store {
         appointment_id: u64,
         appointment: Option<impl FnOnce() -> AppointmentParts>,
     ) -> Result<(LockGuard, Result<LoadedWith>)> {
-        // The statement's text borrows the store, not the connection (given back before the lock).
-        let (sql, params, joined) = self.load_statement(&mut self.conn()?, appointment)?;
-        let got = self.try_lock_then(lock, wait, vec![(sql.as_ref(), vec![appointment_id; params].into())])?;
-        let (guard, rows) = got.ok_or_else(|| {
+        let (guard, read) = self.lock_then_load(lock, wait, appointment_id, appointment, None)?.ok_or_else(|| {
             crate::error::Error::new(crate::error::Code::LockTimeout, format!("another process held the lock '{lock}' for longer than this call could wait"))
         })?;
-        Ok((guard, rows.map(|t| Self::loaded_from(t.last(), joined))))
+        Ok((guard, read.map(|r| r.read)))
     }
 
     /// Takes the appointment's lock only if it is free now and reads everything again under it
@@ -451,8 +448,23 @@ impl Store {
         intent: Option<&EventRow>,
         appointment: impl FnOnce() -> AppointmentParts,
     ) -> Result<Option<(LockGuard, Result<LockedRead>)>> {
+        self.lock_then_load(lock, std::time::Duration::ZERO, appointment_id, Some(appointment), intent)
+    }
+
+    /// The lock `lock`, waiting up to `wait`, with `intent` written after it
+    /// ([`Store::try_lock_loading`]) and the load statement (with the appointment when
+    /// `appointment` is given) run after that, all in one round trip; `None` when the lock was
+    /// not granted.
+    fn lock_then_load(
+        &self,
+        lock: &str,
+        wait: std::time::Duration,
+        appointment_id: u64,
+        appointment: Option<impl FnOnce() -> AppointmentParts>,
+        intent: Option<&EventRow>,
+    ) -> Result<Option<(LockGuard, Result<LockedRead>)>> {
         // The statement's text borrows the store, not the connection (given back before the lock).
-        let (read, params, joined) = self.load_statement(&mut self.conn()?, Some(appointment))?;
+        let (read, params, joined) = self.load_statement(&mut self.conn()?, appointment)?;
         let mut then: Vec<(&str, mysql::Params)> = Vec::with_capacity(2);
         if let Some(e) = intent {
             let insert = self.load_statements.intent.get_or_init(|| {
@@ -472,7 +484,7 @@ impl Store {
         }
         then.push((read.as_ref(), vec![appointment_id; params].into()));
         let with_intent = intent.is_some();
-        let got = self.try_lock_then(lock, std::time::Duration::ZERO, then)?;
+        let got = self.try_lock_then(lock, wait, then)?;
         Ok(got.map(|(guard, answers)| {
             let read = answers.map(|t| {
                 // The intent's statement comes first: it changed a row when it wrote the intent.
