@@ -507,12 +507,18 @@ fn hold_doctor(ctx: &Context, loaded: &Loaded) -> Option<grant::CallDoctor> {
     grant::hold_for_call(ctx, doctor_id, state)
 }
 
-/// The vendor add-on's event for the appointment: a mapping row naming an event that is not
-/// one of ours.
-fn vendor_event(loaded: &Loaded) -> Option<&str> {
-    let (event_id, _, _) = loaded.mapping.as_ref()?;
-    let ours = loaded.event.as_ref().is_some_and(|e| &e.event_id == event_id);
-    (!event_id.trim().is_empty() && !ours).then_some(event_id.as_str())
+/// The vendor add-on's events for the appointment: the events its mapping rows name that are
+/// not ours, first row first, each once. Normally one; its "regenerate" left a row and an event
+/// each time, and a row without an event when Google failed.
+fn vendor_events(loaded: &Loaded) -> Vec<&str> {
+    let ours = loaded.event.as_ref().map(|e| e.event_id.as_str());
+    let mut found: Vec<&str> = Vec::new();
+    for id in loaded.mapping_events.iter().map(String::as_str) {
+        if Some(id) != ours && !found.contains(&id) {
+            found.push(id);
+        }
+    }
+    found
 }
 
 fn live_event(loaded: &Loaded) -> Option<&EventRow> {
@@ -537,7 +543,7 @@ fn ensure_locked(ctx: &Context, appt: &Appointment, loaded: &Loaded, call: &Call
     let mut call = call.clone();
     let moved = live_event(&loaded).is_some_and(|e| e.doctor_id != appt.doctor_id);
     if gone || moved {
-        if live_event(&loaded).is_some() || (gone && vendor_event(&loaded).is_some()) {
+        if live_event(&loaded).is_some() || (gone && !vendor_events(&loaded).is_empty()) {
             // Cancelled, no longer a video consultation, or moved to another doctor: the event
             // that exists goes (and for another doctor a new one follows; when the removal is
             // queued, the job's convergence makes the new one). Only a removal that ends the call
@@ -552,6 +558,7 @@ fn ensure_locked(ctx: &Context, appt: &Appointment, loaded: &Loaded, call: &Call
             }
             loaded.job = None;
             loaded.mapping = None;
+            loaded.mapping_events.clear();
             call.job = None;
             call.mapping = MappingRows::default();
         } else if appt.status == 0 {
@@ -589,9 +596,9 @@ fn ensure_locked(ctx: &Context, appt: &Appointment, loaded: &Loaded, call: &Call
             write_create(ctx, appt, &cal, e.generation + 1, &call)
         }
         Some(e) => write_create(ctx, appt, &cal, e.generation, &call),
-        None => match vendor_event(&loaded) {
-            Some(vendor_id) => adopt(ctx, appt, &cal, vendor_id, &loaded, &call),
-            None => write_create(ctx, appt, &cal, loaded.event.as_ref().map(|e| e.generation + 1).unwrap_or(0), &call),
+        None => match vendor_events(&loaded).as_slice() {
+            [] => write_create(ctx, appt, &cal, loaded.event.as_ref().map(|e| e.generation + 1).unwrap_or(0), &call),
+            vendor => adopt(ctx, appt, &cal, vendor, &loaded, &call),
         },
     };
     finish(ctx, id, Some(appt.doctor_id), JobAction::Ensure, &call, result)
@@ -898,30 +905,52 @@ fn vendor_calendar(ctx: &Context, doctor_id: u64, fallback: &str) -> Result<Stri
 
 /// Takes over the vendor add-on's event of the appointment: read at Google, brought in line
 /// with the appointment (times; a conference when it has none), recorded as ours with its Meet
-/// link kept. An event Google no longer has is replaced by one of ours.
-fn adopt(ctx: &Context, a: &Appointment, cal: &Cal, vendor_id: &str, loaded: &Loaded, call: &Call) -> Result<Outcome> {
+/// link kept. Of several (the vendor's "regenerate" made a new event each time without removing
+/// the old one), the first its mapping rows name that Google still has is taken over and the
+/// others are deleted, attendees told, before the mapping rows are replaced: the patient keeps
+/// one invitation and one link. With none left at Google, the appointment gets one of ours.
+fn adopt(ctx: &Context, a: &Appointment, cal: &Cal, vendor_ids: &[&str], loaded: &Loaded, call: &Call) -> Result<Outcome> {
     let calendar_id = vendor_calendar(ctx, a.doctor_id, &cal.id)?;
     let generation = loaded.event.as_ref().map(|e| e.generation + 1).unwrap_or(0);
-    let found = match google(ctx, a.doctor_id, a.id, "events.get", |c| c.get_event(&calendar_id, vendor_id)) {
-        Ok(f) if f.status != "cancelled" => f,
-        Ok(_) => return write_create(ctx, a, cal, generation, call),
-        Err(e) if matches!(e.http_status, Some(404) | Some(410)) => return write_create(ctx, a, cal, generation, call),
-        Err(e) => return Err(e),
-    };
+    let mut found = None;
+    let mut others = Vec::new();
+    for &vendor_id in vendor_ids {
+        if found.is_some() {
+            others.push(vendor_id);
+            continue;
+        }
+        match google(ctx, a.doctor_id, a.id, "events.get", |c| c.get_event(&calendar_id, vendor_id)) {
+            Ok(f) if f.status != "cancelled" => found = Some(f),
+            Ok(_) => {}
+            Err(e) if matches!(e.http_status, Some(404) | Some(410)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let Some(found) = found else { return write_create(ctx, a, cal, generation, call) };
     let (body, summary, mut warnings) = event_body(ctx, a, cal.account.as_deref(), call.template.as_ref())?;
     let site = site_id(ctx)?;
     let mut n = 0;
     let before = found.etag.clone();
     let info = converge_event(ctx, a, &body, &calendar_id, &site, generation, &mut n, found)?;
     let info = wait_for_conference(ctx, a, &calendar_id, info);
+    for other in &others {
+        google(ctx, a.doctor_id, a.id, "events.delete", |c| c.delete_event(&calendar_id, other, SendUpdates::All))?;
+    }
     let row = save(ctx, a, &calendar_id, generation, &summary, &info, call, n, Origin::Vendor, |row| AuditNote {
         doctor_id: Some(a.doctor_id),
         action: "adopt",
         outcome: "ok",
-        detail: format!("the vendor add-on's event {} is now kc-meet's", row.event_id),
+        detail: if others.is_empty() {
+            format!("the vendor add-on's event {} is now kc-meet's", row.event_id)
+        } else {
+            format!("the vendor add-on's event {} is now kc-meet's; its duplicates {} were deleted", row.event_id, others.join(", "))
+        },
     })?;
     let state = if row.meet_url.is_empty() { State::Pending } else if info.etag != before { State::Updated } else { State::Unchanged };
     warnings.push("the event made by the previous Google Meet add-on was taken over (same event, same Meet link)".into());
+    if !others.is_empty() {
+        warnings.push(format!("{} duplicate event(s) made by the previous Google Meet add-on were deleted", others.len()));
+    }
     let mut o = Outcome::new(a.id, state).with_event(&row);
     o.reason = Some(Reason::Adopted);
     o.warnings = warnings;
@@ -930,8 +959,9 @@ fn adopt(ctx: &Context, a: &Appointment, cal: &Cal, vendor_id: &str, loaded: &Lo
 
 fn remove_locked(ctx: &Context, id: u64, loaded: &Loaded, call: &Call, doctor_hint: Option<u64>) -> Result<Outcome> {
     let Some(e) = live_event(loaded) else {
-        if let Some(vendor_id) = vendor_event(loaded) {
-            return remove_vendor(ctx, id, vendor_id, call, doctor_hint);
+        let vendor = vendor_events(loaded);
+        if !vendor.is_empty() {
+            return remove_vendor(ctx, id, &vendor, call, doctor_hint);
         }
         // Nothing of ours; a stray mapping row must not keep showing a dead link. An id KiviCare
         // never had, with nothing of ours for it, gets no tombstone either (no rows left behind).
@@ -974,7 +1004,9 @@ fn remove_locked(ctx: &Context, id: u64, loaded: &Loaded, call: &Call, doctor_hi
 }
 
 /// Deletes the vendor add-on's event of an appointment (attendees are told).
-fn remove_vendor(ctx: &Context, id: u64, vendor_id: &str, call: &Call, doctor_hint: Option<u64>) -> Result<Outcome> {
+/// Deletes the vendor add-on's events of the appointment (every one its mapping rows name,
+/// attendees told) and then its mapping rows.
+fn remove_vendor(ctx: &Context, id: u64, vendor_ids: &[&str], call: &Call, doctor_hint: Option<u64>) -> Result<Outcome> {
     let doctor_id = match doctor_hint {
         Some(d) => Some(d),
         None => appointments::resolve(ctx, id, &Input::default()).ok().flatten().map(|a| a.doctor_id),
@@ -989,19 +1021,24 @@ fn remove_vendor(ctx: &Context, id: u64, vendor_id: &str, call: &Call, doctor_hi
     let Some(doctor) = status.filter(|s| s.status != ConnectionState::NotConnected) else {
         ctx.store.forget(id, call.snapshot_us, call.job, None, call.unlock)?;
         let mut o = Outcome::skipped(id, Reason::NoEvent, doctor_id);
-        o.warnings.push("the previous Google Meet add-on's event could not be removed (no connected doctor): remove it in Google Calendar".into());
+        o.warnings.push(format!(
+            "the previous Google Meet add-on's event ({}) could not be removed (no connected doctor): remove it in Google Calendar",
+            vendor_ids.join(", ")
+        ));
         return Ok(o);
     };
     let calendar_id = vendor_calendar(ctx, doctor.doctor_id, doctor.calendar_id.as_deref().unwrap_or("primary"))?;
-    let result = google(ctx, doctor.doctor_id, id, "events.delete", |c| c.delete_event(&calendar_id, vendor_id, SendUpdates::All))
+    let result = vendor_ids
+        .iter()
+        .try_for_each(|vendor_id| google(ctx, doctor.doctor_id, id, "events.delete", |c| c.delete_event(&calendar_id, vendor_id, SendUpdates::All)))
         .and_then(|_| {
-            let note =
-                AuditNote { doctor_id: Some(doctor.doctor_id), action: "delete", outcome: "ok", detail: format!("the vendor add-on's event {vendor_id}") };
+            let detail = format!("the vendor add-on's event {}", vendor_ids.join(", "));
+            let note = AuditNote { doctor_id: Some(doctor.doctor_id), action: "delete", outcome: "ok", detail };
             ctx.store.forget(id, call.snapshot_us, call.job, Some(&note), call.unlock)
         })
         .map(|_| {
             let mut o = Outcome::new(id, State::Deleted);
-            o.event_id = Some(vendor_id.to_string());
+            o.event_id = vendor_ids.first().map(|v| v.to_string());
             o.doctor_id = Some(doctor.doctor_id);
             o
         });

@@ -632,6 +632,70 @@ fn cancelling_a_vendor_mapped_appointment_deletes_the_vendors_event_on_1x_tables
 
 // ----- issue 7 item 8: regenerate the link ---------------------------------------------------
 
+/// The vendor add-on's rows for an appointment after its Google call failed once (a row with no
+/// event) and "regenerate" ran twice (a row and an event each time, the old ones left): a blank
+/// row, an event the doctor deleted in Google since, and two live events.
+fn vendor_rows_after_regenerating(bed: &Bed, id: u64) -> (Value, Value, Value) {
+    bed.sql()
+        .exec_drop(
+            "INSERT INTO wp_kc_appointment_google_meet_mappings (appointment_id, event_id, url, password, event_url, created_at) VALUES (?, '', '', '', '', NOW())",
+            (id,),
+        )
+        .unwrap();
+    let gone = vendor_event(bed, true);
+    vendor_mapping(bed, id, &gone, false);
+    bed.emu.post("/__emu/ui/delete", json!({"email": DOC, "event_id": gone["id"]}));
+    let (first, second) = (vendor_event(bed, true), vendor_event(bed, true));
+    vendor_mapping(bed, id, &first, false);
+    vendor_mapping(bed, id, &second, false);
+    (gone, first, second)
+}
+
+fn deleted_ids(bed: &Bed) -> Vec<String> {
+    let deletes = bed.emu.requests().into_iter().filter(|r| r["method"] == "DELETE").collect::<Vec<_>>();
+    for d in &deletes {
+        assert!(d["query"]["sendUpdates"] == "all" || d["query"]["sendUpdates"] == json!(["all"]), "attendees are told: {d}");
+    }
+    deletes.iter().map(|d| d["event_id"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn of_the_vendors_regenerated_events_the_first_still_at_google_is_taken_over_and_the_others_deleted() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    let (_gone, first, second) = vendor_rows_after_regenerating(&bed, id);
+    let link = first["hangoutLink"].as_str().unwrap().to_string();
+    let o = events::create(&bed.ctx, id as i64, &none()).unwrap();
+    assert_eq!(state(&o), ("updated", Some("adopted")));
+    assert_eq!((o.event_id.as_deref(), o.meet_url.as_deref()), (first["id"].as_str(), Some(link.as_str())));
+    assert!(o.warnings.iter().any(|w| w.contains("1 duplicate")), "{:?}", o.warnings);
+    let live = bed.live_events(DOC);
+    assert_eq!(live.iter().map(|e| e["id"].clone()).collect::<Vec<_>>(), vec![first["id"].clone()], "one event, one invitation");
+    assert_eq!(deleted_ids(&bed), vec![second["id"].as_str().unwrap().to_string()]);
+    assert!(!writes(&bed).contains(&"POST".to_string()), "no event of ours beside the vendor's: {:?}", writes(&bed));
+    assert_eq!(mapping_rows(&bed, id), vec![(first["id"].as_str().unwrap().to_string(), link)], "one mapping row, showing the kept event");
+    // Asked again: nothing left to do.
+    assert_eq!(state(&events::create(&bed.ctx, id as i64, &none()).unwrap()), ("unchanged", None));
+}
+
+#[test]
+fn cancelling_an_appointment_the_vendor_regenerated_deletes_every_event_it_made() {
+    let bed = bed();
+    let id = bed.book(Booking::default());
+    let (gone, first, second) = vendor_rows_after_regenerating(&bed, id);
+    bed.sql().exec_drop("UPDATE wp_kc_appointments SET status = 0 WHERE id = ?", (id,)).unwrap();
+    let o = events::delete(&bed.ctx, id as i64).unwrap();
+    assert_eq!((o.state.as_str(), o.event_id.as_deref()), ("deleted", gone["id"].as_str()), "the first row's event");
+    assert!(bed.live_events(DOC).is_empty(), "{:?}", bed.live_events(DOC));
+    let mut deleted = deleted_ids(&bed);
+    deleted.sort();
+    // The one the doctor deleted is asked too (Google answers 410, which counts as done).
+    let mut expected = [&gone, &first, &second].map(|e| e["id"].as_str().unwrap().to_string()).to_vec();
+    expected.sort();
+    assert_eq!(deleted, expected);
+    assert!(mapping_rows(&bed, id).is_empty());
+}
+
 fn patches(bed: &Bed) -> Vec<Value> {
     bed.emu.requests().into_iter().filter(|r| r["method"] == "PATCH").collect()
 }

@@ -152,6 +152,10 @@ pub struct Loaded {
     pub job: Option<Job>,
     /// The first mapping row's `event_id`, `url`, `event_url`.
     pub mapping: Option<(String, String, String)>,
+    /// The event ids the mapping rows name, first row first, blank ones left out: the vendor
+    /// add-on wrote a row without one when Google failed, and a row per event when it made one
+    /// again ("regenerate").
+    pub mapping_events: Vec<String>,
     /// Which mapping rows the appointment has (what a write must replace).
     pub mapping_rows: MappingRows,
     /// The site's event template post (title, content), if it has one.
@@ -533,8 +537,9 @@ impl Store {
             }
         }
         let mapping_rows = MappingRows { first_id: mappings.keys().next().copied(), count: mappings.len() as u64 };
+        let mapping_events = mappings.values().map(|(event_id, _, _)| event_id).filter(|e| !e.trim().is_empty()).cloned().collect();
         let mapping = mappings.into_values().next();
-        Loaded { event: event_from(r, 0), job: job_from(r, EVENT_COLUMNS), mapping, mapping_rows, ..Loaded::default() }
+        Loaded { event: event_from(r, 0), job: job_from(r, EVENT_COLUMNS), mapping, mapping_events, mapping_rows, ..Loaded::default() }
     }
 
     /// The statement of [`Store::load_joined`], its number of parameters (each is the
