@@ -153,7 +153,13 @@ fn finish_connect(ctx: &Context, doctor_id: u64, initiator: u64, tokens: TokenSe
     let info = match Calendar::new(&ctx.http, &ctx.config.endpoints.calendar, &tokens.access_token).get_calendar("primary") {
         Ok(info) => info,
         Err(e) => {
-            give_back(&tokens);
+            // Which account the tokens belong to is unknown here. When Google failed for a while
+            // (5xx, 429, no answer) they are dropped, not revoked: they may belong to the grant
+            // this doctor or another one of the site is connected with, and revoking any token of
+            // a grant revokes all of them. Never stored, they reach no one.
+            if !crate::base::retry::is_transient(&e) {
+                give_back(&tokens);
+            }
             let _ = ctx.store.audit(Some(doctor_id), None, "connect", "failed", &e.message);
             return Err(if e.http_status == Some(403) && e.reason.as_deref() == Some("insufficientPermissions") {
                 Error::new(Code::ScopeNotGranted, "Google refused Calendar access for this account: connect again and allow Calendar access")
@@ -184,7 +190,7 @@ fn finish_connect(ctx: &Context, doctor_id: u64, initiator: u64, tokens: TokenSe
         scope: scopes.clone(),
     };
 
-    let previous_refresh = {
+    let (previous_refresh, other_calendar) = {
         let _lock = ctx.store.lock(&lock_name(doctor_id), DOCTOR_LOCK_WAIT)?;
         let mut conn = ctx.store.conn()?;
         let previous = ctx.store.get_meta(&mut conn, doctor_id, meta::TOKEN)?;
@@ -203,13 +209,27 @@ fn finish_connect(ctx: &Context, doctor_id: u64, initiator: u64, tokens: TokenSe
         // So the previous token is revoked only when the doctor chose another account; when the
         // previous account is unknown (a vendor token) it is left alone rather than risk the new
         // grant.
-        let account_changed = previous_account.is_some_and(|old| !old.eq_ignore_ascii_case(&info.id));
-        previous
-            .filter(|_| account_changed)
+        // Nor when another doctor of the site is connected with the previous account.
+        let account_changed = previous_account.as_deref().is_some_and(|old| !old.eq_ignore_ascii_case(&info.id));
+        let shared = match previous_account.as_deref().filter(|_| account_changed) {
+            Some(old) => ctx.store.other_doctor_with_account(&mut conn, doctor_id, old)?.is_some(),
+            None => false,
+        };
+        let previous_refresh = previous
+            .filter(|_| account_changed && !shared)
             .and_then(|p| tokens::open(ctx.keyring().ok()?, doctor_id, &p).ok())
             .and_then(|l| l.record.refresh().or_else(|| Some(l.record.access())))
-            .filter(|old| old != &refresh)
+            .filter(|old| old != &refresh);
+        // The retries below belong to the account of the row, if any.
+        let same_account = previous_account.as_deref().is_some_and(|old| old.eq_ignore_ascii_case(&info.id));
+        (previous_refresh, !same_account)
     };
+    if other_calendar {
+        // Changes of another account's calendar waiting for a re-read (a sync that ran while
+        // the doctor disconnected may have stored some): asked of this calendar, each would
+        // answer 404 and be taken for a deletion.
+        ctx.store.set_sync_retries(doctor_id, &[])?;
+    }
     let _ = ctx.store.audit(Some(doctor_id), None, "connect", "ok", &format!("connected as {}", info.id));
     if ctx.config.push_enabled() {
         // Push notifications for this doctor's calendar; without them the periodic sync polls.
@@ -271,8 +291,22 @@ pub fn disconnect(ctx: &Context, doctor_id: i64) -> Result<Disconnected> {
             let _ = ctx.store.audit(Some(doctor_id), None, "channel", "stop_failed", &e.message);
         }
     }
+    // Google keeps one grant per account and client: while another doctor of the site is
+    // connected with the same account, revoking this doctor's token would disconnect them too.
+    let account = ctx.store.get_doctor(&mut conn, doctor_id)?.and_then(|r| r.email);
+    let sharing = match account.as_deref().filter(|_| was_connected) {
+        Some(email) => ctx.store.other_doctor_with_account(&mut conn, doctor_id, email)?,
+        None => None,
+    };
     let (revoked, revoke_error) = match &stored {
         None => (false, None),
+        Some(_) if sharing.is_some() => (
+            false,
+            Some(format!(
+                "not revoked at Google: doctor {} is connected with the same Google account, and revoking would disconnect them too; the tokens are erased here",
+                sharing.unwrap_or_default()
+            )),
+        ),
         Some(value) => match ctx.keyring().and_then(|k| tokens::open(k, doctor_id, value)) {
             Err(e) => (false, Some(format!("the stored token could not be read, so it was not revoked at Google: {}", e.message))),
             Ok(loaded) => {
@@ -299,7 +333,13 @@ pub fn disconnect(ctx: &Context, doctor_id: i64) -> Result<Disconnected> {
     let _ = ctx.store.set_sync_retries(doctor_id, &[]);
 
     if was_connected {
-        let outcome = if revoked { "ok" } else { "revoke_failed" };
+        let outcome = if revoked {
+            "ok"
+        } else if sharing.is_some() {
+            "revoke_skipped"
+        } else {
+            "revoke_failed"
+        };
         let detail = revoke_error.clone().unwrap_or_else(|| "grant revoked at Google".into());
         let _ = ctx.store.audit(Some(doctor_id), None, "disconnect", outcome, &detail);
     }

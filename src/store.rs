@@ -1500,18 +1500,35 @@ impl Store {
         Ok(())
     }
 
+    /// Another doctor of the site connected with the Google account `email`. Google keeps one
+    /// grant per account and client, so revoking a token of that account would disconnect them
+    /// too.
+    pub fn other_doctor_with_account<Q: Queryable>(&self, q: &mut Q, doctor_id: u64, email: &str) -> Result<Option<u64>> {
+        Ok(q.exec_first(
+            format!(
+                "SELECT doctor_id FROM `{}` WHERE doctor_id <> ? AND LOWER(email) = LOWER(?) AND status <> 'needs_reconnect' ORDER BY doctor_id LIMIT 1",
+                self.t.doctors
+            ),
+            (doctor_id, email),
+        )?)
+    }
+
     pub fn doctor_ids(&self) -> Result<Vec<u64>> {
         let mut c = self.conn()?;
         Ok(c.query(format!("SELECT doctor_id FROM `{}` ORDER BY doctor_id", self.t.doctors))?)
     }
 
-    /// Records a fresh connection.
+    /// Records a fresh connection. Another Google account than the row's (or an unknown one)
+    /// is another calendar: its listing starts afresh, as the previous account's sync and page
+    /// tokens say nothing about it.
     pub fn upsert_connected<Q: Queryable>(&self, q: &mut Q, doctor_id: u64, email: &str, calendar_id: &str, scopes: &str, expires_at: i64) -> Result<()> {
         q.exec_drop(
             format!(
                 "INSERT INTO `{}` (doctor_id, status, email, calendar_id, scopes, token_expires_at, connected_at, last_refresh_at, last_error, last_error_at, updated_at) \
                  VALUES (:d, 'connected', :e, :c, :s, :x, UTC_TIMESTAMP(), NULL, NULL, NULL, UTC_TIMESTAMP()) \
-                 ON DUPLICATE KEY UPDATE status = 'connected', email = :e, calendar_id = :c, scopes = :s, token_expires_at = :x, \
+                 ON DUPLICATE KEY UPDATE sync_token = IF(LOWER(email) <=> LOWER(:e), sync_token, NULL), \
+                 sync_page_token = IF(LOWER(email) <=> LOWER(:e), sync_page_token, NULL), \
+                 status = 'connected', email = :e, calendar_id = :c, scopes = :s, token_expires_at = :x, \
                  connected_at = UTC_TIMESTAMP(), last_refresh_at = NULL, last_error = NULL, last_error_at = NULL, updated_at = UTC_TIMESTAMP()",
                 self.t.doctors
             ),

@@ -616,3 +616,82 @@ fn a_popup_reconnect_without_a_new_refresh_token_keeps_the_one_we_hold() {
     assert_eq!(connection::connect_postmessage(&bed.ctx, 2, &code).unwrap_err().code, Code::CodeRejected);
     assert_eq!(connection::check_connection(&bed.ctx, 2).unwrap().email.as_deref(), Some("d@example.com"));
 }
+
+#[test]
+fn a_reconnect_google_fails_to_answer_leaves_the_working_grant_alone() {
+    // The new tokens belong to the grant the doctor is connected with: revoking them when
+    // Google blips would revoke the stored refresh token too.
+    let bed = Bed::new();
+    bed.connect(2, "d@example.com");
+    bed.emu.fault(json!({"method": "GET", "path": "/calendar/v3/calendars/primary", "action": "status", "status": 503, "times": 1}));
+    let url = connection::auth_url(&bed.ctx, 2, 2).unwrap();
+    let back = bed.emu.consent(&url, "d@example.com", "allow", None);
+    let err = connection::connect(&bed.ctx, 2, back.code.as_deref().unwrap(), back.state.as_deref().unwrap(), Some(2)).unwrap_err();
+    assert_eq!(err.http_status, Some(503), "{err:?}");
+    assert_eq!(bed.emu.count("POST", "/revoke"), 0, "nothing revoked");
+    assert!(bed.emu.grants().iter().all(|g| g["revoked"] == false));
+    bed.emu.post("/__emu/expire_access_tokens", json!({"email": "d@example.com"}));
+    let s = connection::check_connection(&bed.ctx, 2).unwrap();
+    assert_eq!(s.status.as_str(), "connected");
+    assert_eq!(bed.emu.refreshes(), 1, "the stored refresh token still works");
+}
+
+fn still_works(bed: &Bed, doctor: i64, email: &str) {
+    bed.emu.post("/__emu/expire_access_tokens", json!({"email": email}));
+    let s = connection::check_connection(&bed.ctx, doctor).unwrap();
+    assert_eq!((s.status.as_str(), s.email.as_deref()), ("connected", Some(email)));
+}
+
+#[test]
+fn two_doctors_connected_with_one_google_account_do_not_disconnect_each_other() {
+    // Small clinics share one Google account. Google keeps one grant per account and client:
+    // revoking one doctor's token would revoke the other's.
+    let bed = Bed::new();
+    bed.connect(2, "clinic@example.com");
+    bed.connect(3, "clinic@example.com");
+    let d = connection::disconnect(&bed.ctx, 3).unwrap();
+    assert!(d.was_connected && !d.revoked);
+    assert!(d.revoke_error.as_deref().unwrap().contains("doctor 2"), "{:?}", d.revoke_error);
+    assert_eq!(bed.emu.count("POST", "/revoke"), 0);
+    assert!(bed.meta(3, "google_meet_access_token").is_none(), "the disconnected doctor's tokens are erased");
+    assert_eq!(grant::status(&bed.ctx, 3).unwrap().status.as_str(), "not_connected");
+    let audit: Option<String> = bed.sql().query_first("SELECT outcome FROM wp_kc_meet_audit WHERE action = 'disconnect'").unwrap();
+    assert_eq!(audit.as_deref(), Some("revoke_skipped"));
+    still_works(&bed, 2, "clinic@example.com");
+    // The last doctor with that account: revoked.
+    let d = connection::disconnect(&bed.ctx, 2).unwrap();
+    assert!(d.revoked);
+    assert!(bed.emu.grants().iter().all(|g| g["revoked"] == true));
+}
+
+#[test]
+fn switching_away_from_an_account_another_doctor_uses_keeps_their_grant() {
+    let bed = Bed::new();
+    bed.connect(2, "clinic@example.com");
+    bed.connect(3, "clinic@example.com");
+    bed.connect(3, "own@example.com");
+    assert_eq!(bed.emu.count("POST", "/revoke"), 0, "the shared account's grant stays");
+    still_works(&bed, 2, "clinic@example.com");
+    still_works(&bed, 3, "own@example.com");
+}
+
+#[test]
+fn another_account_starts_its_calendars_sync_afresh() {
+    // The previous account's sync token, page token and events waiting for a re-read say
+    // nothing about the new account's calendar: a re-read there would answer 404 and be taken
+    // for a deletion.
+    let bed = Bed::new();
+    bed.connect(2, "old@example.com");
+    bed.sql().query_drop("UPDATE wp_kc_meet_doctors SET sync_token = 'old-token', sync_page_token = 'old-page' WHERE doctor_id = 2").unwrap();
+    bed.ctx.store.set_sync_retries(2, &[kc_meet::store::sync::RetryItem { event_id: "oldevent1".into(), attempts: 1 }]).unwrap();
+    bed.connect(2, "old@example.com");
+    let kept: (Option<String>, Option<String>) =
+        bed.sql().query_first("SELECT sync_token, sync_page_token FROM wp_kc_meet_doctors WHERE doctor_id = 2").unwrap().unwrap();
+    assert_eq!(kept, (Some("old-token".into()), Some("old-page".into())), "the same account keeps its place");
+    assert_eq!(bed.ctx.store.sync_retries(2).unwrap().len(), 1);
+    bed.connect(2, "new@example.com");
+    let reset: (Option<String>, Option<String>) =
+        bed.sql().query_first("SELECT sync_token, sync_page_token FROM wp_kc_meet_doctors WHERE doctor_id = 2").unwrap().unwrap();
+    assert_eq!(reset, (None, None));
+    assert!(bed.ctx.store.sync_retries(2).unwrap().is_empty());
+}
