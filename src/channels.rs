@@ -76,14 +76,15 @@ pub fn handle_notification(ctx: &Context, headers: &Value) -> Result<Notificatio
     }
     let number = h("X-Goog-Message-Number").and_then(|n| n.parse::<i64>().ok()).unwrap_or(0);
     let mut result = NotificationResult { status: 200, action: "acknowledged", reason: None, doctor_id: Some(ch.doctor_id), changes: vec![] };
-    if !ctx.store.advance_channel_message(&channel_id, number)? {
+    let state = h("X-Goog-Resource-State");
+    let exists = state.as_deref() == Some("exists");
+    if !ctx.store.advance_channel_message(&channel_id, number, exists.then_some(ch.doctor_id))? {
         result.action = "ignored_replay";
         return Ok(result);
     }
-    match h("X-Goog-Resource-State").as_deref() {
+    match state.as_deref() {
         Some("exists") => {
-            ctx.store.request_sync(ch.doctor_id)?;
-            // Sync now if it is quick; otherwise the periodic sync picks up the request.
+            // The sync request went with the message number. Sync now if it is quick; otherwise the periodic sync picks up the request.
             let r = sync_doctor(ctx, ch.doctor_id, false, Instant::now() + Duration::from_secs(3));
             result.action = if r.skipped || r.remaining || r.error.is_some() { "queued" } else { "synced" };
             result.changes = r.changes;

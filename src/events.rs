@@ -816,7 +816,7 @@ fn save(
     Ok(row)
 }
 
-fn local_now(ctx: &Context) -> String {
+pub(crate) fn local_now(ctx: &Context) -> String {
     local_wall(chrono::Utc::now(), ctx.config.timezone)
 }
 

@@ -69,6 +69,9 @@ str_enum! {
         Recreated = "recreated",
         /// The event's Meet link changed in Google.
         MeetLinkChanged = "meet_link_changed",
+        /// The event deleted in Google and flagged is back (the doctor undid the deletion or
+        /// restored it from the bin): it is the appointment's event again, the flag is gone.
+        Restored = "restored",
     }
 }
 
@@ -77,7 +80,8 @@ str_enum! {
 pub struct Change {
     pub appointment_id: u64,
     pub doctor_id: u64,
-    /// `moved`, `reverted`, `deleted_flagged`, `cancelled`, `recreated`, `meet_link_changed`.
+    /// `moved`, `reverted`, `deleted_flagged`, `cancelled`, `recreated`, `meet_link_changed`,
+    /// `restored`.
     pub kind: ChangeKind,
     pub event_id: String,
     pub from_start_utc: Option<String>,
@@ -407,6 +411,13 @@ fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, ref
             (Some(next), _) => {
                 pos.page_token = Some(next);
                 ctx.store.save_sync_position(doctor_id, &pos, served)?;
+                if !ctx.store.still_connected(doctor_id)? {
+                    // Disconnected (or refused by Google) while this listing ran: not one more
+                    // request for that doctor, and no retries left behind.
+                    ctx.store.set_sync_retries(doctor_id, &[])?;
+                    let _ = ctx.store.audit(Some(doctor_id), None, "sync", "stopped", "the doctor is no longer connected");
+                    return Ok(());
+                }
                 if Instant::now() >= deadline {
                     r.remaining = true;
                     return Ok(());
@@ -463,6 +474,7 @@ fn needing_work<'a>(ctx: &Context, doctor_id: u64, items: &'a [Item], pass: &mut
             let current = stored.is_some_and(|s| s.event_id == item.id && s.doctor_id == doctor_id && matches!(s.state, EventState::Active | EventState::Creating));
             let needs = match stored {
                 Some(s) if current => s.state == EventState::Active && s.etag != item.etag,
+                Some(s) if another_doctors(doctor_id, (&s.event_id, s.doctor_id), item) => false,
                 _ => marked.is_some() && item.status != "cancelled",
             };
             needs.then_some(Work { item, appointment_id: appt, marked: marked.is_some() })
@@ -702,6 +714,9 @@ enum Decision {
     Stray,
     /// The appointment's event was deleted in Google (`on_google_delete`).
     Deleted,
+    /// The appointment's event, deleted in Google and flagged for review, is alive again: it is
+    /// the appointment's event again if the appointment still wants one, else a stray.
+    Restored,
     /// The event moved while KiviCare has a change of its own queued: KiviCare wins.
     KivicareWins,
     /// The event moved to (start, end), UTC (`on_google_move`).
@@ -710,12 +725,30 @@ enum Decision {
     Same(String, String),
 }
 
+/// Whether the listed event is the one the row records for another doctor: both doctors are
+/// connected with the same Google account, so their calendars are one. That doctor's sync
+/// applies its changes; to this one it is neither a change nor a stray event.
+fn another_doctors(doctor_id: u64, (row_event, row_doctor): (&str, u64), item: &Item) -> bool {
+    row_event == item.id && row_doctor != doctor_id
+}
+
+/// The flag a deletion in Google leaves on the event row under `on_google_delete` = flag.
+const DELETED_FLAG: &str = "deleted_in_google";
+
 fn decide(doctor_id: u64, w: &Work, stored: Option<&LockedEvent>) -> Decision {
     let info = w.item;
     // The appointment's event: the row names it and has not let it go. A row that has (state
     // `deleted`/`deleting`) while Google shows the event alive means an insert landed after our
     // delete of the same id answered 404.
     let current = stored.is_some_and(|s| s.event_id == info.id && s.doctor_id == doctor_id && matches!(s.state, EventState::Active | EventState::Creating));
+    if stored.is_some_and(|s| another_doctors(doctor_id, (&s.event_id, s.doctor_id), info)) {
+        return Decision::Nothing;
+    }
+    let flagged_deletion =
+        stored.is_some_and(|s| s.event_id == info.id && s.doctor_id == doctor_id && s.state == EventState::Deleted && s.flag == DELETED_FLAG);
+    if flagged_deletion && info.status != "cancelled" {
+        return Decision::Restored;
+    }
     if !current && w.marked && info.status != "cancelled" {
         return Decision::Stray;
     }
@@ -744,7 +777,7 @@ fn only_writes(ctx: &Context, d: &Decision) -> bool {
     match d {
         Decision::Nothing | Decision::KivicareWins | Decision::Same(..) => true,
         Decision::Moved(..) => ctx.config.on_google_move == MovePolicy::Apply,
-        Decision::Stray | Decision::Deleted => false,
+        Decision::Stray | Decision::Deleted | Decision::Restored => false,
     }
 }
 
@@ -889,10 +922,35 @@ fn apply_one(ctx: &Context, doctor_id: u64, calendar_id: &str, w: &Work, r: &mut
     let lock = ctx.store.lock(&Store::appointment_lock(appt), Duration::from_secs(20))?;
     let page = ctx.store.read_locked(appt, &appointments::rows_sql(ctx, &[appt]))?;
     let stored = page.events.get(&appt);
-    let decision = decide(doctor_id, w, stored);
+    let rows = AppointmentRows::new(page.appointments);
+    let mut decision = decide(doctor_id, w, stored);
+    if decision == Decision::Restored {
+        // Only an appointment that still wants this doctor's video consultation takes its
+        // event back; for one cancelled or changed since, the event is a stray of ours.
+        let wanted = appointments::resolve_row(ctx, appt, &Input::default(), rows.get(appt))?
+            .is_some_and(|a| a.doctor_id == doctor_id && a.telemed && !matches!(a.status, 0 | 2));
+        if !wanted {
+            decision = Decision::Stray;
+        } else {
+            let note = crate::store::events::AuditNote {
+                doctor_id: Some(doctor_id),
+                action: "google_change",
+                outcome: ChangeKind::Restored.as_str(),
+                detail: format!("event {} is back in Google", info.id),
+            };
+            if !ctx.store.restore_event(appt, &info.id, &info.meet_url_or(""), DELETED_FLAG, &events::local_now(ctx), &note)? {
+                return Ok(());
+            }
+            report(r, [change(doctor_id, w, ChangeKind::Restored, None, None)]);
+            // The row is the appointment's event again, with the times and etag it had: what
+            // else changed in Google (a move) is applied now as any change is.
+            drop(lock);
+            return apply_one(ctx, doctor_id, calendar_id, w, r);
+        }
+    }
     if only_writes(ctx, &decision) {
         let mut changes = ChangeSet::default();
-        let done = write(ctx, doctor_id, w, stored, decision, &AppointmentRows::new(page.appointments), &mut changes)?;
+        let done = write(ctx, doctor_id, w, stored, decision, &rows, &mut changes)?;
         ctx.store.write_changes(&changes)?;
         report(r, done);
         return Ok(());
@@ -933,7 +991,7 @@ fn apply_one(ctx: &Context, doctor_id: u64, calendar_id: &str, w: &Work, r: &mut
                 }
                 DeletePolicy::Flag => {
                     ctx.store.forget_event(appt)?;
-                    ctx.store.flag_event(appt, "deleted_in_google")?;
+                    ctx.store.flag_event(appt, DELETED_FLAG)?;
                     ChangeKind::DeletedFlagged
                 }
             };

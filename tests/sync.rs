@@ -976,3 +976,145 @@ fn a_page_of_moves_costs_the_statements_of_one_move() {
         assert!(t == "08:00:00" || t == "09:00:00", "{id}: {t}");
     }
 }
+
+#[test]
+fn two_doctors_on_one_google_account_leave_each_others_events_alone() {
+    // One Google account for the clinic: both doctors' calendars are the same one, and each
+    // doctor's listing shows the other's events with our properties.
+    let (bed, _rx) = bed_with(|_| {});
+    quiet(&bed);
+    bed.connect(3, DOC);
+    let (id2, eid2) = booked(&bed);
+    let (s, e) = (at(21, "11:00"), at(21, "11:30"));
+    let id3 = bed.book(Booking { doctor: 3, start: &s, end: &e, ..Booking::default() });
+    let eid3 = events::create(&bed.ctx, id3 as i64, &Value::Null).unwrap().event_id.unwrap();
+    bed.emu.delete("/__emu/requests");
+    for doctor in [2, 3, 2, 3] {
+        let r = sync::sync(&bed.ctx, &json!({"doctor_id": doctor})).unwrap();
+        assert_eq!(r.doctors[0].changes_applied, 0, "doctor {doctor}: {:?}", r.doctors[0].changes);
+    }
+    assert_eq!(bed.emu.count("DELETE", "/calendar/v3"), 0, "no event deleted");
+    let mut live: Vec<String> = bed.live_events(DOC).iter().map(|e| e["id"].as_str().unwrap().to_string()).collect();
+    live.sort();
+    let mut expected = vec![eid2.clone(), eid3.clone()];
+    expected.sort();
+    assert_eq!(live, expected);
+
+    // A move of doctor 3's event in Google reaches doctor 3's appointment, whoever syncs first.
+    ui_move(&bed, &eid3, "15:00");
+    sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    let moved = sync::sync(&bed.ctx, &json!({"doctor_id": 3})).unwrap();
+    assert_eq!(moved.doctors[0].changes.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>(), ["moved"]);
+    assert_eq!(moved.doctors[0].changes[0].appointment_id, id3);
+    assert_eq!(events::mapping(&bed.ctx, id2 as i64).unwrap().unwrap().event_id, eid2);
+}
+
+#[test]
+fn a_deletion_undone_in_google_gives_the_appointment_its_event_back() {
+    let (bed, _rx) = bed_with(|_| {});
+    quiet(&bed);
+    let (id, eid) = booked(&bed);
+    let link = events::mapping(&bed.ctx, id as i64).unwrap().unwrap().url;
+    bed.emu.post("/__emu/ui/delete", json!({"email": DOC, "event_id": eid}));
+    let r = sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    assert_eq!(r.doctors[0].changes.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>(), ["deleted_flagged"]);
+    assert!(events::mapping(&bed.ctx, id as i64).unwrap().is_none());
+
+    // The doctor clicks "Undo" (or restores it from the bin), then moves it.
+    bed.emu.post("/__emu/ui/restore", json!({"email": DOC, "event_id": eid}));
+    ui_move(&bed, &eid, "15:00");
+    bed.emu.delete("/__emu/requests");
+    let r = sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    assert_eq!(r.doctors[0].changes.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>(), ["restored", "moved"]);
+    assert_eq!(bed.emu.count("DELETE", "/calendar/v3"), 0, "the restored event is not deleted again");
+    let live = bed.live_events(DOC);
+    assert_eq!(live.iter().map(|e| e["id"].as_str().unwrap()).collect::<Vec<_>>(), [eid.as_str()]);
+    let st = events::state(&bed.ctx, id as i64).unwrap().event.unwrap();
+    assert_eq!((st.state.as_str(), st.event_id.as_str(), st.meet_url.as_str()), ("active", eid.as_str(), link.as_str()));
+    let flag: Option<String> = bed.sql().exec_first("SELECT flag FROM wp_kc_meet_events WHERE appointment_id = ?", (id,)).unwrap();
+    assert_eq!(flag.as_deref(), Some(""), "nothing left to review");
+    let m = events::mapping(&bed.ctx, id as i64).unwrap().unwrap();
+    assert_eq!((m.event_id.as_str(), m.url.as_str()), (eid.as_str(), link.as_str()), "core shows the link again");
+    let (d, t, status) = appointment_start(&bed, id);
+    assert_eq!((d, status), (day(20), 1));
+    assert!(t == "16:00:00" || t == "17:00:00", "the move applies as any move does: {t}");
+    assert_eq!(audit_outcomes(&bed, id), vec!["deleted_flagged", "restored", "moved"]);
+    // Settled: the next sync sees nothing, and KiviCare's next change patches the same event.
+    assert_eq!(sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap().doctors[0].changes_applied, 0);
+    bed.sql().exec_drop("UPDATE wp_kc_appointments SET appointment_start_time = '09:00:00', appointment_end_time = '09:30:00', appointment_start_utc = NULL, appointment_end_utc = NULL WHERE id = ?", (id,)).unwrap();
+    let o = events::update(&bed.ctx, id as i64, &Value::Null).unwrap();
+    assert_eq!((o.state.as_str(), o.event_id.as_deref()), ("updated", Some(eid.as_str())));
+}
+
+#[test]
+fn an_event_restored_in_google_after_its_appointment_was_cancelled_goes_again() {
+    let (bed, _rx) = bed_with(|_| {});
+    quiet(&bed);
+    let (id, eid) = booked(&bed);
+    bed.emu.post("/__emu/ui/delete", json!({"email": DOC, "event_id": eid}));
+    sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    // The admin's review: the appointment is cancelled in KiviCare.
+    bed.sql().exec_drop("UPDATE wp_kc_appointments SET status = 0 WHERE id = ?", (id,)).unwrap();
+    events::delete(&bed.ctx, id as i64).unwrap();
+    bed.emu.post("/__emu/ui/restore", json!({"email": DOC, "event_id": eid}));
+    sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    assert!(bed.live_events(DOC).is_empty(), "a cancelled appointment keeps no event");
+    assert_eq!(appointment_start(&bed, id).2, 0);
+    assert!(events::mapping(&bed.ctx, id as i64).unwrap().is_none());
+}
+
+#[test]
+fn a_doctor_who_disconnects_during_a_long_listing_gets_no_further_request() {
+    // Google refused the revocation, so the listing's access token still works there: only our
+    // own state can stop the listing's next pages.
+    let (bed, _rx) = bed_with(|_| {});
+    quiet(&bed);
+    let ids = book_days(&bed, 5);
+    sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    bed.emu.config(json!({"max_results_cap": 2}));
+    for (_, eid) in &ids {
+        ui_move(&bed, eid, "06:00");
+    }
+    bed.emu.fault(json!({"path": "/revoke", "action": "status", "status": 503, "times": 0}));
+    bed.emu.fault(json!({"method": "GET", "path": "/calendar/v3/calendars/primary/events", "action": "delay", "delay_s": 0.4, "times": 0}));
+    bed.emu.delete("/__emu/requests");
+    let ctx = bed.ctx.clone();
+    let listing = std::thread::spawn(move || sync::sync(&ctx, &json!({"doctor_id": 2})).unwrap());
+    std::thread::sleep(Duration::from_millis(600)); // the second page is on its way
+    let d = kc_meet::connection::disconnect(&bed.ctx, 2).unwrap();
+    assert!(!d.revoked);
+    let r = listing.join().unwrap();
+    assert_eq!(bed.emu.count("GET", "/calendar/v3/calendars/primary/events"), 2, "no page asked after the disconnect: {:?}", r.doctors[0]);
+    assert!(bed.ctx.store.sync_retries(2).unwrap().is_empty());
+    let stopped: Option<String> = bed.sql().query_first("SELECT outcome FROM wp_kc_meet_audit WHERE action = 'sync' AND outcome = 'stopped'").unwrap();
+    assert_eq!(stopped.as_deref(), Some("stopped"));
+}
+
+#[test]
+fn a_push_message_whose_sync_request_failed_is_handled_when_google_retries_it() {
+    let (bed, rx) = bed_with(|_| {});
+    let (id, eid) = booked(&bed);
+    let first = rx.wait_for("the sync message", |s| !s.is_empty())[0]["headers"].clone();
+    settle(&bed, &rx);
+    // The change Google tells of, kept from the receiver (which would apply it at once).
+    quiet(&bed);
+    ui_move(&bed, &eid, "13:00");
+    // A message about a change, as Google would send it next (a number above every one so
+    // far), and a database that fails recording the sync request once.
+    let mut message = first;
+    message["X-Goog-Resource-State"] = json!("exists");
+    message["X-Goog-Message-Number"] = json!("900000");
+    bed.sql()
+        .query_drop(
+            "CREATE TRIGGER kcm_fail_request BEFORE UPDATE ON wp_kc_meet_doctors FOR EACH ROW
+             IF NEW.sync_requested <> OLD.sync_requested THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'disk full'; END IF",
+        )
+        .unwrap();
+    assert!(channels::handle_notification(&bed.ctx, &message).is_err(), "our site answers 500");
+    bed.sql().query_drop("DROP TRIGGER kcm_fail_request").unwrap();
+    // Google retries the message it got a 500 for: the same number.
+    let retried = post_headers(&bed, message);
+    assert_eq!(retried["action"].as_str(), Some("synced"), "{retried}");
+    let (_, t, _) = appointment_start(&bed, id);
+    assert!(t == "14:00:00" || t == "15:00:00", "the change reached the appointment: {t}");
+}

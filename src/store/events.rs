@@ -794,6 +794,47 @@ impl Store {
         Ok(())
     }
 
+    /// The appointment's event, deleted in Google and flagged for review, is back (the doctor
+    /// undid the deletion or restored it from the bin): our row is active again with its Meet
+    /// link, the flag goes, and the mapping row core reads is written again from the row. The
+    /// row's times and etag stay as they were, so what else changed in Google is then applied
+    /// as any change is. Under the appointment's lock; `false` when the row was not the
+    /// flagged deletion of `event_id` (nothing written).
+    pub fn restore_event(&self, appointment_id: u64, event_id: &str, meet_url: &str, flag: &str, local_now: &str, note: &AuditNote<'_>) -> Result<bool> {
+        let mut c = self.conn()?;
+        let has_created_at = self.mapping_has_created_at(&mut c)?;
+        let mut tx = c.start_transaction(TxOpts::default())?;
+        tx.exec_drop(
+            format!(
+                "UPDATE `{}` SET state = 'active', flag = '', meet_url = ?, updated_at = UTC_TIMESTAMP()
+                 WHERE appointment_id = ? AND event_id = ? AND state = 'deleted' AND flag = ?",
+                self.t.events
+            ),
+            (meet_url, appointment_id, event_id, flag),
+        )?;
+        if tx.affected_rows() != 1 {
+            return Ok(false);
+        }
+        tx.exec_drop(format!("DELETE FROM `{}` WHERE appointment_id = ?", self.t.mapping), (appointment_id,))?;
+        let (columns, value) = if has_created_at { (", created_at", ", ?") } else { ("", "") };
+        let select = format!(
+            "INSERT INTO `{}` (appointment_id, event_id, url, password, event_url{columns})
+             SELECT appointment_id, event_id, meet_url, '', event_url{value} FROM `{}` WHERE appointment_id = ?",
+            self.t.mapping, self.t.events
+        );
+        if has_created_at {
+            tx.exec_drop(select, (local_now, appointment_id))?;
+        } else {
+            tx.exec_drop(select, (appointment_id,))?;
+        }
+        tx.exec_drop(
+            format!("{} (UTC_TIMESTAMP(3), ?, ?, ?, ?, ?)", self.audit_insert()),
+            (note.doctor_id, appointment_id, note.action, note.outcome, crate::base::redact::text(&note.detail)),
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
     /// The end of a saved event's transaction: the event matches the appointment now, so the
     /// job the caller loaded is resolved; and the audit entry.
     fn end_job_and_audit(&self, tx: &mut Batch<'_>, appointment_id: u64, job_version: Option<u64>, note: &AuditNote<'_>) {

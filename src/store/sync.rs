@@ -153,6 +153,9 @@ pub struct LockedEvent {
     pub end_utc: String,
     /// The state of the appointment's job, if it has one.
     pub job_state: Option<JobState>,
+    /// What changed in Google waiting for review (`deleted_in_google`, `moved_in_google`), or
+    /// empty.
+    pub flag: String,
 }
 
 /// Ids per statement when a page's rows are read: a fixed count (the last id repeated), so every
@@ -183,6 +186,16 @@ impl Store {
             params! { "s" => &pos.sync_token, "p" => pos.page_column(), "r" => served, "d" => doctor_id },
         )?;
         Ok(())
+    }
+
+    /// Whether the doctor still has a token (a disconnect erases it) and Google has not
+    /// refused their grant (our row says `needs_reconnect`): a long listing asks between pages,
+    /// so a doctor who disconnected meanwhile gets no further request.
+    pub fn still_connected(&self, doctor_id: u64) -> Result<bool> {
+        let mut c = self.conn()?;
+        let token = self.get_meta(&mut c, doctor_id, crate::store::meta::TOKEN)?.filter(|t| !t.is_empty());
+        let refused = self.get_doctor(&mut c, doctor_id)?.is_some_and(|d| d.status == "needs_reconnect");
+        Ok(token.is_some() && !refused)
     }
 
     /// Records a sync that failed; its position and the doctor's sync request stay as they are
@@ -291,7 +304,7 @@ impl Store {
     fn locked_events_sql(&self, ids: &str) -> String {
         format!(
             "SELECT e.appointment_id, e.event_id, e.doctor_id, e.state, e.etag, e.meet_url, DATE_FORMAT(e.start_utc, '%Y-%m-%d %H:%i:%s'),
-             DATE_FORMAT(e.end_utc, '%Y-%m-%d %H:%i:%s'), j.state
+             DATE_FORMAT(e.end_utc, '%Y-%m-%d %H:%i:%s'), j.state, e.flag
              FROM `{}` e LEFT JOIN `{}` j ON j.appointment_id = e.appointment_id WHERE e.appointment_id IN ({ids})",
             self.t.events, self.t.jobs
         )
@@ -437,13 +450,27 @@ impl Store {
     }
 
     /// Records a message number; false when it is not newer than the last one (a replay).
-    pub fn advance_channel_message(&self, channel_id: &str, number: i64) -> Result<bool> {
+    /// With `request_sync_of`, the doctor's sync request is recorded in the same transaction:
+    /// a message whose request could not be recorded is not counted either, so Google's retry
+    /// of it (it retries what our site failed) is handled instead of being taken for a replay.
+    pub fn advance_channel_message(&self, channel_id: &str, number: i64, request_sync_of: Option<u64>) -> Result<bool> {
         let mut c = self.conn()?;
-        c.exec_drop(
+        let mut tx = c.start_transaction(mysql::TxOpts::default())?;
+        tx.exec_drop(
             format!("UPDATE `{}` SET last_message = ? WHERE channel_id = ? AND last_message < ?", self.t.channels),
             (number, channel_id, number),
         )?;
-        Ok(c.affected_rows() > 0)
+        if tx.affected_rows() == 0 {
+            return Ok(false);
+        }
+        if let Some(doctor_id) = request_sync_of {
+            tx.exec_drop(
+                format!("UPDATE `{}` SET sync_requested = IF(sync_requested BETWEEN 1 AND 126, sync_requested + 1, 1) WHERE doctor_id = ?", self.t.doctors),
+                (doctor_id,),
+            )?;
+        }
+        tx.commit()?;
+        Ok(true)
     }
 
     /// Marks the event as changed at Google by hand, for an admin to review.
@@ -673,6 +700,7 @@ impl LockedPage {
                     start_utc: text(6).unwrap_or_default(),
                     end_utc: text(7).unwrap_or_default(),
                     job_state: text(8).and_then(|s| JobState::parse(&s)),
+                    flag: text(9).unwrap_or_default(),
                 };
                 (row.get::<Option<u64>, _>(0).flatten().unwrap_or(0), event)
             })

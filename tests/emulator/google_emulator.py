@@ -1567,6 +1567,21 @@ class State:
                          send_updates)
             return self._render(cal, rec)
 
+    def restore_event(self, email: str, event_id: str) -> dict[str, Any]:
+        """The UI's "Undo" after a delete, or "Restore" from the bin (within 30 days): the same
+        event, with its id, properties and conference, confirmed again."""
+        with self.lock:
+            cal = self.calendar(email)
+            rec = cal.events.get(event_id)
+            if rec is None:
+                raise event_not_found()
+            if rec.status != "cancelled":
+                raise ControlError(400, "only a deleted event can be restored")
+            rec.status = "confirmed"
+            rec.sequence += 1
+            self._touch(cal, rec)
+            return self._render(cal, rec)
+
     def change_meet(self, email: str, event_id: str) -> dict[str, Any]:
         """The UI's "new Meet link" (adds a conference when the event has none)."""
         with self.lock:
@@ -2166,6 +2181,7 @@ class Handler(BaseHTTPRequestHandler):
         route("POST", r"/__emu/ui/move", "c_ui_move"),
         route("POST", r"/__emu/ui/delete", "c_ui_delete"),
         route("POST", r"/__emu/ui/change_meet", "c_ui_change_meet"),
+        route("POST", r"/__emu/ui/restore", "c_ui_restore"),
         route("POST", r"/__emu/ui/create_many", "c_ui_create_many"),
     ]
 
@@ -2778,6 +2794,10 @@ class Handler(BaseHTTPRequestHandler):
         return control_json(200, self.state.delete_event(
             self._email_of(data), self._event_id_of(data),
             send_updates=self._ui_send_updates(data), ui=True))
+
+    def c_ui_restore(self, req: Request) -> Response:
+        data = req.json()
+        return control_json(200, self.state.restore_event(self._email_of(data), self._event_id_of(data)))
 
     def c_ui_change_meet(self, req: Request) -> Response:
         data = req.json()

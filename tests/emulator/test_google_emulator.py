@@ -1267,6 +1267,12 @@ class UiAndNotificationTests(EventsTestCase):
         self.assertEqual(deleted["status"], "cancelled")
         err = self.ctl("POST", "/__emu/ui/delete", {"email": DOC, "event_id": ev["id"]}, expect=410)
         self.assertEqual(err["reason"], "deleted")
+        # "Undo" / restore from the bin: the same event, link and all, confirmed again.
+        restored = self.ctl("POST", "/__emu/ui/restore", {"email": DOC, "event_id": ev["id"]})
+        self.assertEqual((restored["id"], restored["status"], restored["hangoutLink"]), (ev["id"], "confirmed", changed["hangoutLink"]))
+        self.assertGreater(restored["sequence"], deleted["sequence"])
+        self.ctl("POST", "/__emu/ui/restore", {"email": DOC, "event_id": ev["id"]}, expect=400)
+        self.ctl("POST", "/__emu/ui/delete", {"email": DOC, "event_id": ev["id"]})
         self.ctl("POST", "/__emu/ui/move", {"email": DOC, "event_id": "nope0", "start": {"date": "2026-12-01"}},
                  expect=404)
         self.ctl("POST", "/__emu/ui/move", {"email": DOC, "event_id": created["id"],

@@ -15,7 +15,9 @@ defined( 'ABSPATH' ) || exit;
  * {@see self::dispatch()} then, for each change:
  * - records a `deleted_flagged` change in the site's review list (option
  *   `kc_meet_flagged_appointments`, shown in the box `#kc-meet-review` of the settings page and
- *   counted in an admin notice; an administrator dismisses each entry);
+ *   counted in an admin notice; an administrator dismisses each entry), and takes the entry out
+ *   again on `restored` (the doctor undid the deletion in Google, or restored the event from the
+ *   bin: the extension made it the appointment's event again);
  * - records a `moved` or `reverted` change (a move made in Google, applied to the appointment
  *   or put back at Google by the site's policy) in the list of moves to review (option
  *   `kc_meet_moved_appointments`: the time before and the time the doctor chose, UTC) and flags
@@ -24,7 +26,7 @@ defined( 'ABSPATH' ) || exit;
  *   ({@see self::review_move()}, the Appointments screen's buttons);
  * - fires `kc_meet_appointment_changed_in_google` ($change, $context) with the change
  *   `appointment_id` (int), `doctor_id` (int), `kind` ('moved'|'reverted'|'deleted_flagged'|
- *   'cancelled'|'recreated'|'meet_link_changed'), `event_id`, `from_start_utc`, `to_start_utc`,
+ *   'cancelled'|'recreated'|'meet_link_changed'|'restored'), `event_id`, `from_start_utc`, `to_start_utc`,
  *   `to_end_utc` ('Y-m-d H:i:s' UTC or null), and the context ('push', 'cron' or 'cli');
  * - for `cancelled`, fires KiviCare's own cancellation hooks as core does: 4.x
  *   `kc_appointment_status_update` ($id, 0, $appointment row read through $wpdb) and
@@ -117,6 +119,12 @@ final class KC_Meet_Sync_Changes {
 			if ( 'deleted_flagged' === $change['kind'] ) {
 				try {
 					self::flag( $change );
+				} catch ( \Throwable $e ) {
+					KC_Meet_Events::record_failure( $appointment_id, 'dispatch', $e, (string) $context );
+				}
+			} elseif ( 'restored' === $change['kind'] ) {
+				try {
+					self::unflag( $appointment_id );
 				} catch ( \Throwable $e ) {
 					KC_Meet_Events::record_failure( $appointment_id, 'dispatch', $e, (string) $context );
 				}
@@ -421,6 +429,21 @@ final class KC_Meet_Sync_Changes {
 				unset( $entries[ $entry['appointment_id'] ] );
 				$entries[ $entry['appointment_id'] ] = $entry;
 				return array_slice( $entries, -self::MAX_FLAGGED, null, true );
+			}
+		);
+	}
+
+	/**
+	 * Takes the appointment out of the review list: its event deleted in Google is back.
+	 *
+	 * @param int $appointment_id Appointment id.
+	 * @return void
+	 */
+	private static function unflag( $appointment_id ) {
+		self::update_flagged(
+			static function ( array $entries ) use ( $appointment_id ) {
+				unset( $entries[ $appointment_id ] );
+				return $entries;
 			}
 		);
 	}

@@ -234,6 +234,23 @@ PHP;
 		$this->assertStringContainsString('#' . $id, Html::text($html->byId('kc-meet-review')));
 	}
 
+	public function test_a_deletion_undone_in_google_calendar_gives_the_link_back_and_leaves_nothing_to_review(): void {
+		[$b] = $this->pushBooking();
+		$id  = $b['id'];
+		$eid = $b['meeting']['id'];
+		$this->emu()->call('POST', '/__emu/ui/delete', ['email' => self::GOOGLE_EMAIL, 'event_id' => $eid]);
+		$this->awaitDeliveries();
+		$this->assertSame([$id], array_column($this->wpOk('return KC_Meet_Sync_Changes::flagged();'), 'appointment_id'));
+		// The doctor clicks "Undo" in Google Calendar.
+		$this->emu()->call('POST', '/__emu/ui/restore', ['email' => self::GOOGLE_EMAIL, 'event_id' => $eid]);
+		$this->awaitDeliveries();
+		$this->assertSame([], $this->wpOk('return KC_Meet_Sync_Changes::flagged();'), 'nothing left to review');
+		$this->assertSame([$eid], array_column($this->liveEvents(), 'id'), 'the event is not deleted again');
+		$this->assertSame($b['meeting']['join_url'], $this->mappingRows($id)[0]['url'] ?? null, 'core shows the same Meet link again');
+		$this->assertSame(1, (int) $this->appointmentRow($id)['status']);
+		$this->assertContains('restored', array_column($this->auditRows($id), 'outcome'));
+	}
+
 	public function test_delete_in_google_calendar_cancels_the_appointment_without_our_listeners_looping(): void {
 		[$b] = $this->pushBooking();
 		$this->setSyncChoice('kc_meet_on_google_delete', 'cancel');
