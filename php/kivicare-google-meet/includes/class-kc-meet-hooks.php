@@ -239,6 +239,13 @@ final class KC_Meet_Hooks {
 		'doctor_notices'     => array(
 			array( 'kc_meet_run_jobs', array( 'KC_Meet_Doctor_Notices', 'mail_broken_connections' ), 20, 1 ),
 		),
+		// Instead of every group above while the extension is missing or its configuration is
+		// rejected: what keeps KiviCare core's bookings working ({@see KC_Meet_Degraded}).
+		'degraded'           => array(
+			array( 'kcgm_save_appointment_event', array( 'KC_Meet_Degraded', 'save_appointment_event' ), 10, 1 ),
+			array( 'kcgm_remove_appointment_event', array( 'KC_Meet_Degraded', 'remove_appointment_event' ), 10, 1 ),
+			array( 'kc_payment_gateways', array( 'KC_Meet_Degraded', 'register_gateway' ), 10, 1 ),
+		),
 	);
 
 	/**

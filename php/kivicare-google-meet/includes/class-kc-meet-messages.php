@@ -25,9 +25,19 @@ final class KC_Meet_Messages {
 	const RESULTS = array( 'connected', 'denied', 'disconnected', 'error' );
 
 	/**
+	 * The plugin's own code (never an extension's: the extension's authorization codes are
+	 * 4001…4005) for a user who may not manage a doctor's Google connection
+	 * ({@see KC_Meet_Access::can_manage_doctor()}); HTTP 403.
+	 *
+	 * @var int
+	 */
+	const FORBIDDEN = 4403;
+
+	/**
 	 * Fixed message for an exception code.
 	 *
-	 * @param int $code Exception code (1001…5001); anything else gives a generic message.
+	 * @param int $code Exception code (1001…5001) or {@see self::FORBIDDEN}; anything else gives a
+	 *                  generic message.
 	 * @return string
 	 */
 	public static function for_code( $code ) {
@@ -60,6 +70,8 @@ final class KC_Meet_Messages {
 				return __( 'Google rejected the authorization code. Please start connecting Google Calendar again.', 'kc-googlemeet' );
 			case 4005:
 				return __( 'This doctor has not connected Google Calendar.', 'kc-googlemeet' );
+			case self::FORBIDDEN:
+				return __( 'Sorry, you are not allowed to manage this doctor\'s Google Calendar connection.', 'kc-googlemeet' );
 			case 5001:
 				return __( 'The request was invalid.', 'kc-googlemeet' );
 			default:
@@ -128,6 +140,8 @@ final class KC_Meet_Messages {
 			case 4004:
 			case 5001:
 				return 400;
+			case self::FORBIDDEN:
+				return 403;
 			default:
 				return 500;
 		}

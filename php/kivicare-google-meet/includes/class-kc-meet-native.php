@@ -215,7 +215,8 @@ final class KC_Meet_Native {
 
 	/**
 	 * Completes KiviCare 3.x's Google Identity popup flow; clears the doctor's user cache.
-	 * Only for the `kcgm_connect_doctor` filter (core checked nonce and user already).
+	 * Only for the `kcgm_connect_doctor` filter, once the user may manage the doctor
+	 * ({@see KC_Meet_KiviCare3::connect_doctor()}).
 	 *
 	 * @param int    $doctor_id Doctor.
 	 * @param string $code      Authorization code (redirect URI `postmessage`).

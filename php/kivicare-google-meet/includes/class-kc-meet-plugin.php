@@ -15,13 +15,16 @@ defined( 'ABSPATH' ) || exit;
  * whenever a setting it depends on changes. A page view that calls no kc_meet function builds no
  * configuration and never enters the extension.
  *
- * Without the extension the plugin registers exactly one admin notice and nothing else. When
+ * Without the extension the plugin registers exactly one admin notice and the degraded mode
+ * ({@see KC_Meet_Degraded}: KiviCare core's save and remove filters answer success, 4.x's
+ * WooCommerce gateway stays registered, no kc_meet function is called), nothing else. When
  * `kc_meet_configure()` rejects the configuration, the (secret-free) error is kept in the
  * autoloaded option `kc_meet_config_error` until a configuration is accepted again: an admin
  * notice shows it, and while it is there every request configures on `plugins_loaded` and hooks
- * the features that need the extension only when the configuration is accepted; the settings
- * page stays available so the problem can be seen and fixed. Screens of wp-admin (settings page,
- * Doctors, Appointments, the profile box) are hooked on admin requests only.
+ * the features that need the extension only when the configuration is accepted, else the
+ * degraded mode; the settings page stays available so the problem can be seen and fixed. Screens
+ * of wp-admin (settings page, Doctors, Appointments, the profile box) are hooked on admin
+ * requests only.
  */
 final class KC_Meet_Plugin {
 
@@ -201,8 +204,10 @@ final class KC_Meet_Plugin {
 		}
 
 		if ( ! self::extension_available() ) {
-			// Exactly one admin notice, nothing else (activation stays possible).
+			// Exactly one admin notice (activation stays possible), and the degraded mode's
+			// callbacks that keep KiviCare core's bookings working.
 			add_action( 'admin_notices', array( 'KC_Meet_Notices', 'render_missing_extension' ) );
+			KC_Meet_Hooks::add( 'degraded' );
 			return;
 		}
 
@@ -237,7 +242,8 @@ final class KC_Meet_Plugin {
 	/**
 	 * Whether the kc_meet extension is loaded and has every function the plugin calls: the one
 	 * start-up check. Without it (or with an older extension) the plugin registers nothing but
-	 * the notice and the WP-CLI commands' explanation ({@see self::missing_functions()}).
+	 * the notice, the WP-CLI commands' explanation ({@see self::missing_functions()}) and the
+	 * degraded mode ({@see KC_Meet_Degraded}).
 	 *
 	 * @return bool
 	 */
@@ -277,9 +283,10 @@ final class KC_Meet_Plugin {
 	/**
 	 * `plugins_loaded` (priority 1): hooks the features. On a web request the extension is
 	 * configured later, by the first native call, unless the last configuration was rejected:
-	 * then it is checked now and the features are hooked only when it is accepted. A command
-	 * line process (WP-CLI, `wp eval`, scripts using the native functions directly) configures
-	 * now: it shows no page, and its scripts may call `kc_meet_*` without the facade.
+	 * then it is checked now and the features are hooked only when it is accepted (else the
+	 * degraded mode, {@see KC_Meet_Degraded}). A command line process (WP-CLI, `wp eval`,
+	 * scripts using the native functions directly) configures now: it shows no page, and its
+	 * scripts may call `kc_meet_*` without the facade.
 	 *
 	 * @return void
 	 */
@@ -293,6 +300,8 @@ final class KC_Meet_Plugin {
 			}
 		}
 		if ( ( 'cli' === PHP_SAPI || null !== self::stored_config_error() ) && ! $this->configure() ) {
+			// No features, but KiviCare core's bookings must keep working.
+			KC_Meet_Hooks::add( 'degraded' );
 			return;
 		}
 		$this->register_features();

@@ -46,6 +46,7 @@ final class SameRequestMetaTest extends WpTestCase {
 		$code = $this->emu()->mintCode(self::CLIENT_ID, self::GOOGLE_EMAIL, [self::CALENDAR_SCOPE]);
 		$r = $this->wpOk('
 			$d = (int) $args["d"];
+			wp_set_current_user($d); // core calls the filter for the logged-in doctor
 			$before = get_user_meta($d, "kiviCare_google_meet_connect", true);
 			$res = apply_filters("kcgm_connect_doctor", ["id" => (string) $d, "code" => $args["code"]]);
 			return ["before" => $before, "res" => $res, "connect" => get_user_meta($d, "kiviCare_google_meet_connect", true),
@@ -62,6 +63,7 @@ final class SameRequestMetaTest extends WpTestCase {
 		$this->connectDoctor('doctor');
 		$r = $this->wpOk('
 			$d = (int) $args["d"];
+			wp_set_current_user($d); // core calls the filter for the logged-in doctor
 			$before = get_user_meta($d, "kiviCare_google_meet_connect", true);
 			$res = apply_filters("kcgm_disconnect_doctor", ["id" => (string) $d]);
 			return ["before" => $before, "res" => $res, "connect" => get_user_meta($d, "kiviCare_google_meet_connect", true),

@@ -12,9 +12,14 @@ defined( 'ABSPATH' ) || exit;
  * strings). Every callback returns a status array (`['status' => bool, 'message' => string]`,
  * plus `data` where useful) and never throws.
  *
- * - `kcgm_connect_doctor` (`['id' => '2', 'code' => …]`): kc_meet_connect_postmessage() — core
- *   checked the nonce and that the user is that doctor before calling it.
+ * - `kcgm_connect_doctor` (`['id' => '2', 'code' => …]`): kc_meet_connect_postmessage().
  * - `kcgm_disconnect_doctor` (`['id' => '2']`): kc_meet_disconnect().
+ *   Both only for a user who may manage that doctor's connection
+ *   ({@see KC_Meet_Access::can_manage_doctor()}: the doctor themself, or an administrator of
+ *   the doctor's site); anyone else gets `status` false with code
+ *   {@see KC_Meet_Messages::FORBIDDEN} and nothing changes.
+ *   Core 3.x passes the doctor id of the request without checking who asks in several
+ *   versions: a patient must not bind their Google account to a doctor, nor disconnect one.
  * - `kcgm_saved_googlemeet_config` (core 3.x's `KCGooglemeetController::saveGoogleMeetConfig`
  *   passes `['data' => <the settings request>]`: `client_id`, `client_secret`, `app_name`,
  *   `enableCal`, and our `kc_meet_on_google_move` / `kc_meet_on_google_delete`; flat or under
@@ -287,6 +292,9 @@ class KC_Meet_KiviCare3 {
 		if ( $doctor_id <= 0 || '' === $code ) {
 			return self::failure( KC_Meet_Messages::for_code( 5001 ) );
 		}
+		if ( ! KC_Meet_Access::can_manage_doctor( $doctor_id ) ) {
+			return self::forbidden();
+		}
 		try {
 			$result = KC_Meet_Native::connect_postmessage( $doctor_id, $code );
 		} catch ( \Throwable $e ) {
@@ -314,6 +322,9 @@ class KC_Meet_KiviCare3 {
 		$doctor_id = isset( $data['id'] ) && is_numeric( $data['id'] ) ? (int) $data['id'] : 0;
 		if ( $doctor_id <= 0 ) {
 			return self::failure( KC_Meet_Messages::for_code( 5001 ) );
+		}
+		if ( ! KC_Meet_Access::can_manage_doctor( $doctor_id ) ) {
+			return self::forbidden();
 		}
 		try {
 			$result = KC_Meet_Native::disconnect( $doctor_id );
@@ -388,6 +399,17 @@ class KC_Meet_KiviCare3 {
 		if ( $e instanceof \Throwable ) {
 			$result['code'] = (int) $e->getCode();
 		}
+		return $result;
+	}
+
+	/**
+	 * The status array refusing a user who may not manage the doctor's Google connection.
+	 *
+	 * @return array
+	 */
+	private static function forbidden() {
+		$result         = self::failure( KC_Meet_Messages::for_code( KC_Meet_Messages::FORBIDDEN ) );
+		$result['code'] = KC_Meet_Messages::FORBIDDEN;
 		return $result;
 	}
 
