@@ -21,6 +21,11 @@ final class WooCommerceKiviCare4Test extends WpTestCase {
 		$this->wooOk('update_option("kiviCare_woocommerce_payment", "on");');
 		$b = $this->kc4Book(self::day(7), ['status' => 2]);
 		$this->assertSame('pending_status', $b['meeting']['data']['reason'] ?? null, '4.0.3 calls create_meeting for a pending booking: no event yet');
+		return ['id' => $b['id']] + $this->order4($b['id'], $method);
+	}
+
+	/** Core's gateway puts appointment $id in the cart, the patient checks out with $method and (when $pay) pays. */
+	private function order4(int $id, string $method, bool $pay = true): array {
 		$r = $this->woo('
 			\App\baseClasses\KCPaymentGatewayFactory::init();
 			\App\baseClasses\KCPaymentGatewayFactory::init(); // after a KiviCare REST call core hooks its handlers twice
@@ -30,14 +35,14 @@ final class WooCommerceKiviCare4Test extends WpTestCase {
 				"services" => [["id" => $args["s"], "title" => "Video Consultation", "price" => "50"]]]);
 			$oid = WC()->checkout()->create_order(["payment_method" => $args["m"], "customer_id" => $args["p"]]);
 			update_option("kcm_test_order", $oid);
-			WC()->checkout()->process_order_payment($oid, $args["m"]);
+			if ($args["pay"]) { WC()->checkout()->process_order_payment($oid, $args["m"]); }
 			return ["order_id" => $oid, "status" => wc_get_order($oid)->get_status()];',
-			['a' => $b['id'], 'd' => $this->id('doctor'), 'c' => $this->kc['clinic'], 's' => $this->kc['services']['Video Consultation'],
-				'p' => $this->id('patient'), 'm' => $method], self::K4);
+			['a' => $id, 'd' => $this->id('doctor'), 'c' => $this->kc['clinic'], 's' => $this->kc['services']['Video Consultation'],
+				'p' => $this->id('patient'), 'm' => $method, 'pay' => $pay], self::K4);
 		$this->assertNull($r->exception(), $r->describe());
 		$this->assertNull($r->report['fatal'] ?? null, $r->describe());
 		$this->assertNotSame('Invalid parameter(s): paymentGateway', $r->result(), 'core found the woocommerce gateway');
-		return ['id' => $b['id'], 'order_id' => (int) Db::option($this->db, 'kcm_test_order'), 'run' => $r];
+		return ['order_id' => (int) Db::option($this->db, 'kcm_test_order'), 'run' => $r];
 	}
 
 	public function test_core_woocommerce_gateway_is_registered_on_kc_payment_gateways_only_when_core_has_it(): void {
@@ -87,6 +92,64 @@ final class WooCommerceKiviCare4Test extends WpTestCase {
 		$this->assertSame('0', (string) $this->appointmentRow($b['id'])['status'], 'refunded → cancelled, whatever core wrote');
 		$this->assertSame('cancelled', $this->googleEvent($event['id'])['status']);
 		$this->assertSame([], $this->mappingRows($b['id']));
+	}
+
+	public function test_cancelling_an_abandoned_order_keeps_the_appointment_a_newer_order_paid_for_although_core_maps_it_to_0(): void {
+		$this->readyToBook();
+		$this->wooOk('update_option("kiviCare_woocommerce_payment", "on");');
+		$b = $this->kc4Book(self::day(7), ['status' => 2]);
+		$abandoned = $this->order4($b['id'], 'stripe', false)['order_id'];
+		$this->assertSame('pending', $this->orderStatus($abandoned), 'the patient left the card form');
+		$b['order_id'] = $this->order4($b['id'], 'stripe')['order_id'];
+		$this->assertSame('completed', $this->orderStatus($b['order_id']), 'and paid a second order later');
+		$this->assertSame('1', (string) $this->appointmentRow($b['id'])['status']);
+		$event = $this->assertOneEvent($b['id']);
+		$this->emu()->call('DELETE', '/__emu/requests');
+		$r = $this->onOrder($abandoned, '\App\baseClasses\KCPaymentGatewayFactory::init(); ' . self::RECORD_CORE_ACTIONS . '
+			$order->update_status("cancelled", "Unpaid order cancelled - time limit reached."); return $seen;', [] + self::K4);
+		$this->assertSame([
+			['kc_appointment_status_update', $b['id'], 0],                                                // core's mapping (10)
+			['kc_appointment_status_update', $b['id'], 1],                                                // put back by us (20)
+		], $r, 'the paid order\'s word last');
+		$this->assertSame('1', (string) $this->appointmentRow($b['id'])['status'], 'still booked');
+		$this->assertSame($event['id'], $this->assertOneEvent($b['id'])['id'], 'the same event');
+		$this->assertSame([], array_column($this->emu()->requests(), 'operation'), 'core\'s mapping made no cancellation and no new invitation');
+		$this->assertStringContainsString("order #{$b['order_id']} paid for it", implode("\n", $this->ourNotes($abandoned)));
+	}
+
+	public function test_order_completed_after_the_clinic_cancelled_its_paid_appointment_stays_cancelled_although_core_maps_it_to_1(): void {
+		$b = $this->book4('bacs');
+		$admin = ['admin' => true, 'user' => $this->id('admin')] + self::K4;
+		$this->onOrder($b['order_id'], '\App\baseClasses\KCPaymentGatewayFactory::init(); $order->update_status("processing", "", true);', $admin);
+		$this->assertSame('1', (string) $this->appointmentRow($b['id'])['status']);
+		$this->assertOneEvent($b['id']);
+		// The clinic cancels the appointment (4.x core: status 0, kc_appointment_cancelled).
+		$this->wooOk('global $wpdb; $wpdb->update($wpdb->prefix . "kc_appointments", ["status" => 0], ["id" => (int) $args["a"]]);
+			do_action("kc_appointment_status_update", (int) $args["a"], 0, null); do_action("kc_appointment_cancelled", (int) $args["a"]);', ['a' => $b['id']], self::K4);
+		$this->assertSame([], $this->liveEvents());
+		$this->emu()->call('DELETE', '/__emu/requests');
+		$r = $this->onOrder($b['order_id'], '\App\baseClasses\KCPaymentGatewayFactory::init(); ' . self::RECORD_CORE_ACTIONS . '$order->update_status("completed", "", true); return $seen;', $admin);
+		$this->assertSame([], $this->inserts(), 'core\'s mapping sent the patient no new invitation');
+		$this->assertSame([
+			['kc_appointment_status_update', $b['id'], 1],                                                // core's mapping (10)
+			['kc_appointment_status_update', $b['id'], 0], ['kc_appointment_cancelled', $b['id'], null], // put back by us (20)
+		], $r);
+		$this->assertSame('0', (string) $this->appointmentRow($b['id'])['status'], 'stays cancelled');
+		$this->assertSame([], $this->liveEvents());
+		$this->assertSame([], $this->mappingRows($b['id']));
+	}
+
+	public function test_cash_on_delivery_gets_no_event_while_core_books_it_at_checkout_only_once_the_order_is_completed(): void {
+		$b = $this->book4('cod');
+		$this->assertSame('processing', $this->orderStatus($b['order_id']), 'WooCommerce puts a cash-on-delivery order of a virtual service in processing');
+		$this->assertSame('1', (string) $this->appointmentRow($b['id'])['status'], 'core 4.x maps processing to 1');
+		$this->assertSame([], $this->googleEvents(), 'no event and no invitation before the cash is in');
+		$this->assertSame([], $this->mappingRows($b['id']));
+		// The clinic collects the cash and completes the order.
+		$this->onOrder($b['order_id'], '\App\baseClasses\KCPaymentGatewayFactory::init(); $order->update_status("completed", "", true);', ['admin' => true, 'user' => $this->id('admin')] + self::K4);
+		$this->assertSame('1', (string) $this->appointmentRow($b['id'])['status']);
+		$this->assertOneEvent($b['id']);
+		$this->assertCount(1, $this->inserts());
 	}
 
 	public function test_failed_payment_cancels_the_appointment_although_core_exits_before_its_own_mapping(): void {

@@ -66,6 +66,108 @@ final class WooCommercePaymentTest extends WpTestCase {
 		$this->assertOneEvent($id);
 	}
 
+	/**
+	 * KiviCare 4.x's service products are virtual, not downloadable: WooCommerce's COD gateway puts
+	 * such an order in `processing` at checkout, with no money in. Paid only once completed.
+	 */
+	public function test_cash_on_delivery_of_a_virtual_service_gets_no_event_while_processing_only_once_completed(): void {
+		$this->readyToBook();
+		$id = $this->kcAppointment(self::day(7), '10:00:00', '10:30:00', ['status' => 2]);
+		$c = $this->wooOk(self::RECORD_CORE_ACTIONS . '$p = new WC_Product_Simple(); $p->set_name("Video Consultation"); $p->set_regular_price(50); $p->set_price(50);
+			$p->set_virtual(true); $p->set_downloadable(false); $pid = $p->save();
+			WC()->cart->add_to_cart($pid, 1, 0, [], ["kivicare_appointment_id" => $args["a"], "doctor_id" => $args["d"]]);
+			$oid = WC()->checkout()->create_order(["payment_method" => "cod", "customer_id" => $args["p"]]);
+			WC()->checkout()->process_order_payment($oid, "cod");
+			$o = wc_get_order($oid);
+			return ["order_id" => $oid, "status" => $o->get_status(), "wc_is_paid" => $o->is_paid(), "seen" => $seen];',
+			['a' => $id, 'd' => $this->id('doctor'), 'p' => $this->id('patient')]);
+		$this->assertSame('processing', $c['status'], 'COD without a downloadable item: processing at checkout, as WooCommerce does');
+		$this->assertTrue($c['wc_is_paid'], 'WooCommerce calls it paid, but the cash is not in');
+		$this->assertSame([], $c['seen'], 'no status change, no payment action');
+		$this->assertSame('2', (string) $this->appointmentRow($id)['status'], 'not booked as paid');
+		$this->assertSame([], $this->googleEvents(), 'no Meet link before payment');
+		$this->assertSame([], $this->ourNotes($c['order_id']));
+		$this->assertSame(['kc_meet_woo_unpaid_timeout'], $this->runTimeoutsIn(2 * 86400));
+		$this->assertSame('processing', $this->orderStatus($c['order_id']), 'an offline order is never timed out');
+		$dry = $this->wooCli(['kc-meet', 'orders', 'reconcile', '--dry-run', '--format=json']);
+		$this->assertSame('[]', trim(strtok($dry['stdout'], "\n")), 'reconcile agrees: nothing to book yet. ' . $dry['stdout']);
+		// The cash is collected: the admin completes the order.
+		$fired = $this->onOrder($c['order_id'], self::RECORD_CORE_ACTIONS . '$order->update_status("completed", "", true); return $seen;', ['admin' => true, 'user' => $this->id('admin')]);
+		$this->assertSame([['kc_appointment_status_update', $id, 1], ['kc_appointment_payment_complete', $id, null]], $fired);
+		$this->assertSame('1', (string) $this->appointmentRow($id)['status']);
+		$this->assertOneEvent($id);
+		$this->assertCount(1, $this->ourNotes($c['order_id']));
+	}
+
+	public function test_what_counts_as_paid_is_filterable(): void {
+		$this->readyToBook();
+		$id = $this->awaitingPayment3();
+		$c = $this->checkout3($id, 'bacs');
+		$hold = 'add_filter("kc_meet_woo_order_is_paid", static fn($paid, $order) => $paid && $order->has_status("completed"), 10, 2); ';
+		$this->onOrder($c['order_id'], $hold . '$order->update_status("processing", "", true);', ['admin' => true, 'user' => $this->id('admin')]);
+		$this->assertSame('0', (string) $this->appointmentRow($id)['status'], 'held back by the filter');
+		$this->assertSame([], $this->googleEvents());
+		$this->onOrder($c['order_id'], $hold . '$order->update_status("completed", "", true);', ['admin' => true, 'user' => $this->id('admin')]);
+		$this->assertSame('1', (string) $this->appointmentRow($id)['status']);
+		$this->assertOneEvent($id);
+	}
+
+	/** Scenario: paid by bank transfer, cancelled by the clinic, then the accountant completes the order. */
+	public function test_order_completed_after_the_clinic_cancelled_its_paid_appointment_does_not_book_it_again(): void {
+		$this->readyToBook();
+		$id = $this->awaitingPayment3(9);
+		$c = $this->checkout3($id, 'bacs');
+		$admin = ['admin' => true, 'user' => $this->id('admin')];
+		$this->onOrder($c['order_id'], '$order->update_status("processing", "", true);', $admin);
+		$this->assertSame('1', (string) $this->appointmentRow($id)['status']);
+		$event = $this->assertOneEvent($id);
+		// The clinic cancels the appointment in KiviCare (3.x core: status 0, the event goes).
+		$this->wooOk('return \KcMeetTestBed\KiviCare3\Core::update_status((int) $args["a"], 0);', ['a' => $id], ['kc_core' => '3'] + $admin);
+		$this->assertSame('0', (string) $this->appointmentRow($id)['status']);
+		$this->assertSame('cancelled', $this->googleEvent($event['id'])['status']);
+		$inserts = count($this->inserts());
+		// Later the accountant marks the order completed.
+		$fired = $this->onOrder($c['order_id'], self::RECORD_CORE_ACTIONS . '$order->update_status("completed", "", true); return $seen;', $admin);
+		$this->assertSame([], $fired, 'no status write, no payment action');
+		$this->assertSame('0', (string) $this->appointmentRow($id)['status'], 'stays cancelled');
+		$this->assertSame([], $this->liveEvents(), 'no fresh Google invitation');
+		$this->assertCount($inserts, $this->inserts());
+		$this->assertSame([], $this->mappingRows($id));
+		// `wp kc-meet orders reconcile` agrees.
+		$fix = $this->wooCli(['kc-meet', 'orders', 'reconcile', '--format=json']);
+		$this->assertSame(0, $fix['exit_code'], json_encode($fix));
+		$this->assertSame('[]', trim(strtok($fix['stdout'], "\n")), $fix['stdout']);
+		$this->assertSame('0', (string) $this->appointmentRow($id)['status']);
+		$this->assertSame([], $this->liveEvents());
+	}
+
+	/** Scenario: an abandoned pending order is cancelled after a newer order for the same appointment was paid. */
+	public function test_cancelling_an_abandoned_order_leaves_the_appointment_a_newer_order_paid_for(): void {
+		$this->readyToBook();
+		$id = $this->awaitingPayment3();
+		$abandoned = $this->checkout3($id, 'stripe', false);
+		$this->assertSame('pending', $abandoned['status']);
+		$paid = $this->checkout3($id, 'stripe');
+		$this->assertSame('completed', $paid['status']);
+		$event = $this->assertOneEvent($id);
+		$before = count($this->emu()->requests());
+		// WooCommerce's hold-stock timeout (or an admin tidying up) cancels the abandoned order.
+		$fired = $this->onOrder($abandoned['order_id'], self::RECORD_CORE_ACTIONS . '$order->update_status("cancelled", "Unpaid order cancelled - time limit reached."); return $seen;');
+		$this->assertSame([], $fired, 'no cancel action');
+		$this->assertSame('1', (string) $this->appointmentRow($id)['status'], 'still booked');
+		$this->assertSame($event, $this->assertOneEvent($id), 'the event is untouched');
+		$this->assertSame([], $this->requestsSince($before), 'no Google request');
+		$this->assertNotContains('cancellation', array_column($this->notifications(), 'kind'), 'the patient is not told of a cancellation');
+		$this->assertStringContainsString("KiviCare appointment #$id is left as it is: order #{$paid['order_id']} paid for it.", implode("\n", $this->ourNotes($abandoned['order_id'])));
+		// `wp kc-meet orders reconcile` agrees; a refund of the paid order still cancels.
+		$fix = $this->wooCli(['kc-meet', 'orders', 'reconcile', '--format=json']);
+		$this->assertSame('[]', trim(strtok($fix['stdout'], "\n")), $fix['stdout']);
+		$this->assertSame($event, $this->assertOneEvent($id));
+		$this->assertSame('refunded', $this->refund($paid['order_id'], null));
+		$this->assertSame('0', (string) $this->appointmentRow($id)['status']);
+		$this->assertSame([], $this->liveEvents());
+	}
+
 	public function test_payment_hooks_firing_twice_make_one_event(): void {
 		$this->readyToBook();
 		$id = $this->awaitingPayment3();

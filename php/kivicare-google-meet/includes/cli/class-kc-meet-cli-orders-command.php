@@ -28,12 +28,15 @@ class KC_Meet_CLI_Orders_Command extends KC_Meet_CLI_Base {
 	 * Finds and fixes drift between WooCommerce orders and their appointments.
 	 *
 	 * Looks at the orders created in the last --days days that carry a KiviCare appointment
-	 * (order meta `kivicare_appointment_id`, else line item meta). Two kinds of drift:
+	 * (order meta `kivicare_appointment_id`, else line item meta). "Paid" is what the payment
+	 * hooks go by (KC_Meet_WooCommerce::decision(): a cash-on-delivery order only once
+	 * completed). Two kinds of drift:
 	 * - `unbooked`: the order is paid but its appointment is not booked or has no Google Meet
 	 *   event (a telemedicine appointment of a Google Meet doctor) → booked (status 1), event
-	 *   created;
+	 *   created — except an appointment cancelled in KiviCare after the order was booked;
 	 * - `not_cancelled`: the order is cancelled, failed or fully refunded but its appointment is
-	 *   not cancelled or still has an event → cancelled (status 0), event removed.
+	 *   not cancelled or still has an event → cancelled (status 0), event removed — except when
+	 *   another order for the appointment is paid.
 	 * Each fix also adds an order note. Prints one row per drifting appointment, then a summary.
 	 *
 	 * ## OPTIONS
@@ -167,11 +170,14 @@ class KC_Meet_CLI_Orders_Command extends KC_Meet_CLI_Base {
 		$mapping = KC_Meet_Events::mapping( $appointment_id );
 		$drift   = '';
 		if ( 'paid' === $decision ) {
+			if ( KC_Meet_WooCommerce::cancelled_after_payment( $order, $status ) ) {
+				return null; // Cancelled in KiviCare after the payment: stays cancelled.
+			}
 			$wants_event = KC_Meet_Events::doctor_uses_meet( (int) $row['doctor_id'] ) && array() !== KC_Meet_Appointment_Data::telemed_services( $appointment_id );
 			if ( ! in_array( $status, array( 1, 3, 4 ), true ) || ( $wants_event && null === $mapping ) ) {
 				$drift = 'unbooked';
 			}
-		} elseif ( 0 !== $status || null !== $mapping ) {
+		} elseif ( ( 0 !== $status || null !== $mapping ) && null === KC_Meet_WooCommerce::other_paid_order( $appointment_id, $order ) ) {
 			$drift = 'not_cancelled';
 		}
 		if ( '' === $drift ) {
@@ -200,8 +206,11 @@ class KC_Meet_CLI_Orders_Command extends KC_Meet_CLI_Base {
 		}
 		$result = is_array( $outcome['result'] ) ? $outcome['result'] : array();
 		$state  = (string) ( $result['state'] ?? '' );
-		$text   = 'paid' === $outcome['decision'] ? 'booked' : 'cancelled';
-		$text  .= '; event ' . ( '' !== $state ? $state : 'unchanged' );
+		if ( in_array( $result['reason'] ?? '', array( 'cancelled_after_payment', 'paid_by_other_order' ), true ) ) {
+			return 'left alone (' . (string) $result['reason'] . ')';
+		}
+		$text  = 'paid' === $outcome['decision'] ? 'booked' : 'cancelled';
+		$text .= '; event ' . ( '' !== $state ? $state : 'unchanged' );
 		if ( ! empty( $result['reason'] ) ) {
 			$text .= ' (' . (string) $result['reason'] . ')';
 		}

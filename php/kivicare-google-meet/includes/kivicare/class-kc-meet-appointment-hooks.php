@@ -38,7 +38,10 @@ defined( 'ABSPATH' ) || exit;
  * 'googlemeet' or empty (a Zoom doctor's appointments are not ours); deleting always runs (it is
  * a no-op without an event). Nothing happens for an appointment whose Google-made change is
  * being dispatched ({@see KC_Meet_Sync_Changes::is_dispatching()}): the cancellation hooks fired
- * for an appointment cancelled in Google Calendar must not act on it again.
+ * for an appointment cancelled in Google Calendar must not act on it again. Nor for one whose
+ * WooCommerce order holds it in this request ({@see KC_Meet_WooCommerce::holds()}): core 4.x
+ * books the appointment of an unpaid cash-on-delivery order, and maps the statuses of an order
+ * the appointment no longer follows.
  *
  * Filters (what core 4.x's lists and details read, as the vendor's 4.x add-on and Zoom's set it):
  * - `kc_appointments_list_query` ($query, $params), an action on core's query builder: left-joins
@@ -420,7 +423,7 @@ class KC_Meet_Appointment_Hooks {
 	 * @return array|null The result, or null when nothing was done or it failed.
 	 */
 	private function ensure( $appointment_id, $action, array $handed = array() ) {
-		if ( $appointment_id <= 0 || KC_Meet_Sync_Changes::is_dispatching( $appointment_id ) ) {
+		if ( $appointment_id <= 0 || KC_Meet_Sync_Changes::is_dispatching( $appointment_id ) || KC_Meet_WooCommerce::holds( $appointment_id, $action ) ) {
 			return null;
 		}
 		try {
@@ -444,7 +447,7 @@ class KC_Meet_Appointment_Hooks {
 	 * @return array|null The result, or null when nothing was done or it failed.
 	 */
 	private function delete( $appointment_id ) {
-		if ( $appointment_id <= 0 || KC_Meet_Sync_Changes::is_dispatching( $appointment_id ) ) {
+		if ( $appointment_id <= 0 || KC_Meet_Sync_Changes::is_dispatching( $appointment_id ) || KC_Meet_WooCommerce::holds( $appointment_id, 'delete' ) ) {
 			return null;
 		}
 		$this->forget_url( $appointment_id );

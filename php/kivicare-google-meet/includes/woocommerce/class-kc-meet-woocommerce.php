@@ -13,12 +13,22 @@ defined( 'ABSPATH' ) || exit;
  *
  * The order decides, not the appointment's status number (KiviCare 3.x stores an appointment
  * awaiting payment with status 0, the number of a cancelled one):
- * - paid (`woocommerce_payment_complete`, a status change to a paid status, or `is_paid()`) →
- *   appointment status 1 and `kc_meet_create_event()` (idempotent: any number of hooks, in any
- *   number of processes, make one event);
+ * - paid ({@see self::is_paid()}: `woocommerce_payment_complete`, else a paid status — for cash
+ *   on delivery only `completed`) → appointment status 1 and `kc_meet_create_event()`
+ *   (idempotent: any number of hooks, in any number of processes, make one event);
  * - cancelled, failed or fully refunded → status 0 and `kc_meet_delete_event()`;
  * - a partial refund changes nothing;
  * each outcome is recorded as an order note (never a customer note: no e-mail goes out).
+ *
+ * Only transitions act ("paid → 1, cancelled/failed/fully refunded → 0"), never a repeat:
+ * - an order already paid in an earlier request (the order meta `_kc_meet_appointment_sync` says
+ *   'paid') is not paid again when its status moves on (processing → completed): an appointment
+ *   cancelled in KiviCare since then stays cancelled, without an event;
+ * - an order that is cancelled, failed or refunded leaves its appointment alone when another
+ *   order for the same appointment is paid (an abandoned pending order cancelled after the
+ *   patient paid a newer one).
+ * Within one request, what such an appointment was when the order's status hook ran
+ * (priority 5) is put back at priority 20 if core's handler (10) changed it.
  *
  * The order ↔ appointment link is the order meta `kivicare_appointment_id` as KiviCare writes it,
  * else the line items' meta of the same name (WooCommerce fires `woocommerce_new_order` before
@@ -126,11 +136,40 @@ class KC_Meet_WooCommerce {
 	const OFFLINE_GATEWAYS = array( 'bacs', 'cheque', 'cod' );
 
 	/**
+	 * Gateways whose `processing` status does not mean the money is in: cash on delivery puts an
+	 * order without a downloadable item in `processing` at checkout ({@see self::is_paid()}).
+	 *
+	 * @var string[]
+	 */
+	const PAID_WHEN_COMPLETED_GATEWAYS = array( 'cod' );
+
+	/**
 	 * Decisions made in this request, by "blog:order": the decision.
 	 *
 	 * @var array<string, string>
 	 */
 	private $decided = array();
+
+	/**
+	 * Appointments left alone in this request, by "blog:order:appointment": `decision` (the
+	 * order's), `status` (the appointment's then) and `result` (why), put back if core's handler
+	 * changes it later in the request while the order's decision is the same.
+	 *
+	 * @var array<string, array>
+	 */
+	private $left = array();
+
+	/**
+	 * Appointments whose event KiviCare core's own handlers must not make or remove in this
+	 * request, by "blog:appointment": 'create' (their order awaits payment: core 4.x books the
+	 * appointment of a cash-on-delivery order in `processing`, and its status action would make
+	 * the event before the money is in) or 'all' (left alone for another order, see
+	 * {@see self::leave_alone()}). Asked by {@see KC_Meet_Appointment_Hooks} through
+	 * {@see self::holds()}; this class's own event calls do not ask.
+	 *
+	 * @var array<string, string>
+	 */
+	private static $held = array();
 
 	// ------------------------------------------------------------------ environment
 
@@ -481,10 +520,43 @@ class KC_Meet_WooCommerce {
 		if ( $order->has_status( 'refunded' ) || self::fully_refunded( $order ) ) {
 			return 'refunded';
 		}
-		if ( $order->is_paid() || 'payment_complete' === $trigger ) {
+		if ( 'payment_complete' === $trigger || self::is_paid( $order ) ) {
 			return 'paid';
 		}
 		return 'none';
+	}
+
+	/**
+	 * Whether the money for an order is in.
+	 *
+	 * WooCommerce's `is_paid()` (status processing or completed) answers that for every gateway
+	 * but cash on delivery: WC_Gateway_COD puts an order without a downloadable item straight in
+	 * `processing` at checkout (filter `woocommerce_cod_process_payment_order_status`), with
+	 * nothing paid — and KiviCare 4.x's service products are virtual, not downloadable. So:
+	 * - payment method in {@see self::PAID_WHEN_COMPLETED_GATEWAYS} (`cod`): paid when
+	 *   `completed` (the cash was collected), or when `is_paid()` and there is nothing to
+	 *   collect (total 0: WooCommerce calls `payment_complete()` for it);
+	 * - any other gateway: `is_paid()`. Bank transfer and cheque orders wait `on-hold`; an admin
+	 *   moving one to processing or completed is marking it paid.
+	 * A `woocommerce_payment_complete` call counts as paid whatever the gateway ({@see self::decision()}).
+	 *
+	 * @param object $order WC_Order.
+	 * @return bool
+	 */
+	public static function is_paid( $order ) {
+		$paid = (bool) $order->is_paid();
+		if ( $paid && in_array( (string) $order->get_payment_method(), self::PAID_WHEN_COMPLETED_GATEWAYS, true ) ) {
+			$paid = $order->has_status( 'completed' ) || (float) $order->get_total() <= 0;
+		}
+		/**
+		 * Filters whether an order counts as paid for its KiviCare appointments (booked, Google
+		 * Meet event created). Return false to hold back, true to book (e.g. another offline
+		 * gateway whose processing status means money not yet received).
+		 *
+		 * @param bool   $paid  Whether the order is paid.
+		 * @param object $order WC_Order.
+		 */
+		return (bool) apply_filters( 'kc_meet_woo_order_is_paid', $paid, $order );
 	}
 
 	/**
@@ -527,6 +599,49 @@ class KC_Meet_WooCommerce {
 	 * @return object|null WC_Order.
 	 */
 	public static function order_for_appointment( $appointment_id ) {
+		return self::find_order( $appointment_id, '__return_true' );
+	}
+
+	/**
+	 * The latest order other than $order that carries the appointment and is paid
+	 * ({@see self::decision()}), or null.
+	 *
+	 * @param int    $appointment_id Appointment.
+	 * @param object $order          WC_Order to leave out.
+	 * @return object|null WC_Order.
+	 */
+	public static function other_paid_order( $appointment_id, $order ) {
+		$skip = (int) $order->get_id();
+		return self::find_order(
+			$appointment_id,
+			static fn( $other ) => (int) $other->get_id() !== $skip && 'paid' === self::decision( $other ),
+			array( 'status' => wc_get_is_paid_statuses() ) // Only these can be paid: fewer orders to read.
+		);
+	}
+
+	/**
+	 * Whether a paid order's appointment was cancelled after the payment: the order was paid in
+	 * an earlier request (its `_kc_meet_appointment_sync` meta says 'paid', written when the
+	 * appointment was booked) and the appointment's status is 0 now. Such an appointment is not
+	 * booked again by a later status change of the order, nor by `wp kc-meet orders reconcile`.
+	 *
+	 * @param object $order  WC_Order.
+	 * @param int    $status The appointment's status.
+	 * @return bool
+	 */
+	public static function cancelled_after_payment( $order, $status ) {
+		return 0 === (int) $status && 'paid' === (string) $order->get_meta( self::DONE_META, true );
+	}
+
+	/**
+	 * The latest order carrying an appointment (order meta or line item meta) that $accept takes.
+	 *
+	 * @param int      $appointment_id Appointment.
+	 * @param callable $accept         fn( WC_Order ): bool.
+	 * @param array    $where          More `wc_get_orders()` arguments (e.g. `status`).
+	 * @return object|null WC_Order.
+	 */
+	private static function find_order( $appointment_id, callable $accept, array $where = array() ) {
 		$appointment_id = (int) $appointment_id;
 		// meta_query works on both storages (WP_Query on posts, HPOS's own meta query); the result
 		// is checked anyway, and line-item-only orders (KiviCare 3.x) are found by the scan below.
@@ -548,9 +663,14 @@ class KC_Meet_WooCommerce {
 				'order'   => 'DESC',
 			),
 		);
+		$seen = array();
 		foreach ( $queries as $query ) {
-			foreach ( (array) wc_get_orders( $query ) as $order ) {
-				if ( is_object( $order ) && method_exists( $order, 'is_paid' ) && in_array( $appointment_id, self::appointment_ids( $order ), true ) ) {
+			foreach ( (array) wc_get_orders( $where + $query ) as $order ) {
+				if ( ! is_object( $order ) || ! method_exists( $order, 'is_paid' ) || isset( $seen[ (int) $order->get_id() ] ) ) {
+					continue;
+				}
+				$seen[ (int) $order->get_id() ] = true;
+				if ( in_array( $appointment_id, self::appointment_ids( $order ), true ) && $accept( $order ) ) {
 					return $order;
 				}
 			}
@@ -579,7 +699,10 @@ class KC_Meet_WooCommerce {
 	}
 
 	/**
-	 * Brings an order's appointments in line with the order.
+	 * Brings an order's appointments in line with the order, on a transition only (see the class
+	 * description): a paid order books its appointments unless it was already paid in an earlier
+	 * request and the appointment has been cancelled since; a cancelled, failed or refunded one
+	 * cancels them unless another order for the appointment is paid.
 	 *
 	 * @param object $order    WC_Order.
 	 * @param string $trigger  Why (payment_complete, status, status_changed, refund, created,
@@ -595,18 +718,33 @@ class KC_Meet_WooCommerce {
 		}
 		$decision = self::decision( $order, $trigger );
 		if ( 'none' === $decision ) {
+			// Not paid yet: whatever core does to these appointments in this request makes no
+			// event (an event and its invitation come with the payment).
+			foreach ( $ids as $appointment_id ) {
+				self::hold( $appointment_id, 'create' );
+			}
 			return array();
 		}
-		$slot = get_current_blog_id() . ':' . (int) $order->get_id();
-		if ( ! $reassert && ( $this->decided[ $slot ] ?? '' ) === $decision && 'reconcile' !== $trigger ) {
+		$slot  = get_current_blog_id() . ':' . (int) $order->get_id();
+		$prior = $this->decided[ $slot ] ?? '';
+		if ( ! $reassert && $prior === $decision && 'reconcile' !== $trigger ) {
 			return array();
 		}
 		$this->decided[ $slot ] = $decision;
+		// Paid before this request (recorded on the order when it was booked): not a new payment.
+		$repeat = 'paid' === $decision && 'paid' !== $prior && 'paid' === (string) $order->get_meta( self::DONE_META, true );
 
 		$outcomes = array();
 		foreach ( $ids as $appointment_id ) {
+			$key = $slot . ':' . (int) $appointment_id;
+			if ( isset( $this->left[ $key ] ) && $this->left[ $key ]['decision'] === $decision ) {
+				$outcomes[] = $this->put_back( $appointment_id, $decision, $this->left[ $key ] );
+				continue;
+			}
+			unset( $this->left[ $key ] );
+			unset( self::$held[ get_current_blog_id() . ':' . (int) $appointment_id ] );
 			$outcomes[] = 'paid' === $decision
-				? $this->book_appointment( $appointment_id, $order )
+				? $this->book_appointment( $appointment_id, $order, $repeat )
 				: $this->cancel_appointment( $appointment_id, $order );
 		}
 		$this->note( $order, $decision, $outcomes, 'reconcile' === $trigger );
@@ -614,13 +752,15 @@ class KC_Meet_WooCommerce {
 	}
 
 	/**
-	 * Paid: status 1 (unless checked in/out) and the event.
+	 * Paid: status 1 (unless checked in/out) and the event — but an appointment cancelled after
+	 * an earlier payment of the same order stays cancelled.
 	 *
 	 * @param int    $appointment_id Appointment.
 	 * @param object $order          WC_Order.
+	 * @param bool   $repeat         The order was already paid before this request.
 	 * @return array Outcome.
 	 */
-	private function book_appointment( $appointment_id, $order ) {
+	private function book_appointment( $appointment_id, $order, $repeat = false ) {
 		self::unschedule_timeout( $appointment_id );
 		$outcome = array(
 			'appointment_id' => $appointment_id,
@@ -637,6 +777,18 @@ class KC_Meet_WooCommerce {
 			return $outcome;
 		}
 		$status = (int) $row['status'];
+		if ( $repeat && self::cancelled_after_payment( $order, $status ) ) {
+			return $this->leave_alone(
+				$outcome,
+				$order,
+				'paid',
+				$status,
+				array(
+					'state'  => 'skipped',
+					'reason' => 'cancelled_after_payment',
+				)
+			);
+		}
 		if ( ! in_array( $status, array( 1, 3, 4 ), true ) ) {
 			$status            = 1;
 			$outcome['status'] = 1;
@@ -666,7 +818,8 @@ class KC_Meet_WooCommerce {
 	}
 
 	/**
-	 * Cancelled, failed or fully refunded (or unpaid too long): status 0 and no event.
+	 * Cancelled, failed or fully refunded (or unpaid too long): status 0 and no event — unless
+	 * another order for the appointment is paid (then the appointment is that order's).
 	 *
 	 * @param int         $appointment_id Appointment.
 	 * @param object|null $order          WC_Order (null: no order).
@@ -680,16 +833,128 @@ class KC_Meet_WooCommerce {
 			'status'         => null,
 			'result'         => null,
 		);
-		$row = KC_Meet_Appointment_Data::row( $appointment_id );
+		$row  = KC_Meet_Appointment_Data::row( $appointment_id );
+		$paid = null !== $order && null !== $row ? self::other_paid_order( $appointment_id, $order ) : null;
+		if ( null !== $paid ) {
+			return $this->leave_alone(
+				$outcome,
+				$order,
+				$outcome['decision'],
+				(int) $row['status'],
+				array(
+					'state'    => 'skipped',
+					'reason'   => 'paid_by_other_order',
+					'order_id' => (int) $paid->get_id(),
+				)
+			);
+		}
 		if ( null !== $row && 0 !== (int) $row['status'] ) {
+			$this->write_cancelled( $appointment_id, $row );
 			$outcome['status'] = 0;
-			$this->write_status( $appointment_id, 0 );
-			$row['status'] = 0;
-			/** This action is documented by KiviCare core (status changed). */
-			do_action( 'kc_appointment_status_update', $appointment_id, 0, (object) $row );
-			do_action( self::is_core4() ? 'kc_appointment_cancelled' : 'kc_appointment_cancel', $appointment_id );
 		}
 		$outcome['result'] = self::event_call( static fn() => KC_Meet_Events::delete( $appointment_id, 'woocommerce' ) );
+		return $outcome;
+	}
+
+	/**
+	 * Status 0 with core's actions (the event goes with them, through the action listeners).
+	 *
+	 * @param int   $appointment_id Appointment.
+	 * @param array $row            Its row.
+	 * @return void
+	 */
+	private function write_cancelled( $appointment_id, array $row ) {
+		$this->write_status( $appointment_id, 0 );
+		$row['status'] = 0;
+		/** This action is documented by KiviCare core (status changed). */
+		do_action( 'kc_appointment_status_update', $appointment_id, 0, (object) $row );
+		do_action( self::is_core4() ? 'kc_appointment_cancelled' : 'kc_appointment_cancel', $appointment_id );
+	}
+
+	/**
+	 * Holds an appointment's event for the rest of the request ({@see self::$held}).
+	 *
+	 * @param int    $appointment_id Appointment.
+	 * @param string $what           'create' or 'all'.
+	 * @return void
+	 */
+	private static function hold( $appointment_id, $what ) {
+		$key = get_current_blog_id() . ':' . (int) $appointment_id;
+		if ( 'all' !== ( self::$held[ $key ] ?? '' ) ) {
+			self::$held[ $key ] = $what;
+		}
+	}
+
+	/**
+	 * Whether KiviCare core's handlers must leave the appointment's event as it is in this
+	 * request ({@see self::$held}).
+	 *
+	 * @param int    $appointment_id Appointment.
+	 * @param string $action         'create' (make or update it) or 'delete'.
+	 * @return bool
+	 */
+	public static function holds( $appointment_id, $action ) {
+		$held = self::$held[ get_current_blog_id() . ':' . (int) $appointment_id ] ?? '';
+		return 'all' === $held || ( 'create' === $held && 'delete' !== $action );
+	}
+
+	/**
+	 * Leaves an appointment as it is, and remembers it for the rest of the request.
+	 *
+	 * @param array  $outcome  Outcome so far.
+	 * @param object $order    WC_Order.
+	 * @param string $decision The order's decision.
+	 * @param int    $status   The appointment's status now.
+	 * @param array  $result   Why (`state` 'skipped', `reason`).
+	 * @return array Outcome.
+	 */
+	private function leave_alone( array $outcome, $order, $decision, $status, array $result ) {
+		self::hold( (int) $outcome['appointment_id'], 'all' );
+		$this->left[ get_current_blog_id() . ':' . (int) $order->get_id() . ':' . (int) $outcome['appointment_id'] ] = array(
+			'decision' => (string) $decision,
+			'status'   => (int) $status,
+			'result'   => $result,
+		);
+		$outcome['result'] = $result;
+		return $outcome;
+	}
+
+	/**
+	 * An appointment the same order left alone earlier in this request, seen again (priority 20):
+	 * core's own handler may have written its status in between (KiviCare 4.x maps completed → 1
+	 * and cancelled → 0, and the action listeners create or delete the event accordingly). Puts
+	 * back the status it had and the event that goes with it.
+	 *
+	 * @param int    $appointment_id Appointment.
+	 * @param string $decision       The order's decision.
+	 * @param array  $left           What was left (`status`, `result`).
+	 * @return array Outcome.
+	 */
+	private function put_back( $appointment_id, $decision, array $left ) {
+		$outcome = array(
+			'appointment_id' => $appointment_id,
+			'decision'       => $decision,
+			'status'         => null,
+			'result'         => $left['result'],
+		);
+		$row = KC_Meet_Appointment_Data::row( $appointment_id );
+		if ( null === $row || (int) $row['status'] === $left['status'] ) {
+			return $outcome;
+		}
+		$status            = $left['status'];
+		$outcome['status'] = $status;
+		if ( 0 === $status ) {
+			$this->write_cancelled( $appointment_id, $row );
+			self::event_call( static fn() => KC_Meet_Events::delete( $appointment_id, 'woocommerce' ) );
+			return $outcome;
+		}
+		$this->write_status( $appointment_id, $status );
+		$row['status'] = $status;
+		/** This action is documented by KiviCare core (status changed). */
+		do_action( 'kc_appointment_status_update', $appointment_id, $status, (object) $row );
+		if ( in_array( $status, array( 1, 3, 4 ), true ) && KC_Meet_Events::doctor_uses_meet( (int) ( $row['doctor_id'] ?? 0 ) ) ) {
+			self::event_call( static fn() => KC_Meet_Events::ensure( 'create', $appointment_id, array( 'status' => $status ), 'woocommerce' ) );
+		}
 		return $outcome;
 	}
 
@@ -760,6 +1025,21 @@ class KC_Meet_WooCommerce {
 	private static function outcome_text( array $outcome ) {
 		$id     = (int) $outcome['appointment_id'];
 		$result = is_array( $outcome['result'] ) ? $outcome['result'] : array();
+		if ( 'cancelled_after_payment' === ( $result['reason'] ?? '' ) ) {
+			return sprintf(
+				/* translators: %d: appointment id */
+				__( 'KiviCare appointment #%d was cancelled after this order was paid: it stays cancelled, without a Google Meet event.', 'kc-googlemeet' ),
+				$id
+			);
+		}
+		if ( 'paid_by_other_order' === ( $result['reason'] ?? '' ) ) {
+			return sprintf(
+				/* translators: 1: appointment id, 2: order number */
+				__( 'KiviCare appointment #%1$d is left as it is: order #%2$d paid for it.', 'kc-googlemeet' ),
+				$id,
+				(int) ( $result['order_id'] ?? 0 )
+			);
+		}
 		if ( 'paid' === $outcome['decision'] ) {
 			$head = sprintf(
 				/* translators: %d: appointment id */
