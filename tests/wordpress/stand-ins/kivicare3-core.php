@@ -148,16 +148,22 @@ namespace KcMeetTestBed\KiviCare3 {
 			return ['status' => true, 'message' => 'Appointment is Successfully updated', 'id' => $id, 'answers' => $answers];
 		}
 
-		/** KCAppointmentController::updateStatus. */
+		/**
+		 * KCAppointmentController::updateStatus, in core's order: for status 0 the add-on's remove
+		 * filter and `kc_appointment_cancel` run while the row still has its old status, then the
+		 * row is updated; for status 1 the row is updated first, then the save filter
+		 * (through kivicareWoocommercePaymentComplete(…, 'status_update')) when no mapping row exists.
+		 */
 		public static function update_status(int $id, int $status): array {
 			global $wpdb;
 			$p = $wpdb->prefix;
-			$wpdb->update("{$p}kc_appointments", ['status' => $status], ['id' => $id]);
 			$answer = null;
 			if ($status === 0) {
 				$answer = apply_filters('kcgm_remove_appointment_event', ['appoinment_id' => (string) $id]);
 				do_action('kc_appointment_cancel', $id);
-			} elseif ($status === 1) {
+			}
+			$wpdb->update("{$p}kc_appointments", ['status' => $status], ['id' => $id]);
+			if ($status === 1) {
 				$mapped = (int) $wpdb->get_var($wpdb->prepare("SELECT COUNT(*) FROM {$p}kc_appointment_google_meet_mappings WHERE appointment_id = %d", $id));
 				if ($mapped === 0) {
 					$answer = apply_filters('kcgm_save_appointment_event', ['appoinment_id' => (string) $id, 'type' => 'status_update']);
