@@ -84,7 +84,7 @@ namespace KcMeetTestBed\KiviCare3 {
 
 		/**
 		 * KCAppointmentController::save. $req: id (edit) or none (new), doctor, patient, clinic,
-		 * services (ids), day, start, end, status.
+		 * services (ids), day, start, end, status, payment_mode (default paymentOffline).
 		 */
 		public static function save_appointment(array $req): array {
 			global $wpdb;
@@ -103,6 +103,13 @@ namespace KcMeetTestBed\KiviCare3 {
 			];
 			$services = array_map('intval', (array) ($req['services'] ?? []));
 			$telemed = self::telemed_names($services, (int) $req['doctor'], (int) $req['clinic']);
+			// Core calls the Meet add-on only for a doctor whose telemed_type is googlemeet
+			// (kcCheckDoctorTelemedType; else Zoom's filter) and not for a booking paid through
+			// WooCommerce (payment_mode paymentWoocommerce: the order decides).
+			if (($req['payment_mode'] ?? 'paymentOffline') === 'paymentWoocommerce'
+				|| get_user_meta((int) $req['doctor'], 'telemed_type', true) !== 'googlemeet') {
+				$telemed = [];
+			}
 			$argument = ['service' => self::all_names($services)];
 			$answers = [];
 
