@@ -410,8 +410,7 @@ fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, ref
         match (page.next_page_token, page.next_sync_token) {
             (Some(next), _) => {
                 pos.page_token = Some(next);
-                ctx.store.save_sync_position(doctor_id, &pos, served)?;
-                if !ctx.store.still_connected(doctor_id)? {
+                if !ctx.store.save_sync_position(doctor_id, &pos, served)? {
                     // Disconnected (or refused by Google) while this listing ran: not one more
                     // request for that doctor, and no retries left behind.
                     ctx.store.set_sync_retries(doctor_id, &[])?;

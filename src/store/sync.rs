@@ -174,28 +174,30 @@ impl Store {
     /// last page clears the doctor's sync request only if it is still the one the sync saw at
     /// its start (`served`, [`SyncStart::requested`]): a push message recorded since then
     /// ([`Store::request_sync`]) may tell of a change the listing began too early to see, so its
-    /// request stays for the next round.
-    pub fn save_sync_position(&self, doctor_id: u64, pos: &SyncPosition, served: i64) -> Result<()> {
-        let mut c = self.conn()?;
-        c.exec_drop(
+    /// request stays for the next round. Answers whether the doctor is still connected.
+    pub fn save_sync_position(&self, doctor_id: u64, pos: &SyncPosition, served: i64) -> Result<bool> {
+        let mut batch = Batch::new();
+        batch.push(
             format!(
                 "UPDATE `{}` SET sync_token = :s, sync_page_token = :p, last_sync_at = UTC_TIMESTAMP(), last_sync_error = NULL,
                  sync_requested = IF(:p IS NULL AND sync_requested = :r, 0, sync_requested) WHERE doctor_id = :d",
                 self.t.doctors
             ),
             params! { "s" => &pos.sync_token, "p" => pos.page_column(), "r" => served, "d" => doctor_id },
-        )?;
-        Ok(())
-    }
-
-    /// Whether the doctor still has a token (a disconnect erases it) and Google has not
-    /// refused their grant (our row says `needs_reconnect`): a long listing asks between pages,
-    /// so a doctor who disconnected meanwhile gets no further request.
-    pub fn still_connected(&self, doctor_id: u64) -> Result<bool> {
-        let mut c = self.conn()?;
-        let token = self.get_meta(&mut c, doctor_id, crate::store::meta::TOKEN)?.filter(|t| !t.is_empty());
-        let refused = self.get_doctor(&mut c, doctor_id)?.is_some_and(|d| d.status == "needs_reconnect");
-        Ok(token.is_some() && !refused)
+        );
+        // In the same round trip: whether the doctor still has a token (a disconnect erases it)
+        // and Google has not refused their grant, so that a long listing asks between pages and a
+        // doctor who disconnected meanwhile gets no further request.
+        batch.push(
+            format!(
+                "SELECT EXISTS (SELECT 1 FROM `{}` WHERE user_id = ? AND meta_key = ? AND meta_value <> '')
+                   AND NOT EXISTS (SELECT 1 FROM `{}` WHERE doctor_id = ? AND status = 'needs_reconnect')",
+                self.t.usermeta, self.t.doctors
+            ),
+            (doctor_id, crate::store::meta::TOKEN, doctor_id),
+        );
+        let sets = self.conn()?.run(&batch)?;
+        Ok(sets.get(1).and_then(|rows| rows.first()).and_then(|r| r.get::<Option<i64>, _>(0).flatten()) == Some(1))
     }
 
     /// Records a sync that failed; its position and the doctor's sync request stay as they are
