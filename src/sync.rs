@@ -573,6 +573,9 @@ struct Item {
     conference_data: Option<ConferenceData>,
     #[serde(default)]
     extended_properties: Option<ExtendedProperties>,
+    /// Set on an occurrence of a recurring event that has an id of its own.
+    #[serde(default)]
+    recurring_event_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -619,8 +622,14 @@ impl Item {
         Item { id: id.to_string(), status: "cancelled".into(), ..Item::default() }
     }
 
-    /// The appointment our private properties name, when they carry this site's key.
+    /// The appointment our private properties name, when they carry this site's key. Not for
+    /// an occurrence of a recurring event (the doctor made ours recurring and changed one
+    /// occurrence, or split the series): it carries the series' properties, but it is the
+    /// doctor's own event, not one we made, and never a stray of ours to delete.
     fn marked(&self, site: &str) -> Option<u64> {
+        if self.recurring_event_id.is_some() || self.id.contains('_') {
+            return None;
+        }
         let p = self.extended_properties.as_ref()?.private.as_ref()?;
         if p.kc_meet_site.as_deref() != Some(site) {
             return None;

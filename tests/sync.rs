@@ -1118,3 +1118,25 @@ fn a_push_message_whose_sync_request_failed_is_handled_when_google_retries_it() 
     let (_, t, _) = appointment_start(&bed, id);
     assert!(t == "14:00:00" || t == "15:00:00", "the change reached the appointment: {t}");
 }
+
+#[test]
+fn an_occurrence_the_doctor_edited_in_a_series_made_of_our_event_is_left_alone() {
+    // The doctor made the appointment's event recurring and moved one later occurrence: Google
+    // keeps that occurrence as an event of its own (`<id>_<original start>`, `recurringEventId`)
+    // with our private properties. It is the doctor's, not a stray of ours.
+    let (bed, _rx) = bed_with(|_| {});
+    quiet(&bed);
+    let (id, eid) = booked(&bed);
+    sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    let before = appointment_start(&bed, id);
+    let occ = bed.emu.post("/__emu/ui/edit_occurrence", json!({"email": DOC, "event_id": eid,
+        "start": {"dateTime": format!("{}T15:00:00Z", day(27))}, "end": {"dateTime": format!("{}T15:30:00Z", day(27))}}));
+    assert_eq!(occ["recurringEventId"].as_str(), Some(eid.as_str()));
+    bed.emu.delete("/__emu/requests");
+    let r = sync::sync(&bed.ctx, &json!({"doctor_id": 2})).unwrap();
+    assert_eq!(r.doctors[0].changes_applied, 0, "{:?}", r.doctors[0].changes);
+    assert_eq!(bed.emu.count("DELETE", "/calendar/v3"), 0, "the doctor's occurrence is not deleted");
+    assert_eq!(bed.live_events(DOC).len(), 2);
+    assert_eq!(appointment_start(&bed, id), before, "the appointment keeps its time");
+    assert_eq!(events::mapping(&bed.ctx, id as i64).unwrap().unwrap().event_id, eid);
+}

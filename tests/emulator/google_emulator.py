@@ -1567,6 +1567,31 @@ class State:
                          send_updates)
             return self._render(cal, rec)
 
+    def edit_occurrence(self, email: str, event_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The UI's edit of one occurrence ("This event") after the doctor made the event
+        recurring: an exception instance with an id of its own (``<series id>_<original start,
+        UTC basic format>``), the series' fields (private properties included) and
+        ``recurringEventId`` / ``originalStartTime``, at the times given."""
+        with self.lock:
+            cal = self.calendar(email)
+            base = cal.events.get(event_id)
+            if base is None or base.status == "cancelled":
+                raise event_not_found()
+            iid = f"{event_id}_{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(base.start_ts))}"
+            if iid in cal.events:
+                raise CalendarError(409, "duplicate", "The requested identifier already exists.")
+            fields = copy.deepcopy(base.fields)
+            fields.update({k: copy.deepcopy(body[k]) for k in ("start", "end") if body.get(k) is not None})
+            fields["recurringEventId"] = event_id
+            fields["originalStartTime"] = copy.deepcopy(base.fields.get("start") or {})
+            start_ts, end_ts = self._validate_times(cal, fields)
+            rec = EventRec(id=iid, fields=fields, status="confirmed", created_ms=0,
+                           conference=copy.deepcopy(base.conference), start_ts=start_ts, end_ts=end_ts)
+            cal.events[iid] = rec
+            self._touch(cal, rec)
+            rec.created_ms = rec.updated_ms
+            return self._render(cal, rec)
+
     def restore_event(self, email: str, event_id: str) -> dict[str, Any]:
         """The UI's "Undo" after a delete, or "Restore" from the bin (within 30 days): the same
         event, with its id, properties and conference, confirmed again."""
@@ -2182,6 +2207,7 @@ class Handler(BaseHTTPRequestHandler):
         route("POST", r"/__emu/ui/delete", "c_ui_delete"),
         route("POST", r"/__emu/ui/change_meet", "c_ui_change_meet"),
         route("POST", r"/__emu/ui/restore", "c_ui_restore"),
+        route("POST", r"/__emu/ui/edit_occurrence", "c_ui_edit_occurrence"),
         route("POST", r"/__emu/ui/create_many", "c_ui_create_many"),
     ]
 
@@ -2794,6 +2820,11 @@ class Handler(BaseHTTPRequestHandler):
         return control_json(200, self.state.delete_event(
             self._email_of(data), self._event_id_of(data),
             send_updates=self._ui_send_updates(data), ui=True))
+
+    def c_ui_edit_occurrence(self, req: Request) -> Response:
+        data = req.json()
+        body = {k: data[k] for k in ("start", "end") if data.get(k) is not None}
+        return control_json(200, self.state.edit_occurrence(self._email_of(data), self._event_id_of(data), body))
 
     def c_ui_restore(self, req: Request) -> Response:
         data = req.json()

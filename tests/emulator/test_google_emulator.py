@@ -1267,6 +1267,14 @@ class UiAndNotificationTests(EventsTestCase):
         self.assertEqual(deleted["status"], "cancelled")
         err = self.ctl("POST", "/__emu/ui/delete", {"email": DOC, "event_id": ev["id"]}, expect=410)
         self.assertEqual(err["reason"], "deleted")
+        # One occurrence of a series made of the event, edited on its own: an instance of its own.
+        occ = self.ctl("POST", "/__emu/ui/edit_occurrence", {"email": DOC, "event_id": created["id"],
+                                                            "start": {"dateTime": "2026-12-16T12:30:00Z"},
+                                                            "end": {"dateTime": "2026-12-16T13:30:00Z"}})
+        self.assertEqual((occ["id"], occ["recurringEventId"], occ["originalStartTime"], occ["summary"]),
+                         (created["id"] + "_20261209T120000Z", created["id"], {"dateTime": "2026-12-09T12:00:00Z"}, "Dentist (private)"))
+        self.ctl("POST", "/__emu/ui/edit_occurrence", {"email": DOC, "event_id": created["id"]}, expect=409)
+        self.ctl("POST", "/__emu/ui/delete", {"email": DOC, "event_id": occ["id"]})
         # "Undo" / restore from the bin: the same event, link and all, confirmed again.
         restored = self.ctl("POST", "/__emu/ui/restore", {"email": DOC, "event_id": ev["id"]})
         self.assertEqual((restored["id"], restored["status"], restored["hangoutLink"]), (ev["id"], "confirmed", changed["hangoutLink"]))
@@ -1278,7 +1286,8 @@ class UiAndNotificationTests(EventsTestCase):
         self.ctl("POST", "/__emu/ui/move", {"email": DOC, "event_id": created["id"],
                                            "end": {"dateTime": "2026-12-09T11:00:00Z"}}, expect=400)
         allev = self.ctl("GET", "/__emu/events?email=" + quote(DOC))["events"]
-        self.assertEqual({(e["id"], e["status"]) for e in allev}, {(ev["id"], "cancelled"), (created["id"], "confirmed")})
+        self.assertEqual({(e["id"], e["status"]) for e in allev},
+                         {(ev["id"], "cancelled"), (created["id"], "confirmed"), (occ["id"], "cancelled")})
         self.assertEqual(self.ctl("GET", "/__emu/requests")["requests"][:-1], [])  # only our own get
         # not counted as reads: a pending conference stays pending
         self.ctl("POST", "/__emu/config", {"conference_pending_reads": 1})
