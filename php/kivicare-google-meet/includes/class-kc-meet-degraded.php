@@ -20,8 +20,8 @@ defined( 'ABSPATH' ) || exit;
  * - core 4.x rejects a patient's WooCommerce booking ("Invalid parameter(s): paymentGateway")
  *   unless the add-on registers the `woocommerce` gateway on `kc_payment_gateways`.
  *
- * So the save and remove filters answer success (the booking stands, as DESIGN.md promises) and
- * the gateway stays registered. Nothing here calls a kc_meet_* function or writes anything: the
+ * So the save and remove filters answer success (the booking stands, as DESIGN.md promises), the
+ * gateway stays registered, and connecting or disconnecting a doctor is refused with a message. Nothing here calls a kc_meet_* function or writes anything: the
  * Google event is left to the reconcile pass (`wp kc-meet reconcile`, or the scheduled
  * `kc_meet_reconcile`) once the extension works again, which creates the missing events of
  * telemedicine appointments and removes those of cancelled or deleted ones. The admin notice
@@ -56,6 +56,21 @@ final class KC_Meet_Degraded {
 		return array(
 			'status'  => true,
 			'message' => __( 'Google Meet is unavailable right now: the appointment\'s Google Meet event is removed once the kc_meet extension works again.', 'kc-googlemeet' ),
+		);
+	}
+
+	/**
+	 * `kcgm_connect_doctor` / `kcgm_disconnect_doctor` (core 3.x's doctor profile): a clear
+	 * refusal instead of core's own argument back (which has no `status`), and nothing changed.
+	 *
+	 * @param mixed $data `['id' => doctor id, …]` (unused).
+	 * @return array Status array.
+	 */
+	public static function unavailable( $data = array() ) {
+		unset( $data );
+		return array(
+			'status'  => false,
+			'message' => __( 'Google Meet is unavailable right now (the kc_meet extension is not working): please try again later or ask the site administrator.', 'kc-googlemeet' ),
 		);
 	}
 

@@ -245,6 +245,8 @@ final class KC_Meet_Hooks {
 			array( 'kcgm_save_appointment_event', array( 'KC_Meet_Degraded', 'save_appointment_event' ), 10, 1 ),
 			array( 'kcgm_remove_appointment_event', array( 'KC_Meet_Degraded', 'remove_appointment_event' ), 10, 1 ),
 			array( 'kc_payment_gateways', array( 'KC_Meet_Degraded', 'register_gateway' ), 10, 1 ),
+			array( 'kcgm_connect_doctor', array( 'KC_Meet_Degraded', 'unavailable' ), 10, 1 ),
+			array( 'kcgm_disconnect_doctor', array( 'KC_Meet_Degraded', 'unavailable' ), 10, 1 ),
 		),
 	);
 

@@ -118,9 +118,22 @@ final class WithoutExtensionTest extends WpTestCase {
 			'admin_notices KC_Meet_Notices::render_missing_extension',
 			'deactivate_' . self::PLUGIN . ' KC_Meet_Lifecycle::deactivate',
 			'kc_payment_gateways KC_Meet_Degraded::register_gateway',
+			'kcgm_connect_doctor KC_Meet_Degraded::unavailable',
+			'kcgm_disconnect_doctor KC_Meet_Degraded::unavailable',
 			'kcgm_remove_appointment_event KC_Meet_Degraded::remove_appointment_event',
 			'kcgm_save_appointment_event KC_Meet_Degraded::save_appointment_event',
 		], $r->result());
+	}
+
+	public function test_kivicare3_connect_and_disconnect_without_the_extension_are_refused_with_a_message(): void {
+		$r = $this->wp(['kc_core' => '3', 'user' => $this->id('doctor'), 'code' => '
+			return [apply_filters("kcgm_connect_doctor", ["id" => (string) $args["d"], "code" => "4/abc"]),
+				apply_filters("kcgm_disconnect_doctor", ["id" => (string) $args["d"]])];'], ['d' => $this->id('doctor')], self::NO_EXTENSION);
+		$this->assertTrue($r->ok(), $r->describe());
+		foreach ($r->result() as $answer) {
+			$this->assertFalse($answer['status'], json_encode($answer));
+			$this->assertStringContainsString('Google Meet is unavailable', $answer['message']);
+		}
 	}
 
 	/**
