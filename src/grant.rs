@@ -95,8 +95,7 @@ struct Stored {
 
 impl Stored {
     fn status(&self, doctor_id: u64) -> DoctorStatus {
-        let has_token = self.token.as_deref().is_some_and(|t| !t.is_empty());
-        derive_status(doctor_id, has_token, self.flag.as_deref(), self.row.clone())
+        derive_status(doctor_id, self.token.as_deref(), self.flag.as_deref(), self.row.clone())
     }
 }
 
@@ -163,14 +162,20 @@ fn hold(ctx: &Context, doctor_id: u64, stored: Stored) -> Option<CallDoctor> {
     })
 }
 
-/// The one rule for a doctor's state.
-fn derive_status(doctor_id: u64, has_token: bool, connect_flag: Option<&str>, row: Option<DoctorRow>) -> DoctorStatus {
-    let connected = has_token && connect_flag != Some("off");
+/// The one rule for a doctor's state: connected with a stored token and the connect flag not
+/// `off`; then `needs_reconnect` when our row says so for this token (the row's mark names the
+/// token Google refused; a token stored since, by a connect on this site or another of the
+/// network, is not refused yet).
+fn derive_status(doctor_id: u64, token: Option<&str>, connect_flag: Option<&str>, row: Option<DoctorRow>) -> DoctorStatus {
+    let token = token.filter(|t| !t.is_empty());
+    let connected = token.is_some() && connect_flag != Some("off");
     let row = row.unwrap_or_default();
-    let state = match (connected, ConnectionState::of(&row.status)) {
+    let refused = ConnectionState::of(&row.status) == ConnectionState::NeedsReconnect
+        && row.reconnect_token.as_deref().is_none_or(|marked| Some(marked) == token.map(token_fingerprint).as_deref());
+    let state = match (connected, refused) {
         (false, _) => ConnectionState::NotConnected,
-        (true, ConnectionState::NeedsReconnect) => ConnectionState::NeedsReconnect,
-        (true, _) => ConnectionState::Connected,
+        (true, true) => ConnectionState::NeedsReconnect,
+        (true, false) => ConnectionState::Connected,
     };
     let status = state;
     if state == ConnectionState::NotConnected {
@@ -241,6 +246,13 @@ fn load_usable(ctx: &Context, doctor_id: u64, lock_held: bool) -> Result<TokenRe
         }
     }
     Ok(loaded.record)
+}
+
+/// What our row keeps of the token a `needs_reconnect` mark is about: its SHA-256, hex (as
+/// MySQL's `SHA2(…, 256)` writes it).
+fn token_fingerprint(token: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn mark_needs_reconnect(ctx: &Context, doctor_id: u64, why: &str) {
@@ -389,23 +401,34 @@ mod tests {
 
     #[test]
     fn no_token_means_not_connected_whatever_the_row_says() {
-        assert_eq!(derive_status(1, false, Some("on"), row("connected")).status.as_str(), "not_connected");
-        assert_eq!(derive_status(1, false, None, None).email, None);
+        assert_eq!(derive_status(1, None, Some("on"), row("connected")).status.as_str(), "not_connected");
+        assert_eq!(derive_status(1, None, None, None).email, None);
     }
 
     #[test]
     fn connect_flag_off_overrides_a_leftover_token() {
-        assert_eq!(derive_status(1, true, Some("off"), row("connected")).status.as_str(), "not_connected");
+        assert_eq!(derive_status(1, Some("t"), Some("off"), row("connected")).status.as_str(), "not_connected");
     }
 
     #[test]
     fn broken_grant_shows_as_needs_reconnect() {
-        assert_eq!(derive_status(1, true, Some("on"), row("needs_reconnect")).status.as_str(), "needs_reconnect");
+        assert_eq!(derive_status(1, Some("t"), Some("on"), row("needs_reconnect")).status.as_str(), "needs_reconnect");
+    }
+
+    #[test]
+    fn a_refusal_holds_for_the_token_it_was_marked_on_only() {
+        let marked = |token: &str| {
+            Some(DoctorRow { status: "needs_reconnect".into(), reconnect_token: Some(token_fingerprint(token)), ..Default::default() })
+        };
+        assert_eq!(derive_status(1, Some("t1"), None, marked("t1")).status.as_str(), "needs_reconnect");
+        // Connected again on another site of the network: the shared token changed.
+        assert_eq!(derive_status(1, Some("t2"), None, marked("t1")).status.as_str(), "connected");
+        assert_eq!(token_fingerprint("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]
     fn legacy_token_without_our_row_counts_as_connected_on_primary() {
-        let s = derive_status(1, true, None, None);
+        let s = derive_status(1, Some("t"), None, None);
         assert_eq!((s.status.as_str(), s.calendar_id.as_deref()), ("connected", Some("primary")));
     }
 

@@ -52,7 +52,7 @@ use crate::error::{Code, Error, Result};
 use crate::base::redact;
 
 /// The schema this build expects; `migrate()` brings a site up to it.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// User meta keys shared with KiviCare core and the vendor add-on.
 pub mod meta {
@@ -230,6 +230,10 @@ pub struct DoctorRow {
     pub last_refresh_at: Option<String>,
     pub last_error: Option<String>,
     pub last_error_at: Option<String>,
+    /// With status `needs_reconnect`: the SHA-256 (hex) of the stored token Google refused. The
+    /// token meta is the network's, our row the site's: once the token changes (the doctor
+    /// connected again, on this site or another one of the network), the mark no longer holds.
+    pub reconnect_token: Option<String>,
 }
 
 /// A consumed OAuth state.
@@ -251,13 +255,14 @@ pub struct MigrateReport {
 }
 
 /// A doctor's state in SQL: connected = a stored token and the connect flag not 'off'; then our
-/// row may say needs_reconnect (the one rule of the grant, `derive_status`, behind
+/// row may say needs_reconnect, for the token it was marked on (the one rule of the grant, `derive_status`, behind
 /// `kc_meet_status()`; `tests/doctor_states.rs` checks they agree on every combination). `tok`,
 /// `flag` and `d` are joined by [`Store::doctor_status_joins`]. The comparisons are byte for
 /// byte, as in Rust: the tables' collations ignore case and trailing spaces, so a plain `=` would
 /// call `OFF` or `off ` off while the rule does not.
 pub const DOCTOR_STATUS_SQL: &str = "CASE WHEN COALESCE(LENGTH(tok.meta_value), 0) = 0 OR COALESCE(CAST(flag.meta_value AS BINARY) = 'off', FALSE) THEN 'not_connected'
-    WHEN COALESCE(CAST(d.status AS BINARY) = 'needs_reconnect', FALSE) THEN 'needs_reconnect' ELSE 'connected' END";
+    WHEN COALESCE(CAST(d.status AS BINARY) = 'needs_reconnect' AND (d.reconnect_token IS NULL OR d.reconnect_token = SHA2(tok.meta_value, 256)), FALSE)
+    THEN 'needs_reconnect' ELSE 'connected' END";
 
 /// A database handle for one site: the process's pool plus the site's table names.
 #[derive(Clone)]
@@ -1256,6 +1261,16 @@ impl Store {
             self.migrate_events_v4(&mut c)?;
         }
 
+        if previous < 5 {
+            let exists: Option<String> = c.exec_first(
+                "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'reconnect_token'",
+                (t.doctors.as_str(),),
+            )?;
+            if exists.is_none() {
+                c.query_drop(format!("ALTER TABLE `{}` ADD COLUMN reconnect_token CHAR(64) NULL", t.doctors))?;
+            }
+        }
+
         let mapping_exists: Option<String> =
             c.exec_first("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?", (t.mapping.as_str(),))?;
         let mapping_table = if mapping_exists.is_some() {
@@ -1386,12 +1401,12 @@ impl Store {
     // ----- doctors ----------------------------------------------------------------------------
 
     pub fn get_doctor<Q: Queryable>(&self, q: &mut Q, doctor_id: u64) -> Result<Option<DoctorRow>> {
-        type Row = (u64, String, Option<String>, Option<String>, Option<String>, Option<i64>, Option<String>, Option<String>, Option<String>, Option<String>);
+        type Row = (u64, String, Option<String>, Option<String>, Option<String>, Option<i64>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
         let row: Option<Row> = q.exec_first(
             format!(
                 "SELECT doctor_id, status, email, calendar_id, scopes, token_expires_at, \
                  DATE_FORMAT(connected_at, '%Y-%m-%dT%H:%i:%sZ'), DATE_FORMAT(last_refresh_at, '%Y-%m-%dT%H:%i:%sZ'), \
-                 last_error, DATE_FORMAT(last_error_at, '%Y-%m-%dT%H:%i:%sZ') FROM `{}` WHERE doctor_id = ?",
+                 last_error, DATE_FORMAT(last_error_at, '%Y-%m-%dT%H:%i:%sZ'), reconnect_token FROM `{}` WHERE doctor_id = ?",
                 self.t.doctors
             ),
             (doctor_id,),
@@ -1407,6 +1422,7 @@ impl Store {
             last_refresh_at: r.7,
             last_error: r.8,
             last_error_at: r.9,
+            reconnect_token: r.10,
         }))
     }
 
@@ -1419,7 +1435,7 @@ impl Store {
     }
 
     /// How many columns [`Store::doctor_state_sql`] reads.
-    pub(crate) const DOCTOR_STATE_COLUMNS: usize = 14;
+    pub(crate) const DOCTOR_STATE_COLUMNS: usize = 15;
 
     /// The columns and the joins that read [`Store::doctor_state`] for the doctor `id` (an SQL
     /// expression), to be part of a larger statement: our row, and the doctor's token and
@@ -1431,7 +1447,7 @@ impl Store {
         (
             "tok.umeta_id, tok.meta_value, flag.umeta_id, flag.meta_value, d.doctor_id, d.status, d.email, d.calendar_id, d.scopes, \
              d.token_expires_at, DATE_FORMAT(d.connected_at, '%Y-%m-%dT%H:%i:%sZ'), DATE_FORMAT(d.last_refresh_at, '%Y-%m-%dT%H:%i:%sZ'), \
-             d.last_error, DATE_FORMAT(d.last_error_at, '%Y-%m-%dT%H:%i:%sZ')"
+             d.last_error, DATE_FORMAT(d.last_error_at, '%Y-%m-%dT%H:%i:%sZ'), d.reconnect_token"
                 .to_string(),
             format!("LEFT JOIN `{}` d ON d.doctor_id = {id} {} {}", self.t.doctors, meta("tok", meta::TOKEN), meta("flag", meta::CONNECT)),
         )
@@ -1473,6 +1489,7 @@ impl Store {
                 last_refresh_at: text(11),
                 last_error: text(12),
                 last_error_at: text(13),
+                reconnect_token: text(14),
             })
         });
         (first(at), first(at + 2), doctor)
@@ -1506,8 +1523,10 @@ impl Store {
     pub fn other_doctor_with_account<Q: Queryable>(&self, q: &mut Q, doctor_id: u64, email: &str) -> Result<Option<u64>> {
         Ok(q.exec_first(
             format!(
-                "SELECT doctor_id FROM `{}` WHERE doctor_id <> ? AND LOWER(email) = LOWER(?) AND status <> 'needs_reconnect' ORDER BY doctor_id LIMIT 1",
-                self.t.doctors
+                "SELECT x.doctor_id FROM `{}` x {} WHERE x.doctor_id <> ? AND LOWER(x.email) = LOWER(?) AND {DOCTOR_STATUS_SQL} = 'connected'
+                 ORDER BY x.doctor_id LIMIT 1",
+                self.t.doctors,
+                self.doctor_status_joins("x.doctor_id")
             ),
             (doctor_id, email),
         )?)
@@ -1529,7 +1548,7 @@ impl Store {
                  ON DUPLICATE KEY UPDATE sync_token = IF(LOWER(email) <=> LOWER(:e), sync_token, NULL), \
                  sync_page_token = IF(LOWER(email) <=> LOWER(:e), sync_page_token, NULL), \
                  status = 'connected', email = :e, calendar_id = :c, scopes = :s, token_expires_at = :x, \
-                 connected_at = UTC_TIMESTAMP(), last_refresh_at = NULL, last_error = NULL, last_error_at = NULL, updated_at = UTC_TIMESTAMP()",
+                 connected_at = UTC_TIMESTAMP(), last_refresh_at = NULL, last_error = NULL, last_error_at = NULL, reconnect_token = NULL, updated_at = UTC_TIMESTAMP()",
                 self.t.doctors
             ),
             params! { "d" => doctor_id, "e" => email, "c" => calendar_id, "s" => scopes, "x" => expires_at },
@@ -1537,13 +1556,15 @@ impl Store {
         Ok(())
     }
 
-    /// Records a successful refresh (creating the row for a legacy, pre-kc-meet token).
+    /// Records a successful refresh (creating the row for a legacy, pre-kc-meet token). Google
+    /// accepted the grant: a `needs_reconnect` mark left from an older token goes.
     pub fn record_refresh<Q: Queryable>(&self, q: &mut Q, doctor_id: u64, expires_at: i64, scopes: &str) -> Result<()> {
         q.exec_drop(
             format!(
                 "INSERT INTO `{}` (doctor_id, status, scopes, calendar_id, token_expires_at, last_refresh_at, updated_at) \
                  VALUES (:d, 'connected', :s, 'primary', :x, UTC_TIMESTAMP(), UTC_TIMESTAMP()) \
-                 ON DUPLICATE KEY UPDATE token_expires_at = :x, scopes = :s, last_refresh_at = UTC_TIMESTAMP(), updated_at = UTC_TIMESTAMP()",
+                 ON DUPLICATE KEY UPDATE token_expires_at = :x, scopes = :s, last_refresh_at = UTC_TIMESTAMP(), \
+                 status = IF(status = 'needs_reconnect', 'connected', status), reconnect_token = NULL, updated_at = UTC_TIMESTAMP()",
                 self.t.doctors
             ),
             params! { "d" => doctor_id, "x" => expires_at, "s" => scopes },
@@ -1556,11 +1577,17 @@ impl Store {
         let mut c = self.conn()?;
         c.exec_drop(
             format!(
-                "INSERT INTO `{}` (doctor_id, status, last_error, last_error_at, updated_at) \
-                 VALUES (:d, :st, :e, IF(:e IS NULL, NULL, UTC_TIMESTAMP()), UTC_TIMESTAMP()) \
+                "INSERT INTO `{d}` (doctor_id, status, last_error, last_error_at, reconnect_token, updated_at) \
+                 VALUES (:d, :st, :e, IF(:e IS NULL, NULL, UTC_TIMESTAMP()), {fp}, UTC_TIMESTAMP()) \
                  ON DUPLICATE KEY UPDATE status = :st, last_error = COALESCE(:e, last_error), \
-                 last_error_at = IF(:e IS NULL, last_error_at, UTC_TIMESTAMP()), updated_at = UTC_TIMESTAMP()",
-                self.t.doctors
+                 last_error_at = IF(:e IS NULL, last_error_at, UTC_TIMESTAMP()), reconnect_token = {fp}, updated_at = UTC_TIMESTAMP()",
+                d = self.t.doctors,
+                // The token the state is about (the first meta row, as `get_meta` reads it).
+                fp = format!(
+                    "IF(:st = 'needs_reconnect', (SELECT SHA2(meta_value, 256) FROM `{}` WHERE user_id = :d AND meta_key = '{}' ORDER BY umeta_id LIMIT 1), NULL)",
+                    self.t.usermeta,
+                    meta::TOKEN
+                ),
             ),
             params! { "d" => doctor_id, "st" => status, "e" => error },
         )?;

@@ -695,3 +695,30 @@ fn another_account_starts_its_calendars_sync_afresh() {
     assert_eq!(reset, (None, None));
     assert!(bed.ctx.store.sync_retries(2).unwrap().is_empty());
 }
+
+#[test]
+fn reconnecting_on_one_site_of_a_network_clears_the_refusal_on_the_others() {
+    // The token is the network's (user meta), the refusal each site's own row: a doctor who
+    // works on two sites and reconnects on one must work on both, and not be told by the other
+    // to reconnect again and again.
+    let bed = Bed::new();
+    let mut raw = bed.raw.clone();
+    raw["table_prefix"] = json!("wp_2_");
+    let site2 = std::sync::Arc::new(kc_meet::runtime::Context::connect(kc_meet::base::config::Config::from_value(&raw).unwrap()).unwrap());
+    site2.store.migrate().unwrap();
+    bed.connect(2, "d@example.com");
+    bed.emu.post("/__emu/revoke_grant", json!({"email": "d@example.com"}));
+    for ctx in [&bed.ctx, &site2] {
+        assert_eq!(connection::check_connection(ctx, 2).unwrap_err().code, Code::NeedsReconnect);
+        assert_eq!(grant::status(ctx, 2).unwrap().status.as_str(), "needs_reconnect");
+    }
+    bed.connect(2, "d@example.com");
+    assert_eq!(grant::status(&bed.ctx, 2).unwrap().status.as_str(), "connected");
+    assert_eq!(grant::status(&site2, 2).unwrap().status.as_str(), "connected", "site 2's refusal was about the old token");
+    let s = connection::check_connection(&site2, 2).unwrap();
+    assert_eq!(s.status.as_str(), "connected");
+    // A refusal of the new token still counts on every site.
+    bed.emu.post("/__emu/revoke_grant", json!({"email": "d@example.com"}));
+    assert_eq!(connection::check_connection(&site2, 2).unwrap_err().code, Code::NeedsReconnect);
+    assert_eq!(grant::status(&site2, 2).unwrap().status.as_str(), "needs_reconnect");
+}

@@ -3,7 +3,8 @@
 //!
 //! Every combination of what the rule reads is built in a real database: the token meta
 //! (absent, empty, blank, set, repeated), KiviCare's connect flag (absent, `on`, `off`, other
-//! spellings, repeated) and our doctor row's status (absent, each state, other spellings). Each
+//! spellings, repeated) and our doctor row's status (absent, each state, other spellings; a
+//! `needs_reconnect` mark for the stored token, for an older one, for none). Each
 //! doctor must be listed under the filter of the state `kc_meet_status()` gives, and only
 //! there, with that state in the row; sync must pick it exactly when that state is connected.
 
@@ -44,14 +45,20 @@ const FLAGS: &[(&str, Metas)] = &[
     ("off then on", &[Some("off"), Some("on")]),
 ];
 
-const ROWS: &[(&str, Option<&str>)] = &[
-    ("no row", None),
-    ("connected", Some("connected")),
-    ("needs_reconnect", Some("needs_reconnect")),
-    ("NEEDS_RECONNECT", Some("NEEDS_RECONNECT")),
-    ("'needs_reconnect '", Some("needs_reconnect ")),
-    ("not_connected", Some("not_connected")),
-    ("unknown status", Some("revoked")),
+/// Our row: its status, and for a `needs_reconnect` mark the token it was marked on (the row
+/// keeps its SHA-256): `None` (a mark from before the fingerprint), the token stored now, or an
+/// older one (the doctor connected again on another site of the network).
+const ROWS: &[(&str, Option<&str>, Option<&str>)] = &[
+    ("no row", None, None),
+    ("connected", Some("connected"), None),
+    ("needs_reconnect", Some("needs_reconnect"), None),
+    ("needs_reconnect for this token", Some("needs_reconnect"), Some("v1:sealed")),
+    ("needs_reconnect for an older token", Some("needs_reconnect"), Some("v1:older")),
+    ("needs_reconnect for an empty token", Some("needs_reconnect"), Some("")),
+    ("NEEDS_RECONNECT", Some("NEEDS_RECONNECT"), None),
+    ("'needs_reconnect '", Some("needs_reconnect "), None),
+    ("not_connected", Some("not_connected"), None),
+    ("unknown status", Some("revoked"), None),
 ];
 
 #[test]
@@ -62,7 +69,7 @@ fn the_doctors_filter_puts_every_doctor_in_the_state_kc_meet_status_gives() {
     let mut id = 100u64;
     for (tn, tokens) in TOKENS {
         for (fname, flags) in FLAGS {
-            for (rn, row) in ROWS {
+            for (rn, row, marked_on) in ROWS {
                 id += 1;
                 cases.insert(id, format!("{tn} / {fname} / {rn}"));
                 c.exec_drop("INSERT INTO wp_users (ID, user_login, user_email, display_name) VALUES (?, ?, ?, ?)", (id, format!("doc{id}"), format!("doc{id}@x"), format!("Doctor {id:04}")))
@@ -74,7 +81,11 @@ fn the_doctors_filter_puts_every_doctor_in_the_state_kc_meet_status_gives() {
                     }
                 }
                 if let Some(status) = row {
-                    c.exec_drop("INSERT INTO wp_kc_meet_doctors (doctor_id, status, email, updated_at) VALUES (?, ?, 'g@example.com', UTC_TIMESTAMP())", (id, *status)).unwrap();
+                    c.exec_drop(
+                        "INSERT INTO wp_kc_meet_doctors (doctor_id, status, email, reconnect_token, updated_at) VALUES (?, ?, 'g@example.com', SHA2(?, 256), UTC_TIMESTAMP())",
+                        (id, *status, *marked_on),
+                    )
+                    .unwrap();
                 }
             }
         }

@@ -185,16 +185,13 @@ impl Store {
             ),
             params! { "s" => &pos.sync_token, "p" => pos.page_column(), "r" => served, "d" => doctor_id },
         );
-        // In the same round trip: whether the doctor still has a token (a disconnect erases it)
-        // and Google has not refused their grant, so that a long listing asks between pages and a
-        // doctor who disconnected meanwhile gets no further request.
+        // In the same round trip: whether the doctor is still connected (by the grant's rule: a
+        // disconnect erases the token; Google may have refused the grant), so that a long
+        // listing asks between pages and a doctor who disconnected meanwhile gets no further
+        // request.
         batch.push(
-            format!(
-                "SELECT EXISTS (SELECT 1 FROM `{}` WHERE user_id = ? AND meta_key = ? AND meta_value <> '')
-                   AND NOT EXISTS (SELECT 1 FROM `{}` WHERE doctor_id = ? AND status = 'needs_reconnect')",
-                self.t.usermeta, self.t.doctors
-            ),
-            (doctor_id, crate::store::meta::TOKEN, doctor_id),
+            format!("SELECT {} = 'connected' FROM (SELECT ? AS id) x {}", crate::store::DOCTOR_STATUS_SQL, self.doctor_status_joins("x.id")),
+            (doctor_id,),
         );
         let sets = self.conn()?.run(&batch)?;
         Ok(sets.get(1).and_then(|rows| rows.first()).and_then(|r| r.get::<Option<i64>, _>(0).flatten()) == Some(1))
