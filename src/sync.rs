@@ -412,8 +412,9 @@ fn run_listing(ctx: &Context, doctor_id: u64, full: bool, deadline: Instant, ref
                 pos.page_token = Some(next);
                 if !ctx.store.save_sync_position(doctor_id, &pos, served)? {
                     // Disconnected (or refused by Google) while this listing ran: not one more
-                    // request for that doctor, and no retries left behind.
-                    ctx.store.set_sync_retries(doctor_id, &[])?;
+                    // request for that doctor. The changes waiting for a re-read stay stored: a
+                    // doctor who reconnects the same account needs them (a disconnect, or
+                    // another account, clears them).
                     let _ = ctx.store.audit(Some(doctor_id), None, "sync", "stopped", "the doctor is no longer connected");
                     return Ok(());
                 }
