@@ -69,6 +69,20 @@ final class DoctorNoticesTest extends WpTestCase {
 		$this->assertCount(1, $this->jobPass());
 	}
 
+	public function test_a_site_that_has_not_found_out_yet_does_not_make_the_doctor_mailed_again(): void {
+		// On a network each site keeps its own state of the doctor, while the token (and the
+		// e-mail marker) are the network's: a site where the doctor still looks connected, because
+		// it has not tried the refused token yet, must not make the other site mail again.
+		$this->readyToBook();
+		$this->breakGrant();
+		$this->assertCount(1, $this->jobPass());
+		$doctor = $this->id('doctor');
+		Db::query($this->db, "UPDATE wp_kc_meet_doctors SET status = 'connected', reconnect_token = NULL WHERE doctor_id = ?", [$doctor]);
+		$this->assertSame([], $this->jobPass(), 'the site that has not found out sends nothing');
+		Db::query($this->db, "UPDATE wp_kc_meet_doctors SET status = 'needs_reconnect', reconnect_token = NULL WHERE doctor_id = ?", [$doctor]);
+		$this->assertSame([], $this->jobPass(), 'the same refused token: no second e-mail');
+	}
+
 	public function test_managers_see_one_grouped_notice(): void {
 		$this->readyToBook();
 		$this->emu()->fault(['method' => 'POST', 'path' => '/calendar/v3/calendars/primary/events', 'times' => 0, 'action' => 'status', 'status' => 400]);

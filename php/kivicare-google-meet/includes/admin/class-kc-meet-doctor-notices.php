@@ -13,7 +13,10 @@ defined( 'ABSPATH' ) || exit;
  *   `needs_reconnect`) sees a notice with a Reconnect button on every admin page they use, their
  *   KiviCare dashboard and profile included, and gets one e-mail per breakage (not one per
  *   failed appointment): the e-mail is sent by the every-minute job pass and remembered in the
- *   user meta `kc_meet_reconnect_mailed` until the doctor is connected again;
+ *   user meta `kc_meet_reconnect_mailed` as the SHA-256 of the refused token, which is the
+ *   network's (user meta): on a network, where each site keeps its own state of the doctor, a
+ *   site that has not found out yet does not make another site mail again, and a token stored
+ *   since (the doctor connected again) is a new breakage when refused;
  * - managers (`manage_options`) see one grouped notice with the number of doctors who must
  *   reconnect and of appointments whose Google event failed, linking to the Doctors and
  *   Appointments screens. The two counts are queries, so an admin page view asks them only while
@@ -28,7 +31,7 @@ defined( 'ABSPATH' ) || exit;
 final class KC_Meet_Doctor_Notices {
 
 	/**
-	 * User meta: the breakage (last error time) the doctor was e-mailed about.
+	 * User meta: the token (SHA-256, hex) whose refusal the doctor was e-mailed about.
 	 *
 	 * @var string
 	 */
@@ -211,15 +214,19 @@ final class KC_Meet_Doctor_Notices {
 		foreach ( (array) $broken as $row ) {
 			$doctor_id               = (int) $row['doctor_id'];
 			$broken_id[ $doctor_id ] = true;
-			if ( '' !== (string) get_user_meta( $doctor_id, self::MAILED_META, true ) ) {
+			$token                   = self::token_hash( $doctor_id );
+			if ( (string) get_user_meta( $doctor_id, self::MAILED_META, true ) === $token ) {
 				continue;
 			}
 			// Remember first: a failing mail server must not turn this into one mail a minute.
-			update_user_meta( $doctor_id, self::MAILED_META, (string) ( $row['last_error_at'] ?? gmdate( 'c' ) ) );
+			update_user_meta( $doctor_id, self::MAILED_META, $token );
 			$sent += self::mail( (string) $row['user_email'], (string) $row['name'] ) ? 1 : 0;
 		}
-		foreach ( get_users( array( 'meta_key' => self::MAILED_META, 'fields' => 'ID' ) ) as $doctor_id ) { // phpcs:ignore WordPress.DB.SlowDBQuery.slow_db_query_meta_key -- few users ever carry it.
-			if ( ! isset( $broken_id[ (int) $doctor_id ] ) ) {
+		// Forget the e-mails about tokens no longer stored (the doctor connected again, or
+		// disconnected): only a token change, never a site where all looks well, since another
+		// site of the network may not have found out yet.
+		foreach ( get_users( array( 'meta_key' => self::MAILED_META, 'fields' => 'ID', 'blog_id' => 0 ) ) as $doctor_id ) { // phpcs:ignore WordPress.DB.SlowDBQuery.slow_db_query_meta_key -- few users ever carry it.
+			if ( ! isset( $broken_id[ (int) $doctor_id ] ) && (string) get_user_meta( (int) $doctor_id, self::MAILED_META, true ) !== self::token_hash( (int) $doctor_id ) ) {
 				delete_user_meta( (int) $doctor_id, self::MAILED_META );
 			}
 		}
@@ -233,6 +240,20 @@ final class KC_Meet_Doctor_Notices {
 			}
 		}
 		return $sent;
+	}
+
+	/**
+	 * The SHA-256 (hex) of the doctor's stored token (the network's user meta); '' without one.
+	 *
+	 * @param int $doctor_id Doctor.
+	 * @return string
+	 */
+	private static function token_hash( $doctor_id ) {
+		global $wpdb;
+		// Read past the object cache: the extension writes the token on its own connection.
+		// phpcs:ignore WordPress.DB.DirectDatabaseQuery.DirectQuery,WordPress.DB.DirectDatabaseQuery.NoCaching -- see above.
+		$token = (string) $wpdb->get_var( $wpdb->prepare( "SELECT meta_value FROM {$wpdb->usermeta} WHERE user_id = %d AND meta_key = 'google_meet_access_token' ORDER BY umeta_id LIMIT 1", (int) $doctor_id ) );
+		return '' === $token ? '' : hash( 'sha256', $token );
 	}
 
 	/**
