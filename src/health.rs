@@ -51,7 +51,7 @@ pub struct Health {
 }
 
 /// Builds the report for the configured site.
-pub fn report() -> Health {
+pub fn report(configured_in_request: bool) -> Health {
     let mut h = Health {
         version: crate::VERSION,
         configured: false,
@@ -63,8 +63,13 @@ pub fn report() -> Health {
         doctors: vec![],
         sync_mode: "polling",
     };
-    let Some(config) = runtime::config() else {
-        h.problems.push(ProblemOut { code: "not_configured", message: "kc_meet_configure() has not been called.".into() });
+    // Only this request's configuration counts: the worker's last one may be another site's,
+    // or one this request's configuration replaced and that was then rejected.
+    let Some(config) = runtime::config().filter(|_| configured_in_request) else {
+        h.problems.push(ProblemOut {
+            code: "not_configured",
+            message: "kc_meet_configure() has not been called in this request, or rejected the configuration.".into(),
+        });
         return h;
     };
     h.endpoints = Some(Endpoints {

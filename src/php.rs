@@ -350,7 +350,7 @@ pub fn kc_meet_disconnect(doctor_id: i64) -> PhpResult<ZBox<ZendHashTable>> {
 /// doctor's state. Never throws.
 #[php_function]
 pub fn kc_meet_health() -> PhpResult<ZBox<ZendHashTable>> {
-    out(Ok::<_, Error>(health::report()))
+    out(Ok::<_, Error>(health::report(CONFIGURED.load(Ordering::Acquire))))
 }
 
 fn opt_value(t: Option<&ZendHashTable>, what: &str) -> PhpResult<Value> {

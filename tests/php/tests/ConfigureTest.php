@@ -46,6 +46,22 @@ final class ConfigureTest extends PHPUnit\Framework\TestCase {
 		$this->addToAssertionCount(1);
 	}
 
+	public function test_health_after_a_rejected_configuration_does_not_report_the_site_before(): void {
+		// A worker serves several sites: the one it configured before must not answer for this one.
+		kc_meet_configure($this->site(['db_host' => '127.0.0.1:1', 'endpoints' => ['calendar' => 'https://calendar.site-a.example/']]));
+		$this->assertSame('https://calendar.site-a.example/', kc_meet_health()['endpoints']['calendar']);
+		try {
+			kc_meet_configure($this->site(['timezone' => 'Mars/Olympus']));
+			$this->fail('accepted');
+		} catch (KcMeet\ConfigurationException $e) {
+			$this->assertSame(1001, $e->getCode());
+		}
+		$h = kc_meet_health();
+		$this->assertFalse($h['configured']);
+		$this->assertNull($h['endpoints'], 'no endpoints of the site configured before');
+		$this->assertSame(['not_configured'], array_column($h['problems'], 'code'));
+	}
+
 	public function test_missing_client_is_reported_by_health_not_thrown(): void {
 		kc_meet_configure($this->site(['client_id' => '', 'client_secret' => '', 'encryption_key' => '', 'redirect_uri' => 'http://clinic.example/cb', 'db_host' => '127.0.0.1:1']));
 		$h = kc_meet_health();
