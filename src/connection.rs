@@ -323,7 +323,11 @@ pub fn disconnect(ctx: &Context, doctor_id: i64) -> Result<Disconnected> {
     let s = &ctx.store;
     s.delete_meta(&mut tx, doctor_id, meta::TOKEN)?;
     s.delete_meta(&mut tx, doctor_id, meta::CALENDAR)?;
-    s.set_meta(&mut tx, doctor_id, meta::CONNECT, "off")?;
+    // The flag KiviCare reads says off for a doctor who had it; a user who never connected
+    // (a patient whose personal data is erased) gets no meta of ours.
+    if was_connected || s.get_meta(&mut tx, doctor_id, meta::CONNECT)?.is_some() {
+        s.set_meta(&mut tx, doctor_id, meta::CONNECT, "off")?;
+    }
     if s.get_meta(&mut tx, doctor_id, meta::TELEMED_TYPE)?.as_deref() == Some("googlemeet") {
         s.delete_meta(&mut tx, doctor_id, meta::TELEMED_TYPE)?;
     }

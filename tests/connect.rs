@@ -257,6 +257,8 @@ fn disconnecting_twice_or_a_never_connected_doctor_is_fine() {
     let bed = Bed::new();
     let d = connection::disconnect(&bed.ctx, 3).unwrap();
     assert!(!d.was_connected && !d.revoked);
+    // A user who never connected (a patient whose personal data is erased) gets no meta of ours.
+    assert_eq!(bed.meta(3, "kiviCare_google_meet_connect"), None);
     bed.connect(2, "d@example.com");
     connection::disconnect(&bed.ctx, 2).unwrap();
     let again = connection::disconnect(&bed.ctx, 2).unwrap();
