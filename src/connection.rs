@@ -44,6 +44,26 @@ pub struct Disconnected {
     pub revoke_error: Option<String>,
 }
 
+thread_local! {
+    /// For tests: what runs in a disconnect's gap between deciding whether another doctor uses
+    /// the account and erasing the doctor ([`after_share_check`]).
+    static AFTER_SHARE_CHECK: std::cell::RefCell<Option<Box<dyn FnOnce()>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// For tests: runs `f` once on this thread, in the next disconnect's gap between deciding
+/// whether another doctor uses the account and erasing the doctor (as another process's
+/// disconnect landing there would).
+#[doc(hidden)]
+pub fn after_share_check(f: impl FnOnce() + 'static) {
+    AFTER_SHARE_CHECK.with(|slot| *slot.borrow_mut() = Some(Box::new(f)));
+}
+
+/// The lock of a Google account (by its e-mail, lower-cased): who else uses its grant is
+/// decided under it.
+fn account_lock_name(email: &str) -> String {
+    format!("acct:{}", &state_hash(&email.to_ascii_lowercase())[..32])
+}
+
 fn state_hash(state: &str) -> String {
     Sha256::digest(state.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -195,6 +215,13 @@ fn finish_connect(ctx: &Context, doctor_id: u64, initiator: u64, tokens: TokenSe
         let mut conn = ctx.store.conn()?;
         let previous = ctx.store.get_meta(&mut conn, doctor_id, meta::TOKEN)?;
         let previous_account = ctx.store.get_doctor(&mut conn, doctor_id)?.and_then(|r| r.email);
+        // The previous account's lock, while whether another doctor still uses it is decided
+        // (see `disconnect`).
+        let _account_lock = previous_account
+            .as_deref()
+            .filter(|old| !old.eq_ignore_ascii_case(&info.id))
+            .map(|old| ctx.store.lock(&account_lock_name(old), DOCTOR_LOCK_WAIT))
+            .transpose()?;
         let mut tx = conn.start_transaction(mysql::TxOpts::default())?;
         let s = &ctx.store;
         s.set_meta(&mut tx, doctor_id, meta::TOKEN, &tokens::seal(ctx.keyring()?, doctor_id, &record))?;
@@ -293,11 +320,17 @@ pub fn disconnect(ctx: &Context, doctor_id: i64) -> Result<Disconnected> {
     }
     // Google keeps one grant per account and client: while another doctor of the site is
     // connected with the same account, revoking this doctor's token would disconnect them too.
-    let account = ctx.store.get_doctor(&mut conn, doctor_id)?.and_then(|r| r.email);
-    let sharing = match account.as_deref().filter(|_| was_connected) {
+    // The account's lock, until this doctor's row is gone: two doctors sharing it who
+    // disconnect at once would each see the other still connected, and neither revoke.
+    let account = ctx.store.get_doctor(&mut conn, doctor_id)?.and_then(|r| r.email).filter(|_| was_connected);
+    let _account_lock = account.as_deref().map(|email| ctx.store.lock(&account_lock_name(email), DOCTOR_LOCK_WAIT)).transpose()?;
+    let sharing = match account.as_deref() {
         Some(email) => ctx.store.other_doctor_with_account(&mut conn, doctor_id, email)?,
         None => None,
     };
+    if let Some(f) = AFTER_SHARE_CHECK.with(|slot| slot.borrow_mut().take()) {
+        f();
+    }
     let (revoked, revoke_error) = match &stored {
         None => (false, None),
         Some(_) if sharing.is_some() => (

@@ -724,3 +724,24 @@ fn reconnecting_on_one_site_of_a_network_clears_the_refusal_on_the_others() {
     assert_eq!(connection::check_connection(&site2, 2).unwrap_err().code, Code::NeedsReconnect);
     assert_eq!(grant::status(&site2, 2).unwrap().status.as_str(), "needs_reconnect");
 }
+
+#[test]
+fn two_doctors_sharing_an_account_who_disconnect_at_once_leave_no_grant_behind() {
+    // Each would see the other still connected and skip the revoke: the grant would stay valid
+    // at Google with nobody holding it.
+    let bed = Bed::new();
+    bed.connect(2, "clinic@example.com");
+    bed.connect(3, "clinic@example.com");
+    let other = bed.other_process();
+    let (tx, rx) = std::sync::mpsc::channel();
+    connection::after_share_check(move || {
+        // Doctor 3's disconnect, in another process, lands while doctor 2's has decided.
+        std::thread::spawn(move || tx.send(connection::disconnect(&other, 3).unwrap()).unwrap());
+        std::thread::sleep(Duration::from_millis(800));
+    });
+    let first = connection::disconnect(&bed.ctx, 2).unwrap();
+    let second = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert!(!first.revoked, "doctor 3 was still connected when doctor 2's disconnect decided");
+    assert!(second.revoked, "the last doctor with the account revokes it: {second:?}");
+    assert!(bed.emu.grants().iter().all(|g| g["revoked"] == true));
+}
