@@ -36,7 +36,8 @@
  * - Cart (`WC()->cart->add_to_cart()` with `woocommerce_add_cart_item_data`), session, products
  *   (`WC_Product_Simple`: posts `product`, catalog visibility kept in `_visibility`),
  *   `wc_get_order()`, `wc_get_orders()` (limit, type, status, date_created '>ts', meta_query,
- *   orderby date), `wc_get_order_notes()`, `wc_get_order_item_meta()`.
+ *   orderby date; the order statuses are registered post statuses, as WooCommerce registers them,
+ *   so 'status' filters), `wc_get_order_notes()`, `wc_get_order_item_meta()`.
  * - Action Scheduler, which WooCommerce bundles (see the block near the end of this file).
  * Not simulated: payment gateways' remote calls, e-mails, stock, taxes, shipping, coupons, HPOS tables.
  *
@@ -987,6 +988,21 @@ if (!function_exists('as_schedule_single_action') && getenv('KC_MEET_WC_NO_ACTIO
 	add_action('init', static function () {
 		do_action('action_scheduler_init');
 	}, 1);
+
+	// The order statuses, registered as WooCommerce does (WC_Post_Types::register_post_status,
+	// init priority 9): WP_Query filters on registered post statuses only, so without them a
+	// wc_get_orders() 'status' argument would match every order.
+	$register_statuses = static function () {
+		foreach (wc_get_order_statuses() as $status => $label) {
+			register_post_status($status, ['label' => $label, 'public' => false, 'exclude_from_search' => false,
+				'show_in_admin_all_list' => true, 'show_in_admin_status_list' => true]);
+		}
+	};
+	if (did_action('init')) {
+		$register_statuses();
+	} else {
+		add_action('init', $register_statuses, 9);
+	}
 }
 }
 

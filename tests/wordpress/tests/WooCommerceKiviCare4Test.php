@@ -142,14 +142,35 @@ final class WooCommerceKiviCare4Test extends WpTestCase {
 	public function test_cash_on_delivery_gets_no_event_while_core_books_it_at_checkout_only_once_the_order_is_completed(): void {
 		$b = $this->book4('cod');
 		$this->assertSame('processing', $this->orderStatus($b['order_id']), 'WooCommerce puts a cash-on-delivery order of a virtual service in processing');
-		$this->assertSame('1', (string) $this->appointmentRow($b['id'])['status'], 'core 4.x maps processing to 1');
+		$this->assertSame('2', (string) $this->appointmentRow($b['id'])['status'], 'core 4.x maps processing to 1; kc-meet keeps it pending payment');
 		$this->assertSame([], $this->googleEvents(), 'no event and no invitation before the cash is in');
 		$this->assertSame([], $this->mappingRows($b['id']));
+		// Nor later: the daily reconcile pass makes the events of booked appointments only.
+		$r = $this->wp('return kc_meet_reconcile();');
+		$this->assertTrue($r->ok(), $r->describe());
+		$this->assertSame([], $this->googleEvents(), 'reconcile made no event for an unpaid order');
 		// The clinic collects the cash and completes the order.
 		$this->onOrder($b['order_id'], '\App\baseClasses\KCPaymentGatewayFactory::init(); $order->update_status("completed", "", true);', ['admin' => true, 'user' => $this->id('admin')] + self::K4);
 		$this->assertSame('1', (string) $this->appointmentRow($b['id'])['status']);
 		$this->assertOneEvent($b['id']);
 		$this->assertCount(1, $this->inserts());
+	}
+
+	public function test_an_order_the_site_counts_as_paid_keeps_its_appointment_when_an_abandoned_one_is_cancelled(): void {
+		// The site counts bank transfers on hold as paid (kc_meet_woo_order_is_paid): the paid
+		// order found for the appointment is not only a processing or completed one.
+		$this->readyToBook();
+		$this->wooOk('update_option("kiviCare_woocommerce_payment", "on");');
+		$b         = $this->kc4Book(self::day(7), ['status' => 2]);
+		$abandoned = $this->order4($b['id'], 'stripe', false)['order_id'];
+		$bacs      = $this->order4($b['id'], 'bacs')['order_id'];
+		$this->assertSame('on-hold', $this->orderStatus($bacs));
+		$onHoldIsPaid = 'add_filter("kc_meet_woo_order_is_paid", static fn($paid, $order) => $paid || $order->has_status("on-hold"), 10, 2); ';
+		$before       = (string) $this->appointmentRow($b['id'])['status'];
+		$this->onOrder($abandoned, $onHoldIsPaid . '\App\baseClasses\KCPaymentGatewayFactory::init(); $order->update_status("cancelled", "Unpaid order cancelled - time limit reached.");', [] + self::K4);
+		$this->assertNotSame('0', (string) $this->appointmentRow($b['id'])['status'], 'not cancelled: the bank transfer counts as paid');
+		$this->assertSame($before, (string) $this->appointmentRow($b['id'])['status']);
+		$this->assertStringContainsString("order #{$bacs} paid for it", implode("\n", $this->ourNotes($abandoned)));
 	}
 
 	public function test_failed_payment_cancels_the_appointment_although_core_exits_before_its_own_mapping(): void {

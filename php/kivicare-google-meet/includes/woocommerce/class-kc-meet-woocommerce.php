@@ -615,7 +615,8 @@ class KC_Meet_WooCommerce {
 		return self::find_order(
 			$appointment_id,
 			static fn( $other ) => (int) $other->get_id() !== $skip && 'paid' === self::decision( $other ),
-			array( 'status' => wc_get_is_paid_statuses() ) // Only these can be paid: fewer orders to read.
+			// Only these can be paid, unless the site decides what is paid: fewer orders to read.
+			has_filter( 'kc_meet_woo_order_is_paid' ) ? array() : array( 'status' => wc_get_is_paid_statuses() )
 		);
 	}
 
@@ -722,6 +723,9 @@ class KC_Meet_WooCommerce {
 			// event (an event and its invitation come with the payment).
 			foreach ( $ids as $appointment_id ) {
 				self::hold( $appointment_id, 'create' );
+				if ( $reassert && $order->has_status( 'processing' ) ) {
+					$this->keep_pending( $appointment_id );
+				}
 			}
 			return array();
 		}
@@ -869,6 +873,27 @@ class KC_Meet_WooCommerce {
 		/** This action is documented by KiviCare core (status changed). */
 		do_action( 'kc_appointment_status_update', $appointment_id, 0, (object) $row );
 		do_action( self::is_core4() ? 'kc_appointment_cancelled' : 'kc_appointment_cancel', $appointment_id );
+	}
+
+	/**
+	 * An order in `processing` that is not paid (cash on delivery: {@see self::is_paid()}) whose
+	 * appointment core 4.3 booked (its handler maps processing → 1): the appointment goes back
+	 * to pending payment (2, as core stores a WooCommerce booking until it is paid), so that no
+	 * later call, edit or reconcile pass makes the event and its invitation before the money is
+	 * in. Run at priority 20, after core's handler; core's actions are fired for the change.
+	 *
+	 * @param int $appointment_id Appointment.
+	 * @return void
+	 */
+	private function keep_pending( $appointment_id ) {
+		$row = KC_Meet_Appointment_Data::row( $appointment_id );
+		if ( null === $row || 1 !== (int) $row['status'] ) {
+			return;
+		}
+		$this->write_status( $appointment_id, 2 );
+		$row['status'] = 2;
+		/** This action is documented by KiviCare core (status changed). */
+		do_action( 'kc_appointment_status_update', $appointment_id, 2, (object) $row );
 	}
 
 	/**
