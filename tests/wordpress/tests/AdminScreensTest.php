@@ -100,6 +100,47 @@ final class AdminScreensTest extends WpTestCase {
 		$this->assertSame([], $this->emu()->requestsTo('/revoke'));
 	}
 
+	/** Logs in a user with manage_options but not edit_users (what a network's site administrator is to users). */
+	private function siteManager(): Http {
+		$id = $this->wpOk('add_role("kcm_site_manager", "Site manager", ["read" => true, "manage_options" => true]);
+			$id = wp_insert_user(["user_login" => "sitemanager", "user_email" => "manager@clinic.test", "user_pass" => "Test-pass-123!", "role" => "kcm_site_manager"]);
+			if (is_wp_error($id)) { throw new RuntimeException($id->get_error_message()); }
+			return $id;');
+		$this->users['site_manager'] = ['id' => (int) $id, 'login' => 'sitemanager', 'email' => 'manager@clinic.test', 'password' => 'Test-pass-123!', 'role' => 'kcm_site_manager'];
+		return $this->loggedIn('site_manager');
+	}
+
+	public function test_doctors_screen_actions_refuse_a_user_who_may_not_manage_the_doctor(): void {
+		$this->readyToBook();
+		$h = $this->siteManager();
+		$doctor = $this->id('doctor');
+		$before = count($this->emu()->requests());
+		foreach (['kc_meet_doctor_disconnect', 'kc_meet_doctor_check', 'kc_meet_doctor_sync'] as $action) {
+			$nonce = $this->nonceFor($h, 'site_manager', $action . '_' . $doctor);
+			$r = $h->post('/wp-admin/admin-post.php', http_build_query(['action' => $action, 'doctor_id' => $doctor, '_wpnonce' => $nonce]),
+				['Content-Type' => 'application/x-www-form-urlencoded', 'Referer' => Env::wpUrl() . self::DOCTORS]);
+			$this->assertSame(403, $r->status, "$action: " . $r->describe());
+		}
+		$this->assertSame([], $this->requestsSince($before), 'nothing was asked of Google');
+		$this->assertNotNull($this->metaValue($doctor, 'google_meet_access_token'), 'the doctor is still connected');
+		$page = $this->page($h, self::DOCTORS);
+		$this->assertNotNull($page->first("//tr[@data-doctor-id='$doctor']"), 'the screen lists the doctor');
+		$this->assertNull($page->first("//tr[@data-doctor-id='$doctor']//button"), 'no action offered that would be refused');
+		$this->assertNull($page->first("//tr[@data-doctor-id='$doctor']//a[contains(@class, 'kc-meet-connect')]"));
+	}
+
+	public function test_doctors_name_links_to_a_profile_page_the_viewer_may_open(): void {
+		$this->readyToBook();
+		$doctor = $this->id('doctor');
+		$xpath = "//tr[@data-doctor-id='$doctor']/td[1]//a";
+		$admin = $this->page($this->loggedIn('admin'), self::DOCTORS)->first($xpath);
+		$this->assertStringContainsString('user-edit.php?user_id=' . $doctor, $admin->getAttribute('href'), 'an administrator opens the doctor\'s profile');
+		$h = $this->siteManager();
+		$href = html_entity_decode($this->page($h, self::DOCTORS)->first($xpath)->getAttribute('href'));
+		$this->assertStringNotContainsString('user-edit.php', $href, 'a user who may not edit the doctor gets no link to a page WordPress refuses them');
+		$this->assertSame(200, $h->get($href)->status, $href);
+	}
+
 	public function test_test_connection_asks_google(): void {
 		$this->readyToBook();
 		$h = $this->loggedIn('admin');

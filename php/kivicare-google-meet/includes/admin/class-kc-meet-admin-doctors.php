@@ -57,7 +57,9 @@ class KC_Meet_Admin_Doctors extends KC_Meet_Admin_Screens {
 	}
 
 	/**
-	 * The doctor id of a row action, which must be a doctor of this site.
+	 * The doctor id of a row action, which must be a doctor of this site whose connection the
+	 * current user may manage ({@see KC_Meet_Access::can_manage_doctor()}, the rule of the
+	 * profile, the REST routes and KiviCare's filters: on a network, not a super admin's).
 	 *
 	 * @param string $action Action.
 	 * @return int
@@ -66,6 +68,9 @@ class KC_Meet_Admin_Doctors extends KC_Meet_Admin_Screens {
 		$doctor_id = self::verify_row_action( $action, 'doctor_id' );
 		if ( ! KC_Meet_Access::is_doctor( $doctor_id ) ) {
 			wp_die( esc_html__( 'This user is not a doctor of this site.', 'kc-googlemeet' ), '', array( 'response' => 404 ) );
+		}
+		if ( ! KC_Meet_Access::can_manage_doctor( $doctor_id ) ) {
+			wp_die( esc_html( KC_Meet_Messages::for_code( KC_Meet_Messages::FORBIDDEN ) ), esc_html__( 'Forbidden', 'kc-googlemeet' ), array( 'response' => 403 ) );
 		}
 		return $doctor_id;
 	}
@@ -226,11 +231,12 @@ class KC_Meet_Admin_Doctors extends KC_Meet_Admin_Screens {
 	 * @return void
 	 */
 	private function render_row( array $row ) {
-		$id = (int) $row['doctor_id'];
+		$id         = (int) $row['doctor_id'];
+		$may_manage = KC_Meet_Access::can_manage_doctor( $id );
 		?>
 		<tr class="kc-meet-doctor" data-doctor-id="<?php echo esc_attr( (string) $id ); ?>" data-status="<?php echo esc_attr( $row['status'] ); ?>">
 			<td>
-				<strong><a href="<?php echo esc_url( add_query_arg( 'user_id', $id, admin_url( 'user-edit.php' ) ) ); ?>"><?php echo esc_html( $row['name'] ); ?></a></strong><br />
+				<strong><a href="<?php echo esc_url( KC_Meet_Profile::profile_url( $id, get_current_user_id() ) ); ?>"><?php echo esc_html( $row['name'] ); ?></a></strong><br />
 				<span class="description"><?php echo esc_html( $row['user_email'] ); ?></span>
 			</td>
 			<td class="kc-meet-state">
@@ -270,10 +276,12 @@ class KC_Meet_Admin_Doctors extends KC_Meet_Admin_Screens {
 				?>
 			</td>
 			<td class="kc-meet-actions">
-				<?php if ( 'connected' !== $row['status'] ) : ?>
+				<?php if ( ! $may_manage ) : ?>
+					—
+				<?php elseif ( 'connected' !== $row['status'] ) : ?>
 					<a class="button button-small button-primary kc-meet-connect" href="<?php echo esc_url( KC_Meet_Profile::connect_url( $id ) ); ?>"><?php 'needs_reconnect' === $row['status'] ? esc_html_e( 'Reconnect', 'kc-googlemeet' ) : esc_html_e( 'Connect', 'kc-googlemeet' ); ?></a>
 				<?php endif; ?>
-				<?php if ( 'not_connected' !== $row['status'] ) : ?>
+				<?php if ( $may_manage && 'not_connected' !== $row['status'] ) : ?>
 					<?php self::action_button( self::CHECK_ACTION, 'doctor_id', $id, __( 'Test connection', 'kc-googlemeet' ), '', 'kc-meet-check' ); ?>
 					<?php self::action_button( self::SYNC_ACTION, 'doctor_id', $id, __( 'Sync now', 'kc-googlemeet' ), '', 'kc-meet-sync' ); ?>
 					<?php

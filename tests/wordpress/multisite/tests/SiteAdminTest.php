@@ -73,6 +73,35 @@ final class SiteAdminTest extends MultisiteTestCase {
 		$this->assertSame('connected', $this->wpOk('return kc_meet_status((int) $args["d"])["status"];', ['d' => $this->id('doctor')]));
 	}
 
+	public function test_site_admin_cannot_act_on_a_super_admin_who_is_a_doctor_of_their_site(): void {
+		$this->configureOAuthOnBothSites();
+		$this->connectOnSite2('site2doctor', 'cuddy@example.com');
+		// The network's super admin is also a doctor of site 2, connected by themselves.
+		$this->addToSite('site_admin', 2, 'kiviCare_doctor');
+		$this->connectOnSite2('site_admin', 'super@example.com');
+		$super = $this->id('site_admin');
+		$this->assertNotNull($this->metaValue($super, 'google_meet_access_token'), 'the super admin is connected');
+		$h = $this->loggedIn('site2admin');
+		$this->page($h, '/site2/' . self::DOCTORS);
+		$before = count($this->emu()->requests());
+		foreach (['kc_meet_doctor_disconnect', 'kc_meet_doctor_check', 'kc_meet_doctor_sync'] as $action) {
+			$nonce = $this->nonceFor($h, 'site2admin', $action . '_' . $super);
+			$r = $h->post('/site2/wp-admin/admin-post.php', http_build_query(['action' => $action, 'doctor_id' => $super, '_wpnonce' => $nonce]),
+				['Content-Type' => 'application/x-www-form-urlencoded', 'Referer' => Env::wpUrl() . '/site2/' . self::DOCTORS]);
+			$this->assertSame(403, $r->status, "$action on the super admin from site 2: " . $r->describe());
+		}
+		$this->assertSame([], $this->requestsSince($before), 'nothing was asked of Google');
+		$this->assertNotNull($this->metaValue($super, 'google_meet_access_token'), 'the super admin is still connected');
+		// The screen offers no action on the super admin's row and links no page the site admin may not open.
+		$page = $this->page($h, '/site2/' . self::DOCTORS);
+		$this->assertSame([min($super, $this->id('site2doctor')), max($super, $this->id('site2doctor'))], $this->rowIds($page));
+		$this->assertNull($page->first("//tr[@data-doctor-id='$super']//button"), 'no action on the super admin\'s row');
+		$this->assertNotNull($page->first("//tr[@data-doctor-id='{$this->id('site2doctor')}']//button[contains(@class, 'kc-meet-disconnect')]"), 'their own doctor keeps the actions');
+		foreach ($page->all("//tr[contains(@class, 'kc-meet-doctor')]/td[1]//a") as $a) {
+			$this->assertStringNotContainsString('user-edit.php', $a->getAttribute('href'), 'a site administrator may not open user-edit.php of a network user');
+		}
+	}
+
 	public function test_site_admin_disconnects_and_reconnects_their_sites_doctor(): void {
 		$this->twoSitesWithDoctors();
 		$h = $this->loggedIn('site2admin');
