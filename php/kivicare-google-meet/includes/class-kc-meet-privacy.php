@@ -60,7 +60,10 @@ final class KC_Meet_Privacy {
 	}
 
 	/**
-	 * Exporter callback (one page: kc-meet keeps little per user).
+	 * Exporter callback (one page: kc-meet keeps little per user). When the extension fails
+	 * (database unreachable, configuration rejected), the failure is kept for administrators
+	 * (admin notice) and the answer is an empty, finished page: WordPress stops the whole export
+	 * request at an exporter's error, with every other plugin's data.
 	 *
 	 * @param string $email User's e-mail.
 	 * @param int    $page  Page (1-based).
@@ -68,15 +71,21 @@ final class KC_Meet_Privacy {
 	 */
 	public static function export( $email, $page = 1 ) {
 		unset( $page );
+		$none = array(
+			'data' => array(),
+			'done' => true,
+		);
 		$user = get_user_by( 'email', (string) $email );
 		if ( ! $user ) {
-			return array(
-				'data' => array(),
-				'done' => true,
-			);
+			return $none;
 		}
-		$data = KC_Meet_Native::privacy_export( $user->ID );
-		$out  = array();
+		try {
+			$data = KC_Meet_Native::privacy_export( $user->ID );
+		} catch ( \Throwable $e ) {
+			KC_Meet_Events::record_failure( 0, 'privacy_export', $e, 'privacy' );
+			return $none;
+		}
+		$out = array();
 		$conn = (array) ( $data['connection'] ?? array() );
 		if ( 'not_connected' !== ( $conn['status'] ?? 'not_connected' ) ) {
 			$out[] = array(

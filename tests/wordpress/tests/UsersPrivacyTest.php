@@ -52,6 +52,25 @@ final class UsersPrivacyTest extends WpTestCase {
 		$this->assertStringNotContainsString('ya29.', json_encode($export), 'no token in an export');
 	}
 
+	public function test_exporter_failing_in_the_extension_answers_and_records_the_failure(): void {
+		$this->readyToBook();
+		// The extension throws (its table is unreachable); WordPress's own exporters run in the same request.
+		$r = $this->wp(['admin' => true, 'user' => 1, 'code' => '
+			global $wpdb;
+			$wpdb->query("RENAME TABLE {$wpdb->prefix}kc_meet_doctors TO {$wpdb->prefix}kc_meet_doctors_away");
+			$exporters = apply_filters("wp_privacy_personal_data_exporters", []);
+			$ours = call_user_func($exporters["kc-meet"]["callback"], $args["doctor"], 1);
+			$core = call_user_func($exporters["wordpress-user"]["callback"], $args["doctor"], 1);
+			$wpdb->query("RENAME TABLE {$wpdb->prefix}kc_meet_doctors_away TO {$wpdb->prefix}kc_meet_doctors");
+			return ["ours" => $ours, "core_items" => count($core["data"])];',
+			'args' => ['doctor' => $this->users['doctor']['email']]]);
+		$this->assertTrue($r->ok(), 'the export request must not fail: ' . $r->describe());
+		$this->assertSame(['data' => [], 'done' => true], $r->result()['ours'], 'a valid exporter answer');
+		$this->assertGreaterThan(0, $r->result()['core_items'], 'the other exporters still export');
+		$errors = Db::option($this->db, 'kc_meet_event_errors');
+		$this->assertStringContainsString('privacy_export', (string) $errors, 'the failure is kept for the administrators');
+	}
+
 	public function test_eraser_disconnects_removes_the_audit_and_keeps_the_appointment_events(): void {
 		$this->readyToBook();
 		$id = $this->kcAppointment(self::day(4));
