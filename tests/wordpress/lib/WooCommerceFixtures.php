@@ -24,9 +24,10 @@ trait WooCommerceFixtures {
 		return $r->result();
 	}
 
-	/** `wp <argv>` through the WP-CLI stand-in, with WooCommerce present. */
-	protected function wooCli(array $argv): array {
-		$r = $this->wp(['wpcli' => $argv], [], ['env' => ['KC_MEET_WOOCOMMERCE' => '1'] + $this->wooEnv]);
+	/** `wp <argv>` through the WP-CLI stand-in, with WooCommerce present; $stdin answers WP_CLI::confirm(). */
+	protected function wooCli(array $argv, string $stdin = ''): array {
+		$job = ['wpcli' => $argv] + ($stdin === '' ? [] : ['stdin' => $stdin]);
+		$r = $this->wp($job, [], ['env' => ['KC_MEET_WOOCOMMERCE' => '1'] + $this->wooEnv]);
 		$this->assertNotNull($r->cli(), $r->describe());
 		return $r->cli();
 	}

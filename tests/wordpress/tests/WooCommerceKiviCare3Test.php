@@ -91,7 +91,7 @@ final class WooCommerceKiviCare3Test extends WpTestCase {
 		$event = $this->assertOneEvent($id);
 		$this->assertSame('1', (string) $this->appointmentRow($id)['status'], 'the order is paid: booked, not "0"');
 
-		$rec = $this->wpCli(['kc-meet', 'reconcile', '--format=json'])->cli();
+		$rec = $this->wpCli(['kc-meet', 'reconcile', '--yes', '--format=json'])->cli();
 		$this->assertSame(0, $rec['exit_code'], json_encode($rec));
 		$sync = $this->wpCli(['kc-meet', 'sync'])->cli();
 		$this->assertSame(0, $sync['exit_code'], json_encode($sync));

@@ -134,7 +134,7 @@ final class WooCommercePaymentTest extends WpTestCase {
 		$this->assertCount($inserts, $this->inserts());
 		$this->assertSame([], $this->mappingRows($id));
 		// `wp kc-meet orders reconcile` agrees.
-		$fix = $this->wooCli(['kc-meet', 'orders', 'reconcile', '--format=json']);
+		$fix = $this->wooCli(['kc-meet', 'orders', 'reconcile', '--yes', '--format=json']);
 		$this->assertSame(0, $fix['exit_code'], json_encode($fix));
 		$this->assertSame('[]', trim(strtok($fix['stdout'], "\n")), $fix['stdout']);
 		$this->assertSame('0', (string) $this->appointmentRow($id)['status']);
@@ -160,7 +160,7 @@ final class WooCommercePaymentTest extends WpTestCase {
 		$this->assertNotContains('cancellation', array_column($this->notifications(), 'kind'), 'the patient is not told of a cancellation');
 		$this->assertStringContainsString("KiviCare appointment #$id is left as it is: order #{$paid['order_id']} paid for it.", implode("\n", $this->ourNotes($abandoned['order_id'])));
 		// `wp kc-meet orders reconcile` agrees; a refund of the paid order still cancels.
-		$fix = $this->wooCli(['kc-meet', 'orders', 'reconcile', '--format=json']);
+		$fix = $this->wooCli(['kc-meet', 'orders', 'reconcile', '--yes', '--format=json']);
 		$this->assertSame('[]', trim(strtok($fix['stdout'], "\n")), $fix['stdout']);
 		$this->assertSame($event, $this->assertOneEvent($id));
 		$this->assertSame('refunded', $this->refund($paid['order_id'], null));

@@ -53,29 +53,32 @@ final class WooCommerceReconcileTest extends WpTestCase {
 
 		$dry = $this->wooCli(['kc-meet', 'orders', 'reconcile', '--dry-run', '--format=json']);
 		$this->assertSame(0, $dry['exit_code'], json_encode($dry));
-		$rows = json_decode(strtok($dry['stdout'], "\n"), true);
+		$rows = json_decode($dry['stdout'], true);
 		$this->assertSame([
 			['order_id' => $c['order_id'], 'order_status' => 'cancelled', 'appointment_id' => $stale, 'appointment_status' => 1, 'event_id' => $event['id'], 'drift' => 'not_cancelled', 'action' => 'none (dry run)'],
 			['order_id' => $paidOrder, 'order_status' => 'processing', 'appointment_id' => $unbooked, 'appointment_status' => 0, 'event_id' => '', 'drift' => 'unbooked', 'action' => 'none (dry run)'],
-		], $rows, $dry['stdout']);
-		$this->assertStringContainsString('Found 2 appointment(s)', $dry['stdout']);
+		], $rows, 'JSON only: ' . $dry['stdout']);
+		$table = $this->wooCli(['kc-meet', 'orders', 'reconcile', '--dry-run']);
+		$this->assertStringContainsString('Success: Found 2 appointment(s)', $table['stdout']);
+		$this->assertStringNotContainsString('[y/n]', $table['stdout'], 'a dry run asks nothing');
 		$this->assertSame('0', (string) $this->appointmentRow($unbooked)['status'], 'dry run: nothing changed');
 		$this->assertSame($event, $this->assertOneEvent($stale));
 
-		$fix = $this->wooCli(['kc-meet', 'orders', 'reconcile', '--format=json']);
+		$fix = $this->wooCli(['kc-meet', 'orders', 'reconcile', '--yes', '--format=json']);
 		$this->assertSame(0, $fix['exit_code'], json_encode($fix));
-		$rows = json_decode(strtok($fix['stdout'], "\n"), true);
+		$rows = json_decode($fix['stdout'], true);
+		$this->assertIsArray($rows, 'JSON only: ' . $fix['stdout']);
 		$this->assertSame(['cancelled; event deleted', 'booked; event created'], array_column($rows, 'action'), $fix['stdout']);
-		$this->assertStringContainsString('Success: Fixed 2 of 2', $fix['stdout']);
 		$this->assertSame('0', (string) $this->appointmentRow($stale)['status']);
 		$this->assertSame('cancelled', $this->googleEvent($event['id'])['status']);
 		$this->assertSame('1', (string) $this->appointmentRow($unbooked)['status']);
 		$this->assertOneEvent($unbooked);
 		$this->assertNotEmpty($this->ourNotes($paidOrder), 'the repair is noted on the order');
 
-		$again = $this->wooCli(['kc-meet', 'orders', 'reconcile', '--format=json']);
-		$this->assertSame('[]', trim(strtok($again['stdout'], "\n")), $again['stdout']);
-		$this->assertStringContainsString('Fixed 0 of 0', $again['stdout']);
+		$again = $this->wooCli(['kc-meet', 'orders', 'reconcile', '--yes', '--format=json']);
+		$this->assertSame('[]', trim($again['stdout']), $again['stdout']);
+		$table = $this->wooCli(['kc-meet', 'orders', 'reconcile', '--yes']);
+		$this->assertStringContainsString('Success: Fixed 0 of 0', $table['stdout']);
 	}
 
 	public function test_orders_reconcile_checks_only_the_given_days(): void {
@@ -90,6 +93,43 @@ final class WooCommerceReconcileTest extends WpTestCase {
 		$bad = $this->wooCli(['kc-meet', 'orders', 'reconcile', '--days=soon']);
 		$this->assertSame(1, $bad['exit_code']);
 		$this->assertStringContainsString('--days must be a positive number', $bad['stderr']);
+	}
+
+	public function test_orders_reconcile_asks_before_changing_anything(): void {
+		$this->readyToBook();
+		$id = $this->awaitingPayment3();
+		$paid = $this->paidWithoutExtension($id);
+		$this->assertTrue($paid->ok(), $paid->describe());
+		$before = count($this->emu()->requests());
+		foreach (["n\n", "\n"] as $answer) {
+			$no = $this->wooCli(['kc-meet', 'orders', 'reconcile'], $answer);
+			$this->assertSame(0, $no['exit_code'], json_encode($no));
+			$this->assertStringContainsString('[y/n]', $no['stdout']);
+			$this->assertStringNotContainsString('Success', $no['stdout'], 'refused: nothing was done');
+			$this->assertSame('0', (string) $this->appointmentRow($id)['status'], 'not booked without a yes');
+			$this->assertSame([], $this->requestsSince($before), 'no Google request');
+			$this->assertSame([], $this->ourNotes($paid->result()['order_id']));
+		}
+		$yes = $this->wooCli(['kc-meet', 'orders', 'reconcile'], "y\n");
+		$this->assertSame(0, $yes['exit_code'], json_encode($yes));
+		$this->assertStringContainsString('Success: Fixed 1 of 1', $yes['stdout']);
+		$this->assertSame('1', (string) $this->appointmentRow($id)['status']);
+		$this->assertOneEvent($id);
+	}
+
+	public function test_orders_reconcile_json_output_is_nothing_but_json(): void {
+		$this->readyToBook();
+		$id = $this->awaitingPayment3();
+		$this->assertTrue($this->paidWithoutExtension($id)->ok());
+		foreach ([['--dry-run'], ['--yes'], ['--yes']] as $flags) {
+			$cli = $this->wooCli(array_merge(['kc-meet', 'orders', 'reconcile', '--format=json'], $flags));
+			$this->assertSame(0, $cli['exit_code'], json_encode($cli));
+			$this->assertStringNotContainsString('Success', $cli['stdout']);
+			$rows = json_decode($cli['stdout'], true);
+			$this->assertIsArray($rows, 'stdout parses as JSON: ' . $cli['stdout']);
+		}
+		$this->assertSame([], $rows, 'fixed by the first real run');
+		$this->assertSame('1', (string) $this->appointmentRow($id)['status']);
 	}
 
 	public function test_orders_reconcile_without_woocommerce_is_a_clear_error(): void {

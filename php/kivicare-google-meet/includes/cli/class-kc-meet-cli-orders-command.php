@@ -37,7 +37,9 @@ class KC_Meet_CLI_Orders_Command extends KC_Meet_CLI_Base {
 	 * - `not_cancelled`: the order is cancelled, failed or fully refunded but its appointment is
 	 *   not cancelled or still has an event → cancelled (status 0), event removed — except when
 	 *   another order for the appointment is paid.
-	 * Each fix also adds an order note. Prints one row per drifting appointment, then a summary.
+	 * Each fix also adds an order note. Asks before changing anything (skipped with --yes or
+	 * --dry-run). Prints one row per drifting appointment, then a summary (not with a
+	 * machine-readable --format: the data only).
 	 *
 	 * ## OPTIONS
 	 *
@@ -49,6 +51,9 @@ class KC_Meet_CLI_Orders_Command extends KC_Meet_CLI_Base {
 	 *
 	 * [--dry-run]
 	 * : Only report; change nothing.
+	 *
+	 * [--yes]
+	 * : Do not ask for confirmation before booking or cancelling appointments and their events.
 	 *
 	 * [--format=<format>]
 	 * : Output format.
@@ -64,7 +69,7 @@ class KC_Meet_CLI_Orders_Command extends KC_Meet_CLI_Base {
 	 * ## EXAMPLES
 	 *
 	 *     $ wp kc-meet orders reconcile --dry-run
-	 *     $ wp kc-meet orders reconcile --days=7
+	 *     $ wp kc-meet orders reconcile --days=7 --yes
 	 *
 	 * @param array $args       Positional arguments.
 	 * @param array $assoc_args Named arguments.
@@ -78,6 +83,9 @@ class KC_Meet_CLI_Orders_Command extends KC_Meet_CLI_Base {
 		if ( ! KC_Meet_WooCommerce::woocommerce_active() ) {
 			WP_CLI::error( 'WooCommerce is not active: there are no orders to reconcile.' );
 			return;
+		}
+		if ( ! $dry_run ) {
+			$this->confirm( 'Book the paid orders\' appointments and cancel the cancelled or refunded orders\' appointments that are out of step, creating and removing their Google Calendar events?', $assoc_args );
 		}
 		$woo = KC_Meet_Plugin::instance()->component( 'woocommerce', 'KC_Meet_WooCommerce' );
 
@@ -117,18 +125,22 @@ class KC_Meet_CLI_Orders_Command extends KC_Meet_CLI_Base {
 			}
 		}
 
-		if ( ! empty( $rows ) || 'table' !== $format ) {
+		if ( ! empty( $rows ) || $this->is_machine( $format ) ) {
 			WP_CLI\Utils\format_items( $format, $rows, self::FIELDS );
 		}
 		if ( $dry_run ) {
-			WP_CLI::success( sprintf( 'Found %d appointment(s) out of step with their order (dry run: nothing changed).', count( $rows ) ) );
+			if ( ! $this->is_machine( $format ) ) {
+				WP_CLI::success( sprintf( 'Found %d appointment(s) out of step with their order (dry run: nothing changed).', count( $rows ) ) );
+			}
 			return;
 		}
 		$message = sprintf( 'Fixed %d of %d appointment(s) out of step with their order.', $fixed, count( $rows ) );
 		if ( $errors > 0 ) {
 			WP_CLI::error( sprintf( '%s %d error(s).', $message, $errors ) );
 		}
-		WP_CLI::success( $message );
+		if ( ! $this->is_machine( $format ) ) {
+			WP_CLI::success( $message );
+		}
 	}
 
 	/**
