@@ -13,7 +13,8 @@
  *    ends in bounded time instead of one request timeout per doctor. Should the request end
  *    anyway before the tokens are erased (a fatal error), a shutdown function erases them.
  * 4. kc-meet's own tables (`{prefix}kc_meet_*`), options and transients, WP-Cron events and
- *    Action Scheduler actions go, so no request is made afterwards.
+ *    Action Scheduler actions go, so no request is made afterwards; so does its own user meta
+ *    (`kc_meet_reconnect_mailed`, network-wide).
  *
  * Never touches KiviCare's tables, the shared mapping table `kc_appointment_google_meet_mappings`
  * (core's data, adopted again by a reinstall) or the option `kiviCare_google_meet_setting`.
@@ -284,3 +285,5 @@ foreach ( $kc_meet_ran_sites as $kc_meet_site_id ) {
 		restore_current_blog();
 	}
 }
+// User meta is the network's: once, for every user.
+delete_metadata( 'user', 0, 'kc_meet_reconnect_mailed', '', true );

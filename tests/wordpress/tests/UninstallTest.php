@@ -56,4 +56,14 @@ final class UninstallTest extends WpTestCase {
 			$this->assertNotSame('on', $this->metaValue($this->id($who), 'kiviCare_google_meet_connect'));
 		}
 	}
+
+	public function test_uninstall_removes_our_user_meta(): void {
+		// A doctor mailed about a broken connection carries kc_meet_reconnect_mailed until reconnected.
+		foreach (['doctor', 'doctor2'] as $who) {
+			$this->wpOk('return update_user_meta((int) $args["d"], "kc_meet_reconnect_mailed", gmdate("c"));', ['d' => $this->id($who)]);
+		}
+		$this->assertSame(2, (int) Db::value($this->db, "SELECT COUNT(*) FROM wp_usermeta WHERE meta_key = 'kc_meet_reconnect_mailed'"));
+		$this->deactivateAndUninstall();
+		$this->assertSame([], Db::query($this->db, "SELECT user_id, meta_key FROM wp_usermeta WHERE meta_key LIKE 'kc\\_meet\\_%'"), 'no user meta of ours is left');
+	}
 }
