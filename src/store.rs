@@ -264,6 +264,19 @@ pub const DOCTOR_STATUS_SQL: &str = "CASE WHEN COALESCE(LENGTH(tok.meta_value), 
     WHEN COALESCE(CAST(d.status AS BINARY) = 'needs_reconnect' AND (d.reconnect_token IS NULL OR d.reconnect_token = SHA2(tok.meta_value, 256)), FALSE)
     THEN 'needs_reconnect' ELSE 'connected' END";
 
+/// Adds the column `col` (`def`) to `table` unless it has it (a migration run twice, or cut
+/// short, adds nothing twice).
+pub(crate) fn add_column<Q: Queryable>(c: &mut Q, table: &str, col: &str, def: &str) -> Result<()> {
+    let exists: Option<String> = c.exec_first(
+        "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?",
+        (table, col),
+    )?;
+    if exists.is_none() {
+        c.query_drop(format!("ALTER TABLE `{table}` ADD COLUMN {col} {def}"))?;
+    }
+    Ok(())
+}
+
 /// A database handle for one site: the process's pool plus the site's table names.
 #[derive(Clone)]
 pub struct Store {
@@ -1225,21 +1238,9 @@ impl Store {
                 ("last_sync_at", "DATETIME NULL"),
                 ("last_sync_error", "VARCHAR(1000) NULL"),
             ] {
-                let exists: Option<String> = c.exec_first(
-                    "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?",
-                    (t.doctors.as_str(), col),
-                )?;
-                if exists.is_none() {
-                    c.query_drop(format!("ALTER TABLE `{}` ADD COLUMN {col} {def}", t.doctors))?;
-                }
+                add_column(&mut c, &t.doctors, col, def)?;
             }
-            let flag: Option<String> = c.exec_first(
-                "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'flag'",
-                (t.events.as_str(),),
-            )?;
-            if flag.is_none() {
-                c.query_drop(format!("ALTER TABLE `{}` ADD COLUMN flag VARCHAR(32) NOT NULL DEFAULT ''", t.events))?;
-            }
+            add_column(&mut c, &t.events, "flag", "VARCHAR(32) NOT NULL DEFAULT ''")?;
             c.query_drop(format!(
                 "CREATE TABLE IF NOT EXISTS `{}` (
                     channel_id VARCHAR(64) NOT NULL PRIMARY KEY,
@@ -1262,13 +1263,7 @@ impl Store {
         }
 
         if previous < 5 {
-            let exists: Option<String> = c.exec_first(
-                "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'reconnect_token'",
-                (t.doctors.as_str(),),
-            )?;
-            if exists.is_none() {
-                c.query_drop(format!("ALTER TABLE `{}` ADD COLUMN reconnect_token CHAR(64) NULL", t.doctors))?;
-            }
+            add_column(&mut c, &t.doctors, "reconnect_token", "CHAR(64) NULL")?;
         }
 
         let mapping_exists: Option<String> =

@@ -323,13 +323,7 @@ impl Store {
             (&self.t.events, "origin", "VARCHAR(16) NOT NULL DEFAULT 'kc_meet'"),
             (&self.t.jobs, "version", "BIGINT UNSIGNED NOT NULL DEFAULT 1"),
         ] {
-            let exists: Option<String> = c.exec_first(
-                "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?",
-                (table.as_str(), col),
-            )?;
-            if exists.is_none() {
-                c.query_drop(format!("ALTER TABLE `{table}` ADD COLUMN {col} {def}"))?;
-            }
+            crate::store::add_column(c, table, col, def)?;
         }
         Ok(())
     }
