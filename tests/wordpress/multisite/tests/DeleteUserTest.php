@@ -82,4 +82,19 @@ final class DeleteUserTest extends MultisiteTestCase {
 			$this->assertSame([], Db::query($this->db, "SELECT channel_id FROM {$p}kc_meet_channels WHERE doctor_id = ? AND state = 'active'", [$this->id('doctor')]), "no active channel left on $p");
 		}
 	}
+
+	public function test_the_personal_data_eraser_on_one_site_erases_what_every_site_keeps_of_the_user(): void {
+		$this->connectedDoctorOnBothSites(); // connected on site 1: its row of the doctor and audit rows there
+		$doctor = $this->id('doctor');
+		$this->assertNotSame('0', (string) Db::value($this->db, 'SELECT COUNT(*) FROM wp_kc_meet_audit WHERE doctor_id = ?', [$doctor]));
+		$this->assertNotNull(Db::value($this->db, 'SELECT email FROM wp_kc_meet_doctors WHERE doctor_id = ?', [$doctor]));
+		$r = $this->wpOnOk(self::SITE2, ['admin' => true, 'user' => 1, 'code' => '
+			$erasers = apply_filters("wp_privacy_personal_data_erasers", []);
+			return call_user_func($erasers["kc-meet"]["callback"], $args["email"], 1);', 'args' => ['email' => $this->users['doctor']['email']]]);
+		$this->assertTrue($r['items_removed'], json_encode($r));
+		foreach (['wp_', 'wp_2_'] as $p) {
+			$this->assertSame('0', (string) Db::value($this->db, "SELECT COUNT(*) FROM {$p}kc_meet_doctors WHERE doctor_id = ?", [$doctor]), "no row of the doctor (Google account e-mail) left on $p");
+			$this->assertSame('0', (string) Db::value($this->db, "SELECT COUNT(*) FROM {$p}kc_meet_audit WHERE doctor_id = ?", [$doctor]), "no audit row about the doctor left on $p");
+		}
+	}
 }
