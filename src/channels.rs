@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
+use crate::base::crypto::sha256_hex;
 use subtle::ConstantTimeEq;
 
 use crate::base::crypto::random_token;
@@ -21,10 +21,6 @@ use crate::sync::{Change, sync_doctor};
 /// Channels live a week; renew those that expire within a day.
 const CHANNEL_TTL_S: i64 = 7 * 24 * 3600;
 const RENEW_WITHIN_MS: i64 = 24 * 3600 * 1000;
-
-fn hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// `kc_meet_handle_notification()`'s answer.
 #[derive(Debug, Serialize)]
@@ -56,7 +52,7 @@ pub fn handle_notification(ctx: &Context, headers: &Value) -> Result<Notificatio
     ctx.store.require_schema()?;
     let Some(channel_id) = h("X-Goog-Channel-ID") else { return Ok(rejected(400, "no_channel_header")) };
     let Some(ch) = ctx.store.channel(&channel_id)? else { return Ok(rejected(404, "unknown_channel")) };
-    let given = hash(&h("X-Goog-Channel-Token").unwrap_or_default());
+    let given = sha256_hex(&h("X-Goog-Channel-Token").unwrap_or_default());
     if !bool::from(given.as_bytes().ct_eq(ch.token_hash.as_bytes())) {
         return Ok(rejected(403, "wrong_token"));
     }
@@ -129,7 +125,7 @@ pub fn open_channel(ctx: &Context, doctor_id: u64) -> Result<ChannelRow> {
         channel_id: channel_id.clone(),
         doctor_id,
         resource_id: String::new(),
-        token_hash: hash(&token),
+        token_hash: sha256_hex(&token),
         expires_at: chrono::Utc::now().timestamp_millis() + CHANNEL_TTL_S * 1000,
         state: ChannelState::Opening,
         last_message: 0,

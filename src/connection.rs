@@ -6,7 +6,7 @@
 //! (`grant::lock_name`), so a connect never interleaves with a refresh or a disconnect.
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use crate::base::crypto::sha256_hex;
 
 use crate::error::{Code, Error, Result};
 use crate::base::redact::Secret;
@@ -61,12 +61,9 @@ pub fn after_share_check(f: impl FnOnce() + 'static) {
 /// The lock of a Google account (by its e-mail, lower-cased): who else uses its grant is
 /// decided under it.
 fn account_lock_name(email: &str) -> String {
-    format!("acct:{}", &state_hash(&email.to_ascii_lowercase())[..32])
+    format!("acct:{}", &sha256_hex(&email.to_ascii_lowercase())[..32])
 }
 
-fn state_hash(state: &str) -> String {
-    Sha256::digest(state.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// `kc_meet_auth_url()`: a Google authorization URL bound to this doctor and initiator.
 pub fn auth_url(ctx: &Context, doctor_id: i64, initiator_user_id: i64) -> Result<String> {
@@ -81,7 +78,7 @@ pub fn auth_url(ctx: &Context, doctor_id: i64, initiator_user_id: i64) -> Result
     // The doctor id leads the state so the public callback can tell whose it is; the random
     // part makes it unguessable, and only its hash is stored.
     let state = format!("{doctor_id}.{}", crate::base::crypto::random_token(32));
-    let hash = state_hash(&state);
+    let hash = sha256_hex(&state);
     let (challenge, verifier) = oauth::pkce_pair();
     let sealed = keyring.seal(verifier.expose(), &format!("oauth_state|{hash}"));
     ctx.store.insert_state(&hash, doctor_id, initiator, &sealed, STATE_TTL_S)?;
@@ -106,7 +103,7 @@ pub fn connect(ctx: &Context, doctor_id: i64, code: &str, state: &str, acting_us
         Some((id, _)) if id == doctor_id.to_string() => {}
         _ => return Err(bad_state("it was not issued for this doctor")),
     }
-    let hash = state_hash(state);
+    let hash = sha256_hex(state);
     let row = ctx.store.consume_state(&hash)?.ok_or_else(|| bad_state("it is unknown or was already used"))?;
     if row.doctor_id != doctor_id {
         return Err(bad_state("it was not issued for this doctor"));
@@ -215,13 +212,10 @@ fn finish_connect(ctx: &Context, doctor_id: u64, initiator: u64, tokens: TokenSe
         let mut conn = ctx.store.conn()?;
         let previous = ctx.store.get_meta(&mut conn, doctor_id, meta::TOKEN)?;
         let previous_account = ctx.store.get_doctor(&mut conn, doctor_id)?.and_then(|r| r.email);
-        // The previous account's lock, while whether another doctor still uses it is decided
-        // (see `disconnect`).
-        let _account_lock = previous_account
-            .as_deref()
-            .filter(|old| !old.eq_ignore_ascii_case(&info.id))
-            .map(|old| ctx.store.lock(&account_lock_name(old), DOCTOR_LOCK_WAIT))
-            .transpose()?;
+        // The account the doctor leaves for another one, if any.
+        let left = previous_account.as_deref().filter(|old| !old.eq_ignore_ascii_case(&info.id));
+        // Its lock, while whether another doctor still uses it is decided (see `disconnect`).
+        let _account_lock = left.map(|old| ctx.store.lock(&account_lock_name(old), DOCTOR_LOCK_WAIT)).transpose()?;
         let mut tx = conn.start_transaction(mysql::TxOpts::default())?;
         let s = &ctx.store;
         s.set_meta(&mut tx, doctor_id, meta::TOKEN, &tokens::seal(ctx.keyring()?, doctor_id, &record))?;
@@ -237,19 +231,17 @@ fn finish_connect(ctx: &Context, doctor_id: u64, initiator: u64, tokens: TokenSe
         // previous account is unknown (a vendor token) it is left alone rather than risk the new
         // grant.
         // Nor when another doctor of the site is connected with the previous account.
-        let account_changed = previous_account.as_deref().is_some_and(|old| !old.eq_ignore_ascii_case(&info.id));
-        let shared = match previous_account.as_deref().filter(|_| account_changed) {
-            Some(old) => ctx.store.other_doctor_with_account(&mut conn, doctor_id, old)?.is_some(),
+        let revoke_left = match left {
+            Some(old) => ctx.store.other_doctor_with_account(&mut conn, doctor_id, old)?.is_none(),
             None => false,
         };
         let previous_refresh = previous
-            .filter(|_| account_changed && !shared)
+            .filter(|_| revoke_left)
             .and_then(|p| tokens::open(ctx.keyring().ok()?, doctor_id, &p).ok())
             .and_then(|l| l.record.refresh().or_else(|| Some(l.record.access())))
             .filter(|old| old != &refresh);
         // The retries below belong to the account of the row, if any.
-        let same_account = previous_account.as_deref().is_some_and(|old| old.eq_ignore_ascii_case(&info.id));
-        (previous_refresh, !same_account)
+        (previous_refresh, previous_account.is_none() || left.is_some())
     };
     if other_calendar {
         // Changes of another account's calendar waiting for a re-read (a sync that ran while
@@ -389,7 +381,7 @@ mod tests {
 
     #[test]
     fn state_hash_is_hex_sha256() {
-        assert_eq!(state_hash("abc").len(), 64);
-        assert_ne!(state_hash("1.a"), state_hash("1.b"));
+        assert_eq!(sha256_hex("abc").len(), 64);
+        assert_ne!(sha256_hex("1.a"), sha256_hex("1.b"));
     }
 }

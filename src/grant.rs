@@ -171,7 +171,7 @@ fn derive_status(doctor_id: u64, token: Option<&str>, connect_flag: Option<&str>
     let connected = token.is_some() && connect_flag != Some("off");
     let row = row.unwrap_or_default();
     let refused = ConnectionState::of(&row.status) == ConnectionState::NeedsReconnect
-        && row.reconnect_token.as_deref().is_none_or(|marked| Some(marked) == token.map(token_fingerprint).as_deref());
+        && row.reconnect_token.as_deref().is_none_or(|marked| Some(marked) == token.map(crate::base::crypto::sha256_hex).as_deref());
     let state = match (connected, refused) {
         (false, _) => ConnectionState::NotConnected,
         (true, true) => ConnectionState::NeedsReconnect,
@@ -246,13 +246,6 @@ fn load_usable(ctx: &Context, doctor_id: u64, lock_held: bool) -> Result<TokenRe
         }
     }
     Ok(loaded.record)
-}
-
-/// What our row keeps of the token a `needs_reconnect` mark is about: its SHA-256, hex (as
-/// MySQL's `SHA2(…, 256)` writes it).
-fn token_fingerprint(token: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn mark_needs_reconnect(ctx: &Context, doctor_id: u64, why: &str) {
@@ -418,12 +411,12 @@ mod tests {
     #[test]
     fn a_refusal_holds_for_the_token_it_was_marked_on_only() {
         let marked = |token: &str| {
-            Some(DoctorRow { status: "needs_reconnect".into(), reconnect_token: Some(token_fingerprint(token)), ..Default::default() })
+            Some(DoctorRow { status: "needs_reconnect".into(), reconnect_token: Some(crate::base::crypto::sha256_hex(token)), ..Default::default() })
         };
         assert_eq!(derive_status(1, Some("t1"), None, marked("t1")).status.as_str(), "needs_reconnect");
         // Connected again on another site of the network: the shared token changed.
         assert_eq!(derive_status(1, Some("t2"), None, marked("t1")).status.as_str(), "connected");
-        assert_eq!(token_fingerprint("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(crate::base::crypto::sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]

@@ -116,6 +116,12 @@ impl Keyring {
     }
 }
 
+/// SHA-256 of `text`, lower-case hex (as MySQL's `SHA2(…, 256)` writes it).
+pub fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// `bytes` random bytes from the OS (fork-safe), base64url without padding.
 pub fn random_token(bytes: usize) -> String {
     use base64::Engine;
