@@ -1003,7 +1003,6 @@ fn remove_locked(ctx: &Context, id: u64, loaded: &Loaded, call: &Call, doctor_hi
     finish(ctx, id, Some(e.doctor_id), JobAction::Remove, call, result)
 }
 
-/// Deletes the vendor add-on's event of an appointment (attendees are told).
 /// Deletes the vendor add-on's events of the appointment (every one its mapping rows name,
 /// attendees told) and then its mapping rows.
 fn remove_vendor(ctx: &Context, id: u64, vendor_ids: &[&str], call: &Call, doctor_hint: Option<u64>) -> Result<Outcome> {

@@ -255,8 +255,9 @@ pub struct MigrateReport {
 }
 
 /// A doctor's state in SQL: connected = a stored token and the connect flag not 'off'; then our
-/// row may say needs_reconnect, for the token it was marked on (the one rule of the grant, `derive_status`, behind
-/// `kc_meet_status()`; `tests/doctor_states.rs` checks they agree on every combination). `tok`,
+/// row may say needs_reconnect, for the token it was marked on (the one rule of the grant,
+/// `derive_status`, behind `kc_meet_status()`; `tests/doctor_states.rs` checks they agree on
+/// every combination). `tok`,
 /// `flag` and `d` are joined by [`Store::doctor_status_joins`]. The comparisons are byte for
 /// byte, as in Rust: the tables' collations ignore case and trailing spaces, so a plain `=` would
 /// call `OFF` or `off ` off while the rule does not.

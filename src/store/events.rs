@@ -810,17 +810,16 @@ impl Store {
             return Ok(false);
         }
         tx.exec_drop(format!("DELETE FROM `{}` WHERE appointment_id = ?", self.t.mapping), (appointment_id,))?;
-        let (columns, value) = if has_created_at { (", created_at", ", ?") } else { ("", "") };
-        let select = format!(
-            "INSERT INTO `{}` (appointment_id, event_id, url, password, event_url{columns})
-             SELECT appointment_id, event_id, meet_url, '', event_url{value} FROM `{}` WHERE appointment_id = ?",
-            self.t.mapping, self.t.events
-        );
-        if has_created_at {
-            tx.exec_drop(select, (local_now, appointment_id))?;
-        } else {
-            tx.exec_drop(select, (appointment_id,))?;
-        }
+        let (columns, value, created) = if has_created_at { (", created_at", ", ?", Some(local_now)) } else { ("", "", None) };
+        let params: Vec<mysql::Value> = created.into_iter().map(Into::into).chain([appointment_id.into()]).collect();
+        tx.exec_drop(
+            format!(
+                "INSERT INTO `{}` (appointment_id, event_id, url, password, event_url{columns})
+                 SELECT appointment_id, event_id, meet_url, '', event_url{value} FROM `{}` WHERE appointment_id = ?",
+                self.t.mapping, self.t.events
+            ),
+            params,
+        )?;
         tx.exec_drop(
             format!("{} (UTC_TIMESTAMP(3), ?, ?, ?, ?, ?)", self.audit_insert()),
             (note.doctor_id, appointment_id, note.action, note.outcome, crate::base::redact::text(&note.detail)),

@@ -353,11 +353,14 @@ impl Store {
     /// TINYINT) and wraps: only exactly 127 messages during one sync would look unchanged.
     pub fn request_sync(&self, doctor_id: u64) -> Result<()> {
         let mut c = self.conn()?;
-        c.exec_drop(
-            format!("UPDATE `{}` SET sync_requested = IF(sync_requested BETWEEN 1 AND 126, sync_requested + 1, 1) WHERE doctor_id = ?", self.t.doctors),
-            (doctor_id,),
-        )?;
+        c.exec_drop(self.request_sync_sql(), (doctor_id,))?;
         Ok(())
+    }
+
+    /// The statement that records a doctor's sync request (`?`: the doctor): a counter, so a
+    /// sync clears only the requests it saw.
+    fn request_sync_sql(&self) -> String {
+        format!("UPDATE `{}` SET sync_requested = IF(sync_requested BETWEEN 1 AND 126, sync_requested + 1, 1) WHERE doctor_id = ?", self.t.doctors)
     }
 
     /// Connected doctors, those with a requested (push-triggered) or unfinished sync first.
@@ -463,10 +466,7 @@ impl Store {
             return Ok(false);
         }
         if let Some(doctor_id) = request_sync_of {
-            tx.exec_drop(
-                format!("UPDATE `{}` SET sync_requested = IF(sync_requested BETWEEN 1 AND 126, sync_requested + 1, 1) WHERE doctor_id = ?", self.t.doctors),
-                (doctor_id,),
-            )?;
+            tx.exec_drop(self.request_sync_sql(), (doctor_id,))?;
         }
         tx.commit()?;
         Ok(true)
