@@ -194,6 +194,27 @@ final class KC_Meet_Lifecycle {
 	}
 
 	/**
+	 * Runs $run( $site_id ) on every other site of the network, switched to it (and back).
+	 *
+	 * @param callable $run Receives the site id.
+	 * @return void
+	 */
+	public static function on_other_sites( callable $run ) {
+		$current = get_current_blog_id();
+		foreach ( self::site_ids() as $site_id ) {
+			if ( $site_id === $current ) {
+				continue;
+			}
+			switch_to_blog( $site_id );
+			try {
+				$run( $site_id );
+			} finally {
+				restore_current_blog();
+			}
+		}
+	}
+
+	/**
 	 * Ids of every site of the network.
 	 *
 	 * @return int[]

@@ -202,25 +202,21 @@ final class KC_Meet_Privacy {
 			// What the other sites keep of the user (their row of the doctor, with the Google
 			// account's e-mail, and their audit rows): the token is gone already, so nothing is
 			// revoked twice.
-			$current = get_current_blog_id();
-			foreach ( KC_Meet_Lifecycle::site_ids() as $site_id ) {
-				if ( $site_id === $current ) {
-					continue;
-				}
-				switch_to_blog( $site_id );
-				try {
-					$there                           = KC_Meet_Native::privacy_erase( $user->ID );
-					$erased['audit_rows_removed']    = (int) $erased['audit_rows_removed'] + (int) $there['audit_rows_removed'];
-					$erased['appointments_retained'] = (int) $erased['appointments_retained'] + (int) $there['appointments_retained'];
-				} catch ( \Throwable $e ) {
-					// No tables (2003): kc-meet has never run on that site, so it keeps nothing there.
-					if ( 2003 !== (int) $e->getCode() ) {
-						$result['items_retained'] = true;
-						$result['messages'][]     = KC_Meet_Messages::for_code( (int) $e->getCode() );
+			KC_Meet_Lifecycle::on_other_sites(
+				static function () use ( $user, &$erased, &$result ) {
+					try {
+						$there                           = KC_Meet_Native::privacy_erase( $user->ID );
+						$erased['audit_rows_removed']    = (int) $erased['audit_rows_removed'] + (int) $there['audit_rows_removed'];
+						$erased['appointments_retained'] = (int) $erased['appointments_retained'] + (int) $there['appointments_retained'];
+					} catch ( \Throwable $e ) {
+						// No tables (2003): kc-meet has never run on that site, so it keeps nothing there.
+						if ( 2003 !== (int) $e->getCode() ) {
+							$result['items_retained'] = true;
+							$result['messages'][]     = KC_Meet_Messages::for_code( (int) $e->getCode() );
+						}
 					}
 				}
-				restore_current_blog();
-			}
+			);
 		}
 		KC_Meet_Native::clear_user_cache( $user->ID );
 		$result['items_removed'] = ! empty( $erased['disconnected'] ) || (int) $erased['audit_rows_removed'] > 0;

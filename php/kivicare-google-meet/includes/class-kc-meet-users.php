@@ -99,19 +99,17 @@ final class KC_Meet_Users {
 	 * @return void
 	 */
 	public static function stop_channels_on_every_site( $user_id, $skip_current = false ) {
-		$current = get_current_blog_id();
-		foreach ( KC_Meet_Lifecycle::site_ids() as $site_id ) {
-			if ( $skip_current && $site_id === $current ) {
-				continue;
-			}
-			switch_to_blog( $site_id );
+		$stop = static function () use ( $user_id ) {
 			try {
 				KC_Meet_Native::stop_channels( (int) $user_id );
 			} catch ( \Throwable $e ) {
 				unset( $e ); // kc-meet does not run on this site (no tables), or Google failed: the channel expires by itself.
 			}
-			restore_current_blog();
+		};
+		if ( ! $skip_current ) {
+			$stop();
 		}
+		KC_Meet_Lifecycle::on_other_sites( $stop );
 	}
 
 	/**

@@ -125,11 +125,12 @@ class KC_Meet_CLI_Orders_Command extends KC_Meet_CLI_Base {
 			}
 		}
 
-		if ( ! empty( $rows ) || $this->is_machine( $format ) ) {
+		$machine = $this->is_machine( $format );
+		if ( ! empty( $rows ) || $machine ) {
 			WP_CLI\Utils\format_items( $format, $rows, self::FIELDS );
 		}
 		if ( $dry_run ) {
-			if ( ! $this->is_machine( $format ) ) {
+			if ( ! $machine ) {
 				WP_CLI::success( sprintf( 'Found %d appointment(s) out of step with their order (dry run: nothing changed).', count( $rows ) ) );
 			}
 			return;
@@ -138,7 +139,7 @@ class KC_Meet_CLI_Orders_Command extends KC_Meet_CLI_Base {
 		if ( $errors > 0 ) {
 			WP_CLI::error( sprintf( '%s %d error(s).', $message, $errors ) );
 		}
-		if ( ! $this->is_machine( $format ) ) {
+		if ( ! $machine ) {
 			WP_CLI::success( $message );
 		}
 	}
